@@ -1,0 +1,252 @@
+/* berrymq.h - umbrella header of libberrymq, the berryMQ message model in C.
+ *
+ * A message has an identifier "name:action" (optionally "name@ns:action")
+ * plus JSON args (array) and kwargs (object). Receivers follow identifier
+ * patterns (push) or pull from queues. Every call takes the bus first; a
+ * process-wide default bus exists for programs that need only one.
+ *
+ * Ownership notes use the GLib vocabulary: (transfer full) the callee takes
+ * or the caller receives ownership; (transfer none) borrowed; (nullable) may
+ * be NULL. All functions are thread-safe unless stated otherwise.
+ */
+#ifndef BERRYMQ_BERRYMQ_H
+#define BERRYMQ_BERRYMQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include <berrymq/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(BMQ_BUILDING)
+#define BMQ_API __attribute__((visibility("default")))
+#else
+#define BMQ_API
+#endif
+
+/* ---- Error codes (0 is success; functions return the negative value) ---- */
+enum {
+    BMQ_OK = 0,
+    BMQ_EINVAL = 1,     /* invalid argument */
+    BMQ_EID = 2,        /* malformed identifier or pattern */
+    BMQ_ENOMEM = 3,     /* out of memory */
+    BMQ_ETIMEDOUT = 4,  /* timed out */
+    BMQ_EFULL = 5,      /* queue full (overflow policy: reject) */
+    BMQ_EEMPTY = 6,     /* queue empty */
+    BMQ_ECLOSED = 7,    /* object closed / being destroyed */
+    BMQ_ENET = 8,       /* network / peer unreachable */
+    BMQ_EPROTO = 9,     /* protocol error (malformed reply, RPC error) */
+    BMQ_ETOKEN = 10,    /* invalid or expired connection token */
+    BMQ_EDENIED = 11,   /* refused (auth, allow-list, policy) */
+    BMQ_EABI = 12,      /* plugin ABI mismatch */
+    BMQ_ELOAD = 13,     /* plugin could not be loaded */
+    BMQ_EEXIST = 14,    /* already exists */
+    BMQ_ENOENT = 15,    /* no such object */
+    BMQ_EIO = 16,       /* I/O error */
+    BMQ_ETYPE = 17,     /* wrong JSON type */
+    BMQ_EFAILED = 18,   /* generic failure reported by a wrapped call */
+};
+
+/* A static English description of an error code (either sign). Never NULL. */
+BMQ_API const char *bmq_strerror(int code);
+
+/* Library version string, e.g. "0.1.0". (transfer none) */
+BMQ_API const char *bmq_version(void);
+
+typedef struct bmq_bus bmq_bus;
+typedef struct bmq_message bmq_message;
+typedef struct bmq_follower bmq_follower;
+typedef struct bmq_queue bmq_queue;
+
+/* ---- Identifiers ----------------------------------------------------------
+ * Written form          name    action  namespace
+ *   "test:run"          test    run     ""  (default namespace)
+ *   "test" / "test:*"   test    *
+ *   "*:run"             *       run
+ *   "*" / "*:*"         *       *
+ *   "name@ns:action"    name    action  ns
+ *   "name@*:action"     any namespace (patterns only; an extension used by
+ *                       bridges that must see every namespace)
+ * A name starting with '_' is local: it never leaves the process.
+ * Limits: total length 1..255 bytes, at most one ':' and one '@', no empty
+ * part, no NUL, no whitespace or control characters. A part is either "*" or
+ * contains no '*'.
+ */
+#define BMQ_ID_MAX 255
+
+/* 0 if @id is a valid identifier or pattern, -BMQ_EID otherwise. */
+BMQ_API int bmq_id_validate(const char *id);
+
+/* Symmetric match of two identifiers (either side may hold wildcards).
+ * Returns false for invalid identifiers. */
+BMQ_API bool bmq_id_match(const char *a, const char *b);
+
+/* ---- Messages ---------------------------------------------------------- */
+
+/* Create a message. @args (JSON array or NULL = []) and @kwargs (JSON object
+ * or NULL = {}) are (transfer full) in every case, also on error.
+ * Returns (transfer full) a message with refcount 1, or NULL with *err
+ * (nullable) set to -BMQ_EID / -BMQ_ETYPE. */
+BMQ_API bmq_message *bmq_message_new(const char *id, json_object *args, json_object *kwargs,
+                                     int *err);
+
+BMQ_API bmq_message *bmq_message_ref(bmq_message *m);   /* returns m */
+BMQ_API void bmq_message_unref(bmq_message *m);         /* NULL-safe */
+
+/* Accessors: all (transfer none), valid while the caller holds a ref. */
+BMQ_API const char *bmq_message_id(const bmq_message *m);        /* "name:action" or "name@ns:action" */
+BMQ_API const char *bmq_message_name(const bmq_message *m);
+BMQ_API const char *bmq_message_action(const bmq_message *m);
+BMQ_API const char *bmq_message_namespace(const bmq_message *m); /* "" for the default */
+BMQ_API bool bmq_message_is_local(const bmq_message *m);         /* name starts with '_' */
+BMQ_API json_object *bmq_message_args(const bmq_message *m);     /* array; do not modify */
+BMQ_API json_object *bmq_message_kwargs(const bmq_message *m);   /* object; do not modify */
+/* Serialized {"id":..,"args":..,"kwargs":..} (transfer none), computed once. */
+BMQ_API const char *bmq_message_to_json(const bmq_message *m);
+
+/* Origin metadata, used by bridges (net links, MQTT) to avoid echo loops.
+ * The uid is a unique 32-hex-char string, generated lazily on first call
+ * unless the message was created with one. origin is an opaque tag of the
+ * component that injected the message (NULL for local senders). */
+BMQ_API const char *bmq_message_uid(const bmq_message *m);
+BMQ_API const void *bmq_message_origin(const bmq_message *m);
+/* As bmq_message_new, also setting uid (nullable: generated lazily) and
+ * origin (nullable). */
+BMQ_API bmq_message *bmq_message_new_full(const char *id, json_object *args, json_object *kwargs,
+                                          const char *uid, const void *origin, int *err);
+
+/* ---- Bus --------------------------------------------------------------- */
+
+BMQ_API bmq_bus *bmq_bus_new(void);        /* (transfer full) */
+BMQ_API bmq_bus *bmq_bus_default(void);    /* (transfer none), created on first use */
+/* Free a bus made by bmq_bus_new. Followers and queues still attached are
+ * detached and freed; handles to them become invalid. Pending pool work is
+ * drained first. Must not be called from a follower. */
+BMQ_API void bmq_bus_free(bmq_bus *bus);
+
+/* Send a message. args/kwargs (transfer full) in every case, also on error.
+ * 0 on success, -BMQ_EID for an invalid id, -BMQ_ETYPE when args is not an
+ * array or kwargs not an object. Wildcards in @id reach every follower whose
+ * pattern they match. */
+BMQ_API int bmq_twitter(bmq_bus *bus, const char *id, json_object *args, json_object *kwargs);
+/* Same with JSON text (nullable: "[]" / "{}"); -BMQ_EINVAL on bad JSON. */
+BMQ_API int bmq_twitter_json(bmq_bus *bus, const char *id, const char *args_json,
+                             const char *kwargs_json);
+/* Send a prebuilt message. @msg (transfer full). */
+BMQ_API int bmq_twitter_message(bmq_bus *bus, bmq_message *msg);
+
+typedef void (*bmq_follower_fn)(const bmq_message *msg, void *user_data);
+typedef bool (*bmq_guard_fn)(const bmq_message *msg, void *user_data);
+
+/* Follow @pattern. @guard (nullable) is called before @fn with the same
+ * user_data; fn runs only when it returns true. Returns (transfer full) a
+ * handle, or NULL for an invalid pattern or NULL fn.
+ * Followers run in the sender's thread (multiplicity 0) or on a pool thread. */
+BMQ_API bmq_follower *bmq_follow(bmq_bus *bus, const char *pattern, bmq_follower_fn fn,
+                                 bmq_guard_fn guard, void *user_data);
+/* Detach and free. Safe from inside any follower (including itself) and from
+ * other threads while messages flow. After it returns, fn is not called again
+ * except by an invocation already running in another thread; when called
+ * outside a follower it waits for such running invocations to finish, so
+ * user_data may be freed right after. NULL-safe. */
+BMQ_API void bmq_unfollow(bmq_follower *follower);
+
+/* 0: followers run synchronously in the sender's thread (default).
+ * n > 0: followers run on a pool of n threads; per-follower ordering is not
+ * guaranteed. Safe to change while messages flow. */
+BMQ_API int bmq_set_multiplicity(bmq_bus *bus, unsigned n);
+BMQ_API unsigned bmq_get_multiplicity(bmq_bus *bus);
+/* Wait until every message sent so far has been handled by the pool. */
+BMQ_API void bmq_bus_flush(bmq_bus *bus);
+
+typedef struct bmq_bus_stats {
+    uint64_t sent;        /* messages accepted by bmq_twitter* */
+    uint64_t delivered;   /* follower invocations + queue puts */
+    uint64_t dropped;     /* queue overflow drops, over all queues */
+    uint64_t followers;   /* currently attached */
+    uint64_t queues;      /* currently attached */
+    uint64_t reserved[8];
+} bmq_bus_stats;
+BMQ_API void bmq_bus_get_stats(bmq_bus *bus, bmq_bus_stats *out);
+
+/* ---- Queues (pull API) --------------------------------------------------
+ * A standalone queue gets its own copy (reference) of every matching message.
+ * Shared queues with the same pattern on one bus share one backing queue:
+ * each message goes to exactly one getter.
+ * Order: by kwarg "priority" (integer, lower first; default 0), FIFO within
+ * equal priority.
+ * Bounded: capacity defaults to BMQ_QUEUE_DEFAULT_CAPACITY. Overflow policy
+ * (default BMQ_OVERFLOW_DROP_OLDEST): the oldest message of the lowest
+ * priority class (the largest priority number) is dropped to make room;
+ * every drop is counted. */
+#define BMQ_QUEUE_DEFAULT_CAPACITY 10000
+
+typedef enum {
+    BMQ_OVERFLOW_DROP_OLDEST = 0, /* evict the least important, oldest message */
+    BMQ_OVERFLOW_DROP_NEW = 1,    /* refuse the incoming message */
+} bmq_overflow_policy;
+
+BMQ_API bmq_queue *bmq_queue_new(bmq_bus *bus, const char *pattern, bool shared); /* NULL: bad pattern */
+/* @capacity 0 = unbounded. Applies to the backing queue (shared: to all). */
+BMQ_API bmq_queue *bmq_queue_new_full(bmq_bus *bus, const char *pattern, bool shared,
+                                      size_t capacity, bmq_overflow_policy policy);
+/* Returns (transfer full) the next message, or NULL when none arrived
+ * (non-blocking, or after timeout_s; timeout_s < 0 blocks forever). */
+BMQ_API bmq_message *bmq_queue_get(bmq_queue *q, bool block, double timeout_s);
+BMQ_API bmq_message *bmq_queue_get_nowait(bmq_queue *q);
+BMQ_API size_t bmq_queue_qsize(bmq_queue *q);
+BMQ_API bool bmq_queue_empty(bmq_queue *q);
+BMQ_API bool bmq_queue_full(bmq_queue *q);
+BMQ_API size_t bmq_queue_capacity(bmq_queue *q);
+BMQ_API uint64_t bmq_queue_dropped(bmq_queue *q);
+BMQ_API const char *bmq_queue_pattern(bmq_queue *q);
+/* Wake every getter blocked on this queue handle with NULL and make further
+ * gets non-blocking. Used before freeing from another thread. */
+BMQ_API void bmq_queue_close(bmq_queue *q);
+/* Detach and free the handle (and the backing queue with its messages when
+ * this was the last handle). NULL-safe. */
+BMQ_API void bmq_queue_free(bmq_queue *q);
+
+/* ---- auto_twitter / twitter_exception / talk ----------------------------
+ * Entry/exit flags, as in the original:
+ *   BMQ_AUTO_ENTRY  send "NAME:entry" before the call
+ *   BMQ_AUTO_EXIT   send "NAME:exit" after the call
+ *   BMQ_AUTO_BOTH   both (default of the original: entry=True, exit=True...)
+ * The call's return code is sent as kwarg "result" on exit. */
+enum { BMQ_AUTO_ENTRY = 1, BMQ_AUTO_EXIT = 2, BMQ_AUTO_BOTH = 3 };
+
+typedef int (*bmq_call_fn)(void *user_data);
+
+/* Run @fn wrapped in entry/exit messages (args of both: @args (transfer
+ * full, nullable), copied). Returns fn's result. */
+BMQ_API int bmq_auto_twitter(bmq_bus *bus, const char *name, unsigned flags, bmq_call_fn fn,
+                             void *user_data, json_object *args);
+
+/* Run @fn; if it returns a negative value send "NAME:error" with kwargs
+ * {"code": rc, "message": text} where text is *@errtext set by fn (or
+ * bmq_strerror(rc)). Returns fn's result. */
+typedef int (*bmq_call_err_fn)(void *user_data, char **errtext);
+BMQ_API int bmq_twitter_exception(bmq_bus *bus, const char *name, bmq_call_err_fn fn,
+                                  void *user_data);
+
+/* Request/reply: a follower registered with bmq_follow_talk returns a result
+ * (transfer full, nullable = no reply); bmq_talk sends @id and every
+ * follower's non-NULL result is sent as message @callback_id with args
+ * [result] and kwargs {"request": id, "uid": original uid}. */
+typedef json_object *(*bmq_talk_fn)(const bmq_message *msg, void *user_data);
+BMQ_API bmq_follower *bmq_follow_talk(bmq_bus *bus, const char *pattern, bmq_talk_fn fn,
+                                      bmq_guard_fn guard, void *user_data);
+BMQ_API int bmq_talk(bmq_bus *bus, const char *id, const char *callback_id, json_object *args,
+                     json_object *kwargs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BERRYMQ_BERRYMQ_H */

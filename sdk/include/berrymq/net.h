@@ -1,0 +1,128 @@
+/* net.h - berryMQ links between processes: JSON-RPC 1.0 over HTTP,
+ * wire-compatible with the original berryMQ nodes.
+ *
+ * Server: libmicrohttpd. Client: libcurl (one reused handle per peer).
+ * Three connection styles:
+ *   01 interconnect      both sides forward every non-local message
+ *   02 connect_oneway    this side sends, the server does not call back
+ *   03 connect_via_queue the server keeps a filtered queue for this client
+ */
+#ifndef BERRYMQ_NET_H
+#define BERRYMQ_NET_H
+
+#include <berrymq/berrymq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BMQ_DEFAULT_PORT 29887
+#define BMQ_DEFAULT_MAX_BODY (1024u * 1024u)
+
+/* ---- Server ------------------------------------------------------------ */
+
+typedef struct bmq_server bmq_server;
+
+typedef struct bmq_server_options {
+    size_t size;                /* sizeof(bmq_server_options); set by _init */
+    const char *host;           /* listen address; default "127.0.0.1" */
+    uint16_t port;              /* 0 = pick a free port (see bmq_server_port) */
+    const char *const *allow;   /* (nullable) NULL-terminated CIDR list, e.g. "10.0.0.0/8" */
+    const char *secret;         /* (nullable) required "Authorization: Bearer SECRET" */
+    size_t max_body;            /* request body limit in bytes; 0 = BMQ_DEFAULT_MAX_BODY */
+    unsigned conn_timeout_s;    /* idle HTTP connection timeout; 0 = 30 */
+    unsigned threads;           /* 0 = library default */
+    const char *node_id;        /* (nullable) stable id of this node; generated if NULL */
+    void *reserved[8];
+} bmq_server_options;
+
+BMQ_API void bmq_server_options_init(bmq_server_options *opts);
+
+/* Start serving @bus. Refuses (NULL, *error set to one line) a non-loopback
+ * host without allow-list or secret, an unparsable CIDR, a busy port.
+ * (transfer full) server; *error (transfer full, nullable). */
+BMQ_API bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, char **error);
+BMQ_API uint16_t bmq_server_port(const bmq_server *s);    /* the bound port */
+BMQ_API const char *bmq_server_node_id(const bmq_server *s);
+/* Stop listening, drop all links and tokens, free. NULL-safe. */
+BMQ_API void bmq_server_stop(bmq_server *s);
+
+/* Extra methods (e.g. the hub's "hub.*"). The handler runs on a server
+ * thread. It returns the result (transfer full; NULL means JSON null) or
+ * sets *error (transfer full) to an error object/string. @params is
+ * (transfer none). Returns -BMQ_EEXIST if the name is taken. */
+typedef json_object *(*bmq_rpc_method_fn)(json_object *params, void *user_data,
+                                          json_object **error);
+BMQ_API int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
+                                  void *user_data);
+
+/* Status for "berrymq status": {"listen": "host:port", "node_id": ...,
+ * "links": [{"token","style","peer","pattern","idle_s","sent","received",
+ * "failed","queued"}...], "counters": {"requests","errors","rejected",
+ * "too_large","messages_in","messages_out","dropped"}}. (transfer full) */
+BMQ_API json_object *bmq_server_status(bmq_server *s);
+
+/* ---- Generic JSON-RPC client ------------------------------------------- */
+
+typedef struct bmq_rpc_client bmq_rpc_client;
+
+/* @url: "host:port", "http://host:port" or "http://host:port/path"
+ * (default path "/JSON"). @secret (nullable): sent as Bearer token.
+ * (transfer full) client, NULL on a malformed url. Not thread-safe: one
+ * client per thread. */
+BMQ_API bmq_rpc_client *bmq_rpc_client_new(const char *url, const char *secret);
+BMQ_API void bmq_rpc_client_free(bmq_rpc_client *c);
+BMQ_API void bmq_rpc_client_set_timeout(bmq_rpc_client *c, double seconds); /* default 10 s */
+/* Call @method with @params (transfer full, nullable = []).
+ * 0: *result (transfer full, nullable JSON null) holds the result.
+ * -BMQ_ENET: peer unreachable / HTTP failure; -BMQ_EDENIED: HTTP 401/403;
+ * -BMQ_EPROTO: malformed reply or an RPC error (its text in *errtext).
+ * *errtext (transfer full, nullable) is one line when the call fails. */
+BMQ_API int bmq_rpc_client_call(bmq_rpc_client *c, const char *method, json_object *params,
+                                json_object **result, char **errtext);
+
+/* ---- The original berryMQ API on a bus ----------------------------------
+ * A bus has at most one server (bmq_init_connection) and any number of
+ * links. Links forward messages twittered on the bus in a background thread
+ * per peer, so a slow or dead peer never blocks local delivery; a peer that
+ * fails after a bounded retry is dropped and its undelivered messages are
+ * counted. */
+
+typedef struct bmq_link bmq_link;
+
+/* Start the bus's server on host:port (port 0 = free port; the bound port is
+ * returned through *bound_port, nullable). 0 or a negative BMQ_E* code. */
+BMQ_API int bmq_init_connection(bmq_bus *bus, const char *host, uint16_t port,
+                                uint16_t *bound_port);
+/* The server started by bmq_init_connection (transfer none, nullable). */
+BMQ_API bmq_server *bmq_bus_server(bmq_bus *bus);
+
+/* Style 01. Requires bmq_init_connection on this bus first (the peer calls
+ * back to it). (transfer full) link or NULL with *error (transfer full). */
+BMQ_API bmq_link *bmq_interconnect(bmq_bus *bus, const char *host, uint16_t port, double ttl,
+                                   char **error);
+/* Style 02: every non-local message twittered on @bus is sent to the peer. */
+BMQ_API bmq_link *bmq_connect_oneway(bmq_bus *bus, const char *host, uint16_t port, double ttl,
+                                     char **error);
+/* Style 03: the peer queues messages matching @pattern for us; pull them
+ * with bmq_get. Nothing is forwarded from @bus. */
+BMQ_API bmq_link *bmq_connect_via_queue(bmq_bus *bus, const char *host, uint16_t port,
+                                        const char *pattern, double ttl, char **error);
+/* Send one message over a link now (synchronous). args/kwargs (transfer
+ * full). 0, -BMQ_ETOKEN ("invalid token"), -BMQ_ETIMEDOUT ("timeout"),
+ * -BMQ_ENET, -BMQ_EPROTO. */
+BMQ_API int bmq_send_message(bmq_link *link, const char *id, json_object *args,
+                             json_object *kwargs);
+/* Style 03 pull. (transfer full) message or NULL; *err (nullable) tells why:
+ * -BMQ_EEMPTY (none / timed out), -BMQ_ETOKEN, -BMQ_ENET, -BMQ_EPROTO. */
+BMQ_API bmq_message *bmq_get(bmq_link *link, bool block, double timeout_s, int *err);
+BMQ_API bmq_message *bmq_get_nowait(bmq_link *link, int *err);
+/* Send close_connection, stop forwarding, free the link. NULL-safe. */
+BMQ_API int bmq_close_connection(bmq_link *link);
+BMQ_API const char *bmq_link_token(const bmq_link *link); /* (transfer none, nullable) */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BERRYMQ_NET_H */
