@@ -82,6 +82,10 @@ typedef struct bmq_queue bmq_queue;
 
 /* 0 if @id is a valid identifier or pattern, -BMQ_EID otherwise. */
 BMQ_API int bmq_id_validate(const char *id);
+/* The same for @len bytes of @id, which need not be NUL-terminated: for
+ * strings from the wire, where an embedded NUL must be rejected rather than
+ * silently cut the identifier short. */
+BMQ_API int bmq_id_validate_len(const char *id, size_t len);
 
 /* Symmetric match of two identifiers (either side may hold wildcards).
  * Returns false for invalid identifiers. */

@@ -1,0 +1,406 @@
+/* follow.c - followers, the routing index and delivery.
+ *
+ * Cost of a send: one hash lookup of the message name in its namespace plus a
+ * scan of the followers of that name, of the name-wildcard followers of the
+ * namespace and of the namespace-wildcard followers. Followers of other names
+ * are never looked at. A message named "*" scans the whole namespace.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "id.h"
+
+/* Followers running in this thread, innermost first: unfollow from inside a
+ * follower must not wait for itself (or for a follower that may be waiting
+ * for it). */
+typedef struct frame {
+    bmq_follower *f;
+    struct frame *up;
+} frame;
+static _Thread_local frame *tls_top;
+
+bmq_follower *follow__new(bmq_bus *bus, const char *pattern, int kind, int *err)
+{
+    id__parts p;
+    size_t len = pattern ? strnlen(pattern, BMQ_ID_MAX + 1) : 0;
+    int rc = id__parse(pattern, len, &p);
+    if (rc < 0) {
+        if (err)
+            *err = rc;
+        return NULL;
+    }
+    size_t plen = p.name_len + (p.ns_len ? p.ns_len + 1 : 0) + 1 + p.action_len;
+    bmq_follower *f =
+        calloc(1, sizeof(*f) + plen + 1 + p.name_len + 1 + p.action_len + 1 + p.ns_len + 1);
+    if (!f) {
+        if (err)
+            *err = -BMQ_ENOMEM;
+        return NULL;
+    }
+    char *w = f->pat;
+    w += sprintf(w, "%.*s", (int)p.name_len, p.name);
+    if (p.ns_len)
+        w += sprintf(w, "@%.*s", (int)p.ns_len, p.ns);
+    w += sprintf(w, ":%.*s", (int)p.action_len, p.action) + 1;
+    f->name = w;
+    w += sprintf(w, "%.*s", (int)p.name_len, p.name) + 1;
+    f->action = w;
+    w += sprintf(w, "%.*s", (int)p.action_len, p.action) + 1;
+    f->ns = w;
+    sprintf(w, "%.*s", (int)p.ns_len, p.ns);
+    f->name_any = id__is_any(p.name, p.name_len);
+    f->action_any = id__is_any(p.action, p.action_len);
+    f->ns_any = id__is_any(p.ns, p.ns_len);
+    f->kind = kind;
+    f->bus = bus;
+    atomic_init(&f->refs, 1);
+    atomic_init(&f->active, 0);
+    atomic_init(&f->removed, false);
+    if (err)
+        *err = 0;
+    return f;
+}
+
+void follow__unref(bmq_follower *f)
+{
+    if (!f || atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* A backing queue lives as long as its subscription: a sender that
+     * looked the subscription up may still put into it after detach. */
+    if (f->kind == SUB_QUEUE)
+        bq__destroy(f->queue);
+    free(f);
+}
+
+/* ---- copy-on-write arrays ---------------------------------------------- */
+
+static sub_array *array_ref(sub_array *a)
+{
+    if (a)
+        atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
+    return a;
+}
+
+static void array_unref(void *p)
+{
+    sub_array *a = p;
+    if (!a || atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (unsigned i = 0; i < a->n; i++)
+        follow__unref(a->v[i]);
+    free(a);
+}
+
+static sub_array *array_with(const sub_array *old, bmq_follower *add, bmq_follower *drop)
+{
+    unsigned n = old ? old->n : 0;
+    sub_array *a = malloc(sizeof(*a) + (n + 1) * sizeof(a->v[0]));
+    if (!a)
+        g_error("berrymq: out of memory");
+    atomic_init(&a->refs, 1);
+    a->n = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (old->v[i] == drop)
+            continue;
+        a->v[a->n++] = old->v[i];
+        atomic_fetch_add_explicit(&old->v[i]->refs, 1, memory_order_relaxed);
+    }
+    if (add) {
+        a->v[a->n++] = add;
+        atomic_fetch_add_explicit(&add->refs, 1, memory_order_relaxed);
+    }
+    if (a->n == 0) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static ns_index *ns_new(void)
+{
+    ns_index *x = g_new0(ns_index, 1);
+    x->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, array_unref);
+    return x;
+}
+
+static void ns_free(void *p)
+{
+    ns_index *x = p;
+    g_hash_table_destroy(x->by_name);
+    array_unref(x->wild);
+    g_free(x);
+}
+
+void index__init(bmq_bus *bus)
+{
+    bus->namespaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, ns_free);
+    bus->ns_default = ns_new();
+    g_hash_table_insert(bus->namespaces, g_strdup(""), bus->ns_default);
+}
+
+void index__free(bmq_bus *bus)
+{
+    g_hash_table_destroy(bus->namespaces);
+    array_unref(bus->ns_wild);
+    bus->namespaces = NULL;
+    bus->ns_default = NULL;
+    bus->ns_wild = NULL;
+}
+
+/* Slots are read under the read lock only, so a plain store suffices. */
+static void replace(sub_array **slot, sub_array *a)
+{
+    sub_array *old = *slot;
+    *slot = a;
+    array_unref(old);
+}
+
+void follow__attach_locked(bmq_bus *bus, bmq_follower *f)
+{
+    if (f->ns_any) {
+        replace(&bus->ns_wild, array_with(bus->ns_wild, f, NULL));
+        return;
+    }
+    ns_index *x = g_hash_table_lookup(bus->namespaces, f->ns);
+    if (!x) {
+        x = ns_new();
+        g_hash_table_insert(bus->namespaces, g_strdup(f->ns), x);
+    }
+    if (f->name_any) {
+        replace(&x->wild, array_with(x->wild, f, NULL));
+        return;
+    }
+    sub_array *old = g_hash_table_lookup(x->by_name, f->name);
+    g_hash_table_replace(x->by_name, g_strdup(f->name), array_with(old, f, NULL));
+}
+
+void follow__detach_locked(bmq_bus *bus, bmq_follower *f)
+{
+    atomic_store(&f->removed, true);
+    if (f->ns_any) {
+        replace(&bus->ns_wild, array_with(bus->ns_wild, NULL, f));
+        return;
+    }
+    ns_index *x = g_hash_table_lookup(bus->namespaces, f->ns);
+    if (!x)
+        return;
+    if (f->name_any) {
+        replace(&x->wild, array_with(x->wild, NULL, f));
+    } else {
+        sub_array *a = array_with(g_hash_table_lookup(x->by_name, f->name), NULL, f);
+        if (a)
+            g_hash_table_replace(x->by_name, g_strdup(f->name), a);
+        else
+            g_hash_table_remove(x->by_name, f->name);
+    }
+    if (x != bus->ns_default && !x->wild && g_hash_table_size(x->by_name) == 0)
+        g_hash_table_remove(bus->namespaces, f->ns);
+}
+
+int follow__attach(bmq_bus *bus, bmq_follower *f)
+{
+    pthread_rwlock_wrlock(&bus->lock);
+    follow__attach_locked(bus, f);
+    pthread_rwlock_unlock(&bus->lock);
+    return 0;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+void route__collect(bmq_bus *bus, const bmq_message *m, route *r)
+{
+    r->n = 0;
+    r->more = NULL;
+    pthread_rwlock_rdlock(&bus->lock);
+    ns_index *x = m->ns_len ? g_hash_table_lookup(bus->namespaces, m->ns) : bus->ns_default;
+    if (x) {
+        if (m->name_any) {
+            GHashTableIter it;
+            void *v;
+            g_hash_table_iter_init(&it, x->by_name);
+            while (g_hash_table_iter_next(&it, NULL, &v)) {
+                if (!r->more)
+                    r->more = g_ptr_array_new();
+                g_ptr_array_add(r->more, array_ref(v));
+            }
+        } else {
+            sub_array *a = g_hash_table_lookup(x->by_name, m->name);
+            if (a)
+                r->a[r->n++] = array_ref(a);
+        }
+        if (x->wild)
+            r->a[r->n++] = array_ref(x->wild);
+    }
+    if (bus->ns_wild)
+        r->a[r->n++] = array_ref(bus->ns_wild);
+    pthread_rwlock_unlock(&bus->lock);
+}
+
+void route__release(route *r)
+{
+    for (unsigned i = 0; i < r->n; i++)
+        array_unref(r->a[i]);
+    r->n = 0;
+    if (r->more) {
+        for (unsigned i = 0; i < r->more->len; i++)
+            array_unref(r->more->pdata[i]);
+        g_ptr_array_free(r->more, TRUE);
+        r->more = NULL;
+    }
+}
+
+static inline bool part_match(bool f_any, const char *fs, bool m_any, const char *ms)
+{
+    return f_any || m_any || strcmp(fs, ms) == 0;
+}
+
+static inline bool sub_match(const bmq_follower *f, const bmq_message *m)
+{
+    return part_match(f->action_any, f->action, m->action_any, m->action) &&
+           part_match(f->name_any, f->name, m->name_any, m->name);
+}
+
+static void wake_unfollowers(bmq_bus *bus)
+{
+    pthread_mutex_lock(&bus->wait_lock);
+    pthread_cond_broadcast(&bus->wait_cond);
+    pthread_mutex_unlock(&bus->wait_lock);
+}
+
+static void talk_reply(bmq_bus *bus, const bmq_message *m, json_object *result)
+{
+    if (!m->reply_to) {
+        json_object_put(result);
+        return;
+    }
+    json_object *args = json_object_new_array();
+    json_object_array_add(args, result);
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, "request", json_object_new_string(m->id));
+    json_object_object_add(kw, "uid", json_object_new_string(bmq_message_uid(m)));
+    int rc = bmq_twitter(bus, m->reply_to, args, kw);
+    if (rc < 0)
+        g_warning("berrymq: talk reply to %s: %s", m->reply_to, bmq_strerror(rc));
+}
+
+/* Run one follower; false when it was skipped (removed or guarded). */
+static bool invoke(bmq_bus *bus, bmq_follower *f, const bmq_message *m)
+{
+    bool ran = false;
+    atomic_fetch_add(&f->active, 1);
+    if (!atomic_load(&f->removed)) {
+        frame fr = {f, tls_top};
+        tls_top = &fr;
+        if (!f->guard || f->guard(m, f->user_data)) {
+            if (f->kind == SUB_FN)
+                f->fn(m, f->user_data);
+            else
+                talk_reply(bus, m, f->talk(m, f->user_data));
+            ran = true;
+        }
+        tls_top = fr.up;
+    }
+    atomic_fetch_sub(&f->active, 1);
+    if (atomic_load(&f->removed))
+        wake_unfollowers(bus);
+    return ran;
+}
+
+static uint64_t deliver_array(bmq_bus *bus, const sub_array *a, const bmq_message *m,
+                              bool followers, bool queues)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < a->n; i++) {
+        bmq_follower *f = a->v[i];
+        if (!sub_match(f, m))
+            continue;
+        if (f->kind == SUB_QUEUE) {
+            if (queues && !atomic_load_explicit(&f->removed, memory_order_relaxed) &&
+                bq__put(f->queue, (bmq_message *)m))
+                n++;
+        } else if (followers && invoke(bus, f, m)) {
+            n++;
+        }
+    }
+    return n;
+}
+
+uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers,
+                        bool queues)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->n; i++)
+        n += deliver_array(bus, r->a[i], m, followers, queues);
+    if (r->more)
+        for (unsigned i = 0; i < r->more->len; i++)
+            n += deliver_array(bus, r->more->pdata[i], m, followers, queues);
+    return n;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+static bmq_follower *follow_any(bmq_bus *bus, const char *pattern, int kind,
+                                bmq_follower_fn fn, bmq_talk_fn talk, bmq_guard_fn guard,
+                                void *user_data)
+{
+    if (!bus || (!fn && !talk))
+        return NULL;
+    bmq_follower *f = follow__new(bus, pattern, kind, NULL);
+    if (!f)
+        return NULL;
+    f->fn = fn;
+    f->talk = talk;
+    f->guard = guard;
+    f->user_data = user_data;
+    pthread_rwlock_wrlock(&bus->lock);
+    follow__attach_locked(bus, f);
+    g_hash_table_add(bus->followers, f);
+    atomic_fetch_add(&bus->nfollowers, 1);
+    pthread_rwlock_unlock(&bus->lock);
+    return f;
+}
+
+bmq_follower *bmq_follow(bmq_bus *bus, const char *pattern, bmq_follower_fn fn,
+                         bmq_guard_fn guard, void *user_data)
+{
+    return follow_any(bus, pattern, SUB_FN, fn, NULL, guard, user_data);
+}
+
+bmq_follower *bmq_follow_talk(bmq_bus *bus, const char *pattern, bmq_talk_fn fn,
+                              bmq_guard_fn guard, void *user_data)
+{
+    return follow_any(bus, pattern, SUB_TALK, NULL, fn, guard, user_data);
+}
+
+void follow__wait_idle(bmq_follower *f)
+{
+    /* Inside a follower we must not wait: the other invocation could be
+     * waiting for ours (two followers unfollowing each other). */
+    if (tls_top)
+        return;
+    bmq_bus *bus = f->bus;
+    pthread_mutex_lock(&bus->wait_lock);
+    while (atomic_load(&f->active) > 0)
+        pthread_cond_wait(&bus->wait_cond, &bus->wait_lock);
+    pthread_mutex_unlock(&bus->wait_lock);
+}
+
+void bmq_unfollow(bmq_follower *f)
+{
+    if (!f)
+        return;
+    bmq_bus *bus = f->bus;
+    pthread_rwlock_wrlock(&bus->lock);
+    bool attached = g_hash_table_remove(bus->followers, f);
+    if (attached) {
+        follow__detach_locked(bus, f);
+        atomic_fetch_sub(&bus->nfollowers, 1);
+    }
+    pthread_rwlock_unlock(&bus->lock);
+    if (!attached)
+        return;
+    follow__wait_idle(f);
+    follow__unref(f);
+}

@@ -1,0 +1,266 @@
+/* message.c - immutable, reference-counted messages.
+ *
+ * One allocation holds the header and every string of the identifier. The
+ * derived values that are rarely needed (empty args/kwargs, uid, JSON text)
+ * are computed on first use and published with a compare-and-swap, so that
+ * concurrent readers of a shared message never race and a plain send costs a
+ * single malloc.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "id.h"
+#include "message.h"
+
+static int kwargs_priority(json_object *kwargs)
+{
+    json_object *p;
+    if (!kwargs || !json_object_object_get_ex(kwargs, "priority", &p))
+        return 0;
+    switch (json_object_get_type(p)) {
+    case json_type_int:
+    case json_type_double: {
+        int64_t v = json_object_get_int64(p);
+        return v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : (int)v;
+    }
+    default:
+        return 0;
+    }
+}
+
+bmq_message *message__new(const char *id, size_t id_len, json_object *args, json_object *kwargs,
+                          const char *uid, const void *origin, const char *reply_to, int *err)
+{
+    id__parts p;
+    int rc = id__parse(id, id_len, &p);
+    if (rc == 0 && id__is_any(p.ns, p.ns_len))
+        rc = -BMQ_EID; /* a namespace wildcard selects; it cannot be sent */
+    if (rc == 0 && ((args && !json_object_is_type(args, json_type_array)) ||
+                    (kwargs && !json_object_is_type(kwargs, json_type_object))))
+        rc = -BMQ_ETYPE;
+    if (rc == 0 && uid && (strlen(uid) == 0 || strlen(uid) > 128))
+        rc = -BMQ_EINVAL;
+    if (rc < 0) {
+        json_object_put(args);
+        json_object_put(kwargs);
+        if (err)
+            *err = rc;
+        return NULL;
+    }
+    /* normalized id: name[@ns]:action  + name\0 action\0 ns\0 */
+    size_t idlen = p.name_len + (p.ns_len ? p.ns_len + 1 : 0) + 1 + p.action_len;
+    size_t sz = sizeof(bmq_message) + idlen + 1 + p.name_len + 1 + p.action_len + 1 + p.ns_len + 1;
+    bmq_message *m = malloc(sz);
+    if (!m) {
+        json_object_put(args);
+        json_object_put(kwargs);
+        if (err)
+            *err = -BMQ_ENOMEM;
+        return NULL;
+    }
+    char *w = m->id;
+    memcpy(w, p.name, p.name_len);
+    w += p.name_len;
+    if (p.ns_len) {
+        *w++ = '@';
+        memcpy(w, p.ns, p.ns_len);
+        w += p.ns_len;
+    }
+    *w++ = ':';
+    memcpy(w, p.action, p.action_len);
+    w += p.action_len;
+    *w++ = '\0';
+    m->name = w;
+    memcpy(w, p.name, p.name_len);
+    w += p.name_len;
+    *w++ = '\0';
+    m->action = w;
+    memcpy(w, p.action, p.action_len);
+    w += p.action_len;
+    *w++ = '\0';
+    m->ns = w;
+    memcpy(w, p.ns, p.ns_len);
+    w[p.ns_len] = '\0';
+    m->name_len = (unsigned)p.name_len;
+    m->action_len = (unsigned)p.action_len;
+    m->ns_len = (unsigned)p.ns_len;
+    atomic_init(&m->refs, 1);
+    m->priority = kwargs_priority(kwargs);
+    m->local = p.name[0] == '_';
+    m->name_any = id__is_any(p.name, p.name_len);
+    m->action_any = id__is_any(p.action, p.action_len);
+    m->origin = origin;
+    atomic_init(&m->args, args);
+    atomic_init(&m->kwargs, kwargs);
+    atomic_init(&m->uid, uid ? strdup(uid) : NULL);
+    atomic_init(&m->json, NULL);
+    m->reply_to = reply_to ? strdup(reply_to) : NULL;
+    if (err)
+        *err = 0;
+    return m;
+}
+
+bmq_message *bmq_message_new(const char *id, json_object *args, json_object *kwargs, int *err)
+{
+    return bmq_message_new_full(id, args, kwargs, NULL, NULL, err);
+}
+
+bmq_message *bmq_message_new_full(const char *id, json_object *args, json_object *kwargs,
+                                  const char *uid, const void *origin, int *err)
+{
+    size_t len = id ? strnlen(id, BMQ_ID_MAX + 1) : 0;
+    return message__new(id, len, args, kwargs, uid, origin, NULL, err);
+}
+
+bmq_message *bmq_message_ref(bmq_message *m)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    return m;
+}
+
+void bmq_message_unref(bmq_message *m)
+{
+    if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    json_object_put(atomic_load_explicit(&m->args, memory_order_relaxed));
+    json_object_put(atomic_load_explicit(&m->kwargs, memory_order_relaxed));
+    free(atomic_load_explicit(&m->uid, memory_order_relaxed));
+    free(atomic_load_explicit(&m->json, memory_order_relaxed));
+    free(m->reply_to);
+    free(m);
+}
+
+const char *bmq_message_id(const bmq_message *m)
+{
+    return m ? m->id : NULL;
+}
+
+const char *bmq_message_name(const bmq_message *m)
+{
+    return m ? m->name : NULL;
+}
+
+const char *bmq_message_action(const bmq_message *m)
+{
+    return m ? m->action : NULL;
+}
+
+const char *bmq_message_namespace(const bmq_message *m)
+{
+    return m ? m->ns : NULL;
+}
+
+bool bmq_message_is_local(const bmq_message *m)
+{
+    return m && m->local;
+}
+
+const void *bmq_message_origin(const bmq_message *m)
+{
+    return m ? m->origin : NULL;
+}
+
+/* Publish a lazily made object; the loser of a race frees its own copy. */
+static json_object *lazy_json(_Atomic(json_object *) *slot, json_object *(*make)(void))
+{
+    json_object *cur = atomic_load_explicit(slot, memory_order_acquire);
+    if (cur)
+        return cur;
+    json_object *fresh = make();
+    if (!fresh)
+        return NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &cur, fresh, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return fresh;
+    json_object_put(fresh);
+    return cur;
+}
+
+json_object *bmq_message_args(const bmq_message *m)
+{
+    if (!m)
+        return NULL;
+    return lazy_json(&((bmq_message *)m)->args, json_object_new_array);
+}
+
+json_object *bmq_message_kwargs(const bmq_message *m)
+{
+    if (!m)
+        return NULL;
+    return lazy_json(&((bmq_message *)m)->kwargs, json_object_new_object);
+}
+
+static char *lazy_str(_Atomic(char *) *slot, char *fresh)
+{
+    char *cur = NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &cur, fresh, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return fresh;
+    free(fresh);
+    return cur;
+}
+
+const char *bmq_message_uid(const bmq_message *m)
+{
+    if (!m)
+        return NULL;
+    char *cur = atomic_load_explicit(&((bmq_message *)m)->uid, memory_order_acquire);
+    if (cur)
+        return cur;
+    /* 128 random bits from GLib's per-thread generator: unique in practice,
+     * cheaper than a UUID and free of any global lock. */
+    char *s = malloc(33);
+    if (!s)
+        return NULL;
+    for (int i = 0; i < 4; i++)
+        snprintf(s + i * 8, 9, "%08x", (unsigned)g_random_int());
+    return lazy_str(&((bmq_message *)m)->uid, s);
+}
+
+/* json-c writes its serialization buffer into the object, so two threads
+ * serializing one object race. The args/kwargs of a message are serialized
+ * here only, under a lock picked by message address. */
+static pthread_mutex_t json_locks[16] = {
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER};
+
+const char *bmq_message_to_json(const bmq_message *m)
+{
+    if (!m)
+        return NULL;
+    bmq_message *mm = (bmq_message *)m;
+    char *cur = atomic_load_explicit(&mm->json, memory_order_acquire);
+    if (cur)
+        return cur;
+    pthread_mutex_t *lk = &json_locks[((uintptr_t)m >> 6) & 15];
+    pthread_mutex_lock(lk);
+    cur = atomic_load_explicit(&mm->json, memory_order_acquire);
+    if (!cur) {
+        json_object *id = json_object_new_string(m->id);
+        json_object *a = atomic_load_explicit(&mm->args, memory_order_acquire);
+        json_object *k = atomic_load_explicit(&mm->kwargs, memory_order_acquire);
+        const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+        const char *ids = json_object_to_json_string_ext(id, fl);
+        const char *as = a ? json_object_to_json_string_ext(a, fl) : "[]";
+        const char *ks = k ? json_object_to_json_string_ext(k, fl) : "{}";
+        size_t n = strlen(ids) + strlen(as) + strlen(ks) + 32;
+        char *s = malloc(n);
+        if (s) {
+            snprintf(s, n, "{\"id\":%s,\"args\":%s,\"kwargs\":%s}", ids, as, ks);
+            atomic_store_explicit(&mm->json, s, memory_order_release);
+        }
+        json_object_put(id);
+        cur = s;
+    }
+    pthread_mutex_unlock(lk);
+    return cur;
+}

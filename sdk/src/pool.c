@@ -1,0 +1,166 @@
+/* pool.c - the worker threads behind bmq_set_multiplicity(n > 0).
+ *
+ * Threads are created on demand and never stopped before the bus is freed:
+ * shrinking only parks the workers whose index is above the new size, which
+ * keeps resizing safe while messages flow (no thread is torn down while it
+ * holds a task).
+ */
+#include <stdlib.h>
+
+#include "bus.h"
+
+typedef struct task {
+    struct task *next;
+    bmq_message *msg;
+    route r;
+} task;
+
+typedef struct worker {
+    pool *p;
+    unsigned idx;
+    pthread_t th;
+} worker;
+
+struct pool {
+    bmq_bus *bus;
+    pthread_mutex_t lock;
+    pthread_cond_t work;  /* a task arrived, the size changed or stop */
+    pthread_cond_t idle;  /* pending reached 0 */
+    task *head;
+    task *tail;
+    size_t pending;       /* queued + running */
+    unsigned want;        /* workers allowed to run */
+    unsigned nthreads;
+    worker **threads;
+    bool stop;
+};
+
+static void run(pool *p, task *t)
+{
+    uint64_t n = route__deliver(p->bus, &t->r, t->msg, true, false);
+    bus__count_delivered(p->bus, n);
+    route__release(&t->r);
+    bmq_message_unref(t->msg);
+    free(t);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    pool *p = w->p;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        if (p->head && (w->idx < p->want || p->stop)) {
+            task *t = p->head;
+            p->head = t->next;
+            if (!p->head)
+                p->tail = NULL;
+            pthread_mutex_unlock(&p->lock);
+            run(p, t);
+            pthread_mutex_lock(&p->lock);
+            if (--p->pending == 0)
+                pthread_cond_broadcast(&p->idle);
+            continue;
+        }
+        if (p->stop)
+            break;
+        pthread_cond_wait(&p->work, &p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Called with the lock held. */
+static void grow(pool *p, unsigned n)
+{
+    if (n <= p->nthreads)
+        return;
+    worker **v = realloc(p->threads, n * sizeof(*v));
+    if (!v)
+        g_error("berrymq: out of memory");
+    p->threads = v;
+    while (p->nthreads < n) {
+        worker *w = malloc(sizeof(*w));
+        if (!w)
+            g_error("berrymq: out of memory");
+        w->p = p;
+        w->idx = p->nthreads;
+        if (pthread_create(&w->th, NULL, worker_main, w) != 0)
+            g_error("berrymq: cannot create a worker thread");
+        p->threads[p->nthreads++] = w;
+    }
+}
+
+pool *pool__new(bmq_bus *bus, unsigned n)
+{
+    pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->bus = bus;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    pthread_mutex_lock(&p->lock);
+    p->want = n;
+    grow(p, n);
+    pthread_mutex_unlock(&p->lock);
+    return p;
+}
+
+void pool__resize(pool *p, unsigned n)
+{
+    pthread_mutex_lock(&p->lock);
+    p->want = n;
+    grow(p, n);
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void pool__push(pool *p, bmq_message *msg, route *r)
+{
+    task *t = malloc(sizeof(*t));
+    if (!t)
+        g_error("berrymq: out of memory");
+    t->next = NULL;
+    t->msg = msg;
+    t->r = *r;
+    pthread_mutex_lock(&p->lock);
+    if (p->tail)
+        p->tail->next = t;
+    else
+        p->head = t;
+    p->tail = t;
+    p->pending++;
+    /* Parked workers wait on the same condition: a signal could wake one of
+     * them and be lost. */
+    if (p->nthreads > p->want)
+        pthread_cond_broadcast(&p->work);
+    else
+        pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void pool__flush(pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->idle, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void pool__free(pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nthreads; i++) {
+        pthread_join(p->threads[i]->th, NULL);
+        free(p->threads[i]);
+    }
+    free(p->threads);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->idle);
+    free(p);
+}
