@@ -59,7 +59,8 @@ struct bmq_host {
     size_t size;                 /* sizeof(struct bmq_host) as the host built it */
     uint32_t abi;                /* the negotiated ABI version */
     const char *instance_id;     /* (transfer none) e.g. "tick10" */
-    const char *data_dir;        /* (transfer none) per-instance directory, created on demand */
+    const char *data_dir;        /* (transfer none) per-instance directory DATA_ROOT/ID,
+                                  * created (0700) before create() is called */
     json_object *config;         /* (transfer none) the instance config object (never NULL) */
     GMainContext *context;       /* (transfer none) the main context callbacks run on */
     const char *node_id;         /* (transfer none) stable id of this host process/node */
@@ -77,8 +78,10 @@ struct bmq_host {
     /* Standalone/shared queue tracked for this instance. */
     bmq_queue *(*queue_new)(bmq_host *h, const char *pattern, bool shared);
     void (*queue_free)(bmq_host *h, bmq_queue *q);
-    /* Attach @source (the host takes a reference) to the main context and
-     * track it; returns its id. Remove with source_remove (NULL-safe id 0). */
+    /* Attach @source to the main context and track it; returns its id. As
+     * with g_source_attach the host adds its own reference: the caller
+     * still unrefs its own. Remove with source_remove (id 0 is ignored).
+     * Sources still attached are destroyed when the instance is. */
     guint (*source_attach)(bmq_host *h, GSource *source);
     void (*source_remove)(bmq_host *h, guint id);
     /* Convenience: tracked g_timeout_add on the host context. A callback
@@ -170,7 +173,7 @@ BMQ_API const bmq_plugin_descriptor *bmq_plugin_descriptor_get(const bmq_plugin 
 BMQ_API const char *bmq_plugin_path(const bmq_plugin *p);
 
 /* Check a file without keeping it loaded (for installers; run it in a child
- * process when the file is untrusted). 0 and *name/*version (transfer full,
+ * process when the file is untrusted). 0 and *name, *version (transfer full,
  * nullable outputs) or a negative BMQ_E* with *error. */
 BMQ_API int bmq_plugin_check_file(const char *path, char **name, char **version, char **error);
 
@@ -181,18 +184,31 @@ BMQ_API bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin
                                           const char *id, json_object *config, char **error);
 /* destroy() the instance and remove what it left registered. NULL-safe. */
 BMQ_API void bmq_instance_destroy(bmq_instance *inst);
-/* Apply a new config: reconfigure() if the plugin has it, else destroy and
- * recreate. 0 or a negative BMQ_E* with *error. */
+/* Apply a new config (transfer none, nullable = {}): reconfigure() if the
+ * plugin has it, else destroy and recreate. 0 or a negative BMQ_E* with
+ * *error. When the recreate fails the instance stays registered but
+ * stopped (bmq_instance_is_running() is false): destroy it or reconfigure
+ * again. */
 BMQ_API int bmq_instance_reconfigure(bmq_instance *inst, json_object *config, char **error);
+/* False after a failed recreate in bmq_instance_reconfigure. */
+BMQ_API bool bmq_instance_is_running(const bmq_instance *inst);
 BMQ_API bmq_instance *bmq_instance_find(bmq_plugin_host *h, const char *id);
 BMQ_API const char *bmq_instance_id(const bmq_instance *inst);
 BMQ_API const bmq_plugin *bmq_instance_plugin(const bmq_instance *inst);
 BMQ_API json_object *bmq_instance_config(const bmq_instance *inst); /* (transfer none) */
-/* (transfer full) {"id","plugin","version","followers","queues","sources",
- * "status": plugin status or null}. */
+/* (transfer full) {"id","plugin","version","running","followers","queues",
+ * "sources","status": plugin status or null}. */
 BMQ_API json_object *bmq_instance_status(bmq_instance *inst);
 /* Instances in creation order; (transfer container) GList of bmq_instance*. */
 BMQ_API GList *bmq_plugin_host_instances(bmq_plugin_host *h);
+/* Every NAME.so on the search path (first one of each name wins), loaded to
+ * read its descriptor: (transfer full) array of {"name","version",
+ * "description","path","error"}; "error" is null for a usable plugin and
+ * one line (version and description null) otherwise. Main thread only. */
+BMQ_API json_object *bmq_plugin_host_available(bmq_plugin_host *h);
+/* The search path (transfer none): NULL-terminated, valid until the next
+ * add_dir. */
+BMQ_API const char *const *bmq_plugin_host_dirs(bmq_plugin_host *h);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,90 @@
+/* plugin_host.h - private structures shared by the plugin host files:
+ * plugin_load.c (search path, dlopen, ABI), plugin_instance.c (create,
+ * destroy, reconfigure, status) and plugin_api.c (the bmq_host table given
+ * to each instance, with main-thread marshaling and tracking).
+ */
+#ifndef BMQ_PLUGIN_HOST_PRIV_H
+#define BMQ_PLUGIN_HOST_PRIV_H
+
+#include <berrymq/plugin.h>
+
+struct bmq_plugin_host {
+    bmq_bus *bus;            /* (transfer none) */
+    GMainContext *context;   /* (transfer full) reference */
+    char *data_root;
+    GPtrArray *dirs;         /* char*, search order */
+    GPtrArray *plugins;      /* bmq_plugin*, never unloaded before host free */
+    GQueue instances;        /* bmq_instance*, creation order */
+    GMutex log_lock;         /* guards log_fn/log_data against concurrent set */
+    bmq_log_fn log_fn;
+    void *log_data;
+    char *node_id;
+    GPtrArray *old_node_ids; /* kept alive: instances may hold the pointer */
+};
+
+struct bmq_plugin {
+    bmq_plugin_host *host;
+    char *path;
+    void *handle;
+    const bmq_plugin_descriptor *desc;
+};
+
+/* A follower registered through host->follow. Refcounted under inst->lock:
+ * the tracking list and every pending delivery hold one reference. */
+typedef struct plugin_follow {
+    bmq_instance *inst;
+    bmq_follower *follower;
+    bmq_follower_fn fn;
+    bmq_guard_fn guard;
+    void *user_data;
+    unsigned flags;
+    int refs;
+    bool removed;
+} plugin_follow;
+
+typedef struct plugin_source {
+    GSource *source;  /* our own reference */
+    guint id;
+} plugin_source;
+
+struct bmq_instance {
+    bmq_plugin_host *host;
+    bmq_plugin *plugin;
+    char *id;
+    json_object *config;     /* (owned) */
+    void *obj;               /* the plugin's instance; NULL while stopped */
+    struct bmq_host api;     /* the table given to the plugin */
+    char *data_dir;
+    int mt_refs;             /* main-thread references (host list + running dispatch) */
+
+    GMutex lock;             /* guards everything below */
+    bool dead;               /* no more deliveries / invokes */
+    GList *follows;          /* plugin_follow* */
+    GList *queues;           /* bmq_queue* */
+    GList *sources;          /* plugin_source* */
+    GQueue pending;          /* plugin_pending*, deliveries for the main thread */
+    GSource *dispatch;       /* idle source draining pending, NULL when idle */
+};
+
+/* plugin_load.c */
+void plugin__log(bmq_plugin_host *h, int level, const char *instance_id, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+void plugin__logv(bmq_plugin_host *h, int level, const char *instance_id, const char *fmt,
+                  va_list ap) G_GNUC_PRINTF(4, 0);
+
+/* plugin_api.c */
+void plugin__api_init(bmq_instance *inst);
+/* Mark the instance dead (no deliveries, invokes dropped); returns once no
+ * delivery is being queued. */
+void plugin__api_stop(bmq_instance *inst);
+/* Remove everything the instance left registered and drop pending work.
+ * Main thread, after the plugin's destroy() returned. */
+void plugin__api_cleanup(bmq_instance *inst);
+/* Allow deliveries again (after a recreate). */
+void plugin__api_restart(bmq_instance *inst);
+void plugin__api_counts(bmq_instance *inst, int *followers, int *queues, int *sources);
+
+/* plugin_instance.c */
+void plugin__instance_unref(bmq_instance *inst);
+
+#endif /* BMQ_PLUGIN_HOST_PRIV_H */

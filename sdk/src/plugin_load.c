@@ -1,0 +1,378 @@
+/* plugin_load.c - the plugin host object, its search path, and loading a
+ * plugin: find the file, dlopen it, resolve the entry symbol, negotiate the
+ * ABI and validate the descriptor.
+ *
+ * Loaded plugins stay mapped until the process ends: plugins may register
+ * GTypes or pull in libraries (GTK) that cannot be unloaded safely. Files
+ * that fail a check are closed at once.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "plugin_host.h"
+
+static const char *level_name(int level)
+{
+    switch (level) {
+    case BMQ_LOG_ERROR: return "error";
+    case BMQ_LOG_WARNING: return "warning";
+    case BMQ_LOG_NOTICE: return "notice";
+    case BMQ_LOG_INFO: return "info";
+    default: return "debug";
+    }
+}
+
+void plugin__logv(bmq_plugin_host *h, int level, const char *instance_id, const char *fmt,
+                  va_list ap)
+{
+    char *line = g_strdup_vprintf(fmt, ap);
+    g_mutex_lock(&h->log_lock);
+    bmq_log_fn fn = h->log_fn;
+    void *data = h->log_data;
+    g_mutex_unlock(&h->log_lock);
+    if (fn) {
+        fn(level, instance_id, line, data);
+    } else if (level <= BMQ_LOG_INFO || g_getenv("BMQ_DEBUG")) {
+        if (instance_id)
+            fprintf(stderr, "berrymq: %s: [%s] %s\n", level_name(level), instance_id, line);
+        else
+            fprintf(stderr, "berrymq: %s: %s\n", level_name(level), line);
+    }
+    g_free(line);
+}
+
+void plugin__log(bmq_plugin_host *h, int level, const char *instance_id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    plugin__logv(h, level, instance_id, fmt, ap);
+    va_end(ap);
+}
+
+bmq_plugin_host *bmq_plugin_host_new(bmq_bus *bus, GMainContext *context, const char *data_root)
+{
+    g_return_val_if_fail(bus != NULL, NULL);
+    bmq_plugin_host *h = g_new0(bmq_plugin_host, 1);
+    h->bus = bus;
+    h->context = context ? g_main_context_ref(context) : g_main_context_ref_thread_default();
+    h->data_root = data_root ? g_strdup(data_root)
+                             : g_build_filename(g_get_user_data_dir(), "berrymq", "instances",
+                                                NULL);
+    h->dirs = g_ptr_array_new_null_terminated(4, g_free, TRUE);
+    h->plugins = g_ptr_array_new();
+    g_queue_init(&h->instances);
+    g_mutex_init(&h->log_lock);
+    h->node_id = g_strdup_printf("%s-%d", g_get_host_name(), (int)getpid());
+    h->old_node_ids = g_ptr_array_new_with_free_func(g_free);
+    return h;
+}
+
+void bmq_plugin_host_free(bmq_plugin_host *h)
+{
+    if (!h)
+        return;
+    while (!g_queue_is_empty(&h->instances))
+        bmq_instance_destroy(g_queue_peek_tail(&h->instances));
+    for (guint i = 0; i < h->plugins->len; i++) {
+        bmq_plugin *p = g_ptr_array_index(h->plugins, i);
+        /* The mapping stays (see the file comment); only our record goes. */
+        g_free(p->path);
+        g_free(p);
+    }
+    g_ptr_array_free(h->plugins, TRUE);
+    g_ptr_array_free(h->dirs, TRUE);
+    g_ptr_array_free(h->old_node_ids, TRUE);
+    g_free(h->node_id);
+    g_free(h->data_root);
+    g_main_context_unref(h->context);
+    g_mutex_clear(&h->log_lock);
+    g_free(h);
+}
+
+void bmq_plugin_host_set_log(bmq_plugin_host *h, bmq_log_fn fn, void *user_data)
+{
+    g_return_if_fail(h != NULL);
+    g_mutex_lock(&h->log_lock);
+    h->log_fn = fn;
+    h->log_data = user_data;
+    g_mutex_unlock(&h->log_lock);
+}
+
+void bmq_plugin_host_set_node_id(bmq_plugin_host *h, const char *node_id)
+{
+    g_return_if_fail(h != NULL && node_id != NULL);
+    g_ptr_array_add(h->old_node_ids, h->node_id);
+    h->node_id = g_strdup(node_id);
+    for (GList *l = h->instances.head; l; l = l->next)
+        ((bmq_instance *)l->data)->api.node_id = h->node_id;
+}
+
+void bmq_plugin_host_add_dir(bmq_plugin_host *h, const char *dir)
+{
+    g_return_if_fail(h != NULL && dir != NULL && *dir);
+    for (guint i = 0; i < h->dirs->len; i++)
+        if (strcmp(g_ptr_array_index(h->dirs, i), dir) == 0)
+            return;
+    g_ptr_array_add(h->dirs, g_strdup(dir));
+}
+
+/* True when this library runs from the build tree it was built in: then the
+ * build tree's plugins are the ones that match it, not installed ones. */
+static bool running_from_build_tree(void)
+{
+#ifdef BMQ_BUILD_PLUGIN_DIR
+    Dl_info info;
+    if (!dladdr((void *)bmq_plugin_host_new, &info) || !info.dli_fname)
+        return false;
+    char *build_root = g_path_get_dirname(BMQ_BUILD_PLUGIN_DIR);
+    char *self = realpath(info.dli_fname, NULL);
+    size_t n = strlen(build_root);
+    bool inside = self && strncmp(self, build_root, n) == 0 && self[n] == '/';
+    free(self);
+    g_free(build_root);
+    return inside;
+#else
+    return false;
+#endif
+}
+
+void bmq_plugin_host_add_default_dirs(bmq_plugin_host *h)
+{
+    g_return_if_fail(h != NULL);
+    char *user = g_build_filename(g_get_user_data_dir(), "berrymq", "plugins", NULL);
+    bmq_plugin_host_add_dir(h, user);
+    g_free(user);
+    const char *env = g_getenv("BMQ_PLUGIN_BUILD_DIR");
+    if (env && *env)
+        bmq_plugin_host_add_dir(h, env);
+#ifdef BMQ_BUILD_PLUGIN_DIR
+    if (running_from_build_tree())
+        bmq_plugin_host_add_dir(h, BMQ_BUILD_PLUGIN_DIR);
+#endif
+#ifdef BMQ_PLUGIN_LIBDIR
+    bmq_plugin_host_add_dir(h, BMQ_PLUGIN_LIBDIR);
+#endif
+}
+
+static bool valid_plugin_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 64)
+        return false;
+    for (; *s; s++)
+        if (!g_ascii_islower(*s) && !g_ascii_isdigit(*s) && *s != '_' && *s != '-')
+            return false;
+    return true;
+}
+
+/* dlopen @path and check it. @label names the plugin in messages. Returns the
+ * handle and descriptor, or NULL with *error and a negative code in *code. */
+static void *open_checked(const char *path, const char *label, const bmq_plugin_descriptor **out,
+                          char **error, int *code)
+{
+    dlerror();
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char *why = dlerror();
+        *error = g_strdup_printf("plugin '%s': not a shared object: %s", label,
+                                 why ? why : "unknown error");
+        *code = -BMQ_ELOAD;
+        return NULL;
+    }
+    dlerror();
+    void *sym = dlsym(handle, BMQ_PLUGIN_ENTRY_SYMBOL);
+    if (!sym) {
+        *error = g_strdup_printf("plugin '%s': missing symbol %s", label,
+                                 BMQ_PLUGIN_ENTRY_SYMBOL);
+        *code = -BMQ_ELOAD;
+        dlclose(handle);
+        return NULL;
+    }
+    bmq_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry);
+    const bmq_plugin_descriptor *d = entry(BMQ_PLUGIN_ABI_MIN, BMQ_PLUGIN_ABI_MAX);
+    if (!d || d->abi < BMQ_PLUGIN_ABI_MIN || d->abi > BMQ_PLUGIN_ABI_MAX) {
+        /* Ask what it speaks, for a useful message. */
+        const bmq_plugin_descriptor *any = d ? d : entry(0, UINT32_MAX);
+        if (any)
+            *error = g_strdup_printf("plugin '%s': ABI mismatch: plugin speaks %u, host "
+                                     "supports %u..%u", label, (unsigned)any->abi,
+                                     BMQ_PLUGIN_ABI_MIN, BMQ_PLUGIN_ABI_MAX);
+        else
+            *error = g_strdup_printf("plugin '%s': ABI mismatch: plugin speaks none of host "
+                                     "versions %u..%u", label, BMQ_PLUGIN_ABI_MIN,
+                                     BMQ_PLUGIN_ABI_MAX);
+        *code = -BMQ_EABI;
+        dlclose(handle);
+        return NULL;
+    }
+    const char *bad = NULL;
+    if (!valid_plugin_name(d->name))
+        bad = "name must match [a-z0-9_-]{1,64}";
+    else if (!d->version)
+        bad = "version is missing";
+    else if (!d->create || !d->destroy)
+        bad = "create and destroy are required";
+    if (bad) {
+        *error = g_strdup_printf("plugin '%s': invalid descriptor: %s", label, bad);
+        *code = -BMQ_ELOAD;
+        dlclose(handle);
+        return NULL;
+    }
+    *out = d;
+    return handle;
+}
+
+/* Resolve @name_or_path to an existing file, or NULL with *error. */
+static char *find_file(bmq_plugin_host *h, const char *name_or_path, char **error)
+{
+    if (strchr(name_or_path, '/')) {
+        if (g_file_test(name_or_path, G_FILE_TEST_IS_REGULAR))
+            return g_canonicalize_filename(name_or_path, NULL);
+        *error = g_strdup_printf("plugin '%s': not found: %s", name_or_path,
+                                 g_strerror(ENOENT));
+        return NULL;
+    }
+    if (!valid_plugin_name(name_or_path)) {
+        *error = g_strdup_printf("plugin '%s': invalid plugin name", name_or_path);
+        return NULL;
+    }
+    char *file = g_strconcat(name_or_path, ".so", NULL);
+    for (guint i = 0; i < h->dirs->len; i++) {
+        char *p = g_build_filename(g_ptr_array_index(h->dirs, i), file, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_REGULAR)) {
+            g_free(file);
+            char *c = g_canonicalize_filename(p, NULL);
+            g_free(p);
+            return c;
+        }
+        g_free(p);
+    }
+    g_free(file);
+    GString *dirs = g_string_new(NULL);
+    for (guint i = 0; i < h->dirs->len; i++)
+        g_string_append_printf(dirs, "%s%s", i ? ", " : "",
+                               (char *)g_ptr_array_index(h->dirs, i));
+    *error = g_strdup_printf("plugin '%s': not found in %s", name_or_path,
+                             dirs->len ? dirs->str : "(no plugin directories)");
+    g_string_free(dirs, TRUE);
+    return NULL;
+}
+
+static bmq_plugin *find_loaded(bmq_plugin_host *h, const char *name, const char *path)
+{
+    for (guint i = 0; i < h->plugins->len; i++) {
+        bmq_plugin *p = g_ptr_array_index(h->plugins, i);
+        if ((name && strcmp(p->desc->name, name) == 0) || (path && strcmp(p->path, path) == 0))
+            return p;
+    }
+    return NULL;
+}
+
+bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char **error)
+{
+    char *local_err = NULL;
+    char **err = error ? error : &local_err;
+    *err = NULL;
+    g_return_val_if_fail(h != NULL && name_or_path != NULL, NULL);
+    bool by_path = strchr(name_or_path, '/') != NULL;
+    if (!by_path) {
+        bmq_plugin *p = find_loaded(h, name_or_path, NULL);
+        if (p)
+            return p;
+    }
+    char *path = find_file(h, name_or_path, err);
+    if (!path)
+        goto fail;
+    bmq_plugin *p = find_loaded(h, NULL, path);
+    if (p) {
+        g_free(path);
+        return p;
+    }
+    const bmq_plugin_descriptor *d = NULL;
+    int code = 0;
+    void *handle = open_checked(path, name_or_path, &d, err, &code);
+    if (!handle) {
+        g_free(path);
+        goto fail;
+    }
+    bmq_plugin *other = find_loaded(h, d->name, NULL);
+    if (other) {
+        if (other->handle == handle) {
+            g_free(path);
+            return other;
+        }
+        *err = g_strdup_printf("plugin '%s': another plugin named '%s' is already loaded "
+                               "from %s", name_or_path, d->name, other->path);
+        dlclose(handle);
+        g_free(path);
+        goto fail;
+    }
+    p = g_new0(bmq_plugin, 1);
+    p->host = h;
+    p->path = path;
+    p->handle = handle;
+    p->desc = d;
+    g_ptr_array_add(h->plugins, p);
+    plugin__log(h, BMQ_LOG_DEBUG, NULL, "loaded plugin '%s' %s (ABI %u) from %s", d->name,
+                d->version, (unsigned)d->abi, path);
+    return p;
+fail:
+    if (!error) {
+        plugin__log(h, BMQ_LOG_ERROR, NULL, "%s", local_err);
+        g_free(local_err);
+    }
+    return NULL;
+}
+
+const bmq_plugin_descriptor *bmq_plugin_descriptor_get(const bmq_plugin *p)
+{
+    return p ? p->desc : NULL;
+}
+
+const char *bmq_plugin_path(const bmq_plugin *p)
+{
+    return p ? p->path : NULL;
+}
+
+int bmq_plugin_check_file(const char *path, char **name, char **version, char **error)
+{
+    if (name)
+        *name = NULL;
+    if (version)
+        *version = NULL;
+    if (error)
+        *error = NULL;
+    if (!path || !*path) {
+        if (error)
+            *error = g_strdup("plugin path is empty");
+        return -BMQ_EINVAL;
+    }
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        if (error)
+            *error = g_strdup_printf("plugin '%s': not found: %s", path, g_strerror(ENOENT));
+        return -BMQ_ENOENT;
+    }
+    /* dlopen wants a path with a slash to avoid the library search path. */
+    char *abs = g_canonicalize_filename(path, NULL);
+    const bmq_plugin_descriptor *d = NULL;
+    char *err = NULL;
+    int code = 0;
+    void *handle = open_checked(abs, path, &d, &err, &code);
+    g_free(abs);
+    if (!handle) {
+        if (error)
+            *error = err;
+        else
+            g_free(err);
+        return code;
+    }
+    if (name)
+        *name = g_strdup(d->name);
+    if (version)
+        *version = g_strdup(d->version);
+    dlclose(handle);
+    return 0;
+}
