@@ -1,0 +1,94 @@
+/* mqtt_bridge.h - internals of the MQTT bridge plugin shared by its files:
+ * the parsed config (mqtt_config.c) and the instance (mqtt_plugin.c,
+ * mqtt_link.c). */
+#ifndef BMQ_MQTT_BRIDGE_H
+#define BMQ_MQTT_BRIDGE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+#include <mosquitto.h>
+
+#include <berrymq/plugin.h>
+
+typedef struct mqtt_config {
+    char *host;           /* broker host */
+    int port;             /* broker port */
+    bool tls;             /* mqtts:// or a "tls" object */
+    char *ca, *capath, *cert, *key; /* nullable TLS files */
+    bool tls_insecure;    /* skip the host name check (testing only) */
+    char **publish;       /* NULL-terminated patterns (may be empty) */
+    char **subscribe;     /* NULL-terminated patterns (may be empty) */
+    int qos;              /* 0..2 */
+    bool retain;
+    char *client_id;
+    char *username, *password; /* nullable */
+    char *prefix;         /* topic prefix without trailing '/' */
+    unsigned buffer;      /* offline buffer capacity (QoS >= 1) */
+    int keepalive;        /* seconds */
+    char *hub_id;         /* valid berryMQ name */
+    unsigned reconnect_min, reconnect_max; /* seconds */
+    double flush_delay;   /* seconds to wait after a reconnect before flushing */
+} mqtt_config;
+
+/* Parse and check @cfg (transfer none). @default_hub_id (nullable) is the
+ * host's node id. 0, or -BMQ_EINVAL with *error (g_malloc'd) naming the key. */
+int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char *instance_id,
+                       mqtt_config *out, char **error);
+void mqtt_config__clear(mqtt_config *c);
+
+/* One message waiting in the offline buffer. */
+typedef struct mqtt_pending {
+    char *topic;
+    char *payload;
+    size_t len;
+} mqtt_pending;
+
+#define MQTT_SEEN_MAX 8192
+
+typedef struct mqtt_bridge {
+    bmq_host *host;             /* (transfer none) */
+    mqtt_config cfg;
+    struct mosquitto *mosq;
+    char *origin_json;          /* JSON string literal of cfg.hub_id */
+    char *topic_online, *topic_offline;
+    char **filters;             /* subscription filters, NULL-terminated */
+    GPtrArray *followers;       /* bmq_follower* made through host->follow */
+    struct mqtt_follow_ctx *follow_ctx; /* one per publish pattern */
+
+    /* lock guards the offline buffer, flush_at and stopping; the flusher
+     * thread waits on cond. mosquitto_publish may be called under it. */
+    GMutex lock;
+    GCond cond;
+    GQueue buffer;              /* of mqtt_pending* */
+    gint64 flush_at;            /* monotonic us; 0 = nothing scheduled */
+    bool stopping;
+    GThread *flusher;
+
+    atomic_bool connected;      /* CONNACK seen, no disconnect since */
+    atomic_bool live;           /* connected and the offline buffer flushed */
+    atomic_bool refused_logged;
+    atomic_uint_fast64_t published, received, dropped, duplicates, invalid, connects;
+
+    /* Recently seen message uids (published or received) to drop copies
+     * arriving by a second path. */
+    GMutex seen_lock;
+    GHashTable *seen;           /* uid -> NULL, keys owned by seen_ring */
+    char *seen_ring[MQTT_SEEN_MAX];
+    unsigned seen_pos;
+
+    json_tokener *tok;          /* used only on the libmosquitto thread */
+} mqtt_bridge;
+
+/* mqtt_link.c: the libmosquitto side. */
+int mqtt_link__start(mqtt_bridge *b, char **error);
+void mqtt_link__stop(mqtt_bridge *b);
+/* Publish one message (any thread): direct, buffered or dropped. */
+void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m);
+/* true if @uid was already seen; records it otherwise. */
+bool mqtt_link__seen(mqtt_bridge *b, const char *uid);
+
+#endif /* BMQ_MQTT_BRIDGE_H */

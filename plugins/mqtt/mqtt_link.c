@@ -1,0 +1,345 @@
+/* mqtt_link.c - the libmosquitto side of the MQTT bridge.
+ *
+ * Threads: libmosquitto runs its network loop on its own thread
+ * (mosquitto_loop_start); the connect/disconnect/message callbacks run
+ * there. Local messages are published from whatever thread sent them (the
+ * follower is BMQ_FOLLOW_ANY_THREAD); mosquitto_publish is thread-safe.
+ * A small flusher thread empties the offline buffer a moment after a
+ * reconnect, so hubs that come back at the same time have resubscribed
+ * before the backlog arrives. Shared state: atomics, b->lock (buffer,
+ * flusher schedule) and b->seen_lock (uid set); neither lock is taken while
+ * the other is held.
+ */
+#include <string.h>
+
+#include "mqtt_bridge.h"
+#include "mqtt_map.h"
+
+static GMutex lib_lock;
+static unsigned lib_users;
+
+static void lib_ref(void)
+{
+    g_mutex_lock(&lib_lock);
+    if (lib_users++ == 0)
+        mosquitto_lib_init();
+    g_mutex_unlock(&lib_lock);
+}
+
+static void lib_unref(void)
+{
+    g_mutex_lock(&lib_lock);
+    if (--lib_users == 0)
+        mosquitto_lib_cleanup();
+    g_mutex_unlock(&lib_lock);
+}
+
+static void pending_free(mqtt_pending *p)
+{
+    g_free(p->topic);
+    g_free(p->payload);
+    g_free(p);
+}
+
+static void count_drop(mqtt_bridge *b, const char *topic, int rc)
+{
+    uint64_t n = atomic_fetch_add(&b->dropped, 1) + 1;
+    if (rc != MOSQ_ERR_SUCCESS && (n == 1 || n % 1000 == 0))
+        b->host->log(b->host, BMQ_LOG_WARNING, "dropped a message to %s: %s (%llu dropped so far)",
+                     topic, mosquitto_strerror(rc), (unsigned long long)n);
+}
+
+static int publish_now(mqtt_bridge *b, const char *topic, const char *payload, size_t len)
+{
+    int rc = mosquitto_publish(b->mosq, NULL, topic, (int)len, payload, b->cfg.qos, b->cfg.retain);
+    if (rc == MOSQ_ERR_SUCCESS)
+        atomic_fetch_add(&b->published, 1);
+    else
+        count_drop(b, topic, rc);
+    return rc;
+}
+
+bool mqtt_link__seen(mqtt_bridge *b, const char *uid)
+{
+    if (uid == NULL)
+        return false;
+    g_mutex_lock(&b->seen_lock);
+    bool seen = g_hash_table_contains(b->seen, uid);
+    if (!seen) {
+        char **slot = &b->seen_ring[b->seen_pos];
+        if (*slot != NULL) {
+            g_hash_table_remove(b->seen, *slot);
+            g_free(*slot);
+        }
+        *slot = g_strdup(uid);
+        g_hash_table_add(b->seen, *slot);
+        b->seen_pos = (b->seen_pos + 1) % MQTT_SEEN_MAX;
+    }
+    g_mutex_unlock(&b->seen_lock);
+    return seen;
+}
+
+/* Caller holds b->lock. Takes ownership of topic and payload. */
+static void buffer_push(mqtt_bridge *b, char *topic, char *payload, size_t len)
+{
+    if (b->cfg.buffer == 0) {
+        count_drop(b, topic, MOSQ_ERR_NO_CONN);
+        g_free(topic);
+        g_free(payload);
+        return;
+    }
+    if (b->buffer.length >= b->cfg.buffer) { /* full: the oldest goes */
+        mqtt_pending *old = g_queue_pop_head(&b->buffer);
+        count_drop(b, old->topic, MOSQ_ERR_NO_CONN);
+        pending_free(old);
+    }
+    mqtt_pending *p = g_new(mqtt_pending, 1);
+    p->topic = topic;
+    p->payload = payload;
+    p->len = len;
+    g_queue_push_tail(&b->buffer, p);
+}
+
+void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
+{
+    char *topic = mqtt_map__topic(b->cfg.prefix, bmq_message_namespace(m), bmq_message_name(m),
+                                  bmq_message_action(m));
+    size_t len;
+    char *payload = mqtt_map__payload(m, b->origin_json, &len);
+    mqtt_link__seen(b, bmq_message_uid(m)); /* a copy coming back by another path is dropped */
+
+    if (b->cfg.qos == 0) {
+        if (atomic_load(&b->connected))
+            publish_now(b, topic, payload, len);
+        else
+            count_drop(b, topic, MOSQ_ERR_SUCCESS);
+    } else if (!atomic_load(&b->live)) {
+        g_mutex_lock(&b->lock);
+        if (!atomic_load(&b->live)) {
+            buffer_push(b, topic, payload, len);
+            g_mutex_unlock(&b->lock);
+            return;
+        }
+        g_mutex_unlock(&b->lock);
+        publish_now(b, topic, payload, len);
+    } else {
+        /* If the link dropped a moment ago libmosquitto queues QoS>=1
+         * messages itself and sends them after the reconnect. */
+        publish_now(b, topic, payload, len);
+    }
+    g_free(topic);
+    g_free(payload);
+}
+
+/* Caller holds b->lock. */
+static void flush_locked(mqtt_bridge *b)
+{
+    unsigned n = b->buffer.length;
+    mqtt_pending *p;
+    while ((p = g_queue_pop_head(&b->buffer)) != NULL) {
+        publish_now(b, p->topic, p->payload, p->len);
+        pending_free(p);
+    }
+    atomic_store(&b->live, true);
+    if (n > 0)
+        b->host->log(b->host, BMQ_LOG_INFO, "sent %u messages buffered while offline", n);
+}
+
+static gpointer flusher_main(gpointer data)
+{
+    mqtt_bridge *b = data;
+    g_mutex_lock(&b->lock);
+    while (!b->stopping) {
+        if (b->flush_at == 0) {
+            g_cond_wait(&b->cond, &b->lock);
+        } else if (g_get_monotonic_time() < b->flush_at) {
+            g_cond_wait_until(&b->cond, &b->lock, b->flush_at);
+        } else {
+            b->flush_at = 0;
+            if (atomic_load(&b->connected))
+                flush_locked(b);
+        }
+    }
+    g_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+static void publish_status(mqtt_bridge *b, const char *action, bool set)
+{
+    const char *topic = strcmp(action, "online") == 0 ? b->topic_online : b->topic_offline;
+    if (!set) { /* an empty retained message clears the retained one */
+        mosquitto_publish(b->mosq, NULL, topic, 0, NULL, 1, true);
+        return;
+    }
+    char *payload = g_strdup_printf("{\"id\":\"%s:%s\",\"args\":[],\"kwargs\":{},\"origin\":%s}",
+                                    b->cfg.hub_id, action, b->origin_json);
+    mosquitto_publish(b->mosq, NULL, topic, (int)strlen(payload), payload, 1, true);
+    g_free(payload);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    mqtt_bridge *b = obj;
+    if (rc != 0) {
+        if (!atomic_exchange(&b->refused_logged, true))
+            b->host->log(b->host, BMQ_LOG_ERROR, "broker %s:%d refused the connection: %s",
+                         b->cfg.host, b->cfg.port, mosquitto_connack_string(rc));
+        return;
+    }
+    atomic_store(&b->refused_logged, false);
+    atomic_fetch_add(&b->connects, 1);
+    b->host->log(b->host, BMQ_LOG_INFO, "connected to %s:%d as %s", b->cfg.host, b->cfg.port,
+                 b->cfg.client_id);
+    int n = (int)g_strv_length(b->filters);
+    if (n > 0) {
+        int src = mosquitto_subscribe_multiple(mosq, NULL, n, b->filters, b->cfg.qos, 0, NULL);
+        if (src != MOSQ_ERR_SUCCESS)
+            b->host->log(b->host, BMQ_LOG_ERROR, "subscribe failed: %s", mosquitto_strerror(src));
+    }
+    publish_status(b, "online", true);
+    publish_status(b, "offline", false);
+    atomic_store(&b->connected, true);
+
+    g_mutex_lock(&b->lock);
+    if (b->buffer.length == 0) {
+        atomic_store(&b->live, true);
+    } else {
+        b->flush_at = g_get_monotonic_time() + (gint64)(b->cfg.flush_delay * G_USEC_PER_SEC);
+        g_cond_signal(&b->cond);
+    }
+    g_mutex_unlock(&b->lock);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+    mqtt_bridge *b = obj;
+    bool was = atomic_exchange(&b->connected, false);
+    atomic_store(&b->live, false);
+    if (rc != 0 && was)
+        b->host->log(b->host, BMQ_LOG_WARNING, "lost the broker %s:%d; reconnecting",
+                     b->cfg.host, b->cfg.port);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm)
+{
+    mqtt_bridge *b = obj;
+    if (mm->payloadlen == 0)
+        return; /* a cleared retained message, not an event */
+    char *id = mqtt_map__id_from_topic(b->cfg.prefix, mm->topic);
+    if (id == NULL) {
+        if (atomic_fetch_add(&b->invalid, 1) == 0)
+            b->host->log(b->host, BMQ_LOG_WARNING,
+                         "ignoring topic \"%s\": not PREFIX/ns/name/action with valid parts",
+                         mm->topic);
+        return;
+    }
+    mqtt_envelope env;
+    mqtt_map__parse_payload(mm->payload, (size_t)mm->payloadlen, b->tok, &env);
+    if (env.origin != NULL && strcmp(env.origin, b->cfg.hub_id) == 0) {
+        mqtt_envelope_clear(&env); /* our own message coming back */
+        g_free(id);
+        return;
+    }
+    if (env.uid != NULL && mqtt_link__seen(b, env.uid)) {
+        atomic_fetch_add(&b->duplicates, 1);
+        mqtt_envelope_clear(&env);
+        g_free(id);
+        return;
+    }
+    int err = 0;
+    bmq_message *m = bmq_message_new_full(id, env.args, env.kwargs, env.uid, b, &err);
+    env.args = env.kwargs = NULL;
+    if (m == NULL || b->host->twitter_message(b->host, m) != 0) {
+        if (atomic_fetch_add(&b->invalid, 1) == 0)
+            b->host->log(b->host, BMQ_LOG_WARNING, "could not deliver %s: %s", id,
+                         bmq_strerror(err ? err : -BMQ_EINVAL));
+    } else {
+        atomic_fetch_add(&b->received, 1);
+    }
+    mqtt_envelope_clear(&env);
+    g_free(id);
+}
+
+int mqtt_link__start(mqtt_bridge *b, char **error)
+{
+    lib_ref();
+    const mqtt_config *c = &b->cfg;
+    b->mosq = mosquitto_new(c->client_id, true, b);
+    if (b->mosq == NULL) {
+        *error = g_strdup_printf("cannot create the MQTT client: %s", g_strerror(errno));
+        lib_unref();
+        return -BMQ_ENOMEM;
+    }
+    mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    int rc = MOSQ_ERR_SUCCESS;
+    if (c->username != NULL)
+        rc = mosquitto_username_pw_set(b->mosq, c->username, c->password);
+    if (rc == MOSQ_ERR_SUCCESS && c->tls) {
+        const char *capath = c->ca == NULL && c->capath == NULL ? "/etc/ssl/certs" : c->capath;
+        rc = mosquitto_tls_set(b->mosq, c->ca, capath, c->cert, c->key, NULL);
+        if (rc == MOSQ_ERR_SUCCESS && c->tls_insecure)
+            rc = mosquitto_tls_insecure_set(b->mosq, true);
+    }
+    if (rc == MOSQ_ERR_SUCCESS) {
+        char *will = g_strdup_printf("{\"id\":\"%s:offline\",\"args\":[],\"kwargs\":{},\"origin\":%s}",
+                                     c->hub_id, b->origin_json);
+        rc = mosquitto_will_set(b->mosq, b->topic_offline, (int)strlen(will), will, 1, true);
+        g_free(will);
+    }
+    if (rc != MOSQ_ERR_SUCCESS) {
+        *error = g_strdup_printf("MQTT client setup failed: %s", mosquitto_strerror(rc));
+        mosquitto_destroy(b->mosq);
+        b->mosq = NULL;
+        lib_unref();
+        return -BMQ_EINVAL;
+    }
+    mosquitto_reconnect_delay_set(b->mosq, c->reconnect_min, c->reconnect_max, true);
+    mosquitto_connect_callback_set(b->mosq, on_connect);
+    mosquitto_disconnect_callback_set(b->mosq, on_disconnect);
+    mosquitto_message_callback_set(b->mosq, on_message);
+
+    b->flusher = g_thread_new("mqtt-flush", flusher_main, b);
+    rc = mosquitto_connect_async(b->mosq, c->host, c->port, c->keepalive);
+    if (rc != MOSQ_ERR_SUCCESS)
+        /* Not fatal: the loop thread keeps retrying with backoff. */
+        b->host->log(b->host, BMQ_LOG_WARNING, "broker %s:%d not reachable yet (%s); retrying",
+                     c->host, c->port, rc == MOSQ_ERR_ERRNO ? g_strerror(errno)
+                                                           : mosquitto_strerror(rc));
+    rc = mosquitto_loop_start(b->mosq);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        *error = g_strdup_printf("cannot start the MQTT thread: %s", mosquitto_strerror(rc));
+        mqtt_link__stop(b);
+        return -BMQ_EFAILED;
+    }
+    return 0;
+}
+
+void mqtt_link__stop(mqtt_bridge *b)
+{
+    if (b->mosq == NULL)
+        return;
+    if (atomic_load(&b->connected)) {
+        publish_status(b, "offline", true);
+        publish_status(b, "online", false);
+    }
+    mosquitto_disconnect(b->mosq);
+    mosquitto_loop_stop(b->mosq, false);
+    atomic_store(&b->connected, false);
+    atomic_store(&b->live, false);
+
+    g_mutex_lock(&b->lock);
+    b->stopping = true;
+    g_cond_signal(&b->cond);
+    g_mutex_unlock(&b->lock);
+    if (b->flusher != NULL)
+        g_thread_join(b->flusher);
+    b->flusher = NULL;
+
+    mosquitto_destroy(b->mosq);
+    b->mosq = NULL;
+    unsigned left = b->buffer.length;
+    if (left > 0)
+        b->host->log(b->host, BMQ_LOG_WARNING, "%u buffered messages were never sent", left);
+    g_queue_clear_full(&b->buffer, (GDestroyNotify)pending_free);
+    lib_unref();
+}

@@ -1,0 +1,281 @@
+/* mqtt_map.c - identifier <-> topic mapping and payload encoding for the
+ * MQTT bridge. See mqtt_map.h for the rules. */
+#include "mqtt_map.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <glib.h>
+
+/* Characters that cannot appear literally inside one topic level. */
+static bool needs_escape(char c)
+{
+    return c == '%' || c == '+' || c == '#' || c == '/';
+}
+
+static void append_level(GString *s, const char *p, bool is_ns)
+{
+    if (is_ns && strcmp(p, "_") == 0) {
+        g_string_append(s, "%5F");
+        return;
+    }
+    for (; *p; p++) {
+        if (needs_escape(*p))
+            g_string_append_printf(s, "%%%02X", (unsigned char)*p);
+        else
+            g_string_append_c(s, *p);
+    }
+}
+
+char *mqtt_map__topic(const char *prefix, const char *ns, const char *name, const char *action)
+{
+    GString *s = g_string_sized_new(strlen(prefix) + strlen(name) + strlen(action) + 16);
+    g_string_append(s, prefix);
+    g_string_append_c(s, '/');
+    if (ns == NULL || *ns == '\0')
+        g_string_append_c(s, '_');
+    else
+        append_level(s, ns, true);
+    g_string_append_c(s, '/');
+    append_level(s, name, false);
+    g_string_append_c(s, '/');
+    append_level(s, action, false);
+    return g_string_free(s, FALSE);
+}
+
+/* A wildcard part becomes '+', anything else one escaped level. */
+static void append_filter_level(GString *s, const char *p, size_t n, bool is_ns)
+{
+    char *part = g_strndup(p, n);
+    if (strcmp(part, "*") == 0)
+        g_string_append_c(s, '+');
+    else
+        append_level(s, part, is_ns);
+    g_free(part);
+}
+
+char *mqtt_map__filter(const char *prefix, const char *pattern, char **error)
+{
+    if (pattern == NULL || bmq_id_validate(pattern) != 0) {
+        *error = g_strdup_printf("invalid pattern \"%s\"", pattern ? pattern : "(null)");
+        return NULL;
+    }
+    const char *colon = strchr(pattern, ':');
+    const char *at = strchr(pattern, '@');
+    if (at != NULL && colon != NULL && at > colon) {
+        *error = g_strdup_printf("invalid pattern \"%s\"", pattern);
+        return NULL;
+    }
+    const char *name_end = at ? at : colon ? colon : pattern + strlen(pattern);
+    if (pattern[0] == '_') {
+        *error = g_strdup_printf("pattern \"%s\" names local messages, which never leave the hub",
+                                 pattern);
+        return NULL;
+    }
+    GString *s = g_string_new(prefix);
+    g_string_append_c(s, '/');
+    if (at != NULL) {
+        const char *ns_end = colon ? colon : pattern + strlen(pattern);
+        append_filter_level(s, at + 1, (size_t)(ns_end - at - 1), true);
+    } else {
+        g_string_append_c(s, '_');
+    }
+    g_string_append_c(s, '/');
+    append_filter_level(s, pattern, (size_t)(name_end - pattern), false);
+    g_string_append_c(s, '/');
+    if (colon != NULL)
+        append_filter_level(s, colon + 1, strlen(colon + 1), false);
+    else
+        g_string_append_c(s, '+');
+    return g_string_free(s, FALSE);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Decode the escapes we write; any other '%' stays literal so topics from
+ * other MQTT tools keep their spelling. NULL for an empty level. */
+static char *decode_level(const char *p, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    GString *s = g_string_sized_new(n);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '%' && i + 2 < n) {
+            int hi = hexval(p[i + 1]);
+            int lo = hexval(p[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                char c = (char)(hi * 16 + lo);
+                if (needs_escape(c) || c == '_') {
+                    g_string_append_c(s, c);
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        g_string_append_c(s, p[i]);
+    }
+    return g_string_free(s, FALSE);
+}
+
+char *mqtt_map__id_from_topic(const char *prefix, const char *topic)
+{
+    size_t plen = strlen(prefix);
+    if (strncmp(topic, prefix, plen) != 0 || topic[plen] != '/')
+        return NULL;
+    const char *ns = topic + plen + 1;
+    const char *s1 = strchr(ns, '/');
+    if (s1 == NULL)
+        return NULL;
+    const char *name = s1 + 1;
+    const char *s2 = strchr(name, '/');
+    if (s2 == NULL)
+        return NULL;
+    const char *action = s2 + 1;
+    if (strchr(action, '/') != NULL)
+        return NULL;
+
+    char *id = NULL;
+    char *n = decode_level(name, (size_t)(s2 - name));
+    char *a = decode_level(action, strlen(action));
+    bool default_ns = (s1 - ns == 1 && ns[0] == '_');
+    char *nsd = default_ns ? NULL : decode_level(ns, (size_t)(s1 - ns));
+    if (n == NULL || a == NULL || (!default_ns && nsd == NULL) || n[0] == '_')
+        goto out;
+    id = nsd ? g_strdup_printf("%s@%s:%s", n, nsd, a) : g_strdup_printf("%s:%s", n, a);
+    if (bmq_id_validate(id) != 0) {
+        g_free(id);
+        id = NULL;
+    }
+out:
+    g_free(n);
+    g_free(a);
+    g_free(nsd);
+    return id;
+}
+
+char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *len)
+{
+    const char *base = bmq_message_to_json(m);
+    size_t blen = strlen(base);
+    /* base is {"id":..,"args":..,"kwargs":..}: reopen it and append. */
+    while (blen > 0 && base[blen - 1] != '}')
+        blen--;
+    const char *uid = bmq_message_uid(m);
+    GString *s = g_string_sized_new(blen + strlen(origin_json) + 64);
+    g_string_append_len(s, base, (gssize)(blen > 0 ? blen - 1 : 0));
+    g_string_append(s, ",\"origin\":");
+    g_string_append(s, origin_json);
+    if (uid != NULL) {
+        g_string_append(s, ",\"uid\":\"");
+        g_string_append(s, uid);
+        g_string_append_c(s, '"');
+    }
+    g_string_append_c(s, '}');
+    *len = s->len;
+    return g_string_free(s, FALSE);
+}
+
+/* A uid we pass on must be short and plain; anything else is ignored. */
+static bool uid_ok(const char *u)
+{
+    size_t n = strlen(u);
+    if (n == 0 || n > 64)
+        return false;
+    for (; *u; u++)
+        if (!isalnum((unsigned char)*u) && *u != '-' && *u != '_')
+            return false;
+    return true;
+}
+
+static bool try_envelope(const char *payload, size_t len, json_tokener *tok, mqtt_envelope *out)
+{
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)payload[i]))
+        i++;
+    if (i == len || payload[i] != '{' || len > INT32_MAX)
+        return false;
+    json_tokener *own = NULL;
+    if (tok == NULL)
+        tok = own = json_tokener_new();
+    else
+        json_tokener_reset(tok);
+    json_object *obj = json_tokener_parse_ex(tok, payload, (int)len);
+    bool ok = obj != NULL && json_tokener_get_error(tok) == json_tokener_success;
+    if (ok) {
+        for (size_t e = json_tokener_get_parse_end(tok); e < len; e++)
+            if (!isspace((unsigned char)payload[e]) && payload[e] != '\0')
+                ok = false;
+    }
+    if (own != NULL)
+        json_tokener_free(own);
+    if (!ok || !json_object_is_type(obj, json_type_object)) {
+        json_object_put(obj);
+        return false;
+    }
+    json_object *args = NULL, *kwargs = NULL, *origin = NULL, *uid = NULL;
+    bool has_args = json_object_object_get_ex(obj, "args", &args);
+    bool has_kwargs = json_object_object_get_ex(obj, "kwargs", &kwargs);
+    if ((!has_args && !has_kwargs) || (has_args && !json_object_is_type(args, json_type_array)) ||
+        (has_kwargs && !json_object_is_type(kwargs, json_type_object))) {
+        json_object_put(obj);
+        return false;
+    }
+    out->args = has_args ? json_object_get(args) : json_object_new_array();
+    out->kwargs = has_kwargs ? json_object_get(kwargs) : json_object_new_object();
+    if (json_object_object_get_ex(obj, "origin", &origin) &&
+        json_object_is_type(origin, json_type_string))
+        out->origin = g_strdup(json_object_get_string(origin));
+    if (json_object_object_get_ex(obj, "uid", &uid) && json_object_is_type(uid, json_type_string) &&
+        uid_ok(json_object_get_string(uid)))
+        out->uid = g_strdup(json_object_get_string(uid));
+    json_object_put(obj);
+    out->raw = false;
+    return true;
+}
+
+void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok, mqtt_envelope *out)
+{
+    memset(out, 0, sizeof *out);
+    if (try_envelope(payload, len, tok, out))
+        return;
+    char *text = g_utf8_make_valid(payload, (gssize)len);
+    out->args = json_object_new_array();
+    json_object_array_add(out->args, json_object_new_string(text));
+    out->kwargs = json_object_new_object();
+    out->raw = true;
+    g_free(text);
+}
+
+void mqtt_envelope_clear(mqtt_envelope *env)
+{
+    json_object_put(env->args);
+    json_object_put(env->kwargs);
+    g_free(env->origin);
+    g_free(env->uid);
+    memset(env, 0, sizeof *env);
+}
+
+char *mqtt_map__sanitize_name(const char *s)
+{
+    GString *o = g_string_new(NULL);
+    for (const char *p = s ? s : ""; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        bool bad = c <= ' ' || c == 0x7f || c == ':' || c == '@' || c == '*' || needs_escape(*p);
+        g_string_append_c(o, bad ? '-' : *p);
+    }
+    if (o->len == 0)
+        g_string_append(o, "hub");
+    if (o->str[0] == '_')
+        o->str[0] = 'h';
+    if (o->len > 64)
+        g_string_truncate(o, 64);
+    return g_string_free(o, FALSE);
+}
