@@ -1,0 +1,25 @@
+# Test plugins, built into a test-only directory (never installed, never in
+# the build tree's real plugins/ folder): one good plugin (twice: with and
+# without in-place reconfigure), and one for each way a plugin can fail.
+set(BMQ_TEST_PLUGIN_DIR ${CMAKE_BINARY_DIR}/tests/plugins)
+file(MAKE_DIRECTORY ${BMQ_TEST_PLUGIN_DIR})
+
+function(_bmq_test_plugin name src)
+  add_library(testplugin_${name} MODULE ${CMAKE_CURRENT_LIST_DIR}/${src})
+  set_target_properties(testplugin_${name} PROPERTIES PREFIX "" OUTPUT_NAME ${name}
+    LIBRARY_OUTPUT_DIRECTORY ${BMQ_TEST_PLUGIN_DIR} C_VISIBILITY_PRESET hidden)
+  target_link_libraries(testplugin_${name} PRIVATE berrymq)
+  target_link_options(testplugin_${name} PRIVATE -Wl,--no-undefined)
+endfunction()
+
+_bmq_test_plugin(testplug testplug.c)
+_bmq_test_plugin(testplug_norecfg testplug.c)
+target_compile_definitions(testplugin_testplug_norecfg PRIVATE TESTPLUG_NO_RECONFIGURE)
+_bmq_test_plugin(failplug failplug.c)
+_bmq_test_plugin(badabi badabi.c)
+_bmq_test_plugin(nosym nosym.c)
+# "notso.so": a text file with a plugin's name, to be refused by dlopen.
+file(WRITE ${BMQ_TEST_PLUGIN_DIR}/notso.so "this is not an ELF shared object\n")
+
+add_custom_target(bmq_test_plugins DEPENDS testplugin_testplug testplugin_testplug_norecfg
+  testplugin_failplug testplugin_badabi testplugin_nosym)
