@@ -271,6 +271,8 @@ static void wake_unfollowers(bmq_bus *bus)
 
 static void talk_reply(bmq_bus *bus, const bmq_message *m, json_object *result)
 {
+    if (!result)
+        return; /* this follower has nothing to say */
     if (!m->reply_to) {
         json_object_put(result);
         return;

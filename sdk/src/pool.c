@@ -11,6 +11,7 @@
 
 typedef struct task {
     struct task *next;
+    uint64_t seq;
     bmq_message *msg;
     route r;
 } task;
@@ -18,6 +19,7 @@ typedef struct task {
 typedef struct worker {
     pool *p;
     unsigned idx;
+    uint64_t running; /* seq of the task in hand, 0 when idle */
     pthread_t th;
 } worker;
 
@@ -25,10 +27,11 @@ struct pool {
     bmq_bus *bus;
     pthread_mutex_t lock;
     pthread_cond_t work;  /* a task arrived, the size changed or stop */
-    pthread_cond_t idle;  /* pending reached 0 */
+    pthread_cond_t done;  /* a task finished and someone flushes */
     task *head;
     task *tail;
-    size_t pending;       /* queued + running */
+    uint64_t pushed;      /* seq of the last task queued */
+    unsigned flushers;
     unsigned want;        /* workers allowed to run */
     unsigned nthreads;
     worker **threads;
@@ -55,11 +58,13 @@ static void *worker_main(void *arg)
             p->head = t->next;
             if (!p->head)
                 p->tail = NULL;
+            w->running = t->seq;
             pthread_mutex_unlock(&p->lock);
             run(p, t);
             pthread_mutex_lock(&p->lock);
-            if (--p->pending == 0)
-                pthread_cond_broadcast(&p->idle);
+            w->running = 0;
+            if (p->flushers)
+                pthread_cond_broadcast(&p->done);
             continue;
         }
         if (p->stop)
@@ -85,6 +90,7 @@ static void grow(pool *p, unsigned n)
             g_error("berrymq: out of memory");
         w->p = p;
         w->idx = p->nthreads;
+        w->running = 0;
         if (pthread_create(&w->th, NULL, worker_main, w) != 0)
             g_error("berrymq: cannot create a worker thread");
         p->threads[p->nthreads++] = w;
@@ -99,7 +105,7 @@ pool *pool__new(bmq_bus *bus, unsigned n)
     p->bus = bus;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
-    pthread_cond_init(&p->idle, NULL);
+    pthread_cond_init(&p->done, NULL);
     pthread_mutex_lock(&p->lock);
     p->want = n;
     grow(p, n);
@@ -130,7 +136,7 @@ void pool__push(pool *p, bmq_message *msg, route *r)
     else
         p->head = t;
     p->tail = t;
-    p->pending++;
+    t->seq = ++p->pushed;
     /* Parked workers wait on the same condition: a signal could wake one of
      * them and be lost. */
     if (p->nthreads > p->want)
@@ -140,11 +146,26 @@ void pool__push(pool *p, bmq_message *msg, route *r)
     pthread_mutex_unlock(&p->lock);
 }
 
+/* The oldest task not finished yet (queued or running); with the lock. */
+static uint64_t oldest_pending(pool *p)
+{
+    uint64_t low = p->head ? p->head->seq : p->pushed + 1;
+    for (unsigned i = 0; i < p->nthreads; i++)
+        if (p->threads[i]->running && p->threads[i]->running < low)
+            low = p->threads[i]->running;
+    return low;
+}
+
+/* Waits for the tasks queued before the call only: a flush must end even
+ * while other threads keep sending. */
 void pool__flush(pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    while (p->pending > 0)
-        pthread_cond_wait(&p->idle, &p->lock);
+    uint64_t target = p->pushed;
+    p->flushers++;
+    while (oldest_pending(p) <= target)
+        pthread_cond_wait(&p->done, &p->lock);
+    p->flushers--;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -161,6 +182,6 @@ void pool__free(pool *p)
     free(p->threads);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
-    pthread_cond_destroy(&p->idle);
+    pthread_cond_destroy(&p->done);
     free(p);
 }

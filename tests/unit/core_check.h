@@ -1,0 +1,57 @@
+/* core_check.h - tiny assertion helpers for the core unit tests. */
+#ifndef CORE_CHECK_H
+#define CORE_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                 \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                          \
+        if (!a_ || strcmp(a_, b_) != 0) {                                                          \
+            fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)",   \
+                    b_);                                                                           \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* Sanitizers slow everything 3-10x: loops scale down, never to triviality. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CORE_SLOW 1
+#else
+#define CORE_SLOW 0
+#endif
+
+static inline double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define RUN(t)                                                                                     \
+    do {                                                                                           \
+        fprintf(stderr, "-- %s\n", #t);                                                            \
+        t();                                                                                       \
+    } while (0)
+
+#endif

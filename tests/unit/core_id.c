@@ -1,0 +1,115 @@
+/* core_id.c - identifier syntax, the DESIGN.md identifier table and matching. */
+#include <berrymq/berrymq.h>
+
+#include "core_check.h"
+
+/* Every row of the identifier table: written form -> name, action, ns. */
+static void test_table(void)
+{
+    static const struct {
+        const char *written, *id, *name, *action, *ns;
+        bool local;
+    } rows[] = {
+        {"test:run", "test:run", "test", "run", "", false},
+        {"test:*", "test:*", "test", "*", "", false},
+        {"test", "test:*", "test", "*", "", false},
+        {"*:run", "*:run", "*", "run", "", false},
+        {"*:*", "*:*", "*", "*", "", false},
+        {"*", "*:*", "*", "*", "", false},
+        {"name@ns:action", "name@ns:action", "name", "action", "ns", false},
+        {"_name:action", "_name:action", "_name", "action", "", true},
+        {"_name@ns", "_name@ns:*", "_name", "*", "ns", true},
+        {"caf\xc3\xa9:ok", "caf\xc3\xa9:ok", "caf\xc3\xa9", "ok", "", false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        CHECK_EQ(bmq_id_validate(rows[i].written), 0);
+        int err = 1;
+        bmq_message *m = bmq_message_new(rows[i].written, NULL, NULL, &err);
+        CHECK(m);
+        CHECK_EQ(err, 0);
+        CHECK_STR(bmq_message_id(m), rows[i].id);
+        CHECK_STR(bmq_message_name(m), rows[i].name);
+        CHECK_STR(bmq_message_action(m), rows[i].action);
+        CHECK_STR(bmq_message_namespace(m), rows[i].ns);
+        CHECK(bmq_message_is_local(m) == rows[i].local);
+        bmq_message_unref(m);
+    }
+}
+
+static void test_invalid(void)
+{
+    char longid[400];
+    memset(longid, 'a', sizeof(longid));
+    longid[256] = '\0'; /* 256 bytes: one too many */
+    const char *bad[] = {
+        "", ":", "a:", ":b", "a:b:c", "a@@b", "a@b@c:d", "a:b@c", "@ns:b", "a@:b", "a b",
+        " a", "a\tb", "a\nb", "a\x7f", "a*:b", "a:b*", "**", "a@n*s:b", longid, "a\x01:b",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        CHECK_EQ(bmq_id_validate(bad[i]), -BMQ_EID);
+        int err = 0;
+        CHECK(bmq_message_new(bad[i], NULL, NULL, &err) == NULL);
+        CHECK_EQ(err, -BMQ_EID);
+    }
+    CHECK_EQ(bmq_id_validate(NULL), -BMQ_EID);
+    longid[255] = '\0'; /* exactly 255 bytes is fine */
+    CHECK_EQ(bmq_id_validate(longid), 0);
+    /* Embedded NUL, seen through the length-aware check. */
+    CHECK_EQ(bmq_id_validate_len("a:b\0c", 5), -BMQ_EID);
+    CHECK_EQ(bmq_id_validate_len("a:bc", 4), 0);
+    CHECK_EQ(bmq_id_validate_len("a:bc", 0), -BMQ_EID);
+    CHECK_EQ(bmq_id_validate_len("a:bcdef", 3), 0); /* not NUL-terminated: "a:b" */
+    /* A namespace wildcard selects; a message cannot carry one. */
+    int err = 0;
+    CHECK(bmq_message_new("a@*:b", NULL, NULL, &err) == NULL);
+    CHECK_EQ(err, -BMQ_EID);
+    CHECK_EQ(bmq_id_validate("a@*:b"), 0);
+    /* Bad ids through every entry point. */
+    bmq_bus *bus = bmq_bus_new();
+    CHECK_EQ(bmq_twitter(bus, "a:b:c", json_object_new_array(), NULL), -BMQ_EID);
+    CHECK_EQ(bmq_twitter(bus, NULL, NULL, NULL), -BMQ_EID);
+    CHECK_EQ(bmq_twitter(bus, "a b", NULL, json_object_new_object()), -BMQ_EID);
+    CHECK_EQ(bmq_twitter_json(bus, "", "[]", "{}"), -BMQ_EID);
+    CHECK(bmq_follow(bus, "a:b:c", (bmq_follower_fn)1, NULL, NULL) == NULL);
+    CHECK(bmq_queue_new(bus, "", false) == NULL);
+    CHECK(bmq_queue_new(bus, longid, true) != NULL); /* 255 bytes: accepted */
+    bmq_bus_free(bus);
+}
+
+static void test_match(void)
+{
+    static const struct {
+        const char *a, *b;
+        bool match;
+    } rows[] = {
+        {"x:entry", "x", true},       /* bare name = x:* */
+        {"x:test", "*:test", true},   /* wildcard in the message */
+        {"x:test", "y:test", false},  {"x:test", "x:run", false}, {"*", "a:b", true},
+        {"a:*", "*:b", true},         {"a:b", "a@ns:b", false},   {"a@ns1:b", "a@ns2:b", false},
+        {"a@ns1:b", "a@ns1:*", true}, {"*@*:*", "a@ns:b", true},  {"*@*:*", "a:b", true},
+        {"a@*:b", "a@q:c", false},    {"a:b:c", "a:b:c", false},  {"", "", false},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        if (bmq_id_match(rows[i].a, rows[i].b) != rows[i].match ||
+            bmq_id_match(rows[i].b, rows[i].a) != rows[i].match) {
+            fprintf(stderr, "match(%s, %s) != %d\n", rows[i].a, rows[i].b, rows[i].match);
+            exit(1);
+        }
+    }
+}
+
+static void test_strerror(void)
+{
+    CHECK_STR(bmq_strerror(-BMQ_EID), "malformed identifier");
+    CHECK_STR(bmq_strerror(BMQ_EID), "malformed identifier");
+    CHECK(bmq_strerror(-9999) != NULL);
+}
+
+int main(void)
+{
+    RUN(test_table);
+    RUN(test_invalid);
+    RUN(test_match);
+    RUN(test_strerror);
+    return 0;
+}
