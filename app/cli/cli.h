@@ -1,0 +1,104 @@
+/* cli.h - shared declarations of the berrymq command-line tool.
+ *
+ * The CLI speaks JSON-RPC 1.0 over HTTP to a running hub with its own small
+ * blocking client (rpc.c) and links only json-c: libcurl and GLib would
+ * cost several milliseconds of dynamic loading on every start, which is
+ * most of the budget of a `berrymq twitter` called from a script. The one
+ * command that needs libberrymq (plugin install, for its ABI check) loads
+ * it at run time in a child process.
+ */
+#ifndef BERRYMQ_CLI_H
+#define BERRYMQ_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+/* Exit codes (fixed by the design). */
+enum {
+    CLI_OK = 0,
+    CLI_EUSAGE = 1,  /* bad usage, bad input, local failure */
+    CLI_EHUB = 2,    /* hub unreachable */
+    CLI_EREJECT = 3, /* the hub rejected the request */
+};
+
+/* Outcome of one RPC call, before it becomes an exit code. */
+typedef enum cli_rpc_status {
+    CLI_RPC_OK = 0,
+    CLI_RPC_UNREACHABLE, /* connect failed: nothing listens there */
+    CLI_RPC_NOANSWER,    /* connected, but no (complete) answer in time */
+    CLI_RPC_BADREPLY,    /* not a JSON-RPC answer */
+    CLI_RPC_HTTP,        /* HTTP status other than 200 (401/403/413...) */
+    CLI_RPC_ERROR,       /* a JSON-RPC error object */
+    CLI_RPC_INTERRUPTED, /* *interrupt became non-zero while waiting */
+} cli_rpc_status;
+
+typedef struct cli_ctx {
+    const char *hub;    /* (transfer none) --hub / BERRYMQ_HUB / default, as given */
+    const char *secret; /* (transfer none, nullable) --secret / BERRYMQ_SECRET */
+    char host[256];     /* parsed from hub */
+    char port[8];
+    char path[128];     /* HTTP path, default "/JSON" */
+    char hostport[300]; /* "HOST:PORT" for messages */
+    volatile sig_atomic_t *interrupt; /* (nullable) polled while waiting */
+} cli_ctx;
+
+/* ---- main.c ---- */
+/* Parse --hub/--secret for @ctx; 0 or CLI_EUSAGE (message printed). */
+int cli__set_hub(cli_ctx *ctx, const char *hub);
+/* Print "berrymq: " + message on stderr (one line). */
+void cli__err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Handle the options every command accepts (--hub, --secret). Returns 1 if
+ * @opt was one of them (and applied), 0 if not, -1 on a bad value. */
+int cli__common_opt(cli_ctx *ctx, int opt, const char *arg);
+/* Print the help of @cmd (NULL: general help) to @out; false if unknown. */
+bool cli__help(const char *cmd, FILE *out);
+/* The usage error for @cmd: message, then a pointer to --help. */
+int cli__usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The usage error for a '?' or ':' from getopt_long (optstring starting
+ * with ':'), naming the offending option. */
+int cli__opt_error(const char *cmd, int opt, char **argv);
+
+#define CLI_OPT_HUB 0x1001
+#define CLI_OPT_SECRET 0x1002
+#define CLI_OPT_HELP 0x1003
+#define CLI_COMMON_LONGOPTS                                                                        \
+    {"hub", required_argument, NULL, CLI_OPT_HUB},                                                 \
+        {"secret", required_argument, NULL, CLI_OPT_SECRET},                                       \
+        {"help", no_argument, NULL, CLI_OPT_HELP}
+
+/* ---- rpc.c ---- */
+/* Call @method with @params (transfer full, nullable = []). On CLI_RPC_OK
+ * *result (transfer full, nullable for JSON null) holds the result;
+ * otherwise *errtext (transfer full, malloc'd, one line) says why.
+ * @timeout_s bounds the whole call. */
+cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
+                        json_object **result, char **errtext);
+/* cli__rpc, then map a failure to its exit code and print one line: 0 with
+ * *result set, or CLI_EHUB / CLI_EREJECT. */
+int cli__call(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
+              json_object **result);
+/* The exit code and message for a failed call (prints the line). */
+int cli__report(cli_ctx *ctx, cli_rpc_status st, const char *errtext);
+
+/* ---- commands ---- */
+int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_status(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_plugin(cli_ctx *ctx, int argc, char **argv);
+
+/* ---- send.c ---- */
+/* A command-line value: JSON when @s is one complete JSON text (scalar,
+ * array or object), else the string itself. (transfer full, NULL = null) */
+json_object *cli__value_parse(const char *s);
+/* Parse @s as JSON of @type (json_type_array/object); NULL if it is not. */
+json_object *cli__json_parse_typed(const char *s, json_type type);
+
+/* ---- status.c ---- */
+void cli__print_instances(json_object *instances, FILE *out);
+
+#endif /* BERRYMQ_CLI_H */

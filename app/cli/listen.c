@@ -1,0 +1,196 @@
+/* listen.c - `berrymq listen`: a style-03 queue connection in the hub,
+ * drained with blocking `get` calls and printed as JSON lines.
+ *
+ * Each `get` blocks in the hub for at most POLL_S seconds so the connection
+ * never reaches its idle ttl, and the wait in this process is a poll() that
+ * SIGINT/SIGTERM interrupt; the queue is then closed in the hub with
+ * close_connection so it stops collecting messages for a gone listener.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POLL_S 20.0    /* longest single blocking get */
+#define CONN_TTL_S 120 /* idle ttl of the queue connection: well above POLL_S */
+#define CALL_MARGIN_S 10.0
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked poll() must return */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as a write error */
+}
+
+/* Print one message line; false when stdout is gone. */
+static bool print_message(json_object *res)
+{
+    json_object *line = json_object_new_object();
+    json_object *id = json_object_array_get_idx(res, 0);
+    json_object *args = json_object_array_get_idx(res, 1);
+    json_object *kwargs = json_object_array_get_idx(res, 2);
+    json_object_object_add(line, "id", json_object_get(id));
+    json_object_object_add(line, "args", args ? json_object_get(args) : json_object_new_array());
+    json_object_object_add(line, "kwargs",
+                           kwargs ? json_object_get(kwargs) : json_object_new_object());
+    const char *text =
+        json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    bool ok = fputs(text, stdout) >= 0 && fputc('\n', stdout) != EOF && fflush(stdout) == 0;
+    json_object_put(line);
+    return ok;
+}
+
+static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern, long *count,
+                      double *timeout)
+{
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"count", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'},
+        {0},
+    };
+    const char *cmd = "listen";
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":n:t:", longopts, NULL)) != -1) {
+        int r = cli__common_opt(ctx, opt, optarg);
+        if (r < 0)
+            return CLI_EUSAGE;
+        if (r > 0)
+            continue;
+        char *end;
+        switch (opt) {
+        case CLI_OPT_HELP:
+            cli__help(cmd, stdout);
+            return -1;
+        case 'n':
+            errno = 0;
+            *count = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || *count < 1)
+                return cli__usage(cmd, "--count needs a positive number, not '%s'", optarg);
+            break;
+        case 't':
+            *timeout = strtod(optarg, &end);
+            if (end == optarg || *end || !isfinite(*timeout) || *timeout < 0)
+                return cli__usage(cmd, "--timeout needs seconds (0 or more), not '%s'", optarg);
+            break;
+        default:
+            return cli__opt_error(cmd, opt, argv);
+        }
+    }
+    if (argc - optind > 1)
+        return cli__usage(cmd, "only one PATTERN, got '%s' after '%s'", argv[optind + 1],
+                          argv[optind]);
+    if (optind < argc)
+        *pattern = argv[optind];
+    return CLI_OK;
+}
+
+int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
+{
+    const char *pattern = "*";
+    long count = 0;       /* 0: no limit */
+    double timeout = -1;  /* <0: wait forever */
+    int rc = parse_args(ctx, argc, argv, &pattern, &count, &timeout);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+
+    install_signals();
+    json_object *params = json_object_new_array();
+    json_object_array_add(params, json_object_new_string(pattern));
+    json_object_array_add(params, json_object_new_int(CONN_TTL_S));
+    json_object *token = NULL;
+    rc = cli__call(ctx, "connect_via_queue", params, CALL_MARGIN_S, &token);
+    if (rc != CLI_OK)
+        return rc;
+    if (!json_object_is_type(token, json_type_string)) {
+        cli__err("hub refused to follow '%s': %s", pattern,
+                 json_object_to_json_string_ext(token, JSON_C_TO_STRING_PLAIN));
+        json_object_put(token);
+        return CLI_EREJECT;
+    }
+    /* From here on a signal interrupts the waiting call instead of killing us. */
+    ctx->interrupt = &stop_flag;
+    long seen = 0;
+    bool done = false;
+    double idle_deadline = timeout >= 0 ? now_s() + timeout : INFINITY;
+    while (!stop_flag && (count == 0 || seen < count)) {
+        double wait = idle_deadline - now_s();
+        if (wait < 0)
+            wait = 0; /* still ask once: drain what is already queued */
+        if (wait > POLL_S)
+            wait = POLL_S;
+        params = json_object_new_array();
+        json_object_array_add(params, json_object_get(token));
+        json_object_array_add(params, json_object_new_boolean(true));
+        json_object_array_add(params, json_object_new_double(wait));
+        json_object *res = NULL;
+        char *errtext = NULL;
+        double t0 = now_s();
+        cli_rpc_status st = cli__rpc(ctx, "get", params, wait + CALL_MARGIN_S, &res, &errtext);
+        if (st == CLI_RPC_OK && json_object_is_type(res, json_type_array) &&
+            json_object_array_length(res) >= 1) {
+            seen++;
+            if (timeout >= 0)
+                idle_deadline = now_s() + timeout;
+            if (!print_message(res))
+                stop_flag = 1;
+        } else if (st == CLI_RPC_OK && json_object_is_type(res, json_type_string) &&
+                   strcmp(json_object_get_string(res), "timeout") == 0) {
+            if (now_s() >= idle_deadline)
+                done = true; /* --timeout: nothing more came */
+        } else if (st == CLI_RPC_ERROR) {
+            /* Original berryMQ nodes answer an empty queue with an error
+             * object: no message. Do not spin on a node that never blocks. */
+            if (now_s() >= idle_deadline)
+                done = true;
+            else if (now_s() - t0 < wait)
+                usleep(100000);
+        } else if (st == CLI_RPC_OK) {
+            cli__err("hub rejected the listener: %s",
+                     json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN));
+            rc = CLI_EREJECT;
+        } else if (st != CLI_RPC_INTERRUPTED) {
+            rc = cli__report(ctx, st, errtext);
+        }
+        json_object_put(res);
+        free(errtext);
+        if (rc != CLI_OK || done)
+            break;
+    }
+    /* Close even after a signal: the flag must not cut this call short. */
+    ctx->interrupt = NULL;
+    if (rc != CLI_EHUB) {
+        json_object *res = NULL;
+        char *errtext = NULL;
+        params = json_object_new_array();
+        json_object_array_add(params, json_object_get(token));
+        cli__rpc(ctx, "close_connection", params, CALL_MARGIN_S, &res, &errtext);
+        json_object_put(res);
+        free(errtext);
+    }
+    json_object_put(token);
+    return rc;
+}

@@ -1,0 +1,269 @@
+/* main.c - berrymq: global options, help texts and command dispatch. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <berrymq/version.h>
+
+#define DEFAULT_HUB "127.0.0.1:29887"
+
+typedef struct command {
+    const char *name;
+    const char *alias;
+    int (*run)(cli_ctx *ctx, int argc, char **argv);
+    const char *summary;
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"twitter", "send", cli__cmd_twitter, "send a message",
+     "Usage: berrymq twitter ID [ARG...] [-k KEY=VALUE]... [--json-args J] [--json-kwargs J]\n"
+     "       berrymq send ...   (alias)\n"
+     "\n"
+     "Send the message ID (\"name:action\") through the hub to every follower.\n"
+     "\n"
+     "  ARG               appended to args; parsed as JSON when the whole value is\n"
+     "                    one JSON text (42, true, null, \"quoted\", [..], {..}),\n"
+     "                    else taken as a string (hello -> \"hello\")\n"
+     "  -k, --kwarg KEY=VALUE  set kwargs[KEY]; VALUE is parsed like ARG\n"
+     "  --json-args J     args as a JSON array (ARGs are appended to it)\n"
+     "  --json-kwargs J   kwargs as a JSON object (-k entries override its keys)\n"
+     "\n"
+     "Put -- before ARGs that start with '-' (e.g. negative numbers).\n"
+     "Example: berrymq twitter build:done myproj 42 -k ok=true -k log=/tmp/b.log\n"},
+    {"notify", NULL, cli__cmd_notify, "send a desktop notification (notify-send-like)",
+     "Usage: berrymq notify [OPTION...] SUMMARY [BODY]\n"
+     "\n"
+     "Send APP:notify with kwargs title, body, urgency, timeout and icon.\n"
+     "\n"
+     "  -u, --urgency LEVEL     low, normal (default) or critical\n"
+     "  -t, --expire-time MS    timeout in milliseconds (default -1: the server's)\n"
+     "  -i, --icon ICON         icon name or path (default: none)\n"
+     "  -a, --app-name APP      message name (default: cli, sending cli:notify)\n"
+     "  -c, --category TYPE     adds kwarg category\n"
+     "  -h, --hint TYPE:NAME:VALUE  adds hints[NAME] = VALUE (TYPE int/double/\n"
+     "                          boolean/string/byte/variant as in notify-send)\n"
+     "  -e, --transient         accepted for compatibility; adds kwarg transient\n"
+     "\n"
+     "Example: berrymq notify -u critical -a backup \"Backup failed\" \"disk full\"\n"},
+    {"listen", NULL, cli__cmd_listen, "print matching messages as JSON lines",
+     "Usage: berrymq listen [PATTERN] [--count N] [--timeout S]\n"
+     "\n"
+     "Follow PATTERN (default \"*\": everything) through a queue in the hub and\n"
+     "print each message on one line: {\"id\":...,\"args\":[...],\"kwargs\":{...}}.\n"
+     "\n"
+     "  -n, --count N     exit after N messages\n"
+     "  -t, --timeout S   exit when no message arrived for S seconds (decimals ok)\n"
+     "\n"
+     "Exits 0 on --count, --timeout, SIGINT or SIGTERM, or when stdout is closed.\n"
+     "Example: berrymq listen 'build:*' --count 1 --timeout 60\n"},
+    {"status", NULL, cli__cmd_status, "show the hub's version, uptime, plugins, links, counters",
+     "Usage: berrymq status [--json]\n"
+     "\n"
+     "  --json   print the hub's raw hub.status result as JSON\n"},
+    {"plugin", NULL, cli__cmd_plugin, "list, install, remove, enable, disable plugins",
+     "Usage: berrymq plugin list [--json]\n"
+     "       berrymq plugin install FILE.so [--id ID] [--config JSON] [--no-load]\n"
+     "       berrymq plugin remove NAME\n"
+     "       berrymq plugin enable ID\n"
+     "       berrymq plugin disable ID\n"
+     "\n"
+     "list     instances (id, plugin, version, state) and available plugins\n"
+     "install  check FILE.so's ABI in a separate process, copy it atomically to\n"
+     "         $XDG_DATA_HOME/berrymq/plugins/NAME.so and, if the hub runs, load\n"
+     "         one instance of it (id ID, default NAME; config JSON, default {}).\n"
+     "         With no hub running the plugin is installed but not loaded (exit 0).\n"
+     "remove   unload the running instances of plugin NAME, delete NAME.so\n"
+     "enable   start a disabled instance; disable: stop it, keep its config\n"},
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0 ||
+            (commands[i].alias && strcmp(commands[i].alias, name) == 0))
+            return &commands[i];
+    return NULL;
+}
+
+void cli__err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("berrymq: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli__usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("berrymq: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see 'berrymq %s%s--help')\n", cmd ? cmd : "", cmd ? " " : "");
+    va_end(ap);
+    return CLI_EUSAGE;
+}
+
+int cli__opt_error(const char *cmd, int opt, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (opt == ':')
+        return cli__usage(cmd, "option '%s' needs a value", arg);
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        return cli__usage(cmd, "unknown option '-%c'", optopt);
+    return cli__usage(cmd, "unknown option '%s'", arg);
+}
+
+bool cli__help(const char *cmd, FILE *out)
+{
+    if (cmd) {
+        const command *c = find_command(cmd);
+        if (!c)
+            return false;
+        fputs(c->help, out);
+        fputs("\nCommon options: --hub HOST:PORT, --secret S (see 'berrymq --help').\n", out);
+        return true;
+    }
+    fputs("Usage: berrymq [--hub HOST:PORT] [--secret S] COMMAND [ARG...]\n"
+          "       berrymq help [COMMAND] | --help | --version\n"
+          "\n"
+          "Talk to a running berryMQ hub.\n"
+          "\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n"
+          "Options:\n"
+          "  --hub HOST:PORT   hub to talk to (env BERRYMQ_HUB, default " DEFAULT_HUB ")\n"
+          "  --secret S        bearer secret for a hub that requires one (env BERRYMQ_SECRET)\n"
+          "  -h, --help        this help; 'berrymq COMMAND --help' for a command\n"
+          "  -V, --version     print the version\n"
+          "\n"
+          "Exit status: 0 ok, 1 usage error, 2 hub not running/unreachable,\n"
+          "3 rejected by the hub (its message is printed).\n",
+          out);
+    return true;
+}
+
+int cli__set_hub(cli_ctx *ctx, const char *hub)
+{
+    const char *p = hub;
+    if (strncmp(p, "http://", 7) == 0)
+        p += 7;
+    const char *host = p, *host_end;
+    if (*p == '[') {
+        host = p + 1;
+        host_end = strchr(host, ']');
+        if (!host_end)
+            goto bad;
+        p = host_end + 1;
+    } else {
+        host_end = p + strcspn(p, ":/");
+        p = host_end;
+    }
+    size_t hlen = (size_t)(host_end - host);
+    if (hlen == 0 || hlen >= sizeof ctx->host)
+        goto bad;
+    memcpy(ctx->host, host, hlen);
+    ctx->host[hlen] = '\0';
+    unsigned long port = 29887;
+    if (*p == ':') {
+        char *end;
+        port = strtoul(p + 1, &end, 10);
+        if (end == p + 1 || port == 0 || port > 65535)
+            goto bad;
+        p = end;
+    }
+    snprintf(ctx->port, sizeof ctx->port, "%lu", port);
+    if (*p == '/') {
+        if (strlen(p) >= sizeof ctx->path)
+            goto bad;
+        strcpy(ctx->path, p);
+    } else if (*p == '\0') {
+        strcpy(ctx->path, "/JSON");
+    } else {
+        goto bad;
+    }
+    snprintf(ctx->hostport, sizeof ctx->hostport, "%s%s%s:%lu", strchr(ctx->host, ':') ? "[" : "",
+             ctx->host, strchr(ctx->host, ':') ? "]" : "", port);
+    ctx->hub = hub;
+    return 0;
+bad:
+    cli__err("bad hub address '%s' (expected HOST:PORT)", hub);
+    return CLI_EUSAGE;
+}
+
+int cli__common_opt(cli_ctx *ctx, int opt, const char *arg)
+{
+    switch (opt) {
+    case CLI_OPT_HUB:
+        return cli__set_hub(ctx, arg) == 0 ? 1 : -1;
+    case CLI_OPT_SECRET:
+        ctx->secret = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"hub", required_argument, NULL, CLI_OPT_HUB},
+        {"secret", required_argument, NULL, CLI_OPT_SECRET},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0},
+    };
+    cli_ctx ctx = {0};
+    const char *env = getenv("BERRYMQ_HUB");
+    if (cli__set_hub(&ctx, env && *env ? env : DEFAULT_HUB) != 0)
+        return CLI_EUSAGE;
+    env = getenv("BERRYMQ_SECRET");
+    ctx.secret = env && *env ? env : NULL;
+
+    opterr = 0;
+    int opt;
+    /* '+': stop at the command; its options are parsed by the command. */
+    while ((opt = getopt_long(argc, argv, "+:hV", longopts, NULL)) != -1) {
+        int r = cli__common_opt(&ctx, opt, optarg);
+        if (r < 0)
+            return CLI_EUSAGE;
+        if (r > 0)
+            continue;
+        if (opt == 'h') {
+            cli__help(NULL, stdout);
+            return CLI_OK;
+        }
+        if (opt == 'V') {
+            printf("berrymq %s\n", BMQ_VERSION_STRING);
+            return CLI_OK;
+        }
+        return cli__opt_error(NULL, opt, argv);
+    }
+    if (optind >= argc) {
+        cli__help(NULL, stderr);
+        return CLI_EUSAGE;
+    }
+    const char *name = argv[optind];
+    if (strcmp(name, "help") == 0) {
+        const char *topic = optind + 1 < argc ? argv[optind + 1] : NULL;
+        if (!cli__help(topic, stdout))
+            return cli__usage(NULL, "unknown command '%s'", topic);
+        return CLI_OK;
+    }
+    const command *cmd = find_command(name);
+    if (!cmd)
+        return cli__usage(NULL, "unknown command '%s'", name);
+    /* Commands parse with getopt_long from a fresh start: argv[0] = name. */
+    int first = optind;
+    optind = 0;
+    return cmd->run(&ctx, argc - first, argv + first);
+}
