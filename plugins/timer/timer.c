@@ -1,0 +1,305 @@
+/* timer.c - the "timer" plugin: sends "ID:ACTION" every interval seconds.
+ *
+ * Config: {"interval": seconds (> 0, fractional allowed), "count": N
+ * (optional, positive integer), "action": "tick"}. Each message carries
+ * kwargs {"seq": n (1-based), "time": unix seconds}; "missed": k is added
+ * when the main loop was blocked across k deadlines.
+ *
+ * Ticks come from a CLOCK_MONOTONIC timerfd armed with an absolute first
+ * deadline and a period, so the kernel schedules tick n at start + n *
+ * interval: lateness of one dispatch never shifts later ticks. The fd is a
+ * GSource on the host context; between ticks nothing of ours runs.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include <berrymq/plugin.h>
+
+/* Shorter periods would turn the hub into a message pump, not a timer. */
+#define TIMER_MIN_INTERVAL 0.001
+#define TIMER_MAX_INTERVAL (86400.0 * 365 * 100)
+
+typedef struct timer_config {
+    double interval; /* seconds */
+    int64_t count;   /* 0 = unlimited */
+    char *action;    /* (transfer full) */
+} timer_config;
+
+typedef struct timer_inst {
+    bmq_host *host; /* (transfer none) valid until destroy returns */
+    timer_config cfg;
+    char *id;                 /* (transfer full) "INSTANCE:ACTION" */
+    json_object *config_copy; /* (transfer full) last applied config */
+    int fd;                   /* timerfd */
+    guint source_id;
+    int64_t seq; /* ticks sent so far (including missed ones) */
+    bool running;
+} timer_inst;
+
+static void config_clear(timer_config *c)
+{
+    g_free(c->action);
+    c->action = NULL;
+}
+
+/* An action is the part after ':' of an identifier: no wildcard, no
+ * separator, no whitespace or control characters. */
+static bool action_valid(const char *a)
+{
+    if (!*a || strlen(a) > 64)
+        return false;
+    for (const char *p = a; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= ' ' || c == 0x7f || c == ':' || c == '@' || c == '*')
+            return false;
+    }
+    return true;
+}
+
+/* Parse @config into @out. Returns 0 or -BMQ_EINVAL/-BMQ_ETYPE with
+ * *error naming the offending key. Unknown keys are only logged. */
+static int config_parse(bmq_host *host, json_object *config, timer_config *out, char **error)
+{
+    memset(out, 0, sizeof(*out));
+    if (config && !json_object_is_type(config, json_type_object)) {
+        *error = g_strdup("config must be a JSON object");
+        return -BMQ_ETYPE;
+    }
+    json_object *v = NULL;
+    if (!config || !json_object_object_get_ex(config, "interval", &v) || !v) {
+        *error = g_strdup("missing required key \"interval\" (seconds, a number > 0)");
+        return -BMQ_EINVAL;
+    }
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
+        *error = g_strdup_printf("\"interval\" must be a number of seconds, got %s",
+                                 json_object_to_json_string(v));
+        return -BMQ_ETYPE;
+    }
+    out->interval = json_object_get_double(v);
+    if (!isfinite(out->interval) || out->interval <= 0) {
+        *error = g_strdup_printf("\"interval\" must be > 0 seconds, got %s",
+                                 json_object_to_json_string(v));
+        return -BMQ_EINVAL;
+    }
+    if (out->interval < TIMER_MIN_INTERVAL || out->interval > TIMER_MAX_INTERVAL) {
+        *error = g_strdup_printf("\"interval\" must be between %g and %g seconds, got %g",
+                                 TIMER_MIN_INTERVAL, TIMER_MAX_INTERVAL, out->interval);
+        return -BMQ_EINVAL;
+    }
+    if (json_object_object_get_ex(config, "count", &v) && v) {
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
+            *error = g_strdup_printf("\"count\" must be a positive integer, got %s",
+                                     json_object_to_json_string(v));
+            return -BMQ_EINVAL;
+        }
+        out->count = json_object_get_int64(v);
+    }
+    const char *action = "tick";
+    if (json_object_object_get_ex(config, "action", &v) && v) {
+        if (!json_object_is_type(v, json_type_string) || !action_valid(json_object_get_string(v))) {
+            *error = g_strdup_printf("\"action\" must be an identifier action (no ':', '@', "
+                                     "'*' or spaces), got %s",
+                                     json_object_to_json_string(v));
+            return -BMQ_EINVAL;
+        }
+        action = json_object_get_string(v);
+    }
+    out->action = g_strdup(action);
+    json_object_object_foreach(config, key, val)
+    {
+        (void)val;
+        if (strcmp(key, "interval") && strcmp(key, "count") && strcmp(key, "action"))
+            host->log(host, BMQ_LOG_WARNING,
+                      "unknown config key \"%s\" ignored (known: interval, count, action)", key);
+    }
+    return 0;
+}
+
+static struct timespec ts_from_seconds(double s)
+{
+    struct timespec ts;
+    double whole = floor(s);
+    ts.tv_sec = (time_t)whole;
+    ts.tv_nsec = (long)llround((s - whole) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* (Re)start the schedule: tick n at now + n * interval. */
+static int schedule_start(timer_inst *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct itimerspec its;
+    its.it_interval = ts_from_seconds(t->cfg.interval);
+    its.it_value.tv_sec = now.tv_sec + its.it_interval.tv_sec;
+    its.it_value.tv_nsec = now.tv_nsec + its.it_interval.tv_nsec;
+    if (its.it_value.tv_nsec >= 1000000000L) {
+        its.it_value.tv_sec++;
+        its.it_value.tv_nsec -= 1000000000L;
+    }
+    if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+        return -errno;
+    t->seq = 0;
+    t->running = true;
+    return 0;
+}
+
+static void schedule_stop(timer_inst *t)
+{
+    struct itimerspec off;
+    memset(&off, 0, sizeof(off));
+    timerfd_settime(t->fd, 0, &off, NULL);
+    t->running = false;
+}
+
+static gboolean on_timerfd(gint fd, GIOCondition cond, gpointer data)
+{
+    timer_inst *t = data;
+    uint64_t expirations = 0;
+    ssize_t n = read(fd, &expirations, sizeof(expirations));
+    if (n != (ssize_t)sizeof(expirations) || expirations == 0 || !t->running)
+        return G_SOURCE_CONTINUE; /* EAGAIN after a re-arm, or disarmed meanwhile */
+
+    int64_t missed = (int64_t)expirations - 1;
+    t->seq += (int64_t)expirations;
+    if (t->cfg.count > 0 && t->seq >= t->cfg.count) {
+        missed -= t->seq - t->cfg.count;
+        if (missed < 0)
+            missed = 0;
+        t->seq = t->cfg.count;
+        schedule_stop(t);
+    }
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, "seq", json_object_new_int64(t->seq));
+    json_object_object_add(kw, "time", json_object_new_double(g_get_real_time() / 1e6));
+    if (missed > 0)
+        json_object_object_add(kw, "missed", json_object_new_int64(missed));
+    int rc = t->host->twitter(t->host, t->id, NULL, kw);
+    if (rc < 0)
+        t->host->log(t->host, BMQ_LOG_WARNING, "sending %s failed: %s", t->id, bmq_strerror(rc));
+    return G_SOURCE_CONTINUE;
+}
+
+static void tmr_apply(timer_inst *t, timer_config *cfg, json_object *config)
+{
+    config_clear(&t->cfg);
+    t->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    g_free(t->id);
+    t->id = g_strdup_printf("%s:%s", t->host->instance_id, t->cfg.action);
+    json_object_put(t->config_copy);
+    t->config_copy = config ? json_object_get(config) : NULL;
+}
+
+static void *tmr_create(bmq_host *host, json_object *config, char **error)
+{
+    timer_config cfg;
+    if (config_parse(host, config, &cfg, error) < 0) {
+        config_clear(&cfg);
+        return NULL;
+    }
+    timer_inst *t = g_new0(timer_inst, 1);
+    t->host = host;
+    t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (t->fd < 0) {
+        *error = g_strdup_printf("timerfd_create: %s", g_strerror(errno));
+        config_clear(&cfg);
+        g_free(t);
+        return NULL;
+    }
+    tmr_apply(t, &cfg, config);
+    GSource *src = g_unix_fd_source_new(t->fd, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(on_timerfd), t, NULL);
+    g_source_set_name(src, "berrymq timer");
+    t->source_id = host->source_attach(host, src);
+    g_source_unref(src);
+    int rc = schedule_start(t);
+    if (rc < 0) {
+        *error = g_strdup_printf("timerfd_settime: %s", g_strerror(-rc));
+        host->source_remove(host, t->source_id);
+        close(t->fd);
+        config_clear(&t->cfg);
+        json_object_put(t->config_copy);
+        g_free(t->id);
+        g_free(t);
+        return NULL;
+    }
+    host->log(host, BMQ_LOG_INFO, "sending %s every %g s%s", t->id, t->cfg.interval,
+              t->cfg.count ? " (limited count)" : "");
+    return t;
+}
+
+static void tmr_destroy(void *instance)
+{
+    timer_inst *t = instance;
+    if (!t)
+        return;
+    t->host->source_remove(t->host, t->source_id);
+    close(t->fd);
+    config_clear(&t->cfg);
+    json_object_put(t->config_copy);
+    g_free(t->id);
+    g_free(t);
+}
+
+/* An identical config keeps the running schedule (a hub reload must not
+ * shift ticks); any change restarts it from now with seq 1. */
+static int tmr_reconfigure(void *instance, json_object *config, char **error)
+{
+    timer_inst *t = instance;
+    if (t->config_copy && config && json_object_equal(t->config_copy, config))
+        return 0;
+    timer_config cfg;
+    int rc = config_parse(t->host, config, &cfg, error);
+    if (rc < 0) {
+        config_clear(&cfg);
+        return rc;
+    }
+    tmr_apply(t, &cfg, config);
+    rc = schedule_start(t);
+    if (rc < 0) {
+        *error = g_strdup_printf("timerfd_settime: %s", g_strerror(-rc));
+        return -BMQ_EIO;
+    }
+    return 0;
+}
+
+static json_object *tmr_status(void *instance)
+{
+    timer_inst *t = instance;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "seq", json_object_new_int64(t->seq));
+    json_object_object_add(o, "interval", json_object_new_double(t->cfg.interval));
+    json_object_object_add(o, "count", t->cfg.count ? json_object_new_int64(t->cfg.count) : NULL);
+    json_object_object_add(o, "action", json_object_new_string(t->cfg.action));
+    json_object_object_add(o, "running", json_object_new_boolean(t->running));
+    json_object *next = NULL;
+    struct itimerspec cur;
+    if (t->running && timerfd_gettime(t->fd, &cur) == 0)
+        next = json_object_new_double(cur.it_value.tv_sec + cur.it_value.tv_nsec / 1e9);
+    json_object_object_add(o, "next_in_s", next);
+    return o;
+}
+
+static const bmq_plugin_descriptor timer_descriptor = {
+    .abi = BMQ_PLUGIN_ABI_1,
+    .name = "timer",
+    .version = "1.0",
+    .description = "sends ID:tick every interval seconds (drift-free timerfd)",
+    .create = tmr_create,
+    .destroy = tmr_destroy,
+    .reconfigure = tmr_reconfigure,
+    .status = tmr_status,
+};
+
+BMQ_PLUGIN_DEFINE(timer_descriptor)

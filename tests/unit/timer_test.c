@@ -1,0 +1,292 @@
+/* timer_test.c - the timer plugin loaded by the real plugin host, driven
+ * by a real GMainLoop: tick accuracy, count, missed ticks, destroy,
+ * reconfigure, status and config errors. Timing is asserted loosely. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <berrymq/plugin.h>
+
+typedef struct tick {
+    char *id;
+    int64_t seq;
+    int64_t missed;
+    double time;    /* kwarg "time" */
+    gint64 seen_us; /* monotonic, at delivery */
+} tick;
+
+typedef struct fixture {
+    bmq_bus *bus;
+    bmq_plugin_host *host;
+    bmq_follower *f;
+    GPtrArray *ticks;
+    GPtrArray *logs;
+    char *data_root;
+} fixture;
+
+static void tick_free(gpointer p)
+{
+    tick *t = p;
+    g_free(t->id);
+    g_free(t);
+}
+
+static void on_msg(const bmq_message *m, void *ud)
+{
+    fixture *fx = ud;
+    tick *t = g_new0(tick, 1);
+    t->id = g_strdup(bmq_message_id(m));
+    json_object *kw = bmq_message_kwargs(m), *v;
+    if (json_object_object_get_ex(kw, "seq", &v))
+        t->seq = json_object_get_int64(v);
+    if (json_object_object_get_ex(kw, "missed", &v))
+        t->missed = json_object_get_int64(v);
+    if (json_object_object_get_ex(kw, "time", &v))
+        t->time = json_object_get_double(v);
+    t->seen_us = g_get_monotonic_time();
+    g_ptr_array_add(fx->ticks, t);
+}
+
+static void on_log(int level, const char *id, const char *line, void *ud)
+{
+    fixture *fx = ud;
+    g_ptr_array_add(fx->logs, g_strdup_printf("%d %s %s", level, id ? id : "-", line));
+    if (g_getenv("BMQ_TEST_VERBOSE"))
+        fprintf(stderr, "log %d [%s] %s\n", level, id ? id : "-", line);
+}
+
+static void fx_init(fixture *fx, const char *pattern)
+{
+    fx->bus = bmq_bus_new();
+    fx->data_root = g_dir_make_tmp("bmq-timer-XXXXXX", NULL);
+    g_assert_nonnull(fx->data_root);
+    fx->host = bmq_plugin_host_new(fx->bus, NULL, fx->data_root);
+    bmq_plugin_host_set_log(fx->host, on_log, fx);
+    const char *dir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
+    g_assert_nonnull(dir);
+    bmq_plugin_host_add_dir(fx->host, dir);
+    fx->ticks = g_ptr_array_new_with_free_func(tick_free);
+    fx->logs = g_ptr_array_new_with_free_func(g_free);
+    fx->f = bmq_follow(fx->bus, pattern, on_msg, NULL, fx);
+    g_assert_nonnull(fx->f);
+}
+
+static void rm_rf(const char *path)
+{
+    char *argv[] = {"rm", "-rf", (char *)path, NULL};
+    g_assert_true(
+        g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+}
+
+static void fx_clear(fixture *fx)
+{
+    bmq_plugin_host_free(fx->host);
+    bmq_unfollow(fx->f);
+    bmq_bus_free(fx->bus);
+    g_ptr_array_free(fx->ticks, TRUE);
+    g_ptr_array_free(fx->logs, TRUE);
+    rm_rf(fx->data_root);
+    g_free(fx->data_root);
+}
+
+/* Iterate the default context until @n ticks arrived or @timeout_ms. */
+static void run_until(fixture *fx, guint n, int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
+    while (fx->ticks->len < n && g_get_monotonic_time() < end) {
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+}
+
+/* Run the loop for @ms regardless of messages. */
+static void run_for(int ms)
+{
+    gint64 end = g_get_monotonic_time() + ms * 1000;
+    while (g_get_monotonic_time() < end) {
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+    }
+}
+
+static bmq_instance *create(fixture *fx, const char *id, const char *json, char **error)
+{
+    json_object *cfg = json_tokener_parse(json);
+    g_assert_nonnull(cfg);
+    bmq_instance *inst = bmq_instance_create(fx->host, "timer", id, cfg, error);
+    json_object_put(cfg);
+    return inst;
+}
+
+/* 20 ticks at 50 ms: each on its absolute deadline (no accumulated drift),
+ * seq 1..20, and nothing after count. */
+static void test_accuracy_and_count(void)
+{
+    fixture fx = {0};
+    fx_init(&fx, "t1:*");
+    char *err = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    bmq_instance *inst = create(&fx, "t1", "{\"interval\": 0.05, \"count\": 20}", &err);
+    g_assert_no_error(NULL);
+    g_assert_null(err);
+    g_assert_nonnull(inst);
+    run_until(&fx, 20, 5000);
+    g_assert_cmpuint(fx.ticks->len, ==, 20);
+    double worst = 0;
+    for (guint i = 0; i < fx.ticks->len; i++) {
+        tick *t = fx.ticks->pdata[i];
+        g_assert_cmpstr(t->id, ==, "t1:tick");
+        g_assert_cmpint(t->seq, ==, (int64_t)i + 1);
+        double due = (t0 / 1e6) + (i + 1) * 0.05;
+        double late = t->seen_us / 1e6 - due;
+        worst = fmax(worst, fabs(late));
+        /* Loose: scheduling noise only, never one interval of drift. */
+        g_assert_cmpfloat(late, >, -0.005);
+        g_assert_cmpfloat(late, <, 0.045);
+        g_assert_cmpfloat(fabs(t->time - g_get_real_time() / 1e6), <, 5.0);
+    }
+    g_test_message("worst tick lateness %.2f ms", worst * 1000);
+    run_for(200);
+    g_assert_cmpuint(fx.ticks->len, ==, 20);
+    json_object *st = bmq_instance_status(inst), *s, *v;
+    g_assert_true(json_object_object_get_ex(st, "status", &s));
+    g_assert_true(json_object_object_get_ex(s, "seq", &v));
+    g_assert_cmpint(json_object_get_int64(v), ==, 20);
+    g_assert_true(json_object_object_get_ex(s, "running", &v));
+    g_assert_false(json_object_get_boolean(v));
+    json_object_put(st);
+    fx_clear(&fx);
+}
+
+/* A blocked loop does not shift the schedule: the late dispatch reports
+ * the missed deadlines and seq jumps to the deadline index. */
+static void test_missed_ticks(void)
+{
+    fixture fx = {0};
+    fx_init(&fx, "t2:*");
+    char *err = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    bmq_instance *inst = create(&fx, "t2", "{\"interval\": 0.03, \"action\": \"beat\"}", &err);
+    g_assert_nonnull(inst);
+    run_until(&fx, 1, 2000);
+    g_assert_cmpuint(fx.ticks->len, ==, 1);
+    g_usleep(100 * 1000); /* blocks across ~3 deadlines */
+    run_until(&fx, 2, 2000);
+    g_assert_cmpuint(fx.ticks->len, >=, 2);
+    tick *t = fx.ticks->pdata[1];
+    g_assert_cmpstr(t->id, ==, "t2:beat");
+    g_assert_cmpint(t->seq, >=, 4);
+    g_assert_cmpint(t->missed, ==, t->seq - 2);
+    /* The next one is back on the grid: due at t0 + seq * interval. */
+    run_until(&fx, 3, 2000);
+    t = fx.ticks->pdata[2];
+    double due = t0 / 1e6 + t->seq * 0.03;
+    g_assert_cmpfloat(fabs(t->seen_us / 1e6 - due), <, 0.025);
+    bmq_instance_destroy(inst);
+    fx_clear(&fx);
+}
+
+static void test_destroy_stops(void)
+{
+    fixture fx = {0};
+    fx_init(&fx, "t3:*");
+    bmq_instance *inst = create(&fx, "t3", "{\"interval\": 0.02}", NULL);
+    g_assert_nonnull(inst);
+    run_until(&fx, 3, 2000);
+    g_assert_cmpuint(fx.ticks->len, >=, 3);
+    bmq_instance_destroy(inst);
+    guint n = fx.ticks->len;
+    run_for(150);
+    g_assert_cmpuint(fx.ticks->len, ==, n);
+    fx_clear(&fx);
+}
+
+static void test_reconfigure_and_status(void)
+{
+    fixture fx = {0};
+    fx_init(&fx, "t4:*");
+    bmq_instance *inst = create(&fx, "t4", "{\"interval\": 10}", NULL);
+    g_assert_nonnull(inst);
+    json_object *st = bmq_instance_status(inst), *s, *v;
+    g_assert_true(json_object_object_get_ex(st, "status", &s));
+    g_assert_true(json_object_object_get_ex(s, "next_in_s", &v));
+    g_assert_cmpfloat(json_object_get_double(v), >, 9.0);
+    g_assert_cmpfloat(json_object_get_double(v), <=, 10.0);
+    g_assert_true(json_object_object_get_ex(s, "interval", &v));
+    g_assert_cmpfloat(json_object_get_double(v), ==, 10.0);
+    json_object_put(st);
+
+    json_object *bad = json_tokener_parse("{\"interval\": -1}");
+    char *err = NULL;
+    g_assert_cmpint(bmq_instance_reconfigure(inst, bad, &err), <, 0);
+    g_assert_nonnull(strstr(err, "interval"));
+    g_free(err);
+    json_object_put(bad);
+
+    json_object *cfg = json_tokener_parse("{\"interval\": 0.02, \"count\": 3, \"action\": \"go\"}");
+    err = NULL;
+    g_assert_cmpint(bmq_instance_reconfigure(inst, cfg, &err), ==, 0);
+    json_object_put(cfg);
+    run_until(&fx, 3, 2000);
+    run_for(100);
+    g_assert_cmpuint(fx.ticks->len, ==, 3);
+    g_assert_cmpstr(((tick *)fx.ticks->pdata[2])->id, ==, "t4:go");
+    g_assert_cmpint(((tick *)fx.ticks->pdata[2])->seq, ==, 3);
+    bmq_instance_destroy(inst);
+    fx_clear(&fx);
+}
+
+static void test_bad_configs(void)
+{
+    static const struct {
+        const char *json;
+        const char *key;
+    } cases[] = {
+        {"{}", "interval"},
+        {"{\"interval\": 0}", "interval"},
+        {"{\"interval\": -2.5}", "interval"},
+        {"{\"interval\": \"5\"}", "interval"},
+        {"{\"interval\": null}", "interval"},
+        {"{\"interval\": 1, \"count\": 0}", "count"},
+        {"{\"interval\": 1, \"count\": -3}", "count"},
+        {"{\"interval\": 1, \"count\": 2.5}", "count"},
+        {"{\"interval\": 1, \"count\": \"2\"}", "count"},
+        {"{\"interval\": 1, \"action\": \"a:b\"}", "action"},
+        {"{\"interval\": 1, \"action\": \"\"}", "action"},
+        {"{\"interval\": 1, \"action\": 7}", "action"},
+        {"[1, 2]", "object"},
+    };
+    fixture fx = {0};
+    fx_init(&fx, "bad:*");
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *err = NULL;
+        bmq_instance *inst = create(&fx, "bad", cases[i].json, &err);
+        g_test_message("%s -> %s", cases[i].json, err ? err : "(none)");
+        g_assert_null(inst);
+        g_assert_nonnull(err);
+        g_assert_nonnull(strstr(err, cases[i].key));
+        g_free(err);
+    }
+    /* An unknown key only warns. */
+    char *err = NULL;
+    bmq_instance *inst = create(&fx, "warn", "{\"interval\": 1, \"intreval\": 2}", &err);
+    g_assert_nonnull(inst);
+    bool warned = false;
+    for (guint i = 0; i < fx.logs->len; i++)
+        warned = warned || strstr(fx.logs->pdata[i], "intreval") != NULL;
+    g_assert_true(warned);
+    bmq_instance_destroy(inst);
+    fx_clear(&fx);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/timer/accuracy_count", test_accuracy_and_count);
+    g_test_add_func("/timer/missed_ticks", test_missed_ticks);
+    g_test_add_func("/timer/destroy_stops", test_destroy_stops);
+    g_test_add_func("/timer/reconfigure_status", test_reconfigure_and_status);
+    g_test_add_func("/timer/bad_configs", test_bad_configs);
+    return g_test_run();
+}
