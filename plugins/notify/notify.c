@@ -1,0 +1,372 @@
+/* notify.c - the notify plugin: desktop notifications through libnotify.
+ *
+ * Follows "*:notify" (config "filter") and shows each message as a
+ * notification. Around the popups themselves (popup.c) it keeps:
+ *  - the daemon watch: org.freedesktop.Notifications is watched with
+ *    g_bus_watch_name (no polling); without a daemon messages wait in a
+ *    bounded backlog and are shown when one appears; the absence is logged
+ *    once per outage;
+ *  - a token bucket per message name; what a flood exceeds is counted and
+ *    shown as one "N more from NAME" notification, updated in place by a
+ *    summary timer while the flood lasts;
+ *  - do not disturb: "_notify:pause" / "_notify:resume"; while paused the
+ *    popups stop, the suppressed ones are counted and critical ones raise
+ *    "_notify:attention".
+ * Config: filter, app_name, timeout, rate, burst, summary_interval_ms,
+ * backlog. Everything runs on the host's main thread.
+ */
+#include "nplugin.h"
+
+#include <string.h>
+
+#define NOTIFY_BUS_NAME "org.freedesktop.Notifications"
+
+/* libnotify keeps process-global state: initialise it with the first
+ * instance and release it with the last one (main thread only). */
+static guint libnotify_users;
+
+static void nbucket_free(gpointer data)
+{
+    nbucket *b = data;
+    if (b->summary)
+        g_object_unref(b->summary);
+    g_free(b);
+}
+
+static void send_status(nplugin *p)
+{
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, "paused", json_object_new_boolean(p->paused));
+    json_object_object_add(kw, "suppressed", json_object_new_int64((int64_t)p->paused_suppressed));
+    p->host->twitter(p->host, "_notify:status", NULL, kw);
+}
+
+static void daemon_missing(nplugin *p)
+{
+    p->daemon = DAEMON_DOWN;
+    if (!p->daemon_warned) {
+        p->daemon_warned = true;
+        p->host->log(p->host, BMQ_LOG_WARNING,
+                     "no notification daemon (%s) on the session bus; notifications wait "
+                     "until one appears", NOTIFY_BUS_NAME);
+    }
+}
+
+static void backlog_push(nplugin *p, const bmq_message *msg)
+{
+    if (g_queue_get_length(&p->backlog) >= p->backlog_max) {
+        bmq_message_unref(g_queue_pop_head(&p->backlog));
+        p->backlog_dropped++;
+    }
+    g_queue_push_tail(&p->backlog, bmq_message_ref((bmq_message *)msg));
+}
+
+static void present(nplugin *p, const bmq_message *msg)
+{
+    if (p->daemon == DAEMON_DOWN) {
+        backlog_push(p, msg);
+        return;
+    }
+    int rc = nplugin__show(p, msg);
+    if (rc == 0) {
+        p->shown++;
+    } else if (rc == -BMQ_ENET) {
+        daemon_missing(p);
+        backlog_push(p, msg);
+    } else {
+        p->errors++;
+    }
+}
+
+static void flush_backlog(nplugin *p)
+{
+    bmq_message *m;
+    while (p->daemon != DAEMON_DOWN && (m = g_queue_pop_head(&p->backlog))) {
+        present(p, m);
+        bmq_message_unref(m);
+    }
+}
+
+static void name_appeared(GDBusConnection *c, const char *name, const char *owner, gpointer data)
+{
+    nplugin *p = data;
+    if (p->daemon == DAEMON_DOWN)
+        p->host->log(p->host, BMQ_LOG_NOTICE, "notification daemon is back (%s)", owner);
+    p->daemon = DAEMON_UP;
+    p->daemon_warned = false;
+    flush_backlog(p);
+}
+
+static void name_vanished(GDBusConnection *c, const char *name, gpointer data)
+{
+    nplugin *p = data;
+    /* Ids of a dead daemon mean nothing to the next one. */
+    nplugin__drop_live(p);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, p->buckets);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_clear_object(&((nbucket *)v)->summary);
+    daemon_missing(p);
+}
+
+static gboolean summary_tick(gpointer data)
+{
+    nplugin *p = data;
+    GHashTableIter it;
+    gpointer k, v;
+    bool active = false;
+
+    g_hash_table_iter_init(&it, p->buckets);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        nbucket *b = v;
+        if (b->pending == 0) {
+            /* The flood is over: the next one starts a new summary. */
+            b->flood_total = 0;
+            g_clear_object(&b->summary);
+            continue;
+        }
+        active = true;
+        b->flood_total += b->pending;
+        b->pending = 0;
+        if (p->paused || p->daemon == DAEMON_DOWN)
+            continue;
+        char *summary = g_strdup_printf("%" G_GUINT64_FORMAT " more from %s", b->flood_total,
+                                        (const char *)k);
+        if (nplugin__show_summary(p, &b->summary, summary, "Too many notifications at once; "
+                                  "they were counted, not shown.") == 0)
+            p->shown++;
+        g_free(summary);
+    }
+    if (!active)
+        p->summary_timer = 0;
+    return active ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* true when the bucket of @name has a token for one more popup. */
+static bool rate_take(nplugin *p, const char *name)
+{
+    nbucket *b = g_hash_table_lookup(p->buckets, name);
+    gint64 now = g_get_monotonic_time();
+    if (!b) {
+        b = g_new0(nbucket, 1);
+        b->tokens = p->burst;
+        b->last_us = now;
+        g_hash_table_insert(p->buckets, g_strdup(name), b);
+    }
+    b->tokens = MIN(p->burst, b->tokens + (double)(now - b->last_us) / 1e6 * p->rate);
+    b->last_us = now;
+    if (b->tokens >= 1.0) {
+        b->tokens -= 1.0;
+        return true;
+    }
+    b->pending++;
+    p->rate_limited++;
+    if (!p->summary_timer)
+        p->summary_timer = p->host->timeout_add(p->host, p->summary_ms, summary_tick, p);
+    return false;
+}
+
+static void on_notify(const bmq_message *msg, void *user_data)
+{
+    nplugin *p = user_data;
+    if (p->paused) {
+        p->suppressed++;
+        p->paused_suppressed++;
+        if (nplugin__urgency(msg) == NOTIFY_URGENCY_CRITICAL) {
+            p->paused_critical++;
+            json_object *kw = json_object_new_object();
+            char *title = nplugin__title(msg);
+            json_object_object_add(kw, "id", json_object_new_string(bmq_message_id(msg)));
+            json_object_object_add(kw, "title", json_object_new_string(title));
+            json_object_object_add(kw, "critical", json_object_new_int64((int64_t)p->paused_critical));
+            json_object_object_add(kw, "suppressed",
+                                   json_object_new_int64((int64_t)p->paused_suppressed));
+            p->host->twitter(p->host, "_notify:attention", NULL, kw);
+            g_free(title);
+        }
+        return;
+    }
+    if (!rate_take(p, bmq_message_name(msg)))
+        return;
+    present(p, msg);
+}
+
+static void on_pause(const bmq_message *msg, void *user_data)
+{
+    nplugin *p = user_data;
+    if (!p->paused) {
+        p->paused = true;
+        p->paused_suppressed = 0;
+        p->paused_critical = 0;
+        p->host->log(p->host, BMQ_LOG_INFO, "notifications paused");
+    }
+    send_status(p);
+}
+
+static void on_resume(const bmq_message *msg, void *user_data)
+{
+    nplugin *p = user_data;
+    if (p->paused) {
+        p->paused = false;
+        p->host->log(p->host, BMQ_LOG_INFO, "notifications resumed (%" G_GUINT64_FORMAT
+                     " held back)", p->paused_suppressed);
+        if (p->paused_suppressed > 0 && p->daemon != DAEMON_DOWN) {
+            NotifyNotification *n = NULL;
+            char *s = g_strdup_printf("%" G_GUINT64_FORMAT " notification%s while paused",
+                                      p->paused_suppressed, p->paused_suppressed == 1 ? "" : "s");
+            if (nplugin__show_summary(p, &n, s, "Open the message monitor to read them.") == 0)
+                p->shown++;
+            g_clear_object(&n);
+            g_free(s);
+        }
+    }
+    send_status(p);
+}
+
+/* Read an optional config member of the expected type; false with *error set
+ * when present with another type. */
+static bool cfg_get(json_object *cfg, const char *key, json_type want, json_object **out,
+                    char **error)
+{
+    *out = NULL;
+    if (!json_object_object_get_ex(cfg, key, out) || !*out)
+        return true;
+    bool ok = json_object_is_type(*out, want) ||
+              (want == json_type_double && json_object_is_type(*out, json_type_int));
+    if (!ok) {
+        *error = g_strdup_printf("config \"%s\" must be %s", key,
+                                 want == json_type_string ? "a string" : "a number");
+        *out = NULL;
+    }
+    return ok;
+}
+
+static bool configure(nplugin *p, json_object *cfg, char **error)
+{
+    json_object *v;
+    if (!cfg_get(cfg, "filter", json_type_string, &v, error))
+        return false;
+    p->filter = g_strdup(v ? json_object_get_string(v) : "*:notify");
+    if (bmq_id_validate(p->filter) != 0) {
+        *error = g_strdup_printf("config \"filter\": \"%s\" is not a valid pattern", p->filter);
+        return false;
+    }
+    if (!cfg_get(cfg, "app_name", json_type_string, &v, error))
+        return false;
+    p->app_name = g_strdup(v ? json_object_get_string(v) : "berryMQ");
+    if (!cfg_get(cfg, "timeout", json_type_int, &v, error))
+        return false;
+    p->default_timeout = v ? json_object_get_int(v) : NOTIFY_EXPIRES_DEFAULT;
+    if (!cfg_get(cfg, "rate", json_type_double, &v, error))
+        return false;
+    p->rate = v ? json_object_get_double(v) : 2.0;
+    if (!cfg_get(cfg, "burst", json_type_double, &v, error))
+        return false;
+    p->burst = v ? json_object_get_double(v) : 10.0;
+    if (!cfg_get(cfg, "summary_interval_ms", json_type_int, &v, error))
+        return false;
+    p->summary_ms = v ? (guint)CLAMP(json_object_get_int(v), 50, 60000) : 1000;
+    if (!cfg_get(cfg, "backlog", json_type_int, &v, error))
+        return false;
+    p->backlog_max = v ? (guint)CLAMP(json_object_get_int(v), 0, 100000) : 64;
+    if (p->rate <= 0 || p->burst < 1) {
+        *error = g_strdup("config \"rate\" must be > 0 and \"burst\" >= 1");
+        return false;
+    }
+    return true;
+}
+
+static void nplugin_destroy(void *instance);
+
+static void *nplugin_create(bmq_host *host, json_object *config, char **error)
+{
+    nplugin *p = g_new0(nplugin, 1);
+    p->host = host;
+    g_queue_init(&p->backlog);
+    g_queue_init(&p->live);
+    p->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    p->buckets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, nbucket_free);
+    if (!configure(p, config, error)) {
+        nplugin_destroy(p);
+        return NULL;
+    }
+    if (libnotify_users++ == 0 && !notify_is_initted())
+        notify_init(p->app_name);
+    p->libnotify_ref = true;
+
+    p->f_notify = host->follow(host, p->filter, on_notify, NULL, p, BMQ_FOLLOW_MAIN_THREAD);
+    p->f_pause = host->follow(host, "_notify:pause", on_pause, NULL, p, BMQ_FOLLOW_MAIN_THREAD);
+    p->f_resume = host->follow(host, "_notify:resume", on_resume, NULL, p, BMQ_FOLLOW_MAIN_THREAD);
+    if (!p->f_notify || !p->f_pause || !p->f_resume) {
+        *error = g_strdup_printf("cannot follow \"%s\"", p->filter);
+        nplugin_destroy(p);
+        return NULL;
+    }
+    /* The watch reports on the thread-default context of the caller. */
+    g_main_context_push_thread_default(host->context);
+    p->watch_id = g_bus_watch_name(G_BUS_TYPE_SESSION, NOTIFY_BUS_NAME,
+                                   G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared, name_vanished,
+                                   p, NULL);
+    g_main_context_pop_thread_default(host->context);
+    return p;
+}
+
+static void nplugin_destroy(void *instance)
+{
+    nplugin *p = instance;
+    if (p->watch_id)
+        g_bus_unwatch_name(p->watch_id);
+    if (p->f_notify)
+        p->host->unfollow(p->host, p->f_notify);
+    if (p->f_pause)
+        p->host->unfollow(p->host, p->f_pause);
+    if (p->f_resume)
+        p->host->unfollow(p->host, p->f_resume);
+    if (p->summary_timer)
+        p->host->source_remove(p->host, p->summary_timer);
+    nplugin__drop_live(p);
+    g_queue_clear_full(&p->backlog, (GDestroyNotify)bmq_message_unref);
+    g_hash_table_destroy(p->by_key);
+    g_hash_table_destroy(p->buckets);
+    if (p->libnotify_ref && --libnotify_users == 0)
+        notify_uninit();
+    g_free(p->filter);
+    g_free(p->app_name);
+    g_free(p);
+}
+
+static json_object *nplugin_status(void *instance)
+{
+    nplugin *p = instance;
+    json_object *s = json_object_new_object();
+    json_object_object_add(s, "filter", json_object_new_string(p->filter));
+    json_object_object_add(s, "shown", json_object_new_int64((int64_t)p->shown));
+    json_object_object_add(s, "suppressed", json_object_new_int64((int64_t)p->suppressed));
+    json_object_object_add(s, "rate_limited", json_object_new_int64((int64_t)p->rate_limited));
+    json_object_object_add(s, "paused", json_object_new_boolean(p->paused));
+    json_object_object_add(s, "paused_suppressed",
+                           json_object_new_int64((int64_t)p->paused_suppressed));
+    json_object_object_add(s, "errors", json_object_new_int64((int64_t)p->errors));
+    json_object_object_add(s, "daemon", json_object_new_string(
+                                            p->daemon == DAEMON_UP     ? "up"
+                                            : p->daemon == DAEMON_DOWN ? "down"
+                                                                       : "unknown"));
+    json_object_object_add(s, "waiting", json_object_new_int((int)g_queue_get_length(&p->backlog)));
+    json_object_object_add(s, "waiting_dropped",
+                           json_object_new_int64((int64_t)p->backlog_dropped));
+    json_object_object_add(s, "on_screen", json_object_new_int((int)g_queue_get_length(&p->live)));
+    return s;
+}
+
+static const bmq_plugin_descriptor notify_descriptor = {
+    .abi = BMQ_PLUGIN_ABI_1,
+    .name = "notify",
+    .version = "1.0",
+    .description = "desktop notifications (libnotify) for messages matching a filter",
+    .create = nplugin_create,
+    .destroy = nplugin_destroy,
+    .status = nplugin_status,
+};
+
+BMQ_PLUGIN_DEFINE(notify_descriptor)

@@ -1,0 +1,62 @@
+/* nplugin.h - private to the notify plugin: the instance and the functions
+ * its files share (prefix nplugin__). */
+#ifndef BMQ_NOTIFY_NPLUGIN_H
+#define BMQ_NOTIFY_NPLUGIN_H
+
+#include <berrymq/plugin.h>
+#include <libnotify/notify.h>
+
+typedef enum { DAEMON_UNKNOWN, DAEMON_UP, DAEMON_DOWN } daemon_state;
+
+/* Per message name: a token bucket and the flood summary it feeds. */
+typedef struct nbucket {
+    double tokens;
+    gint64 last_us;
+    guint64 pending;        /* suppressed since the last summary tick */
+    guint64 flood_total;    /* suppressed during the current flood */
+    NotifyNotification *summary; /* (nullable, owned) updated in place */
+} nbucket;
+
+typedef struct nplugin {
+    bmq_host *host;
+    char *filter;
+    char *app_name;
+    int default_timeout;
+    double rate;            /* tokens per second */
+    double burst;           /* bucket size */
+    guint summary_ms;
+    guint backlog_max;
+
+    bmq_follower *f_notify, *f_pause, *f_resume;
+    guint watch_id;
+    daemon_state daemon;
+    bool daemon_warned;
+    GQueue backlog;         /* bmq_message* waiting for a daemon */
+
+    GQueue live;            /* NotifyNotification* (owned) on screen, oldest first */
+    GHashTable *by_key;     /* replace key -> NotifyNotification* (borrowed from live) */
+    GHashTable *buckets;    /* name -> nbucket* */
+    guint summary_timer;
+
+    bool libnotify_ref;     /* counted in the process-wide libnotify users */
+    bool paused;
+    guint64 paused_suppressed, paused_critical;
+    guint64 shown, suppressed, rate_limited, errors, backlog_dropped;
+} nplugin;
+
+/* popup.c */
+/* Show (or update in place) the notification for @msg. 0, or -BMQ_ENET when
+ * no daemon answered (the caller keeps the message), or another negative
+ * BMQ_E* for a notification the daemon refused. */
+int nplugin__show(nplugin *p, const bmq_message *msg);
+/* Show or update a summary notification owned by the caller (*slot). */
+int nplugin__show_summary(nplugin *p, NotifyNotification **slot, const char *summary,
+                          const char *body);
+/* Forget every notification on screen (daemon gone or instance ending). */
+void nplugin__drop_live(nplugin *p);
+/* Urgency named in a message's kwargs (NOTIFY_URGENCY_NORMAL by default). */
+NotifyUrgency nplugin__urgency(const bmq_message *msg);
+/* The title a message shows with (transfer full). */
+char *nplugin__title(const bmq_message *msg);
+
+#endif

@@ -1,0 +1,266 @@
+/* popup.c - one message becomes one libnotify notification: kwargs to
+ * summary/body/icon/hints/actions, "replace" keys updated in place, and the
+ * daemon's answers (action clicks, closing) sent back as messages. */
+#include "nplugin.h"
+
+#include <berrymq/gtk.h>
+#include <string.h>
+
+/* Live notifications beyond this are forgotten (left on screen, no longer
+ * reporting clicks) so a daemon that never closes cannot grow us forever. */
+#define LIVE_MAX 256
+
+/* kwargs that configure the notification and are not rendered in the body. */
+static const char *const notify_keys[] = {"title", "body",    "icon",    "urgency", "timeout",
+                                          "category", "actions", "replace", "app", NULL};
+
+typedef struct popup {
+    nplugin *p;
+    char *sender;  /* "name" or "name@ns": prefix of the messages sent back */
+    char *key;     /* (nullable) replace key */
+} popup;
+
+static void popup_free(gpointer data)
+{
+    popup *pp = data;
+    g_free(pp->sender);
+    g_free(pp->key);
+    g_free(pp);
+}
+
+static const char *kw_string(const bmq_message *msg, const char *key)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(bmq_message_kwargs(msg), key, &v) || !v)
+        return NULL;
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+NotifyUrgency nplugin__urgency(const bmq_message *msg)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(bmq_message_kwargs(msg), "urgency", &v) || !v)
+        return NOTIFY_URGENCY_NORMAL;
+    if (json_object_is_type(v, json_type_int)) {
+        int u = json_object_get_int(v);
+        return u <= 0 ? NOTIFY_URGENCY_LOW : u >= 2 ? NOTIFY_URGENCY_CRITICAL
+                                                    : NOTIFY_URGENCY_NORMAL;
+    }
+    const char *s = json_object_get_string(v);
+    if (g_ascii_strcasecmp(s, "low") == 0)
+        return NOTIFY_URGENCY_LOW;
+    if (g_ascii_strcasecmp(s, "critical") == 0)
+        return NOTIFY_URGENCY_CRITICAL;
+    return NOTIFY_URGENCY_NORMAL;
+}
+
+char *nplugin__title(const bmq_message *msg)
+{
+    const char *t = kw_string(msg, "title");
+    return g_strdup(t && *t ? t : bmq_message_id(msg));
+}
+
+static char *body_of(const bmq_message *msg)
+{
+    json_object *v = NULL;
+    if (json_object_object_get_ex(bmq_message_kwargs(msg), "body", &v) && v)
+        return g_strdup(json_object_is_type(v, json_type_string)
+                            ? json_object_get_string(v)
+                            : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    /* Rendered data is not markup: escape it for daemons that parse markup. */
+    char *text = bmq_gtk_message_render(msg, notify_keys);
+    char *esc = g_markup_escape_text(text, -1);
+    g_free(text);
+    return esc;
+}
+
+static void send_back(popup *pp, const char *action, json_object *kwargs)
+{
+    char *id = g_strdup_printf("%s:%s", pp->sender, action);
+    if (bmq_id_validate(id) == 0)
+        pp->p->host->twitter(pp->p->host, id, NULL, kwargs);
+    else
+        json_object_put(kwargs);
+    g_free(id);
+}
+
+static void action_cb(NotifyNotification *n, char *action, gpointer user_data)
+{
+    popup *pp = g_object_get_data(G_OBJECT(n), "bmq-popup");
+    if (!pp)
+        return;
+    char *act = g_strdup_printf("action-%s", action);
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, "key", json_object_new_string(action));
+    if (pp->key)
+        json_object_object_add(kw, "replace", json_object_new_string(pp->key));
+    send_back(pp, act, kw);
+    g_free(act);
+}
+
+static const char *reason_text(int reason)
+{
+    switch (reason) {
+    case 1: return "expired";
+    case 2: return "dismissed";
+    case 3: return "closed";
+    default: return "undefined";
+    }
+}
+
+static void forget(nplugin *p, NotifyNotification *n)
+{
+    popup *pp = g_object_get_data(G_OBJECT(n), "bmq-popup");
+    if (pp && pp->key && g_hash_table_lookup(p->by_key, pp->key) == n)
+        g_hash_table_remove(p->by_key, pp->key);
+    g_signal_handlers_disconnect_by_data(n, p);
+    notify_notification_clear_actions(n);
+    g_object_set_data(G_OBJECT(n), "bmq-popup", NULL);
+    g_object_unref(n);
+}
+
+static void closed_cb(NotifyNotification *n, gpointer user_data)
+{
+    nplugin *p = user_data;
+    popup *pp = g_object_get_data(G_OBJECT(n), "bmq-popup");
+    if (!pp)
+        return;
+    int reason = notify_notification_get_closed_reason(n);
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, "reason", json_object_new_int(reason));
+    json_object_object_add(kw, "reason_text", json_object_new_string(reason_text(reason)));
+    if (pp->key)
+        json_object_object_add(kw, "replace", json_object_new_string(pp->key));
+    send_back(pp, "closed", kw);
+    if (g_queue_remove(&p->live, n))
+        forget(p, n);
+}
+
+void nplugin__drop_live(nplugin *p)
+{
+    NotifyNotification *n;
+    while ((n = g_queue_pop_head(&p->live)))
+        forget(p, n);
+    g_hash_table_remove_all(p->by_key);
+}
+
+static void add_actions(nplugin *p, NotifyNotification *n, const bmq_message *msg,
+                        const char *sender)
+{
+    json_object *acts = NULL;
+    if (!json_object_object_get_ex(bmq_message_kwargs(msg), "actions", &acts) ||
+        !json_object_is_type(acts, json_type_object))
+        return;
+    json_object_object_foreach(acts, key, label)
+    {
+        char *id = g_strdup_printf("%s:action-%s", sender, key);
+        if (bmq_id_validate(id) != 0) {
+            p->host->log(p->host, BMQ_LOG_WARNING, "action key \"%s\" is not usable in an "
+                         "identifier; skipped", key);
+        } else {
+            const char *l = label && json_object_is_type(label, json_type_string)
+                                ? json_object_get_string(label)
+                                : key;
+            notify_notification_add_action(n, key, l, action_cb, NULL, NULL);
+        }
+        g_free(id);
+    }
+}
+
+static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
+{
+    json_object *v = NULL;
+    const char *app = kw_string(msg, "app");
+    const char *category = kw_string(msg, "category");
+
+    notify_notification_set_app_name(n, app && *app ? app : p->app_name);
+    notify_notification_set_urgency(n, nplugin__urgency(msg));
+    int timeout = p->default_timeout;
+    if (json_object_object_get_ex(bmq_message_kwargs(msg), "timeout", &v) && v &&
+        (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+        timeout = json_object_get_int(v);
+    notify_notification_set_timeout(n, timeout);
+    if (category && *category)
+        notify_notification_set_category(n, category);
+}
+
+int nplugin__show(nplugin *p, const bmq_message *msg)
+{
+    const char *ns = bmq_message_namespace(msg);
+    const char *key = kw_string(msg, "replace");
+    const char *icon = kw_string(msg, "icon");
+    char *title = nplugin__title(msg);
+    char *body = body_of(msg);
+    char *sender = ns && *ns ? g_strdup_printf("%s@%s", bmq_message_name(msg), ns)
+                             : g_strdup(bmq_message_name(msg));
+    NotifyNotification *n = key && *key ? g_hash_table_lookup(p->by_key, key) : NULL;
+    bool fresh = n == NULL;
+    GError *err = NULL;
+
+    if (fresh) {
+        n = notify_notification_new(title, body, icon);
+        popup *pp = g_new0(popup, 1);
+        pp->p = p;
+        pp->sender = g_strdup(sender);
+        pp->key = key && *key ? g_strdup(key) : NULL;
+        g_object_set_data_full(G_OBJECT(n), "bmq-popup", pp, popup_free);
+        g_signal_connect(n, "closed", G_CALLBACK(closed_cb), p);
+    } else {
+        /* Same daemon id: libnotify passes it as replaces_id. */
+        notify_notification_update(n, title, body, icon);
+        notify_notification_clear_hints(n);
+        notify_notification_clear_actions(n);
+    }
+    apply(p, n, msg);
+    add_actions(p, n, msg, sender);
+
+    int rc = 0;
+    if (!notify_notification_show(n, &err)) {
+        bool no_daemon = err && (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+                                 g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
+                                 g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+                                 g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED) ||
+                                 g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CLOSED));
+        if (!no_daemon)
+            p->host->log(p->host, BMQ_LOG_WARNING, "notification \"%s\" refused: %s", title,
+                         err ? err->message : "unknown error");
+        rc = no_daemon ? -BMQ_ENET : -BMQ_EFAILED;
+        g_clear_error(&err);
+        if (fresh) {
+            g_signal_handlers_disconnect_by_data(n, p);
+            g_object_unref(n);
+        } else {
+            g_queue_remove(&p->live, n);
+            forget(p, n);
+        }
+    } else if (fresh) {
+        g_queue_push_tail(&p->live, n);
+        if (key && *key)
+            g_hash_table_replace(p->by_key, g_strdup(key), n);
+        if (g_queue_get_length(&p->live) > LIVE_MAX)
+            forget(p, g_queue_pop_head(&p->live));
+    }
+    g_free(title);
+    g_free(body);
+    g_free(sender);
+    return rc;
+}
+
+int nplugin__show_summary(nplugin *p, NotifyNotification **slot, const char *summary,
+                          const char *body)
+{
+    GError *err = NULL;
+    if (!*slot) {
+        *slot = notify_notification_new(summary, body, NULL);
+    } else {
+        notify_notification_update(*slot, summary, body, NULL);
+    }
+    notify_notification_set_app_name(*slot, p->app_name);
+    notify_notification_set_category(*slot, "berrymq.summary");
+    if (!notify_notification_show(*slot, &err)) {
+        g_clear_error(&err);
+        g_clear_object(slot);
+        return -BMQ_ENET;
+    }
+    return 0;
+}
