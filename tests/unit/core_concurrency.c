@@ -71,21 +71,22 @@ static void *consume(void *arg)
 
 /* A follower whose data is freed right after its unfollow returns. */
 typedef struct churn_data {
-    long calls;
+    atomic_long calls;
     bmq_follower *me;
 } churn_data;
 
 static void churn_fn(const bmq_message *m, void *ud)
 {
     churn_data *d = ud;
-    d->calls++; /* a late call after free would be a heap-use-after-free */
+    /* a late call after free would be a heap-use-after-free */
+    atomic_fetch_add_explicit(&d->calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&churn_calls, 1, memory_order_relaxed);
 }
 
 static void self_unfollow(const bmq_message *m, void *ud)
 {
     churn_data *d = ud;
-    d->calls++;
+    atomic_fetch_add(&d->calls, 1);
     bmq_unfollow(d->me); /* from inside itself: must not deadlock */
 }
 
@@ -114,7 +115,7 @@ static void *churner(void *arg)
         /* self-removal happened inline (multiplicity 0) or is pending on the
          * pool: wait for it before freeing */
         bmq_bus_flush(bus);
-        CHECK_EQ(s->calls, 1);
+        CHECK_EQ(atomic_load(&s->calls), 1);
         free(s);
         atomic_fetch_add(&churn_rounds, 1);
     }

@@ -1,0 +1,144 @@
+/* bench_core.c - in-process throughput of libberrymq (messages per second).
+ *
+ * Usage: bench_core [messages]   (default 5,000,000 per case)
+ * Each case sends identical messages with no arguments, the common case of
+ * an event notification; figures are the best of three runs.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <berrymq/berrymq.h>
+
+static long hits;
+static atomic_long ahits;
+
+static void count(const bmq_message *m, void *ud)
+{
+    hits++;
+}
+
+static void acount(const bmq_message *m, void *ud)
+{
+    atomic_fetch_add_explicit(&ahits, 1, memory_order_relaxed);
+}
+
+static void never(const bmq_message *m, void *ud)
+{
+    fprintf(stderr, "non-matching follower called for %s\n", bmq_message_id(m));
+    exit(1);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double send_loop(bmq_bus *bus, long n)
+{
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        hits = 0;
+        double t0 = now();
+        for (long i = 0; i < n; i++)
+            bmq_twitter(bus, "bench:run", NULL, NULL);
+        double rate = (double)n / (now() - t0);
+        if (hits != n) {
+            fprintf(stderr, "delivered %ld of %ld\n", hits, n);
+            exit(1);
+        }
+        if (rate > best)
+            best = rate;
+    }
+    return best;
+}
+
+static void report(const char *what, double rate, double base)
+{
+    if (base > 0)
+        printf("%-58s %12.0f msgs/s  (%.2fx of one follower)\n", what, rate, base / rate);
+    else
+        printf("%-58s %12.0f msgs/s\n", what, rate);
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 5000000;
+    char id[64];
+
+    bmq_bus *bus = bmq_bus_new();
+    bmq_follow(bus, "bench:run", count, NULL, NULL);
+    double one = send_loop(bus, n);
+    report("one follower", one, 0);
+    bmq_bus_free(bus);
+
+    bus = bmq_bus_new();
+    for (int i = 0; i < 10000; i++) {
+        snprintf(id, sizeof(id), "other%d:run", i);
+        bmq_follow(bus, id, never, NULL, NULL);
+    }
+    bmq_follow(bus, "bench:run", count, NULL, NULL);
+    report("one of 10,000 followers (exact names)", send_loop(bus, n), one);
+    bmq_bus_free(bus);
+
+    bus = bmq_bus_new();
+    for (int i = 0; i < 10000; i++) {
+        snprintf(id, sizeof(id), "other%d:*", i);
+        bmq_follow(bus, id, never, NULL, NULL);
+    }
+    bmq_follow(bus, "bench:run", count, NULL, NULL);
+    report("one of 10,000 followers (wildcard actions other:*)", send_loop(bus, n), one);
+    bmq_bus_free(bus);
+
+    bus = bmq_bus_new();
+    bmq_follow(bus, "*:run", count, NULL, NULL);
+    report("one wildcard-name follower (*:run)", send_loop(bus, n), one);
+    bmq_bus_free(bus);
+
+    /* standalone queue: send then get, one at a time */
+    bus = bmq_bus_new();
+    bmq_queue *q = bmq_queue_new(bus, "bench:run", false);
+    double best = 0;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now();
+        for (long i = 0; i < n; i++) {
+            bmq_twitter(bus, "bench:run", NULL, NULL);
+            bmq_message *m = bmq_queue_get_nowait(q);
+            if (!m) {
+                fprintf(stderr, "queue lost a message\n");
+                return 1;
+            }
+            bmq_message_unref(m);
+        }
+        double rate = (double)n / (now() - t0);
+        best = rate > best ? rate : best;
+    }
+    report("standalone queue (twitter + get)", best, 0);
+    bmq_bus_free(bus);
+
+    /* multiplicity 2: followers on two pool threads */
+    bus = bmq_bus_new();
+    bmq_follow(bus, "bench:run", acount, NULL, NULL);
+    bmq_set_multiplicity(bus, 2);
+    best = 0;
+    long pn = n / 5;
+    for (int r = 0; r < 3; r++) {
+        atomic_store(&ahits, 0);
+        double t0 = now();
+        for (long i = 0; i < pn; i++)
+            bmq_twitter(bus, "bench:run", NULL, NULL);
+        bmq_bus_flush(bus);
+        double rate = (double)pn / (now() - t0);
+        if (atomic_load(&ahits) != pn) {
+            fprintf(stderr, "pool delivered %ld of %ld\n", atomic_load(&ahits), pn);
+            return 1;
+        }
+        best = rate > best ? rate : best;
+    }
+    report("multiplicity 2 (send + run on the pool, flushed)", best, 0);
+    bmq_bus_free(bus);
+    return 0;
+}
