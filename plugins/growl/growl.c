@@ -1,0 +1,386 @@
+/* growl.c - the growl plugin: forward messages to a Growl server (GNTP 1.0
+ * or legacy UDP) and, optionally, accept Growl clients (receiver.c).
+ *
+ * Instance config (all keys optional):
+ *   filter         pattern or array of patterns to forward ("*:*")
+ *   host, port     the Growl server ("localhost", 23053 / 9887)
+ *   protocol       "gntp" | "udp"
+ *   password, hash key hash (GNTP) / checksum (UDP) algorithm, "MD5"
+ *   application    application name registered with Growl ("berryMQ")
+ *   notifications  notification types to register; default one per name
+ *   title, text    templates (see template.c)
+ *   icon           local file (sent as a binary resource) or URL
+ *   listen         {"gntp": port, "udp": port, "host", "password", "allow"}
+ *   forward        false: receive only
+ *   callbacks      ask for click/close/timeout callbacks (true)
+ *   queue          bounded queue length (256)
+ *   timeout        seconds to wait for a reply (10; at least 6)
+ */
+#include "growl_plugin.h"
+
+#include <string.h>
+
+#define MAX_ICON (1024 * 1024)
+
+typedef struct growl_inst {
+    bmq_host *host;
+    growl_sender *sender;       /* (nullable) */
+    growl_receiver *receiver;   /* (nullable) */
+    GPtrArray *followers;       /* bmq_follower* (owned by the host) */
+    char *title;                /* (nullable) template; NULL = default */
+    char *text;                 /* (nullable) */
+    GPtrArray *types;           /* (nullable) configured notification types */
+} growl_inst;
+
+static const char *const known_keys[] = {
+    "filter", "host", "protocol", "port", "password", "hash", "application", "notifications",
+    "title", "text", "icon", "listen", "forward", "callbacks", "queue", "timeout", NULL,
+};
+
+/* ---- forwarding ---------------------------------------------------------------- */
+
+static const char *kw_string(json_object *kw, const char *key)
+{
+    json_object *v;
+    if (kw && json_object_object_get_ex(kw, key, &v) && json_object_is_type(v, json_type_string))
+        return json_object_get_string(v);
+    return NULL;
+}
+
+static char *default_text(json_object *args, json_object *kwargs)
+{
+    char *a = growl__json_readable(args);
+    char *k = growl__json_readable(kwargs);
+    char *t = g_strconcat(a, ", ", k, NULL);
+    g_free(a);
+    g_free(k);
+    return t;
+}
+
+static void forward(const bmq_message *msg, void *user_data)
+{
+    growl_inst *gi = user_data;
+    if (bmq_message_origin(msg) == gi)
+        return; /* our own callbacks and received notifications */
+    json_object *args = bmq_message_args(msg), *kw = bmq_message_kwargs(msg);
+    const char *id = bmq_message_id(msg), *name = bmq_message_name(msg);
+    const char *action = bmq_message_action(msg);
+
+    growl_job *job = g_new0(growl_job, 1);
+    if (gi->types) {
+        const char *type = gi->types->pdata[0];
+        for (guint i = 0; i < gi->types->len; i++)
+            if (strcmp(gi->types->pdata[i], name) == 0)
+                type = name;
+        job->name = g_strdup(type);
+    } else {
+        job->name = g_strdup(name);
+    }
+    if (gi->title)
+        job->title = growl__template_render(gi->title, id, name, action, args, kw);
+    else
+        job->title = g_strdup(kw_string(kw, "title") ? kw_string(kw, "title") : id);
+    if (gi->text)
+        job->text = growl__template_render(gi->text, id, name, action, args, kw);
+    else if (kw_string(kw, "text") || kw_string(kw, "body"))
+        job->text = g_strdup(kw_string(kw, "text") ? kw_string(kw, "text") : kw_string(kw, "body"));
+    else
+        job->text = default_text(args, kw);
+
+    json_object *v;
+    if (kw && json_object_object_get_ex(kw, "priority", &v) &&
+        (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+        job->priority = (int)CLAMP(json_object_get_int64(v), -2, 2);
+    if (kw && json_object_object_get_ex(kw, "sticky", &v))
+        job->sticky = json_object_get_boolean(v);
+    const char *icon = kw_string(kw, "icon");
+    if (icon && strstr(icon, "://"))
+        job->icon.url = g_strdup(icon);
+    job->context = g_strdup(id);
+    growl__sender_push(gi->sender, job);
+}
+
+/* ---- config ------------------------------------------------------------------------ */
+
+static bool get_string(json_object *cfg, const char *key, const char *dflt, char **out,
+                       char **error)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(cfg, key, &v) || !v) {
+        *out = dflt ? g_strdup(dflt) : NULL;
+        return true;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        *error = g_strdup_printf("'%s' must be a string", key);
+        return false;
+    }
+    *out = g_strdup(json_object_get_string(v));
+    return true;
+}
+
+static bool get_bool(json_object *cfg, const char *key, bool dflt, bool *out, char **error)
+{
+    json_object *v;
+    *out = dflt;
+    if (!json_object_object_get_ex(cfg, key, &v) || !v)
+        return true;
+    if (!json_object_is_type(v, json_type_boolean)) {
+        *error = g_strdup_printf("'%s' must be true or false", key);
+        return false;
+    }
+    *out = json_object_get_boolean(v);
+    return true;
+}
+
+static bool get_int(json_object *cfg, const char *key, int dflt, int lo, int hi, int *out,
+                    char **error)
+{
+    json_object *v;
+    *out = dflt;
+    if (!json_object_object_get_ex(cfg, key, &v) || !v)
+        return true;
+    int64_t n = json_object_get_int64(v);
+    if (!json_object_is_type(v, json_type_int) || n < lo || n > hi) {
+        *error = g_strdup_printf("'%s' must be an integer %d..%d", key, lo, hi);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
+static GPtrArray *get_strings(json_object *cfg, const char *key, const char *dflt, char **error)
+{
+    json_object *v;
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    if (!json_object_object_get_ex(cfg, key, &v) || !v) {
+        if (dflt)
+            g_ptr_array_add(a, g_strdup(dflt));
+        return a;
+    }
+    if (json_object_is_type(v, json_type_string)) {
+        g_ptr_array_add(a, g_strdup(json_object_get_string(v)));
+        return a;
+    }
+    bool ok = json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0;
+    for (size_t i = 0; ok && i < json_object_array_length(v); i++) {
+        json_object *it = json_object_array_get_idx(v, i);
+        ok = json_object_is_type(it, json_type_string) && json_object_get_string_len(it) > 0;
+        if (ok)
+            g_ptr_array_add(a, g_strdup(json_object_get_string(it)));
+    }
+    if (!ok) {
+        *error = g_strdup_printf("'%s' must be a non-empty string or array of strings", key);
+        g_ptr_array_free(a, TRUE);
+        return NULL;
+    }
+    return a;
+}
+
+static bool load_icon(const char *icon, gntp_icon *out, char **error)
+{
+    if (!icon || !*icon)
+        return true;
+    if (strstr(icon, "://") && g_ascii_strncasecmp(icon, "file://", 7) != 0) {
+        out->url = g_strdup(icon);
+        return true;
+    }
+    char *path = g_ascii_strncasecmp(icon, "file://", 7) == 0
+                     ? g_filename_from_uri(icon, NULL, NULL)
+                     : g_strdup(icon);
+    char *data = NULL;
+    gsize len = 0;
+    GError *e = NULL;
+    bool ok = path && g_file_get_contents(path, &data, &len, &e);
+    if (!ok) {
+        *error = g_strdup_printf("cannot read icon '%s': %s", icon, e ? e->message : "bad URI");
+    } else if (len == 0 || len > MAX_ICON) {
+        *error = g_strdup_printf("icon '%s' must be 1 byte..1 MiB (is %zu bytes)", icon,
+                                 (size_t)len);
+        ok = false;
+        g_free(data);
+    } else {
+        out->data = g_bytes_new_take(data, len);
+    }
+    g_clear_error(&e);
+    g_free(path);
+    return ok;
+}
+
+static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config *sc,
+                          char **error)
+{
+    char *proto = NULL, *hash = NULL, *icon = NULL;
+    bool ok = get_string(cfg, "protocol", "gntp", &proto, error);
+    if (ok && strcmp(proto, "gntp") && strcmp(proto, "udp")) {
+        *error = g_strdup_printf("'protocol' must be \"gntp\" or \"udp\", not \"%s\"", proto);
+        ok = false;
+    }
+    sc->udp = ok && !strcmp(proto, "udp");
+    int port = 0, queue = 0, timeout = 0;
+    ok = ok && get_string(cfg, "host", "localhost", &sc->host, error) &&
+         get_int(cfg, "port", sc->udp ? GROWL_UDP_DEFAULT_PORT : GNTP_DEFAULT_PORT, 1, 65535,
+                 &port, error) &&
+         get_string(cfg, "password", "", &sc->password, error) &&
+         get_string(cfg, "hash", "MD5", &hash, error) &&
+         get_string(cfg, "application", "berryMQ", &sc->application, error) &&
+         get_bool(cfg, "callbacks", true, &sc->callbacks, error) &&
+         get_int(cfg, "queue", 256, 1, 100000, &queue, error) &&
+         get_int(cfg, "timeout", 10, 1, 600, &timeout, error) &&
+         get_string(cfg, "icon", NULL, &icon, error);
+    if (ok && (!*sc->host || !*sc->application)) {
+        *error = g_strdup("'host' and 'application' must not be empty");
+        ok = false;
+    }
+    if (ok) {
+        int h = gntp__hash_from_name(hash);
+        bool valid = sc->udp ? (h == GNTP_HASH_MD5 || h == GNTP_HASH_SHA256 || h == 0)
+                             : (h == GNTP_HASH_MD5 || h == GNTP_HASH_SHA1 ||
+                                h == GNTP_HASH_SHA256 || h == GNTP_HASH_SHA512);
+        if (!valid) {
+            *error = g_strdup_printf("'hash' must be %s, not \"%s\"",
+                                     sc->udp ? "MD5, SHA256 or NONE (UDP)"
+                                             : "MD5, SHA1, SHA256 or SHA512", hash);
+            ok = false;
+        }
+        sc->hash = (gntp_hash)h;
+    }
+    json_object *v;
+    if (ok && json_object_object_get_ex(cfg, "notifications", &v) && v) {
+        sc->notifications = get_strings(cfg, "notifications", NULL, error);
+        ok = sc->notifications != NULL;
+        if (ok) {
+            gi->types = g_ptr_array_new_with_free_func(g_free);
+            for (guint i = 0; i < sc->notifications->len; i++)
+                g_ptr_array_add(gi->types, g_strdup(sc->notifications->pdata[i]));
+        }
+    }
+    ok = ok && load_icon(icon, &sc->icon, error);
+    sc->port = (guint16)port;
+    sc->queue_max = (guint)queue;
+    /* Growl servers in the wild can take seconds to answer. */
+    sc->timeout_s = (guint)MAX(timeout, 6);
+    sc->origin = gi;
+    g_free(proto);
+    g_free(hash);
+    g_free(icon);
+    return ok;
+}
+
+/* ---- descriptor ------------------------------------------------------------------------ */
+
+static void growl_destroy(void *instance)
+{
+    growl_inst *gi = instance;
+    if (!gi)
+        return;
+    /* Followers first: unfollow waits for running forwards, which push to
+     * the sender. */
+    for (guint i = 0; gi->followers && i < gi->followers->len; i++)
+        gi->host->unfollow(gi->host, gi->followers->pdata[i]);
+    if (gi->followers)
+        g_ptr_array_free(gi->followers, TRUE);
+    growl__sender_free(gi->sender);
+    growl__receiver_free(gi->receiver);
+    if (gi->types)
+        g_ptr_array_free(gi->types, TRUE);
+    g_free(gi->title);
+    g_free(gi->text);
+    g_free(gi);
+}
+
+static void *growl_create(bmq_host *host, json_object *config, char **error)
+{
+    if (!json_object_is_type(config, json_type_object)) {
+        *error = g_strdup("config must be a JSON object");
+        return NULL;
+    }
+    json_object_object_foreach(config, key, val)
+    {
+        (void)val;
+        if (!g_strv_contains(known_keys, key)) {
+            char *list = g_strjoinv(", ", (char **)known_keys);
+            *error = g_strdup_printf("unknown config key '%s' (known: %s)", key, list);
+            g_free(list);
+            return NULL;
+        }
+    }
+    growl_inst *gi = g_new0(growl_inst, 1);
+    gi->host = host;
+    bool fwd = true;
+    GPtrArray *filters = NULL;
+    growl_sender_config sc = {0};
+    bool ok = get_bool(config, "forward", true, &fwd, error) &&
+              get_string(config, "title", NULL, &gi->title, error) &&
+              get_string(config, "text", NULL, &gi->text, error) &&
+              (filters = get_strings(config, "filter", "*:*", error)) != NULL;
+    for (guint i = 0; ok && i < filters->len; i++) {
+        if (bmq_id_validate(filters->pdata[i]) != 0) {
+            *error = g_strdup_printf("'filter' pattern '%s' is not a valid identifier pattern",
+                                     (const char *)filters->pdata[i]);
+            ok = false;
+        }
+    }
+    ok = ok && sender_config(gi, config, &sc, error);
+    json_object *listen;
+    if (ok && json_object_object_get_ex(config, "listen", &listen) && listen) {
+        gi->receiver = growl__receiver_new(host, listen, gi, error);
+        ok = gi->receiver != NULL;
+    }
+    if (ok && fwd) {
+        gi->sender = growl__sender_new(host, &sc);
+        gi->followers = g_ptr_array_new();
+        for (guint i = 0; ok && i < filters->len; i++) {
+            bmq_follower *f = host->follow(host, filters->pdata[i], forward, NULL, gi,
+                                           BMQ_FOLLOW_ANY_THREAD);
+            if (!f) {
+                *error = g_strdup_printf("cannot follow '%s'", (const char *)filters->pdata[i]);
+                ok = false;
+            } else {
+                g_ptr_array_add(gi->followers, f);
+            }
+        }
+    }
+    growl__sender_config_clear(&sc);
+    if (filters)
+        g_ptr_array_free(filters, TRUE);
+    if (!ok) {
+        growl_destroy(gi);
+        return NULL;
+    }
+    return gi;
+}
+
+static json_object *growl_status(void *instance)
+{
+    growl_inst *gi = instance;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "forwarding", json_object_new_boolean(gi->sender != NULL));
+    if (gi->sender) {
+        growl__sender_status(gi->sender, o);
+    } else {
+        static const char *const zero[] = {"sent", "failed", "dropped", "queued"};
+        for (size_t i = 0; i < G_N_ELEMENTS(zero); i++)
+            json_object_object_add(o, zero[i], json_object_new_int(0));
+    }
+    json_object_object_add(o, "listening", json_object_new_boolean(gi->receiver != NULL));
+    if (gi->receiver) {
+        growl__receiver_status(gi->receiver, o);
+    } else {
+        json_object_object_add(o, "received", json_object_new_int(0));
+        json_object_object_add(o, "rejected", json_object_new_int(0));
+    }
+    return o;
+}
+
+static const bmq_plugin_descriptor growl_descriptor = {
+    .abi = BMQ_PLUGIN_ABI_1,
+    .name = "growl",
+    .version = "1.0",
+    .description = "Forward messages to Growl (GNTP 1.0, legacy UDP) and accept Growl senders",
+    .create = growl_create,
+    .destroy = growl_destroy,
+    .reconfigure = NULL,
+    .status = growl_status,
+};
+
+BMQ_PLUGIN_DEFINE(growl_descriptor)

@@ -1,0 +1,69 @@
+/* growl_plugin.h - parts of the growl plugin shared between its files:
+ * the forwarding worker (sender.c) and the Growl listener (receiver.c).
+ */
+#ifndef GROWL_PLUGIN_H
+#define GROWL_PLUGIN_H
+
+#include <berrymq/plugin.h>
+
+#include "growl_proto.h"
+
+/* ---- forwarding (sender.c) ---------------------------------------------- */
+
+typedef struct growl_sender_config {
+    bool udp;                 /* legacy UDP instead of GNTP */
+    char *host;
+    guint16 port;
+    char *password;           /* "" = none */
+    gntp_hash hash;
+    char *application;
+    GPtrArray *notifications; /* (nullable) fixed types; NULL = one per message name */
+    gntp_icon icon;           /* default icon (url or data, both nullable) */
+    guint queue_max;          /* bounded queue; the oldest job is dropped */
+    bool callbacks;           /* ask GNTP servers for click/close/timeout callbacks */
+    guint timeout_s;          /* connect and reply timeout */
+    const void *origin;       /* tag set on messages this instance sends */
+} growl_sender_config;
+
+/* One notification to deliver. Every field is owned by the job. */
+typedef struct growl_job {
+    char *name;       /* notification type */
+    char *title;
+    char *text;
+    int priority;
+    bool sticky;
+    gntp_icon icon;   /* per-message icon; both NULL = the configured one */
+    char *context;    /* (nullable) message id, for callbacks */
+} growl_job;
+
+typedef struct growl_sender growl_sender;
+
+/* Start the worker thread. @cfg is taken over (its strings, array and
+ * icon are owned by the sender afterwards). (transfer full) */
+growl_sender *growl__sender_new(bmq_host *host, growl_sender_config *cfg);
+/* Queue @job (transfer full). Any thread; never blocks on the network. */
+void growl__sender_push(growl_sender *s, growl_job *job);
+void growl__job_free(growl_job *job);
+/* Stop the worker (cancelling any I/O), close callback sockets, free.
+ * Main thread. */
+void growl__sender_free(growl_sender *s);
+/* Add counters to @obj: sent, failed, dropped, queued, callbacks, ... */
+void growl__sender_status(growl_sender *s, json_object *obj);
+void growl__sender_config_clear(growl_sender_config *cfg);
+
+/* ---- receiving (receiver.c) ---------------------------------------------- */
+
+typedef struct growl_receiver growl_receiver;
+
+/* Open the listeners described by the "listen" object. NULL with *error
+ * (transfer full) on a bad config or a port that cannot be bound. */
+growl_receiver *growl__receiver_new(bmq_host *host, json_object *listen, const void *origin,
+                                    char **error);
+void growl__receiver_free(growl_receiver *r);
+void growl__receiver_status(growl_receiver *r, json_object *obj);
+
+/* Turn a Growl name into one identifier part: whitespace, ':', '@', '*' and
+ * control characters become '_'; cut to fit. (transfer full) */
+char *growl__id_part(const char *s, size_t max);
+
+#endif /* GROWL_PLUGIN_H */

@@ -1,0 +1,660 @@
+/* sender.c - deliver notifications to one Growl server from a worker
+ * thread, so a down or slow server never blocks the hub.
+ *
+ * Followers push jobs into a bounded queue (the oldest job is dropped and
+ * counted when it is full). The worker registers the application when
+ * needed (first use, a new notification type, a server that answered
+ * "unknown application/notification", a server that was unreachable and may
+ * have restarted), then sends the notification. Each GNTP request is one
+ * write on its own connection; the reply is awaited for timeout_s seconds
+ * (at least 6). Network failures back off from 0.5 s doubling up to 30 s.
+ *
+ * Socket callbacks: after a -OK to a NOTIFY that carried a callback context,
+ * the server keeps the connection open until the notification is clicked,
+ * closed or times out. The worker hands such a connection to the main
+ * thread (host->invoke), where a socket source waits for the -CALLBACK and
+ * turns it into the message NAME:clicked|closed|timedout.
+ */
+#include "growl_plugin.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <gio/gio.h>
+
+#define MAX_NAMES 255
+#define MAX_WATCHES 64
+#define MAX_REPLY (64 * 1024)
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define UDP_REREGISTER_US (300 * G_USEC_PER_SEC)
+
+typedef struct cb_watch cb_watch;
+
+struct growl_sender {
+    bmq_host *host;
+    growl_sender_config cfg;
+    GThread *thread;
+    GMutex lock;
+    GCond cond;
+    GQueue queue;          /* growl_job*, under lock */
+    bool stop;             /* under lock */
+    char *last_error;      /* under lock */
+    GCancellable *cancel;
+    gint sent, failed, dropped; /* atomic */
+
+    /* Worker thread only. */
+    GPtrArray *names;      /* notification types registered (or to register) */
+    bool need_register;
+    bool down;             /* last attempt failed on the network */
+    guint backoff_ms;
+    gint64 retry_at;       /* monotonic us */
+    gint64 registered_at;
+    GSocket *udp;
+
+    /* Main thread only. */
+    GList *watches;        /* cb_watch* */
+};
+
+struct cb_watch {
+    growl_sender *s;
+    GSocketConnection *conn;
+    GByteArray *buf;
+    char *context;
+    guint src;
+};
+
+typedef enum { RES_OK, RES_ERROR, RES_NET } result;
+
+void growl__job_free(growl_job *job)
+{
+    if (!job)
+        return;
+    g_free(job->name);
+    g_free(job->title);
+    g_free(job->text);
+    g_free(job->icon.url);
+    if (job->icon.data)
+        g_bytes_unref(job->icon.data);
+    g_free(job->context);
+    g_free(job);
+}
+
+void growl__sender_config_clear(growl_sender_config *cfg)
+{
+    g_free(cfg->host);
+    g_free(cfg->password);
+    g_free(cfg->application);
+    if (cfg->notifications)
+        g_ptr_array_free(cfg->notifications, TRUE);
+    g_free(cfg->icon.url);
+    if (cfg->icon.data)
+        g_bytes_unref(cfg->icon.data);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+static void set_error(growl_sender *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void set_error(growl_sender *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_mutex_lock(&s->lock);
+    g_free(s->last_error);
+    s->last_error = msg;
+    g_mutex_unlock(&s->lock);
+}
+
+/* ---- callback sockets (main thread) -------------------------------------- */
+
+static void watch_close(cb_watch *w)
+{
+    growl_sender *s = w->s;
+    s->watches = g_list_remove(s->watches, w);
+    if (w->src)
+        s->host->source_remove(s->host, w->src);
+    g_io_stream_close(G_IO_STREAM(w->conn), NULL, NULL);
+    g_object_unref(w->conn);
+    g_byte_array_unref(w->buf);
+    g_free(w->context);
+    g_free(w);
+}
+
+static const char *callback_action(const char *result)
+{
+    if (!result)
+        return NULL;
+    if (!g_ascii_strcasecmp(result, "CLICKED") || !g_ascii_strcasecmp(result, "CLICK"))
+        return "clicked";
+    if (!g_ascii_strcasecmp(result, "CLOSED") || !g_ascii_strcasecmp(result, "CLOSE"))
+        return "closed";
+    if (!g_ascii_strcasecmp(result, "TIMEDOUT") || !g_ascii_strcasecmp(result, "TIMEOUT"))
+        return "timedout";
+    return NULL;
+}
+
+static void emit_callback(growl_sender *s, const char *context, const gntp_msg *m)
+{
+    const char *res = gntp__msg_get(m, 0, "Notification-Callback-Result");
+    const char *action = callback_action(res);
+    if (!action) {
+        s->host->log(s->host, BMQ_LOG_WARNING, "unknown callback result '%.32s'",
+                     res ? res : "");
+        return;
+    }
+    /* The id prefix ("name" or "name@ns") of the message that was shown. */
+    const char *colon = strrchr(context, ':');
+    char *prefix = colon ? g_strndup(context, (gsize)(colon - context)) : g_strdup(context);
+    char *id = g_strconcat(prefix, ":", action, NULL);
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, "context", json_object_new_string(context));
+    json_object_object_add(kw, "result", json_object_new_string(res));
+    const char *nid = gntp__msg_get(m, 0, "Notification-ID");
+    if (nid)
+        json_object_object_add(kw, "notification_id", json_object_new_string(nid));
+    const char *ts = gntp__msg_get(m, 0, "Notification-Callback-Timestamp");
+    if (ts)
+        json_object_object_add(kw, "timestamp", json_object_new_string(ts));
+    int err = 0;
+    bmq_message *msg = bmq_message_new_full(id, json_object_new_array(), kw, NULL,
+                                            s->cfg.origin, &err);
+    if (msg)
+        s->host->twitter_message(s->host, msg);
+    else
+        s->host->log(s->host, BMQ_LOG_WARNING, "cannot send callback message '%s': %s", id,
+                     bmq_strerror(err));
+    g_free(prefix);
+    g_free(id);
+}
+
+/* Process what is buffered; true when the watch is finished. */
+static bool watch_process(cb_watch *w)
+{
+    while (w->buf->len) {
+        gntp_msg *m = NULL;
+        size_t used = 0;
+        int code = 0;
+        char *err = NULL;
+        int rc = gntp__parse(w->buf->data, w->buf->len, false, MAX_REPLY, &m, &used, &code, &err);
+        if (rc == GNTP_PARSE_MORE)
+            return false;
+        if (rc < 0) {
+            w->s->host->log(w->s->host, BMQ_LOG_WARNING, "malformed callback: %s", err);
+            g_free(err);
+            return true;
+        }
+        g_byte_array_remove_range(w->buf, 0, (guint)used);
+        bool done = strcmp(m->type, "-CALLBACK") == 0;
+        if (done)
+            emit_callback(w->s, w->context, m);
+        gntp__msg_free(m);
+        if (done)
+            return true;
+    }
+    return false;
+}
+
+static gboolean watch_ready(GSocket *sock, GIOCondition cond, gpointer data)
+{
+    cb_watch *w = data;
+    guint8 tmp[4096];
+    GError *e = NULL;
+    gssize n = g_socket_receive_with_blocking(sock, (gchar *)tmp, sizeof tmp, FALSE, NULL, &e);
+    if (n < 0 && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+        g_error_free(e);
+        return G_SOURCE_CONTINUE;
+    }
+    g_clear_error(&e);
+    bool done = n <= 0;
+    if (n > 0) {
+        g_byte_array_append(w->buf, tmp, (guint)n);
+        done = watch_process(w) || w->buf->len > MAX_REPLY;
+    }
+    if (done) {
+        w->src = 0; /* returning REMOVE destroys the source */
+        watch_close(w);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+typedef struct handoff {
+    growl_sender *s;
+    cb_watch *w;
+} handoff;
+
+static void handoff_free(void *data)
+{
+    handoff *h = data;
+    if (h->w) {
+        g_io_stream_close(G_IO_STREAM(h->w->conn), NULL, NULL);
+        g_object_unref(h->w->conn);
+        g_byte_array_unref(h->w->buf);
+        g_free(h->w->context);
+        g_free(h->w);
+    }
+    g_free(h);
+}
+
+static void handoff_run(void *data)
+{
+    handoff *h = data;
+    cb_watch *w = h->w;
+    h->w = NULL;
+    growl_sender *s = h->s;
+    w->s = s;
+    s->watches = g_list_append(s->watches, w);
+    if (g_list_length(s->watches) > MAX_WATCHES)
+        watch_close(s->watches->data);
+    if (watch_process(w)) {
+        watch_close(w);
+        return;
+    }
+    GSocket *sock = g_socket_connection_get_socket(w->conn);
+    g_socket_set_blocking(sock, FALSE);
+    GSource *src = g_socket_create_source(sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+    g_source_set_callback(src, (GSourceFunc)(void (*)(void))watch_ready, w, NULL);
+    w->src = s->host->source_attach(s->host, src);
+    g_source_unref(src);
+}
+
+/* ---- GNTP (worker) --------------------------------------------------------- */
+
+/* Send @req on a new connection and read the reply. With @keep_context a
+ * -OK leaves the connection open for a socket callback about it. */
+static result gntp_exchange(growl_sender *s, GBytes *req, const char *what,
+                            const char *keep_context, int *code, char **desc)
+{
+    *code = 0;
+    *desc = NULL;
+    GError *e = NULL;
+    GSocketClient *client = g_socket_client_new();
+    g_socket_client_set_timeout(client, s->cfg.timeout_s);
+    GSocketConnection *conn =
+        g_socket_client_connect_to_host(client, s->cfg.host, s->cfg.port, s->cancel, &e);
+    g_object_unref(client);
+    if (!conn) {
+        *desc = g_strdup_printf("cannot connect to %s:%u: %s", s->cfg.host, s->cfg.port,
+                                e->message);
+        g_error_free(e);
+        return RES_NET;
+    }
+    GSocket *sock = g_socket_connection_get_socket(conn);
+    g_socket_set_timeout(sock, s->cfg.timeout_s);
+
+    /* One write with the whole request: some receivers treat the end of a
+     * read that finishes with a blank line as the end of the request. */
+    gsize len;
+    const gchar *data = g_bytes_get_data(req, &len);
+    gsize off = 0;
+    result r = RES_OK;
+    while (off < len) {
+        gssize n = g_socket_send_with_blocking(sock, data + off, len - off, TRUE, s->cancel, &e);
+        if (n <= 0) {
+            *desc = g_strdup_printf("%s: send failed: %s", what, e ? e->message : "closed");
+            g_clear_error(&e);
+            r = RES_NET;
+            break;
+        }
+        off += (gsize)n;
+    }
+
+    GByteArray *buf = g_byte_array_new();
+    gntp_msg *m = NULL;
+    size_t used = 0;
+    while (r == RES_OK && !m) {
+        guint8 tmp[4096];
+        gssize n = g_socket_receive_with_blocking(sock, (gchar *)tmp, sizeof tmp, TRUE, s->cancel,
+                                                  &e);
+        if (n <= 0) {
+            *desc = g_strdup_printf("%s: no reply from %s:%u: %s", what, s->cfg.host, s->cfg.port,
+                                    e ? e->message : "connection closed");
+            g_clear_error(&e);
+            r = RES_NET;
+            break;
+        }
+        g_byte_array_append(buf, tmp, (guint)n);
+        char *perr = NULL;
+        int rc = gntp__parse(buf->data, buf->len, false, MAX_REPLY, &m, &used, code, &perr);
+        if (rc < 0) {
+            *desc = g_strdup_printf("%s: malformed reply: %s", what, perr);
+            g_free(perr);
+            *code = 0;
+            r = RES_ERROR;
+        }
+    }
+    if (m && strcmp(m->type, "-OK") != 0) {
+        /* -ERROR, or anything else where -OK was due, is a failure even
+         * without an Error-Code header. */
+        const char *c = gntp__msg_get(m, 0, "Error-Code");
+        const char *d = gntp__msg_get(m, 0, "Error-Description");
+        *code = c ? atoi(c) : 0;
+        *desc = g_strdup_printf("%s refused: %s %d: %s", what, m->type, *code, d ? d : "");
+        r = RES_ERROR;
+    }
+    if (r == RES_OK && keep_context) {
+        cb_watch *w = g_new0(cb_watch, 1);
+        w->conn = g_object_ref(conn);
+        w->buf = g_byte_array_new();
+        g_byte_array_append(w->buf, buf->data + used, buf->len - (guint)used);
+        handoff *h = g_new0(handoff, 1);
+        h->s = s;
+        h->w = w;
+        w->context = g_strdup(keep_context);
+        s->host->invoke(s->host, handoff_run, h, handoff_free);
+    } else {
+        g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+    }
+    gntp__msg_free(m);
+    g_byte_array_unref(buf);
+    g_object_unref(conn);
+    return r;
+}
+
+static const gntp_icon *job_icon(growl_sender *s, const growl_job *job)
+{
+    if (job->icon.url || job->icon.data)
+        return &job->icon;
+    if (s->cfg.icon.url || s->cfg.icon.data)
+        return &s->cfg.icon;
+    return NULL;
+}
+
+static result gntp_do_register(growl_sender *s, int *code, char **desc)
+{
+    gntp_register r = {
+        .application = s->cfg.application,
+        .icon = (s->cfg.icon.url || s->cfg.icon.data) ? &s->cfg.icon : NULL,
+        .names = (const char *const *)s->names->pdata,
+        .n_names = s->names->len,
+    };
+    GBytes *req = gntp__format_register(&r, s->cfg.hash, s->cfg.password);
+    result res = gntp_exchange(s, req, "REGISTER", NULL, code, desc);
+    g_bytes_unref(req);
+    return res;
+}
+
+static result gntp_deliver(growl_sender *s, const growl_job *job, char **desc)
+{
+    int code = 0;
+    for (int round = 0; round < 2; round++) {
+        if (s->need_register) {
+            result r = gntp_do_register(s, &code, desc);
+            if (r != RES_OK)
+                return r;
+            s->need_register = false;
+        }
+        bool cb = s->cfg.callbacks && job->context;
+        gntp_notify n = {
+            .application = s->cfg.application,
+            .name = job->name,
+            .title = job->title,
+            .text = job->text,
+            .priority = job->priority,
+            .sticky = job->sticky,
+            .icon = job_icon(s, job),
+            .callback_context = cb ? job->context : NULL,
+            .callback_context_type = cb ? "berrymq-id" : NULL,
+        };
+        char *nid = g_uuid_string_random();
+        n.id = nid;
+        GBytes *req = gntp__format_notify(&n, s->cfg.hash, s->cfg.password);
+        g_free(nid);
+        g_free(*desc);
+        *desc = NULL;
+        result r = gntp_exchange(s, req, "NOTIFY", n.callback_context, &code, desc);
+        g_bytes_unref(req);
+        if (r == RES_ERROR && round == 0 &&
+            (code == GNTP_E_UNKNOWN_APPLICATION || code == GNTP_E_UNKNOWN_NOTIFICATION)) {
+            /* The server forgot us (restart, user removed the app): again. */
+            s->need_register = true;
+            continue;
+        }
+        return r;
+    }
+    return RES_ERROR;
+}
+
+/* ---- UDP (worker) ------------------------------------------------------------ */
+
+static bool udp_open(growl_sender *s, char **desc)
+{
+    if (s->udp)
+        return true;
+    GError *e = NULL;
+    GResolver *res = g_resolver_get_default();
+    GList *addrs = g_resolver_lookup_by_name(res, s->cfg.host, s->cancel, &e);
+    g_object_unref(res);
+    if (!addrs) {
+        *desc = g_strdup_printf("cannot resolve %s: %s", s->cfg.host, e->message);
+        g_error_free(e);
+        return false;
+    }
+    GInetAddress *pick = addrs->data;
+    for (GList *l = addrs; l; l = l->next)
+        if (g_inet_address_get_family(l->data) == G_SOCKET_FAMILY_IPV4) {
+            pick = l->data;
+            break;
+        }
+    GSocket *sock = g_socket_new(g_inet_address_get_family(pick), G_SOCKET_TYPE_DATAGRAM,
+                                 G_SOCKET_PROTOCOL_UDP, &e);
+    GSocketAddress *sa = g_inet_socket_address_new(pick, s->cfg.port);
+    if (sock && !g_socket_connect(sock, sa, s->cancel, &e))
+        g_clear_object(&sock);
+    g_object_unref(sa);
+    g_resolver_free_addresses(addrs);
+    if (!sock) {
+        *desc = g_strdup_printf("cannot open UDP socket to %s:%u: %s", s->cfg.host, s->cfg.port,
+                                e->message);
+        g_error_free(e);
+        return false;
+    }
+    g_socket_set_timeout(sock, s->cfg.timeout_s);
+    s->udp = sock;
+    return true;
+}
+
+static result udp_send(growl_sender *s, GBytes *pkt, char **desc)
+{
+    GError *e = NULL;
+    gsize len;
+    const gchar *data = g_bytes_get_data(pkt, &len);
+    gssize n = g_socket_send_with_blocking(s->udp, data, len, TRUE, s->cancel, &e);
+    if (n < 0) {
+        *desc = g_strdup_printf("UDP send to %s:%u failed: %s", s->cfg.host, s->cfg.port,
+                                e->message);
+        g_error_free(e);
+        g_clear_object(&s->udp);
+        return RES_NET;
+    }
+    return RES_OK;
+}
+
+static result udp_deliver(growl_sender *s, const growl_job *job, char **desc)
+{
+    if (!udp_open(s, desc))
+        return RES_NET;
+    gint64 now = g_get_monotonic_time();
+    /* UDP has no reply telling us the server forgot the application, so
+     * registration is repeated now and then. */
+    if (s->need_register || now - s->registered_at > UDP_REREGISTER_US) {
+        GBytes *reg = udp__format_register(s->cfg.application,
+                                           (const char *const *)s->names->pdata, s->names->len,
+                                           s->cfg.hash, s->cfg.password);
+        result r = udp_send(s, reg, desc);
+        g_bytes_unref(reg);
+        if (r != RES_OK)
+            return r;
+        s->need_register = false;
+        s->registered_at = now;
+    }
+    GBytes *pkt = udp__format_notify(s->cfg.application, job->name, job->title, job->text,
+                                     job->priority, job->sticky, s->cfg.hash, s->cfg.password);
+    result r = udp_send(s, pkt, desc);
+    g_bytes_unref(pkt);
+    return r;
+}
+
+/* ---- worker ---------------------------------------------------------------- */
+
+static void note_name(growl_sender *s, const char *name)
+{
+    for (guint i = 0; i < s->names->len; i++)
+        if (strcmp(s->names->pdata[i], name) == 0)
+            return;
+    if (s->names->len >= MAX_NAMES)
+        return;
+    g_ptr_array_add(s->names, g_strdup(name));
+    s->need_register = true;
+}
+
+/* Sleep until @until (monotonic us) or stop; false when stopping. */
+static bool wait_until(growl_sender *s, gint64 until)
+{
+    g_mutex_lock(&s->lock);
+    while (!s->stop && g_get_monotonic_time() < until)
+        g_cond_wait_until(&s->cond, &s->lock, until);
+    bool go = !s->stop;
+    g_mutex_unlock(&s->lock);
+    return go;
+}
+
+static void process(growl_sender *s, growl_job *job)
+{
+    if (!s->cfg.notifications)
+        note_name(s, job->name);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (s->retry_at && !wait_until(s, s->retry_at)) {
+            g_atomic_int_inc(&s->dropped);
+            return;
+        }
+        char *desc = NULL;
+        result r = s->cfg.udp ? udp_deliver(s, job, &desc) : gntp_deliver(s, job, &desc);
+        if (r == RES_OK) {
+            g_atomic_int_inc(&s->sent);
+            if (s->down)
+                s->host->log(s->host, BMQ_LOG_NOTICE, "Growl server %s:%u reachable again",
+                             s->cfg.host, s->cfg.port);
+            s->down = false;
+            s->backoff_ms = 0;
+            s->retry_at = 0;
+            g_free(desc);
+            return;
+        }
+        set_error(s, "%s", desc ? desc : "failed");
+        if (r == RES_ERROR) {
+            s->host->log(s->host, BMQ_LOG_WARNING, "%s", desc ? desc : "failed");
+            g_atomic_int_inc(&s->failed);
+            g_free(desc);
+            return;
+        }
+        if (!s->down)
+            s->host->log(s->host, BMQ_LOG_WARNING, "%s (retrying with backoff)", desc);
+        g_free(desc);
+        s->down = true;
+        s->need_register = true; /* it may come back without our registration */
+        s->backoff_ms = s->backoff_ms ? MIN(s->backoff_ms * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
+        s->retry_at = g_get_monotonic_time() + (gint64)s->backoff_ms * 1000;
+    }
+    g_atomic_int_inc(&s->failed);
+}
+
+static gpointer worker(gpointer data)
+{
+    growl_sender *s = data;
+    for (;;) {
+        g_mutex_lock(&s->lock);
+        while (!s->stop && g_queue_is_empty(&s->queue))
+            g_cond_wait(&s->cond, &s->lock);
+        if (s->stop) {
+            g_mutex_unlock(&s->lock);
+            break;
+        }
+        growl_job *job = g_queue_pop_head(&s->queue);
+        g_mutex_unlock(&s->lock);
+        process(s, job);
+        growl__job_free(job);
+    }
+    return NULL;
+}
+
+growl_sender *growl__sender_new(bmq_host *host, growl_sender_config *cfg)
+{
+    growl_sender *s = g_new0(growl_sender, 1);
+    s->host = host;
+    s->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    g_queue_init(&s->queue);
+    s->cancel = g_cancellable_new();
+    s->names = g_ptr_array_new_with_free_func(g_free);
+    if (s->cfg.notifications)
+        for (guint i = 0; i < s->cfg.notifications->len && i < MAX_NAMES; i++)
+            g_ptr_array_add(s->names, g_strdup(s->cfg.notifications->pdata[i]));
+    s->need_register = true;
+    s->thread = g_thread_new("growl-sender", worker, s);
+    return s;
+}
+
+void growl__sender_push(growl_sender *s, growl_job *job)
+{
+    growl_job *old = NULL;
+    g_mutex_lock(&s->lock);
+    if (s->stop) {
+        g_mutex_unlock(&s->lock);
+        growl__job_free(job);
+        return;
+    }
+    if (s->queue.length >= s->cfg.queue_max) {
+        old = g_queue_pop_head(&s->queue);
+        g_atomic_int_inc(&s->dropped);
+    }
+    g_queue_push_tail(&s->queue, job);
+    g_cond_signal(&s->cond);
+    g_mutex_unlock(&s->lock);
+    growl__job_free(old);
+}
+
+void growl__sender_free(growl_sender *s)
+{
+    if (!s)
+        return;
+    g_mutex_lock(&s->lock);
+    s->stop = true;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+    g_cancellable_cancel(s->cancel);
+    g_thread_join(s->thread);
+    while (s->watches)
+        watch_close(s->watches->data);
+    growl_job *job;
+    while ((job = g_queue_pop_head(&s->queue)))
+        growl__job_free(job);
+    g_clear_object(&s->udp);
+    g_object_unref(s->cancel);
+    g_ptr_array_free(s->names, TRUE);
+    growl__sender_config_clear(&s->cfg);
+    g_free(s->last_error);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s);
+}
+
+void growl__sender_status(growl_sender *s, json_object *obj)
+{
+    json_object_object_add(obj, "protocol", json_object_new_string(s->cfg.udp ? "udp" : "gntp"));
+    json_object_object_add(obj, "host", json_object_new_string(s->cfg.host));
+    json_object_object_add(obj, "port", json_object_new_int(s->cfg.port));
+    json_object_object_add(obj, "sent", json_object_new_int(g_atomic_int_get(&s->sent)));
+    json_object_object_add(obj, "failed", json_object_new_int(g_atomic_int_get(&s->failed)));
+    json_object_object_add(obj, "dropped", json_object_new_int(g_atomic_int_get(&s->dropped)));
+    g_mutex_lock(&s->lock);
+    json_object_object_add(obj, "queued", json_object_new_int((int)s->queue.length));
+    json_object_object_add(obj, "last_error",
+                           s->last_error ? json_object_new_string(s->last_error) : NULL);
+    g_mutex_unlock(&s->lock);
+    json_object_object_add(obj, "callbacks_waiting",
+                           json_object_new_int((int)g_list_length(s->watches)));
+}
