@@ -1,0 +1,175 @@
+/* control.c - local control messages for the tray and other in-process
+ * clients (_hub:quit, _hub:enable, _hub:disable, _hub:query), configured
+ * links to other hubs, and config reload.
+ *
+ * Control followers may be called from inside a plugin's own callback (a
+ * tray menu sends _hub:disable for itself): they never act in place but
+ * queue the message to the main loop, so an instance is never destroyed
+ * under its own feet.
+ */
+#include <string.h>
+
+#include "hub.h"
+
+typedef struct {
+    hub *h;
+    bmq_message *msg;
+} deferred;
+
+static void deferred_free(gpointer data)
+{
+    deferred *d = data;
+    bmq_message_unref(d->msg);
+    g_free(d);
+}
+
+static const char *arg0(const bmq_message *m)
+{
+    json_object *args = bmq_message_args(m);
+    json_object *v = json_object_array_length(args) ? json_object_array_get_idx(args, 0) : NULL;
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static gboolean handle(gpointer data)
+{
+    deferred *d = data;
+    hub *h = d->h;
+    if (g_atomic_int_get(&h->shutting_down))
+        return G_SOURCE_REMOVE;
+    const char *action = bmq_message_action(d->msg);
+    if (strcmp(action, "quit") == 0) {
+        hub_log(BMQ_LOG_INFO, "quit requested by _hub:quit");
+        g_main_loop_quit(h->loop);
+    } else if (strcmp(action, "query") == 0) {
+        hub_announce(h);
+    } else {
+        bool enable = strcmp(action, "enable") == 0;
+        const char *id = arg0(d->msg);
+        hub_entry *e = hub_entry_find(h, id);
+        if (!e) {
+            hub_log(BMQ_LOG_WARNING, "_hub:%s: no instance '%s'", action, id ? id : "(none)");
+            return G_SOURCE_REMOVE;
+        }
+        e->enabled = enable;
+        if (enable) {
+            hub_entry_start(h, e);
+        } else {
+            hub_entry_stop(h, e);
+            g_clear_pointer(&e->error, g_free);
+        }
+        hub_announce(h);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void on_control(const bmq_message *msg, void *user_data)
+{
+    deferred *d = g_new0(deferred, 1);
+    d->h = user_data;
+    d->msg = bmq_message_ref((bmq_message *)msg);
+    GSource *src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, handle, d, deferred_free);
+    g_source_attach(src, d->h->context);
+    g_source_unref(src);
+}
+
+void hub_control_start(hub *h)
+{
+    static const char *const ids[] = {"_hub:quit", "_hub:enable", "_hub:disable", "_hub:query"};
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++)
+        h->control[i] = bmq_follow(h->bus, ids[i], on_control, NULL, h);
+}
+
+void hub_control_stop(hub *h)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(h->control); i++) {
+        bmq_unfollow(h->control[i]);
+        h->control[i] = NULL;
+    }
+}
+
+/* Links are opened on a thread: a dead peer must not delay the start. */
+static gpointer links_thread(gpointer data)
+{
+    hub *h = data;
+    /* This array moves from config to config on reload but is never freed
+     * while the hub runs (see hub_reload). */
+    GPtrArray *links = h->start_links;
+    for (guint i = 0; i < links->len; i++) {
+        hub_link_cfg *lc = g_ptr_array_index(links, i);
+        if (g_atomic_int_get(&h->shutting_down))
+            break;
+        char *err = NULL;
+        bmq_link *l = lc->interconnect
+                          ? bmq_interconnect(h->bus, lc->host, lc->port, lc->ttl, &err)
+                          : bmq_connect_oneway(h->bus, lc->host, lc->port, lc->ttl, &err);
+        if (l) {
+            hub_log(BMQ_LOG_INFO, "linked to %s:%u (%s)", lc->host, lc->port,
+                    lc->interconnect ? "interconnect" : "oneway");
+            g_ptr_array_add(h->links, l);
+        } else {
+            hub_log(BMQ_LOG_WARNING, "cannot link to %s:%u: %s", lc->host, lc->port,
+                    err ? err : "unknown error");
+        }
+        g_free(err);
+    }
+    return NULL;
+}
+
+static GThread *links_worker;
+
+void hub_links_start(hub *h)
+{
+    h->start_links = h->config->links;
+    if (h->start_links->len)
+        links_worker = g_thread_new("hub-links", links_thread, h);
+}
+
+void hub_links_stop(hub *h)
+{
+    if (links_worker) {
+        g_thread_join(links_worker);
+        links_worker = NULL;
+    }
+    for (guint i = 0; i < h->links->len; i++)
+        bmq_close_connection(g_ptr_array_index(h->links, i));
+    g_ptr_array_set_size(h->links, 0);
+}
+
+static bool same_listen(hub *h, hub_config *a, hub_config *b)
+{
+    /* With --listen the address never comes from the file. */
+    bool addr = h->listen_arg || (strcmp(a->listen_host, b->listen_host) == 0 &&
+                                  a->listen_port == b->listen_port);
+    return addr && g_strcmp0(a->secret, b->secret) == 0 && a->max_body == b->max_body;
+}
+
+json_object *hub_reload(hub *h, char **error)
+{
+    hub_config *cfg = hub_config_load(h->config_arg, error);
+    if (!cfg) {
+        hub_log(BMQ_LOG_ERROR, "reload refused, keeping the running config: %s", *error);
+        return NULL;
+    }
+    hub_log(BMQ_LOG_INFO, "reloading %s", cfg->source ? cfg->source : "built-in defaults");
+    if (!same_listen(h, h->config, cfg))
+        hub_log(BMQ_LOG_NOTICE, "listen, secret and max_body changes apply after a restart");
+    /* Keep the running server and links settings: the new config only
+     * changes instances and the log level. */
+    g_free(cfg->listen_host);
+    cfg->listen_host = g_strdup(h->config->listen_host);
+    cfg->listen_port = h->config->listen_port;
+    GPtrArray *tmp = cfg->links;
+    cfg->links = h->config->links;
+    h->config->links = tmp;
+    if (!h->verbose)
+        hub_log_set_level(cfg->log_level);
+    json_object *diff = NULL;
+    hub_entries_apply(h, cfg, &diff);
+    hub_config_free(h->config);
+    h->config = cfg;
+    hub_log(BMQ_LOG_INFO, "reloaded: %s", json_object_to_json_string(diff));
+    hub_announce(h);
+    return diff;
+}

@@ -1,0 +1,148 @@
+/* hub.h - berrymq-hub: shared state of the resident hub.
+ *
+ * Files: main.c (options, startup, signals, shutdown), config.c (hub.json),
+ * entries.c (configured instances and their state), rpc.c (hub.* methods,
+ * marshaled to the main thread), control.c (_hub:* local messages, links),
+ * log.c (stderr / journal logging), lock.c (one hub per user).
+ * Everything that touches the plugin host runs on the main thread.
+ */
+#ifndef BMQ_HUB_H
+#define BMQ_HUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include <berrymq/berrymq.h>
+#include <berrymq/net.h>
+#include <berrymq/plugin.h>
+
+#define HUB_DEFAULT_HOST "127.0.0.1"
+#define HUB_DEFAULT_PORT 29887
+
+/* ---- config.c ---------------------------------------------------------- */
+
+typedef struct hub_plugin_cfg {
+    char *plugin;
+    char *id;
+    json_object *config; /* owned, always an object */
+    bool enabled;
+} hub_plugin_cfg;
+
+typedef struct hub_link_cfg {
+    bool interconnect; /* else oneway */
+    char *host;
+    uint16_t port;
+    double ttl;
+} hub_link_cfg;
+
+typedef struct hub_config {
+    char *path;        /* the user file read, NULL when running on defaults */
+    char *source;      /* the file actually read (user or default), NULL if built in */
+    char *listen_host;
+    uint16_t listen_port;
+    char **allow;      /* NULL-terminated, nullable */
+    char *secret;      /* nullable */
+    size_t max_body;   /* 0 = library default */
+    GPtrArray *plugins; /* hub_plugin_cfg* */
+    GPtrArray *links;   /* hub_link_cfg* */
+    int log_level;      /* BMQ_LOG_* */
+} hub_config;
+
+/* Load @explicit_path (nullable: the user file, else the default hub.json,
+ * else built-in defaults). NULL with *error = "FILE: KEY: problem". */
+hub_config *hub_config_load(const char *explicit_path, char **error);
+void hub_config_free(hub_config *c);
+/* "host:port" -> parts. 0 or -1 with *error. */
+int hub_parse_hostport(const char *s, char **host, uint16_t *port, char **error);
+/* The default hub.json shipped with the hub (build tree or installed). */
+char *hub_default_config_path(void);
+
+/* ---- log.c ------------------------------------------------------------- */
+
+void hub_log_init(int level);
+void hub_log_set_level(int level);
+void hub_log(int level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* bmq_log_fn for the plugin host. */
+void hub_log_plugin(int level, const char *instance_id, const char *line, void *user_data);
+int hub_log_level_parse(const char *s); /* -1 when unknown */
+
+/* ---- lock.c ------------------------------------------------------------ */
+
+/* Take the per-user lock. 0, or -1 with *pid and *listen (transfer full)
+ * of the running hub (listen may be NULL), or -2 on an I/O error. */
+int hub_lock_acquire(int *pid, char **listen, char **error);
+void hub_lock_write(const char *listen);
+void hub_lock_release(void);
+
+/* ---- entries.c --------------------------------------------------------- */
+
+typedef enum { HUB_RUNNING, HUB_DISABLED, HUB_FAILED } hub_state;
+
+typedef struct hub_entry {
+    char *id;
+    char *plugin;
+    json_object *config;   /* owned */
+    bool enabled;
+    bool cfg_enabled;      /* the config file's value, to detect changes on reload */
+    bool from_config;      /* false: added with hub.load */
+    bmq_instance *inst;    /* NULL unless running */
+    char *error;           /* last failure or skip reason */
+    bool skipped;          /* "gui" without a display: reported as disabled */
+} hub_entry;
+
+typedef struct hub {
+    bmq_bus *bus;
+    GMainContext *context;
+    GMainLoop *loop;
+    bmq_plugin_host *host;
+    bmq_server *server;
+    hub_config *config;
+    char *config_arg;       /* --config, nullable */
+    char *listen_arg;       /* --listen, nullable */
+    char *listen;           /* "host:port" actually bound */
+    bool no_tray;
+    bool verbose;           /* -v: debug logging whatever the config says */
+    GPtrArray *start_links; /* (transfer none) the link configs used at start */
+    GPtrArray *entries;     /* hub_entry*, in creation order */
+    GPtrArray *links;       /* bmq_link* */
+    bmq_follower *control[4];
+    gint64 started_us;
+    int exit_code;
+    volatile gint shutting_down;
+} hub;
+
+/* Create/apply entries from the config; first start and reload. On reload
+ * *diff (transfer full) gets {"added","removed","reconfigured","failed"}. */
+void hub_entries_apply(hub *h, hub_config *cfg, json_object **diff);
+/* Start an entry's instance if enabled; logs and records failures. */
+bool hub_entry_start(hub *h, hub_entry *e);
+void hub_entry_stop(hub *h, hub_entry *e);
+hub_entry *hub_entry_find(hub *h, const char *id);
+void hub_entry_remove(hub *h, hub_entry *e);
+/* Destroy every instance in reverse creation order. */
+void hub_entries_stop_all(hub *h);
+void hub_entries_free(hub *h);
+json_object *hub_entry_json(hub_entry *e); /* (transfer full) */
+json_object *hub_instances_json(hub *h);   /* (transfer full) array */
+/* Send "_hub:instances" with the current list. */
+void hub_announce(hub *h);
+bool hub_display_available(void);
+
+/* ---- rpc.c ------------------------------------------------------------- */
+
+void hub_rpc_register(hub *h);
+
+/* ---- control.c --------------------------------------------------------- */
+
+void hub_control_start(hub *h);
+void hub_control_stop(hub *h);
+void hub_links_start(hub *h);
+void hub_links_stop(hub *h);
+/* Reload the config file; returns the diff (transfer full) or NULL with
+ * *error when the new config is invalid (nothing changes then). */
+json_object *hub_reload(hub *h, char **error);
+
+#endif /* BMQ_HUB_H */

@@ -1,0 +1,239 @@
+/* main.c - berrymq-hub: options, startup, signals and shutdown.
+ *
+ * Start: config -> per-user lock -> RPC server -> plugin host -> instances.
+ * Stop (SIGTERM, SIGINT, _hub:quit): the RPC server is stopped on a helper
+ * thread while the main loop keeps serving marshaled calls, then instances
+ * are destroyed newest first. SIGHUP reloads the config.
+ */
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib-unix.h>
+
+#include "hub.h"
+
+static char *opt_config;
+static char *opt_listen;
+static gboolean opt_no_tray;
+static char **opt_plugin_dirs;
+static gboolean opt_verbose;
+static gboolean opt_version;
+
+static const GOptionEntry options[] = {
+    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+     "Config file (default $XDG_CONFIG_HOME/berrymq/hub.json)", "FILE"},
+    {"listen", 'l', 0, G_OPTION_ARG_STRING, &opt_listen,
+     "Listen address (default 127.0.0.1:29887; port 0 picks a free one)", "HOST:PORT"},
+    {"no-tray", 0, 0, G_OPTION_ARG_NONE, &opt_no_tray, "Do not start the tray (gui plugin)",
+     NULL},
+    {"plugin-dir", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_plugin_dirs,
+     "Search plugins in DIR first (repeatable)", "DIR"},
+    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Debug logging", NULL},
+    {"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
+    {NULL},
+};
+
+static gboolean on_quit_signal(gpointer data)
+{
+    hub *h = data;
+    hub_log(BMQ_LOG_INFO, "signal received, shutting down");
+    g_main_loop_quit(h->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_hup(gpointer data)
+{
+    hub *h = data;
+    char *err = NULL;
+    json_object *diff = hub_reload(h, &err);
+    json_object_put(diff);
+    g_free(err);
+    return G_SOURCE_CONTINUE;
+}
+
+static gint server_stopped;
+
+static gpointer stop_server_thread(gpointer data)
+{
+    hub *h = data;
+    bmq_server_stop(h->server);
+    g_atomic_int_set(&server_stopped, 1);
+    g_main_context_wakeup(h->context);
+    return NULL;
+}
+
+static int parse_options(int *argc, char ***argv)
+{
+    GOptionContext *oc = g_option_context_new("- the berryMQ desktop notification hub");
+    g_option_context_add_main_entries(oc, options, NULL);
+    g_option_context_set_description(
+        oc, "Plugins are searched in --plugin-dir, then $XDG_DATA_HOME/berrymq/plugins, then\n"
+            "the installed plugin directory. SIGHUP reloads the config; SIGTERM stops.\n");
+    GError *err = NULL;
+    bool ok = g_option_context_parse(oc, argc, argv, &err);
+    g_option_context_free(oc);
+    if (!ok) {
+        fprintf(stderr, "berrymq-hub: %s (see --help)\n", err->message);
+        g_error_free(err);
+        return 1;
+    }
+    if (*argc > 1) {
+        fprintf(stderr, "berrymq-hub: unexpected argument '%s' (see --help)\n", (*argv)[1]);
+        return 1;
+    }
+    return 0;
+}
+
+static void free_options(void)
+{
+    g_free(opt_config);
+    g_free(opt_listen);
+    g_strfreev(opt_plugin_dirs);
+}
+
+static int start_server(hub *h, char **error)
+{
+    hub_config *c = h->config;
+    bmq_server_options o;
+    bmq_server_options_init(&o);
+    o.host = c->listen_host;
+    o.port = c->listen_port;
+    o.allow = (const char *const *)c->allow;
+    o.secret = c->secret;
+    o.max_body = c->max_body;
+    h->server = bmq_server_start(h->bus, &o, error);
+    if (!h->server)
+        return -1;
+    bool v6 = strchr(c->listen_host, ':') != NULL;
+    h->listen = g_strdup_printf(v6 ? "[%s]:%u" : "%s:%u", c->listen_host,
+                                (unsigned)bmq_server_port(h->server));
+    return 0;
+}
+
+static int run(hub *h)
+{
+    char *err = NULL;
+    h->config = hub_config_load(h->config_arg, &err);
+    if (!h->config) {
+        fprintf(stderr, "berrymq-hub: %s\n", err);
+        g_free(err);
+        return 1;
+    }
+    if (!h->verbose)
+        hub_log_set_level(h->config->log_level);
+    if (opt_listen) {
+        g_free(h->config->listen_host);
+        h->config->listen_host = NULL;
+        if (hub_parse_hostport(opt_listen, &h->config->listen_host, &h->config->listen_port,
+                               &err)) {
+            fprintf(stderr, "berrymq-hub: --listen: %s\n", err);
+            g_free(err);
+            return 1;
+        }
+    }
+    int pid = 0;
+    char *where = NULL;
+    int lrc = hub_lock_acquire(&pid, &where, &err);
+    if (lrc == -1) {
+        if (where && strcmp(where, "-") != 0)
+            fprintf(stderr, "berrymq-hub: already running (pid %d, listening on %s)\n", pid,
+                    where);
+        else
+            fprintf(stderr, "berrymq-hub: already running (pid %d)\n", pid);
+        g_free(where);
+        return 1;
+    }
+    if (lrc < 0) {
+        fprintf(stderr, "berrymq-hub: cannot take the single-instance lock: %s\n", err);
+        g_free(err);
+        return 1;
+    }
+    if (start_server(h, &err) != 0) {
+        fprintf(stderr, "berrymq-hub: cannot listen on %s:%u: %s\n", h->config->listen_host,
+                (unsigned)h->config->listen_port, err ? err : "unknown error");
+        g_free(err);
+        hub_lock_release();
+        return 1;
+    }
+    hub_lock_write(h->listen);
+    hub_log(BMQ_LOG_INFO, "berrymq-hub %s listening on %s (config: %s)", bmq_version(),
+            h->listen, h->config->source ? h->config->source : "built-in defaults");
+    hub_rpc_register(h);
+
+    h->host = bmq_plugin_host_new(h->bus, h->context, NULL);
+    bmq_plugin_host_set_log(h->host, hub_log_plugin, NULL);
+    bmq_plugin_host_set_node_id(h->host, bmq_server_node_id(h->server));
+    for (char **d = opt_plugin_dirs; d && *d; d++)
+        bmq_plugin_host_add_dir(h->host, *d);
+    bmq_plugin_host_add_default_dirs(h->host);
+
+    hub_control_start(h);
+    hub_links_start(h);
+    hub_entries_apply(h, h->config, NULL);
+    hub_announce(h);
+
+    guint sigs[3] = {
+        g_unix_signal_add(SIGTERM, on_quit_signal, h),
+        g_unix_signal_add(SIGINT, on_quit_signal, h),
+        g_unix_signal_add(SIGHUP, on_hup, h),
+    };
+    g_main_loop_run(h->loop);
+
+    g_atomic_int_set(&h->shutting_down, 1);
+    hub_control_stop(h);
+    /* Stop the server off the main thread: its handlers may be waiting for
+     * the main loop, which keeps turning until the stop completes. */
+    GThread *t = g_thread_new("hub-stop", stop_server_thread, h);
+    while (!g_atomic_int_get(&server_stopped))
+        g_main_context_iteration(h->context, TRUE);
+    g_thread_join(t);
+    h->server = NULL;
+    hub_links_stop(h);
+    hub_entries_free(h);
+    bmq_plugin_host_free(h->host);
+    h->host = NULL;
+    /* Run what is still queued (deferred control messages, late deliveries)
+     * so their references are released. */
+    while (g_main_context_iteration(h->context, FALSE))
+        ;
+    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++)
+        g_source_remove(sigs[i]);
+    hub_lock_release();
+    hub_log(BMQ_LOG_INFO, "stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    signal(SIGPIPE, SIG_IGN);
+    int rc = parse_options(&argc, &argv);
+    if (rc || opt_version) {
+        if (!rc)
+            printf("berrymq-hub %s\n", bmq_version());
+        free_options();
+        return rc;
+    }
+    hub h = {0};
+    h.verbose = opt_verbose;
+    hub_log_init(opt_verbose ? BMQ_LOG_DEBUG : BMQ_LOG_INFO);
+    h.no_tray = opt_no_tray;
+    h.config_arg = opt_config;
+    h.listen_arg = opt_listen;
+    h.bus = bmq_bus_default();
+    h.context = g_main_context_default();
+    h.loop = g_main_loop_new(h.context, FALSE);
+    h.entries = g_ptr_array_new();
+    h.links = g_ptr_array_new();
+    h.started_us = g_get_monotonic_time();
+    rc = run(&h);
+    g_ptr_array_free(h.entries, TRUE);
+    g_ptr_array_free(h.links, TRUE);
+    g_main_loop_unref(h.loop);
+    hub_config_free(h.config);
+    g_free(h.listen);
+    free_options();
+    return rc;
+}

@@ -1,0 +1,289 @@
+/* rpc.c - the hub.* JSON-RPC methods. The server calls handlers on its own
+ * threads; everything that touches the plugin host or the entries is run on
+ * the main thread (an idle source on the hub's context) while the server
+ * thread waits. hub.twitter needs no marshaling: the bus is thread-safe.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+
+#define RPC_EPARAMS (-32602)
+
+typedef json_object *(*main_fn)(hub *h, json_object *params, json_object **error);
+
+typedef struct {
+    hub *h;
+    main_fn fn;
+} binding;
+
+typedef struct {
+    hub *h;
+    main_fn fn;
+    json_object *params;
+    json_object *result;
+    json_object *error;
+    bool done;
+    GMutex lock;
+    GCond cond;
+} call;
+
+static json_object *rpc_error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static json_object *rpc_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_int(code));
+    json_object_object_add(e, "message", json_object_new_string(msg));
+    g_free(msg);
+    return e;
+}
+
+static gboolean run_on_main(gpointer data)
+{
+    call *c = data;
+    if (g_atomic_int_get(&c->h->shutting_down))
+        c->error = rpc_error(BMQ_ECLOSED, "the hub is shutting down");
+    else
+        c->result = c->fn(c->h, c->params, &c->error);
+    g_mutex_lock(&c->lock);
+    c->done = true;
+    g_cond_signal(&c->cond);
+    g_mutex_unlock(&c->lock);
+    return G_SOURCE_REMOVE;
+}
+
+/* Server thread: hand the call to the main loop and wait. The main loop
+ * keeps running until the server has stopped (see main.c), so this wait
+ * always ends. */
+static json_object *marshal(json_object *params, void *user_data, json_object **error)
+{
+    binding *b = user_data;
+    if (g_atomic_int_get(&b->h->shutting_down)) {
+        *error = rpc_error(BMQ_ECLOSED, "the hub is shutting down");
+        return NULL;
+    }
+    call c = {.h = b->h, .fn = b->fn, .params = params};
+    g_mutex_init(&c.lock);
+    g_cond_init(&c.cond);
+    GSource *src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, run_on_main, &c, NULL);
+    g_source_attach(src, b->h->context);
+    g_source_unref(src);
+    g_mutex_lock(&c.lock);
+    while (!c.done)
+        g_cond_wait(&c.cond, &c.lock);
+    g_mutex_unlock(&c.lock);
+    g_mutex_clear(&c.lock);
+    g_cond_clear(&c.cond);
+    *error = c.error;
+    return c.result;
+}
+
+/* params[i] as a string, or NULL. */
+static const char *param_str(json_object *params, size_t i)
+{
+    json_object *v = json_object_is_type(params, json_type_array) &&
+                             i < json_object_array_length(params)
+                         ? json_object_array_get_idx(params, i)
+                         : NULL;
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+static json_object *param(json_object *params, size_t i)
+{
+    if (!json_object_is_type(params, json_type_array) || i >= json_object_array_length(params))
+        return NULL;
+    return json_object_array_get_idx(params, i);
+}
+
+static json_object *m_status(hub *h, json_object *params, json_object **error)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "version", json_object_new_string(bmq_version()));
+    json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+    json_object_object_add(o, "uptime_s",
+                           json_object_new_int64((g_get_monotonic_time() - h->started_us) /
+                                                 G_USEC_PER_SEC));
+    json_object_object_add(o, "listen", json_object_new_string(h->listen));
+    json_object_object_add(o, "node_id", json_object_new_string(bmq_server_node_id(h->server)));
+    json_object_object_add(o, "config",
+                           h->config->path ? json_object_new_string(h->config->path) : NULL);
+    json_object_object_add(o, "instances", hub_instances_json(h));
+    json_object_object_add(o, "server", bmq_server_status(h->server));
+    bmq_bus_stats st;
+    bmq_bus_get_stats(h->bus, &st);
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "sent", json_object_new_int64((int64_t)st.sent));
+    json_object_object_add(c, "delivered", json_object_new_int64((int64_t)st.delivered));
+    json_object_object_add(c, "dropped", json_object_new_int64((int64_t)st.dropped));
+    json_object_object_add(o, "counters", c);
+    return o;
+}
+
+static json_object *m_plugins(hub *h, json_object *params, json_object **error)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "instances", hub_instances_json(h));
+    json_object_object_add(o, "available", bmq_plugin_host_available(h->host));
+    return o;
+}
+
+static int error_code_of(const char *msg)
+{
+    if (strstr(msg, "ABI mismatch"))
+        return BMQ_EABI;
+    if (strstr(msg, "create failed"))
+        return BMQ_EFAILED;
+    if (strstr(msg, "already in use"))
+        return BMQ_EEXIST;
+    return BMQ_ELOAD;
+}
+
+static json_object *m_load(hub *h, json_object *params, json_object **error)
+{
+    const char *name = param_str(params, 0);
+    json_object *idv = param(params, 1), *cfg = param(params, 2);
+    if (!name || !*name || (idv && !json_object_is_type(idv, json_type_string)) ||
+        (cfg && !json_object_is_type(cfg, json_type_object))) {
+        *error = rpc_error(RPC_EPARAMS, "hub.load expects [name_or_path, id (optional string), "
+                                        "config (optional object)]");
+        return NULL;
+    }
+    char *err = NULL;
+    /* Load first: the default id is the plugin's own name, also for a path. */
+    bmq_plugin *p = bmq_plugin_load(h->host, name, &err);
+    if (!p) {
+        hub_log(BMQ_LOG_ERROR, "%s", err);
+        *error = rpc_error(error_code_of(err), "%s", err);
+        g_free(err);
+        return NULL;
+    }
+    const char *id = idv ? json_object_get_string(idv) : bmq_plugin_descriptor_get(p)->name;
+    if (hub_entry_find(h, id)) {
+        *error = rpc_error(BMQ_EEXIST, "instance '%s' already exists", id);
+        return NULL;
+    }
+    hub_entry *e = g_new0(hub_entry, 1);
+    e->id = g_strdup(id);
+    e->plugin = g_strdup(name);
+    e->config = cfg ? json_object_get(cfg) : json_object_new_object();
+    e->enabled = e->cfg_enabled = true;
+    g_ptr_array_add(h->entries, e);
+    if (!hub_entry_start(h, e)) {
+        *error = rpc_error(e->skipped ? BMQ_EDENIED : error_code_of(e->error), "%s", e->error);
+        hub_entry_remove(h, e);
+        return NULL;
+    }
+    hub_announce(h);
+    return hub_entry_json(e);
+}
+
+static hub_entry *entry_param(hub *h, json_object *params, const char *method,
+                              json_object **error)
+{
+    const char *id = param_str(params, 0);
+    if (!id) {
+        *error = rpc_error(RPC_EPARAMS, "%s expects [id]", method);
+        return NULL;
+    }
+    hub_entry *e = hub_entry_find(h, id);
+    if (!e)
+        *error = rpc_error(BMQ_ENOENT, "no instance '%s'", id);
+    return e;
+}
+
+static json_object *m_unload(hub *h, json_object *params, json_object **error)
+{
+    hub_entry *e = entry_param(h, params, "hub.unload", error);
+    if (!e)
+        return NULL;
+    hub_entry_remove(h, e);
+    hub_announce(h);
+    return json_object_new_string("ok");
+}
+
+static json_object *m_enable(hub *h, json_object *params, json_object **error)
+{
+    hub_entry *e = entry_param(h, params, "hub.enable", error);
+    if (!e)
+        return NULL;
+    e->enabled = true;
+    bool ok = hub_entry_start(h, e);
+    hub_announce(h);
+    if (!ok) {
+        *error = rpc_error(e->skipped ? BMQ_EDENIED : error_code_of(e->error), "%s", e->error);
+        return NULL;
+    }
+    return json_object_new_string("ok");
+}
+
+static json_object *m_disable(hub *h, json_object *params, json_object **error)
+{
+    hub_entry *e = entry_param(h, params, "hub.disable", error);
+    if (!e)
+        return NULL;
+    e->enabled = false;
+    hub_entry_stop(h, e);
+    g_clear_pointer(&e->error, g_free);
+    hub_announce(h);
+    return json_object_new_string("ok");
+}
+
+static json_object *m_reload(hub *h, json_object *params, json_object **error)
+{
+    char *err = NULL;
+    json_object *diff = hub_reload(h, &err);
+    if (!diff) {
+        *error = rpc_error(BMQ_EINVAL, "%s", err);
+        g_free(err);
+    }
+    return diff;
+}
+
+/* Not marshaled: a plain send from the server thread. */
+static json_object *m_twitter(json_object *params, void *user_data, json_object **error)
+{
+    hub *h = user_data;
+    const char *id = param_str(params, 0);
+    json_object *args = param(params, 1), *kwargs = param(params, 2);
+    if (!id || (args && !json_object_is_type(args, json_type_array)) ||
+        (kwargs && !json_object_is_type(kwargs, json_type_object))) {
+        *error = rpc_error(RPC_EPARAMS, "hub.twitter expects [id, args (array), kwargs "
+                                        "(object)]");
+        return NULL;
+    }
+    json_object *a = NULL, *k = NULL;
+    if (args)
+        json_object_deep_copy(args, &a, NULL);
+    if (kwargs)
+        json_object_deep_copy(kwargs, &k, NULL);
+    int rc = bmq_twitter(h->bus, id, a, k);
+    if (rc < 0) {
+        *error = rpc_error(-rc, "cannot send '%s': %s", id, bmq_strerror(rc));
+        return NULL;
+    }
+    return json_object_new_string("ok");
+}
+
+static binding bindings[] = {
+    {NULL, m_status},  {NULL, m_plugins}, {NULL, m_load},   {NULL, m_unload},
+    {NULL, m_enable},  {NULL, m_disable}, {NULL, m_reload},
+};
+static const char *const names[] = {
+    "hub.status", "hub.plugins", "hub.load", "hub.unload", "hub.enable", "hub.disable",
+    "hub.reload",
+};
+
+void hub_rpc_register(hub *h)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(bindings); i++) {
+        bindings[i].h = h;
+        bmq_server_add_method(h->server, names[i], marshal, &bindings[i]);
+    }
+    bmq_server_add_method(h->server, "hub.twitter", m_twitter, h);
+}
