@@ -1,0 +1,177 @@
+/* net_internal.h - shared state of the net component (server, dispatcher,
+ * client, links). Never installed. */
+#ifndef BMQ_NET_INTERNAL_H
+#define BMQ_NET_INTERNAL_H
+
+#include <berrymq/net.h>
+#include <glib.h>
+
+/* JSON-RPC error codes (the JSON-RPC 2.0 numbers; 1.0 leaves them open). */
+#define RPC_EPARSE (-32700)
+#define RPC_EREQUEST (-32600)
+#define RPC_EMETHOD (-32601)
+#define RPC_EPARAMS (-32602)
+#define RPC_EINTERNAL (-32603)
+
+#define NET_SEEN_CAP 65536        /* uids remembered for loop suppression */
+#define NET_EXPIRED_CAP 4096      /* expired tokens remembered to answer "timeout" */
+#define NET_OUT_CAP 100000        /* messages waiting per outgoing link */
+#define NET_DEFAULT_BATCH 1000    /* messages per JSON-RPC batch to our own nodes */
+#define NET_MAX_BLOCK_S 300.0     /* upper bound of a blocking "get" */
+#define NET_TOKEN_MAX 128
+
+enum { NET_STYLE_INTERCONNECT = 1, NET_STYLE_ONEWAY = 2, NET_STYLE_QUEUE = 3 };
+
+typedef struct net_bus net_bus;
+
+/* Per-bus net state: tokens, links, loop suppression. One per bus, found
+ * through a process-wide registry; freed when no server and no link uses it. */
+struct net_bus {
+    bmq_bus *bus;
+    int refs;               /* guarded by the registry lock */
+    GMutex lock;
+    bmq_server *server;     /* (nullable) the bus's server */
+    GHashTable *tokens;     /* token -> bmq_link* (ref held) */
+    GPtrArray *links;       /* every live link (ref held) */
+    GPtrArray *fwd;         /* links that forward bus messages (ref held) */
+    bmq_follower *follower; /* "*@*:*" forwarder, created with the first forwarding link */
+    GHashTable *expired;    /* tokens dropped for idleness */
+    GQueue expired_order;
+    /* loop suppression */
+    GMutex seen_lock;
+    GHashTable *seen;
+    char **seen_ring;
+    size_t seen_pos;
+    /* idle expiry */
+    GThread *sweeper;
+    GCond sweep_cond;
+    bool sweep_stop;
+    char node_id[40];
+    uint64_t messages_in, messages_out, dropped, duplicates; /* atomics */
+};
+
+struct bmq_link {
+    int refs; /* atomic */
+    net_bus *nb;
+    int style;
+    bool inbound;          /* created by a peer's request on our server */
+    bool in_table;         /* guarded by nb->lock */
+    bool dead;             /* guarded by nb->lock */
+    char *token;           /* (nullable) an original server answers oneway with null */
+    char *peer;            /* "host:port" or the client address */
+    char *pattern;         /* style 03 */
+    bmq_queue *queue;      /* style 03, server side */
+    double ttl;            /* <= 0: never expires */
+    gint64 last_active;    /* monotonic us, atomic */
+    /* client side */
+    GMutex call_lock;
+    bmq_rpc_client *rpc;   /* (nullable) */
+    /* forwarding */
+    GMutex q_lock;
+    GCond q_cond;
+    GQueue out;            /* bmq_message* (ref held) */
+    size_t in_flight;
+    bool stop;
+    GThread *thread;
+    int ext;               /* -1 unknown, 0 original node, 1 one of ours */
+    unsigned batch;
+    bool offline;          /* no network at all (dispatcher without sockets) */
+    uint64_t sent, received, failed; /* atomics */
+};
+
+/* ---- net_bus.c ---- */
+net_bus *net__bus_get(bmq_bus *bus);           /* (transfer full), created on demand */
+net_bus *net__bus_ref(net_bus *nb);
+void net__bus_unref(net_bus *nb);
+/* Register @link (ref taken); in the token table too when @table. -BMQ_EEXIST
+ * when the token is taken. */
+int net__bus_add_link(net_bus *nb, bmq_link *link, bool table);
+/* Look a token up: the link (transfer full) or NULL; *expired tells whether
+ * the token died of idleness (answer "timeout"). An idle link found here is
+ * dropped and reported as expired. */
+bmq_link *net__bus_lookup(net_bus *nb, const char *token, bool *expired);
+/* Drop a link from every table, stop its forwarding, count what it still
+ * held as failed. @expired remembers the token as timed out. */
+void net__link_drop(bmq_link *link, bool expired);
+/* Remember @uid; true if it was already seen (a duplicate). */
+bool net__seen_check_add(net_bus *nb, const char *uid);
+void net__bus_kick_sweeper(net_bus *nb);
+/* Drop every inbound link (server stop). */
+void net__bus_drop_inbound(net_bus *nb);
+void net__bus_attach_forwarder(net_bus *nb);
+
+/* ---- net_link.c ---- */
+bmq_link *net__link_new(net_bus *nb, int style, bool inbound); /* refs = 1 */
+bmq_link *net__link_ref(bmq_link *l);
+void net__link_unref(bmq_link *l);
+void net__link_touch(bmq_link *l);
+bool net__link_idle(bmq_link *l, gint64 now);
+/* Start the forwarding thread of a style 01/02 link. */
+void net__link_start(bmq_link *l);
+/* Stop and join the forwarding thread (unless called from it). */
+void net__link_stop(bmq_link *l);
+void net__link_enqueue(bmq_link *l, const bmq_message *m);
+json_object *net__link_status(bmq_link *l, gint64 now);
+/* Split a message into fresh json-c objects owned by the caller: its id,
+ * args and kwargs. Safe from any thread (reads the message's cached text). */
+int net__message_parts(const bmq_message *m, json_object **id, json_object **args,
+                       json_object **kwargs);
+
+/* ---- rpc_client.c ---- */
+/* POST @body and parse the reply (object or array, transfer full).
+ * 0, -BMQ_ENET, -BMQ_EDENIED, -BMQ_EPROTO (HTTP error or unparsable). */
+int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_object **reply,
+                     char **errtext);
+/* Interpret one JSON-RPC response object: 0 with *result, or -BMQ_EPROTO. */
+int rpc__response_result(json_object *resp, json_object **result, char **errtext);
+/* The local address of the last connection ("127.0.0.1"), "" if unknown. */
+const char *rpc__client_local_ip(bmq_rpc_client *c);
+void rpc__client_set_connect_timeout(bmq_rpc_client *c, double seconds);
+char *rpc__url_for(const char *host, uint16_t port); /* (transfer full) */
+
+/* ---- rpc_dispatch.c ---- */
+typedef struct rpc_ctx {
+    const char *peer; /* (nullable) client address, for status */
+} rpc_ctx;
+/* Handle one HTTP body: a request or a batch. Returns the response text
+ * (transfer full, g_free). Never NULL. */
+char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx);
+json_object *rpc__error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+bool rpc__is_builtin(const char *name);
+
+/* ---- net_server.c ---- */
+struct rpc_method {
+    bmq_rpc_method_fn fn;
+    void *user_data;
+};
+
+struct bmq_server {
+    bmq_bus *bus;
+    net_bus *nb;
+    struct MHD_Daemon *mhd;
+    char *host;
+    uint16_t port;
+    char *listen;
+    GArray *allow;          /* struct net_cidr */
+    char *secret;
+    size_t max_body;
+    unsigned conn_timeout;
+    unsigned max_conns;
+    double max_block;       /* blocking "get" cap in seconds */
+    bool offline;           /* no sockets: links created by requests never connect */
+    int stopping;           /* atomic */
+    GRWLock methods_lock;
+    GHashTable *methods;    /* name -> struct rpc_method */
+    uint64_t requests, errors, rejected, too_large; /* atomics */
+};
+
+/* A server without sockets around @bus, for the fuzzer and unit tests:
+ * requests go straight to rpc__dispatch; links created by requests never
+ * touch the network and blocking gets wait at most @max_block seconds. */
+bmq_server *net__server_new_offline(bmq_bus *bus, double max_block);
+bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out);
+
+#define net__atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define net__atomic_get(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+#endif /* BMQ_NET_INTERNAL_H */

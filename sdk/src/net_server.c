@@ -1,0 +1,492 @@
+/* net_server.c - the HTTP side of the server: libmicrohttpd with one thread
+ * per connection (a blocking "get" or a slow client occupies only its own
+ * thread; idle connections time out), access control, body limits, extra
+ * methods and status. */
+#include "net_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct net_cidr {
+    int family;
+    unsigned char addr[16];
+    unsigned bits;
+};
+
+struct req {
+    GString *body;
+    bool too_large;
+    char peer[INET6_ADDRSTRLEN + 8];
+};
+
+void bmq_server_options_init(bmq_server_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->size = sizeof *opts;
+    opts->host = "127.0.0.1";
+}
+
+static bool parse_cidr(const char *text, struct net_cidr *out)
+{
+    char buf[64];
+    if (!text || strlen(text) >= sizeof buf)
+        return false;
+    g_strlcpy(buf, text, sizeof buf);
+    char *slash = strchr(buf, '/');
+    if (slash)
+        *slash++ = '\0';
+    memset(out, 0, sizeof *out);
+    unsigned max;
+    if (inet_pton(AF_INET, buf, out->addr) == 1) {
+        out->family = AF_INET;
+        max = 32;
+    } else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+        out->family = AF_INET6;
+        max = 128;
+    } else {
+        return false;
+    }
+    out->bits = max;
+    if (slash) {
+        char *end = NULL;
+        unsigned long b = strtoul(slash, &end, 10);
+        if (!*slash || *end || b > max)
+            return false;
+        out->bits = (unsigned)b;
+    }
+    return true;
+}
+
+static bool prefix_match(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+    unsigned full = bits / 8, rest = bits % 8;
+    if (memcmp(a, b, full))
+        return false;
+    if (!rest)
+        return true;
+    unsigned char mask = (unsigned char)(0xff << (8 - rest));
+    return (a[full] & mask) == (b[full] & mask);
+}
+
+/* Normalise a client address: family and 4 or 16 bytes (v4-mapped -> v4). */
+static int addr_bytes(const struct sockaddr *sa, unsigned char out[16])
+{
+    if (sa->sa_family == AF_INET) {
+        memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return AF_INET;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a6)) {
+            memcpy(out, a6->s6_addr + 12, 4);
+            return AF_INET;
+        }
+        memcpy(out, a6->s6_addr, 16);
+        return AF_INET6;
+    }
+    return 0;
+}
+
+static bool is_loopback(int family, const unsigned char *b)
+{
+    static const unsigned char v6lo[16] = {[15] = 1};
+    if (family == AF_INET)
+        return b[0] == 127;
+    return family == AF_INET6 && !memcmp(b, v6lo, 16);
+}
+
+static bool client_allowed(bmq_server *s, const struct sockaddr *sa)
+{
+    if (!s->allow || s->allow->len == 0)
+        return true;
+    unsigned char b[16];
+    int fam = sa ? addr_bytes(sa, b) : 0;
+    if (!fam)
+        return false;
+    if (is_loopback(fam, b))
+        return true;
+    for (guint i = 0; i < s->allow->len; i++) {
+        struct net_cidr *c = &g_array_index(s->allow, struct net_cidr, i);
+        if (c->family == fam && prefix_match(c->addr, b, c->bits))
+            return true;
+    }
+    return false;
+}
+
+static bool auth_ok(bmq_server *s, struct MHD_Connection *conn)
+{
+    if (!s->secret)
+        return true;
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || g_ascii_strncasecmp(h, "Bearer ", 7))
+        return false;
+    h += 7;
+    size_t a = strlen(h), b = strlen(s->secret);
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < a; i++) /* constant time in the secret's content */
+        diff |= (unsigned char)(h[i] ^ s->secret[i % (b ? b : 1)]);
+    return diff == 0;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *text,
+                             const char *type)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"berrymq\"");
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+    return reply(conn, status, g_strdup_printf("%s\n", msg), "text/plain");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    bmq_server *s = cls;
+    struct req *r = *con_cls;
+    if (!r) {
+        r = g_new0(struct req, 1);
+        *con_cls = r;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        if (sa && sa->sa_family == AF_INET) {
+            const struct sockaddr_in *in = (const void *)sa;
+            char ip[INET_ADDRSTRLEN];
+            inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+            g_snprintf(r->peer, sizeof r->peer, "%s:%u", ip, ntohs(in->sin_port));
+        } else if (sa && sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *in6 = (const void *)sa;
+            char ip[INET6_ADDRSTRLEN];
+            inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+            g_snprintf(r->peer, sizeof r->peer, "[%s]:%u", ip, ntohs(in6->sin6_port));
+        }
+        if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
+            return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
+        if (!client_allowed(s, sa)) {
+            net__atomic_add(&s->rejected, 1);
+            return reply_text(conn, MHD_HTTP_FORBIDDEN, "address not in the allow-list");
+        }
+        if (!auth_ok(s, conn)) {
+            net__atomic_add(&s->rejected, 1);
+            return reply_text(conn, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer secret");
+        }
+        if (strcmp(method, MHD_HTTP_METHOD_POST))
+            return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST with a JSON-RPC body");
+        if (strcmp(url, "/") && strcmp(url, "/JSON"))
+            return reply_text(conn, MHD_HTTP_NOT_FOUND, "post to / or /JSON");
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && g_ascii_strtoull(cl, NULL, 10) > s->max_body) {
+            net__atomic_add(&s->too_large, 1);
+            return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+        }
+        r->body = g_string_sized_new(cl ? (gsize)g_ascii_strtoull(cl, NULL, 10) + 1 : 256);
+        return MHD_YES;
+    }
+    if (!r->body)
+        return MHD_YES; /* a response is already queued */
+    if (*upload_data_size) {
+        if (r->body->len + *upload_data_size > s->max_body)
+            r->too_large = true;
+        else if (!r->too_large)
+            g_string_append_len(r->body, upload_data, (gssize)*upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->too_large) {
+        net__atomic_add(&s->too_large, 1);
+        return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
+    }
+    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL};
+    char *text = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
+    return reply(conn, MHD_HTTP_OK, text, "application/json");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+    if (!r)
+        return;
+    if (r->body)
+        g_string_free(r->body, TRUE);
+    g_free(r);
+    *con_cls = NULL;
+}
+
+static bmq_server *server_alloc(bmq_bus *bus)
+{
+    bmq_server *s = g_new0(bmq_server, 1);
+    s->bus = bus;
+    s->max_body = BMQ_DEFAULT_MAX_BODY;
+    s->conn_timeout = 30;
+    s->max_block = NET_MAX_BLOCK_S;
+    g_rw_lock_init(&s->methods_lock);
+    s->methods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->nb = net__bus_get(bus);
+    g_mutex_lock(&s->nb->lock);
+    if (!s->nb->server)
+        s->nb->server = s;
+    g_mutex_unlock(&s->nb->lock);
+    return s;
+}
+
+bmq_server *net__server_new_offline(bmq_bus *bus, double max_block)
+{
+    bmq_server *s = server_alloc(bus);
+    s->offline = true;
+    s->max_block = max_block;
+    s->listen = g_strdup("offline");
+    return s;
+}
+
+static bool resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL, *pick = NULL;
+    char p[8];
+    g_snprintf(p, sizeof p, "%u", (unsigned)port);
+    if (getaddrinfo(host, p, &hints, &res) != 0 || !res)
+        return false;
+    for (struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET && !pick)
+            pick = a; /* prefer IPv4: "localhost" clients mostly dial 127.0.0.1 */
+    if (!pick)
+        pick = res;
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    *len = pick->ai_addrlen;
+    freeaddrinfo(res);
+    return true;
+}
+
+static bool fail(char **error, int *code, int c, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+static bool fail(char **error, int *code, int c, const char *fmt, ...)
+{
+    if (error) {
+        va_list ap;
+        va_start(ap, fmt);
+        *error = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+    }
+    if (code)
+        *code = c;
+    return false;
+}
+
+static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char **error,
+                                int *code)
+{
+    bmq_server_options o;
+    bmq_server_options_init(&o);
+    if (in)
+        memcpy(&o, in, MIN(in->size ? in->size : sizeof o, sizeof o));
+    const char *host = o.host && *o.host ? o.host : "127.0.0.1";
+    if (!bus) {
+        fail(error, code, -BMQ_EINVAL, "no bus");
+        return NULL;
+    }
+    GArray *allow = g_array_new(FALSE, FALSE, sizeof(struct net_cidr));
+    for (size_t i = 0; o.allow && o.allow[i]; i++) {
+        struct net_cidr c;
+        if (!parse_cidr(o.allow[i], &c)) {
+            fail(error, code, -BMQ_EINVAL, "bad allow-list entry '%s': expected ADDRESS[/BITS]",
+                 o.allow[i]);
+            g_array_free(allow, TRUE);
+            return NULL;
+        }
+        g_array_append_val(allow, c);
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = 0;
+    if (!resolve(host, o.port, &ss, &sl)) {
+        fail(error, code, -BMQ_EINVAL, "cannot resolve listen address '%s'", host);
+        g_array_free(allow, TRUE);
+        return NULL;
+    }
+    unsigned char b[16];
+    int fam = addr_bytes((struct sockaddr *)&ss, b);
+    bool has_secret = o.secret && *o.secret;
+    if (!is_loopback(fam, b) && allow->len == 0 && !has_secret) {
+        fail(error, code, -BMQ_EDENIED,
+             "refusing to listen on %s: a non-loopback address needs an allow-list (CIDRs) or a "
+             "shared secret",
+             host);
+        g_array_free(allow, TRUE);
+        return NULL;
+    }
+    bmq_server *s = server_alloc(bus);
+    s->allow = allow;
+    s->secret = has_secret ? g_strdup(o.secret) : NULL;
+    if (o.max_body)
+        s->max_body = o.max_body;
+    if (o.conn_timeout_s)
+        s->conn_timeout = o.conn_timeout_s;
+    s->max_conns = o.threads ? o.threads : 256;
+    s->host = g_strdup(host);
+    if (o.node_id && *o.node_id)
+        g_strlcpy(s->nb->node_id, o.node_id, sizeof s->nb->node_id);
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    errno = 0;
+    s->mhd = MHD_start_daemon(flags, o.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+                              (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
+                              (unsigned int)s->max_conns, MHD_OPTION_NOTIFY_COMPLETED,
+                              on_completed, NULL, MHD_OPTION_END);
+    if (!s->mhd) {
+        int e = errno;
+        fail(error, code, -BMQ_ENET, "cannot listen on %s:%u: %s", host, (unsigned)o.port,
+             e ? g_strerror(e) : "address in use or not available");
+        bmq_server_stop(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
+        s->port = ntohs(bound.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                            : ((struct sockaddr_in *)&bound)->sin_port);
+    s->listen = strchr(host, ':') ? g_strdup_printf("[%s]:%u", host, (unsigned)s->port)
+                                  : g_strdup_printf("%s:%u", host, (unsigned)s->port);
+    return s;
+}
+
+bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, char **error)
+{
+    if (error)
+        *error = NULL;
+    return server_start(bus, opts, error, NULL);
+}
+
+uint16_t bmq_server_port(const bmq_server *s)
+{
+    return s ? s->port : 0;
+}
+
+const char *bmq_server_node_id(const bmq_server *s)
+{
+    return s ? s->nb->node_id : NULL;
+}
+
+void bmq_server_stop(bmq_server *s)
+{
+    if (!s)
+        return;
+    __atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+    g_mutex_lock(&s->nb->lock);
+    bool primary = s->nb->server == s;
+    g_mutex_unlock(&s->nb->lock);
+    /* Inbound links belong to the bus's server; a second server on the same
+     * bus (or one that failed to start) leaves them alone. */
+    if (s->mhd) {
+        MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+        if (primary)
+            net__bus_drop_inbound(s->nb); /* wakes blocked gets */
+        MHD_stop_daemon(s->mhd);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+    if (primary && (s->mhd || s->offline))
+        net__bus_drop_inbound(s->nb);
+    g_mutex_lock(&s->nb->lock);
+    if (s->nb->server == s)
+        s->nb->server = NULL;
+    g_mutex_unlock(&s->nb->lock);
+    net__bus_unref(s->nb);
+    if (s->allow)
+        g_array_free(s->allow, TRUE);
+    g_hash_table_destroy(s->methods);
+    g_rw_lock_clear(&s->methods_lock);
+    g_free(s->secret);
+    g_free(s->host);
+    g_free(s->listen);
+    g_free(s);
+}
+
+int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn, void *user_data)
+{
+    if (!s || !name || !*name || !fn)
+        return -BMQ_EINVAL;
+    if (rpc__is_builtin(name) || g_str_has_prefix(name, "bmq."))
+        return -BMQ_EEXIST;
+    g_rw_lock_writer_lock(&s->methods_lock);
+    int rc = -BMQ_EEXIST;
+    if (!g_hash_table_contains(s->methods, name)) {
+        struct rpc_method *m = g_new(struct rpc_method, 1);
+        m->fn = fn;
+        m->user_data = user_data;
+        g_hash_table_insert(s->methods, g_strdup(name), m);
+        rc = 0;
+    }
+    g_rw_lock_writer_unlock(&s->methods_lock);
+    return rc;
+}
+
+bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out)
+{
+    g_rw_lock_reader_lock(&s->methods_lock);
+    struct rpc_method *m = g_hash_table_lookup(s->methods, name);
+    if (m)
+        *out = *m;
+    g_rw_lock_reader_unlock(&s->methods_lock);
+    return m != NULL;
+}
+
+json_object *bmq_server_status(bmq_server *s)
+{
+    if (!s)
+        return NULL;
+    net_bus *nb = s->nb;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "listen", json_object_new_string(s->listen ? s->listen : ""));
+    json_object_object_add(o, "node_id", json_object_new_string(nb->node_id));
+    json_object *links = json_object_new_array();
+    gint64 now = g_get_monotonic_time();
+    g_mutex_lock(&nb->lock);
+    GPtrArray *snap = g_ptr_array_new();
+    for (guint i = 0; i < nb->links->len; i++)
+        g_ptr_array_add(snap, net__link_ref(nb->links->pdata[i]));
+    g_mutex_unlock(&nb->lock);
+    for (guint i = 0; i < snap->len; i++) {
+        json_object_array_add(links, net__link_status(snap->pdata[i], now));
+        net__link_unref(snap->pdata[i]);
+    }
+    g_ptr_array_free(snap, TRUE);
+    json_object_object_add(o, "links", links);
+    json_object *c = json_object_new_object();
+#define COUNTER(name, p) json_object_object_add(c, name, json_object_new_int64((int64_t)net__atomic_get(p)))
+    COUNTER("requests", &s->requests);
+    COUNTER("errors", &s->errors);
+    COUNTER("rejected", &s->rejected);
+    COUNTER("too_large", &s->too_large);
+    COUNTER("messages_in", &nb->messages_in);
+    COUNTER("messages_out", &nb->messages_out);
+    COUNTER("dropped", &nb->dropped);
+    COUNTER("duplicates", &nb->duplicates);
+#undef COUNTER
+    json_object_object_add(o, "counters", c);
+    return o;
+}

@@ -1,0 +1,484 @@
+/* rpc_dispatch.c - JSON-RPC 1.0 request parsing and the berryMQ methods.
+ * Independent of sockets: rpc__dispatch() turns a request body into a
+ * response body, so the fuzzer and unit tests drive it directly. */
+#include "net_internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+typedef json_object *(*builtin_fn)(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                   json_object **error);
+
+json_object *rpc__error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "code", json_object_new_int(code));
+    json_object_object_add(e, "message", json_object_new_string(msg));
+    g_free(msg);
+    return e;
+}
+
+/* ---- parameter checks ---- */
+
+static bool params_count(json_object *params, size_t min, size_t max, json_object **error,
+                         const char *method)
+{
+    size_t n = json_object_array_length(params);
+    if (n < min || n > max) {
+        if (min == max)
+            *error = rpc__error(RPC_EPARAMS, "%s takes %zu params, got %zu", method, min, n);
+        else
+            *error = rpc__error(RPC_EPARAMS, "%s takes %zu to %zu params, got %zu", method, min,
+                                max, n);
+        return false;
+    }
+    return true;
+}
+
+static bool is_number(json_object *o)
+{
+    return json_object_is_type(o, json_type_int) || json_object_is_type(o, json_type_double);
+}
+
+/* ttl: a number of seconds or null; 0/null never expires (as the original). */
+static bool get_ttl(json_object *o, double *ttl, json_object **error)
+{
+    if (!o) {
+        *ttl = 0;
+        return true;
+    }
+    double v = is_number(o) ? json_object_get_double(o) : NAN;
+    if (!isfinite(v) || v < 0 || v > 1e9) {
+        *error = rpc__error(RPC_EPARAMS, "ttl must be a number of seconds >= 0 or null");
+        return false;
+    }
+    *ttl = v;
+    return true;
+}
+
+/* A token parameter: string or null (null is never a valid token here). */
+static bool get_token(json_object *o, const char **token, json_object **error)
+{
+    if (!o) {
+        *token = NULL;
+        return true;
+    }
+    if (!json_object_is_type(o, json_type_string)) {
+        *error = rpc__error(RPC_EPARAMS, "token must be a string");
+        return false;
+    }
+    *token = json_object_get_string(o);
+    return true;
+}
+
+static json_object *str(const char *s)
+{
+    return json_object_new_string(s);
+}
+
+/* Find a token; NULL with *answer set to "invalid token" or "timeout". */
+static bmq_link *find_link(bmq_server *s, const char *token, json_object **answer)
+{
+    bool expired = false;
+    bmq_link *l = net__bus_lookup(s->nb, token, &expired);
+    if (!l)
+        *answer = str(expired ? "timeout" : "invalid token");
+    else
+        net__link_touch(l);
+    return l;
+}
+
+static char *new_token(void)
+{
+    return g_uuid_string_random();
+}
+
+/* ---- methods ---- */
+
+static json_object *m_interconnect(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                   json_object **error)
+{
+    if (!params_count(params, 3, 3, error, "interconnect"))
+        return NULL;
+    json_object *addr = json_object_array_get_idx(params, 0);
+    json_object *tok = json_object_array_get_idx(params, 1);
+    bool pair = json_object_is_type(addr, json_type_array) && json_object_array_length(addr) == 2;
+    json_object *host = pair ? json_object_array_get_idx(addr, 0) : NULL;
+    json_object *port = pair ? json_object_array_get_idx(addr, 1) : NULL;
+    double ttl;
+    if (!pair ||
+        !json_object_is_type(host, json_type_string) || !json_object_is_type(port, json_type_int) ||
+        json_object_get_int64(port) < 1 || json_object_get_int64(port) > 65535 ||
+        json_object_get_string_len(host) == 0 || json_object_get_string_len(host) > 255) {
+        *error = rpc__error(RPC_EPARAMS, "interconnect: address must be [host, port]");
+        return NULL;
+    }
+    if (!json_object_is_type(tok, json_type_string) || json_object_get_string_len(tok) == 0 ||
+        json_object_get_string_len(tok) > NET_TOKEN_MAX) {
+        *error = rpc__error(RPC_EPARAMS, "interconnect: token must be a non-empty string");
+        return NULL;
+    }
+    if (!get_ttl(json_object_array_get_idx(params, 2), &ttl, error))
+        return NULL;
+    const char *h = json_object_get_string(host);
+    uint16_t p = (uint16_t)json_object_get_int64(port);
+    bmq_link *l = net__link_new(s->nb, NET_STYLE_INTERCONNECT, true);
+    l->token = g_strdup(json_object_get_string(tok));
+    l->ttl = ttl;
+    l->peer = strchr(h, ':') ? g_strdup_printf("[%s]:%u", h, p) : g_strdup_printf("%s:%u", h, p);
+    l->offline = s->offline;
+    if (!s->offline) {
+        char *url = rpc__url_for(h, p);
+        l->rpc = bmq_rpc_client_new(url, s->secret);
+        g_free(url);
+        bmq_rpc_client_set_timeout(l->rpc, 5);
+        rpc__client_set_connect_timeout(l->rpc, 2);
+    }
+    if ((!s->offline && !l->rpc) || net__bus_add_link(s->nb, l, true) < 0) {
+        *error = rpc__error(RPC_EPARAMS, "interconnect: token already in use or bad address");
+        net__link_unref(l);
+        return NULL;
+    }
+    net__bus_attach_forwarder(s->nb);
+    net__link_start(l);
+    json_object *r = str(l->token);
+    net__link_unref(l);
+    return r;
+}
+
+static json_object *add_server_link(bmq_server *s, bmq_link *l, const rpc_ctx *ctx,
+                                    json_object **error)
+{
+    l->token = new_token();
+    l->peer = g_strdup(ctx && ctx->peer ? ctx->peer : "local");
+    l->offline = true; /* inbound 02/03 links never call out */
+    if (net__bus_add_link(s->nb, l, true) < 0) {
+        *error = rpc__error(RPC_EINTERNAL, "token collision");
+        net__link_unref(l);
+        return NULL;
+    }
+    json_object *r = str(l->token);
+    net__link_unref(l);
+    return r;
+}
+
+static json_object *m_connect_oneway(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                     json_object **error)
+{
+    double ttl;
+    if (!params_count(params, 0, 1, error, "connect_oneway") ||
+        !get_ttl(json_object_array_get_idx(params, 0), &ttl, error))
+        return NULL;
+    if (json_object_array_length(params) == 0)
+        ttl = 1000; /* the original's default */
+    bmq_link *l = net__link_new(s->nb, NET_STYLE_ONEWAY, true);
+    l->ttl = ttl;
+    return add_server_link(s, l, ctx, error);
+}
+
+static json_object *m_connect_via_queue(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                        json_object **error)
+{
+    double ttl;
+    if (!params_count(params, 2, 2, error, "connect_via_queue"))
+        return NULL;
+    json_object *pat = json_object_array_get_idx(params, 0);
+    if (!json_object_is_type(pat, json_type_string) ||
+        bmq_id_validate(json_object_get_string(pat)) < 0) {
+        *error = rpc__error(RPC_EPARAMS, "connect_via_queue: identifier must be a valid pattern");
+        return NULL;
+    }
+    if (!get_ttl(json_object_array_get_idx(params, 1), &ttl, error))
+        return NULL;
+    bmq_queue *q = bmq_queue_new(s->bus, json_object_get_string(pat), false);
+    if (!q) {
+        *error = rpc__error(RPC_EPARAMS, "connect_via_queue: bad identifier");
+        return NULL;
+    }
+    bmq_link *l = net__link_new(s->nb, NET_STYLE_QUEUE, true);
+    l->ttl = ttl;
+    l->queue = q;
+    l->pattern = g_strdup(json_object_get_string(pat));
+    return add_server_link(s, l, ctx, error);
+}
+
+static json_object *m_send_message(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                   json_object **error)
+{
+    if (!params_count(params, 4, 5, error, "send_message"))
+        return NULL;
+    const char *token;
+    json_object *id = json_object_array_get_idx(params, 1);
+    json_object *args = json_object_array_get_idx(params, 2);
+    json_object *kwargs = json_object_array_get_idx(params, 3);
+    json_object *meta = json_object_array_get_idx(params, 4);
+    if (!get_token(json_object_array_get_idx(params, 0), &token, error))
+        return NULL;
+    if (!json_object_is_type(id, json_type_string) ||
+        bmq_id_validate(json_object_get_string(id)) < 0) {
+        *error = rpc__error(RPC_EPARAMS, "send_message: identifier must be a valid identifier");
+        return NULL;
+    }
+    if ((args && !json_object_is_type(args, json_type_array)) ||
+        (kwargs && !json_object_is_type(kwargs, json_type_object)) ||
+        (meta && !json_object_is_type(meta, json_type_object))) {
+        *error = rpc__error(RPC_EPARAMS, "send_message: args must be an array, kwargs an object");
+        return NULL;
+    }
+    const char *uid = NULL;
+    json_object *u = NULL;
+    if (meta && json_object_object_get_ex(meta, "uid", &u)) {
+        if (!json_object_is_type(u, json_type_string) || json_object_get_string_len(u) == 0 ||
+            json_object_get_string_len(u) > 64) {
+            *error = rpc__error(RPC_EPARAMS, "send_message: uid must be a short string");
+            return NULL;
+        }
+        uid = json_object_get_string(u);
+    }
+    json_object *answer = NULL;
+    bmq_link *l = find_link(s, token, &answer);
+    if (!l)
+        return answer;
+    if (uid && net__seen_check_add(s->nb, uid)) {
+        net__atomic_add(&s->nb->duplicates, 1);
+        net__link_unref(l);
+        return str("ok");
+    }
+    /* Take args/kwargs out of the request so the message owns them alone. */
+    json_object_get(args);
+    json_object_get(kwargs);
+    json_object_array_put_idx(params, 2, NULL);
+    json_object_array_put_idx(params, 3, NULL);
+    int err = 0;
+    bmq_message *m = bmq_message_new_full(json_object_get_string(id), args, kwargs, uid, l, &err);
+    if (!m) {
+        net__link_unref(l);
+        *error = rpc__error(RPC_EPARAMS, "send_message: %s", bmq_strerror(err));
+        return NULL;
+    }
+    net__atomic_add(&l->received, 1);
+    net__atomic_add(&s->nb->messages_in, 1);
+    bmq_twitter_message(s->bus, m);
+    net__link_unref(l);
+    return str("ok");
+}
+
+static json_object *queue_get(bmq_server *s, const char *token, bool block, double timeout)
+{
+    json_object *answer = NULL;
+    bmq_link *l = find_link(s, token, &answer);
+    if (!l)
+        return answer;
+    if (l->style != NET_STYLE_QUEUE || !l->queue) {
+        net__link_unref(l);
+        return str("invalid token");
+    }
+    if (timeout < 0 || timeout > s->max_block)
+        timeout = s->max_block;
+    bmq_message *m = block ? bmq_queue_get(l->queue, true, timeout) : bmq_queue_get_nowait(l->queue);
+    net__link_touch(l);
+    if (!m) {
+        net__link_unref(l);
+        return str("timeout");
+    }
+    json_object *id, *args, *kwargs;
+    json_object *r = NULL;
+    if (net__message_parts(m, &id, &args, &kwargs) == 0) {
+        r = json_object_new_array_ext(3);
+        json_object_array_add(r, id);
+        json_object_array_add(r, args);
+        json_object_array_add(r, kwargs);
+        net__atomic_add(&l->sent, 1);
+        net__atomic_add(&s->nb->messages_out, 1);
+    }
+    bmq_message_unref(m);
+    net__link_unref(l);
+    return r;
+}
+
+static json_object *m_get(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                          json_object **error)
+{
+    const char *token;
+    if (!params_count(params, 1, 3, error, "get") ||
+        !get_token(json_object_array_get_idx(params, 0), &token, error))
+        return NULL;
+    json_object *b = json_object_array_get_idx(params, 1);
+    json_object *t = json_object_array_get_idx(params, 2);
+    if ((b && !json_object_is_type(b, json_type_boolean) && !json_object_is_type(b, json_type_int)) ||
+        (t && !is_number(t))) {
+        *error = rpc__error(RPC_EPARAMS, "get: block must be a boolean, timeout a number or null");
+        return NULL;
+    }
+    bool block = json_object_array_length(params) < 2 || json_object_get_boolean(b);
+    double timeout = t ? json_object_get_double(t) : -1;
+    if (!isfinite(timeout))
+        timeout = -1;
+    return queue_get(s, token, block, timeout);
+}
+
+static json_object *m_get_nowait(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                 json_object **error)
+{
+    const char *token;
+    if (!params_count(params, 1, 1, error, "get_nowait") ||
+        !get_token(json_object_array_get_idx(params, 0), &token, error))
+        return NULL;
+    return queue_get(s, token, false, 0);
+}
+
+static json_object *m_close_connection(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                       json_object **error)
+{
+    const char *token;
+    /* The original also accepts an address as a second parameter. */
+    if (!params_count(params, 1, 2, error, "close_connection") ||
+        !get_token(json_object_array_get_idx(params, 0), &token, error))
+        return NULL;
+    bool expired;
+    bmq_link *l = net__bus_lookup(s->nb, token, &expired);
+    if (l) {
+        net__link_drop(l, false);
+        net__link_stop(l);
+        net__link_unref(l);
+    }
+    return str("ok");
+}
+
+static json_object *m_hello(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                            json_object **error)
+{
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "node_id", str(s->nb->node_id));
+    json_object_object_add(r, "version", str(bmq_version()));
+    json_object_object_add(r, "batch", json_object_new_boolean(true));
+    json_object_object_add(r, "uid", json_object_new_boolean(true));
+    return r;
+}
+
+static const struct {
+    const char *name;
+    builtin_fn fn;
+} builtins[] = {
+    {"interconnect", m_interconnect},   {"connect_oneway", m_connect_oneway},
+    {"connect_via_queue", m_connect_via_queue}, {"send_message", m_send_message},
+    {"get", m_get},                     {"get_nowait", m_get_nowait},
+    {"close_connection", m_close_connection}, {"bmq.hello", m_hello},
+};
+
+bool rpc__is_builtin(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++)
+        if (!strcmp(builtins[i].name, name))
+            return true;
+    return false;
+}
+
+/* ---- dispatch ---- */
+
+static json_object *response(json_object *id, json_object *result, json_object *error)
+{
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "id", json_object_get(id));
+    json_object_object_add(r, "result", error ? NULL : result);
+    json_object_object_add(r, "error", error);
+    if (error)
+        json_object_put(result);
+    return r;
+}
+
+static json_object *call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx)
+{
+    json_object *id = NULL, *method = NULL, *params = NULL, *error = NULL, *result = NULL;
+    if (!json_object_is_type(req, json_type_object)) {
+        net__atomic_add(&s->errors, 1);
+        return response(NULL, NULL, rpc__error(RPC_EREQUEST, "request must be a JSON object"));
+    }
+    json_object_object_get_ex(req, "id", &id);
+    if (!json_object_object_get_ex(req, "method", &method) ||
+        !json_object_is_type(method, json_type_string)) {
+        net__atomic_add(&s->errors, 1);
+        return response(id, NULL, rpc__error(RPC_EREQUEST, "method must be a string"));
+    }
+    bool has_params = json_object_object_get_ex(req, "params", &params);
+    if (has_params && params && !json_object_is_type(params, json_type_array)) {
+        net__atomic_add(&s->errors, 1);
+        return response(id, NULL, rpc__error(RPC_EREQUEST, "params must be an array"));
+    }
+    if (!params) {
+        params = json_object_new_array();
+        json_object_object_add(req, "params", params);
+    }
+    const char *name = json_object_get_string(method);
+    net__atomic_add(&s->requests, 1);
+    for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++) {
+        if (!strcmp(builtins[i].name, name)) {
+            result = builtins[i].fn(s, params, ctx, &error);
+            goto done;
+        }
+    }
+    struct rpc_method m;
+    if (net__server_extra_method(s, name, &m)) {
+        result = m.fn(params, m.user_data, &error);
+        if (error && json_object_is_type(error, json_type_string)) {
+            json_object *e = rpc__error(RPC_EINTERNAL, "%s", json_object_get_string(error));
+            json_object_put(error);
+            error = e;
+        }
+    } else {
+        error = rpc__error(RPC_EMETHOD, "unknown method: %.100s", name);
+    }
+done:
+    if (error)
+        net__atomic_add(&s->errors, 1);
+    return response(id, result, error);
+}
+
+char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *req = len > INT_MAX ? NULL : json_tokener_parse_ex(tok, body, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    if (!req && jerr == json_tokener_continue) {
+        used = len;
+        /* A bare number at the very end needs a terminator to complete. */
+        req = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+    }
+    /* Only whitespace may follow the JSON value. */
+    bool trailing = false;
+    for (size_t i = used; req && i < len; i++)
+        if (!g_ascii_isspace(body[i]))
+            trailing = true;
+    json_tokener_free(tok);
+    json_object *out;
+    if (!req || jerr != json_tokener_success || trailing) {
+        net__atomic_add(&s->errors, 1);
+        out = response(NULL, NULL,
+                       rpc__error(RPC_EPARSE, "parse error: %s",
+                                  trailing ? "trailing data" : json_tokener_error_desc(jerr)));
+    } else if (json_object_is_type(req, json_type_array)) {
+        size_t n = json_object_array_length(req);
+        if (n == 0) {
+            net__atomic_add(&s->errors, 1);
+            out = response(NULL, NULL, rpc__error(RPC_EREQUEST, "empty batch"));
+        } else {
+            out = json_object_new_array_ext((int)n);
+            for (size_t i = 0; i < n; i++)
+                json_object_array_add(out, call_one(s, json_object_array_get_idx(req, i), ctx));
+        }
+    } else {
+        out = call_one(s, req, ctx);
+    }
+    json_object_put(req);
+    char *text = g_strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+    json_object_put(out);
+    return text;
+}

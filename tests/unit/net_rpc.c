@@ -1,0 +1,277 @@
+/* net_rpc.c - the JSON-RPC dispatcher without sockets: every method, every
+ * result string, every malformed input, batches, id echo, extra methods. */
+#include "net_internal.h"
+#include "unit/net_check.h"
+
+#include <glib.h>
+#include <stdarg.h>
+
+static bmq_server *srv;
+static bmq_bus *bus;
+
+/* Dispatch @body and return the parsed response (transfer full). */
+static json_object *call(const char *body)
+{
+    char *text = rpc__dispatch(srv, body, strlen(body), NULL);
+    json_object *o = json_tokener_parse(text);
+    if (!o)
+        fprintf(stderr, "unparsable response: %s\n", text);
+    CHECK(o != NULL);
+    g_free(text);
+    return o;
+}
+
+/* Every response carries id, result and error. */
+static void check_shape(json_object *r)
+{
+    CHECK(json_object_is_type(r, json_type_object));
+    CHECK(json_object_object_get_ex(r, "id", NULL));
+    CHECK(json_object_object_get_ex(r, "result", NULL));
+    CHECK(json_object_object_get_ex(r, "error", NULL));
+}
+
+static json_object *field(json_object *r, const char *k)
+{
+    json_object *v = NULL;
+    json_object_object_get_ex(r, k, &v);
+    return v;
+}
+
+/* The result string of a call, or "ERROR:<code>" (transfer full). */
+static char *result_of(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    json_object *r = call(body);
+    check_shape(r);
+    char *out;
+    json_object *e = field(r, "error");
+    if (e) {
+        CHECK(field(r, "result") == NULL);
+        CHECK(json_object_is_type(field(e, "message"), json_type_string));
+        out = g_strdup_printf("ERROR:%d", json_object_get_int(field(e, "code")));
+    } else {
+        json_object *res = field(r, "result");
+        out = g_strdup(res ? json_object_to_json_string_ext(res, JSON_C_TO_STRING_PLAIN) : "null");
+    }
+    json_object_put(r);
+    g_free(body);
+    return out;
+}
+
+#define EXPECT(expected, ...)                 \
+    do {                                      \
+        char *got_ = result_of(__VA_ARGS__);  \
+        CHECK_STR(got_, expected);            \
+        g_free(got_);                         \
+    } while (0)
+
+static char *token_of(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *body = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    json_object *r = call(body);
+    json_object *res = field(r, "result");
+    CHECK(json_object_is_type(res, json_type_string));
+    char *t = g_strdup(json_object_get_string(res));
+    CHECK(strlen(t) == 36 && t[8] == '-' && t[14] == '4'); /* a random (v4) UUID */
+    json_object_put(r);
+    g_free(body);
+    return t;
+}
+
+static int seen;
+static void count(const bmq_message *m, void *ud)
+{
+    seen++;
+}
+
+static void test_ids(void)
+{
+    json_object *r = call("{\"id\": null, \"method\": \"connect_oneway\", \"params\": [10]}");
+    check_shape(r);
+    CHECK(field(r, "id") == NULL);
+    json_object_put(r);
+    r = call("{\"id\": {\"x\": [1, 2]}, \"method\": \"nope\", \"params\": []}");
+    CHECK_STR(json_object_to_json_string_ext(field(r, "id"), JSON_C_TO_STRING_PLAIN),
+              "{\"x\":[1,2]}");
+    json_object_put(r);
+    r = call("{\"id\": \"abc\", \"method\": \"bmq.hello\", \"params\": [\"x\"]}");
+    CHECK_STR(json_object_get_string(field(r, "id")), "abc");
+    CHECK_STR(json_object_get_string(field(field(r, "result"), "node_id")),
+              bmq_server_node_id(srv));
+    json_object_put(r);
+}
+
+static void test_oneway_and_send(void)
+{
+    bmq_follower *f = bmq_follow(bus, "app:*", count, NULL, NULL);
+    char *t = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[100]}");
+    EXPECT("\"ok\"", "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[1],{\"a\":1}]}", t);
+    CHECK(seen == 1);
+    EXPECT("\"ok\"", "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",null,null]}", t);
+    CHECK(seen == 2);
+    EXPECT("\"invalid token\"", "{\"id\":3,\"method\":\"send_message\",\"params\":[\"nope\",\"app:go\",[],{}]}");
+    EXPECT("\"invalid token\"", "{\"id\":3,\"method\":\"send_message\",\"params\":[null,\"app:go\",[],{}]}");
+    CHECK(seen == 2);
+    /* wrong types and counts */
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",{},{}]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],[]]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"bad id\",[],{}]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",5,[],{}]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[5,\"a:b\",[],{}]}");
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[]]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"a:b\",[],{},{},1]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"connect_oneway\",\"params\":[\"x\"]}");
+    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"connect_oneway\",\"params\":[-1]}");
+    /* uid extension: a second copy of one uid is not delivered again */
+    EXPECT("\"ok\"", "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":\"u1\"}]}", t);
+    EXPECT("\"ok\"", "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":\"u1\"}]}", t);
+    CHECK(seen == 3);
+    EXPECT("ERROR:-32602", "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":7}]}", t);
+    EXPECT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"%s\"]}", t);
+    EXPECT("\"invalid token\"", "{\"id\":7,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{}]}", t);
+    EXPECT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"unknown\"]}");
+    EXPECT("ERROR:-32602", "{\"id\":6,\"method\":\"close_connection\",\"params\":[]}");
+    g_free(t);
+    bmq_unfollow(f);
+}
+
+static void test_queue(void)
+{
+    char *t = token_of("{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"job:*\",100]}");
+    char *o = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[null]}");
+    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,0.05]}", t);
+    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",false,null]}", t);
+    bmq_twitter_json(bus, "job:done", "[1,\"x\"]", "{\"k\":true}");
+    bmq_twitter_json(bus, "other:done", NULL, NULL);
+    bmq_twitter_json(bus, "job@ns:done", NULL, NULL); /* another namespace */
+    EXPECT("[\"job:done\",[1,\"x\"],{\"k\":true}]", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,1]}", t);
+    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    /* a message sent through a oneway token reaches the queue */
+    EXPECT("\"ok\"", "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"job:x\",[],{}]}", o);
+    EXPECT("[\"job:x\",[],{}]", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,1]}", o);
+    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"zzz\",true,1]}");
+    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[null]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",\"yes\",1]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,\"1\"]}", t);
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"a b\",1]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"a:b\"]}");
+    EXPECT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"%s\"]}", t);
+    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    g_free(t);
+    g_free(o);
+}
+
+static void test_ttl(void)
+{
+    char *t = token_of("{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"x:*\",0.2]}");
+    char *o = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[0.2]}");
+    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    g_usleep(350000);
+    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"x:y\",[],{}]}", o);
+    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    g_free(t);
+    g_free(o);
+}
+
+static void test_interconnect(void)
+{
+    /* Offline server: the callback link is registered but never connects. */
+    EXPECT("\"tok-1\"", "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"tok-1\",100]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"tok-1\",100]}");
+    EXPECT("\"ok\"", "{\"id\":1,\"method\":\"send_message\",\"params\":[\"tok-1\",\"a:b\",[],{}]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",0],\"t2\",1]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\"],\"t2\",1]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"interconnect\",\"params\":[\"127.0.0.1:9\",\"t2\",1]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"\",1]}");
+    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"t2\"]}");
+    EXPECT("\"ok\"", "{\"id\":1,\"method\":\"close_connection\",\"params\":[\"tok-1\"]}");
+}
+
+static json_object *echo(json_object *params, void *ud, json_object **error)
+{
+    if (json_object_array_length(params) == 0) {
+        *error = json_object_new_string("need one param");
+        return NULL;
+    }
+    return json_object_get(json_object_array_get_idx(params, 0));
+}
+
+static void test_malformed_and_batch(void)
+{
+    EXPECT("ERROR:-32700", "{\"id\":1,");
+    EXPECT("ERROR:-32700", "");
+    EXPECT("ERROR:-32700", "{} x");
+    EXPECT("ERROR:-32700", "\x01\x02");
+    EXPECT("ERROR:-32600", "[]");
+    EXPECT("ERROR:-32600", "42");
+    EXPECT("ERROR:-32600", "{\"id\":1}");
+    EXPECT("ERROR:-32600", "{\"id\":1,\"method\":5}");
+    EXPECT("ERROR:-32600", "{\"id\":1,\"method\":\"get\",\"params\":{}}");
+    EXPECT("ERROR:-32601", "{\"id\":1,\"method\":\"no_such\",\"params\":[]}");
+    EXPECT("ERROR:-32601", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[]}");
+    CHECK(bmq_server_add_method(srv, "hub.echo", echo, NULL) == 0);
+    CHECK(bmq_server_add_method(srv, "hub.echo", echo, NULL) == -BMQ_EEXIST);
+    CHECK(bmq_server_add_method(srv, "send_message", echo, NULL) == -BMQ_EEXIST);
+    EXPECT("[1,2]", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[[1,2]]}");
+    EXPECT("ERROR:-32603", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[]}");
+    EXPECT("ERROR:-32603", "{\"id\":1,\"method\":\"hub.echo\"}");
+
+    /* A batch answers each element in order, errors included. */
+    char *t = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[100]}");
+    char *body = g_strdup_printf(
+        "[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"b:1\",[],{}]},"
+        " 17,"
+        " {\"id\":3,\"method\":\"nope\",\"params\":[]},"
+        " {\"id\":null,\"method\":\"send_message\",\"params\":[\"bad\",\"b:1\",[],{}]}]",
+        t);
+    json_object *r = call(body);
+    CHECK(json_object_is_type(r, json_type_array) && json_object_array_length(r) == 4);
+    for (int i = 0; i < 4; i++)
+        check_shape(json_object_array_get_idx(r, i));
+    CHECK_STR(json_object_get_string(field(json_object_array_get_idx(r, 0), "result")), "ok");
+    CHECK(field(json_object_array_get_idx(r, 1), "error") != NULL);
+    CHECK(field(json_object_array_get_idx(r, 2), "error") != NULL);
+    CHECK_STR(json_object_get_string(field(json_object_array_get_idx(r, 3), "result")),
+              "invalid token");
+    json_object_put(r);
+    g_free(body);
+    g_free(t);
+}
+
+static void test_status(void)
+{
+    json_object *st = bmq_server_status(srv);
+    json_object *c = field(st, "counters");
+    CHECK(json_object_get_int(field(c, "requests")) > 10);
+    CHECK(json_object_get_int(field(c, "errors")) > 10);
+    CHECK(json_object_get_int(field(c, "messages_in")) >= 4);
+    CHECK(json_object_get_int(field(c, "duplicates")) == 1);
+    CHECK(json_object_is_type(field(st, "links"), json_type_array));
+    json_object_put(st);
+}
+
+int main(void)
+{
+    bus = bmq_bus_new();
+    srv = net__server_new_offline(bus, 2.0);
+    test_ids();
+    test_oneway_and_send();
+    test_queue();
+    test_ttl();
+    test_interconnect();
+    test_malformed_and_batch();
+    test_status();
+    bmq_server_stop(srv);
+    bmq_bus_free(bus);
+    printf("net_rpc: ok\n");
+    return 0;
+}
