@@ -5,9 +5,9 @@
  * The parser restarts from the first byte on every call: the receiver feeds
  * it whatever has arrived so far, and requests are small and bounded, so
  * simplicity wins over an incremental state machine. It is tolerant where
- * real senders differ from the spec (bare LF, runs of spaces and a trailing
- * space in the information line, header names in any case) and strict on
- * sizes, so the fuzz target can hammer it.
+ * real senders differ from the spec (runs of spaces and a trailing space in
+ * the information line, header names in any case, extra blank lines between
+ * sections) and strict on sizes, so the fuzz target can hammer it.
  */
 #include "growl_proto.h"
 
@@ -24,19 +24,22 @@ typedef struct cursor {
 
 enum { LINE_OK = 0, LINE_MORE = 1, LINE_TOO_LONG = -1 };
 
-/* Next line without its LF / CRLF. */
+/* Next line without its CRLF. A bare LF is not a line end: the spec uses
+ * it for newlines inside header values. */
 static int next_line(cursor *c, const char **start, size_t *n)
 {
     const guint8 *p = c->buf + c->pos;
     size_t avail = c->len - c->pos;
-    const guint8 *nl = memchr(p, '\n', MIN(avail, (size_t)GNTP_MAX_LINE + 1));
-    if (!nl)
-        return avail > GNTP_MAX_LINE ? LINE_TOO_LONG : LINE_MORE;
-    size_t l = (size_t)(nl - p);
-    *start = (const char *)p;
-    *n = (l > 0 && p[l - 1] == '\r') ? l - 1 : l;
-    c->pos += l + 1;
-    return LINE_OK;
+    size_t lim = MIN(avail, (size_t)GNTP_MAX_LINE + 2);
+    for (size_t i = 1; i < lim; i++) {
+        if (p[i] == '\n' && p[i - 1] == '\r') {
+            *start = (const char *)p;
+            *n = i - 1;
+            c->pos += i + 1;
+            return LINE_OK;
+        }
+    }
+    return avail > GNTP_MAX_LINE + 1 ? LINE_TOO_LONG : LINE_MORE;
 }
 
 static void header_free(gntp_header *h)
@@ -262,10 +265,8 @@ static int parse_length(const char *v, size_t max, size_t *out)
 
 static void skip_eol(cursor *c)
 {
-    if (c->pos < c->len && c->buf[c->pos] == '\r')
-        c->pos++;
-    if (c->pos < c->len && c->buf[c->pos] == '\n')
-        c->pos++;
+    if (c->len - c->pos >= 2 && c->buf[c->pos] == '\r' && c->buf[c->pos + 1] == '\n')
+        c->pos += 2;
 }
 
 static int parse_resources(cursor *c, gntp_msg *m, size_t max_size, perr *e)

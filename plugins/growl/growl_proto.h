@@ -127,9 +127,9 @@ typedef struct gntp_msg {
  * a malformed message, with *code a GNTP error code and *err (transfer
  * full, g_free) one line. @request selects request framing (REGISTER
  * notification sections, binary resources) over response framing.
- * @max_size bounds the message; a longer one is an error. Tolerates bare
- * LF line ends, runs of spaces in the information line, trailing spaces,
- * header names in any case. */
+ * @max_size bounds the message; a longer one is an error. Lines end in
+ * CRLF (a bare LF belongs to a value). Tolerates runs of spaces and a
+ * trailing space in the information line, header names in any case. */
 int gntp__parse(const guint8 *buf, size_t len, bool request, size_t max_size, gntp_msg **out,
                 size_t *consumed, int *code, char **err);
 void gntp__msg_free(gntp_msg *m);

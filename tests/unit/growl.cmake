@@ -1,0 +1,5 @@
+# growl plugin (label "plugins"): wire formats against the protocol texts,
+# forwarding to test Growl servers written in the tests, and receiving from
+# test Growl clients, with the real plugin host and main loop.
+bmq_add_test(growl_proto_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_proto_test.c
+  LIBS growl_proto TIMEOUT 60 LABELS plugins)
