@@ -16,6 +16,9 @@
 #include "id.h"
 #include "message.h"
 
+static char empty_array[] = "[]";
+static char empty_object[] = "{}";
+
 static int kwargs_priority(json_object *kwargs)
 {
     json_object *p;
@@ -98,6 +101,8 @@ bmq_message *message__new(const char *id, size_t id_len, json_object *args, json
     atomic_init(&m->kwargs, kwargs);
     atomic_init(&m->uid, uid ? strdup(uid) : NULL);
     atomic_init(&m->json, NULL);
+    atomic_init(&m->args_json, NULL);
+    atomic_init(&m->kwargs_json, NULL);
     m->reply_to = reply_to ? strdup(reply_to) : NULL;
     if (err)
         *err = 0;
@@ -131,6 +136,12 @@ void bmq_message_unref(bmq_message *m)
     json_object_put(atomic_load_explicit(&m->kwargs, memory_order_relaxed));
     free(atomic_load_explicit(&m->uid, memory_order_relaxed));
     free(atomic_load_explicit(&m->json, memory_order_relaxed));
+    char *aj = atomic_load_explicit(&m->args_json, memory_order_relaxed);
+    char *kj = atomic_load_explicit(&m->kwargs_json, memory_order_relaxed);
+    if (aj != empty_array)
+        free(aj);
+    if (kj != empty_object)
+        free(kj);
     free(m->reply_to);
     free(m);
 }
@@ -233,6 +244,58 @@ static pthread_mutex_t json_locks[16] = {
     PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
     PTHREAD_MUTEX_INITIALIZER};
 
+/* Serialize one of args/kwargs once; the caller holds the message's lock. */
+static char *serialize_part(_Atomic(json_object *) *obj, _Atomic(char *) *slot, char *empty)
+{
+    char *cur = atomic_load_explicit(slot, memory_order_acquire);
+    if (cur)
+        return cur;
+    json_object *o = atomic_load_explicit(obj, memory_order_acquire);
+    if (!o) {
+        cur = empty;
+    } else {
+        const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+        cur = strdup(json_object_to_json_string_ext(o, fl));
+        if (!cur)
+            return NULL;
+    }
+    atomic_store_explicit(slot, cur, memory_order_release);
+    return cur;
+}
+
+static pthread_mutex_t *lock_of(const bmq_message *m)
+{
+    return &json_locks[((uintptr_t)m >> 6) & 15];
+}
+
+const char *bmq_message_args_json(const bmq_message *m)
+{
+    if (!m)
+        return NULL;
+    bmq_message *mm = (bmq_message *)m;
+    char *cur = atomic_load_explicit(&mm->args_json, memory_order_acquire);
+    if (cur)
+        return cur;
+    pthread_mutex_lock(lock_of(m));
+    cur = serialize_part(&mm->args, &mm->args_json, empty_array);
+    pthread_mutex_unlock(lock_of(m));
+    return cur;
+}
+
+const char *bmq_message_kwargs_json(const bmq_message *m)
+{
+    if (!m)
+        return NULL;
+    bmq_message *mm = (bmq_message *)m;
+    char *cur = atomic_load_explicit(&mm->kwargs_json, memory_order_acquire);
+    if (cur)
+        return cur;
+    pthread_mutex_lock(lock_of(m));
+    cur = serialize_part(&mm->kwargs, &mm->kwargs_json, empty_object);
+    pthread_mutex_unlock(lock_of(m));
+    return cur;
+}
+
 const char *bmq_message_to_json(const bmq_message *m)
 {
     if (!m)
@@ -241,17 +304,14 @@ const char *bmq_message_to_json(const bmq_message *m)
     char *cur = atomic_load_explicit(&mm->json, memory_order_acquire);
     if (cur)
         return cur;
-    pthread_mutex_t *lk = &json_locks[((uintptr_t)m >> 6) & 15];
-    pthread_mutex_lock(lk);
+    pthread_mutex_lock(lock_of(m));
     cur = atomic_load_explicit(&mm->json, memory_order_acquire);
-    if (!cur) {
+    const char *as = serialize_part(&mm->args, &mm->args_json, empty_array);
+    const char *ks = serialize_part(&mm->kwargs, &mm->kwargs_json, empty_object);
+    if (!cur && as && ks) {
         json_object *id = json_object_new_string(m->id);
-        json_object *a = atomic_load_explicit(&mm->args, memory_order_acquire);
-        json_object *k = atomic_load_explicit(&mm->kwargs, memory_order_acquire);
-        const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-        const char *ids = json_object_to_json_string_ext(id, fl);
-        const char *as = a ? json_object_to_json_string_ext(a, fl) : "[]";
-        const char *ks = k ? json_object_to_json_string_ext(k, fl) : "{}";
+        const char *ids =
+            json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         size_t n = strlen(ids) + strlen(as) + strlen(ks) + 32;
         char *s = malloc(n);
         if (s) {
@@ -261,6 +321,6 @@ const char *bmq_message_to_json(const bmq_message *m)
         json_object_put(id);
         cur = s;
     }
-    pthread_mutex_unlock(lk);
+    pthread_mutex_unlock(lock_of(m));
     return cur;
 }

@@ -19,6 +19,8 @@ struct bmq_message {
     _Atomic(json_object *) kwargs;
     _Atomic(char *) uid;
     _Atomic(char *) json;
+    _Atomic(char *) args_json;   /* static "[]" when args is NULL */
+    _Atomic(char *) kwargs_json; /* static "{}" when kwargs is NULL */
     char *reply_to;    /* talk: where follower results go (nullable) */
     const char *name;  /* into buf */
     const char *action;

@@ -32,6 +32,7 @@ struct pool {
     task *tail;
     uint64_t pushed;      /* seq of the last task queued */
     unsigned flushers;
+    unsigned sleeping;    /* workers waiting for work */
     unsigned want;        /* workers allowed to run */
     unsigned nthreads;
     worker **threads;
@@ -47,20 +48,34 @@ static void run(pool *p, task *t)
     free(t);
 }
 
+#define BATCH 32
+
+static _Thread_local pool *tls_pool; /* the pool this thread works for */
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     pool *p = w->p;
+    tls_pool = p;
     pthread_mutex_lock(&p->lock);
     for (;;) {
         if (p->head && (w->idx < p->want || p->stop)) {
-            task *t = p->head;
-            p->head = t->next;
+            /* Take a batch: one lock round trip for many tasks, while
+             * leaving work for the other workers. */
+            task *t = p->head, *last = t;
+            for (int i = 1; i < BATCH && last->next; i++)
+                last = last->next;
+            p->head = last->next;
             if (!p->head)
                 p->tail = NULL;
-            w->running = t->seq;
+            last->next = NULL;
+            w->running = t->seq; /* the oldest of the batch */
             pthread_mutex_unlock(&p->lock);
-            run(p, t);
+            while (t) {
+                task *next = t->next;
+                run(p, t);
+                t = next;
+            }
             pthread_mutex_lock(&p->lock);
             w->running = 0;
             if (p->flushers)
@@ -69,7 +84,9 @@ static void *worker_main(void *arg)
         }
         if (p->stop)
             break;
+        p->sleeping++;
         pthread_cond_wait(&p->work, &p->lock);
+        p->sleeping--;
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -137,12 +154,15 @@ void pool__push(pool *p, bmq_message *msg, route *r)
         p->head = t;
     p->tail = t;
     t->seq = ++p->pushed;
-    /* Parked workers wait on the same condition: a signal could wake one of
-     * them and be lost. */
-    if (p->nthreads > p->want)
-        pthread_cond_broadcast(&p->work);
-    else
-        pthread_cond_signal(&p->work);
+    /* A busy worker picks the task up when it is done: waking is a system
+     * call and only needed for a sleeping one. Parked workers wait on the
+     * same condition, so a signal could wake one of them and be lost. */
+    if (p->sleeping) {
+        if (p->nthreads > p->want)
+            pthread_cond_broadcast(&p->work);
+        else
+            pthread_cond_signal(&p->work);
+    }
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -160,6 +180,8 @@ static uint64_t oldest_pending(pool *p)
  * while other threads keep sending. */
 void pool__flush(pool *p)
 {
+    if (tls_pool == p)
+        return; /* a worker waiting for the pool would wait for itself */
     pthread_mutex_lock(&p->lock);
     uint64_t target = p->pushed;
     p->flushers++;

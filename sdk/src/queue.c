@@ -24,6 +24,7 @@ typedef struct pclass {
 struct bq {
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    pthread_cond_t gone; /* a getter left a closed handle */
     int waiters;
     int handles;      /* under bus->lock */
     size_t count;
@@ -41,6 +42,7 @@ struct bq {
 struct bmq_queue {
     bq *q;
     atomic_bool closed;
+    int getters; /* inside bmq_queue_get on this handle; under q->lock */
 };
 
 /* ---- rings --------------------------------------------------------------- */
@@ -131,6 +133,7 @@ static bq *bq_new(bmq_bus *bus, size_t capacity, bmq_overflow_policy policy, boo
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&q->cond, &ca);
+    pthread_cond_init(&q->gone, NULL);
     pthread_condattr_destroy(&ca);
     q->capacity = capacity;
     q->policy = policy;
@@ -152,6 +155,7 @@ void bq__destroy(bq *q)
     free(q->cls);
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->cond);
+    pthread_cond_destroy(&q->gone);
     free(q);
 }
 
@@ -283,6 +287,7 @@ bmq_message *bmq_queue_get(bmq_queue *h, bool block, double timeout_s)
     if (block && !forever)
         deadline_after(&dl, timeout_s);
     pthread_mutex_lock(&q->lock);
+    h->getters++;
     bmq_message *m;
     for (;;) {
         m = pop_first(q);
@@ -301,6 +306,8 @@ bmq_message *bmq_queue_get(bmq_queue *h, bool block, double timeout_s)
      * behind for the next waiter; one that gave up passes its wake-up on. */
     if (!m && q->count && q->waiters)
         pthread_cond_signal(&q->cond);
+    if (--h->getters == 0 && atomic_load(&h->closed))
+        pthread_cond_broadcast(&q->gone);
     pthread_mutex_unlock(&q->lock);
     return m;
 }
@@ -385,6 +392,12 @@ void bmq_queue_free(bmq_queue *h)
         return;
     bq *q = h->q;
     bmq_bus *bus = q->bus;
+    /* Getters blocked on this handle in other threads return NULL first. */
+    bmq_queue_close(h);
+    pthread_mutex_lock(&q->lock);
+    while (h->getters)
+        pthread_cond_wait(&q->gone, &q->lock);
+    pthread_mutex_unlock(&q->lock);
     pthread_rwlock_wrlock(&bus->lock);
     bool attached = g_hash_table_remove(bus->queues, h);
     if (attached) {

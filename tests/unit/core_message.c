@@ -21,6 +21,8 @@ static void test_accessors(void)
     CHECK_STR(bmq_message_to_json(m),
               "{\"id\":\"app@work:notify\",\"args\":[1,\"two\"],\"kwargs\":{\"k\":\"v\","
               "\"priority\":3}}");
+    CHECK_STR(bmq_message_args_json(m), "[1,\"two\"]");
+    CHECK_STR(bmq_message_kwargs_json(m), "{\"k\":\"v\",\"priority\":3}");
     /* computed once: the same pointer every time */
     CHECK(bmq_message_to_json(m) == bmq_message_to_json(m));
     CHECK(bmq_message_origin(m) == NULL);
@@ -34,6 +36,8 @@ static void test_empty_args(void)
 {
     bmq_message *m = bmq_message_new("a:b", NULL, NULL, NULL);
     CHECK(m);
+    CHECK_STR(bmq_message_args_json(m), "[]");
+    CHECK_STR(bmq_message_kwargs_json(m), "{}");
     CHECK_STR(bmq_message_to_json(m), "{\"id\":\"a:b\",\"args\":[],\"kwargs\":{}}");
     json_object *a = bmq_message_args(m);
     CHECK(a && json_object_is_type(a, json_type_array) && json_object_array_length(a) == 0);
@@ -96,7 +100,9 @@ static void *lazy_thread(void *arg)
 {
     int i = (int)(intptr_t)arg;
     seen_uid[i] = bmq_message_uid(shared_msg);
-    seen_json[i] = bmq_message_to_json(shared_msg);
+    seen_json[i] = i & 1 ? bmq_message_to_json(shared_msg) : NULL;
+    if (!(i & 1))
+        bmq_message_args_json(shared_msg), seen_json[i] = bmq_message_to_json(shared_msg);
     seen_args[i] = bmq_message_args(shared_msg);
     return NULL;
 }
@@ -104,7 +110,9 @@ static void *lazy_thread(void *arg)
 static void test_lazy_threads(void)
 {
     for (int round = 0; round < 50; round++) {
-        shared_msg = bmq_message_new("lazy:x", NULL, NULL, NULL);
+        shared_msg = bmq_message_new("lazy:x", json_tokener_parse("[1,{\"a\":\"/\"}]"),
+                                     round & 1 ? json_tokener_parse("{\"q\":null}") : NULL,
+                                     NULL);
         pthread_t th[4];
         for (int i = 0; i < 4; i++)
             pthread_create(&th[i], NULL, lazy_thread, (void *)(intptr_t)i);
@@ -115,6 +123,7 @@ static void test_lazy_threads(void)
             CHECK(seen_json[i] == seen_json[0]);
             CHECK(seen_args[i] == seen_args[0]);
         }
+        CHECK_STR(bmq_message_args_json(shared_msg), "[1,{\"a\":\"/\"}]");
         bmq_message_unref(shared_msg);
     }
 }

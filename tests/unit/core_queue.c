@@ -199,7 +199,17 @@ static void test_close(void)
     send_prio(bus, "c:x", 0, 5);
     CHECK_EQ(tag_of(bmq_queue_get(q2, true, 1.0)), 5);
     bmq_queue_free(q);
+    /* freeing a handle another thread blocks on: that get returns NULL
+     * first, and the last handle takes the backing queue with it */
+    pthread_create(&th, NULL, get_forever, q2);
+    usleep(50 * 1000);
     bmq_queue_free(q2);
+    res = (void *)1;
+    pthread_join(th, &res);
+    CHECK(res == NULL);
+    bmq_bus_stats st;
+    bmq_bus_get_stats(bus, &st);
+    CHECK_EQ(st.queues, 0);
     bmq_bus_free(bus);
 }
 

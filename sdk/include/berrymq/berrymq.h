@@ -113,6 +113,18 @@ BMQ_API json_object *bmq_message_args(const bmq_message *m);     /* array; do no
 BMQ_API json_object *bmq_message_kwargs(const bmq_message *m);   /* object; do not modify */
 /* Serialized {"id":..,"args":..,"kwargs":..} (transfer none), computed once. */
 BMQ_API const char *bmq_message_to_json(const bmq_message *m);
+/* The JSON text of args / kwargs alone (transfer none), computed once: for
+ * building wire formats without touching the shared json-c objects. */
+BMQ_API const char *bmq_message_args_json(const bmq_message *m);
+BMQ_API const char *bmq_message_kwargs_json(const bmq_message *m);
+/* Threading: one message may be read by several threads at once (followers
+ * on the pool, queue getters, bridges). Read-only json-c calls on args and
+ * kwargs (get_ex, array_get_idx, get_int, get_string...) are safe. json-c's
+ * json_object_get/put and json_object_to_json_string* write into the object
+ * (reference count, print buffer) without locking: do not call them on the
+ * args/kwargs of a message other threads may hold. To keep a value beyond
+ * the message, keep a message reference or json_object_deep_copy() it; to
+ * serialize, use the *_json accessors above. */
 
 /* Origin metadata, used by bridges (net links, MQTT) to avoid echo loops.
  * The uid is a unique 32-hex-char string, generated lazily on first call
@@ -166,7 +178,9 @@ BMQ_API void bmq_unfollow(bmq_follower *follower);
  * guaranteed. Safe to change while messages flow. */
 BMQ_API int bmq_set_multiplicity(bmq_bus *bus, unsigned n);
 BMQ_API unsigned bmq_get_multiplicity(bmq_bus *bus);
-/* Wait until every message sent so far has been handled by the pool. */
+/* Wait until every message sent before the call has been handled by the
+ * pool (later sends from other threads do not prolong the wait). Returns at
+ * once on a pool thread, which cannot wait for itself. */
 BMQ_API void bmq_bus_flush(bmq_bus *bus);
 
 typedef struct bmq_bus_stats {
@@ -211,10 +225,13 @@ BMQ_API size_t bmq_queue_capacity(bmq_queue *q);
 BMQ_API uint64_t bmq_queue_dropped(bmq_queue *q);
 BMQ_API const char *bmq_queue_pattern(bmq_queue *q);
 /* Wake every getter blocked on this queue handle with NULL and make further
- * gets non-blocking. Used before freeing from another thread. */
+ * gets non-blocking (messages already queued are still returned). */
 BMQ_API void bmq_queue_close(bmq_queue *q);
 /* Detach and free the handle (and the backing queue with its messages when
- * this was the last handle). NULL-safe. */
+ * this was the last handle). Closes the handle first and waits until getters
+ * blocked on it in other threads have returned NULL, so it may be called
+ * while another thread blocks in bmq_queue_get (but no get may start after
+ * it). NULL-safe. */
 BMQ_API void bmq_queue_free(bmq_queue *q);
 
 /* ---- auto_twitter / twitter_exception / talk ----------------------------
