@@ -59,18 +59,21 @@ typedef struct mqtt_bridge {
     GPtrArray *followers;       /* bmq_follower* made through host->follow */
     struct mqtt_follow_ctx *follow_ctx; /* one per publish pattern */
 
-    /* lock guards the offline buffer, flush_at and stopping; the flusher
-     * thread waits on cond. mosquitto_publish may be called under it. */
+    /* lock guards the offline buffer, flush_at, stopping and loop_started;
+     * the worker thread waits on cond. mosquitto_publish may be called
+     * under it. */
     GMutex lock;
     GCond cond;
     GQueue buffer;              /* of mqtt_pending* */
     gint64 flush_at;            /* monotonic us; 0 = nothing scheduled */
     bool stopping;
-    GThread *flusher;
+    bool loop_started;          /* mosquitto_loop_start succeeded */
+    GThread *worker;            /* first connect, then offline buffer flushes */
 
     atomic_bool connected;      /* CONNACK seen, no disconnect since */
     atomic_bool live;           /* connected and the offline buffer flushed */
     atomic_bool refused_logged;
+    atomic_int last_acked;      /* mid of the last QoS>0 publish acknowledged */
     atomic_uint_fast64_t published, received, dropped, duplicates, invalid, connects;
 
     /* Recently seen message uids (published or received) to drop copies

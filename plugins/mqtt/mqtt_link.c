@@ -4,10 +4,10 @@
  * (mosquitto_loop_start); the connect/disconnect/message callbacks run
  * there. Local messages are published from whatever thread sent them (the
  * follower is BMQ_FOLLOW_ANY_THREAD); mosquitto_publish is thread-safe.
- * A small flusher thread empties the offline buffer a moment after a
- * reconnect, so hubs that come back at the same time have resubscribed
+ * A small worker thread makes the first connection and empties the
+ * offline buffer a moment after a reconnect, so hubs that come back at the same time have resubscribed
  * before the backlog arrives. Shared state: atomics, b->lock (buffer,
- * flusher schedule) and b->seen_lock (uid set); neither lock is taken while
+ * worker schedule) and b->seen_lock (uid set); neither lock is taken while
  * the other is held.
  */
 #include <string.h>
@@ -145,10 +145,48 @@ static void flush_locked(mqtt_bridge *b)
         b->host->log(b->host, BMQ_LOG_INFO, "sent %u messages buffered while offline", n);
 }
 
-static gpointer flusher_main(gpointer data)
+/* Caller holds b->lock. Wait until stopping or @us passed. */
+static void wait_locked(mqtt_bridge *b, gint64 us)
+{
+    gint64 end = g_get_monotonic_time() + us;
+    while (!b->stopping && g_get_monotonic_time() < end)
+        g_cond_wait_until(&b->cond, &b->lock, end);
+}
+
+/* The first connection is made here, not in create(): it may block on name
+ * resolution, and libmosquitto's loop only retries connections that once
+ * succeeded. After that the loop thread reconnects by itself. */
+static void connect_first(mqtt_bridge *b)
+{
+    const mqtt_config *c = &b->cfg;
+    gint64 delay = (gint64)c->reconnect_min * G_USEC_PER_SEC;
+    bool logged = false;
+    while (!b->stopping) {
+        g_mutex_unlock(&b->lock);
+        int rc = mosquitto_connect_async(b->mosq, c->host, c->port, c->keepalive);
+        int err = errno;
+        if (rc == MOSQ_ERR_SUCCESS)
+            rc = mosquitto_loop_start(b->mosq);
+        g_mutex_lock(&b->lock);
+        if (rc == MOSQ_ERR_SUCCESS) {
+            b->loop_started = true;
+            return;
+        }
+        if (!logged)
+            b->host->log(b->host, BMQ_LOG_WARNING, "broker %s:%d not reachable (%s); retrying",
+                         c->host, c->port, rc == MOSQ_ERR_ERRNO ? g_strerror(err)
+                                                               : mosquitto_strerror(rc));
+        logged = true;
+        wait_locked(b, delay);
+        delay = MIN(delay * 2, (gint64)c->reconnect_max * G_USEC_PER_SEC);
+    }
+}
+
+static gpointer worker_main(gpointer data)
 {
     mqtt_bridge *b = data;
     g_mutex_lock(&b->lock);
+    connect_first(b);
     while (!b->stopping) {
         if (b->flush_at == 0) {
             g_cond_wait(&b->cond, &b->lock);
@@ -164,17 +202,29 @@ static gpointer flusher_main(gpointer data)
     return NULL;
 }
 
-static void publish_status(mqtt_bridge *b, const char *action, bool set)
+/* Publish (retained, QoS 1) or with @set false clear HUBID:online or
+ * HUBID:offline. Returns the message id. */
+static int publish_status(mqtt_bridge *b, const char *action, bool set)
 {
     const char *topic = strcmp(action, "online") == 0 ? b->topic_online : b->topic_offline;
+    int mid = -1;
     if (!set) { /* an empty retained message clears the retained one */
-        mosquitto_publish(b->mosq, NULL, topic, 0, NULL, 1, true);
-        return;
+        mosquitto_publish(b->mosq, &mid, topic, 0, NULL, 1, true);
+        return mid;
     }
     char *payload = g_strdup_printf("{\"id\":\"%s:%s\",\"args\":[],\"kwargs\":{},\"origin\":%s}",
                                     b->cfg.hub_id, action, b->origin_json);
-    mosquitto_publish(b->mosq, NULL, topic, (int)strlen(payload), payload, 1, true);
+    mosquitto_publish(b->mosq, &mid, topic, (int)strlen(payload), payload, 1, true);
     g_free(payload);
+    return mid;
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    mqtt_bridge *b = obj;
+    /* Acknowledgements of one connection come in order: the last one seen
+     * tells the shutdown when everything before it reached the broker. */
+    atomic_store(&b->last_acked, mid);
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -298,19 +348,8 @@ int mqtt_link__start(mqtt_bridge *b, char **error)
     mosquitto_disconnect_callback_set(b->mosq, on_disconnect);
     mosquitto_message_callback_set(b->mosq, on_message);
 
-    b->flusher = g_thread_new("mqtt-flush", flusher_main, b);
-    rc = mosquitto_connect_async(b->mosq, c->host, c->port, c->keepalive);
-    if (rc != MOSQ_ERR_SUCCESS)
-        /* Not fatal: the loop thread keeps retrying with backoff. */
-        b->host->log(b->host, BMQ_LOG_WARNING, "broker %s:%d not reachable yet (%s); retrying",
-                     c->host, c->port, rc == MOSQ_ERR_ERRNO ? g_strerror(errno)
-                                                           : mosquitto_strerror(rc));
-    rc = mosquitto_loop_start(b->mosq);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        *error = g_strdup_printf("cannot start the MQTT thread: %s", mosquitto_strerror(rc));
-        mqtt_link__stop(b);
-        return -BMQ_EFAILED;
-    }
+    mosquitto_publish_callback_set(b->mosq, on_publish);
+    b->worker = g_thread_new("mqtt-link", worker_main, b);
     return 0;
 }
 
@@ -319,22 +358,29 @@ void mqtt_link__stop(mqtt_bridge *b)
     if (b->mosq == NULL)
         return;
     if (atomic_load(&b->connected)) {
+        /* Say goodbye, and wait (briefly) until the broker has it and all
+         * that was published before: libmosquitto drops packets still
+         * queued when the connection is closed. */
         publish_status(b, "offline", true);
-        publish_status(b, "online", false);
+        int mid = publish_status(b, "online", false);
+        gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+        while (mid > 0 && atomic_load(&b->last_acked) != mid && atomic_load(&b->connected) &&
+               g_get_monotonic_time() < end)
+            g_usleep(1000);
     }
-    mosquitto_disconnect(b->mosq);
-    mosquitto_loop_stop(b->mosq, false);
-    atomic_store(&b->connected, false);
-    atomic_store(&b->live, false);
-
     g_mutex_lock(&b->lock);
     b->stopping = true;
     g_cond_signal(&b->cond);
     g_mutex_unlock(&b->lock);
-    if (b->flusher != NULL)
-        g_thread_join(b->flusher);
-    b->flusher = NULL;
+    if (b->worker != NULL)
+        g_thread_join(b->worker);
+    b->worker = NULL;
 
+    mosquitto_disconnect(b->mosq);
+    if (b->loop_started)
+        mosquitto_loop_stop(b->mosq, false);
+    atomic_store(&b->connected, false);
+    atomic_store(&b->live, false);
     mosquitto_destroy(b->mosq);
     b->mosq = NULL;
     unsigned left = b->buffer.length;

@@ -1,0 +1,21 @@
+# MQTT bridge tests: each starts its own mosquitto broker on a free
+# loopback port and drives in-process hubs, the mosquitto_pub/_sub clients
+# and (when built) the real berrymq-hub and berrymq programs.
+if(WITH_PLUGIN_MQTT)
+  set(_mqtt_dir ${CMAKE_CURRENT_LIST_DIR})
+  add_library(bmq_mqtt_harness STATIC EXCLUDE_FROM_ALL ${_mqtt_dir}/mqtt_harness.c)
+  target_link_libraries(bmq_mqtt_harness PUBLIC berrymq PkgConfig::GLIB PkgConfig::JSONC)
+
+  bmq_add_test(mqtt_mapping
+    SOURCES ${_mqtt_dir}/mqtt_mapping.c ${CMAKE_SOURCE_DIR}/plugins/mqtt/mqtt_map.c
+            ${CMAKE_SOURCE_DIR}/plugins/mqtt/mqtt_config.c
+    LIBS berrymq PkgConfig::GLIB PkgConfig::JSONC PkgConfig::MOSQUITTO
+    TIMEOUT 30 LABELS mqtt)
+  target_include_directories(mqtt_mapping PRIVATE ${CMAKE_SOURCE_DIR}/plugins/mqtt)
+
+  foreach(_t bridge clients restart will)
+    bmq_add_test(mqtt_${_t} SOURCES ${_mqtt_dir}/mqtt_${_t}.c
+      LIBS bmq_mqtt_harness TIMEOUT 60 LABELS mqtt)
+    add_dependencies(mqtt_${_t} plugin_mqtt)
+  endforeach()
+endif()

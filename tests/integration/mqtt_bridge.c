@@ -1,0 +1,139 @@
+/* mqtt_bridge.c - two hubs bridged through a real mosquitto broker, both
+ * publishing and subscribing "*:*": messages cross both ways exactly once,
+ * none echoes back, local messages stay home, overlapping patterns publish
+ * once, namespaces map to their own topic level, and a hub that stops
+ * cleanly is seen going offline. */
+#include "mqtt_harness.h"
+
+static char *hub_config(mqtt_broker *b, const char *extra)
+{
+    char *url = mqtt_broker_url(b);
+    char *cfg = g_strdup_printf("{\"broker\":\"%s\",\"qos\":1,\"reconnect_min\":1,"
+                                "\"reconnect_max\":2%s%s}", url, extra ? "," : "",
+                                extra ? extra : "");
+    g_free(url);
+    return cfg;
+}
+
+static void send(test_hub *h, const char *id, const char *args)
+{
+    CHECK(bmq_twitter_json(h->bus, id, args, NULL) == 0);
+}
+
+int main(void)
+{
+    mqtt_broker *b = mqtt_broker_start();
+    char *ca = hub_config(b, "\"publish\":[\"*:*\",\"build:*\",\"*@ci:*\"]");
+    char *cb = hub_config(b, "\"subscribe\":[\"*:*\",\"*@*:*\"]");
+    test_hub *A = test_hub_new("hubA", ca);
+    test_hub *B = test_hub_new("hubB", cb);
+    g_free(ca);
+    g_free(cb);
+    if (A == NULL || B == NULL)
+        return 1;
+    CHECK(test_hub_wait_stat(A, "connected", 1, 5000));
+    CHECK(test_hub_wait_stat(B, "connected", 1, 5000));
+    mqtt_sub *sub = mqtt_sub_start(b, "berrymq/#");
+    /* Retained presence of both hubs is there for a late subscriber. */
+    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/hubA/online {\"id\":\"hubA:online\"", 3000));
+    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/hubB/online", 3000));
+
+    collector *inA = collector_new(A->bus, "seq:*");
+    collector *inB = collector_new(B->bus, "seq:*");
+    collector *allA = collector_new(A->bus, "*@*:*");
+    collector *allB = collector_new(B->bus, "*@*:*");
+
+    /* Both ways, in order, exactly once. */
+    enum { N = 40 };
+    long long pubA0 = test_hub_stat(A, "published"), recB0 = test_hub_stat(B, "received");
+    for (int i = 0; i < N; i++) {
+        char args[32];
+        g_snprintf(args, sizeof args, "[%d]", i);
+        send(A, "seq:fromA", args);
+        send(B, "seq:fromB", args);
+    }
+    CHECK(collector_wait(inB, 2 * N, 5000));
+    CHECK(collector_wait(inA, 2 * N, 5000));
+    pump(300 * MQTT_SLOW); /* room for duplicates or echoes to show up */
+    CHECK_EQ(collector_count(inA), 2 * N);
+    CHECK_EQ(collector_count(inB), 2 * N);
+    for (int i = 0; i < N; i++) {
+        char line[64];
+        g_snprintf(line, sizeof line, "seq:fromA [%d]", i);
+        CHECK_EQ(collector_find(inB, line), 1);
+        CHECK_EQ(collector_find(inA, line), 1); /* its own local delivery, no echo */
+        g_snprintf(line, sizeof line, "seq:fromB [%d]", i);
+        CHECK_EQ(collector_find(inA, line), 1);
+        CHECK_EQ(collector_find(inB, line), 1);
+    }
+    /* Order preserved on the receiving side. */
+    unsigned next = 0;
+    for (unsigned i = 0; i < collector_count(inB); i++) {
+        char *l = collector_line(inB, i);
+        char want[64];
+        g_snprintf(want, sizeof want, "seq:fromA [%u]", next);
+        if (strcmp(l, want) == 0)
+            next++;
+        g_free(l);
+    }
+    CHECK_EQ(next, N);
+    CHECK_EQ(test_hub_stat(A, "published") - pubA0, N);
+    CHECK_EQ(test_hub_stat(B, "received") - recB0, N);
+
+    /* build:* overlaps *:* in A's publish list: published once. */
+    send(A, "build:done", "[\"ok\"]");
+    CHECK(collector_wait_line(allB, "build:done [\"ok\"]", 3000));
+    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/build/done {\"id\":\"build:done\",\"args\":[\"ok\"],"
+                                 "\"kwargs\":{},\"origin\":\"hubA\"", 3000));
+
+    /* Namespaces: own topic level; B sees it through *@*:* exactly once
+     * although its two filters overlap. */
+    send(A, "job@ci:fail", "[\"x\"]");
+    send(A, "job@other:fail", "[\"not published\"]");
+    CHECK(collector_wait_line(allB, "job@ci:fail [\"x\"]", 3000));
+    CHECK(mqtt_sub_wait_for(sub, "berrymq/ci/job/fail {\"id\":\"job@ci:fail\"", 3000));
+
+    /* Local messages never leave the hub. */
+    send(A, "_secret:x", "[\"local\"]");
+    send(B, "_secret:y", "[\"local\"]");
+
+    /* Escaped names cross intact. */
+    send(B, "a/b+c#d%e:x", "[1]");
+    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/a%2Fb%2Bc%23d%25e/x ", 3000));
+    CHECK(collector_wait_line(allA, "a/b+c#d%e:x [1]", 3000));
+    pump(300 * MQTT_SLOW);
+    CHECK_EQ(collector_find(allB, "build:done [\"ok\"]"), 1);
+    CHECK_EQ(collector_find(allB, "job@ci:fail [\"x\"]"), 1);
+    CHECK_EQ(collector_find(allB, "job@other:fail [\"not published\"]"), 0);
+    CHECK_EQ(collector_find(allA, "a/b+c#d%e:x [1]"), 1);
+    CHECK_EQ(collector_find(allB, "_secret:x [\"local\"]"), 0);
+    CHECK_EQ(collector_find(allA, "_secret:y [\"local\"]"), 0);
+    CHECK_EQ(collector_find(allB, "_secret:y [\"local\"]"), 1); /* still delivered at home */
+    char *out = mqtt_sub_output(sub);
+    CHECK(strstr(out, "_secret") == NULL);
+    CHECK(strstr(out, "other/job") == NULL);
+    /* Exactly one copy of build/done on the wire. */
+    unsigned copies = 0;
+    for (const char *p = out; (p = strstr(p, "berrymq/_/build/done ")) != NULL; p++)
+        copies++;
+    CHECK_EQ(copies, 1);
+    g_free(out);
+
+    /* A clean stop says offline (retained) and withdraws online. */
+    collector_free(inB);
+    collector_free(allB);
+    test_hub_free(B);
+    CHECK(collector_wait_line(allA, "hubB:offline []", 3000));
+    pump(100);
+    CHECK_EQ(collector_find(allA, "hubB:offline []"), 1);
+    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/hubB/offline {\"id\":\"hubB:offline\"", 3000));
+
+    mqtt_sub_free(sub);
+    collector_free(inA);
+    collector_free(allA);
+    test_hub_free(A);
+    mqtt_broker_free(b);
+    if (mqtt_failures)
+        fprintf(stderr, "%d check(s) failed\n", mqtt_failures);
+    return mqtt_failures ? 1 : 0;
+}
