@@ -19,8 +19,7 @@ unsigned bus__stripe(void)
 void bus__count_delivered(bmq_bus *bus, uint64_t n)
 {
     if (n)
-        atomic_fetch_add_explicit(&bus->counters[bus__stripe()].delivered, n,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(&bus->counters[bus__stripe()].delivered, n, memory_order_relaxed);
 }
 
 bmq_bus *bmq_bus_new(void)
@@ -28,7 +27,13 @@ bmq_bus *bmq_bus_new(void)
     bmq_bus *bus = calloc(1, sizeof(*bus));
     if (!bus)
         return NULL;
-    pthread_rwlock_init(&bus->lock, NULL);
+    /* Writers first: glibc's default lets a steady stream of senders (each
+     * holding the read lock for a few instructions) starve follow/unfollow. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&bus->lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&bus->wait_lock, NULL);
     pthread_cond_init(&bus->wait_cond, NULL);
     pthread_mutex_init(&bus->pool_lock, NULL);
@@ -162,8 +167,7 @@ static int parse_json(const char *text, json_object **out)
     return 0;
 }
 
-int bmq_twitter_json(bmq_bus *bus, const char *id, const char *args_json,
-                     const char *kwargs_json)
+int bmq_twitter_json(bmq_bus *bus, const char *id, const char *args_json, const char *kwargs_json)
 {
     json_object *a, *k;
     int rc = parse_json(args_json, &a);
@@ -186,8 +190,7 @@ void bmq_bus_get_stats(bmq_bus *bus, bmq_bus_stats *out)
         return;
     for (int i = 0; i < BUS_STRIPES; i++) {
         out->sent += atomic_load_explicit(&bus->counters[i].sent, memory_order_relaxed);
-        out->delivered +=
-            atomic_load_explicit(&bus->counters[i].delivered, memory_order_relaxed);
+        out->delivered += atomic_load_explicit(&bus->counters[i].delivered, memory_order_relaxed);
     }
     out->dropped = atomic_load(&bus->dropped);
     out->followers = atomic_load(&bus->nfollowers);

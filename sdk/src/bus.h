@@ -39,10 +39,10 @@ struct bmq_follower {
     bmq_talk_fn talk;
     bmq_guard_fn guard;
     void *user_data;
-    bq *queue;               /* SUB_QUEUE: the backing queue (not a reference) */
-    atomic_int active;       /* invocations running now */
-    atomic_bool removed;     /* unfollowed: invocations that have not begun skip */
-    char pat[];              /* normalized pattern, then name\0action\0ns\0 */
+    bq *queue;           /* SUB_QUEUE: the backing queue (not a reference) */
+    atomic_int active;   /* invocations running now */
+    atomic_bool removed; /* unfollowed: invocations that have not begun skip */
+    char pat[];          /* normalized pattern, then name\0action\0ns\0 */
 };
 
 typedef struct sub_array {
@@ -73,13 +73,13 @@ typedef struct bus_counter {
 typedef struct pool pool;
 
 struct bmq_bus {
-    pthread_rwlock_t lock;     /* the routing index, shared queue table, handle sets */
-    GHashTable *namespaces;    /* char* ns -> ns_index* */
-    ns_index *ns_default;      /* namespaces[""] */
-    sub_array *ns_wild;        /* namespace "*" (nullable) */
-    GHashTable *followers;     /* set of user-visible follower handles */
-    GHashTable *queues;        /* set of queue handles */
-    GHashTable *shared;        /* char* pattern -> bq* */
+    pthread_rwlock_t lock;  /* the routing index, shared queue table, handle sets */
+    GHashTable *namespaces; /* char* ns -> ns_index* */
+    ns_index *ns_default;   /* namespaces[""] */
+    sub_array *ns_wild;     /* namespace "*" (nullable) */
+    GHashTable *followers;  /* set of user-visible follower handles */
+    GHashTable *queues;     /* set of queue handles */
+    GHashTable *shared;     /* char* pattern -> bq* */
     atomic_uint_fast64_t dropped;
     atomic_uint_fast64_t nfollowers;
     atomic_uint_fast64_t nqueues;
@@ -101,23 +101,22 @@ int bus__dispatch(bmq_bus *bus, bmq_message *msg); /* msg (transfer full) */
 
 /* follow.c */
 bmq_follower *follow__new(bmq_bus *bus, const char *pattern, int kind, int *err);
-int follow__attach(bmq_bus *bus, bmq_follower *f);          /* takes the write lock */
-void follow__attach_locked(bmq_bus *bus, bmq_follower *f);  /* caller holds it */
+int follow__attach(bmq_bus *bus, bmq_follower *f);         /* takes the write lock */
+void follow__attach_locked(bmq_bus *bus, bmq_follower *f); /* caller holds it */
 void follow__detach_locked(bmq_bus *bus, bmq_follower *f);
 void follow__unref(bmq_follower *f);
 void follow__wait_idle(bmq_follower *f);
 void route__collect(bmq_bus *bus, const bmq_message *m, route *r);
 void route__release(route *r);
 /* Deliver to the followers of @r (queues too when @queues): returns the count. */
-uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers,
-                        bool queues);
+uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers, bool queues);
 void index__init(bmq_bus *bus);
 void index__free(bmq_bus *bus);
 
 /* queue.c */
 bool bq__put(bq *q, bmq_message *m); /* adds a reference on success */
-void bq__destroy(bq *q);              /* with the messages it holds */
-void queue__free_all(bmq_bus *bus);   /* bus teardown */
+void bq__destroy(bq *q);             /* with the messages it holds */
+void queue__free_all(bmq_bus *bus);  /* bus teardown */
 
 /* pool.c */
 pool *pool__new(bmq_bus *bus, unsigned n);

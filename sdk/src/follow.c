@@ -329,8 +329,7 @@ static uint64_t deliver_array(bmq_bus *bus, const sub_array *a, const bmq_messag
     return n;
 }
 
-uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers,
-                        bool queues)
+uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers, bool queues)
 {
     uint64_t n = 0;
     for (unsigned i = 0; i < r->n; i++)
@@ -343,9 +342,8 @@ uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool follo
 
 /* ---- public ------------------------------------------------------------- */
 
-static bmq_follower *follow_any(bmq_bus *bus, const char *pattern, int kind,
-                                bmq_follower_fn fn, bmq_talk_fn talk, bmq_guard_fn guard,
-                                void *user_data)
+static bmq_follower *follow_any(bmq_bus *bus, const char *pattern, int kind, bmq_follower_fn fn,
+                                bmq_talk_fn talk, bmq_guard_fn guard, void *user_data)
 {
     if (!bus || (!fn && !talk))
         return NULL;
@@ -364,14 +362,14 @@ static bmq_follower *follow_any(bmq_bus *bus, const char *pattern, int kind,
     return f;
 }
 
-bmq_follower *bmq_follow(bmq_bus *bus, const char *pattern, bmq_follower_fn fn,
-                         bmq_guard_fn guard, void *user_data)
+bmq_follower *bmq_follow(bmq_bus *bus, const char *pattern, bmq_follower_fn fn, bmq_guard_fn guard,
+                         void *user_data)
 {
     return follow_any(bus, pattern, SUB_FN, fn, NULL, guard, user_data);
 }
 
-bmq_follower *bmq_follow_talk(bmq_bus *bus, const char *pattern, bmq_talk_fn fn,
-                              bmq_guard_fn guard, void *user_data)
+bmq_follower *bmq_follow_talk(bmq_bus *bus, const char *pattern, bmq_talk_fn fn, bmq_guard_fn guard,
+                              void *user_data)
 {
     return follow_any(bus, pattern, SUB_TALK, NULL, fn, guard, user_data);
 }

@@ -310,8 +310,8 @@ const char *bmq_message_to_json(const bmq_message *m)
     const char *ks = serialize_part(&mm->kwargs, &mm->kwargs_json, empty_object);
     if (!cur && as && ks) {
         json_object *id = json_object_new_string(m->id);
-        const char *ids =
-            json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        const char *ids = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
         size_t n = strlen(ids) + strlen(as) + strlen(ks) + 32;
         char *s = malloc(n);
         if (s) {

@@ -8,10 +8,10 @@
 
 struct bmq_message {
     atomic_int refs;
-    int priority;      /* kwarg "priority", 0 when absent */
-    bool local;        /* name starts with '_' */
-    bool name_any;     /* name is "*" */
-    bool action_any;   /* action is "*" */
+    int priority;    /* kwarg "priority", 0 when absent */
+    bool local;      /* name starts with '_' */
+    bool name_any;   /* name is "*" */
+    bool action_any; /* action is "*" */
     const void *origin;
     /* NULL until first asked for: most messages carry no arguments, and an
      * empty json-c object per message would double the cost of a send. */
@@ -21,14 +21,14 @@ struct bmq_message {
     _Atomic(char *) json;
     _Atomic(char *) args_json;   /* static "[]" when args is NULL */
     _Atomic(char *) kwargs_json; /* static "{}" when kwargs is NULL */
-    char *reply_to;    /* talk: where follower results go (nullable) */
-    const char *name;  /* into buf */
+    char *reply_to;              /* talk: where follower results go (nullable) */
+    const char *name;            /* into buf */
     const char *action;
     const char *ns;
     unsigned name_len;
     unsigned action_len;
     unsigned ns_len;
-    char id[];         /* normalized id, then name\0action\0ns\0 */
+    char id[]; /* normalized id, then name\0action\0ns\0 */
 };
 
 /* Like bmq_message_new_full, plus the talk reply destination (nullable,

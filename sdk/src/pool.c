@@ -26,14 +26,14 @@ typedef struct worker {
 struct pool {
     bmq_bus *bus;
     pthread_mutex_t lock;
-    pthread_cond_t work;  /* a task arrived, the size changed or stop */
-    pthread_cond_t done;  /* a task finished and someone flushes */
+    pthread_cond_t work; /* a task arrived, the size changed or stop */
+    pthread_cond_t done; /* a task finished and someone flushes */
     task *head;
     task *tail;
-    uint64_t pushed;      /* seq of the last task queued */
+    uint64_t pushed; /* seq of the last task queued */
     unsigned flushers;
-    unsigned sleeping;    /* workers waiting for work */
-    unsigned want;        /* workers allowed to run */
+    unsigned sleeping; /* workers waiting for work */
+    unsigned want;     /* workers allowed to run */
     unsigned nthreads;
     worker **threads;
     bool stop;

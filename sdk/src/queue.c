@@ -7,6 +7,7 @@
  * waits: a wake-up is a system call, a send should not pay for it.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,9 +27,9 @@ struct bq {
     pthread_cond_t cond;
     pthread_cond_t gone; /* a getter left a closed handle */
     int waiters;
-    int handles;      /* under bus->lock */
+    int handles; /* under bus->lock */
     size_t count;
-    size_t capacity;  /* 0: unbounded */
+    size_t capacity; /* 0: unbounded */
     bmq_overflow_policy policy;
     atomic_uint_fast64_t dropped;
     pclass *cls;
@@ -283,6 +284,8 @@ bmq_message *bmq_queue_get(bmq_queue *h, bool block, double timeout_s)
         return NULL;
     bq *q = h->q;
     struct timespec dl;
+    if (isnan(timeout_s))
+        timeout_s = 0;
     bool forever = timeout_s < 0;
     if (block && !forever)
         deadline_after(&dl, timeout_s);

@@ -289,7 +289,8 @@ static void test_auto_twitter(void)
     CHECK_STR(r->log, "job:entry CALL job:exit");
     bmq_message *m = bmq_queue_get_nowait(q);
     CHECK(m);
-    CHECK_STR(bmq_message_to_json(m), "{\"id\":\"job:exit\",\"args\":[\"a\"],\"kwargs\":{\"result\":42}}");
+    CHECK_STR(bmq_message_to_json(m),
+              "{\"id\":\"job:exit\",\"args\":[\"a\"],\"kwargs\":{\"result\":42}}");
     bmq_message_unref(m);
     r->log[0] = 0;
     CHECK_EQ(bmq_auto_twitter(bus, "job", BMQ_AUTO_ENTRY, wrapped, &c, NULL), 42);
@@ -365,9 +366,9 @@ static void test_talk(void)
         sum += json_object_get_int(json_object_array_get_idx(bmq_message_args(m), 0));
         CHECK_STR(json_object_get_string(json_object_object_get(bmq_message_kwargs(m), "request")),
                   "calc:double");
-        CHECK_EQ(strlen(json_object_get_string(
-                     json_object_object_get(bmq_message_kwargs(m), "uid"))),
-                 32);
+        CHECK_EQ(
+            strlen(json_object_get_string(json_object_object_get(bmq_message_kwargs(m), "uid"))),
+            32);
         bmq_message_unref(m);
     }
     CHECK_EQ(sum, 42 + 63);

@@ -10,14 +10,14 @@
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                 \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
 
 #define CHECK_STR(a, b)                                                                            \
     do {                                                                                           \
-        const char *a_ = (a), *b_ = (b);                                                          \
+        const char *a_ = (a), *b_ = (b);                                                           \
         if (!a_ || strcmp(a_, b_) != 0) {                                                          \
             fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)",   \
                     b_);                                                                           \

@@ -42,8 +42,9 @@ static void test_invalid(void)
     memset(longid, 'a', sizeof(longid));
     longid[256] = '\0'; /* 256 bytes: one too many */
     const char *bad[] = {
-        "", ":", "a:", ":b", "a:b:c", "a@@b", "a@b@c:d", "a:b@c", "@ns:b", "a@:b", "a b",
-        " a", "a\tb", "a\nb", "a\x7f", "a*:b", "a:b*", "**", "a@n*s:b", longid, "a\x01:b",
+        "",      ":",     "a:",   ":b",  "a:b:c",   "a@@b", "a@b@c:d",
+        "a:b@c", "@ns:b", "a@:b", "a b", " a",      "a\tb", "a\nb",
+        "a\x7f", "a*:b",  "a:b*", "**",  "a@n*s:b", longid, "a\x01:b",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CHECK_EQ(bmq_id_validate(bad[i]), -BMQ_EID);
@@ -82,8 +83,8 @@ static void test_match(void)
         const char *a, *b;
         bool match;
     } rows[] = {
-        {"x:entry", "x", true},       /* bare name = x:* */
-        {"x:test", "*:test", true},   /* wildcard in the message */
+        {"x:entry", "x", true},     /* bare name = x:* */
+        {"x:test", "*:test", true}, /* wildcard in the message */
         {"x:test", "y:test", false},  {"x:test", "x:run", false}, {"*", "a:b", true},
         {"a:*", "*:b", true},         {"a:b", "a@ns:b", false},   {"a@ns1:b", "a@ns2:b", false},
         {"a@ns1:b", "a@ns1:*", true}, {"*@*:*", "a@ns:b", true},  {"*@*:*", "a:b", true},

@@ -111,8 +111,7 @@ static void test_lazy_threads(void)
 {
     for (int round = 0; round < 50; round++) {
         shared_msg = bmq_message_new("lazy:x", json_tokener_parse("[1,{\"a\":\"/\"}]"),
-                                     round & 1 ? json_tokener_parse("{\"q\":null}") : NULL,
-                                     NULL);
+                                     round & 1 ? json_tokener_parse("{\"q\":null}") : NULL, NULL);
         pthread_t th[4];
         for (int i = 0; i < 4; i++)
             pthread_create(&th[i], NULL, lazy_thread, (void *)(intptr_t)i);

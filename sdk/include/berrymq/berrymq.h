@@ -245,13 +245,17 @@ enum { BMQ_AUTO_ENTRY = 1, BMQ_AUTO_EXIT = 2, BMQ_AUTO_BOTH = 3 };
 typedef int (*bmq_call_fn)(void *user_data);
 
 /* Run @fn wrapped in entry/exit messages (args of both: @args (transfer
- * full, nullable), copied). Returns fn's result. */
+ * full, nullable), copied). NAME is a bare name, optionally "name@ns".
+ * Returns fn's result, or -BMQ_EID / -BMQ_ETYPE (fn not called) for an
+ * invalid NAME or non-array args. */
 BMQ_API int bmq_auto_twitter(bmq_bus *bus, const char *name, unsigned flags, bmq_call_fn fn,
                              void *user_data, json_object *args);
 
 /* Run @fn; if it returns a negative value send "NAME:error" with kwargs
  * {"code": rc, "message": text} where text is *@errtext set by fn (or
- * bmq_strerror(rc)). Returns fn's result. */
+ * bmq_strerror(rc)). *@errtext starts NULL; fn may set it to a string
+ * allocated with malloc/strdup/g_strdup, which the call frees. Returns fn's
+ * result, or -BMQ_EID (fn not called) when NAME is not a valid name. */
 typedef int (*bmq_call_err_fn)(void *user_data, char **errtext);
 BMQ_API int bmq_twitter_exception(bmq_bus *bus, const char *name, bmq_call_err_fn fn,
                                   void *user_data);
