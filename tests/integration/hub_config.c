@@ -1,0 +1,141 @@
+/* hub_config.c - what a user sees from bad configs (exit 1 with one line
+ * naming the file, the key and the problem), a second hub (refused, says
+ * where the first listens), bad options, and the run on defaults.
+ */
+#include <string.h>
+
+#include "hub_harness.h"
+
+typedef struct {
+    const char *config;
+    const char *expect; /* substring of the one error line, after the file name */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"{\"listen\": 5}", ": listen: expected \"HOST:PORT\""},
+    {"{\"listen\": \"127.0.0.1:99999\"}", ": listen: '127.0.0.1:99999' is not HOST:PORT"},
+    {"{\"lisen\": \"127.0.0.1:1\"}", ": lisen: unknown key"},
+    {"{\"plugins\": {}}", ": plugins: expected an array"},
+    {"{\"plugins\": [{\"id\": \"x\"}]}", ": plugins[0]: missing \"plugin\""},
+    {"{\"plugins\": [{\"plugin\": \"testplug\"}, {\"plugin\": \"testplug\"}]}",
+     ": plugins[1].id: duplicate id 'testplug'"},
+    {"{\"plugins\": [{\"plugin\": \"testplug\", \"config\": []}]}",
+     ": plugins[0].config: expected an object"},
+    {"{\"plugins\": [{\"plugin\": \"testplug\", \"id\": \"a b\"}]}", ": plugins[0].id: 'a b'"},
+    {"{\"links\": [{\"style\": \"sideways\", \"host\": \"127.0.0.1\", \"port\": 1}]}",
+     ": links[0].style: expected \"interconnect\" or \"oneway\""},
+    {"{\"links\": [{\"host\": \"127.0.0.1\"}]}", ": links[0]: missing \"port\""},
+    {"{\"allow\": [\"not-a-net\"]}", ": allow[0]: expected an address or CIDR"},
+    {"{\"log_level\": \"loud\"}", ": log_level: expected one of"},
+    {"{\"max_body\": -1}", ": max_body: expected a byte count"},
+    {"{\"secret\": 12}", ": secret: expected a string or null"},
+    {"{\"plugins\": [}", ": (syntax): invalid JSON at line 1"},
+    {"[1, 2]", ": (top level): expected an object"},
+};
+
+static void test_bad_configs(hh_env *env)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_cases); i++) {
+        hh_write_config(env, bad_cases[i].config);
+        hh_hub *h = hh_start(env, NULL, false);
+        int rc = hh_wait_exit(h, 10000);
+        hh_finish_log(h);
+        char *log = hh_log(h);
+        if (rc != 1)
+            fprintf(stderr, "config %s: exit %d\n", bad_cases[i].config, rc);
+        HH_CHECK(rc == 1);
+        char *expect = g_strdup_printf("berrymq-hub: %s%s", env->config_file,
+                                       bad_cases[i].expect);
+        HH_CONTAINS(log, expect);
+        /* One line, nothing else. */
+        HH_CHECK(strchr(log, '\n') == log + strlen(log) - 1);
+        g_free(expect);
+        g_free(log);
+        hh_free(h);
+    }
+}
+
+static void test_second_instance(hh_env *env)
+{
+    hh_write_config(env, "{\"plugins\": []}");
+    hh_hub *first = hh_start(env, NULL, true);
+    hh_hub *second = hh_start(env, NULL, false);
+    HH_CHECK(hh_wait_exit(second, 10000) == 1);
+    char *expect = g_strdup_printf("berrymq-hub: already running (pid %d, listening on %s)",
+                                   (int)first->pid, first->listen);
+    HH_CHECK(hh_wait_log(second, expect, 2000));
+    if (!hh_wait_log(second, expect, 0)) {
+        char *l = hh_log(second);
+        fprintf(stderr, "second hub said: %s\n", l);
+        g_free(l);
+    }
+    g_free(expect);
+    hh_free(second);
+    /* The first one is unaffected. */
+    json_object *st = hh_call(first, "hub.status", "[]", NULL);
+    HH_CHECK(st != NULL);
+    json_object_put(st);
+    HH_CHECK(hh_stop(first) == 0);
+    hh_free(first);
+    /* After a clean stop a new hub starts. */
+    hh_hub *again = hh_start(env, NULL, true);
+    HH_CHECK(hh_stop(again) == 0);
+    hh_free(again);
+}
+
+static void test_options(hh_env *env)
+{
+    const char *bad[] = {"--bogus", NULL};
+    hh_hub *h = hh_start(env, bad, false);
+    HH_CHECK(hh_wait_exit(h, 10000) == 1);
+    HH_CHECK(hh_wait_log(h, "Unknown option --bogus", 2000));
+    hh_free(h);
+    const char *listen[] = {"--listen", "nonsense", NULL};
+    h = hh_start(env, listen, false);
+    HH_CHECK(hh_wait_exit(h, 10000) == 1);
+    HH_CHECK(hh_wait_log(h, "--listen: 'nonsense' is not HOST:PORT", 2000));
+    hh_free(h);
+    const char *missing[] = {"--config", "/nonexistent/hub.json", NULL};
+    h = hh_start(env, missing, false);
+    HH_CHECK(hh_wait_exit(h, 10000) == 1);
+    HH_CHECK(hh_wait_log(h, "/nonexistent/hub.json: cannot read", 2000));
+    hh_free(h);
+    const char *ver[] = {"--version", NULL};
+    h = hh_start(env, ver, false);
+    HH_CHECK(hh_wait_exit(h, 10000) == 0);
+    hh_free(h);
+}
+
+/* No user config: the shipped defaults (notify + tray) are used; without a
+ * display the tray is skipped and the hub runs. */
+static void test_defaults(hh_env *env)
+{
+    g_unlink(env->config_file);
+    hh_hub *h = hh_start(env, NULL, true);
+    json_object *st = hh_call(h, "hub.status", "[]", NULL);
+    HH_CHECK(st != NULL);
+    json_object *cfg = NULL;
+    HH_CHECK(st && json_object_object_get_ex(st, "config", &cfg) && cfg == NULL);
+    json_object_put(st);
+    char *s = hh_state(h, "tray");
+    HH_CHECK(strcmp(s, "disabled") == 0);
+    g_free(s);
+    json_object *n = hh_instance(h, "notify");
+    HH_CHECK(n != NULL);
+    json_object_put(n);
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+}
+
+int main(void)
+{
+    hh_env *env = hh_env_new();
+    test_bad_configs(env);
+    test_second_instance(env);
+    test_options(env);
+    test_defaults(env);
+    hh_env_free(env);
+    if (hh_failures)
+        fprintf(stderr, "%d check(s) failed\n", hh_failures);
+    return hh_failures ? 1 : 0;
+}
