@@ -351,6 +351,17 @@ static int plugin_install(cli_ctx *ctx, const char *file, const char *id, const 
     return rc;
 }
 
+/* An instance's "plugin" is the plugin's name, or the path it was loaded
+ * from while it is not running. */
+static bool plugin_matches(const char *plugin, const char *name)
+{
+    if (strcmp(plugin, name) == 0)
+        return true;
+    const char *base = strrchr(plugin, '/');
+    size_t n = strlen(name);
+    return base && strncmp(base + 1, name, n) == 0 && strcmp(base + 1 + n, ".so") == 0;
+}
+
 static int plugin_remove(cli_ctx *ctx, const char *name)
 {
     if (!valid_name(name))
@@ -377,8 +388,8 @@ static int plugin_remove(cli_ctx *ctx, const char *name)
     size_t n = json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *in = json_object_array_get_idx(inst, i), *p = NULL, *id = NULL;
-        if (!json_object_object_get_ex(in, "plugin", &p) ||
-            strcmp(json_object_get_string(p), name) != 0 ||
+        if (!json_object_object_get_ex(in, "plugin", &p) || !json_object_get_string(p) ||
+            !plugin_matches(json_object_get_string(p), name) ||
             !json_object_object_get_ex(in, "id", &id))
             continue;
         json_object *params = json_object_new_array(), *ok = NULL;

@@ -1,0 +1,32 @@
+# Integration tests of the berrymq CLI against the real hub (berrymq-hub),
+# each with its own temporary HOME/XDG dirs and a free loopback port.
+set(_cli_dir ${CMAKE_CURRENT_LIST_DIR})
+
+# A plugin whose entry function aborts: `plugin install` must survive it.
+add_library(cli_crashplug MODULE ${_cli_dir}/cli_plugin/crashplug.c)
+set_target_properties(cli_crashplug PROPERTIES PREFIX "" OUTPUT_NAME crashplug
+  LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/integration/cli_plugin
+  C_VISIBILITY_PRESET hidden)
+target_link_libraries(cli_crashplug PRIVATE berrymq)
+
+if(TARGET berrymq-hub)
+  set(_cli_hub_bin "$<TARGET_FILE:berrymq-hub>")
+else()
+  set(_cli_hub_bin "${CMAKE_BINARY_DIR}/app/hub/berrymq-hub")
+endif()
+
+foreach(_t send plugin exit)
+  bmq_add_test(cli_${_t}
+    SOURCES ${_cli_dir}/cli_${_t}_test.c ${_cli_dir}/cli_harness.c
+    LIBS PkgConfig::JSONC
+    TIMEOUT 180 LABELS cli integration)
+  target_compile_definitions(cli_${_t} PRIVATE
+    BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"
+    BMQ_HUB_BIN="${_cli_hub_bin}"
+    BMQ_TEST_PLUGIN_DIR="${CMAKE_BINARY_DIR}/tests/plugins"
+    CLI_CRASHPLUG="$<TARGET_FILE:cli_crashplug>")
+  add_dependencies(cli_${_t} berrymq-cli cli_crashplug bmq_test_plugins)
+  if(TARGET berrymq-hub)
+    add_dependencies(cli_${_t} berrymq-hub)
+  endif()
+endforeach()
