@@ -186,13 +186,16 @@ static void builder_init(builder *b, const char *type, gntp_hash hash, const cha
 }
 
 /* A header value may not contain CRLF; the spec asks for a bare LF where a
- * newline is meant. Other control characters except tab are dropped. */
-static void builder_header(builder *b, const char *name, const char *value)
+ * newline is meant. Other control characters except tab are dropped. A
+ * value of ours that reads as a resource pointer ("x-growl-resource:...")
+ * would make the receiver wait for a binary section that never comes, so
+ * unless @pointer it gets a zero-width space after "x-growl-resource". */
+static void builder_header_full(builder *b, const char *name, const char *value, bool pointer)
 {
+    static const char pfx[] = "x-growl-resource";
     if (!value)
         return;
-    g_string_append(b->s, name);
-    g_string_append(b->s, ": ");
+    GString *v = g_string_new(NULL);
     char *clean = growl__utf8_clip(value, 65536);
     for (const char *p = clean; *p; p++) {
         unsigned char c = (unsigned char)*p;
@@ -200,10 +203,24 @@ static void builder_header(builder *b, const char *name, const char *value)
             continue;
         if (c < 0x20 && c != '\n' && c != '\t')
             continue;
-        g_string_append_c(b->s, (char)c);
+        g_string_append_c(v, (char)c);
     }
     g_free(clean);
+    const char *start = v->str;
+    while (*start == ' ' || *start == '\t')
+        start++;
+    if (!pointer && g_ascii_strncasecmp(start, pfx, sizeof pfx - 1) == 0)
+        g_string_insert(v, (gssize)(start - v->str) + (gssize)sizeof pfx - 1, "\xe2\x80\x8b");
+    g_string_append(b->s, name);
+    g_string_append(b->s, ": ");
+    g_string_append_len(b->s, v->str, (gssize)v->len);
     g_string_append(b->s, "\r\n");
+    g_string_free(v, TRUE);
+}
+
+static void builder_header(builder *b, const char *name, const char *value)
+{
+    builder_header_full(b, name, value, false);
 }
 
 /* Add @data as a resource (once per distinct content) and return the
@@ -232,7 +249,7 @@ static void builder_icon(builder *b, const char *header, const gntp_icon *icon)
         return;
     if (icon->data) {
         char *v = builder_resource(b, icon->data);
-        builder_header(b, header, v);
+        builder_header_full(b, header, v, true);
         g_free(v);
     } else if (icon->url) {
         builder_header(b, header, icon->url);

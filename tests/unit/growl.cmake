@@ -3,3 +3,6 @@
 # test Growl clients, with the real plugin host and main loop.
 bmq_add_test(growl_proto_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_proto_test.c
   LIBS growl_proto TIMEOUT 60 LABELS plugins)
+bmq_add_test(growl_forward_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_forward_test.c
+  LIBS berrymq TIMEOUT 120 LABELS plugins)
+add_dependencies(growl_forward_test plugin_growl)

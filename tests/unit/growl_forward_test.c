@@ -1,0 +1,824 @@
+/* growl_forward_test.c - the growl plugin forwarding to Growl servers
+ * written here from the GNTP 1.0 and Growl UDP texts: exact requests and
+ * packets, key hashes checked with the test's own implementation, icons as
+ * binary resources, socket callbacks coming back as messages, registering
+ * again after the server forgot, -ERROR without a code, a dead server and a
+ * silent one (the hub's main loop stays responsive), config errors. */
+#include "growl_harness.h"
+
+/* ---- a GNTP server from the spec ------------------------------------------------ */
+
+typedef enum { MODE_OK, MODE_CALLBACK, MODE_FORGET, MODE_ERROR_NOCODE, MODE_SILENT } srv_mode;
+
+typedef struct srv {
+    int lfd, port;
+    srv_mode mode;
+    const char *cb_results[4];
+    int n_notify;
+    GThread *thread;
+    gint stop;
+    GMutex lock;
+    GPtrArray *reqs; /* GBytes* */
+} srv;
+
+static const char *find(const char *p, size_t n, const char *needle)
+{
+    return memmem(p, n, needle, strlen(needle));
+}
+
+/* Header @name in the section starting at @sec (ends at a blank line). */
+static char *hdr(const char *sec, const char *name)
+{
+    const char *end = strstr(sec, "\r\n\r\n");
+    size_t nl = strlen(name);
+    for (const char *l = sec; l && (!end || l < end + 2);) {
+        if (!g_ascii_strncasecmp(l, name, nl) && l[nl] == ':') {
+            const char *v = l + nl + 1;
+            while (*v == ' ')
+                v++;
+            const char *e = strstr(v, "\r\n");
+            return g_strndup(v, e ? (gsize)(e - v) : strlen(v));
+        }
+        l = strstr(l, "\r\n");
+        if (l)
+            l += 2;
+    }
+    return NULL;
+}
+
+/* Is a whole request in buf? Sections end in a blank line; REGISTER has
+ * Notifications-Count more sections; every x-growl-resource:// pointer has a
+ * binary section "Identifier/Length, blank line, data, CRLF, blank line". */
+static bool complete(const char *buf, size_t len)
+{
+    const char *end = find(buf, len, "\r\n\r\n");
+    if (!end)
+        return false;
+    char *head = g_strndup(buf, (gsize)(end - buf) + 4);
+    size_t pos = (size_t)(end - buf) + 4;
+    bool ok = true;
+    if (g_str_has_prefix(head, "GNTP/1.0 REGISTER")) {
+        char *c = hdr(strstr(head, "\r\n") + 2, "Notifications-Count");
+        int n = c ? atoi(c) : 0;
+        g_free(c);
+        for (int i = 0; i < n && ok; i++) {
+            const char *e = find(buf + pos, len - pos, "\r\n\r\n");
+            ok = e != NULL;
+            if (ok)
+                pos = (size_t)(e - buf) + 4;
+        }
+    }
+    GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+    for (const char *p = buf; ok && (p = find(p, pos - (size_t)(p - buf), "x-growl-resource://"));) {
+        p += 19;
+        char *id = g_strndup(p, strcspn(p, "\r"));
+        bool have = false;
+        for (guint i = 0; i < ids->len; i++)
+            have = have || !strcmp(ids->pdata[i], id);
+        if (have)
+            g_free(id);
+        else
+            g_ptr_array_add(ids, id);
+    }
+    for (guint i = 0; ok && i < ids->len; i++) {
+        const char *e = find(buf + pos, len - pos, "\r\n\r\n");
+        if (!e) {
+            ok = false;
+            break;
+        }
+        char *sec = g_strndup(buf + pos, (gsize)(e - (buf + pos)) + 4);
+        char *l = hdr(sec, "Length");
+        size_t n = l ? strtoul(l, NULL, 10) : 0;
+        g_free(l);
+        g_free(sec);
+        pos = (size_t)(e - buf) + 4 + n + 4;
+        ok = pos <= len;
+    }
+    g_ptr_array_free(ids, TRUE);
+    g_free(head);
+    return ok;
+}
+
+static void send_str(int fd, const char *s)
+{
+    g_assert_cmpint(send(fd, s, strlen(s), MSG_NOSIGNAL), ==, (ssize_t)strlen(s));
+}
+
+static void srv_answer(srv *s, int fd, const char *req)
+{
+    bool reg = g_str_has_prefix(req, "GNTP/1.0 REGISTER");
+    if (s->mode == MODE_SILENT) {
+        while (!g_atomic_int_get(&s->stop))
+            g_usleep(10000);
+        return;
+    }
+    if (reg) {
+        send_str(fd, "GNTP/1.0 -OK NONE\r\nResponse-Action: REGISTER\r\n\r\n");
+        return;
+    }
+    int k = s->n_notify++;
+    if (s->mode == MODE_FORGET && k == 0) {
+        send_str(fd, "GNTP/1.0 -ERROR NONE\r\nResponse-Action: NOTIFY\r\nError-Code: 402\r\n"
+                     "Error-Description: Unknown notification\r\n\r\n");
+        return;
+    }
+    if (s->mode == MODE_ERROR_NOCODE) {
+        send_str(fd, "GNTP/1.0 -ERROR NONE\r\n\r\n");
+        return;
+    }
+    char *nid = hdr(strstr(req, "\r\n") + 2, "Notification-ID");
+    char *ok = g_strdup_printf("GNTP/1.0 -OK NONE\r\nResponse-Action: NOTIFY\r\n"
+                               "Notification-ID: %s\r\n\r\n", nid ? nid : "");
+    send_str(fd, ok);
+    g_free(ok);
+    if (s->mode == MODE_CALLBACK && k < 4 && s->cb_results[k]) {
+        g_usleep(50000);
+        char *ctx = hdr(strstr(req, "\r\n") + 2, "Notification-Callback-Context");
+        char *type = hdr(strstr(req, "\r\n") + 2, "Notification-Callback-Context-Type");
+        char *cb = g_strdup_printf(
+            "GNTP/1.0 -CALLBACK NONE\r\nResponse-Action: NOTIFY\r\nApplication-Name: berryMQ\r\n"
+            "Notification-ID: %s\r\nNotification-Callback-Result: %s\r\n"
+            "Notification-Callback-Timestamp: 2026-11-28 22:21:00Z\r\n"
+            "Notification-Callback-Context: %s\r\nNotification-Callback-Context-Type: %s\r\n\r\n",
+            nid ? nid : "", s->cb_results[k], ctx ? ctx : "", type ? type : "");
+        /* In two writes, to exercise reassembly on the plugin side. */
+        size_t half = strlen(cb) / 2;
+        g_assert_cmpint(send(fd, cb, half, MSG_NOSIGNAL), ==, (ssize_t)half);
+        g_usleep(20000);
+        send_str(fd, cb + half);
+        g_free(cb);
+        g_free(ctx);
+        g_free(type);
+    }
+    g_free(nid);
+}
+
+static gpointer srv_main(gpointer data)
+{
+    srv *s = data;
+    while (!g_atomic_int_get(&s->stop)) {
+        struct pollfd p = {.fd = s->lfd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(s->lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        GByteArray *buf = g_byte_array_new();
+        gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+        while (!complete((const char *)buf->data, buf->len) && g_get_monotonic_time() < end) {
+            struct pollfd q = {.fd = fd, .events = POLLIN};
+            if (poll(&q, 1, 50) <= 0)
+                continue;
+            guint8 tmp[8192];
+            ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+            if (n <= 0)
+                break;
+            g_byte_array_append(buf, tmp, (guint)n);
+        }
+        g_byte_array_append(buf, (const guint8 *)"", 1); /* NUL for string helpers */
+        GBytes *req = g_byte_array_free_to_bytes(buf);
+        g_mutex_lock(&s->lock);
+        g_ptr_array_add(s->reqs, g_bytes_ref(req));
+        g_mutex_unlock(&s->lock);
+        srv_answer(s, fd, g_bytes_get_data(req, NULL));
+        g_bytes_unref(req);
+        close(fd);
+    }
+    return NULL;
+}
+
+static void srv_start(srv *s, srv_mode mode)
+{
+    memset(s, 0, sizeof *s);
+    s->mode = mode;
+    s->lfd = bound_socket(SOCK_STREAM, &s->port);
+    g_assert_cmpint(listen(s->lfd, 16), ==, 0);
+    g_mutex_init(&s->lock);
+    s->reqs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    s->thread = g_thread_new("test-gntp-server", srv_main, s);
+}
+
+static void srv_stop(srv *s)
+{
+    g_atomic_int_set(&s->stop, 1);
+    g_thread_join(s->thread);
+    close(s->lfd);
+    g_ptr_array_free(s->reqs, TRUE);
+    g_mutex_clear(&s->lock);
+}
+
+static guint srv_count(srv *s)
+{
+    g_mutex_lock(&s->lock);
+    guint n = s->reqs->len;
+    g_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* (transfer full) request @i as a NUL-terminated string; *len its length. */
+static char *srv_req(srv *s, guint i, size_t *len)
+{
+    g_mutex_lock(&s->lock);
+    g_assert_cmpuint(i, <, s->reqs->len);
+    gsize n;
+    const char *p = g_bytes_get_data(s->reqs->pdata[i], &n);
+    char *copy = g_memdup2(p, n);
+    g_mutex_unlock(&s->lock);
+    if (len)
+        *len = n - 1;
+    return copy;
+}
+
+typedef struct waitn {
+    srv *s;
+    guint n;
+} waitn;
+
+static bool has_n(void *d)
+{
+    waitn *w = d;
+    return srv_count(w->s) >= w->n;
+}
+
+static void wait_reqs(srv *s, guint n)
+{
+    waitn w = {s, n};
+    if (!fx_wait(has_n, &w, 10))
+        g_error("server saw %u requests, wanted %u", srv_count(s), n);
+}
+
+typedef struct waitstat {
+    bmq_instance *inst;
+    const char *key;
+    int64_t min;
+} waitstat;
+
+static bool stat_at_least(void *d)
+{
+    waitstat *w = d;
+    return fx_stat(w->inst, w->key) >= w->min;
+}
+
+static void wait_stat(bmq_instance *inst, const char *key, int64_t min)
+{
+    waitstat w = {inst, key, min};
+    if (!fx_wait(stat_at_least, &w, 10))
+        g_error("status %s = %" G_GINT64_FORMAT ", wanted >= %" G_GINT64_FORMAT, key,
+                fx_stat(inst, key), min);
+}
+
+/* Check the key field of a request's information line with the spec rule. */
+static void check_key(const char *req, const char *alg, GChecksumType t, const char *pw,
+                      char **salt_out)
+{
+    char *line = g_strndup(req, strcspn(req, "\r"));
+    char **tok = g_strsplit(line, " ", -1);
+    g_assert_cmpuint(g_strv_length(tok), ==, 4);
+    g_assert_cmpstr(tok[2], ==, "NONE");
+    char *colon = strchr(tok[3], ':'), *dot = strrchr(tok[3], '.');
+    g_assert_nonnull(colon);
+    g_assert_nonnull(dot);
+    *colon = *dot = '\0';
+    g_assert_cmpstr(tok[3], ==, alg);
+    char *want = spec_keyhash(t, pw, dot + 1);
+    g_assert_cmpstr(colon + 1, ==, want);
+    *salt_out = g_strdup(dot + 1);
+    g_free(want);
+    g_strfreev(tok);
+    g_free(line);
+}
+
+static void assert_hdr(const char *sec, const char *name, const char *want)
+{
+    char *v = hdr(sec, name);
+    if (g_strcmp0(v, want) != 0)
+        g_error("header %s: got '%s', want '%s'", name, v ? v : "(none)", want ? want : "(none)");
+    g_free(v);
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_gntp_forward(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_OK);
+    char *cfg = g_strdup_printf(
+        "{\"protocol\": \"gntp\", \"host\": \"127.0.0.1\", \"port\": %d, \"password\": \"pw\","
+        " \"hash\": \"SHA256\", \"filter\": \"build:*\", \"title\": \"{name} {action}\","
+        " \"text\": \"{args[0]} / {kwargs.who}\", \"callbacks\": false}", s.port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "g1", cfg, &err);
+    if (!inst)
+        g_error("create: %s", err);
+    g_assert_cmpint(bmq_twitter_json(fx.bus, "build:done", "[\"ok\"]",
+                                     "{\"who\": \"ci\", \"priority\": 1, \"sticky\": true}"), ==, 0);
+    wait_reqs(&s, 2);
+    wait_stat(inst, "sent", 1);
+
+    size_t len;
+    char *reg = srv_req(&s, 0, &len);
+    g_assert_true(g_str_has_prefix(reg, "GNTP/1.0 REGISTER NONE SHA256:"));
+    g_assert_true(g_str_has_suffix(reg, "\r\n\r\n"));
+    char *salt1, *salt2;
+    check_key(reg, "SHA256", G_CHECKSUM_SHA256, "pw", &salt1);
+    const char *h0 = strstr(reg, "\r\n") + 2;
+    assert_hdr(h0, "Application-Name", "berryMQ");
+    assert_hdr(h0, "Notifications-Count", "1");
+    const char *n1 = strstr(h0, "\r\n\r\n") + 4;
+    assert_hdr(n1, "Notification-Name", "build");
+    assert_hdr(n1, "Notification-Enabled", "True");
+
+    char *nt = srv_req(&s, 1, &len);
+    g_assert_true(g_str_has_prefix(nt, "GNTP/1.0 NOTIFY NONE SHA256:"));
+    g_assert_true(g_str_has_suffix(nt, "\r\n\r\n"));
+    check_key(nt, "SHA256", G_CHECKSUM_SHA256, "pw", &salt2);
+    g_assert_cmpstr(salt1, !=, salt2);
+    const char *h1 = strstr(nt, "\r\n") + 2;
+    assert_hdr(h1, "Application-Name", "berryMQ");
+    assert_hdr(h1, "Notification-Name", "build");
+    assert_hdr(h1, "Notification-Title", "build done");
+    assert_hdr(h1, "Notification-Text", "ok / ci");
+    assert_hdr(h1, "Notification-Priority", "1");
+    assert_hdr(h1, "Notification-Sticky", "True");
+    assert_hdr(h1, "Notification-Callback-Context", NULL);
+    /* One message, one request: nothing after the headers. */
+    g_assert_true(strstr(h1, "\r\n\r\n") + 4 == nt + len);
+
+    /* Same name again: no new REGISTER. Another name: not followed. */
+    bmq_twitter_json(fx.bus, "deploy:done", NULL, NULL);
+    bmq_twitter_json(fx.bus, "build:fail", "[\"x\"]", NULL);
+    wait_reqs(&s, 3);
+    wait_stat(inst, "sent", 2);
+    char *nt2 = srv_req(&s, 2, NULL);
+    g_assert_true(g_str_has_prefix(nt2, "GNTP/1.0 NOTIFY"));
+    assert_hdr(strstr(nt2, "\r\n") + 2, "Notification-Title", "build fail");
+    g_assert_cmpint(fx_stat(inst, "failed"), ==, 0);
+    g_assert_cmpint(fx_stat(inst, "dropped"), ==, 0);
+    g_usleep(100000);
+    g_assert_cmpuint(srv_count(&s), ==, 3);
+
+    g_free(salt1);
+    g_free(salt2);
+    g_free(reg);
+    g_free(nt);
+    g_free(nt2);
+    g_free(cfg);
+    bmq_instance_destroy(inst);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
+static void test_gntp_defaults_dynamic(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_OK);
+    char *cfg = g_strdup_printf("{\"host\": \"localhost\", \"port\": %d}", s.port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "g2", cfg, &err);
+    g_assert_nonnull(inst);
+    bmq_twitter_json(fx.bus, "job:end", "[\"a\", \"b\"]", "{\"k\": \"v\"}");
+    wait_reqs(&s, 2);
+    char *nt = srv_req(&s, 1, NULL);
+    const char *h = strstr(nt, "\r\n") + 2;
+    g_assert_true(g_str_has_prefix(nt, "GNTP/1.0 NOTIFY NONE\r\n")); /* no password, no key */
+    assert_hdr(h, "Notification-Title", "job:end");
+    assert_hdr(h, "Notification-Text", "[a, b], {k:v}");
+    assert_hdr(h, "Notification-Priority", "0");
+    assert_hdr(h, "Notification-Callback-Context", "job:end");
+    assert_hdr(h, "Notification-Callback-Context-Type", "berrymq-id");
+    /* A new name: REGISTER again with both types, then NOTIFY. */
+    bmq_twitter_json(fx.bus, "other:x", NULL, "{\"title\": \"T\", \"body\": \"B\"}");
+    wait_reqs(&s, 4);
+    char *reg = srv_req(&s, 2, NULL);
+    g_assert_true(g_str_has_prefix(reg, "GNTP/1.0 REGISTER NONE\r\n"));
+    assert_hdr(strstr(reg, "\r\n") + 2, "Notifications-Count", "2");
+    g_assert_nonnull(strstr(reg, "Notification-Name: job\r\n"));
+    g_assert_nonnull(strstr(reg, "Notification-Name: other\r\n"));
+    char *nt2 = srv_req(&s, 3, NULL);
+    assert_hdr(strstr(nt2, "\r\n") + 2, "Notification-Title", "T");
+    assert_hdr(strstr(nt2, "\r\n") + 2, "Notification-Text", "B");
+    g_free(nt);
+    g_free(nt2);
+    g_free(reg);
+    g_free(cfg);
+    bmq_instance_destroy(inst);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
+static bool three_callbacks(void *d)
+{
+    fixture *fx = d;
+    int n = 0;
+    for (guint i = 0; i < fx_seen_count(fx); i++) {
+        bmq_message *m = fx_seen(fx, i);
+        if (strcmp(bmq_message_action(m), "done") != 0)
+            n++;
+        bmq_message_unref(m);
+    }
+    return n >= 3;
+}
+
+static void test_gntp_callbacks(void)
+{
+    fixture fx;
+    fx_init(&fx, "build:*");
+    srv s;
+    srv_start(&s, MODE_CALLBACK);
+    s.cb_results[0] = "CLICKED";
+    s.cb_results[1] = "CLOSE";
+    s.cb_results[2] = "TIMEDOUT";
+    char *cfg = g_strdup_printf("{\"port\": %d, \"host\": \"127.0.0.1\", \"filter\": \"build\"}",
+                                s.port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "g3", cfg, &err);
+    g_assert_nonnull(inst);
+    for (int i = 0; i < 3; i++)
+        bmq_twitter_json(fx.bus, "build:done", NULL, NULL);
+    if (!fx_wait(three_callbacks, &fx, 10))
+        g_error("callbacks did not arrive");
+    const char *want[] = {"clicked", "closed", "timedout"};
+    int found = 0;
+    for (guint i = 0; i < fx_seen_count(&fx); i++) {
+        bmq_message *m = fx_seen(&fx, i);
+        if (strcmp(bmq_message_action(m), "done") != 0) {
+            g_assert_cmpstr(bmq_message_name(m), ==, "build");
+            g_assert_cmpstr(bmq_message_action(m), ==, want[found]);
+            g_assert_cmpstr(kw_str(m, "context"), ==, "build:done");
+            found++;
+        }
+        bmq_message_unref(m);
+    }
+    g_assert_cmpint(found, ==, 3);
+    /* The callback messages are not forwarded back to Growl. */
+    g_usleep(200000);
+    g_main_context_iteration(NULL, FALSE);
+    g_assert_cmpuint(srv_count(&s), ==, 4);
+    g_assert_cmpint(fx_stat(inst, "sent"), ==, 3);
+    g_free(cfg);
+    bmq_instance_destroy(inst);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
+static void test_gntp_reregister(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_FORGET);
+    char *cfg = g_strdup_printf("{\"port\": %d, \"notifications\": [\"main\", \"other\"]}", s.port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "g4", cfg, &err);
+    g_assert_nonnull(inst);
+    bmq_twitter_json(fx.bus, "other:x", NULL, NULL);
+    wait_reqs(&s, 4);
+    wait_stat(inst, "sent", 1);
+    const char *types[] = {"REGISTER", "NOTIFY", "REGISTER", "NOTIFY"};
+    for (guint i = 0; i < 4; i++) {
+        char *r = srv_req(&s, i, NULL);
+        char *pfx = g_strdup_printf("GNTP/1.0 %s NONE\r\n", types[i]);
+        g_assert_true(g_str_has_prefix(r, pfx));
+        if (i == 1)
+            assert_hdr(strstr(r, "\r\n") + 2, "Notification-Name", "other");
+        g_free(pfx);
+        g_free(r);
+    }
+    bmq_twitter_json(fx.bus, "unlisted:x", NULL, NULL);
+    wait_reqs(&s, 5);
+    char *r = srv_req(&s, 4, NULL);
+    assert_hdr(strstr(r, "\r\n") + 2, "Notification-Name", "main");
+    g_free(r);
+    g_assert_cmpint(fx_stat(inst, "failed"), ==, 0);
+    g_free(cfg);
+    bmq_instance_destroy(inst);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
+static void test_gntp_error_without_code(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_ERROR_NOCODE);
+    char *cfg = g_strdup_printf("{\"port\": %d}", s.port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "g5", cfg, &err);
+    g_assert_nonnull(inst);
+    bmq_twitter_json(fx.bus, "a:b", NULL, NULL);
+    wait_stat(inst, "failed", 1);
+    g_assert_cmpint(fx_stat(inst, "sent"), ==, 0);
+    json_object *st = bmq_instance_status(inst), *so, *le;
+    g_assert_true(json_object_object_get_ex(st, "status", &so));
+    g_assert_true(json_object_object_get_ex(so, "last_error", &le));
+    g_assert_nonnull(strstr(json_object_get_string(le), "-ERROR"));
+    json_object_put(st);
+    g_free(cfg);
+    bmq_instance_destroy(inst);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
+static void test_gntp_icons(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_OK);
+    static const guint8 icon[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+                                  '\r', '\n', '\r', '\n', 0,    0xff};
+    char *path = g_build_filename(fx.data_root, "icon.png", NULL);
+    g_assert_true(g_file_set_contents(path, (const char *)icon, sizeof icon, NULL));
+    char *md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, icon, sizeof icon);
+    char *cfg = g_strdup_printf("{\"port\": %d, \"icon\": \"%s\"}", s.port, path);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "g6", cfg, &err);
+    if (!inst)
+        g_error("create: %s", err);
+    bmq_twitter_json(fx.bus, "pic:one", NULL, NULL);
+    bmq_twitter_json(fx.bus, "pic:two", NULL, "{\"icon\": \"http://example.org/x.png\"}");
+    wait_reqs(&s, 3);
+    char *ptr = g_strdup_printf("x-growl-resource://%s", md5);
+    GString *section = g_string_new(NULL);
+    g_string_append_printf(section, "\r\n\r\nIdentifier: %s\r\nLength: %zu\r\n\r\n", md5,
+                           sizeof icon);
+    g_string_append_len(section, (const char *)icon, sizeof icon);
+    g_string_append(section, "\r\n\r\n");
+    for (guint i = 0; i < 2; i++) {
+        size_t len;
+        char *r = srv_req(&s, i, &len);
+        const char *h = strstr(r, "\r\n") + 2;
+        assert_hdr(h, i == 0 ? "Application-Icon" : "Notification-Icon", ptr);
+        /* Exactly one binary section, at the end, with the file's bytes. */
+        g_assert_cmpuint(len, >, section->len);
+        g_assert_cmpmem(r + len - section->len, section->len, section->str, section->len);
+        g_assert_true(strstr(r, "Identifier:") == r + len - section->len + 4);
+        g_free(r);
+    }
+    char *r = srv_req(&s, 2, NULL);
+    assert_hdr(strstr(r, "\r\n") + 2, "Notification-Icon", "http://example.org/x.png");
+    g_assert_null(strstr(r, "Identifier:"));
+    g_free(r);
+    g_string_free(section, TRUE);
+    g_free(ptr);
+    g_free(md5);
+    g_free(path);
+    g_free(cfg);
+    bmq_instance_destroy(inst);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
+/* ---- a down or silent server never blocks the hub ------------------------------------ */
+
+typedef struct ticker {
+    gint64 last, max_gap;
+    int ticks;
+} ticker;
+
+static gboolean tick(gpointer d)
+{
+    ticker *t = d;
+    gint64 now = g_get_monotonic_time();
+    if (t->last && now - t->last > t->max_gap)
+        t->max_gap = now - t->last;
+    t->last = now;
+    t->ticks++;
+    return G_SOURCE_CONTINUE;
+}
+
+static void run_for(double s)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)(s * G_USEC_PER_SEC);
+    while (g_get_monotonic_time() < end)
+        if (!g_main_context_iteration(NULL, FALSE))
+            g_usleep(1000);
+}
+
+static void test_dead_server(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    int port = free_port(SOCK_STREAM);
+    char *cfg = g_strdup_printf("{\"host\": \"127.0.0.1\", \"port\": %d, \"queue\": 4}", port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "dead", cfg, &err);
+    g_assert_nonnull(inst);
+    ticker t = {0};
+    guint tid = g_timeout_add(10, tick, &t);
+    gint64 t0 = g_get_monotonic_time();
+    for (int i = 0; i < 200; i++)
+        g_assert_cmpint(bmq_twitter_json(fx.bus, "x:y", "[1]", NULL), ==, 0);
+    /* Sending does not wait for the network. */
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
+    run_for(2.0);
+    g_source_remove(tid);
+    g_assert_cmpint(t.ticks, >, 20);
+    g_assert_cmpint(t.max_gap, <, 500000);
+    g_assert_cmpint(fx_stat(inst, "dropped"), >=, 150);
+    g_assert_cmpint(fx_stat(inst, "failed"), >=, 1);
+    g_assert_cmpint(fx_stat(inst, "queued"), <=, 4);
+    g_assert_cmpint(fx_stat(inst, "sent"), ==, 0);
+    int64_t total = fx_stat(inst, "dropped") + fx_stat(inst, "failed") + fx_stat(inst, "queued");
+    g_assert_cmpint(total, <=, 200);
+    g_assert_cmpint(total, >=, 198); /* at most the job in progress is unaccounted */
+    gint64 d0 = g_get_monotonic_time();
+    bmq_instance_destroy(inst);
+    g_assert_cmpint(g_get_monotonic_time() - d0, <, 2 * G_USEC_PER_SEC);
+    g_free(cfg);
+    fx_free(&fx);
+}
+
+static void test_silent_server(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_SILENT);
+    char *cfg = g_strdup_printf("{\"port\": %d, \"timeout\": 30}", s.port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "slow", cfg, &err);
+    g_assert_nonnull(inst);
+    ticker t = {0};
+    guint tid = g_timeout_add(10, tick, &t);
+    for (int i = 0; i < 5; i++)
+        bmq_twitter_json(fx.bus, "x:y", NULL, NULL);
+    run_for(1.0);
+    g_source_remove(tid);
+    g_assert_cmpint(t.max_gap, <, 500000);
+    g_assert_cmpuint(srv_count(&s), ==, 1); /* REGISTER sent, waiting for the reply */
+    g_assert_cmpint(fx_stat(inst, "queued"), ==, 4);
+    g_assert_cmpint(fx_stat(inst, "sent"), ==, 0);
+    /* Destroying cancels the wait instead of sitting out the 30 s. */
+    gint64 d0 = g_get_monotonic_time();
+    bmq_instance_destroy(inst);
+    g_assert_cmpint(g_get_monotonic_time() - d0, <, 2 * G_USEC_PER_SEC);
+    g_free(cfg);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
+/* ---- legacy UDP ---------------------------------------------------------------------- */
+
+static void put16(GByteArray *a, size_t v)
+{
+    guint8 b[2] = {(guint8)(v >> 8), (guint8)v};
+    g_byte_array_append(a, b, 2);
+}
+
+/* Packets as the Growl network protocol describes them. */
+static GBytes *spec_udp(bool reg, int type, const char *app, const char *name, const char *title,
+                        const char *text, int prio, bool sticky, const char *pw)
+{
+    GByteArray *a = g_byte_array_new();
+    guint8 head[2] = {1, (guint8)type};
+    g_byte_array_append(a, head, 2);
+    if (reg) {
+        put16(a, strlen(app));
+        guint8 counts[2] = {1, 1};
+        g_byte_array_append(a, counts, 2);
+        g_byte_array_append(a, (const guint8 *)app, (guint)strlen(app));
+        put16(a, strlen(name));
+        g_byte_array_append(a, (const guint8 *)name, (guint)strlen(name));
+        guint8 idx = 0;
+        g_byte_array_append(a, &idx, 1);
+    } else {
+        int p = prio < 0 ? prio + 8 : prio;
+        put16(a, (size_t)((p << 1) | (sticky ? 1 : 0)));
+        put16(a, strlen(name));
+        put16(a, strlen(title));
+        put16(a, strlen(text));
+        put16(a, strlen(app));
+        const char *parts[] = {name, title, text, app};
+        for (int i = 0; i < 4; i++)
+            g_byte_array_append(a, (const guint8 *)parts[i], (guint)strlen(parts[i]));
+    }
+    if (type < 4) {
+        GChecksum *c = g_checksum_new(type >= 2 ? G_CHECKSUM_SHA256 : G_CHECKSUM_MD5);
+        g_checksum_update(c, a->data, a->len);
+        g_checksum_update(c, (const guchar *)pw, (gssize)strlen(pw));
+        guint8 d[32];
+        gsize dl = sizeof d;
+        g_checksum_get_digest(c, d, &dl);
+        g_checksum_free(c);
+        g_byte_array_append(a, d, (guint)dl);
+    }
+    return g_byte_array_free_to_bytes(a);
+}
+
+static GBytes *udp_recv(int fd)
+{
+    gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < end) {
+        g_main_context_iteration(NULL, FALSE);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10) <= 0)
+            continue;
+        guint8 buf[70000];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n >= 0)
+            return g_bytes_new(buf, (gsize)n);
+    }
+    g_error("no UDP packet arrived");
+    return NULL;
+}
+
+static void assert_packet(GBytes *got, GBytes *want)
+{
+    g_assert_cmpmem(g_bytes_get_data(got, NULL), g_bytes_get_size(got),
+                    g_bytes_get_data(want, NULL), g_bytes_get_size(want));
+    g_bytes_unref(got);
+    g_bytes_unref(want);
+}
+
+static void test_udp_forward(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    int port;
+    int fd = bound_socket(SOCK_DGRAM, &port);
+    char *cfg = g_strdup_printf(
+        "{\"protocol\": \"udp\", \"host\": \"127.0.0.1\", \"port\": %d, \"password\": \"secret\","
+        " \"filter\": \"build:*\", \"application\": \"CI\", \"text\": \"{args[0]}\"}", port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "u1", cfg, &err);
+    if (!inst)
+        g_error("create: %s", err);
+    bmq_twitter_json(fx.bus, "build:done", "[\"all good\"]", "{\"priority\": -2, \"sticky\": true}");
+    assert_packet(udp_recv(fd), spec_udp(true, 0, "CI", "build", NULL, NULL, 0, false, "secret"));
+    assert_packet(udp_recv(fd), spec_udp(false, 1, "CI", "build", "build:done", "all good", -2,
+                                         true, "secret"));
+    wait_stat(inst, "sent", 1);
+    bmq_instance_destroy(inst);
+    g_free(cfg);
+
+    cfg = g_strdup_printf("{\"protocol\": \"udp\", \"port\": %d, \"hash\": \"SHA256\","
+                          " \"title\": \"t\", \"text\": \"x\"}", port);
+    inst = fx_create(&fx, "u2", cfg, &err);
+    g_assert_nonnull(inst);
+    bmq_twitter_json(fx.bus, "n:a", NULL, "{\"priority\": 2}");
+    assert_packet(udp_recv(fd), spec_udp(true, 2, "berryMQ", "n", NULL, NULL, 0, false, ""));
+    assert_packet(udp_recv(fd), spec_udp(false, 3, "berryMQ", "n", "t", "x", 2, false, ""));
+    bmq_instance_destroy(inst);
+    g_free(cfg);
+    close(fd);
+    fx_free(&fx);
+}
+
+static void test_config_errors(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    static const struct {
+        const char *cfg;
+        const char *needle;
+    } v[] = {
+        {"{\"protocol\": \"smtp\"}", "protocol"},
+        {"{\"protocol\": \"udp\", \"hash\": \"SHA1\"}", "hash"},
+        {"{\"hash\": \"CRC\"}", "hash"},
+        {"{\"port\": 70000}", "port"},
+        {"{\"port\": \"x\"}", "port"},
+        {"{\"colour\": 1}", "colour"},
+        {"{\"filter\": \"a:b:c\"}", "filter"},
+        {"{\"filter\": []}", "filter"},
+        {"{\"icon\": \"/nonexistent/icon.png\"}", "icon"},
+        {"{\"notifications\": [1]}", "notifications"},
+        {"{\"queue\": 0}", "queue"},
+        {"{\"listen\": {\"gntp\": 0, \"host\": \"0.0.0.0\"}}", "allow"},
+        {"{\"listen\": {}}", "gntp"},
+        {"{\"listen\": {\"gntp\": \"x\"}}", "gntp"},
+        {"{\"listen\": {\"udp\": 0, \"allow\": [\"not-an-ip\"]}}", "allow"},
+        {"{\"listen\": {\"udp\": 0, \"speed\": 1}}", "speed"},
+        {"[]", "object"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(v); i++) {
+        char *err = NULL;
+        bmq_instance *inst = fx_create(&fx, "bad", v[i].cfg, &err);
+        if (inst || !err || !strstr(err, v[i].needle))
+            g_error("config %s: instance %p, error '%s'", v[i].cfg, (void *)inst,
+                    err ? err : "(none)");
+        g_free(err);
+    }
+    fx_free(&fx);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/growl/forward/gntp", test_gntp_forward);
+    g_test_add_func("/growl/forward/gntp-defaults-dynamic", test_gntp_defaults_dynamic);
+    g_test_add_func("/growl/forward/gntp-callbacks", test_gntp_callbacks);
+    g_test_add_func("/growl/forward/gntp-reregister", test_gntp_reregister);
+    g_test_add_func("/growl/forward/gntp-error-without-code", test_gntp_error_without_code);
+    g_test_add_func("/growl/forward/gntp-icons", test_gntp_icons);
+    g_test_add_func("/growl/forward/dead-server", test_dead_server);
+    g_test_add_func("/growl/forward/silent-server", test_silent_server);
+    g_test_add_func("/growl/forward/udp", test_udp_forward);
+    g_test_add_func("/growl/forward/config-errors", test_config_errors);
+    return g_test_run();
+}
