@@ -394,6 +394,49 @@ static void test_default_bus(void)
     free(r);
 }
 
+/* Many names: each follower gets exactly its own messages; the index
+ * shrinks back as followers leave. A message named "*" reaches every name. */
+static void test_many(void)
+{
+    enum { K = 2000 };
+    bmq_bus *bus = bmq_bus_new();
+    static rec recs[K];
+    static bmq_follower *fs[K];
+    char id[64];
+    memset(recs, 0, sizeof(recs));
+    for (int i = 0; i < K; i++) {
+        snprintf(id, sizeof(id), i % 2 ? "n%d:reload" : "n%d@ns%d:*", i, i % 7);
+        fs[i] = bmq_follow(bus, id, record, NULL, &recs[i]);
+        CHECK(fs[i]);
+    }
+    for (int i = 0; i < K; i++) {
+        snprintf(id, sizeof(id), i % 2 ? "n%d:reload" : "n%d@ns%d:x", i, i % 7);
+        CHECK_EQ(bmq_twitter(bus, id, NULL, NULL), 0);
+    }
+    for (int i = 0; i < K; i++)
+        CHECK_EQ(atomic_load(&recs[i].n), 1);
+    /* "*:reload" reaches every follower of anything:reload, nobody else */
+    bmq_twitter(bus, "*:reload", NULL, NULL);
+    for (int i = 0; i < K; i++)
+        CHECK_EQ(atomic_load(&recs[i].n), i % 2 ? 2 : 1);
+    bmq_twitter(bus, "*@ns3:*", NULL, NULL);
+    for (int i = 0; i < K; i += 2)
+        CHECK_EQ(atomic_load(&recs[i].n), i % 7 == 3 ? 2 : 1);
+    for (int i = 0; i < K; i += 2)
+        bmq_unfollow(fs[i]);
+    bmq_bus_stats st;
+    bmq_bus_get_stats(bus, &st);
+    CHECK_EQ(st.followers, K / 2);
+    bmq_twitter(bus, "*", NULL, NULL);
+    for (int i = 0; i < K; i++)
+        CHECK_EQ(atomic_load(&recs[i].n), i % 2 ? 3 : (i % 7 == 3 ? 2 : 1));
+    for (int i = 1; i < K; i += 2)
+        bmq_unfollow(fs[i]);
+    bmq_bus_get_stats(bus, &st);
+    CHECK_EQ(st.followers, 0);
+    bmq_bus_free(bus);
+}
+
 int main(void)
 {
     RUN(test_original);
@@ -406,5 +449,6 @@ int main(void)
     RUN(test_twitter_exception);
     RUN(test_talk);
     RUN(test_default_bus);
+    RUN(test_many);
     return 0;
 }
