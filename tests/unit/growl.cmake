@@ -6,3 +6,6 @@ bmq_add_test(growl_proto_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_proto_test
 bmq_add_test(growl_forward_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_forward_test.c
   LIBS berrymq TIMEOUT 120 LABELS plugins)
 add_dependencies(growl_forward_test plugin_growl)
+bmq_add_test(growl_receive_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_receive_test.c
+  LIBS berrymq TIMEOUT 120 LABELS plugins)
+add_dependencies(growl_receive_test plugin_growl)

@@ -665,52 +665,6 @@ static void test_silent_server(void)
 
 /* ---- legacy UDP ---------------------------------------------------------------------- */
 
-static void put16(GByteArray *a, size_t v)
-{
-    guint8 b[2] = {(guint8)(v >> 8), (guint8)v};
-    g_byte_array_append(a, b, 2);
-}
-
-/* Packets as the Growl network protocol describes them. */
-static GBytes *spec_udp(bool reg, int type, const char *app, const char *name, const char *title,
-                        const char *text, int prio, bool sticky, const char *pw)
-{
-    GByteArray *a = g_byte_array_new();
-    guint8 head[2] = {1, (guint8)type};
-    g_byte_array_append(a, head, 2);
-    if (reg) {
-        put16(a, strlen(app));
-        guint8 counts[2] = {1, 1};
-        g_byte_array_append(a, counts, 2);
-        g_byte_array_append(a, (const guint8 *)app, (guint)strlen(app));
-        put16(a, strlen(name));
-        g_byte_array_append(a, (const guint8 *)name, (guint)strlen(name));
-        guint8 idx = 0;
-        g_byte_array_append(a, &idx, 1);
-    } else {
-        int p = prio < 0 ? prio + 8 : prio;
-        put16(a, (size_t)((p << 1) | (sticky ? 1 : 0)));
-        put16(a, strlen(name));
-        put16(a, strlen(title));
-        put16(a, strlen(text));
-        put16(a, strlen(app));
-        const char *parts[] = {name, title, text, app};
-        for (int i = 0; i < 4; i++)
-            g_byte_array_append(a, (const guint8 *)parts[i], (guint)strlen(parts[i]));
-    }
-    if (type < 4) {
-        GChecksum *c = g_checksum_new(type >= 2 ? G_CHECKSUM_SHA256 : G_CHECKSUM_MD5);
-        g_checksum_update(c, a->data, a->len);
-        g_checksum_update(c, (const guchar *)pw, (gssize)strlen(pw));
-        guint8 d[32];
-        gsize dl = sizeof d;
-        g_checksum_get_digest(c, d, &dl);
-        g_checksum_free(c);
-        g_byte_array_append(a, d, (guint)dl);
-    }
-    return g_byte_array_free_to_bytes(a);
-}
-
 static GBytes *udp_recv(int fd)
 {
     gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;

@@ -27,7 +27,7 @@ typedef struct fixture {
     bmq_follower *f;
 } fixture;
 
-static void fx_on_msg(const bmq_message *m, void *ud)
+G_GNUC_UNUSED static void fx_on_msg(const bmq_message *m, void *ud)
 {
     fixture *fx = ud;
     g_mutex_lock(&fx->lock);
@@ -35,7 +35,7 @@ static void fx_on_msg(const bmq_message *m, void *ud)
     g_mutex_unlock(&fx->lock);
 }
 
-static void fx_on_log(int level, const char *id, const char *line, void *ud)
+G_GNUC_UNUSED static void fx_on_log(int level, const char *id, const char *line, void *ud)
 {
     fixture *fx = ud;
     g_mutex_lock(&fx->lock);
@@ -45,7 +45,7 @@ static void fx_on_log(int level, const char *id, const char *line, void *ud)
         fprintf(stderr, "log %d [%s] %s\n", level, id ? id : "-", line);
 }
 
-static void fx_init(fixture *fx, const char *pattern)
+G_GNUC_UNUSED static void fx_init(fixture *fx, const char *pattern)
 {
     memset(fx, 0, sizeof *fx);
     g_mutex_init(&fx->lock);
@@ -65,7 +65,7 @@ static void fx_init(fixture *fx, const char *pattern)
     }
 }
 
-static void fx_free(fixture *fx)
+G_GNUC_UNUSED static void fx_free(fixture *fx)
 {
     bmq_plugin_host_free(fx->host);
     if (fx->f)
@@ -80,7 +80,7 @@ static void fx_free(fixture *fx)
     g_mutex_clear(&fx->lock);
 }
 
-static bmq_instance *fx_create(fixture *fx, const char *id, const char *json, char **error)
+G_GNUC_UNUSED static bmq_instance *fx_create(fixture *fx, const char *id, const char *json, char **error)
 {
     json_object *cfg = json_tokener_parse(json);
     g_assert_nonnull(cfg);
@@ -90,7 +90,7 @@ static bmq_instance *fx_create(fixture *fx, const char *id, const char *json, ch
 }
 
 /* Run the default main context until @pred or @timeout_s; returns pred(). */
-static bool fx_wait(bool (*pred)(void *), void *data, double timeout_s)
+G_GNUC_UNUSED static bool fx_wait(bool (*pred)(void *), void *data, double timeout_s)
 {
     gint64 end = g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
     while (!pred(data) && g_get_monotonic_time() < end) {
@@ -100,7 +100,7 @@ static bool fx_wait(bool (*pred)(void *), void *data, double timeout_s)
     return pred(data);
 }
 
-static guint fx_seen_count(fixture *fx)
+G_GNUC_UNUSED static guint fx_seen_count(fixture *fx)
 {
     g_mutex_lock(&fx->lock);
     guint n = fx->seen->len;
@@ -109,7 +109,7 @@ static guint fx_seen_count(fixture *fx)
 }
 
 /* (transfer full) message @i, or NULL. */
-static bmq_message *fx_seen(fixture *fx, guint i)
+G_GNUC_UNUSED static bmq_message *fx_seen(fixture *fx, guint i)
 {
     g_mutex_lock(&fx->lock);
     bmq_message *m = i < fx->seen->len ? bmq_message_ref(fx->seen->pdata[i]) : NULL;
@@ -117,7 +117,7 @@ static bmq_message *fx_seen(fixture *fx, guint i)
     return m;
 }
 
-static int64_t fx_stat(bmq_instance *inst, const char *key)
+G_GNUC_UNUSED static int64_t fx_stat(bmq_instance *inst, const char *key)
 {
     json_object *st = bmq_instance_status(inst), *s, *v;
     int64_t r = -1;
@@ -127,7 +127,7 @@ static int64_t fx_stat(bmq_instance *inst, const char *key)
     return r;
 }
 
-static const char *kw_str(const bmq_message *m, const char *key)
+G_GNUC_UNUSED static const char *kw_str(const bmq_message *m, const char *key)
 {
     json_object *v;
     if (json_object_object_get_ex(bmq_message_kwargs(m), key, &v))
@@ -136,7 +136,7 @@ static const char *kw_str(const bmq_message *m, const char *key)
 }
 
 /* A port on 127.0.0.1 with nothing listening (bound, then closed). */
-static int free_port(int type)
+G_GNUC_UNUSED static int free_port(int type)
 {
     int fd = socket(AF_INET, type, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -147,7 +147,7 @@ static int free_port(int type)
     return ntohs(a.sin_port);
 }
 
-static int bound_socket(int type, int *port)
+G_GNUC_UNUSED static int bound_socket(int type, int *port)
 {
     int fd = socket(AF_INET, type, 0);
     int one = 1;
@@ -161,7 +161,7 @@ static int bound_socket(int type, int *port)
 }
 
 /* GNTP key rule from the spec: hex(H(H(UTF8(pw) || salt))), upper case. */
-static char *spec_keyhash(GChecksumType t, const char *pw, const char *salt_hex)
+G_GNUC_UNUSED static char *spec_keyhash(GChecksumType t, const char *pw, const char *salt_hex)
 {
     GByteArray *basis = g_byte_array_new();
     g_byte_array_append(basis, (const guint8 *)pw, (guint)strlen(pw));
@@ -181,6 +181,52 @@ static char *spec_keyhash(GChecksumType t, const char *pw, const char *salt_hex)
     g_free(h);
     g_byte_array_unref(basis);
     return up;
+}
+
+G_GNUC_UNUSED static void put16(GByteArray *a, size_t v)
+{
+    guint8 b[2] = {(guint8)(v >> 8), (guint8)v};
+    g_byte_array_append(a, b, 2);
+}
+
+/* Packets as the Growl network protocol describes them. */
+G_GNUC_UNUSED static GBytes *spec_udp(bool reg, int type, const char *app, const char *name, const char *title,
+                        const char *text, int prio, bool sticky, const char *pw)
+{
+    GByteArray *a = g_byte_array_new();
+    guint8 head[2] = {1, (guint8)type};
+    g_byte_array_append(a, head, 2);
+    if (reg) {
+        put16(a, strlen(app));
+        guint8 counts[2] = {1, 1};
+        g_byte_array_append(a, counts, 2);
+        g_byte_array_append(a, (const guint8 *)app, (guint)strlen(app));
+        put16(a, strlen(name));
+        g_byte_array_append(a, (const guint8 *)name, (guint)strlen(name));
+        guint8 idx = 0;
+        g_byte_array_append(a, &idx, 1);
+    } else {
+        int p = prio < 0 ? prio + 8 : prio;
+        put16(a, (size_t)((p << 1) | (sticky ? 1 : 0)));
+        put16(a, strlen(name));
+        put16(a, strlen(title));
+        put16(a, strlen(text));
+        put16(a, strlen(app));
+        const char *parts[] = {name, title, text, app};
+        for (int i = 0; i < 4; i++)
+            g_byte_array_append(a, (const guint8 *)parts[i], (guint)strlen(parts[i]));
+    }
+    if (type < 4) {
+        GChecksum *c = g_checksum_new(type >= 2 ? G_CHECKSUM_SHA256 : G_CHECKSUM_MD5);
+        g_checksum_update(c, a->data, a->len);
+        g_checksum_update(c, (const guchar *)pw, (gssize)strlen(pw));
+        guint8 d[32];
+        gsize dl = sizeof d;
+        g_checksum_get_digest(c, d, &dl);
+        g_checksum_free(c);
+        g_byte_array_append(a, d, (guint)dl);
+    }
+    return g_byte_array_free_to_bytes(a);
 }
 
 #endif /* GROWL_HARNESS_H */
