@@ -23,11 +23,14 @@ struct gui_monitor {
     guint rows;
 };
 
+/* Empty args/kwargs stay blank so the rows that carry data stand out. */
 static char *json_text(json_object *o)
 {
-    return g_strdup(o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE)
-                      : "");
+    if (!o || ((json_object_is_type(o, json_type_array) && json_object_array_length(o) == 0) ||
+               (json_object_is_type(o, json_type_object) && json_object_object_length(o) == 0)))
+        return g_strdup("");
+    return g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static void update_status(gui_monitor *m)
@@ -95,15 +98,15 @@ static void filter_changed(GtkEditable *e, gpointer data)
     gui_monitor *m = data;
     const char *text = gtk_entry_get_text(GTK_ENTRY(m->entry));
     GtkStyleContext *sc = gtk_widget_get_style_context(m->entry);
-    g_clear_pointer(&m->pattern, g_free);
     if (*text && bmq_id_validate(text) != 0) {
-        /* Keep the previous rows visible rather than an empty list. */
+        /* Half-typed ("build:"): keep the previous filter in effect. */
         gtk_style_context_add_class(sc, "error");
         gtk_widget_set_tooltip_text(m->entry, "Not a berryMQ pattern (name:action, * wildcards)");
         return;
     }
     gtk_style_context_remove_class(sc, "error");
     gtk_widget_set_tooltip_text(m->entry, "A berryMQ pattern, e.g. build:* or *:notify");
+    g_clear_pointer(&m->pattern, g_free);
     if (*text && strcmp(text, "*") != 0 && strcmp(text, "*:*") != 0)
         m->pattern = g_strdup(text);
     gtk_tree_model_filter_refilter(GTK_TREE_MODEL_FILTER(m->filtered));
@@ -194,12 +197,17 @@ static gboolean key_cb(GtkWidget *w, GdkEventKey *ev, gpointer data)
 }
 
 static GtkTreeViewColumn *add_column(GtkWidget *view, const char *title, int col, int width,
-                                     bool monospace, bool expand)
+                                     bool tabular, bool expand)
 {
     GtkCellRenderer *r = gtk_cell_renderer_text_new();
     g_object_set(r, "ellipsize", PANGO_ELLIPSIZE_END, "ypad", 3, NULL);
-    if (monospace)
-        g_object_set(r, "family", "Monospace", NULL);
+    if (tabular) {
+        /* Same-width digits keep the time column aligned row to row. */
+        PangoAttrList *attrs = pango_attr_list_new();
+        pango_attr_list_insert(attrs, pango_attr_font_features_new("tnum"));
+        g_object_set(r, "attributes", attrs, NULL);
+        pango_attr_list_unref(attrs);
+    }
     GtkTreeViewColumn *c = gtk_tree_view_column_new_with_attributes(title, r, "text", col, NULL);
     gtk_tree_view_column_set_resizable(c, TRUE);
     gtk_tree_view_column_set_sizing(c, GTK_TREE_VIEW_COLUMN_FIXED);
@@ -273,10 +281,10 @@ static void build_window(gui_monitor *m)
     gtk_tree_view_set_enable_search(GTK_TREE_VIEW(m->view), FALSE);
     gtk_tree_selection_set_mode(gtk_tree_view_get_selection(GTK_TREE_VIEW(m->view)),
                                 GTK_SELECTION_MULTIPLE);
-    add_column(m->view, "Time", COL_TIME, 110, true, false);
-    add_column(m->view, "Identifier", COL_ID, 190, false, false);
-    add_column(m->view, "Args", COL_ARGS, 220, true, false);
-    add_column(m->view, "Kwargs", COL_KWARGS, 320, true, true);
+    add_column(m->view, "Time", COL_TIME, 104, true, false);
+    add_column(m->view, "Identifier", COL_ID, 170, false, false);
+    add_column(m->view, "Args", COL_ARGS, 180, false, false);
+    add_column(m->view, "Kwargs", COL_KWARGS, 380, false, true);
     gtk_container_add(GTK_CONTAINER(scroll), m->view);
     gtk_box_pack_start(GTK_BOX(vbox), scroll, TRUE, TRUE, 0);
 

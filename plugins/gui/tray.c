@@ -240,7 +240,23 @@ static GtkWidget *build_menu(gui_tray *t)
 
 static void popup_menu(gui_tray *t)
 {
-    gtk_menu_popup_at_pointer(GTK_MENU(t->menu), NULL);
+    GdkEvent *ev = gtk_get_current_event();
+    GdkRectangle area;
+    GdkScreen *screen = NULL;
+
+    /* Without a triggering event (keyboard activation through the tray
+     * host) anchor the menu to the icon itself. */
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    bool geometry = !ev && t->status_icon &&
+                    gtk_status_icon_get_geometry(t->status_icon, &screen, &area, NULL);
+    G_GNUC_END_IGNORE_DEPRECATIONS
+    if (geometry)
+        gtk_menu_popup_at_rect(GTK_MENU(t->menu), gdk_screen_get_root_window(screen), &area,
+                               GDK_GRAVITY_SOUTH_WEST, GDK_GRAVITY_NORTH_WEST, NULL);
+    else
+        gtk_menu_popup_at_pointer(GTK_MENU(t->menu), ev);
+    if (ev)
+        gdk_event_free(ev);
 }
 
 G_GNUC_BEGIN_IGNORE_DEPRECATIONS

@@ -6,3 +6,8 @@ if(TARGET plugin_notify)
     LIBS berrymq PkgConfig::GLIB TIMEOUT 120 LABELS desktop integration)
   add_dependencies(desktop_notify plugin_notify)
 endif()
+if(TARGET plugin_gui)
+  bmq_add_test(desktop_gui SOURCES ${_desk}/desktop_gui.c ${_desk}/desktop_env.c
+    LIBS berrymq PkgConfig::GTK TIMEOUT 120 LABELS desktop integration)
+  add_dependencies(desktop_gui plugin_gui)
+endif()

@@ -209,6 +209,14 @@ desk_env *desk_env_start(char **why)
         g_free(d);
     }
 
+    /* A neutral desktop behind the screenshots (optional tool). */
+    char *xsetroot = g_find_program_in_path("xsetroot");
+    if (xsetroot) {
+        const char *argv[] = {xsetroot, "-solid", "#5e5c64", NULL};
+        desk_run(argv, NULL);
+        g_free(xsetroot);
+    }
+
     GError *err = NULL;
     e->ctl = g_dbus_connection_new_for_address_sync(
         e->bus_address,
