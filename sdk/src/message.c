@@ -6,10 +6,13 @@
  * concurrent readers of a shared message never race and a plain send costs a
  * single malloc.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -216,6 +219,42 @@ static char *lazy_str(_Atomic(char *) *slot, char *fresh)
     return cur;
 }
 
+/* 128 random bits per uid from a per-thread xorshift128+ generator seeded by
+ * the kernel: unique in practice and free of a global lock on the path of
+ * bridges, which ask every message for it. */
+static _Thread_local uint64_t uid_state[2];
+
+/* A forked child must not repeat its parent's sequence. */
+static void uid_forget(void)
+{
+    uid_state[0] = uid_state[1] = 0;
+}
+
+static pthread_once_t uid_once = PTHREAD_ONCE_INIT;
+
+static void uid_register(void)
+{
+    pthread_atfork(NULL, NULL, uid_forget);
+}
+
+static uint64_t uid_next(void)
+{
+    if (!uid_state[0] && !uid_state[1]) {
+        pthread_once(&uid_once, uid_register);
+        if (getrandom(uid_state, sizeof(uid_state), 0) != (ssize_t)sizeof(uid_state))
+            for (int i = 0; i < 2; i++)
+                uid_state[i] = ((uint64_t)g_random_int() << 32) ^ g_random_int() ^
+                               (uint64_t)g_get_monotonic_time() ^ (uint64_t)gettid();
+        uid_state[1] |= 1; /* never the all-zero state */
+    }
+    uint64_t s1 = uid_state[0];
+    const uint64_t s0 = uid_state[1];
+    uid_state[0] = s0;
+    s1 ^= s1 << 23;
+    uid_state[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return uid_state[1] + s0;
+}
+
 const char *bmq_message_uid(const bmq_message *m)
 {
     if (!m)
@@ -223,13 +262,10 @@ const char *bmq_message_uid(const bmq_message *m)
     char *cur = atomic_load_explicit(&((bmq_message *)m)->uid, memory_order_acquire);
     if (cur)
         return cur;
-    /* 128 random bits from GLib's per-thread generator: unique in practice,
-     * cheaper than a UUID and free of any global lock. */
     char *s = malloc(33);
     if (!s)
         return NULL;
-    for (int i = 0; i < 4; i++)
-        snprintf(s + i * 8, 9, "%08x", (unsigned)g_random_int());
+    snprintf(s, 33, "%016" PRIx64 "%016" PRIx64, uid_next(), uid_next());
     return lazy_str(&((bmq_message *)m)->uid, s);
 }
 

@@ -1,5 +1,7 @@
 /* core_message.c - message construction, accessors, lazy values, refcounts. */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <berrymq/berrymq.h>
 
@@ -127,6 +129,60 @@ static void test_lazy_threads(void)
     }
 }
 
+/* uids stay unique across threads and across fork(). */
+static void *uid_batch(void *arg)
+{
+    char *out = arg;
+    for (int i = 0; i < 2000; i++) {
+        bmq_message *m = bmq_message_new("u:x", NULL, NULL, NULL);
+        memcpy(out + i * 33, bmq_message_uid(m), 33);
+        bmq_message_unref(m);
+    }
+    return NULL;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void test_uid_unique(void)
+{
+    enum { T = 4, PER = 2000 };
+    char *all = calloc(T * PER, 33);
+    pthread_t th[T];
+    for (int i = 0; i < T; i++)
+        pthread_create(&th[i], NULL, uid_batch, all + (size_t)i * PER * 33);
+    for (int i = 0; i < T; i++)
+        pthread_join(th[i], NULL);
+    qsort(all, T * PER, 33, cmp_uid);
+    for (int i = 1; i < T * PER; i++)
+        CHECK(strcmp(all + (i - 1) * 33, all + i * 33) != 0);
+    free(all);
+
+    bmq_message *m = bmq_message_new("u:x", NULL, NULL, NULL);
+    (void)bmq_message_uid(m); /* this thread's generator is now seeded */
+    bmq_message_unref(m);
+    int fd[2];
+    CHECK(pipe(fd) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    m = bmq_message_new("u:x", NULL, NULL, NULL);
+    if (pid == 0) {
+        ssize_t w = write(fd[1], bmq_message_uid(m), 32);
+        _exit(w == 32 ? 0 : 1);
+    }
+    char child[33] = {0};
+    CHECK(read(fd[0], child, 32) == 32);
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(strcmp(child, bmq_message_uid(m)) != 0);
+    bmq_message_unref(m);
+    close(fd[0]);
+    close(fd[1]);
+}
+
 int main(void)
 {
     RUN(test_accessors);
@@ -134,5 +190,6 @@ int main(void)
     RUN(test_types);
     RUN(test_uid_origin);
     RUN(test_lazy_threads);
+    RUN(test_uid_unique);
     return 0;
 }
