@@ -6,10 +6,14 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/berrymq-hub.service
   DESTINATION lib/systemd/user)
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/berrymq-hub.desktop
   DESTINATION ${CMAKE_INSTALL_DATADIR}/applications)
-# /etc/xdg/autostart for a /usr prefix (GNUInstallDirs maps sysconfdir to
-# /etc there); stays inside any other prefix.
+# /etc/xdg/autostart for a /usr prefix; PREFIX/etc/xdg/autostart for any
+# other prefix (relative, so that `cmake --install --prefix` relocates it).
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(_bmq_autostart_dir /etc/xdg/autostart)
+else()
+  set(_bmq_autostart_dir ${CMAKE_INSTALL_SYSCONFDIR}/xdg/autostart)
+endif()
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/berrymq-hub-autostart.desktop
-  DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/xdg/autostart
-  RENAME berrymq-hub.desktop)
+  DESTINATION ${_bmq_autostart_dir} RENAME berrymq-hub.desktop)
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/berrymq.svg
   DESTINATION ${CMAKE_INSTALL_DATADIR}/icons/hicolor/scalable/apps)

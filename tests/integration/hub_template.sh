@@ -21,7 +21,11 @@ fail() { echo "FAIL: $*"; [ -f "$work/hub.log" ] && sed 's/^/  hub: /' "$work/hu
   || { cat "$work/install.log"; fail "cmake --install"; }
 pc=$(find "$work/prefix" -name berrymq.pc | head -n1)
 [ -n "$pc" ] || fail "berrymq.pc not installed"
-export PKG_CONFIG_PATH=$(dirname "$pc")
+# The .pc names the configured prefix; point a copy at this temporary one,
+# as for any relocated install.
+mkdir -p "$work/pc"
+sed "s|^prefix=.*|prefix=$work/prefix|" "$pc" >"$work/pc/berrymq.pc"
+export PKG_CONFIG_PATH="$work/pc"
 libdir=$(pkg-config --variable=libdir berrymq)
 [ -f "$libdir/libberrymq.so" ] || fail "libberrymq.so not in $libdir"
 for f in bin/berrymq-hub share/berrymq/hub.json lib/systemd/user/berrymq-hub.service \
