@@ -68,14 +68,52 @@ static int mkdir_p(char *path)
     return mkdir(path, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Load libberrymq by full path: next to the binary as installed
+ * (bin/../lib), else the build tree it was built in, else the configured
+ * libdir, else the loader's search path. Full paths, because a sanitizer
+ * runtime that intercepts dlopen loses the executable's RUNPATH. */
+static void *load_libberrymq(char *why, size_t size)
+{
+    char exe[PATH_MAX], cand[PATH_MAX + 64];
+    const char *dirs[3] = {NULL, BMQ_CLI_BUILD_LIBDIR, BMQ_CLI_LIBDIR};
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(cand, sizeof cand, "%s/../%s", exe, BMQ_CLI_LIBDIR_REL);
+            dirs[0] = cand;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        char path[PATH_MAX + 128];
+        if (!dirs[i] || !*dirs[i])
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dirs[i], BMQ_CLI_LIBBERRYMQ);
+        if (access(path, R_OK) != 0)
+            continue;
+        void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (lib)
+            return lib;
+        snprintf(why, size, "%s", dlerror());
+        return NULL;
+    }
+    void *lib = dlopen(BMQ_CLI_LIBBERRYMQ, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        snprintf(why, size, "%s", dlerror());
+    return lib;
+}
+
 /* Child side: check @path, write "OK\nname\nversion\n" or "ERR\ntext\n". */
 static void check_child(const char *path, int fd)
 {
-    char line[2048];
-    void *lib = dlopen(BMQ_CLI_LIBBERRYMQ, RTLD_NOW | RTLD_LOCAL);
+    char line[2048], why[1024] = "";
+    void *lib = load_libberrymq(why, sizeof why);
     check_fn check = lib ? (check_fn)dlsym(lib, "bmq_plugin_check_file") : NULL;
     if (!check) {
-        snprintf(line, sizeof line, "ERR\ncannot load %s: %s\n", BMQ_CLI_LIBBERRYMQ, dlerror());
+        snprintf(line, sizeof line, "ERR\ncannot load %s: %s\n", BMQ_CLI_LIBBERRYMQ,
+                 lib ? dlerror() : why);
     } else {
         char *name = NULL, *version = NULL, *error = NULL;
         int rc = check(path, &name, &version, &error);
