@@ -103,11 +103,17 @@ int bus__dispatch(bmq_bus *bus, bmq_message *msg)
     uint64_t n;
     if (p) {
         /* Queues are filled at once so that a get right after a send sees
-         * the message; followers run on the pool. */
-        n = route__deliver(bus, &r, msg, false, true);
-        pool__push(p, msg, &r);
+         * the message; followers run on the pool, if any matched. */
+        bool followers = false;
+        n = route__deliver(bus, &r, msg, false, true, &followers);
+        if (followers) {
+            pool__push(p, msg, &r);
+        } else {
+            route__release(&r);
+            bmq_message_unref(msg);
+        }
     } else {
-        n = route__deliver(bus, &r, msg, true, true);
+        n = route__deliver(bus, &r, msg, true, true, NULL);
         route__release(&r);
         bmq_message_unref(msg);
     }

@@ -108,8 +108,11 @@ void follow__unref(bmq_follower *f);
 void follow__wait_idle(bmq_follower *f);
 void route__collect(bmq_bus *bus, const bmq_message *m, route *r);
 void route__release(route *r);
-/* Deliver to the followers of @r (queues too when @queues): returns the count. */
-uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers, bool queues);
+/* Deliver to the followers (when @followers) and queues (when @queues) of @r
+ * matching @m; returns the count. *@skipped (nullable) is set when a
+ * matching follower was left out because @followers is false. */
+uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers, bool queues,
+                        bool *skipped);
 void index__init(bmq_bus *bus);
 void index__free(bmq_bus *bus);
 

@@ -311,7 +311,7 @@ static bool invoke(bmq_bus *bus, bmq_follower *f, const bmq_message *m)
 }
 
 static uint64_t deliver_array(bmq_bus *bus, const sub_array *a, const bmq_message *m,
-                              bool followers, bool queues)
+                              bool followers, bool queues, bool *skipped)
 {
     uint64_t n = 0;
     for (unsigned i = 0; i < a->n; i++) {
@@ -322,21 +322,27 @@ static uint64_t deliver_array(bmq_bus *bus, const sub_array *a, const bmq_messag
             if (queues && !atomic_load_explicit(&f->removed, memory_order_relaxed) &&
                 bq__put(f->queue, (bmq_message *)m))
                 n++;
-        } else if (followers && invoke(bus, f, m)) {
+        } else if (!followers) {
+            *skipped = true;
+        } else if (invoke(bus, f, m)) {
             n++;
         }
     }
     return n;
 }
 
-uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers, bool queues)
+uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool followers, bool queues,
+                        bool *skipped)
 {
     uint64_t n = 0;
+    bool dummy = false;
+    if (!skipped)
+        skipped = &dummy;
     for (unsigned i = 0; i < r->n; i++)
-        n += deliver_array(bus, r->a[i], m, followers, queues);
+        n += deliver_array(bus, r->a[i], m, followers, queues, skipped);
     if (r->more)
         for (unsigned i = 0; i < r->more->len; i++)
-            n += deliver_array(bus, r->more->pdata[i], m, followers, queues);
+            n += deliver_array(bus, r->more->pdata[i], m, followers, queues, skipped);
     return n;
 }
 

@@ -124,11 +124,12 @@ bmq_message *bmq_message_new_full(const char *id, json_object *args, json_object
     return message__new(id, len, args, kwargs, uid, origin, NULL, err);
 }
 
-bmq_message *bmq_message_ref(bmq_message *m)
+bmq_message *bmq_message_ref(const bmq_message *m)
 {
-    if (m)
-        atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
-    return m;
+    bmq_message *mm = (bmq_message *)m; /* the count is not part of the value */
+    if (mm)
+        atomic_fetch_add_explicit(&mm->refs, 1, memory_order_relaxed);
+    return mm;
 }
 
 void bmq_message_unref(bmq_message *m)

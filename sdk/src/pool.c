@@ -41,7 +41,7 @@ struct pool {
 
 static void run(pool *p, task *t)
 {
-    uint64_t n = route__deliver(p->bus, &t->r, t->msg, true, false);
+    uint64_t n = route__deliver(p->bus, &t->r, t->msg, true, false, NULL);
     bus__count_delivered(p->bus, n);
     route__release(&t->r);
     bmq_message_unref(t->msg);

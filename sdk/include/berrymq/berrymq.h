@@ -100,7 +100,9 @@ BMQ_API bool bmq_id_match(const char *a, const char *b);
 BMQ_API bmq_message *bmq_message_new(const char *id, json_object *args, json_object *kwargs,
                                      int *err);
 
-BMQ_API bmq_message *bmq_message_ref(bmq_message *m);   /* returns m */
+/* Returns m. Takes a const pointer so that a follower can keep the message
+ * it was given. */
+BMQ_API bmq_message *bmq_message_ref(const bmq_message *m);
 BMQ_API void bmq_message_unref(bmq_message *m);         /* NULL-safe */
 
 /* Accessors: all (transfer none), valid while the caller holds a ref. */
