@@ -96,7 +96,9 @@ BMQ_API bool bmq_id_match(const char *a, const char *b);
 /* Create a message. @args (JSON array or NULL = []) and @kwargs (JSON object
  * or NULL = {}) are (transfer full) in every case, also on error.
  * Returns (transfer full) a message with refcount 1, or NULL with *err
- * (nullable) set to -BMQ_EID / -BMQ_ETYPE. */
+ * (nullable) set to -BMQ_EID (malformed id, or a "*" namespace, which only
+ * patterns may use), -BMQ_ETYPE or -BMQ_ENOMEM. The id is stored normalized:
+ * "x" becomes "x:*", "*" becomes "*:*". */
 BMQ_API bmq_message *bmq_message_new(const char *id, json_object *args, json_object *kwargs,
                                      int *err);
 
@@ -134,8 +136,8 @@ BMQ_API const char *bmq_message_kwargs_json(const bmq_message *m);
  * component that injected the message (NULL for local senders). */
 BMQ_API const char *bmq_message_uid(const bmq_message *m);
 BMQ_API const void *bmq_message_origin(const bmq_message *m);
-/* As bmq_message_new, also setting uid (nullable: generated lazily) and
- * origin (nullable). */
+/* As bmq_message_new, also setting uid (nullable: generated lazily; else
+ * 1..128 bytes, copied, -BMQ_EINVAL otherwise) and origin (nullable). */
 BMQ_API bmq_message *bmq_message_new_full(const char *id, json_object *args, json_object *kwargs,
                                           const char *uid, const void *origin, int *err);
 
@@ -145,7 +147,9 @@ BMQ_API bmq_bus *bmq_bus_new(void);        /* (transfer full) */
 BMQ_API bmq_bus *bmq_bus_default(void);    /* (transfer none), created on first use */
 /* Free a bus made by bmq_bus_new. Followers and queues still attached are
  * detached and freed; handles to them become invalid. Pending pool work is
- * drained first. Must not be called from a follower. */
+ * drained first. Must not be called from a follower nor while other threads
+ * use the bus. Does nothing for the default bus, which lives as long as the
+ * process. */
 BMQ_API void bmq_bus_free(bmq_bus *bus);
 
 /* Send a message. args/kwargs (transfer full) in every case, also on error.
@@ -172,12 +176,15 @@ BMQ_API bmq_follower *bmq_follow(bmq_bus *bus, const char *pattern, bmq_follower
  * other threads while messages flow. After it returns, fn is not called again
  * except by an invocation already running in another thread; when called
  * outside a follower it waits for such running invocations to finish, so
- * user_data may be freed right after. NULL-safe. */
+ * user_data may be freed right after. Inside a follower (any follower) it
+ * does not wait, so two followers unfollowing each other cannot deadlock.
+ * NULL-safe; a second call on the same handle is a use after free. */
 BMQ_API void bmq_unfollow(bmq_follower *follower);
 
 /* 0: followers run synchronously in the sender's thread (default).
- * n > 0: followers run on a pool of n threads; per-follower ordering is not
- * guaranteed. Safe to change while messages flow. */
+ * n > 0 (at most 256, else -BMQ_EINVAL): followers run on a pool of n
+ * threads; per-follower ordering is not guaranteed. Queues are still filled
+ * by the sender. Safe to change while messages flow. */
 BMQ_API int bmq_set_multiplicity(bmq_bus *bus, unsigned n);
 BMQ_API unsigned bmq_get_multiplicity(bmq_bus *bus);
 /* Wait until every message sent before the call has been handled by the
