@@ -40,8 +40,8 @@ typedef struct cli_ctx {
     const char *secret; /* (transfer none, nullable) --secret / BERRYMQ_SECRET */
     char host[256];     /* parsed from hub */
     char port[8];
-    char path[128];     /* HTTP path, default "/JSON" */
-    char hostport[300]; /* "HOST:PORT" for messages */
+    char path[128];                   /* HTTP path, default "/JSON" */
+    char hostport[300];               /* "HOST:PORT" for messages */
     volatile sig_atomic_t *interrupt; /* (nullable) polled while waiting */
 } cli_ctx;
 
@@ -62,13 +62,15 @@ int cli__usage(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * with ':'), naming the offending option. */
 int cli__opt_error(const char *cmd, int opt, char **argv);
 
-#define CLI_OPT_HUB 0x1001
+#define CLI_OPT_HUB    0x1001
 #define CLI_OPT_SECRET 0x1002
-#define CLI_OPT_HELP 0x1003
+#define CLI_OPT_HELP   0x1003
 #define CLI_COMMON_LONGOPTS                                                                        \
     {"hub", required_argument, NULL, CLI_OPT_HUB},                                                 \
         {"secret", required_argument, NULL, CLI_OPT_SECRET},                                       \
-        {"help", no_argument, NULL, CLI_OPT_HELP}
+    {                                                                                              \
+        "help", no_argument, NULL, CLI_OPT_HELP                                                    \
+    }
 
 /* ---- rpc.c ---- */
 /* Call @method with @params (transfer full, nullable = []). On CLI_RPC_OK

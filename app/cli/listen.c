@@ -16,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_S 20.0    /* longest single blocking get */
-#define CONN_TTL_S 120 /* idle ttl of the queue connection: well above POLL_S */
+#define POLL_S        20.0 /* longest single blocking get */
+#define CONN_TTL_S    120  /* idle ttl of the queue connection: well above POLL_S */
 #define CALL_MARGIN_S 10.0
 
 static volatile sig_atomic_t stop_flag;
@@ -56,8 +56,8 @@ static bool print_message(json_object *res)
     json_object_object_add(line, "args", args ? json_object_get(args) : json_object_new_array());
     json_object_object_add(line, "kwargs",
                            kwargs ? json_object_get(kwargs) : json_object_new_object());
-    const char *text =
-        json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text = json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE);
     bool ok = fputs(text, stdout) >= 0 && fputc('\n', stdout) != EOF && fflush(stdout) == 0;
     json_object_put(line);
     return ok;
@@ -111,8 +111,8 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
 int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
 {
     const char *pattern = "*";
-    long count = 0;       /* 0: no limit */
-    double timeout = -1;  /* <0: wait forever */
+    long count = 0;      /* 0: no limit */
+    double timeout = -1; /* <0: wait forever */
     int rc = parse_args(ctx, argc, argv, &pattern, &count, &timeout);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;

@@ -32,7 +32,7 @@ static const command commands[] = {
      "  --json-args J     args as a JSON array (ARGs are appended to it)\n"
      "  --json-kwargs J   kwargs as a JSON object (-k entries override its keys)\n"
      "\n"
-     "Put -- before ARGs that start with '-' (e.g. negative numbers).\n"
+     "Negative numbers are ARGs; put -- before other ARGs that start with '-'.\n"
      "Example: berrymq twitter build:done myproj 42 -k ok=true -k log=/tmp/b.log\n"},
     {"notify", NULL, cli__cmd_notify, "send a desktop notification (notify-send-like)",
      "Usage: berrymq notify [OPTION...] SUMMARY [BODY]\n"

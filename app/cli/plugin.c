@@ -118,8 +118,7 @@ static void check_child(const char *path, int fd)
         char *name = NULL, *version = NULL, *error = NULL;
         int rc = check(path, &name, &version, &error);
         if (rc == 0)
-            snprintf(line, sizeof line, "OK\n%s\n%s\n", name ? name : "",
-                     version ? version : "");
+            snprintf(line, sizeof line, "OK\n%s\n%s\n", name ? name : "", version ? version : "");
         else
             snprintf(line, sizeof line, "ERR\n%s\n", error ? error : "not a berryMQ plugin");
         /* The child exits right away; the allocator that made these strings
@@ -137,8 +136,7 @@ static void check_child(const char *path, int fd)
 
 /* Check @path in a child. 0 with @name/@version filled, or CLI_EUSAGE with
  * the reason printed. */
-static int check_plugin(const char *path, char *name, size_t nsize, char *version,
-                        size_t vsize)
+static int check_plugin(const char *path, char *name, size_t nsize, char *version, size_t vsize)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -294,7 +292,8 @@ static int plugin_list(cli_ctx *ctx, bool as_json)
         const char *f[4] = {"?", "", "", ""};
         static const char *const keys[4] = {"name", "version", "description", "path"};
         for (int k = 0; k < 4; k++)
-            if (json_object_object_get_ex(a, keys[k], &v) && json_object_is_type(v, json_type_string))
+            if (json_object_object_get_ex(a, keys[k], &v) &&
+                json_object_is_type(v, json_type_string))
                 f[k] = json_object_get_string(v);
         printf("  %-16s %-10s %s%s%s%s\n", f[0], f[1], f[2], *f[3] ? " (" : "", f[3],
                *f[3] ? ")" : "");
@@ -529,8 +528,7 @@ int cli__cmd_plugin(cli_ctx *ctx, int argc, char **argv)
             return plugin_install(ctx, arg, id, config, load);
         if (strcmp(sub, "remove") == 0)
             return plugin_remove(ctx, arg);
-        int rc = plugin_toggle(ctx, strcmp(sub, "enable") == 0 ? "hub.enable" : "hub.disable",
-                               arg);
+        int rc = plugin_toggle(ctx, strcmp(sub, "enable") == 0 ? "hub.enable" : "hub.disable", arg);
         if (rc == CLI_OK)
             printf("%sd %s\n", sub, arg);
         return rc;

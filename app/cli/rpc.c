@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_S 5.0
-#define MAX_REPLY (64u * 1024u * 1024u)
+#define MAX_REPLY         (64u * 1024u * 1024u)
 
 typedef struct buf {
     char *data;
@@ -181,8 +181,7 @@ static int dechunk(char *body, size_t avail, size_t *out_len)
 /* Read one HTTP response. Returns the status code (>0) with *body and *blen
  * pointing into @b, or 0 on no/incomplete answer, -2 interrupted, -1
  * malformed. */
-static int read_response(cli_ctx *ctx, int fd, buf *b, double deadline, char **body,
-                         size_t *blen)
+static int read_response(cli_ctx *ctx, int fd, buf *b, double deadline, char **body, size_t *blen)
 {
     size_t hdr_end = 0;
     long status = -1;
@@ -264,7 +263,8 @@ static char *error_text(json_object *err)
     json_object *msg = NULL;
     if (json_object_is_type(err, json_type_string))
         return strdup(json_object_get_string(err));
-    if (json_object_object_get_ex(err, "message", &msg) && json_object_is_type(msg, json_type_string))
+    if (json_object_object_get_ex(err, "message", &msg) &&
+        json_object_is_type(msg, json_type_string))
         return strdup(json_object_get_string(msg));
     return strdup(json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN));
 }
@@ -318,8 +318,8 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
     } else if (code != 200) {
         st = CLI_RPC_HTTP;
         const char *why = code == 401 || code == 403 ? " (wrong or missing --secret)"
-                          : code == 413             ? " (request too large)"
-                                                    : "";
+                          : code == 413              ? " (request too large)"
+                                                     : "";
         *errtext = strdupf("hub at %s answered HTTP %d%s", ctx->hostport, code, why);
     } else {
         json_tokener *tok = json_tokener_new();

@@ -87,7 +87,23 @@ static bool kwarg_set(json_object *kwargs, const char *kv)
     return true;
 }
 
-int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv)
+/* getopt would read a negative number ("-5", "-.5") as options. Such
+ * arguments are marked with a leading NEG_MARK (never the start of an
+ * option) before parsing and unmarked wherever a value is taken. */
+#define NEG_MARK '\x01'
+
+static bool is_negative_number(const char *s)
+{
+    return s[0] == '-' &&
+           ((s[1] >= '0' && s[1] <= '9') || (s[1] == '.' && s[2] >= '0' && s[2] <= '9'));
+}
+
+static const char *unmark(const char *s)
+{
+    return s && s[0] == NEG_MARK ? s + 1 : s;
+}
+
+int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv_in)
 {
     enum { OPT_JARGS = 0x2001, OPT_JKWARGS };
     static const struct option longopts[] = {
@@ -101,11 +117,21 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv)
     const char *jargs = NULL, *jkwargs = NULL;
     /* -k values are applied after --json-kwargs whatever the order. */
     const char **kv = calloc((size_t)argc + 1, sizeof *kv);
+    char **argv = calloc((size_t)argc + 1, sizeof *argv);
     size_t nkv = 0;
     int opt, rc = CLI_EUSAGE;
     json_object *args = NULL, *kwargs = NULL;
-    if (!kv)
-        return CLI_EUSAGE;
+    if (!kv || !argv)
+        goto out;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && is_negative_number(argv_in[i]) &&
+            asprintf(&argv[i], "%c%s", NEG_MARK, argv_in[i]) < 0)
+            goto out;
+        if (!argv[i])
+            argv[i] = strdup(argv_in[i]);
+        if (!argv[i])
+            goto out;
+    }
     while ((opt = getopt_long(argc, argv, ":k:", longopts, NULL)) != -1) {
         int r = cli__common_opt(ctx, opt, optarg);
         if (r < 0)
@@ -118,13 +144,13 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv)
             rc = CLI_OK;
             goto out;
         case 'k':
-            kv[nkv++] = optarg;
+            kv[nkv++] = unmark(optarg);
             break;
         case OPT_JARGS:
-            jargs = optarg;
+            jargs = unmark(optarg);
             break;
         case OPT_JKWARGS:
-            jkwargs = optarg;
+            jkwargs = unmark(optarg);
             break;
         default:
             rc = cli__opt_error(cmd, opt, argv);
@@ -135,7 +161,7 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv)
         rc = cli__usage(cmd, "missing message ID");
         goto out;
     }
-    const char *id = argv[optind++];
+    const char *id = unmark(argv[optind++]);
     args = jargs ? cli__json_parse_typed(jargs, json_type_array) : json_object_new_array();
     if (!args) {
         rc = cli__usage(cmd, "--json-args needs a JSON array, got '%s'", jargs);
@@ -147,7 +173,7 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     for (; optind < argc; optind++)
-        json_object_array_add(args, cli__value_parse(argv[optind]));
+        json_object_array_add(args, cli__value_parse(unmark(argv[optind])));
     for (size_t i = 0; i < nkv; i++) {
         if (!kwarg_set(kwargs, kv[i])) {
             rc = cli__usage(cmd, "-k needs KEY=VALUE, got '%s'", kv[i]);
@@ -159,6 +185,9 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv)
 out:
     json_object_put(args);
     json_object_put(kwargs);
+    for (int i = 0; argv && i < argc; i++)
+        free(argv[i]);
+    free(argv);
     free(kv);
     return rc;
 }

@@ -48,9 +48,8 @@ static void print_counters(const char *label, json_object *o, FILE *out)
 
 void cli__print_instances(json_object *instances, FILE *out)
 {
-    size_t n = json_object_is_type(instances, json_type_array)
-                   ? json_object_array_length(instances)
-                   : 0;
+    size_t n =
+        json_object_is_type(instances, json_type_array) ? json_object_array_length(instances) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *in = json_object_array_get_idx(instances, i);
         const char *state = str_field(in, "state", NULL);
@@ -100,8 +99,7 @@ static void print_status(json_object *st, FILE *out)
     }
     fputc('\n', out);
     json_object_object_get_ex(st, "server", &server);
-    fprintf(out, "listen:   %s\n",
-            str_field(st, "listen", str_field(server, "listen", "?")));
+    fprintf(out, "listen:   %s\n", str_field(st, "listen", str_field(server, "listen", "?")));
     fprintf(out, "node:     %s\n", str_field(st, "node_id", str_field(server, "node_id", "?")));
     fprintf(out, "config:   %s\n", str_field(st, "config", "(defaults)"));
     json_object *inst = NULL;

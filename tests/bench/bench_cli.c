@@ -42,8 +42,8 @@ static void report(const char *what, double *ms, int n)
         return;
     }
     qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-    printf("  %-34s median %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (n=%d)\n", what,
-           ms[n / 2], ms[(int)(n * 0.9)], ms[(int)(n * 0.99)], n);
+    printf("  %-34s median %6.2f ms   p90 %6.2f ms   p99 %6.2f ms   (n=%d)\n", what, ms[n / 2],
+           ms[(int)(n * 0.9)], ms[(int)(n * 0.99)], n);
 }
 
 static pid_t spawn_quiet(const char *const *argv, char **envp)
@@ -177,8 +177,8 @@ static void bench_notify_send(cli_h *h, int runs)
         if (access(lock, F_OK) == 0)
             continue;
         snprintf(display, sizeof display, ":%d", d);
-        const char *argv[] = {"Xvfb", display, "-nolisten", "tcp", "-screen", "0", "800x600x24",
-                              NULL};
+        const char *argv[] = {"Xvfb",    display, "-nolisten",  "tcp",
+                              "-screen", "0",     "800x600x24", NULL};
         xvfb = spawn_quiet(argv, NULL);
         usleep(300000);
         if (xvfb > 0 && waitpid(xvfb, NULL, WNOHANG) == xvfb)

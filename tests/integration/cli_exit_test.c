@@ -57,8 +57,8 @@ static void test_help(cli_h *h)
     cli_run_free(&r);
     for (size_t i = 0; i < NCOMMANDS; i++) {
         char want[64];
-        snprintf(want, sizeof want, "berrymq %s", strcmp(commands[i], "send") ? commands[i]
-                                                                              : "twitter");
+        snprintf(want, sizeof want, "berrymq %s",
+                 strcmp(commands[i], "send") ? commands[i] : "twitter");
         rc = cli_h_runv(h, &r, commands[i], "--help", NULL);
         CHECK(rc == 0 && strstr(r.out, want) && r.err[0] == '\0', "%s --help: %d %s", commands[i],
               rc, r.out);
@@ -113,9 +113,14 @@ static void test_hub_down(cli_h *h)
     snprintf(addr, sizeof addr, "127.0.0.1:%u", cli_h_free_port());
     snprintf(want, sizeof want, "berrymq: hub not running at %s\n", addr);
     const char *cases[][4] = {
-        {"twitter", "a:b", NULL}, {"send", "a:b", "1", NULL}, {"notify", "hi", NULL},
-        {"listen", "--count", "1", NULL}, {"status", NULL}, {"status", "--json", NULL},
-        {"plugin", "list", NULL}, {"plugin", "enable", "x", NULL},
+        {"twitter", "a:b", NULL},
+        {"send", "a:b", "1", NULL},
+        {"notify", "hi", NULL},
+        {"listen", "--count", "1", NULL},
+        {"status", NULL},
+        {"status", "--json", NULL},
+        {"plugin", "list", NULL},
+        {"plugin", "enable", "x", NULL},
         {"plugin", "disable", "x", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -166,8 +171,8 @@ static void test_status(cli_h *h)
     cli_run r;
     int rc = cli_h_runv(h, &r, "status", NULL);
     CHECK(rc == 0, "status: %d %s", rc, r.err);
-    CHECK(strncmp(r.out, "berryMQ hub ", 12) == 0 && strstr(r.out, ", up "),
-          "status header: %s", r.out);
+    CHECK(strncmp(r.out, "berryMQ hub ", 12) == 0 && strstr(r.out, ", up "), "status header: %s",
+          r.out);
     CHECK(contains_line(r.out, "listen:", h->addr), "status lacks listen %s: %s", h->addr, r.out);
     CHECK(contains_line(r.out, "tp1", "running"), "status lacks tp1 running: %s", r.out);
     CHECK(contains_line(r.out, "broken", "failed"), "status lacks broken failed: %s", r.out);
@@ -187,8 +192,7 @@ static void test_status(cli_h *h)
           "status --json version: %s", r.out);
     CHECK(json_object_object_get_ex(st, "instances", &v) && json_object_array_length(v) == 2,
           "status --json instances: %s", r.out);
-    CHECK(json_object_object_get_ex(st, "counters", &v) &&
-              json_object_is_type(v, json_type_object),
+    CHECK(json_object_object_get_ex(st, "counters", &v) && json_object_is_type(v, json_type_object),
           "status --json counters: %s", r.out);
     json_object_put(st);
     cli_run_free(&r);

@@ -17,17 +17,17 @@
 #include <json-c/json.h>
 
 typedef struct cli_h {
-    char root[256];        /* temporary directory, removed by cleanup */
+    char root[256]; /* temporary directory, removed by cleanup */
     char home[320];
     char config_home[320];
     char data_home[320];
     char runtime_dir[320];
-    char hub_log[320];     /* the hub's stderr */
-    char addr[64];         /* "127.0.0.1:PORT" of the running hub */
+    char hub_log[320]; /* the hub's stderr */
+    char addr[64];     /* "127.0.0.1:PORT" of the running hub */
     uint16_t port;
-    pid_t hub_pid;         /* 0 when not running */
-    char cli[512];         /* path of the berrymq binary */
-    char hub[512];         /* path of the berrymq-hub binary */
+    pid_t hub_pid;          /* 0 when not running */
+    char cli[512];          /* path of the berrymq binary */
+    char hub[512];          /* path of the berrymq-hub binary */
     char test_plugins[512]; /* the build tree's tests/plugins directory */
 } cli_h;
 

@@ -136,15 +136,14 @@ static void test_live(cli_h *h)
     /* A second instance with its own id and config. */
     rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), "--id", "second",
                     "--config", "{\"greeting\":\"hi\"}", NULL);
-    CHECK(rc == 0 && strstr(r.out, "loaded instance second"), "install --id: %d %s %s", rc,
-          r.out, r.err);
+    CHECK(rc == 0 && strstr(r.out, "loaded instance second"), "install --id: %d %s %s", rc, r.out,
+          r.err);
     cli_run_free(&r);
     expect_state(h, "second", "running", "second instance");
     expect_pong(h, "second");
 
     /* The same id again: the hub refuses, exit 3 with its message. */
-    rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), "--id", "second",
-                    NULL);
+    rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), "--id", "second", NULL);
     CHECK(rc == 3 && strstr(r.err, "second"), "duplicate id: %d %s", rc, r.err);
     cli_run_free(&r);
 
@@ -199,8 +198,8 @@ static void test_hub_down(cli_h *h)
 {
     cli_run r;
     int rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), NULL);
-    CHECK(rc == 0 && strstr(r.out, "not loaded: hub not running"), "install, no hub: %d %s %s",
-          rc, r.out, r.err);
+    CHECK(rc == 0 && strstr(r.out, "not loaded: hub not running"), "install, no hub: %d %s %s", rc,
+          r.out, r.err);
     cli_run_free(&r);
     CHECK(installed("testplug"), "install without hub did not copy");
     rc = cli_h_runv(h, &r, "plugin", "list", NULL);

@@ -63,19 +63,24 @@ static void test_round_trip(cli_h *h)
     const char *listen[] = {"listen", "rt:*", "--count", "4", "--timeout", "30", NULL};
     start_listener(h, &p, listen, "rt:*");
 
-    const char *plain[] = {"twitter", "rt:plain", "hello", "42", "true", "null", "1.5",
-                           "{\"a\":[1,2,{\"b\":\"c\"}]}", "-k", "name=world", "-k", "n=7",
-                           "-k", "flag=false", "-k", "empty=", NULL};
+    const char *plain[] = {"twitter", "rt:plain",   "hello", "42",
+                           "true",    "null",       "1.5",   "{\"a\":[1,2,{\"b\":\"c\"}]}",
+                           "-k",      "name=world", "-k",    "n=7",
+                           "-k",      "flag=false", "-k",    "empty=",
+                           NULL};
     send_ok(h, plain);
-    const char *utf8[] = {"send", "rt:utf8", "héllo wörld ✓ 日本語", "-k",
-                          "msg=ünïcode \"quoted\" \\ ✓", NULL};
+    const char *utf8[] = {
+        "send", "rt:utf8", "héllo wörld ✓ 日本語", "-k", "msg=ünïcode \"quoted\" \\ ✓", NULL};
     send_ok(h, utf8);
-    const char *nested[] = {"twitter", "rt:nested",
-                            "--json-args", "[{\"deep\":{\"list\":[1,[2,[3]]]}},\"x\"]",
-                            "--json-kwargs", "{\"obj\":{\"k\":[\"v\",{\"w\":null}]},\"s\":\"日本\"}",
-                            "extra", "-k", "s=over", NULL};
+    const char *nested[] = {
+        "twitter",       "rt:nested",
+        "--json-args",   "[{\"deep\":{\"list\":[1,[2,[3]]]}},\"x\"]",
+        "--json-kwargs", "{\"obj\":{\"k\":[\"v\",{\"w\":null}]},\"s\":\"日本\"}",
+        "extra",         "-k",
+        "s=over",        NULL};
     send_ok(h, nested);
-    const char *dashes[] = {"twitter", "rt:neg", "--", "-5", "--literal", NULL};
+    const char *dashes[] = {"twitter", "rt:neg", "-5",        "-k", "t=-2.5",
+                            "-0.25",   "--",     "--literal", NULL};
     send_ok(h, dashes);
 
     expect_line(&p, "{\"id\":\"rt:plain\",\"args\":[\"hello\",42,true,null,1.5,"
@@ -85,7 +90,8 @@ static void test_round_trip(cli_h *h)
                     "\"kwargs\":{\"msg\":\"ünïcode \\\"quoted\\\" \\\\ ✓\"}}");
     expect_line(&p, "{\"id\":\"rt:nested\",\"args\":[{\"deep\":{\"list\":[1,[2,[3]]]}},\"x\","
                     "\"extra\"],\"kwargs\":{\"obj\":{\"k\":[\"v\",{\"w\":null}]},\"s\":\"over\"}}");
-    expect_line(&p, "{\"id\":\"rt:neg\",\"args\":[-5,\"--literal\"],\"kwargs\":{}}");
+    expect_line(&p, "{\"id\":\"rt:neg\",\"args\":[-5,-0.25,\"--literal\"],"
+                    "\"kwargs\":{\"t\":-2.5}}");
     finish_listener(h, &p, "rt:*", "round trip");
 }
 
@@ -96,12 +102,23 @@ static void test_notify(cli_h *h)
     start_listener(h, &p, listen, "*:notify");
     const char *plain[] = {"notify", "Build done", NULL};
     send_ok(h, plain);
-    const char *full[] = {"notify", "-u", "critical", "-t", "5000", "-i", "dialog-error", "-a",
-                          "myapp", "-c", "build.failed", "Build failed", "3 tests ✗", NULL};
+    const char *full[] = {"notify",       "-u",           "critical",  "-t",    "5000",
+                          "-i",           "dialog-error", "-a",        "myapp", "-c",
+                          "build.failed", "Build failed", "3 tests ✗", NULL};
     send_ok(h, full);
-    const char *longs[] = {"notify", "--urgency=low", "--expire-time=250", "--icon=/tmp/i.png",
-                           "--app-name=ci", "--category=x", "--hint=int:level:5",
-                           "--hint", "string:where:here", "-e", "Summary", "Body", NULL};
+    const char *longs[] = {"notify",
+                           "--urgency=low",
+                           "--expire-time=250",
+                           "--icon=/tmp/i.png",
+                           "--app-name=ci",
+                           "--category=x",
+                           "--hint=int:level:5",
+                           "--hint",
+                           "string:where:here",
+                           "-e",
+                           "Summary",
+                           "Body",
+                           NULL};
     send_ok(h, longs);
     expect_line(&p, "{\"id\":\"cli:notify\",\"args\":[],\"kwargs\":{\"title\":\"Build done\","
                     "\"body\":\"\",\"urgency\":\"normal\",\"timeout\":-1,\"icon\":\"\"}}");

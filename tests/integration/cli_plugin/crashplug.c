@@ -5,10 +5,8 @@
 
 #include <berrymq/plugin.h>
 
-BMQ_PLUGIN_EXPORT const bmq_plugin_descriptor *BMQ_PLUGIN_ENTRY(uint32_t abi_min,
-                                                                uint32_t abi_max);
-BMQ_PLUGIN_EXPORT const bmq_plugin_descriptor *BMQ_PLUGIN_ENTRY(uint32_t abi_min,
-                                                                uint32_t abi_max)
+BMQ_PLUGIN_EXPORT const bmq_plugin_descriptor *BMQ_PLUGIN_ENTRY(uint32_t abi_min, uint32_t abi_max);
+BMQ_PLUGIN_EXPORT const bmq_plugin_descriptor *BMQ_PLUGIN_ENTRY(uint32_t abi_min, uint32_t abi_max)
 {
     (void)abi_min;
     (void)abi_max;
