@@ -47,7 +47,10 @@ typedef struct mqtt_pending {
     size_t len;
 } mqtt_pending;
 
+/* Recently seen uids: a ring of MQTT_SEEN_MAX 64-bit hashes and an open
+ * addressing set over them (twice the size: at most half full). */
 #define MQTT_SEEN_MAX 8192
+#define MQTT_SEEN_SLOTS (2 * MQTT_SEEN_MAX)
 
 typedef struct mqtt_bridge {
     bmq_host *host;             /* (transfer none) */
@@ -56,6 +59,7 @@ typedef struct mqtt_bridge {
     char *origin_json;          /* JSON string literal of cfg.hub_id */
     char *topic_online, *topic_offline;
     char **filters;             /* subscription filters, NULL-terminated */
+    size_t prefix_len;          /* strlen(cfg.prefix) */
     GPtrArray *followers;       /* bmq_follower* made through host->follow */
     struct mqtt_follow_ctx *follow_ctx; /* one per publish pattern */
 
@@ -79,8 +83,8 @@ typedef struct mqtt_bridge {
     /* Recently seen message uids (published or received) to drop copies
      * arriving by a second path. */
     GMutex seen_lock;
-    GHashTable *seen;           /* uid -> NULL, keys owned by seen_ring */
-    char *seen_ring[MQTT_SEEN_MAX];
+    uint64_t seen_ring[MQTT_SEEN_MAX];   /* insertion order, 0 = unused */
+    uint64_t seen_set[MQTT_SEEN_SLOTS];  /* linear probing, 0 = empty */
     unsigned seen_pos;
 
     json_tokener *tok;          /* used only on the libmosquitto thread */

@@ -203,16 +203,20 @@ int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char 
     char *broker = NULL, *hub_id = NULL;
     int buffer = (int)c->buffer, rmin = (int)c->reconnect_min, rmax = (int)c->reconnect_max;
     if (cfg != NULL) {
-        if (!json_object_is_type(cfg, json_type_object))
-            return fail(error, "the config must be a JSON object");
+        if (!json_object_is_type(cfg, json_type_object)) {
+            rc = fail(error, "the config must be a JSON object");
+            goto out;
+        }
         json_object_object_foreach(cfg, k, val)
         {
             (void)val;
             bool known = false;
             for (size_t i = 0; known_keys[i]; i++)
                 known = known || strcmp(k, known_keys[i]) == 0;
-            if (!known)
-                return fail(error, "unknown config key \"%s\"", k);
+            if (!known) {
+                rc = fail(error, "unknown config key \"%s\"", k);
+                goto out;
+            }
         }
         json_object *v = NULL;
         if ((rc = get_string(cfg, "broker", &broker, error)) ||

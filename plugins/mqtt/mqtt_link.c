@@ -59,20 +59,65 @@ static int publish_now(mqtt_bridge *b, const char *topic, const char *payload, s
     return rc;
 }
 
+/* 64-bit FNV-1a with a final mix; never 0 (the empty slot). Collisions
+ * among 8192 recent uids are ~2^-38 likely: a negligible false drop. */
+static uint64_t uid_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h ? h : 1;
+}
+
+static void seen_remove(mqtt_bridge *b, uint64_t h)
+{
+    const unsigned mask = MQTT_SEEN_SLOTS - 1;
+    unsigned i = (unsigned)h & mask;
+    while (b->seen_set[i] != h) {
+        if (b->seen_set[i] == 0)
+            return;
+        i = (i + 1) & mask;
+    }
+    /* Backward-shift deletion keeps every probe chain unbroken. */
+    for (unsigned j = (i + 1) & mask; b->seen_set[j] != 0; j = (j + 1) & mask) {
+        unsigned home = (unsigned)b->seen_set[j] & mask;
+        bool movable = i <= j ? (home <= i || home > j) : (home <= i && home > j);
+        if (movable) {
+            b->seen_set[i] = b->seen_set[j];
+            i = j;
+        }
+    }
+    b->seen_set[i] = 0;
+}
+
 bool mqtt_link__seen(mqtt_bridge *b, const char *uid)
 {
     if (uid == NULL)
         return false;
+    const unsigned mask = MQTT_SEEN_SLOTS - 1;
+    uint64_t h = uid_hash(uid);
+    bool seen = false;
     g_mutex_lock(&b->seen_lock);
-    bool seen = g_hash_table_contains(b->seen, uid);
-    if (!seen) {
-        char **slot = &b->seen_ring[b->seen_pos];
-        if (*slot != NULL) {
-            g_hash_table_remove(b->seen, *slot);
-            g_free(*slot);
+    unsigned i = (unsigned)h & mask;
+    for (; b->seen_set[i] != 0; i = (i + 1) & mask) {
+        if (b->seen_set[i] == h) {
+            seen = true;
+            break;
         }
-        *slot = g_strdup(uid);
-        g_hash_table_add(b->seen, *slot);
+    }
+    if (!seen) {
+        uint64_t old = b->seen_ring[b->seen_pos];
+        if (old != 0) {
+            seen_remove(b, old);
+            /* the removal may have shifted the chain: find the free slot again */
+            for (i = (unsigned)h & mask; b->seen_set[i] != 0; i = (i + 1) & mask)
+                ;
+        }
+        b->seen_set[i] = h;
+        b->seen_ring[b->seen_pos] = h;
         b->seen_pos = (b->seen_pos + 1) % MQTT_SEEN_MAX;
     }
     g_mutex_unlock(&b->seen_lock);
@@ -275,8 +320,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     mqtt_bridge *b = obj;
     if (mm->payloadlen == 0)
         return; /* a cleared retained message, not an event */
-    char *id = mqtt_map__id_from_topic(b->cfg.prefix, mm->topic);
-    if (id == NULL) {
+    char id[BMQ_ID_MAX + 1];
+    if (!mqtt_map__id_from_topic_buf(b->cfg.prefix, b->prefix_len, mm->topic, id, sizeof id)) {
         if (atomic_fetch_add(&b->invalid, 1) == 0)
             b->host->log(b->host, BMQ_LOG_WARNING,
                          "ignoring topic \"%s\": not PREFIX/ns/name/action with valid parts",
@@ -287,13 +332,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     mqtt_map__parse_payload(mm->payload, (size_t)mm->payloadlen, b->tok, &env);
     if (env.origin != NULL && strcmp(env.origin, b->cfg.hub_id) == 0) {
         mqtt_envelope_clear(&env); /* our own message coming back */
-        g_free(id);
         return;
     }
     if (env.uid != NULL && mqtt_link__seen(b, env.uid)) {
         atomic_fetch_add(&b->duplicates, 1);
         mqtt_envelope_clear(&env);
-        g_free(id);
         return;
     }
     int err = 0;
@@ -307,7 +350,6 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         atomic_fetch_add(&b->received, 1);
     }
     mqtt_envelope_clear(&env);
-    g_free(id);
 }
 
 int mqtt_link__start(mqtt_bridge *b, char **error)

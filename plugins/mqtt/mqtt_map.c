@@ -100,65 +100,71 @@ static int hexval(char c)
     return -1;
 }
 
-/* Decode the escapes we write; any other '%' stays literal so topics from
- * other MQTT tools keep their spelling. NULL for an empty level. */
-static char *decode_level(const char *p, size_t n)
+/* Append level [p, p+n) decoded to out[*len], within cap. Only the escapes
+ * we write are decoded; any other '%' stays literal so topics from other
+ * MQTT tools keep their spelling. false for an empty level or no room. */
+static bool decode_level(const char *p, size_t n, char *out, size_t *len, size_t cap)
 {
     if (n == 0)
-        return NULL;
-    GString *s = g_string_sized_new(n);
+        return false;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%' && i + 2 < n) {
-            int hi = hexval(p[i + 1]);
-            int lo = hexval(p[i + 2]);
-            if (hi >= 0 && lo >= 0) {
-                char c = (char)(hi * 16 + lo);
-                if (needs_escape(c) || c == '_') {
-                    g_string_append_c(s, c);
-                    i += 2;
-                    continue;
-                }
+        char c = p[i];
+        if (c == '%' && i + 2 < n) {
+            int hi = hexval(p[i + 1]), lo = hexval(p[i + 2]);
+            char d = (char)(hi * 16 + lo);
+            if (hi >= 0 && lo >= 0 && (needs_escape(d) || d == '_')) {
+                c = d;
+                i += 2;
             }
         }
-        g_string_append_c(s, p[i]);
+        if (*len + 1 >= cap)
+            return false;
+        out[(*len)++] = c;
     }
-    return g_string_free(s, FALSE);
+    return true;
+}
+
+bool mqtt_map__id_from_topic_buf(const char *prefix, size_t prefix_len, const char *topic,
+                                 char *out, size_t cap)
+{
+    if (strncmp(topic, prefix, prefix_len) != 0 || topic[prefix_len] != '/')
+        return false;
+    const char *ns = topic + prefix_len + 1;
+    const char *s1 = strchr(ns, '/');
+    if (s1 == NULL)
+        return false;
+    const char *name = s1 + 1;
+    const char *s2 = strchr(name, '/');
+    if (s2 == NULL)
+        return false;
+    const char *action = s2 + 1;
+    if (strchr(action, '/') != NULL)
+        return false;
+    size_t len = 0;
+    if (!decode_level(name, (size_t)(s2 - name), out, &len, cap) || out[0] == '_')
+        return false;
+    if (!(s1 - ns == 1 && ns[0] == '_')) {
+        if (len + 1 >= cap)
+            return false;
+        out[len++] = '@';
+        if (!decode_level(ns, (size_t)(s1 - ns), out, &len, cap))
+            return false;
+    }
+    if (len + 1 >= cap)
+        return false;
+    out[len++] = ':';
+    if (!decode_level(action, strlen(action), out, &len, cap))
+        return false;
+    out[len] = '\0';
+    return bmq_id_validate(out) == 0;
 }
 
 char *mqtt_map__id_from_topic(const char *prefix, const char *topic)
 {
-    size_t plen = strlen(prefix);
-    if (strncmp(topic, prefix, plen) != 0 || topic[plen] != '/')
+    char buf[BMQ_ID_MAX + 1];
+    if (!mqtt_map__id_from_topic_buf(prefix, strlen(prefix), topic, buf, sizeof buf))
         return NULL;
-    const char *ns = topic + plen + 1;
-    const char *s1 = strchr(ns, '/');
-    if (s1 == NULL)
-        return NULL;
-    const char *name = s1 + 1;
-    const char *s2 = strchr(name, '/');
-    if (s2 == NULL)
-        return NULL;
-    const char *action = s2 + 1;
-    if (strchr(action, '/') != NULL)
-        return NULL;
-
-    char *id = NULL;
-    char *n = decode_level(name, (size_t)(s2 - name));
-    char *a = decode_level(action, strlen(action));
-    bool default_ns = (s1 - ns == 1 && ns[0] == '_');
-    char *nsd = default_ns ? NULL : decode_level(ns, (size_t)(s1 - ns));
-    if (n == NULL || a == NULL || (!default_ns && nsd == NULL) || n[0] == '_')
-        goto out;
-    id = nsd ? g_strdup_printf("%s@%s:%s", n, nsd, a) : g_strdup_printf("%s:%s", n, a);
-    if (bmq_id_validate(id) != 0) {
-        g_free(id);
-        id = NULL;
-    }
-out:
-    g_free(n);
-    g_free(a);
-    g_free(nsd);
-    return id;
+    return g_strdup(buf);
 }
 
 char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *len)

@@ -31,6 +31,9 @@ char *mqtt_map__filter(const char *prefix, const char *pattern, char **error);
  * not decode to a valid identifier part, or the name is local.
  * (transfer full, g_free) */
 char *mqtt_map__id_from_topic(const char *prefix, const char *topic);
+/* Same into @out (@cap bytes, BMQ_ID_MAX + 1 is enough); false when not. */
+bool mqtt_map__id_from_topic_buf(const char *prefix, size_t prefix_len, const char *topic,
+                                 char *out, size_t cap);
 
 /* The payload published for @m: {"id","args","kwargs","origin","uid"}.
  * @origin_json is the JSON string literal of the hub id (quotes included).

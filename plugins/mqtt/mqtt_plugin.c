@@ -36,10 +36,6 @@ static void bridge_free(mqtt_bridge *b)
         g_ptr_array_free(b->followers, TRUE);
     }
     mqtt_link__stop(b);
-    for (unsigned i = 0; i < MQTT_SEEN_MAX; i++)
-        g_free(b->seen_ring[i]);
-    if (b->seen != NULL)
-        g_hash_table_destroy(b->seen);
     if (b->tok != NULL)
         json_tokener_free(b->tok);
     g_strfreev(b->filters);
@@ -85,7 +81,6 @@ static void *mqtt_create(bmq_host *host, json_object *config, char **error)
     g_cond_init(&b->cond);
     g_mutex_init(&b->seen_lock);
     g_queue_init(&b->buffer);
-    b->seen = g_hash_table_new(g_str_hash, g_str_equal);
     b->tok = json_tokener_new();
 
     const char *node = BMQ_HOST_HAS(host, node_id) ? host->node_id : NULL;
@@ -94,6 +89,7 @@ static void *mqtt_create(bmq_host *host, json_object *config, char **error)
         bridge_free(b);
         return NULL;
     }
+    b->prefix_len = strlen(b->cfg.prefix);
     json_object *s = json_object_new_string(b->cfg.hub_id);
     b->origin_json = g_strdup(json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN));
     json_object_put(s);

@@ -71,6 +71,17 @@ static void broker_launch(mqtt_broker *b)
 
 mqtt_broker *mqtt_broker_start(void)
 {
+    return mqtt_broker_start_with(NULL);
+}
+
+int mqtt_broker_pid(mqtt_broker *b)
+{
+    const char *id = b->proc ? g_subprocess_get_identifier(b->proc) : NULL;
+    return id ? atoi(id) : 0;
+}
+
+mqtt_broker *mqtt_broker_start_with(const char *extra)
+{
     if (access(MOSQUITTO_BIN, X_OK) != 0) {
         fprintf(stderr, "SKIP: %s is not installed\n", MOSQUITTO_BIN);
         exit(77);
@@ -86,8 +97,8 @@ mqtt_broker *mqtt_broker_start(void)
     const char *types = g_getenv("BMQ_TEST_VERBOSE") ? "log_type all\n"
                                                      : "log_type error\nlog_type warning\n";
     char *text = g_strdup_printf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                                 "user %s\nlog_dest file %s/broker.log\n%s",
-                                 b->port, g_get_user_name(), b->dir, types);
+                                 "user %s\nlog_dest file %s/broker.log\n%s%s",
+                                 b->port, g_get_user_name(), b->dir, types, extra ? extra : "");
     if (!g_file_set_contents(b->conf, text, -1, NULL))
         die("cannot write mosquitto.conf");
     g_free(text);

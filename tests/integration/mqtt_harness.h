@@ -57,10 +57,14 @@ typedef struct mqtt_broker {
     char *conf;
     GSubprocess *proc;
 } mqtt_broker;
+/* Process id of the running broker, 0 when stopped. */
+int mqtt_broker_pid(mqtt_broker *b);
 
 /* Exit 77 (skip) when no mosquitto binary is installed. Aborts the test on
  * any other failure. */
 mqtt_broker *mqtt_broker_start(void);
+/* Same, with @extra lines appended to the generated mosquitto.conf. */
+mqtt_broker *mqtt_broker_start_with(const char *extra);
 void mqtt_broker_stop(mqtt_broker *b);     /* SIGTERM and wait */
 void mqtt_broker_restart(mqtt_broker *b);  /* same port */
 void mqtt_broker_free(mqtt_broker *b);     /* stops it if running, removes the dir */
