@@ -19,6 +19,17 @@ static const char *str_field(json_object *o, const char *key, const char *dflt)
     return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 }
 
+/* A JSON value for humans: doubles with one decimal, the rest as JSON. */
+static void print_value(json_object *v, FILE *out)
+{
+    if (json_object_is_type(v, json_type_double))
+        fprintf(out, "%.1f", json_object_get_double(v));
+    else if (json_object_is_type(v, json_type_string))
+        fputs(json_object_get_string(v), out);
+    else
+        fputs(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), out);
+}
+
 static void print_duration(double s, FILE *out)
 {
     long t = (long)s;
@@ -40,7 +51,8 @@ static void print_counters(const char *label, json_object *o, FILE *out)
     const char *sep = "";
     json_object_object_foreach(o, k, v)
     {
-        fprintf(out, "%s%s %s", sep, k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        fprintf(out, "%s%s ", sep, k);
+        print_value(v, out);
         sep = ", ";
     }
     fputc('\n', out);
@@ -80,8 +92,10 @@ static void print_links(json_object *links, FILE *out)
         static const char *const nums[] = {"idle_s", "sent", "received", "queued", "failed"};
         for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
             json_object *v = NULL;
-            if (json_object_object_get_ex(l, nums[k], &v) && v)
-                fprintf(out, " %s %s", nums[k], json_object_to_json_string(v));
+            if (json_object_object_get_ex(l, nums[k], &v) && v) {
+                fprintf(out, " %s ", nums[k]);
+                print_value(v, out);
+            }
         }
         fputc('\n', out);
     }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Run the CLI and expect a silent success. */
 static void send_ok(cli_h *h, const char *const *argv)
@@ -186,6 +187,23 @@ static void test_signal(cli_h *h, int sig, const char *pattern)
     finish_listener(h, &p, pattern, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+/* `listen | head -n1`: once stdout is closed the next message ends it
+ * cleanly (exit 0, queue closed) instead of a SIGPIPE death. */
+static void test_stdout_closed(cli_h *h)
+{
+    cli_proc p;
+    const char *listen[] = {"listen", "pipe:*", NULL};
+    start_listener(h, &p, listen, "pipe:*");
+    const char *first[] = {"twitter", "pipe:one", NULL};
+    send_ok(h, first);
+    expect_line(&p, "{\"id\":\"pipe:one\",\"args\":[],\"kwargs\":{}}");
+    close(p.out_fd);
+    p.out_fd = -1;
+    const char *second[] = {"twitter", "pipe:two", NULL};
+    send_ok(h, second);
+    finish_listener(h, &p, "pipe:*", "closed stdout");
+}
+
 int main(void)
 {
     cli_h h;
@@ -200,6 +218,7 @@ int main(void)
     test_notify(&h);
     test_count(&h);
     test_timeout(&h);
+    test_stdout_closed(&h);
     test_signal(&h, SIGINT, "sigint:x");
     test_signal(&h, SIGTERM, "sigterm:x");
     CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
