@@ -409,6 +409,7 @@ static result gntp_deliver(growl_sender *s, const growl_job *job, char **desc)
             (code == GNTP_E_UNKNOWN_APPLICATION || code == GNTP_E_UNKNOWN_NOTIFICATION)) {
             /* The server forgot us (restart, user removed the app): again. */
             s->need_register = true;
+            g_clear_pointer(desc, g_free);
             continue;
         }
         return r;

@@ -23,7 +23,7 @@ typedef struct srv {
 
 static const char *find(const char *p, size_t n, const char *needle)
 {
-    return memmem(p, n, needle, strlen(needle));
+    return p && n ? memmem(p, n, needle, strlen(needle)) : NULL;
 }
 
 /* Header @name in the section starting at @sec (ends at a blank line). */
@@ -618,8 +618,10 @@ static void test_dead_server(void)
     g_assert_cmpint(g_get_monotonic_time() - t0, <, 2 * G_USEC_PER_SEC);
     run_for(2.0);
     g_source_remove(tid);
+    /* Loose on purpose (loaded CI machines): a loop blocked by the sender
+     * would show no ticks at all for whole seconds. */
     g_assert_cmpint(t.ticks, >, 20);
-    g_assert_cmpint(t.max_gap, <, 500000);
+    g_assert_cmpint(t.max_gap, <, 1500000);
     g_assert_cmpint(fx_stat(inst, "dropped"), >=, 150);
     g_assert_cmpint(fx_stat(inst, "failed"), >=, 1);
     g_assert_cmpint(fx_stat(inst, "queued"), <=, 4);
@@ -648,9 +650,10 @@ static void test_silent_server(void)
     guint tid = g_timeout_add(10, tick, &t);
     for (int i = 0; i < 5; i++)
         bmq_twitter_json(fx.bus, "x:y", NULL, NULL);
-    run_for(1.0);
+    run_for(2.0);
     g_source_remove(tid);
-    g_assert_cmpint(t.max_gap, <, 500000);
+    g_assert_cmpint(t.ticks, >, 10);
+    g_assert_cmpint(t.max_gap, <, 1500000);
     g_assert_cmpuint(srv_count(&s), ==, 1); /* REGISTER sent, waiting for the reply */
     g_assert_cmpint(fx_stat(inst, "queued"), ==, 4);
     g_assert_cmpint(fx_stat(inst, "sent"), ==, 0);
