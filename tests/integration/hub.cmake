@@ -1,7 +1,7 @@
 # The real berrymq-hub driven over JSON-RPC, with the test plugins of
 # tests/plugins; and the plugin template built out of tree against an
 # installed copy of the project.
-foreach(_t lifecycle reload config)
+foreach(_t lifecycle reload config links)
   bmq_add_test(hub_${_t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/hub_${_t}.c
     ${CMAKE_CURRENT_LIST_DIR}/hub_harness.c
     LIBS berrymq TIMEOUT 120 LABELS integration hub)

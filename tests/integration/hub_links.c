@@ -1,0 +1,61 @@
+/* hub_links.c - "links" in hub.json: a second hub (its own HOME and
+ * runtime dir) links to the first at start; a message sent to the second
+ * reaches an instance in the first, for both link styles.
+ */
+#include <string.h>
+
+#include "hub_harness.h"
+
+static bool wait_received(hh_hub *h, const char *id, const char *count, int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    for (;;) {
+        json_object *e = hh_instance(h, id);
+        const char *got = e ? hh_str(e, "status.status.received") : NULL;
+        bool ok = got && strcmp(got, count) == 0;
+        json_object_put(e);
+        if (ok)
+            return true;
+        if (g_get_monotonic_time() >= end)
+            return false;
+        g_usleep(20000);
+    }
+}
+
+static void run_style(const char *style)
+{
+    hh_env *ea = hh_env_new(), *eb = hh_env_new();
+    hh_write_config(ea, "{\"plugins\": [{\"plugin\": \"testplug\", \"id\": \"far\"}]}");
+    hh_hub *a = hh_start(ea, NULL, true);
+    const char *colon = strrchr(a->listen, ':');
+    char *cfg = g_strdup_printf("{\"plugins\": [], \"links\": [{\"style\": \"%s\", \"host\": "
+                                "\"127.0.0.1\", \"port\": %s, \"ttl\": 600}]}",
+                                style, colon + 1);
+    hh_write_config(eb, cfg);
+    g_free(cfg);
+    hh_hub *b = hh_start(eb, NULL, true);
+    HH_CHECK(hh_wait_log(b, "linked to 127.0.0.1:", 10000));
+
+    json_object *r = hh_call(b, "hub.twitter", "[\"far:ping\", [\"over the link\"], {}]", NULL);
+    HH_CHECK(r != NULL);
+    json_object_put(r);
+    if (!wait_received(a, "far", "1", 10000)) {
+        fprintf(stderr, "style %s: the message did not arrive\n", style);
+        hh_failures++;
+    }
+    HH_CHECK(hh_stop(b) == 0);
+    HH_CHECK(hh_stop(a) == 0);
+    hh_free(b);
+    hh_free(a);
+    hh_env_free(ea);
+    hh_env_free(eb);
+}
+
+int main(void)
+{
+    run_style("oneway");
+    run_style("interconnect");
+    if (hh_failures)
+        fprintf(stderr, "%d check(s) failed\n", hh_failures);
+    return hh_failures ? 1 : 0;
+}
