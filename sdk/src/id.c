@@ -10,6 +10,13 @@
 
 #include "id.h"
 
+/* One table lookup per byte: identifiers are parsed on every send. */
+enum { C_PLAIN = 0, C_BAD, C_COLON, C_AT };
+#define BAD8 C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD, C_BAD
+static const unsigned char byte_class[256] = {
+    BAD8, BAD8, BAD8, BAD8, [' '] = C_BAD, [':'] = C_COLON, ['@'] = C_AT, [0x7f] = C_BAD,
+};
+
 /* A part is either exactly "*" or free of '*'. */
 static bool part_ok(const char *s, size_t len)
 {
@@ -26,14 +33,16 @@ int id__parse(const char *id, size_t len, id__parts *out)
         return -BMQ_EID;
     const char *colon = NULL, *at = NULL;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)id[i];
-        if (c <= 0x20 || c == 0x7f)
+        unsigned char k = byte_class[(unsigned char)id[i]];
+        if (k == C_PLAIN)
+            continue;
+        if (k == C_BAD)
             return -BMQ_EID;
-        if (c == ':') {
+        if (k == C_COLON) {
             if (colon)
                 return -BMQ_EID;
             colon = id + i;
-        } else if (c == '@') {
+        } else {
             if (at || colon)
                 return -BMQ_EID;
             at = id + i;
