@@ -34,7 +34,7 @@ net_bus *net__bus_get(bmq_bus *bus)
     nb->expired = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_queue_init(&nb->expired_order);
     nb->seen = g_hash_table_new(g_str_hash, g_str_equal);
-    nb->seen_ring = g_new0(char *, NET_SEEN_CAP);
+    nb->seen_order = g_queue_new();
     char *uuid = g_uuid_string_random();
     g_strlcpy(nb->node_id, uuid, sizeof nb->node_id);
     g_free(uuid);
@@ -83,9 +83,7 @@ void net__bus_unref(net_bus *nb)
     g_hash_table_destroy(nb->expired);
     g_queue_clear(&nb->expired_order);
     g_hash_table_destroy(nb->seen);
-    for (size_t i = 0; i < NET_SEEN_CAP; i++)
-        g_free(nb->seen_ring[i]);
-    g_free(nb->seen_ring);
+    g_queue_free_full(nb->seen_order, g_free);
     g_cond_clear(&nb->sweep_cond);
     g_mutex_clear(&nb->seen_lock);
     g_mutex_clear(&nb->lock);
@@ -222,14 +220,14 @@ bool net__seen_check_add(net_bus *nb, const char *uid)
         g_mutex_unlock(&nb->seen_lock);
         return true;
     }
-    char **slot = &nb->seen_ring[nb->seen_pos];
-    if (*slot) {
-        g_hash_table_remove(nb->seen, *slot);
-        g_free(*slot);
+    char *u = g_strdup(uid);
+    g_hash_table_add(nb->seen, u);
+    g_queue_push_tail(nb->seen_order, u);
+    if (g_queue_get_length(nb->seen_order) > NET_SEEN_CAP) {
+        char *old = g_queue_pop_head(nb->seen_order);
+        g_hash_table_remove(nb->seen, old);
+        g_free(old);
     }
-    *slot = g_strdup(uid);
-    g_hash_table_add(nb->seen, *slot);
-    nb->seen_pos = (nb->seen_pos + 1) % NET_SEEN_CAP;
     g_mutex_unlock(&nb->seen_lock);
     return false;
 }

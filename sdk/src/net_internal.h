@@ -40,8 +40,7 @@ struct net_bus {
     /* loop suppression */
     GMutex seen_lock;
     GHashTable *seen;
-    char **seen_ring;
-    size_t seen_pos;
+    GQueue *seen_order;     /* oldest first; bounded by NET_SEEN_CAP */
     /* idle expiry */
     GThread *sweeper;
     GCond sweep_cond;
@@ -112,6 +111,15 @@ void net__link_start(bmq_link *l);
 void net__link_stop(bmq_link *l);
 void net__link_enqueue(bmq_link *l, const bmq_message *m);
 json_object *net__link_status(bmq_link *l, gint64 now);
+
+/* ---- net_send.c ---- */
+/* Ask the peer whether it speaks our extension (sets l->ext). 0, or
+ * -BMQ_ENET/-BMQ_EDENIED/-BMQ_ECLOSED when the link must be dropped. */
+int net__link_probe(bmq_link *l);
+/* Send @n messages (one request, or one batch to our own nodes) with
+ * bounded retry. 0 with *rejected = messages the peer refused one by one,
+ * or a negative code when the link must be dropped. */
+int net__link_send(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected);
 /* Split a message into fresh json-c objects owned by the caller: its id,
  * args and kwargs. Safe from any thread (reads the message's cached text). */
 int net__message_parts(const bmq_message *m, json_object **id, json_object **args,
@@ -122,6 +130,10 @@ int net__message_parts(const bmq_message *m, json_object **id, json_object **arg
  * 0, -BMQ_ENET, -BMQ_EDENIED, -BMQ_EPROTO (HTTP error or unparsable). */
 int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_object **reply,
                      char **errtext);
+/* POST @body; on HTTP 200 *text is the raw reply (transfer none: valid until
+ * the next call on @c). 0, -BMQ_ENET, -BMQ_EDENIED, -BMQ_EPROTO. */
+int rpc__client_post_text(bmq_rpc_client *c, const char *body, size_t len, const char **text,
+                          size_t *text_len, char **errtext);
 /* Interpret one JSON-RPC response object: 0 with *result, or -BMQ_EPROTO. */
 int rpc__response_result(json_object *resp, json_object **result, char **errtext);
 /* The local address of the last connection ("127.0.0.1"), "" if unknown. */

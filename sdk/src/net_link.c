@@ -1,13 +1,8 @@
-/* net_link.c - one link to a peer: its outgoing queue, the thread that
- * forwards it (batched to our own nodes, one request at a time to original
- * nodes), bounded retry and drop. */
+/* net_link.c - one link to a peer: its life cycle, its outgoing queue and
+ * the thread that forwards it (net_send.c builds and posts the requests). */
 #include "net_internal.h"
 
 #include <string.h>
-
-/* Delays before each attempt; the total bounds how long a vanished peer is
- * retried before the link is dropped. */
-static const unsigned retry_ms[] = {0, 100, 300, 1000};
 
 bmq_link *net__link_new(net_bus *nb, int style, bool inbound)
 {
@@ -107,162 +102,6 @@ int net__message_parts(const bmq_message *m, json_object **id, json_object **arg
     return 0;
 }
 
-/* Wait @ms unless the link is stopped meanwhile; false when stopped. */
-static bool link_sleep(bmq_link *l, unsigned ms)
-{
-    gint64 until = g_get_monotonic_time() + (gint64)ms * 1000;
-    g_mutex_lock(&l->q_lock);
-    while (!l->stop && g_cond_wait_until(&l->q_cond, &l->q_lock, until))
-        ;
-    bool alive = !l->stop;
-    g_mutex_unlock(&l->q_lock);
-    return alive;
-}
-
-/* POST with bounded retry. Transport failures are retried; an answer (even
- * an RPC error) ends the retries. */
-static int post_retry(bmq_link *l, const char *body, json_object **reply, char **errtext)
-{
-    int rc = -BMQ_ENET;
-    for (size_t i = 0; i < G_N_ELEMENTS(retry_ms); i++) {
-        if (retry_ms[i] && !link_sleep(l, retry_ms[i]))
-            return -BMQ_ECLOSED;
-        g_free(*errtext);
-        *errtext = NULL;
-        g_mutex_lock(&l->call_lock);
-        rc = rpc__client_post(l->rpc, body, strlen(body), reply, errtext);
-        g_mutex_unlock(&l->call_lock);
-        if (rc != -BMQ_ENET)
-            return rc;
-    }
-    return rc;
-}
-
-/* Ask the peer whether it speaks our extension. Original nodes answer an
- * unknown method with an error (or an HTTP error): they get plain requests. */
-static int link_probe(bmq_link *l)
-{
-    json_object *req = json_object_new_object();
-    json_object_object_add(req, "id", json_object_new_int(0));
-    json_object_object_add(req, "method", json_object_new_string("bmq.hello"));
-    json_object *params = json_object_new_array();
-    json_object_array_add(params, json_object_new_string(l->nb->node_id));
-    json_object_object_add(req, "params", params);
-    json_object *reply = NULL;
-    char *err = NULL;
-    int rc = post_retry(l, json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN), &reply,
-                        &err);
-    json_object_put(req);
-    g_free(err);
-    if (rc == -BMQ_ENET || rc == -BMQ_ECLOSED || rc == -BMQ_EDENIED) {
-        json_object_put(reply);
-        return rc;
-    }
-    json_object *result = NULL;
-    l->ext = 0;
-    if (rc == 0 && rpc__response_result(reply, &result, NULL) == 0 &&
-        json_object_is_type(result, json_type_object))
-        l->ext = 1;
-    json_object_put(result);
-    json_object_put(reply);
-    return 0;
-}
-
-static json_object *send_request(bmq_link *l, const bmq_message *m, int rid)
-{
-    json_object *id, *args, *kwargs;
-    if (net__message_parts(m, &id, &args, &kwargs) < 0)
-        return NULL;
-    json_object *params = json_object_new_array_ext(5);
-    json_object_array_add(params, l->token ? json_object_new_string(l->token) : NULL);
-    json_object_array_add(params, id);
-    json_object_array_add(params, args);
-    json_object_array_add(params, kwargs);
-    if (l->ext == 1) {
-        json_object *meta = json_object_new_object();
-        json_object_object_add(meta, "uid", json_object_new_string(bmq_message_uid(m)));
-        json_object_object_add(meta, "node", json_object_new_string(l->nb->node_id));
-        json_object_array_add(params, meta);
-    }
-    json_object *req = json_object_new_object();
-    json_object_object_add(req, "id", json_object_new_int(rid));
-    json_object_object_add(req, "method", json_object_new_string("send_message"));
-    json_object_object_add(req, "params", params);
-    return req;
-}
-
-/* 1: the peer forgot us ("invalid token"/"timeout"), 0: accepted,
- * -1: refused this one message (an RPC error). */
-static int check_result(json_object *resp)
-{
-    json_object *result = NULL;
-    if (rpc__response_result(resp, &result, NULL) < 0)
-        return -1;
-    const char *s = json_object_get_string(result);
-    int rc = 0;
-    if (json_object_is_type(result, json_type_string) &&
-        (!strcmp(s, "invalid token") || !strcmp(s, "timeout")))
-        rc = 1;
-    json_object_put(result);
-    return rc;
-}
-
-/* Send @n messages. Returns how many the peer refused one by one through
- * *rejected, and 0, or a negative code when the link must be dropped. */
-static int send_messages(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected)
-{
-    json_object *body = n > 1 ? json_object_new_array_ext((int)n) : NULL;
-    json_object *single = NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_object *req = send_request(l, msgs[i], (int)i);
-        if (!req)
-            continue;
-        if (body)
-            json_object_array_add(body, req);
-        else
-            single = req;
-    }
-    json_object *payload = body ? body : single;
-    if (!payload)
-        return 0;
-    json_object *reply = NULL;
-    char *err = NULL;
-    int rc = post_retry(l, json_object_to_json_string_ext(payload, JSON_C_TO_STRING_PLAIN),
-                        &reply, &err);
-    json_object_put(payload);
-    g_free(err);
-    if (rc < 0 && rc != -BMQ_EPROTO) {
-        json_object_put(reply);
-        return rc;
-    }
-    *rejected = 0;
-    if (!reply) {
-        *rejected = n;
-    } else if (json_object_is_type(reply, json_type_array)) {
-        size_t len = json_object_array_length(reply);
-        for (size_t i = 0; i < len; i++) {
-            int r = check_result(json_object_array_get_idx(reply, i));
-            if (r > 0) {
-                json_object_put(reply);
-                return -BMQ_ETOKEN;
-            }
-            if (r < 0)
-                (*rejected)++;
-        }
-        if (len < n)
-            *rejected += n - len;
-    } else {
-        int r = check_result(reply);
-        if (r > 0) {
-            json_object_put(reply);
-            return -BMQ_ETOKEN;
-        }
-        *rejected = r < 0 ? n : 0;
-    }
-    json_object_put(reply);
-    return 0;
-}
-
 static gpointer link_main(gpointer data)
 {
     bmq_link *l = data;
@@ -278,7 +117,7 @@ static gpointer link_main(gpointer data)
             break;
         }
         g_mutex_unlock(&l->q_lock);
-        if (l->ext < 0 && link_probe(l) < 0) {
+        if (l->ext < 0 && net__link_probe(l) < 0) {
             net__link_drop(l, false);
             break;
         }
@@ -295,7 +134,7 @@ static gpointer link_main(gpointer data)
         g_mutex_unlock(&l->q_lock);
 
         size_t rejected = 0;
-        int rc = send_messages(l, msgs, n, &rejected);
+        int rc = net__link_send(l, msgs, n, &rejected);
         for (size_t i = 0; i < n; i++)
             bmq_message_unref(msgs[i]);
         if (rc < 0) {

@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -233,6 +234,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* Responses go out as header and body writes; without TCP_NODELAY the body
+ * of a large batch answer waits for the peer's delayed ACK (~40 ms). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int one = 1;
+    if (ci)
+        setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static bmq_server *server_alloc(bmq_bus *bus)
 {
     bmq_server *s = g_new0(bmq_server, 1);
@@ -354,7 +369,8 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
                               (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
                               (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned int)s->max_conns, MHD_OPTION_NOTIFY_COMPLETED,
-                              on_completed, NULL, MHD_OPTION_END);
+                              on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+                              NULL, MHD_OPTION_END);
     if (!s->mhd) {
         int e = errno;
         fail(error, code, -BMQ_ENET, "cannot listen on %s:%u: %s", host, (unsigned)o.port,

@@ -4,6 +4,7 @@
 #include "net_internal.h"
 
 #include <curl/curl.h>
+#include <limits.h>
 #include <string.h>
 
 struct bmq_rpc_client {
@@ -137,12 +138,13 @@ const char *rpc__client_local_ip(bmq_rpc_client *c)
     return c->local_ip;
 }
 
-int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_object **reply,
-                     char **errtext)
+int rpc__client_post_text(bmq_rpc_client *c, const char *body, size_t len, const char **text,
+                          size_t *text_len, char **errtext)
 {
-    *reply = NULL;
     g_string_truncate(c->resp, 0);
     c->errbuf[0] = '\0';
+    *text = NULL;
+    *text_len = 0;
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
@@ -152,7 +154,7 @@ int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_objec
         if (errtext)
             *errtext = g_strdup_printf("%s: %s", c->url,
                                        c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
-        return cc == CURLE_OPERATION_TIMEDOUT ? -BMQ_ENET : -BMQ_ENET;
+        return -BMQ_ENET;
     }
     char *ip = NULL;
     if (curl_easy_getinfo(c->curl, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip)
@@ -165,14 +167,32 @@ int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_objec
                                        status == 401 ? "missing or wrong secret" : "forbidden");
         return -BMQ_EDENIED;
     }
+    if (status != 200) {
+        if (errtext)
+            *errtext = g_strdup_printf("%s: HTTP %ld", c->url, status);
+        return -BMQ_EPROTO;
+    }
+    *text = c->resp->str;
+    *text_len = c->resp->len;
+    return 0;
+}
+
+int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_object **reply,
+                     char **errtext)
+{
+    *reply = NULL;
+    const char *text;
+    size_t tlen;
+    int rc = rpc__client_post_text(c, body, len, &text, &tlen, errtext);
+    if (rc < 0)
+        return rc;
     json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, c->resp->str, (int)c->resp->len);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)MIN(tlen, (size_t)INT_MAX));
     json_tokener_free(tok);
-    if (status != 200 || !o ||
+    if (!o ||
         !(json_object_is_type(o, json_type_object) || json_object_is_type(o, json_type_array))) {
         if (errtext)
-            *errtext = status != 200 ? g_strdup_printf("%s: HTTP %ld", c->url, status)
-                                     : g_strdup_printf("%s: reply is not JSON-RPC", c->url);
+            *errtext = g_strdup_printf("%s: reply is not JSON-RPC", c->url);
         json_object_put(o);
         return -BMQ_EPROTO;
     }

@@ -382,34 +382,57 @@ bool rpc__is_builtin(const char *name)
 
 /* ---- dispatch ---- */
 
-static json_object *response(json_object *id, json_object *result, json_object *error)
+static void append_json(GString *out, json_object *o)
 {
-    json_object *r = json_object_new_object();
-    json_object_object_add(r, "id", json_object_get(id));
-    json_object_object_add(r, "result", error ? NULL : result);
-    json_object_object_add(r, "error", error);
-    if (error)
-        json_object_put(result);
-    return r;
+    if (!o) {
+        g_string_append(out, "null");
+        return;
+    }
+    size_t len = 0;
+    const char *t = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    g_string_append_len(out, t, (gssize)len);
 }
 
-static json_object *call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx)
+/* Append {"id":..,"result":..,"error":..} (the layout json-c would print) and
+ * free result/error. Building text directly saves two objects per answer on
+ * the batch fast path. */
+static bool response(GString *out, json_object *id, json_object *result, json_object *error)
+{
+    g_string_append(out, "{\"id\":");
+    append_json(out, id);
+    g_string_append(out, ",\"result\":");
+    if (error)
+        g_string_append(out, "null");
+    else if (json_object_is_type(result, json_type_string) &&
+             !strcmp(json_object_get_string(result), "ok"))
+        g_string_append(out, "\"ok\"");
+    else
+        append_json(out, result);
+    g_string_append(out, ",\"error\":");
+    append_json(out, error);
+    g_string_append_c(out, '}');
+    json_object_put(result);
+    json_object_put(error);
+    return true;
+}
+
+static bool call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx, GString *out)
 {
     json_object *id = NULL, *method = NULL, *params = NULL, *error = NULL, *result = NULL;
     if (!json_object_is_type(req, json_type_object)) {
         net__atomic_add(&s->errors, 1);
-        return response(NULL, NULL, rpc__error(RPC_EREQUEST, "request must be a JSON object"));
+        return response(out, NULL, NULL, rpc__error(RPC_EREQUEST, "request must be a JSON object"));
     }
     json_object_object_get_ex(req, "id", &id);
     if (!json_object_object_get_ex(req, "method", &method) ||
         !json_object_is_type(method, json_type_string)) {
         net__atomic_add(&s->errors, 1);
-        return response(id, NULL, rpc__error(RPC_EREQUEST, "method must be a string"));
+        return response(out, id, NULL, rpc__error(RPC_EREQUEST, "method must be a string"));
     }
     bool has_params = json_object_object_get_ex(req, "params", &params);
     if (has_params && params && !json_object_is_type(params, json_type_array)) {
         net__atomic_add(&s->errors, 1);
-        return response(id, NULL, rpc__error(RPC_EREQUEST, "params must be an array"));
+        return response(out, id, NULL, rpc__error(RPC_EREQUEST, "params must be an array"));
     }
     if (!params) {
         params = json_object_new_array();
@@ -437,7 +460,7 @@ static json_object *call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx
 done:
     if (error)
         net__atomic_add(&s->errors, 1);
-    return response(id, result, error);
+    return response(out, id, result, error);
 }
 
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx)
@@ -458,27 +481,30 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
         if (!g_ascii_isspace(body[i]))
             trailing = true;
     json_tokener_free(tok);
-    json_object *out;
+    GString *out = g_string_sized_new(len / 2 + 64);
     if (!req || jerr != json_tokener_success || trailing) {
         net__atomic_add(&s->errors, 1);
-        out = response(NULL, NULL,
-                       rpc__error(RPC_EPARSE, "parse error: %s",
-                                  trailing ? "trailing data" : json_tokener_error_desc(jerr)));
+        response(out, NULL, NULL,
+                 rpc__error(RPC_EPARSE, "parse error: %s",
+                            trailing ? "trailing data" : json_tokener_error_desc(jerr)));
     } else if (json_object_is_type(req, json_type_array)) {
         size_t n = json_object_array_length(req);
         if (n == 0) {
             net__atomic_add(&s->errors, 1);
-            out = response(NULL, NULL, rpc__error(RPC_EREQUEST, "empty batch"));
+            response(out, NULL, NULL, rpc__error(RPC_EREQUEST, "empty batch"));
         } else {
-            out = json_object_new_array_ext((int)n);
-            for (size_t i = 0; i < n; i++)
-                json_object_array_add(out, call_one(s, json_object_array_get_idx(req, i), ctx));
+            g_string_append_c(out, '[');
+            for (size_t i = 0; i < n; i++) {
+                if (i)
+                    g_string_append_c(out, ',');
+                call_one(s, json_object_array_get_idx(req, i), ctx, out);
+            }
+            g_string_append_c(out, ']');
         }
     } else {
-        out = call_one(s, req, ctx);
+        call_one(s, req, ctx, out);
     }
     json_object_put(req);
-    char *text = g_strdup(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
-    json_object_put(out);
+    char *text = g_string_free(out, FALSE);
     return text;
 }

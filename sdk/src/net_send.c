@@ -1,0 +1,253 @@
+/* net_send.c - outgoing send_message requests of a link: one request per
+ * message to original nodes, JSON-RPC batches carrying message uids to our
+ * own nodes; bounded retry. The batch path writes request text straight from
+ * each message's cached JSON and recognises an all-"ok" answer without
+ * parsing it, because both ends of a busy link spend most of their time in
+ * JSON otherwise. */
+#include "net_internal.h"
+
+#include <string.h>
+
+/* Delays before each attempt; the total bounds how long a vanished peer is
+ * retried before the link is dropped. */
+static const unsigned retry_ms[] = {0, 100, 300, 1000};
+
+/* Wait @ms unless the link is stopped meanwhile; false when stopped. */
+static bool link_sleep(bmq_link *l, unsigned ms)
+{
+    gint64 until = g_get_monotonic_time() + (gint64)ms * 1000;
+    g_mutex_lock(&l->q_lock);
+    while (!l->stop && g_cond_wait_until(&l->q_cond, &l->q_lock, until))
+        ;
+    bool alive = !l->stop;
+    g_mutex_unlock(&l->q_lock);
+    return alive;
+}
+
+/* POST with bounded retry; the caller holds l->call_lock. Transport failures
+ * are retried; any answer ends the retries. *text as rpc__client_post_text. */
+static int post_retry(bmq_link *l, const char *body, size_t len, const char **text,
+                      size_t *tlen)
+{
+    int rc = -BMQ_ENET;
+    for (size_t i = 0; i < G_N_ELEMENTS(retry_ms); i++) {
+        if (retry_ms[i] && !link_sleep(l, retry_ms[i]))
+            return -BMQ_ECLOSED;
+        rc = rpc__client_post_text(l->rpc, body, len, text, tlen, NULL);
+        if (rc != -BMQ_ENET)
+            return rc;
+    }
+    return rc;
+}
+
+static json_object *parse(const char *text, size_t len)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = json_tokener_parse_ex(tok, text, (int)MIN(len, (size_t)G_MAXINT));
+    json_tokener_free(tok);
+    return o;
+}
+
+int net__link_probe(bmq_link *l)
+{
+    char *body = g_strdup_printf("{\"id\":0,\"method\":\"bmq.hello\",\"params\":[\"%s\"]}",
+                                 l->nb->node_id);
+    const char *text = NULL;
+    size_t tlen = 0;
+    g_mutex_lock(&l->call_lock);
+    int rc = post_retry(l, body, strlen(body), &text, &tlen);
+    json_object *reply = rc == 0 ? parse(text, tlen) : NULL;
+    g_mutex_unlock(&l->call_lock);
+    g_free(body);
+    if (rc == -BMQ_ENET || rc == -BMQ_ECLOSED || rc == -BMQ_EDENIED)
+        return rc;
+    /* Original nodes answer an unknown method with an error (or an HTTP
+     * error): they get plain requests. */
+    json_object *result = NULL;
+    l->ext = reply && rpc__response_result(reply, &result, NULL) == 0 &&
+                     json_object_is_type(result, json_type_object)
+                 ? 1
+                 : 0;
+    json_object_put(result);
+    json_object_put(reply);
+    return 0;
+}
+
+/* Skip one JSON value of valid JSON text (as json-c prints it). */
+static const char *skip_value(const char *p)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (; *p; p++) {
+        char c = *p;
+        if (in_str) {
+            if (c == '\\' && p[1])
+                p++;
+            else if (c == '"' && (in_str = false, depth == 0))
+                return p + 1;
+            continue;
+        }
+        if (c == '"')
+            in_str = true;
+        else if (c == '[' || c == '{')
+            depth++;
+        else if ((c == ']' || c == '}') && --depth <= 0)
+            return depth == 0 ? p + 1 : p;
+        else if (c == ',' && depth == 0)
+            return p;
+    }
+    return p;
+}
+
+/* Slice {"id":I,"args":A,"kwargs":K} into its three values. */
+static bool slices(const char *t, const char *v[3], size_t len[3])
+{
+    static const char *const keys[3] = {"{\"id\":", ",\"args\":", ",\"kwargs\":"};
+    const char *p = t;
+    for (int i = 0; i < 3; i++) {
+        size_t kl = strlen(keys[i]);
+        if (strncmp(p, keys[i], kl))
+            return false;
+        v[i] = p + kl;
+        p = skip_value(v[i]);
+        len[i] = (size_t)(p - v[i]);
+        if (!len[i])
+            return false;
+    }
+    return p[0] == '}' && p[1] == '\0';
+}
+
+static void append_string(GString *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == '"' || *p == '\\' || *p >= 0x7f) {
+            json_object *o = json_object_new_string(s);
+            g_string_append(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+            json_object_put(o);
+            return;
+        }
+    }
+    g_string_append_c(out, '"');
+    g_string_append(out, s);
+    g_string_append_c(out, '"');
+}
+
+static void append_request(bmq_link *l, GString *out, const bmq_message *m, size_t rid)
+{
+    const char *v[3];
+    size_t len[3];
+    g_string_append_printf(out, "{\"id\":%zu,\"method\":\"send_message\",\"params\":[", rid);
+    if (l->token)
+        append_string(out, l->token);
+    else
+        g_string_append(out, "null"); /* an original server's oneway token */
+    if (slices(bmq_message_to_json(m), v, len)) {
+        for (int i = 0; i < 3; i++) {
+            g_string_append_c(out, ',');
+            g_string_append_len(out, v[i], (gssize)len[i]);
+        }
+    } else {
+        json_object *id, *args, *kwargs;
+        if (net__message_parts(m, &id, &args, &kwargs) == 0) {
+            json_object *p[3] = {id, args, kwargs};
+            for (int i = 0; i < 3; i++) {
+                g_string_append_c(out, ',');
+                g_string_append(out, json_object_to_json_string_ext(p[i], JSON_C_TO_STRING_PLAIN));
+                json_object_put(p[i]);
+            }
+        } else {
+            g_string_append(out, ",\"_invalid:message\",[],{}");
+        }
+    }
+    if (l->ext == 1) {
+        g_string_append(out, ",{\"uid\":");
+        append_string(out, bmq_message_uid(m));
+        g_string_append_c(out, '}');
+    }
+    g_string_append(out, "]}");
+}
+
+/* 1: the peer forgot us ("invalid token"/"timeout"), 0: accepted,
+ * -1: refused this one message (an RPC error). */
+static int check_result(json_object *resp)
+{
+    json_object *result = NULL;
+    if (rpc__response_result(resp, &result, NULL) < 0)
+        return -1;
+    const char *s = json_object_get_string(result);
+    int rc = 0;
+    if (json_object_is_type(result, json_type_string) &&
+        (!strcmp(s, "invalid token") || !strcmp(s, "timeout")))
+        rc = 1;
+    json_object_put(result);
+    return rc;
+}
+
+/* Interpret the answer to @n requests. */
+static int check_reply(const char *text, size_t tlen, size_t n, size_t *rejected)
+{
+    json_object *reply = parse(text, tlen);
+    *rejected = 0;
+    int rc = 0;
+    if (!reply) {
+        *rejected = n;
+    } else if (json_object_is_type(reply, json_type_array)) {
+        size_t len = json_object_array_length(reply);
+        for (size_t i = 0; i < len && rc == 0; i++) {
+            int r = check_result(json_object_array_get_idx(reply, i));
+            if (r > 0)
+                rc = -BMQ_ETOKEN;
+            else if (r < 0)
+                (*rejected)++;
+        }
+        if (len < n)
+            *rejected += n - len;
+    } else {
+        int r = check_result(reply);
+        if (r > 0)
+            rc = -BMQ_ETOKEN;
+        *rejected = r < 0 ? n : 0;
+    }
+    json_object_put(reply);
+    return rc;
+}
+
+int net__link_send(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected)
+{
+    *rejected = 0;
+    if (n == 0)
+        return 0;
+    GString *body = g_string_sized_new(n * 160);
+    if (n > 1)
+        g_string_append_c(body, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            g_string_append_c(body, ',');
+        append_request(l, body, msgs[i], i);
+    }
+    if (n > 1)
+        g_string_append_c(body, ']');
+    const char *text = NULL;
+    size_t tlen = 0;
+    g_mutex_lock(&l->call_lock);
+    int rc = post_retry(l, body->str, body->len, &text, &tlen);
+    if (rc == 0 && n > 1) {
+        /* Our own server answers an accepted batch exactly like this. */
+        g_string_truncate(body, 0);
+        g_string_append_c(body, '[');
+        for (size_t i = 0; i < n; i++)
+            g_string_append_printf(body, "%s{\"id\":%zu,\"result\":\"ok\",\"error\":null}",
+                                   i ? "," : "", i);
+        g_string_append_c(body, ']');
+        if (body->len != tlen || memcmp(body->str, text, tlen))
+            rc = check_reply(text, tlen, n, rejected);
+    } else if (rc == 0) {
+        rc = check_reply(text, tlen, n, rejected);
+    } else if (rc == -BMQ_EPROTO) {
+        *rejected = n; /* an HTTP error answer: refused, the link lives on */
+        rc = 0;
+    }
+    g_mutex_unlock(&l->call_lock);
+    g_string_free(body, TRUE);
+    return rc;
+}
