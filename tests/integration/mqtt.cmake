@@ -18,4 +18,11 @@ if(WITH_PLUGIN_MQTT)
       LIBS bmq_mqtt_harness TIMEOUT 60 LABELS mqtt)
     add_dependencies(mqtt_${_t} plugin_mqtt)
   endforeach()
+
+  # Real hub processes and the CLI, when they are part of this build.
+  if(TARGET berrymq-hub AND TARGET berrymq-cli)
+    bmq_add_test(mqtt_hub SOURCES ${_mqtt_dir}/mqtt_hub.c
+      LIBS bmq_mqtt_harness TIMEOUT 90 LABELS mqtt)
+    add_dependencies(mqtt_hub plugin_mqtt berrymq-hub berrymq-cli)
+  endif()
 endif()

@@ -15,7 +15,7 @@ static char *hub_config(mqtt_broker *b, const char *extra)
     return cfg;
 }
 
-static void send(test_hub *h, const char *id, const char *args)
+static void hub_send(test_hub *h, const char *id, const char *args)
 {
     CHECK(bmq_twitter_json(h->bus, id, args, NULL) == 0);
 }
@@ -49,8 +49,8 @@ int main(void)
     for (int i = 0; i < N; i++) {
         char args[32];
         g_snprintf(args, sizeof args, "[%d]", i);
-        send(A, "seq:fromA", args);
-        send(B, "seq:fromB", args);
+        hub_send(A, "seq:fromA", args);
+        hub_send(B, "seq:fromB", args);
     }
     CHECK(collector_wait(inB, 2 * N, 5000));
     CHECK(collector_wait(inA, 2 * N, 5000));
@@ -81,24 +81,24 @@ int main(void)
     CHECK_EQ(test_hub_stat(B, "received") - recB0, N);
 
     /* build:* overlaps *:* in A's publish list: published once. */
-    send(A, "build:done", "[\"ok\"]");
+    hub_send(A, "build:done", "[\"ok\"]");
     CHECK(collector_wait_line(allB, "build:done [\"ok\"]", 3000));
     CHECK(mqtt_sub_wait_for(sub, "berrymq/_/build/done {\"id\":\"build:done\",\"args\":[\"ok\"],"
                                  "\"kwargs\":{},\"origin\":\"hubA\"", 3000));
 
     /* Namespaces: own topic level; B sees it through *@*:* exactly once
      * although its two filters overlap. */
-    send(A, "job@ci:fail", "[\"x\"]");
-    send(A, "job@other:fail", "[\"not published\"]");
+    hub_send(A, "job@ci:fail", "[\"x\"]");
+    hub_send(A, "job@other:fail", "[\"not published\"]");
     CHECK(collector_wait_line(allB, "job@ci:fail [\"x\"]", 3000));
     CHECK(mqtt_sub_wait_for(sub, "berrymq/ci/job/fail {\"id\":\"job@ci:fail\"", 3000));
 
     /* Local messages never leave the hub. */
-    send(A, "_secret:x", "[\"local\"]");
-    send(B, "_secret:y", "[\"local\"]");
+    hub_send(A, "_secret:x", "[\"local\"]");
+    hub_send(B, "_secret:y", "[\"local\"]");
 
     /* Escaped names cross intact. */
-    send(B, "a/b+c#d%e:x", "[1]");
+    hub_send(B, "a/b+c#d%e:x", "[1]");
     CHECK(mqtt_sub_wait_for(sub, "berrymq/_/a%2Fb%2Bc%23d%25e/x ", 3000));
     CHECK(collector_wait_line(allA, "a/b+c#d%e:x [1]", 3000));
     pump(300 * MQTT_SLOW);
