@@ -161,6 +161,8 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
                    strcmp(json_object_get_string(res), "timeout") == 0) {
             if (now_s() >= idle_deadline)
                 done = true; /* --timeout: nothing more came */
+            else if (now_s() - t0 < wait / 2)
+                usleep(50000); /* a peer that does not block: do not spin */
         } else if (st == CLI_RPC_ERROR) {
             /* Original berryMQ nodes answer an empty queue with an error
              * object: no message. Do not spin on a node that never blocks. */

@@ -19,7 +19,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"twitter", "send", cli__cmd_twitter, "send a message",
+    {"twitter", "send", cli__cmd_twitter, "send a message (alias: send)",
      "Usage: berrymq twitter ID [ARG...] [-k KEY=VALUE]... [--json-args J] [--json-kwargs J]\n"
      "       berrymq send ...   (alias)\n"
      "\n"

@@ -409,11 +409,16 @@ static int plugin_remove(cli_ctx *ctx, const char *name)
         return CLI_EUSAGE;
     }
     snprintf(path, sizeof path, "%s/%s.so", dir, name);
+    /* Only what the user installed: never unload instances of a plugin
+     * that lives elsewhere (the system's) because of a typo. */
+    if (access(path, F_OK) != 0) {
+        cli__err("plugin %s is not installed (no %s)", name, path);
+        return CLI_EUSAGE;
+    }
     /* Unload first: a running instance keeps the code mapped anyway, but
      * removing the file under it would leave the hub listing a ghost. */
     json_object *res = NULL, *inst = NULL;
     char *errtext = NULL;
-    size_t unloaded = 0;
     cli_rpc_status st = cli__rpc(ctx, "hub.plugins", NULL, PLUGIN_TIMEOUT_S, &res, &errtext);
     if (st != CLI_RPC_OK && st != CLI_RPC_UNREACHABLE) {
         int rc = cli__report(ctx, st, errtext);
@@ -438,14 +443,10 @@ static int plugin_remove(cli_ctx *ctx, const char *name)
             return rc;
         }
         printf("unloaded instance %s\n", json_object_get_string(id));
-        unloaded++;
     }
     json_object_put(res);
-    if (unlink(path) < 0) {
-        if (errno == ENOENT && unloaded > 0)
-            return CLI_OK;
-        cli__err(errno == ENOENT ? "plugin %s is not installed (no %s)" : "cannot remove %s: %s",
-                 errno == ENOENT ? name : path, errno == ENOENT ? path : strerror(errno));
+    if (unlink(path) < 0 && errno != ENOENT) {
+        cli__err("cannot remove %s: %s", path, strerror(errno));
         return CLI_EUSAGE;
     }
     printf("removed %s\n", path);

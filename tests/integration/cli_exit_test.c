@@ -146,6 +146,10 @@ static void test_rejected(cli_h *h)
 {
     EXPECT(h, 3, "twitter", "a:b:c");
     EXPECT(h, 3, "twitter", "bad id", "x");
+    EXPECT(h, 3, "listen", "a:b:c", "--count", "1");
+    /* Not installed by the user: refused before touching the running tp1
+     * (test_status checks it still runs). */
+    EXPECT(h, 1, "plugin", "remove", "testplug");
     EXPECT(h, 3, "plugin", "enable", "no-such-instance");
     EXPECT(h, 3, "plugin", "disable", "no-such-instance");
     EXPECT(h, 0, "twitter", "fine:ok", "1");
