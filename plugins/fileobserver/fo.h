@@ -33,6 +33,7 @@ typedef enum {
     FO_DIR_ANCESTOR, /* nearest existing parent of a missing base */
     FO_DIR_LEVEL,    /* base (level 0) or a directory matching comps[0..level-1] */
     FO_DIR_TREE,     /* below the file level, recursive mode only */
+    FO_DIR_GUARD,    /* a parent above those: only its own rename matters */
 } fo_dir_kind;
 
 typedef struct fo_dir {

@@ -33,6 +33,8 @@ static uint32_t dir_mask(const fo_inst *fo, fo_dir_kind kind, int level)
 {
     if (kind == FO_DIR_ANCESTOR)
         return IN_CREATE | IN_MOVED_TO | MASK_SELF;
+    if (kind == FO_DIR_GUARD)
+        return MASK_SELF; /* fires only if that very directory is renamed */
     uint32_t m = MASK_DIRS | MASK_SELF;
     if (kind == FO_DIR_TREE)
         m |= IN_DONT_FOLLOW; /* never descend through symlinks: no loops */
@@ -82,7 +84,8 @@ static void forget_below(fo_inst *fo, const char *dir, int keep_wd)
     gpointer k, v;
     g_hash_table_iter_init(&it, fo->dirs_by_path);
     while (g_hash_table_iter_next(&it, &k, &v))
-        if (((fo_dir *)v)->kind != FO_DIR_ANCESTOR && path_at_or_below(k, copy))
+        if ((((fo_dir *)v)->kind == FO_DIR_LEVEL || ((fo_dir *)v)->kind == FO_DIR_TREE) &&
+            path_at_or_below(k, copy))
             g_ptr_array_add(victims, v);
     for (guint i = 0; i < victims->len; i++) {
         fo_dir *d = victims->pdata[i];
@@ -138,7 +141,7 @@ static fo_dir *dir_register(fo_inst *fo, const char *path, fo_dir_kind kind, int
     if (old) {
         /* Same inode under a new path: it was moved without us seeing the
          * move out; the old path and its subtree are gone. */
-        if (old->kind == FO_DIR_ANCESTOR)
+        if (old->kind == FO_DIR_ANCESTOR || old->kind == FO_DIR_GUARD)
             dir_drop(fo, old, false);
         else
             forget_below(fo, old->path, wd);
@@ -178,7 +181,7 @@ static void consider_subdir(fo_inst *fo, fo_dir *parent, const char *name, bool 
             return;
         kind = FO_DIR_LEVEL;
         level = parent->level + 1;
-    } else if (fo->cfg.recursive && parent->kind != FO_DIR_ANCESTOR) {
+    } else if (fo->cfg.recursive && is_file_level(fo, parent)) {
         kind = FO_DIR_TREE;
     } else {
         return;
@@ -235,6 +238,55 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Guard every parent above @top (not "/"): renaming one of them moves the
+ * whole watched set away without any event on the watches below. */
+static void guards_update(fo_inst *fo, const char *top)
+{
+    GHashTable *want = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (char *p = g_path_get_dirname(top); strcmp(p, "/") && strcmp(p, ".");) {
+        char *up = g_path_get_dirname(p);
+        g_hash_table_add(want, p);
+        p = up;
+        if (!strcmp(p, "/") || !strcmp(p, ".")) {
+            g_free(p);
+            break;
+        }
+    }
+    GPtrArray *old = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, fo->dirs_by_path);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (((fo_dir *)v)->kind == FO_DIR_GUARD && !g_hash_table_contains(want, k))
+            g_ptr_array_add(old, v);
+    for (guint i = 0; i < old->len; i++)
+        dir_drop(fo, old->pdata[i], true);
+    g_ptr_array_free(old, TRUE);
+    g_hash_table_iter_init(&it, want);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        dir_register(fo, k, FO_DIR_GUARD, 0, NULL);
+    g_hash_table_destroy(want);
+}
+
+/* A guarded parent was renamed: every path we know is stale. */
+static void restart_from_base(fo_inst *fo)
+{
+    GPtrArray *guards = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, fo->dirs_by_path);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (((fo_dir *)v)->kind == FO_DIR_GUARD)
+            g_ptr_array_add(guards, v);
+    for (guint i = 0; i < guards->len; i++)
+        dir_drop(fo, guards->pdata[i], true);
+    g_ptr_array_free(guards, TRUE);
+    if (fo->anchor)
+        dir_drop(fo, fo->anchor, true);
+    forget_below(fo, fo->cfg.base, -1);
+    fo__watch_base(fo, true);
+}
+
 void fo__watch_base(fo_inst *fo, bool report)
 {
     const char *base = fo->cfg.base;
@@ -243,6 +295,7 @@ void fo__watch_base(fo_inst *fo, bool report)
         if (b) {
             if (fo->anchor)
                 dir_drop(fo, fo->anchor, true);
+            guards_update(fo, base);
             dir_scan(fo, b, report);
             return;
         }
@@ -261,6 +314,8 @@ void fo__watch_base(fo_inst *fo, bool report)
         if (fo->anchor && fo->anchor != anc)
             dir_drop(fo, fo->anchor, true);
         fo->anchor = anc;
+        if (anc)
+            guards_update(fo, a);
         char *cand = g_build_filename(a, next, NULL);
         bool appeared = anc && is_dir(cand); /* created before the watch took */
         g_free(cand);
@@ -296,6 +351,11 @@ void fo__watch_rescan(fo_inst *fo)
 static void self_gone(fo_inst *fo, fo_dir *d, uint32_t mask)
 {
     bool kernel_dropped = (mask & IN_IGNORED) != 0;
+    if (d->kind == FO_DIR_GUARD) {
+        dir_drop(fo, d, !kernel_dropped);
+        restart_from_base(fo);
+        return;
+    }
     if (d->kind == FO_DIR_ANCESTOR) {
         dir_drop(fo, d, !kernel_dropped);
         fo__watch_base(fo, true);
@@ -323,7 +383,7 @@ static void handle_event(fo_inst *fo, const struct inotify_event *ev)
         self_gone(fo, d, ev->mask);
         return;
     }
-    if (!ev->len)
+    if (!ev->len || d->kind == FO_DIR_GUARD)
         return;
     if (d->kind == FO_DIR_ANCESTOR) {
         if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && !strcmp(ev->name, d->next))

@@ -299,6 +299,32 @@ static void test_base_removed_recreated(void)
     fx_clear(&fx);
 }
 
+/* Renaming a parent of the base moves the watched set away without any
+ * event on the base itself; the observer must notice and start over. */
+static void test_parent_renamed(void)
+{
+    fo_fx fx;
+    fx_init(&fx);
+    char *base = fx_path(&fx, "p/q/base"), *a = fx_path(&fx, "p/q/base/a.log");
+    make_dirs(base);
+    write_file(a, "a", false);
+    bmq_instance *inst =
+        fx_create(&fx, "par", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 20}", base);
+    g_assert_cmpint(rename(fx_path(&fx, "p/q"), fx_path(&fx, "p/r")), ==, 0);
+    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    fx_assert_ev(&fx, 0, "par", "removed", a);
+    write_file(fx_path(&fx, "p/r/base/stale.log"), "s", false); /* no longer the glob */
+    make_dirs(base);
+    fx_settle(&fx, 60);
+    write_file(a, "again", false);
+    g_assert_true(fx_wait(&fx, 2, WAIT_MS));
+    fx_assert_ev(&fx, 1, "par", "created", a);
+    fx_settle(&fx, 100);
+    g_assert_cmpuint(fx.evs->len, ==, 2);
+    bmq_instance_destroy(inst);
+    fx_clear(&fx);
+}
+
 static void test_base_missing_at_start(void)
 {
     fo_fx fx;
@@ -446,6 +472,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fileobserver/recursive", test_recursive);
     g_test_add_func("/fileobserver/dir_glob", test_dir_glob);
     g_test_add_func("/fileobserver/base_removed_recreated", test_base_removed_recreated);
+    g_test_add_func("/fileobserver/parent_renamed", test_parent_renamed);
     g_test_add_func("/fileobserver/base_missing_at_start", test_base_missing_at_start);
     g_test_add_func("/fileobserver/two_instances", test_two_instances);
     g_test_add_func("/fileobserver/config", test_config);
