@@ -300,12 +300,14 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
         free(b.data);
         return st;
     }
-    bool sent = send_all(ctx, fd, b.data, (size_t)n, deadline);
+    /* A failed send is not the end: a hub refusing a too large body answers
+     * 413 and closes before reading all of it, so the answer is read anyway. */
+    send_all(ctx, fd, b.data, (size_t)n, deadline);
     free(b.data);
     b = (buf){0};
     char *rbody = NULL;
     size_t rlen = 0;
-    int code = sent ? read_response(ctx, fd, &b, deadline, &rbody, &rlen) : 0;
+    int code = read_response(ctx, fd, &b, deadline, &rbody, &rlen);
     close(fd);
     if (code == -2 || (ctx->interrupt && *ctx->interrupt)) {
         st = CLI_RPC_INTERRUPTED;

@@ -152,6 +152,18 @@ static void test_rejected(cli_h *h)
     EXPECT(h, 1, "plugin", "remove", "testplug");
     EXPECT(h, 3, "plugin", "enable", "no-such-instance");
     EXPECT(h, 3, "plugin", "disable", "no-such-instance");
+    EXPECT(h, 3, "twitter", "");
+    /* Over the hub's default 1 MiB body limit: HTTP 413, exit 3. */
+    char *big = malloc(110001);
+    memset(big, 'x', 110000);
+    big[110000] = '\0';
+    cli_run r;
+    int rc = cli_h_runv(h, &r, "twitter", "big:x", big, big, big, big, big, big, big, big, big, big,
+                        NULL);
+    CHECK(rc == 3 && strstr(r.err, "413") && one_error_line(r.err), "1.1 MB message: %d %s", rc,
+          r.err);
+    cli_run_free(&r);
+    free(big);
     EXPECT(h, 0, "twitter", "fine:ok", "1");
     EXPECT(h, 0, "notify", "fine");
 }
