@@ -25,8 +25,19 @@ foreach(_t send plugin exit)
     BMQ_HUB_BIN="${_cli_hub_bin}"
     BMQ_TEST_PLUGIN_DIR="${CMAKE_BINARY_DIR}/tests/plugins"
     CLI_CRASHPLUG="$<TARGET_FILE:cli_crashplug>")
-  add_dependencies(cli_${_t} berrymq-cli cli_crashplug bmq_test_plugins)
+  add_dependencies(cli_${_t} berrymq-cli cli_crashplug)
   if(TARGET berrymq-hub)
     add_dependencies(cli_${_t} berrymq-hub)
   endif()
 endforeach()
+
+# The test plugins (tests/plugins/) are defined by a fragment included after
+# this one: add the dependency once the whole directory is read.
+function(_cli_add_test_plugin_deps)
+  if(TARGET bmq_test_plugins)
+    foreach(_t send plugin exit)
+      add_dependencies(cli_${_t} bmq_test_plugins)
+    endforeach()
+  endif()
+endfunction()
+cmake_language(DEFER CALL _cli_add_test_plugin_deps)
