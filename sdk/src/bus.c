@@ -152,24 +152,32 @@ static int parse_json(const char *text, json_object **out)
     if (!text)
         return 0;
     enum json_tokener_error jerr;
+    size_t len = strlen(text);
+    if (len > INT32_MAX)
+        return -BMQ_EINVAL;
     json_tokener *tok = json_tokener_new();
     if (!tok)
         return -BMQ_ENOMEM;
-    size_t len = strlen(text);
-    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    /* -1: the terminating NUL ends a bare literal ("null", "1") too. */
+    json_object *o = json_tokener_parse_ex(tok, text, -1);
     jerr = json_tokener_get_error(tok);
     /* Trailing garbage after a complete value is an error too. */
-    if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) != len) {
+    size_t end = json_tokener_get_parse_end(tok);
+    if (end > len)
+        end = len;
+    while (end < len && g_ascii_isspace(text[end]))
+        end++;
+    if (jerr == json_tokener_success && end != len) {
         json_object_put(o);
         o = NULL;
         jerr = json_tokener_error_parse_unexpected;
     }
     json_tokener_free(tok);
-    if (jerr != json_tokener_success || !o) {
+    if (jerr != json_tokener_success) {
         json_object_put(o);
         return -BMQ_EINVAL;
     }
-    *out = o;
+    *out = o; /* NULL for the text "null": the same as no arguments */
     return 0;
 }
 

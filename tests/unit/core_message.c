@@ -67,6 +67,9 @@ static void test_types(void)
     CHECK_EQ(bmq_twitter_json(bus, "a:b", NULL, "[]"), -BMQ_ETYPE);
     CHECK_EQ(bmq_twitter_json(bus, "a:b", "[1]", "{\"a\":[]}"), 0);
     CHECK_EQ(bmq_twitter_json(bus, "a:b", NULL, NULL), 0);
+    CHECK_EQ(bmq_twitter_json(bus, "a:b", "null", " null "), 0);
+    CHECK_EQ(bmq_twitter_json(bus, "a:b", "", NULL), -BMQ_EINVAL);
+    CHECK_EQ(bmq_twitter_json(bus, "a:b", "\"str\"", NULL), -BMQ_ETYPE);
     bmq_bus_free(bus);
 }
 

@@ -157,7 +157,8 @@ BMQ_API void bmq_bus_free(bmq_bus *bus);
  * array or kwargs not an object. Wildcards in @id reach every follower whose
  * pattern they match. */
 BMQ_API int bmq_twitter(bmq_bus *bus, const char *id, json_object *args, json_object *kwargs);
-/* Same with JSON text (nullable: "[]" / "{}"); -BMQ_EINVAL on bad JSON. */
+/* Same with JSON text (NULL or "null": "[]" / "{}"); -BMQ_EINVAL on bad
+ * JSON (also trailing text after the value), -BMQ_ETYPE on a wrong type. */
 BMQ_API int bmq_twitter_json(bmq_bus *bus, const char *id, const char *args_json,
                              const char *kwargs_json);
 /* Send a prebuilt message. @msg (transfer full). */
