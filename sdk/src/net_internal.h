@@ -150,6 +150,9 @@ typedef struct rpc_ctx {
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx);
 json_object *rpc__error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 bool rpc__is_builtin(const char *name);
+/* rpc_fast.c: answer a batch of send_message requests in our links' exact
+ * layout into @out; false (and no side effect) for anything else. */
+bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *out);
 
 /* ---- net_server.c ---- */
 struct rpc_method {

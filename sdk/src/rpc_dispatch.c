@@ -465,6 +465,12 @@ done:
 
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx)
 {
+    if (len > 1 && body[0] == '[') {
+        GString *fast = g_string_sized_new(len / 2 + 64);
+        if (rpc__dispatch_fast(s, body, len, fast))
+            return g_string_free(fast, FALSE);
+        g_string_free(fast, TRUE);
+    }
     json_tokener *tok = json_tokener_new();
     json_object *req = len > INT_MAX ? NULL : json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);

@@ -1,0 +1,202 @@
+/* rpc_fast.c - the bulk fast path of the dispatcher: a JSON-RPC batch of
+ * send_message requests laid out exactly as our own links write them
+ *   [{"id":N,"method":"send_message","params":[T,I,A,K(,{"uid":U})]},...]
+ * is scanned without building a json-c tree for the envelope; only each
+ * message's args and kwargs are parsed. Anything else (whitespace, escapes,
+ * other methods, odd types) returns false before any side effect, and the
+ * general path answers it. */
+#include "net_internal.h"
+
+#include <string.h>
+
+typedef struct {
+    const char *rid;     /* the request id digits */
+    size_t rid_len;
+    char *token;
+    char *id;
+    char *uid;           /* nullable */
+    json_object *args;
+    json_object *kwargs;
+} fast_req;
+
+typedef struct {
+    const char *p, *end;
+} cursor;
+
+static bool lit(cursor *c, const char *s)
+{
+    size_t n = strlen(s);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, s, n))
+        return false;
+    c->p += n;
+    return true;
+}
+
+/* A string without escapes or control characters; (transfer full). */
+static char *simple_string(cursor *c, size_t max)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return NULL;
+    const char *s = ++c->p;
+    while (c->p < c->end && *c->p != '"') {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '\\' || ch < 0x20)
+            return NULL;
+        c->p++;
+    }
+    if (c->p >= c->end || (size_t)(c->p - s) > max)
+        return NULL;
+    char *out = g_strndup(s, (gsize)(c->p - s));
+    c->p++;
+    return out;
+}
+
+/* The extent of one JSON container at the cursor (not validated here). */
+static bool container(cursor *c, const char **start, size_t *len)
+{
+    if (c->p >= c->end || (*c->p != '[' && *c->p != '{'))
+        return false;
+    *start = c->p;
+    int depth = 0;
+    bool in_str = false;
+    for (; c->p < c->end; c->p++) {
+        char ch = *c->p;
+        if (in_str) {
+            if (ch == '\\')
+                c->p++;
+            else if (ch == '"')
+                in_str = false;
+            continue;
+        }
+        if (ch == '"') {
+            in_str = true;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > 64)
+                return false;
+        } else if ((ch == ']' || ch == '}') && --depth == 0) {
+            c->p++;
+            *len = (size_t)(c->p - *start);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Parse exactly [start, start+len) as one JSON value of @type. */
+static json_object *parse_exact(json_tokener *tok, const char *start, size_t len,
+                                enum json_type type)
+{
+    json_tokener_reset(tok);
+    json_object *o = json_tokener_parse_ex(tok, start, (int)len);
+    if (!o || json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, type)) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static bool scan_one(cursor *c, json_tokener *tok, fast_req *r)
+{
+    const char *s;
+    size_t len;
+    if (!lit(c, "{\"id\":"))
+        return false;
+    r->rid = c->p;
+    while (c->p < c->end && g_ascii_isdigit(*c->p) && c->p - r->rid < 18)
+        c->p++;
+    r->rid_len = (size_t)(c->p - r->rid);
+    if (!r->rid_len || (r->rid_len > 1 && r->rid[0] == '0') || !lit(c, ",\"method\":\"send_message\",\"params\":[") ||
+        !(r->token = simple_string(c, NET_TOKEN_MAX)) || !lit(c, ",") ||
+        !(r->id = simple_string(c, BMQ_ID_MAX)) || bmq_id_validate(r->id) < 0 || !lit(c, ",") ||
+        !container(c, &s, &len) || !(r->args = parse_exact(tok, s, len, json_type_array)) ||
+        !lit(c, ",") || !container(c, &s, &len) ||
+        !(r->kwargs = parse_exact(tok, s, len, json_type_object)))
+        return false;
+    if (lit(c, ",{\"uid\":")) {
+        if (!(r->uid = simple_string(c, 64)) || !*r->uid || !lit(c, "}"))
+            return false;
+    }
+    return lit(c, "]}");
+}
+
+static void free_reqs(fast_req *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        g_free(reqs[i].token);
+        g_free(reqs[i].id);
+        g_free(reqs[i].uid);
+        json_object_put(reqs[i].args);
+        json_object_put(reqs[i].kwargs);
+    }
+    g_free(reqs);
+}
+
+static const char *deliver(bmq_server *s, fast_req *r, bmq_link **cache)
+{
+    bmq_link *l = *cache;
+    if (!l || !l->token || strcmp(l->token, r->token)) {
+        net__link_unref(l);
+        bool expired = false;
+        l = *cache = net__bus_lookup(s->nb, r->token, &expired);
+        if (!l)
+            return expired ? "timeout" : "invalid token";
+        net__link_touch(l);
+    }
+    if (r->uid && net__seen_check_add(s->nb, r->uid)) {
+        net__atomic_add(&s->nb->duplicates, 1);
+        return "ok";
+    }
+    bmq_message *m = bmq_message_new_full(r->id, r->args, r->kwargs, r->uid, l, NULL);
+    r->args = r->kwargs = NULL; /* owned by the call in every case */
+    if (!m)
+        return NULL;
+    net__atomic_add(&l->received, 1);
+    net__atomic_add(&s->nb->messages_in, 1);
+    bmq_twitter_message(s->bus, m);
+    return "ok";
+}
+
+bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *out)
+{
+    cursor c = {body, body + len};
+    if (len > (size_t)G_MAXINT || !lit(&c, "["))
+        return false;
+    size_t n = 0, cap = 64;
+    fast_req *reqs = g_new0(fast_req, cap);
+    json_tokener *tok = json_tokener_new();
+    bool ok = true;
+    do {
+        if (n == cap) {
+            reqs = g_renew(fast_req, reqs, cap * 2);
+            memset(reqs + cap, 0, cap * sizeof *reqs);
+            cap *= 2;
+        }
+        ok = scan_one(&c, tok, &reqs[n++]);
+    } while (ok && lit(&c, ","));
+    json_tokener_free(tok);
+    if (!ok || !lit(&c, "]") || c.p != c.end) {
+        free_reqs(reqs, n);
+        return false;
+    }
+    /* Every request is well formed: answer them in order. */
+    bmq_link *cache = NULL;
+    g_string_append_c(out, '[');
+    for (size_t i = 0; i < n; i++) {
+        net__atomic_add(&s->requests, 1);
+        const char *res = deliver(s, &reqs[i], &cache);
+        g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
+        g_string_append_len(out, reqs[i].rid, (gssize)reqs[i].rid_len);
+        if (res) {
+            g_string_append_printf(out, ",\"result\":\"%s\",\"error\":null}", res);
+        } else {
+            net__atomic_add(&s->errors, 1);
+            g_string_append_printf(out, ",\"result\":null,\"error\":{\"code\":%d,\"message\":"
+                                        "\"send_message: invalid message\"}}",
+                                   RPC_EPARAMS);
+        }
+    }
+    g_string_append_c(out, ']');
+    net__link_unref(cache);
+    free_reqs(reqs, n);
+    return true;
+}
