@@ -10,4 +10,7 @@ if(TARGET plugin_gui)
   bmq_add_test(desktop_gui SOURCES ${_desk}/desktop_gui.c ${_desk}/desktop_env.c
     LIBS berrymq PkgConfig::GTK TIMEOUT 120 LABELS desktop integration)
   add_dependencies(desktop_gui plugin_gui)
+  # Full malloc stacks, so the one GTK leak in tests/lsan.supp can be named.
+  set_property(TEST desktop_gui APPEND PROPERTY ENVIRONMENT
+    "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:fast_unwind_on_malloc=0")
 endif()

@@ -158,7 +158,7 @@ static void watcher_start(void)
     W.loop = g_main_loop_new(W.ctx, FALSE);
     g_main_context_invoke(W.ctx, watcher_setup, NULL);
     W.thread = g_thread_new("sni-watcher", watcher_thread, NULL);
-    DESK_CHECK(desk_wait(watcher_owned, NULL, 5000));
+    DESK_CHECK(desk_wait(watcher_owned, NULL, 15000));
 }
 
 static void watcher_stop(void)
@@ -354,7 +354,7 @@ static bool menu_has_item(void *data)
 static void phase_sni(void)
 {
     DESK_CHECK(desk_wait(item_registered, NULL, 10000));
-    DESK_CHECK(desk_wait(tray_is, "sni", 3000));
+    DESK_CHECK(desk_wait(tray_is, "sni", 10000));
     if (!item_registered(NULL))
         return;
     char *id = item_prop("Id"), *icon = item_prop("IconName"), *menu = item_prop("Menu");
@@ -385,7 +385,7 @@ static void phase_sni(void)
     g_free(menu);
 
     /* The plugins submenu follows _hub:instances; toggles send enable/disable. */
-    DESK_CHECK(desk_wait(got_has, "_hub:query []", 3000));
+    DESK_CHECK(desk_wait(got_has, "_hub:query []", 10000));
     send("_hub:instances", NULL,
          "{\"instances\": [{\"id\": \"notify\", \"plugin\": \"notify\", \"enabled\": true, "
          "\"state\": \"running\"}, {\"id\": \"tick10\", \"plugin\": \"timer\", "
@@ -406,9 +406,9 @@ static void phase_sni(void)
         DESK_CHECK(!gtk_check_menu_item_get_active(GTK_CHECK_MENU_ITEM(tick)));
         DESK_CHECK(gtk_check_menu_item_get_active(GTK_CHECK_MENU_ITEM(notify)));
         gtk_menu_item_activate(GTK_MENU_ITEM(tick));
-        DESK_CHECK(desk_wait(got_has, "_hub:enable [\"tick10\"]", 2000));
+        DESK_CHECK(desk_wait(got_has, "_hub:enable [\"tick10\"]", 10000));
         gtk_menu_item_activate(GTK_MENU_ITEM(notify));
-        DESK_CHECK(desk_wait(got_has, "_hub:disable [\"notify\"]", 2000));
+        DESK_CHECK(desk_wait(got_has, "_hub:disable [\"notify\"]", 10000));
     }
 
     /* Pause, then a critical message held back: attention. */
@@ -416,21 +416,21 @@ static void phase_sni(void)
     DESK_CHECK(pause != NULL);
     if (pause) {
         gtk_menu_item_activate(GTK_MENU_ITEM(pause));
-        DESK_CHECK(desk_wait(got_has, "_notify:pause []", 2000));
+        DESK_CHECK(desk_wait(got_has, "_notify:pause []", 10000));
         send("_notify:attention", NULL, "{\"id\": \"disk:notify\", \"title\": \"Disk full\"}");
-        DESK_CHECK(desk_wait(status_is, "NeedsAttention", 3000));
+        DESK_CHECK(desk_wait(status_is, "NeedsAttention", 10000));
         DESK_CHECK(g_str_has_prefix(gtk_menu_item_get_label(GTK_MENU_ITEM(pause)),
                                     "Pause notifications (1 critical waiting)"));
         /* Resumed elsewhere (another client): the item and the icon follow. */
         send("_notify:status", NULL, "{\"paused\": false, \"suppressed\": 1}");
-        DESK_CHECK(desk_wait(status_is, "Active", 3000));
+        DESK_CHECK(desk_wait(status_is, "Active", 10000));
         DESK_CHECK(!gtk_check_menu_item_get_active(GTK_CHECK_MENU_ITEM(pause)));
     }
     GtkWidget *quit = find_widget("bmq-tray-quit");
     DESK_CHECK(quit != NULL);
     if (quit) {
         gtk_menu_item_activate(GTK_MENU_ITEM(quit));
-        DESK_CHECK(desk_wait(got_has, "_hub:quit []", 2000));
+        DESK_CHECK(desk_wait(got_has, "_hub:quit []", 10000));
     }
 }
 
@@ -511,7 +511,7 @@ static void phase_monitor(void)
     }
     win = find_widget("bmq-monitor");
     DESK_CHECK(win && gtk_widget_get_visible(win));
-    DESK_CHECK(desk_wait(rows_at_least, GINT_TO_POINTER(50), 3000));
+    DESK_CHECK(desk_wait(rows_at_least, GINT_TO_POINTER(50), 10000));
     char *rows = status_member("rows");
     DESK_CHECK(g_strcmp0(rows, "50") == 0);
     g_free(rows);
@@ -560,7 +560,7 @@ static void phase_monitor(void)
     send_key(view, GDK_KEY_l, GDK_CONTROL_MASK);
     DESK_CHECK(model_rows(NULL) == 0);
     send_showcase();
-    DESK_CHECK(desk_wait(rows_at_least, GINT_TO_POINTER(7), 3000));
+    DESK_CHECK(desk_wait(rows_at_least, GINT_TO_POINTER(7), 10000));
     fprintf(stderr, "rows after the showcase: %d\n", model_rows(NULL));
     gtk_tree_selection_unselect_all(sel);
     path = gtk_tree_path_new_from_indices(row_of("backup:done", NULL), -1);

@@ -114,22 +114,22 @@ static bool daemon_is(void *want)
 static void test_no_daemon_then_daemon(void)
 {
     /* Started before any daemon: messages wait, one warning, nothing lost. */
-    DESK_CHECK(desk_wait(daemon_is, "down", 5000));
+    DESK_CHECK(desk_wait(daemon_is, "down", 15000));
     send("build:notify", "{\"title\": \"Waiting for a daemon\"}");
     send("build:notify", "{\"title\": \"Still waiting\"}");
     desk_spin(300);
     DESK_CHECK(g_atomic_int_get(&daemon_warnings) == 1);
     DESK_CHECK(desk_dunst_start(env));
-    DESK_CHECK(desk_wait(call_seen, "Still waiting", 5000));
+    DESK_CHECK(desk_wait(call_seen, "Still waiting", 15000));
     DESK_CHECK(call_find("Waiting for a daemon") != NULL);
-    DESK_CHECK(desk_wait(daemon_is, "up", 2000));
+    DESK_CHECK(desk_wait(daemon_is, "up", 10000));
 }
 
 static void test_fields(void)
 {
     send("build:notify", "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\", "
                          "\"urgency\": \"critical\", \"category\": \"transfer.complete\"}");
-    DESK_CHECK(desk_wait(call_seen, "Build finished", 3000));
+    DESK_CHECK(desk_wait(call_seen, "Build finished", 10000));
     desk_notify *n = call_find("Build finished");
     if (n) {
         DESK_CHECK(strcmp(n->body, "all 42 tests passed") == 0);
@@ -140,7 +140,7 @@ static void test_fields(void)
     /* Defaults: the id as title, args and kwargs rendered as the body. */
     bmq_twitter_json(bus, "deploy:notify", "[\"v1.2\", 3]", "{\"host\": \"web1\", \"app\": \"ci\", "
                                                              "\"urgency\": \"low\", \"timeout\": 4000}");
-    DESK_CHECK(desk_wait(call_seen, "deploy:notify", 3000));
+    DESK_CHECK(desk_wait(call_seen, "deploy:notify", 10000));
     n = call_find("deploy:notify");
     if (n) {
         DESK_CHECK(strcmp(n->body, "v1.2 3\nhost: web1") == 0);
@@ -154,14 +154,14 @@ static void test_replace(void)
 {
     send("build:notify", "{\"title\": \"Deploying\", \"body\": \"step 1 of 3\", "
                          "\"replace\": \"deploy\"}");
-    DESK_CHECK(desk_wait(call_seen, "Deploying", 3000));
+    DESK_CHECK(desk_wait(call_seen, "Deploying", 10000));
     desk_notify *first = call_find("Deploying");
     guint32 id = first ? first->returned_id : 0;
     DESK_CHECK(id != 0);
     guint before = desk_monitor_count(env);
     send("build:notify", "{\"title\": \"Deployed\", \"body\": \"step 3 of 3\", "
                          "\"replace\": \"deploy\"}");
-    DESK_CHECK(desk_wait(call_seen, "Deployed", 3000));
+    DESK_CHECK(desk_wait(call_seen, "Deployed", 10000));
     desk_notify *second = call_find("Deployed");
     if (second) {
         DESK_CHECK(second->replaces_id == id);
@@ -179,21 +179,21 @@ static void test_actions_and_close(void)
 
     g_free(desk_dunstctl(env, close_all));
     send("build:notify", "{\"title\": \"Tests failed\", \"actions\": {\"default\": \"Open log\"}}");
-    DESK_CHECK(desk_wait(call_seen, "Tests failed", 3000));
+    DESK_CHECK(desk_wait(call_seen, "Tests failed", 10000));
     desk_notify *n = call_find("Tests failed");
     DESK_CHECK(n && n->actions && g_strv_length(n->actions) == 2 &&
                strcmp(n->actions[0], "default") == 0 && strcmp(n->actions[1], "Open log") == 0);
     desk_spin(200);
     g_free(desk_dunstctl(env, action0));
-    DESK_CHECK(desk_wait(got_has, "build:action-default", 3000));
+    DESK_CHECK(desk_wait(got_has, "build:action-default", 10000));
 
     /* A named action chosen from dunst's context menu. */
     g_free(desk_dunstctl(env, close_all));
     send("build:notify", "{\"title\": \"Retry?\", \"actions\": {\"retry\": \"Retry\"}}");
-    DESK_CHECK(desk_wait(call_seen, "Retry?", 3000));
+    DESK_CHECK(desk_wait(call_seen, "Retry?", 10000));
     desk_spin(200);
     g_free(desk_dunstctl(env, action0));
-    DESK_CHECK(desk_wait(got_has, "build:action-retry", 3000));
+    DESK_CHECK(desk_wait(got_has, "build:action-retry", 10000));
 
     g_free(desk_dunstctl(env, close_all));
     desk_spin(200);
@@ -201,10 +201,10 @@ static void test_actions_and_close(void)
     g_ptr_array_set_size(got, 0);
     g_mutex_unlock(&got_lock);
     send("build:notify", "{\"title\": \"Close me\"}");
-    DESK_CHECK(desk_wait(call_seen, "Close me", 3000));
+    DESK_CHECK(desk_wait(call_seen, "Close me", 10000));
     desk_spin(200);
     g_free(desk_dunstctl(env, close));
-    DESK_CHECK(desk_wait(got_has, "build:closed", 3000));
+    DESK_CHECK(desk_wait(got_has, "build:closed", 10000));
     char *kw = got_find("build:closed");
     DESK_CHECK(kw && strstr(kw, "\"reason_text\": \"dismissed\""));
     g_free(kw);
@@ -218,7 +218,7 @@ static void test_pause(void)
     send("build:notify", "{\"title\": \"quiet 1\"}");
     send("build:notify", "{\"title\": \"quiet 2\"}");
     send("build:notify", "{\"title\": \"Disk full\", \"urgency\": \"critical\"}");
-    DESK_CHECK(desk_wait(got_has, "_notify:attention", 3000));
+    DESK_CHECK(desk_wait(got_has, "_notify:attention", 10000));
     desk_spin(300);
     DESK_CHECK(desk_monitor_count(env) == before);
     char *kw = got_find("_notify:attention");
@@ -228,7 +228,7 @@ static void test_pause(void)
     DESK_CHECK(g_strcmp0(p, "true") == 0);
     g_free(p);
     send("_notify:resume", NULL);
-    DESK_CHECK(desk_wait(call_seen, "3 notifications while paused", 3000));
+    DESK_CHECK(desk_wait(call_seen, "3 notifications while paused", 10000));
 }
 
 static guint flood_start;
@@ -284,18 +284,18 @@ static void test_restart(const char *shot)
 {
     send("build:notify", "{\"title\": \"Release 2.0 is out\", \"body\": \"Tagged v2.0.0 and "
                          "published the packages.\"}");
-    DESK_CHECK(desk_wait(call_seen, "Release 2.0 is out", 3000));
+    DESK_CHECK(desk_wait(call_seen, "Release 2.0 is out", 10000));
     desk_spin(400);
     DESK_CHECK(desk_screenshot(env, shot));
 
     desk_dunst_kill(env);
-    DESK_CHECK(desk_wait(daemon_is, "down", 5000));
+    DESK_CHECK(desk_wait(daemon_is, "down", 15000));
     send("build:notify", "{\"title\": \"Sent while the daemon was away\"}");
     desk_spin(200);
     DESK_CHECK(desk_dunst_start(env));
-    DESK_CHECK(desk_wait(call_seen, "Sent while the daemon was away", 5000));
+    DESK_CHECK(desk_wait(call_seen, "Sent while the daemon was away", 15000));
     send("build:notify", "{\"title\": \"After the restart\"}");
-    DESK_CHECK(desk_wait(call_seen, "After the restart", 3000));
+    DESK_CHECK(desk_wait(call_seen, "After the restart", 10000));
 }
 
 int main(void)
