@@ -106,11 +106,80 @@ static void test_strerror(void)
     CHECK(bmq_strerror(-9999) != NULL);
 }
 
+/* A second, independent statement of the syntax, checked against the
+ * library on random strings over a small, hostile alphabet. */
+static bool piece_ok(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    if (n == 1 && s[0] == '*')
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '*')
+            return false;
+    return true;
+}
+
+static bool reference_valid(const char *s, size_t len)
+{
+    if (len < 1 || len > 255)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f)
+            return false;
+    const char *colon = memchr(s, ':', len);
+    size_t head = colon ? (size_t)(colon - s) : len;
+    if (colon) {
+        const char *act = colon + 1;
+        size_t an = len - head - 1;
+        if (memchr(act, ':', an) || memchr(act, '@', an) || !piece_ok(act, an))
+            return false;
+    }
+    const char *at = memchr(s, '@', head);
+    if (at) {
+        size_t nn = (size_t)(at - s), sn = head - nn - 1;
+        return !memchr(at + 1, '@', sn) && piece_ok(s, nn) && piece_ok(at + 1, sn);
+    }
+    return piece_ok(s, head);
+}
+
+static void test_random(void)
+{
+    static const char alphabet[] = "ab*:@_ \t\x01\x7f\xc3";
+    unsigned seed = 12345;
+    char buf[16];
+    for (int iter = 0; iter < 200000; iter++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = (seed >> 16) % 9;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        buf[len] = '\0';
+        bool want = reference_valid(buf, len);
+        if ((bmq_id_validate_len(buf, len) == 0) != want || (bmq_id_validate(buf) == 0) != want) {
+            fprintf(stderr, "disagree on \"%s\": reference says %d\n", buf, want);
+            exit(1);
+        }
+        int err;
+        bmq_message *m = bmq_message_new(buf, NULL, NULL, &err);
+        bool ns_any = want && strstr(buf, "@*") != NULL;
+        CHECK((m != NULL) == (want && !ns_any));
+        if (m) {
+            /* the normalized form is itself valid and means the same */
+            CHECK_EQ(bmq_id_validate(bmq_message_id(m)), 0);
+            CHECK(bmq_id_match(bmq_message_id(m), buf));
+        }
+        bmq_message_unref(m);
+    }
+}
+
 int main(void)
 {
     RUN(test_table);
     RUN(test_invalid);
     RUN(test_match);
     RUN(test_strerror);
+    RUN(test_random);
     return 0;
 }
