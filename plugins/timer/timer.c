@@ -3,7 +3,8 @@
  * Config: {"interval": seconds (> 0, fractional allowed), "count": N
  * (optional, positive integer), "action": "tick"}. Each message carries
  * kwargs {"seq": n (1-based), "time": unix seconds}; "missed": k is added
- * when the main loop was blocked across k deadlines.
+ * when the main loop was blocked across k deadlines. The messages
+ * "ID:stop" and "ID:start" stop the ticks and restart the schedule.
  *
  * Ticks come from a CLOCK_MONOTONIC timerfd armed with an absolute first
  * deadline and a period, so the kernel schedules tick n at start + n *
@@ -38,7 +39,8 @@ typedef struct timer_inst {
     json_object *config_copy; /* (transfer full) last applied config */
     int fd;                   /* timerfd */
     guint source_id;
-    int64_t seq; /* ticks sent so far (including missed ones) */
+    bmq_follower *ctl[2]; /* (transfer none) ID:stop, ID:start; owned by the host */
+    int64_t seq;          /* ticks sent so far (including missed ones) */
     bool running;
 } timer_inst;
 
@@ -109,6 +111,12 @@ static int config_parse(bmq_host *host, json_object *config, timer_config *out, 
             return -BMQ_EINVAL;
         }
         action = json_object_get_string(v);
+        if (!strcmp(action, "stop") || !strcmp(action, "start")) {
+            *error = g_strdup_printf("\"action\" \"%s\" is reserved: ID:stop and ID:start "
+                                     "control the timer",
+                                     action);
+            return -BMQ_EINVAL;
+        }
     }
     out->action = g_strdup(action);
     json_object_object_foreach(config, key, val)
@@ -190,6 +198,40 @@ static gboolean on_timerfd(gint fd, GIOCondition cond, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Only the exact action: a broadcast "ID:*" must not stop the timer. */
+static bool ctl_guard(const bmq_message *m, void *data)
+{
+    const char *a = bmq_message_action(m);
+    return !strcmp(a, "stop") || !strcmp(a, "start");
+}
+
+static int schedule_start(timer_inst *t);
+static void schedule_stop(timer_inst *t);
+
+static void on_control(const bmq_message *m, void *data)
+{
+    timer_inst *t = data;
+    if (!strcmp(bmq_message_action(m), "stop")) {
+        if (t->running)
+            t->host->log(t->host, BMQ_LOG_INFO, "stopped at seq %" G_GINT64_FORMAT, t->seq);
+        schedule_stop(t);
+    } else if (schedule_start(t) == 0) {
+        t->host->log(t->host, BMQ_LOG_INFO, "started: every %g s", t->cfg.interval);
+    }
+}
+
+static void control_follow(timer_inst *t)
+{
+    static const char *const acts[2] = {"stop", "start"};
+    for (int i = 0; i < 2; i++) {
+        if (t->ctl[i])
+            t->host->unfollow(t->host, t->ctl[i]);
+        char *pat = g_strdup_printf("%s:%s", t->host->instance_id, acts[i]);
+        t->ctl[i] = t->host->follow(t->host, pat, on_control, ctl_guard, t, BMQ_FOLLOW_MAIN_THREAD);
+        g_free(pat);
+    }
+}
+
 static void tmr_apply(timer_inst *t, timer_config *cfg, json_object *config)
 {
     config_clear(&t->cfg);
@@ -234,6 +276,7 @@ static void *tmr_create(bmq_host *host, json_object *config, char **error)
         g_free(t);
         return NULL;
     }
+    control_follow(t);
     host->log(host, BMQ_LOG_INFO, "sending %s every %g s%s", t->id, t->cfg.interval,
               t->cfg.count ? " (limited count)" : "");
     return t;
@@ -244,6 +287,9 @@ static void tmr_destroy(void *instance)
     timer_inst *t = instance;
     if (!t)
         return;
+    for (int i = 0; i < 2; i++)
+        if (t->ctl[i])
+            t->host->unfollow(t->host, t->ctl[i]);
     t->host->source_remove(t->host, t->source_id);
     close(t->fd);
     config_clear(&t->cfg);

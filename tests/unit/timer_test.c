@@ -202,6 +202,32 @@ static void test_destroy_stops(void)
     fx_clear(&fx);
 }
 
+/* "ID:stop" stops the ticks, "ID:start" restarts the schedule; a wildcard
+ * action does not count as either. */
+static void test_stop_start(void)
+{
+    fixture fx = {0};
+    fx_init(&fx, "t5:tick");
+    bmq_instance *inst = create(&fx, "t5", "{\"interval\": 0.02}", NULL);
+    g_assert_nonnull(inst);
+    run_until(&fx, 2, 2000);
+    g_assert_cmpint(bmq_twitter(fx.bus, "t5:*", NULL, NULL), ==, 0);
+    run_until(&fx, 4, 2000);
+    g_assert_cmpuint(fx.ticks->len, >=, 4); /* still ticking */
+    g_assert_cmpint(bmq_twitter(fx.bus, "t5:stop", NULL, NULL), ==, 0);
+    run_for(50); /* the control message is delivered on the main loop */
+    guint n = fx.ticks->len;
+    run_for(120);
+    g_assert_cmpuint(fx.ticks->len, ==, n);
+    g_assert_cmpint(bmq_twitter(fx.bus, "t5:start", NULL, NULL), ==, 0);
+    run_until(&fx, n + 2, 2000);
+    g_assert_cmpuint(fx.ticks->len, ==, n + 2);
+    g_assert_cmpint(((tick *)fx.ticks->pdata[n])->seq, ==, 1);
+    g_assert_cmpint(((tick *)fx.ticks->pdata[n + 1])->seq, ==, 2);
+    bmq_instance_destroy(inst);
+    fx_clear(&fx);
+}
+
 static void test_reconfigure_and_status(void)
 {
     fixture fx = {0};
@@ -255,6 +281,7 @@ static void test_bad_configs(void)
         {"{\"interval\": 1, \"action\": \"a:b\"}", "action"},
         {"{\"interval\": 1, \"action\": \"\"}", "action"},
         {"{\"interval\": 1, \"action\": 7}", "action"},
+        {"{\"interval\": 1, \"action\": \"stop\"}", "reserved"},
         {"[1, 2]", "object"},
     };
     fixture fx = {0};
@@ -286,6 +313,7 @@ int main(int argc, char **argv)
     g_test_add_func("/timer/accuracy_count", test_accuracy_and_count);
     g_test_add_func("/timer/missed_ticks", test_missed_ticks);
     g_test_add_func("/timer/destroy_stops", test_destroy_stops);
+    g_test_add_func("/timer/stop_start", test_stop_start);
     g_test_add_func("/timer/reconfigure_status", test_reconfigure_and_status);
     g_test_add_func("/timer/bad_configs", test_bad_configs);
     return g_test_run();
