@@ -209,6 +209,8 @@ static int parse_section(cursor *c, GPtrArray *sec, bool skip_blank, perr *e)
             return 0;
         }
         any = true;
+        if (memchr(l, '\0', n))
+            return fail(e, GNTP_E_INVALID_REQUEST, "NUL byte in a header line");
         /* The optional end-of-message semaphore of keep-alive senders. */
         if (n >= 5 && g_ascii_strncasecmp(l, "GNTP/", 5) == 0)
             continue;
@@ -344,6 +346,8 @@ int gntp__parse(const guint8 *buf, size_t len, bool request, size_t max_size, gn
     int rc = next_line(&c, &l, &n);
     if (rc != LINE_OK)
         rc = line_fail(&c, rc, &e);
+    else if (memchr(l, '\0', n))
+        rc = fail(&e, GNTP_E_INVALID_REQUEST, "NUL byte in the information line");
     else
         rc = parse_info(l, n, m, &e);
 

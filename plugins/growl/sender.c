@@ -271,6 +271,9 @@ static result gntp_exchange(growl_sender *s, GBytes *req, const char *what,
     GError *e = NULL;
     GSocketClient *client = g_socket_client_new();
     g_socket_client_set_timeout(client, s->cfg.timeout_s);
+    /* Growl servers are reached directly; desktop proxy settings are for
+     * HTTP and would only get in the way. */
+    g_socket_client_set_enable_proxy(client, FALSE);
     GSocketConnection *conn =
         g_socket_client_connect_to_host(client, s->cfg.host, s->cfg.port, s->cancel, &e);
     g_object_unref(client);

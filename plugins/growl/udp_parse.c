@@ -40,10 +40,13 @@ static bool checksum_ok(const guint8 *body, size_t n, const guint8 *sum, size_t 
     return dl == sum_len && diff == 0;
 }
 
+/* NULL when the field holds a NUL byte (no valid UTF-8 text does). */
 static char *take_string(const guint8 *p, size_t n)
 {
+    if (memchr(p, '\0', n))
+        return NULL;
     char *raw = g_strndup((const char *)p, n);
-    char *s = growl__utf8_clip(raw, n);
+    char *s = growl__utf8_clip(raw, n * 3); /* U+FFFD may replace one byte */
     g_free(raw);
     return s;
 }
@@ -58,6 +61,8 @@ static int parse_register(const guint8 *b, size_t n, growl_event *ev, char **err
     if (app_len == 0 || n - pos < app_len)
         return fail(err, "bad application name length");
     ev->application = take_string(b + pos, app_len);
+    if (!ev->application)
+        return fail(err, "NUL byte in the application name");
     pos += app_len;
     ev->notifications = g_ptr_array_new_with_free_func(g_free);
     ev->enabled = g_ptr_array_new_with_free_func(g_free);
@@ -68,7 +73,10 @@ static int parse_register(const guint8 *b, size_t n, growl_event *ev, char **err
         pos += 2;
         if (n - pos < l)
             return fail(err, "truncated notification name");
-        g_ptr_array_add(ev->notifications, take_string(b + pos, l));
+        char *name = take_string(b + pos, l);
+        if (!name)
+            return fail(err, "NUL byte in a notification name");
+        g_ptr_array_add(ev->notifications, name);
         pos += l;
     }
     if (n - pos != ndef)
@@ -101,6 +109,8 @@ static int parse_notify(const guint8 *b, size_t n, growl_event *ev, char **err)
     ev->text = take_string(b + pos, ld);
     pos += ld;
     ev->application = take_string(b + pos, la);
+    if (!ev->name || !ev->title || !ev->text || !ev->application)
+        return fail(err, "NUL byte in a string");
     unsigned bits = (flags & 0xff) | (flags >> 8);
     int prio = (int)((bits >> 1) & 7);
     if (prio & 4)
