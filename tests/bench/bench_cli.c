@@ -12,7 +12,8 @@
  * It also times `berrymq notify` (start -> exit) and, when Xvfb, dbus-daemon,
  * dunst and notify-send are installed, `notify-send` against dunst on a
  * private display and session bus (start -> exit; notify-send exits once
- * the daemon has answered the Notify call). Prints median, p90, p99.
+ * the daemon has answered the Notify call), and `true` as the floor of
+ * spawning any program. Prints median, p90, p99.
  */
 #include "../integration/cli_harness.h"
 
@@ -122,6 +123,17 @@ static void bench_twitter(cli_h *h, const char *hub, int runs)
 
     double *ms = calloc((size_t)runs, sizeof *ms);
     int nm = 0;
+    /* The floor: what spawning any tiny program costs here. */
+    for (int i = -5; i < runs; i++) {
+        const char *argv[] = {"true", NULL};
+        double t0 = cli_now();
+        pid_t pid = spawn_quiet(argv, NULL);
+        if (pid > 0 && wait_exit(pid) == 0 && i >= 0)
+            ms[nm++] = (cli_now() - t0) * 1000.0;
+    }
+    printf("true (process spawn floor), %d runs\n", runs);
+    report("start -> exit", ms, nm);
+    nm = 0;
     for (int i = -5; i < runs; i++) {
         const char *argv[] = {h->cli, "notify", "-a", "bench", "Bench", "body", NULL};
         double t0 = cli_now();
