@@ -257,16 +257,24 @@ static int read_response(cli_ctx *ctx, int fd, buf *b, double deadline, char **b
     }
 }
 
-/* Turn a JSON-RPC error value into one line (transfer full). */
+/* Turn a JSON-RPC error value into one line (transfer full): its message
+ * when it has one, with line breaks flattened. */
 static char *error_text(json_object *err)
 {
     json_object *msg = NULL;
+    const char *text;
     if (json_object_is_type(err, json_type_string))
-        return strdup(json_object_get_string(err));
-    if (json_object_object_get_ex(err, "message", &msg) &&
-        json_object_is_type(msg, json_type_string))
-        return strdup(json_object_get_string(msg));
-    return strdup(json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN));
+        text = json_object_get_string(err);
+    else if (json_object_object_get_ex(err, "message", &msg) &&
+             json_object_is_type(msg, json_type_string))
+        text = json_object_get_string(msg);
+    else
+        text = json_object_to_json_string_ext(err, JSON_C_TO_STRING_PLAIN);
+    char *line = strdup(text);
+    for (char *p = line; p && *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    return line;
 }
 
 cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
