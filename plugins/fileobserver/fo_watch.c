@@ -96,24 +96,34 @@ static void forget_below(fo_inst *fo, const char *dir, int keep_wd)
     g_free(copy);
 }
 
+static long read_limit(const char *file)
+{
+    long v = -1;
+    FILE *f = fopen(file, "re");
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
 static void log_watch_error(fo_inst *fo, const char *path, int err)
 {
     if (err == ENOSPC) {
         if (fo->limit_logged)
             return;
         fo->limit_logged = true;
-        char limit[32] = "?";
-        FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "re");
-        if (f) {
-            if (!fgets(limit, sizeof(limit), f))
-                strcpy(limit, "?");
-            limit[strcspn(limit, "\n")] = '\0';
-            fclose(f);
-        }
+        /* The effective limit is the smaller of the global one and that of
+         * our user namespace (containers). */
+        long lim = read_limit("/proc/sys/fs/inotify/max_user_watches");
+        long ns = read_limit("/proc/sys/user/max_inotify_watches");
+        if (ns > 0 && (lim <= 0 || ns < lim))
+            lim = ns;
         fo->host->log(fo->host, BMQ_LOG_ERROR,
-                      "inotify watch limit reached (fs.inotify.max_user_watches = %s): %s and "
+                      "inotify watch limit reached (fs.inotify.max_user_watches = %ld): %s and "
                       "directories after it are not watched; raise the limit with sysctl",
-                      limit, path);
+                      lim, path);
         return;
     }
     if (err == ENOENT || err == ENOTDIR)

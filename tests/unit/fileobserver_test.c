@@ -2,6 +2,9 @@
  * directory with real inotify, loaded by the real plugin host: each event
  * kind, glob filtering, debounce, renames, recursion, directory removal
  * and recreation, two instances, config errors, reconfigure, destroy. */
+#include <sched.h>
+#include <sys/wait.h>
+
 #include "fileobserver_harness.c"
 
 #define WAIT_MS 3000
@@ -429,6 +432,79 @@ static void test_config(void)
     fx_clear(&fx);
 }
 
+static bool write_proc(const char *file, const char *text)
+{
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    close(fd);
+    return ok;
+}
+
+/* Child: in a private user namespace whose inotify watch limit is 4
+ * (the host's global limit is left alone). */
+static int watch_limit_child(void)
+{
+    if (unshare(CLONE_NEWUSER) != 0 || !write_proc("/proc/self/setgroups", "deny") ||
+        !write_proc("/proc/self/uid_map", "0 0 1\n") ||
+        !write_proc("/proc/self/gid_map", "0 0 1\n") ||
+        !write_proc("/proc/sys/user/max_inotify_watches", "4")) {
+        printf("no user namespace with its own inotify limits: %s\n", g_strerror(errno));
+        return 77;
+    }
+    fo_fx fx;
+    fx_init(&fx);
+    for (int i = 0; i < 10; i++)
+        make_dirs(fx_path(&fx, "r/d%d", i));
+    /* base + its 2 guarded parents + 1 subdirectory fit; 9 do not. */
+    bmq_instance *inst = fx_create(&fx, "lim", NULL,
+                                   "{\"path\": \"%s/*.log\", \"recursive\": true, "
+                                   "\"debounce_ms\": 10}",
+                                   fx_path(&fx, "r"));
+    guint errors = 0;
+    for (guint i = 0; i < fx.logs->len; i++)
+        if (strstr(fx.logs->pdata[i], "watch limit reached") &&
+            strstr(fx.logs->pdata[i], "max_user_watches = 4"))
+            errors++;
+    g_assert_cmpuint(errors, ==, 1);
+    json_object *st = bmq_instance_status(inst), *s, *v;
+    g_assert_true(json_object_object_get_ex(st, "status", &s));
+    g_assert_true(json_object_object_get_ex(s, "watch_limit_hit", &v));
+    g_assert_true(json_object_get_boolean(v));
+    json_object_put(st);
+    /* What is watched still works. */
+    char *f = fx_path(&fx, "r/top.log");
+    write_file(f, "t", false);
+    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    fx_assert_ev(&fx, 0, "lim", "created", f);
+    bmq_instance_destroy(inst);
+    fx_clear(&fx);
+    return 0;
+}
+
+/* ENOSPC from inotify_add_watch: one clear error, the instance keeps
+ * running with the watches it has. Runs in a child process because the
+ * limit is lowered in a private user namespace. */
+static void test_watch_limit(void)
+{
+    char *argv[] = {"/proc/self/exe", "--watch-limit-child", NULL};
+    char *out = NULL;
+    int status = 0;
+    GError *err = NULL;
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &out,
+                               NULL, &status, &err));
+    g_assert_no_error(err);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+        g_test_skip(out);
+    } else {
+        g_test_message("%s", out);
+        g_assert_true(WIFEXITED(status));
+        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    }
+    g_free(out);
+}
+
 static void test_reconfigure_destroy(void)
 {
     fo_fx fx;
@@ -464,6 +540,8 @@ static void test_reconfigure_destroy(void)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--watch-limit-child"))
+        return watch_limit_child();
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/fileobserver/events", test_events);
     g_test_add_func("/fileobserver/debounce", test_debounce);
@@ -477,5 +555,6 @@ int main(int argc, char **argv)
     g_test_add_func("/fileobserver/two_instances", test_two_instances);
     g_test_add_func("/fileobserver/config", test_config);
     g_test_add_func("/fileobserver/reconfigure_destroy", test_reconfigure_destroy);
+    g_test_add_func("/fileobserver/watch_limit", test_watch_limit);
     return g_test_run();
 }
