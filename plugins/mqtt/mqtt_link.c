@@ -15,23 +15,17 @@
 #include "mqtt_bridge.h"
 #include "mqtt_map.h"
 
-static GMutex lib_lock;
-static unsigned lib_users;
-
-static void lib_ref(void)
+/* libmosquitto's global state (and the TLS library's it sets up) is made
+ * once and kept for the life of the process: cleaning it up when the last
+ * instance goes would also tear down state that other users of OpenSSL in
+ * the hub (libcurl) rely on. */
+static void lib_init_once(void)
 {
-    g_mutex_lock(&lib_lock);
-    if (lib_users++ == 0)
+    static gsize once;
+    if (g_once_init_enter(&once)) {
         mosquitto_lib_init();
-    g_mutex_unlock(&lib_lock);
-}
-
-static void lib_unref(void)
-{
-    g_mutex_lock(&lib_lock);
-    if (--lib_users == 0)
-        mosquitto_lib_cleanup();
-    g_mutex_unlock(&lib_lock);
+        g_once_init_leave(&once, 1);
+    }
 }
 
 static void pending_free(mqtt_pending *p)
@@ -313,6 +307,11 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     if (rc != 0 && was)
         b->host->log(b->host, BMQ_LOG_WARNING, "lost the broker %s:%d; reconnecting",
                      b->cfg.host, b->cfg.port);
+    else if (rc != 0 && !atomic_exchange(&b->refused_logged, true))
+        /* Dropped before CONNACK: e.g. plain MQTT to a TLS port. Said once. */
+        b->host->log(b->host, BMQ_LOG_WARNING,
+                     "broker %s:%d closed the connection before accepting it (%s); retrying",
+                     b->cfg.host, b->cfg.port, mosquitto_strerror(rc));
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *mm)
@@ -354,12 +353,11 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 
 int mqtt_link__start(mqtt_bridge *b, char **error)
 {
-    lib_ref();
+    lib_init_once();
     const mqtt_config *c = &b->cfg;
     b->mosq = mosquitto_new(c->client_id, true, b);
     if (b->mosq == NULL) {
         *error = g_strdup_printf("cannot create the MQTT client: %s", g_strerror(errno));
-        lib_unref();
         return -BMQ_ENOMEM;
     }
     mosquitto_int_option(b->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
@@ -382,7 +380,6 @@ int mqtt_link__start(mqtt_bridge *b, char **error)
         *error = g_strdup_printf("MQTT client setup failed: %s", mosquitto_strerror(rc));
         mosquitto_destroy(b->mosq);
         b->mosq = NULL;
-        lib_unref();
         return -BMQ_EINVAL;
     }
     mosquitto_reconnect_delay_set(b->mosq, c->reconnect_min, c->reconnect_max, true);
@@ -429,5 +426,4 @@ void mqtt_link__stop(mqtt_bridge *b)
     if (left > 0)
         b->host->log(b->host, BMQ_LOG_WARNING, "%u buffered messages were never sent", left);
     g_queue_clear_full(&b->buffer, (GDestroyNotify)pending_free);
-    lib_unref();
 }

@@ -240,9 +240,9 @@ int main(int argc, char **argv)
     printf("bench_mqtt: %d messages of ~%zu bytes, mosquitto on 127.0.0.1:%d, best of %s rounds\n",
            n, strlen(pad) + 90, b->port, g_getenv("BENCH_ROUNDS") ? g_getenv("BENCH_ROUNDS") : "3");
     int rc = 0;
+    const char *only = g_getenv("BENCH_ONLY"); /* "pair" or "bridge", for profiling */
     for (int q = 0; q < nq; q++) {
         int qos = qos_list[q];
-        const char *only = g_getenv("BENCH_ONLY"); /* "pair" or "bridge", for profiling */
         int rounds = g_getenv("BENCH_ROUNDS") ? atoi(g_getenv("BENCH_ROUNDS")) : 3;
         result pair = {0}, bridge = {0};
         run_pair(b, n / 10 > 0 ? n / 10 : 1, qos, pad); /* warm up */
@@ -257,8 +257,12 @@ int main(int argc, char **argv)
             }
         }
         printf("QoS %d\n", qos);
-        report("broker alone", &pair, n);
-        report("bridge", &bridge, n);
+        if (only == NULL || strcmp(only, "pair") == 0)
+            report("broker alone", &pair, n);
+        if (only == NULL || strcmp(only, "bridge") == 0)
+            report("bridge", &bridge, n);
+        if (only != NULL)
+            continue;
         if (pair.delivered == n && bridge.delivered == n) {
             double extra = (bridge.seconds / pair.seconds - 1.0) * 100.0;
             printf("  ratio         bridge/broker time %.2f: the bridge adds %.1f%% (target < 20%%); "

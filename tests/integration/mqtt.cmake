@@ -13,7 +13,7 @@ if(WITH_PLUGIN_MQTT)
     TIMEOUT 30 LABELS mqtt)
   target_include_directories(mqtt_mapping PRIVATE ${CMAKE_SOURCE_DIR}/plugins/mqtt)
 
-  foreach(_t bridge clients restart will)
+  foreach(_t bridge clients restart will tls)
     bmq_add_test(mqtt_${_t} SOURCES ${_mqtt_dir}/mqtt_${_t}.c
       LIBS bmq_mqtt_harness TIMEOUT 60 LABELS mqtt)
     add_dependencies(mqtt_${_t} plugin_mqtt)
