@@ -5,6 +5,7 @@
  */
 #include "cli_harness.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +22,18 @@ static bool installed(const char *name)
     char path[700];
     snprintf(path, sizeof path, "%s/%s.so", installed_dir, name);
     return access(path, F_OK) == 0;
+}
+
+/* Files in the user plugin directory (no temporary copies left behind). */
+static int installed_count(void)
+{
+    DIR *d = opendir(installed_dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
 }
 
 static const char *test_plugin(cli_h *h, const char *name)
@@ -115,6 +128,8 @@ static void test_live(cli_h *h)
           "install output: %s", r.out);
     cli_run_free(&r);
     CHECK(installed("testplug"), "testplug.so not in %s", installed_dir);
+    CHECK(installed_count() == 1, "%d files in %s, expected testplug.so only", installed_count(),
+          installed_dir);
     expect_state(h, "testplug", "running", "after install");
     expect_pong(h, "testplug");
 
@@ -188,6 +203,8 @@ static void test_bad_files(cli_h *h)
     int rc = cli_h_runv(h, &r, "plugin", "install", "/nonexistent/x.so", NULL);
     CHECK(rc == 1 && strstr(r.err, "/nonexistent/x.so"), "missing file: %d %s", rc, r.err);
     cli_run_free(&r);
+    CHECK(installed_count() == 0, "refused files left %d entries in %s", installed_count(),
+          installed_dir);
     /* The hub survived all of that. */
     rc = cli_h_runv(h, &r, "status", NULL);
     CHECK(rc == 0, "status after bad installs: %d %s", rc, r.err);
