@@ -74,7 +74,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
     };
     const char *cmd = "listen";
     int opt;
-    while ((opt = getopt_long(argc, argv, ":n:t:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":hn:t:", longopts, NULL)) != -1) {
         int r = cli__common_opt(ctx, opt, optarg);
         if (r < 0)
             return CLI_EUSAGE;
@@ -82,6 +82,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
             continue;
         char *end;
         switch (opt) {
+        case 'h':
         case CLI_OPT_HELP:
             cli__help(cmd, stdout);
             return -1;

@@ -477,13 +477,14 @@ int cli__cmd_plugin(cli_ctx *ctx, int argc, char **argv)
     const char *id = NULL, *config = NULL;
     bool load = true, as_json = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         int r = cli__common_opt(ctx, opt, optarg);
         if (r < 0)
             return CLI_EUSAGE;
         if (r > 0)
             continue;
         switch (opt) {
+        case 'h':
         case CLI_OPT_HELP:
             cli__help(cmd, stdout);
             return CLI_OK;

@@ -132,13 +132,14 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv_in)
         if (!argv[i])
             goto out;
     }
-    while ((opt = getopt_long(argc, argv, ":k:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":hk:", longopts, NULL)) != -1) {
         int r = cli__common_opt(ctx, opt, optarg);
         if (r < 0)
             goto out;
         if (r > 0)
             continue;
         switch (opt) {
+        case 'h':
         case CLI_OPT_HELP:
             cli__help(cmd, stdout);
             rc = CLI_OK;

@@ -140,13 +140,13 @@ int cli__cmd_status(cli_ctx *ctx, int argc, char **argv)
     };
     bool as_json = false;
     int opt;
-    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         int r = cli__common_opt(ctx, opt, optarg);
         if (r < 0)
             return CLI_EUSAGE;
         if (r > 0)
             continue;
-        if (opt == CLI_OPT_HELP) {
+        if (opt == CLI_OPT_HELP || opt == 'h') {
             cli__help("status", stdout);
             return CLI_OK;
         }
