@@ -11,8 +11,9 @@
 #define LIVE_MAX 256
 
 /* kwargs that configure the notification and are not rendered in the body. */
-static const char *const notify_keys[] = {"title", "body",    "icon",    "urgency", "timeout",
-                                          "category", "actions", "replace", "app", NULL};
+static const char *const notify_keys[] = {"title",   "body",    "icon", "urgency", "timeout",
+                                          "category", "actions", "replace", "app", "hints",
+                                          "transient", NULL};
 
 typedef struct popup {
     nplugin *p;
@@ -182,6 +183,31 @@ static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
     notify_notification_set_timeout(n, timeout);
     if (category && *category)
         notify_notification_set_category(n, category);
+
+    /* notify-send style extra hints ({"name": value}); urgency and category
+     * have their own kwargs and keep their D-Bus types. */
+    json_object *hints = NULL;
+    if (json_object_object_get_ex(bmq_message_kwargs(msg), "hints", &hints) &&
+        json_object_is_type(hints, json_type_object)) {
+        json_object_object_foreach(hints, name, hv)
+        {
+            GVariant *gv = NULL;
+            if (!hv || !strcmp(name, "urgency") || !strcmp(name, "category"))
+                continue;
+            switch (json_object_get_type(hv)) {
+            case json_type_boolean: gv = g_variant_new_boolean(json_object_get_boolean(hv)); break;
+            case json_type_int: gv = g_variant_new_int32(json_object_get_int(hv)); break;
+            case json_type_double: gv = g_variant_new_double(json_object_get_double(hv)); break;
+            case json_type_string: gv = g_variant_new_string(json_object_get_string(hv)); break;
+            default: break;
+            }
+            if (gv)
+                notify_notification_set_hint(n, name, gv);
+        }
+    }
+    if (json_object_object_get_ex(bmq_message_kwargs(msg), "transient", &v) && v &&
+        json_object_get_boolean(v))
+        notify_notification_set_hint(n, "transient", g_variant_new_boolean(TRUE));
 }
 
 int nplugin__show(nplugin *p, const bmq_message *msg)
@@ -189,6 +215,8 @@ int nplugin__show(nplugin *p, const bmq_message *msg)
     const char *ns = bmq_message_namespace(msg);
     const char *key = kw_string(msg, "replace");
     const char *icon = kw_string(msg, "icon");
+    if (icon && !*icon)
+        icon = NULL;
     char *title = nplugin__title(msg);
     char *body = body_of(msg);
     char *sender = ns && *ns ? g_strdup_printf("%s@%s", bmq_message_name(msg), ns)

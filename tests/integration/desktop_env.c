@@ -34,6 +34,7 @@ static void notify_free(gpointer p)
     g_free(n->body);
     g_free(n->category);
     g_free(n->sender);
+    g_free(n->hints);
     g_strfreev(n->actions);
     g_free(n);
 }
@@ -386,6 +387,7 @@ static void record_notify(desk_env *e, GDBusMessage *m)
     n->actions = g_variant_dup_strv(v, NULL);
     g_variant_unref(v);
     GVariant *hints = g_variant_get_child_value(body, 6);
+    n->hints = g_variant_print(hints, TRUE);
     guchar u;
     n->urgency = g_variant_lookup(hints, "urgency", "y", &u) ? u : -1;
     const char *cat = NULL;

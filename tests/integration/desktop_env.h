@@ -21,6 +21,7 @@ typedef struct desk_notify {
     int urgency;         /* -1 when the hint is absent */
     gint32 timeout;
     char **actions;      /* key, label, key, label, ... */
+    char *hints;         /* all hints, as g_variant_print() shows them */
     guint32 serial;
     char *sender;
 } desk_notify;

@@ -138,8 +138,10 @@ static void test_fields(void)
         DESK_CHECK(g_strcmp0(n->category, "transfer.complete") == 0);
     }
     /* Defaults: the id as title, args and kwargs rendered as the body. */
-    bmq_twitter_json(bus, "deploy:notify", "[\"v1.2\", 3]", "{\"host\": \"web1\", \"app\": \"ci\", "
-                                                             "\"urgency\": \"low\", \"timeout\": 4000}");
+    bmq_twitter_json(bus, "deploy:notify", "[\"v1.2\", 3]",
+                     "{\"host\": \"web1\", \"app\": \"ci\", \"urgency\": \"low\", "
+                     "\"timeout\": 4000, \"transient\": true, \"hints\": {\"x-seen\": 3, "
+                     "\"desktop-entry\": \"ci\"}}");
     DESK_CHECK(desk_wait(call_seen, "deploy:notify", 10000));
     n = call_find("deploy:notify");
     if (n) {
@@ -147,6 +149,9 @@ static void test_fields(void)
         DESK_CHECK(strcmp(n->app_name, "ci") == 0);
         DESK_CHECK(n->urgency == 0);
         DESK_CHECK(n->timeout == 4000);
+        DESK_CHECK(n->hints && strstr(n->hints, "'transient': <true>") &&
+                   strstr(n->hints, "'x-seen': <3>") &&
+                   strstr(n->hints, "'desktop-entry': <'ci'>"));
     }
 }
 

@@ -1,0 +1,194 @@
+/* desktop_hub.c - end to end on a private desktop: the real berrymq-hub
+ * with the notify, timer and gui plugins; `berrymq notify` and a timer tick
+ * come out of the real notification daemon (dunst); the daemon is killed
+ * and restarted while the hub runs, and nothing sent meanwhile is lost. */
+#include "desktop_env.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static desk_env *env;
+
+typedef struct hub_proc {
+    GPid pid;
+    int err_fd;
+    GThread *reader;
+    GMutex lock;
+    GString *log;
+} hub_proc;
+
+static gpointer read_log(gpointer data)
+{
+    hub_proc *h = data;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(h->err_fd, buf, sizeof buf)) > 0) {
+        g_mutex_lock(&h->lock);
+        g_string_append_len(h->log, buf, n);
+        g_mutex_unlock(&h->lock);
+    }
+    return NULL;
+}
+
+static char *hub_listen_addr(hub_proc *h)
+{
+    char *out = NULL;
+    g_mutex_lock(&h->lock);
+    const char *p = strstr(h->log->str, "listening on ");
+    if (p) {
+        p += strlen("listening on ");
+        size_t len = strcspn(p, " \n");
+        if (p[len])
+            out = g_strndup(p, len);
+    }
+    g_mutex_unlock(&h->lock);
+    return out;
+}
+
+static bool log_has(hub_proc *h, const char *needle)
+{
+    g_mutex_lock(&h->lock);
+    bool ok = strstr(h->log->str, needle) != NULL;
+    g_mutex_unlock(&h->lock);
+    return ok;
+}
+
+static desk_notify *call_find(const char *summary)
+{
+    GPtrArray *calls = desk_monitor_calls(env);
+    desk_notify *out = NULL;
+    for (guint i = calls->len; i > 0 && !out; i--) {
+        desk_notify *n = calls->pdata[i - 1];
+        if (g_strcmp0(n->summary, summary) == 0 && n->returned_id)
+            out = n;
+    }
+    g_ptr_array_unref(calls);
+    return out;
+}
+
+static bool call_seen(void *summary)
+{
+    return call_find(summary) != NULL;
+}
+
+static int cli(const char *const *args)
+{
+    const char *argv[16];
+    char *path = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
+    size_t n = 0;
+    argv[n++] = path;
+    for (; *args && n < 15; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    int rc = desk_run(argv, NULL);
+    g_free(path);
+    return rc;
+}
+
+static const char config[] =
+    "{\"listen\": \"127.0.0.1:0\", \"plugins\": ["
+    "{\"plugin\": \"notify\", \"id\": \"notify\", \"config\": {}},"
+    "{\"plugin\": \"timer\", \"id\": \"backup\", \"config\": {\"interval\": 0.5, \"count\": 1, "
+    "\"action\": \"notify\"}},"
+    "{\"plugin\": \"gui\", \"id\": \"tray\", \"config\": {}}]}";
+
+int main(void)
+{
+    char *why = NULL;
+    char *hub_bin = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "hub", "berrymq-hub", NULL);
+    char *cli_bin = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
+    if (!g_file_test(hub_bin, G_FILE_TEST_IS_EXECUTABLE) ||
+        !g_file_test(cli_bin, G_FILE_TEST_IS_EXECUTABLE)) {
+        fprintf(stderr, "skipped: berrymq-hub or berrymq not built\n");
+        return DESK_SKIP;
+    }
+    env = desk_env_start(&why);
+    if (!env) {
+        fprintf(stderr, "skipped: %s\n", why);
+        g_free(why);
+        return DESK_SKIP;
+    }
+    DESK_CHECK(desk_monitor_start(env));
+    DESK_CHECK(desk_dunst_start(env));
+
+    char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
+    g_file_set_contents(cfg, config, -1, NULL);
+    const char *argv[] = {hub_bin, "--config", cfg, "--plugin-dir",
+                          g_getenv("BMQ_PLUGIN_BUILD_DIR"), NULL};
+    hub_proc h = {.log = g_string_new(NULL)};
+    g_mutex_init(&h.lock);
+    GError *err = NULL;
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                  NULL, &h.pid, NULL, NULL, &h.err_fd, &err)) {
+        fprintf(stderr, "cannot start the hub: %s\n", err->message);
+        g_error_free(err);
+        desk_failures++;
+        goto out;
+    }
+    h.reader = g_thread_new("hub-log", read_log, &h);
+    char *addr = NULL;
+    for (int i = 0; i < 1000 && !(addr = hub_listen_addr(&h)); i++)
+        g_usleep(10000);
+    DESK_CHECK(addr != NULL);
+    if (addr) {
+        g_setenv("BERRYMQ_HUB", addr, TRUE);
+
+        /* A timer instance whose action is "notify" goes through notify. */
+        DESK_CHECK(desk_wait(call_seen, "backup:notify", 10000));
+        desk_notify *n = call_find("backup:notify");
+        DESK_CHECK(n && strstr(n->body, "seq: 1"));
+
+        const char *a1[] = {"notify", "-u", "critical", "-a", "build", "Build finished",
+                            "all 42 tests passed", NULL};
+        DESK_CHECK(cli(a1) == 0);
+        DESK_CHECK(desk_wait(call_seen, "Build finished", 10000));
+        n = call_find("Build finished");
+        if (n) {
+            DESK_CHECK(strcmp(n->body, "all 42 tests passed") == 0);
+            DESK_CHECK(n->urgency == 2);
+            DESK_CHECK(strcmp(n->app_name, "berryMQ") == 0);
+        }
+
+        /* The daemon goes away and comes back while the hub runs. */
+        desk_dunst_kill(env);
+        const char *a2[] = {"notify", "Sent while the daemon was away", NULL};
+        DESK_CHECK(cli(a2) == 0);
+        desk_spin(300);
+        DESK_CHECK(call_find("Sent while the daemon was away") == NULL);
+        DESK_CHECK(desk_dunst_start(env));
+        DESK_CHECK(desk_wait(call_seen, "Sent while the daemon was away", 10000));
+        const char *a3[] = {"notify", "Back to normal", NULL};
+        DESK_CHECK(cli(a3) == 0);
+        DESK_CHECK(desk_wait(call_seen, "Back to normal", 10000));
+        DESK_CHECK(log_has(&h, "no notification daemon"));
+    }
+    g_free(addr);
+    kill(h.pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 1000; i++) {
+        if (waitpid(h.pid, &status, WNOHANG) == h.pid)
+            break;
+        if (i == 999) {
+            kill(h.pid, SIGKILL);
+            waitpid(h.pid, &status, 0);
+        }
+        g_usleep(10000);
+    }
+    DESK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_spawn_close_pid(h.pid);
+    g_thread_join(h.reader);
+    close(h.err_fd);
+    fprintf(stderr, "hub log:\n%s\n", h.log->str);
+out:
+    g_string_free(h.log, TRUE);
+    g_mutex_clear(&h.lock);
+    g_free(cfg);
+    g_free(hub_bin);
+    g_free(cli_bin);
+    desk_env_stop(env);
+    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, desk_failures);
+    return desk_failures ? 1 : 0;
+}
