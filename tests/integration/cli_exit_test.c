@@ -63,6 +63,11 @@ static void test_help(cli_h *h)
         CHECK(rc == 0 && strstr(r.out, want) && r.err[0] == '\0', "%s --help: %d %s", commands[i],
               rc, r.out);
         cli_run_free(&r);
+        if (strcmp(commands[i], "notify") != 0) { /* notify: -h is --hint */
+            rc = cli_h_runv(h, &r, commands[i], "-h", NULL);
+            CHECK(rc == 0 && strstr(r.out, want), "%s -h: %d %s", commands[i], rc, r.out);
+            cli_run_free(&r);
+        }
         rc = cli_h_runv(h, &r, "help", commands[i], NULL);
         CHECK(rc == 0 && strstr(r.out, want), "help %s: %d %s", commands[i], rc, r.out);
         cli_run_free(&r);
