@@ -214,8 +214,8 @@ static bool parse_link(ctx *c, hub_config *cfg, size_t i, json_object *o)
         if (k[0] == '_')
             continue;
         if (strcmp(k, "style") == 0) {
-            const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                                    : "";
+            const char *s =
+                json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
             if (strcmp(s, "interconnect") && strcmp(s, "oneway"))
                 return fail(c, sub, "expected \"interconnect\" or \"oneway\"");
             l->interconnect = s[0] == 'i';
@@ -284,8 +284,8 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
             if (v && !json_object_is_type(v, json_type_string))
                 return fail(c, k, "expected a string or null, got %s", type_name(v));
             g_free(cfg->secret);
-            cfg->secret = v && *json_object_get_string(v) ? g_strdup(json_object_get_string(v))
-                                                          : NULL;
+            cfg->secret =
+                v && *json_object_get_string(v) ? g_strdup(json_object_get_string(v)) : NULL;
         } else if (strcmp(k, "max_body") == 0) {
             if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1024)
                 return fail(c, k, "expected a byte count >= 1024");
@@ -314,8 +314,9 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
                 if (!parse_link(c, cfg, i, json_object_array_get_idx(v, i)))
                     return false;
         } else {
-            return fail(c, k, "unknown key (known: listen, allow, secret, max_body, plugins, "
-                              "links, log_level)");
+            return fail(c, k,
+                        "unknown key (known: listen, allow, secret, max_body, plugins, "
+                        "links, log_level)");
         }
     }
     return true;
@@ -344,11 +345,11 @@ static hub_config *parse_file(const char *file, char **error)
             int line = 1;
             for (size_t i = 0; i < end && i < len; i++)
                 line += text[i] == '\n';
-            *error = g_strdup_printf("%s: (syntax): invalid JSON at line %d: %s", file, line,
-                                     jerr != json_tokener_success
-                                         ? json_tokener_error_desc(jerr)
-                                         : (root ? "unexpected data after the document"
-                                                 : "unexpected end of input"));
+            *error = g_strdup_printf(
+                "%s: (syntax): invalid JSON at line %d: %s", file, line,
+                jerr != json_tokener_success
+                    ? json_tokener_error_desc(jerr)
+                    : (root ? "unexpected data after the document" : "unexpected end of input"));
             json_object_put(root);
             json_tokener_free(tok);
             g_free(text);

@@ -140,8 +140,8 @@ void hub_links_stop(hub *h)
 static bool same_listen(hub *h, hub_config *a, hub_config *b)
 {
     /* With --listen the address never comes from the file. */
-    bool addr = h->listen_arg || (strcmp(a->listen_host, b->listen_host) == 0 &&
-                                  a->listen_port == b->listen_port);
+    bool addr = h->listen_arg ||
+                (strcmp(a->listen_host, b->listen_host) == 0 && a->listen_port == b->listen_port);
     return addr && g_strcmp0(a->secret, b->secret) == 0 && a->max_body == b->max_body;
 }
 

@@ -39,13 +39,13 @@ typedef struct hub_link_cfg {
 } hub_link_cfg;
 
 typedef struct hub_config {
-    char *path;        /* the user file read, NULL when running on defaults */
-    char *source;      /* the file actually read (user or default), NULL if built in */
+    char *path;   /* the user file read, NULL when running on defaults */
+    char *source; /* the file actually read (user or default), NULL if built in */
     char *listen_host;
     uint16_t listen_port;
-    char **allow;      /* NULL-terminated, nullable */
-    char *secret;      /* nullable */
-    size_t max_body;   /* 0 = library default */
+    char **allow;       /* NULL-terminated, nullable */
+    char *secret;       /* nullable */
+    size_t max_body;    /* 0 = library default */
     GPtrArray *plugins; /* hub_plugin_cfg* */
     GPtrArray *links;   /* hub_link_cfg* */
     int log_level;      /* BMQ_LOG_* */
@@ -84,13 +84,13 @@ typedef enum { HUB_RUNNING, HUB_DISABLED, HUB_FAILED } hub_state;
 typedef struct hub_entry {
     char *id;
     char *plugin;
-    json_object *config;   /* owned */
+    json_object *config; /* owned */
     bool enabled;
-    bool cfg_enabled;      /* the config file's value, to detect changes on reload */
-    bool from_config;      /* false: added with hub.load */
-    bmq_instance *inst;    /* NULL unless running */
-    char *error;           /* last failure or skip reason */
-    bool skipped;          /* "gui" without a display: reported as disabled */
+    bool cfg_enabled;   /* the config file's value, to detect changes on reload */
+    bool from_config;   /* false: added with hub.load */
+    bmq_instance *inst; /* NULL unless running */
+    char *error;        /* last failure or skip reason */
+    bool skipped;       /* "gui" without a display: reported as disabled */
 } hub_entry;
 
 typedef struct hub {
@@ -100,9 +100,9 @@ typedef struct hub {
     bmq_plugin_host *host;
     bmq_server *server;
     hub_config *config;
-    char *config_arg;       /* --config, nullable */
-    char *listen_arg;       /* --listen, nullable */
-    char *listen;           /* "host:port" actually bound */
+    char *config_arg; /* --config, nullable */
+    char *listen_arg; /* --listen, nullable */
+    char *listen;     /* "host:port" actually bound */
     bool no_tray;
     bool verbose;           /* -v: debug logging whatever the config says */
     GPtrArray *start_links; /* (transfer none) the link configs used at start */

@@ -15,11 +15,16 @@ static bool journal;
 static const char *level_name(int level)
 {
     switch (level) {
-    case BMQ_LOG_ERROR: return "error";
-    case BMQ_LOG_WARNING: return "warning";
-    case BMQ_LOG_NOTICE: return "notice";
-    case BMQ_LOG_INFO: return "info";
-    default: return "debug";
+    case BMQ_LOG_ERROR:
+        return "error";
+    case BMQ_LOG_WARNING:
+        return "warning";
+    case BMQ_LOG_NOTICE:
+        return "notice";
+    case BMQ_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 

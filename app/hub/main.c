@@ -26,8 +26,7 @@ static const GOptionEntry options[] = {
      "Config file (default $XDG_CONFIG_HOME/berrymq/hub.json)", "FILE"},
     {"listen", 'l', 0, G_OPTION_ARG_STRING, &opt_listen,
      "Listen address (default 127.0.0.1:29887; port 0 picks a free one)", "HOST:PORT"},
-    {"no-tray", 0, 0, G_OPTION_ARG_NONE, &opt_no_tray, "Do not start the tray (gui plugin)",
-     NULL},
+    {"no-tray", 0, 0, G_OPTION_ARG_NONE, &opt_no_tray, "Do not start the tray (gui plugin)", NULL},
     {"plugin-dir", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_plugin_dirs,
      "Search plugins in DIR first (repeatable)", "DIR"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Debug logging", NULL},
@@ -138,8 +137,7 @@ static int run(hub *h)
     int lrc = hub_lock_acquire(&pid, &where, &err);
     if (lrc == -1) {
         if (where && strcmp(where, "-") != 0)
-            fprintf(stderr, "berrymq-hub: already running (pid %d, listening on %s)\n", pid,
-                    where);
+            fprintf(stderr, "berrymq-hub: already running (pid %d, listening on %s)\n", pid, where);
         else
             fprintf(stderr, "berrymq-hub: already running (pid %d)\n", pid);
         g_free(where);
@@ -158,8 +156,8 @@ static int run(hub *h)
         return 1;
     }
     hub_lock_write(h->listen);
-    hub_log(BMQ_LOG_INFO, "berrymq-hub %s listening on %s (config: %s)", bmq_version(),
-            h->listen, h->config->source ? h->config->source : "built-in defaults");
+    hub_log(BMQ_LOG_INFO, "berrymq-hub %s listening on %s (config: %s)", bmq_version(), h->listen,
+            h->config->source ? h->config->source : "built-in defaults");
     hub_rpc_register(h);
 
     h->host = bmq_plugin_host_new(h->bus, h->context, NULL);

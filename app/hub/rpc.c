@@ -87,10 +87,10 @@ static json_object *marshal(json_object *params, void *user_data, json_object **
 /* params[i] as a string, or NULL. */
 static const char *param_str(json_object *params, size_t i)
 {
-    json_object *v = json_object_is_type(params, json_type_array) &&
-                             i < json_object_array_length(params)
-                         ? json_object_array_get_idx(params, i)
-                         : NULL;
+    json_object *v =
+        json_object_is_type(params, json_type_array) && i < json_object_array_length(params)
+            ? json_object_array_get_idx(params, i)
+            : NULL;
     return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
@@ -106,9 +106,9 @@ static json_object *m_status(hub *h, json_object *params, json_object **error)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "version", json_object_new_string(bmq_version()));
     json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
-    json_object_object_add(o, "uptime_s",
-                           json_object_new_int64((g_get_monotonic_time() - h->started_us) /
-                                                 G_USEC_PER_SEC));
+    json_object_object_add(
+        o, "uptime_s",
+        json_object_new_int64((g_get_monotonic_time() - h->started_us) / G_USEC_PER_SEC));
     json_object_object_add(o, "listen", json_object_new_string(h->listen));
     json_object_object_add(o, "node_id", json_object_new_string(bmq_server_node_id(h->server)));
     json_object_object_add(o, "config",
@@ -183,8 +183,7 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
     return hub_entry_json(e);
 }
 
-static hub_entry *entry_param(hub *h, json_object *params, const char *method,
-                              json_object **error)
+static hub_entry *entry_param(hub *h, json_object *params, const char *method, json_object **error)
 {
     const char *id = param_str(params, 0);
     if (!id) {
@@ -271,12 +270,12 @@ static json_object *m_twitter(json_object *params, void *user_data, json_object 
 }
 
 static binding bindings[] = {
-    {NULL, m_status},  {NULL, m_plugins}, {NULL, m_load},   {NULL, m_unload},
-    {NULL, m_enable},  {NULL, m_disable}, {NULL, m_reload},
+    {NULL, m_status}, {NULL, m_plugins}, {NULL, m_load},   {NULL, m_unload},
+    {NULL, m_enable}, {NULL, m_disable}, {NULL, m_reload},
 };
 static const char *const names[] = {
-    "hub.status", "hub.plugins", "hub.load", "hub.unload", "hub.enable", "hub.disable",
-    "hub.reload",
+    "hub.status", "hub.plugins", "hub.load",   "hub.unload",
+    "hub.enable", "hub.disable", "hub.reload",
 };
 
 void hub_rpc_register(hub *h)

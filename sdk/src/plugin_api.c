@@ -15,9 +15,9 @@ typedef enum { PENDING_MESSAGE, PENDING_INVOKE } pending_kind;
 
 typedef struct plugin_pending {
     pending_kind kind;
-    plugin_follow *follow;   /* PENDING_MESSAGE: holds a reference */
-    bmq_message *msg;        /* PENDING_MESSAGE: holds a reference */
-    void (*fn)(void *data);  /* PENDING_INVOKE */
+    plugin_follow *follow;  /* PENDING_MESSAGE: holds a reference */
+    bmq_message *msg;       /* PENDING_MESSAGE: holds a reference */
+    void (*fn)(void *data); /* PENDING_INVOKE */
     void *data;
     GDestroyNotify free_fn;
 } plugin_pending;
@@ -414,7 +414,8 @@ void plugin__api_cleanup(bmq_instance *inst)
     if (nf || nq || ns)
         plugin__log(inst->host, BMQ_LOG_DEBUG, inst->id,
                     "removed what the instance left registered: %d follower(s), %d queue(s), "
-                    "%d source(s)", nf, nq, ns);
+                    "%d source(s)",
+                    nf, nq, ns);
 }
 
 void plugin__api_counts(bmq_instance *inst, int *followers, int *queues, int *sources)

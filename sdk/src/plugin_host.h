@@ -9,13 +9,13 @@
 #include <berrymq/plugin.h>
 
 struct bmq_plugin_host {
-    bmq_bus *bus;            /* (transfer none) */
-    GMainContext *context;   /* (transfer full) reference */
+    bmq_bus *bus;          /* (transfer none) */
+    GMainContext *context; /* (transfer full) reference */
     char *data_root;
-    GPtrArray *dirs;         /* char*, search order */
-    GPtrArray *plugins;      /* bmq_plugin*, never unloaded before host free */
-    GQueue instances;        /* bmq_instance*, creation order */
-    GMutex log_lock;         /* guards log_fn/log_data against concurrent set */
+    GPtrArray *dirs;    /* char*, search order */
+    GPtrArray *plugins; /* bmq_plugin*, never unloaded before host free */
+    GQueue instances;   /* bmq_instance*, creation order */
+    GMutex log_lock;    /* guards log_fn/log_data against concurrent set */
     bmq_log_fn log_fn;
     void *log_data;
     char *node_id;
@@ -43,7 +43,7 @@ typedef struct plugin_follow {
 } plugin_follow;
 
 typedef struct plugin_source {
-    GSource *source;  /* our own reference */
+    GSource *source; /* our own reference */
     guint id;
 } plugin_source;
 
@@ -51,19 +51,19 @@ struct bmq_instance {
     bmq_plugin_host *host;
     bmq_plugin *plugin;
     char *id;
-    json_object *config;     /* (owned) */
-    void *obj;               /* the plugin's instance; NULL while stopped */
-    struct bmq_host api;     /* the table given to the plugin */
+    json_object *config; /* (owned) */
+    void *obj;           /* the plugin's instance; NULL while stopped */
+    struct bmq_host api; /* the table given to the plugin */
     char *data_dir;
-    int mt_refs;             /* main-thread references (host list + running dispatch) */
+    int mt_refs; /* main-thread references (host list + running dispatch) */
 
-    GMutex lock;             /* guards everything below */
-    bool dead;               /* no more deliveries / invokes */
-    GList *follows;          /* plugin_follow* */
-    GList *queues;           /* bmq_queue* */
-    GList *sources;          /* plugin_source* */
-    GQueue pending;          /* plugin_pending*, deliveries for the main thread */
-    GSource *dispatch;       /* idle source draining pending, NULL when idle */
+    GMutex lock;       /* guards everything below */
+    bool dead;         /* no more deliveries / invokes */
+    GList *follows;    /* plugin_follow* */
+    GList *queues;     /* bmq_queue* */
+    GList *sources;    /* plugin_source* */
+    GQueue pending;    /* plugin_pending*, deliveries for the main thread */
+    GSource *dispatch; /* idle source draining pending, NULL when idle */
 };
 
 /* plugin_load.c */

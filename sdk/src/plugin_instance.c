@@ -33,8 +33,8 @@ void plugin__instance_unref(bmq_instance *inst)
 static int start(bmq_instance *inst, char **error)
 {
     if (g_mkdir_with_parents(inst->data_dir, 0700) != 0)
-        plugin__log(inst->host, BMQ_LOG_WARNING, inst->id, "cannot create %s: %s",
-                    inst->data_dir, g_strerror(errno));
+        plugin__log(inst->host, BMQ_LOG_WARNING, inst->id, "cannot create %s: %s", inst->data_dir,
+                    g_strerror(errno));
     char *perr = NULL;
     plugin__api_restart(inst);
     inst->obj = inst->plugin->desc->create(&inst->api, inst->config, &perr);
@@ -73,7 +73,8 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
         id = plugin_name;
     if (!valid_instance_id(id)) {
         *err = g_strdup_printf("instance '%s': invalid id (use letters, digits, '_', '-', "
-                               "'.'; at most 64)", id);
+                               "'.'; at most 64)",
+                               id);
         goto fail;
     }
     if (bmq_instance_find(h, id)) {

@@ -17,11 +17,16 @@
 static const char *level_name(int level)
 {
     switch (level) {
-    case BMQ_LOG_ERROR: return "error";
-    case BMQ_LOG_WARNING: return "warning";
-    case BMQ_LOG_NOTICE: return "notice";
-    case BMQ_LOG_INFO: return "info";
-    default: return "debug";
+    case BMQ_LOG_ERROR:
+        return "error";
+    case BMQ_LOG_WARNING:
+        return "warning";
+    case BMQ_LOG_NOTICE:
+        return "notice";
+    case BMQ_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 
@@ -58,9 +63,9 @@ bmq_plugin_host *bmq_plugin_host_new(bmq_bus *bus, GMainContext *context, const 
     bmq_plugin_host *h = g_new0(bmq_plugin_host, 1);
     h->bus = bus;
     h->context = context ? g_main_context_ref(context) : g_main_context_ref_thread_default();
-    h->data_root = data_root ? g_strdup(data_root)
-                             : g_build_filename(g_get_user_data_dir(), "berrymq", "instances",
-                                                NULL);
+    h->data_root = data_root
+                       ? g_strdup(data_root)
+                       : g_build_filename(g_get_user_data_dir(), "berrymq", "instances", NULL);
     h->dirs = g_ptr_array_new_null_terminated(4, g_free, TRUE);
     h->plugins = g_ptr_array_new();
     g_queue_init(&h->instances);
@@ -184,8 +189,7 @@ static void *open_checked(const char *path, const char *label, const bmq_plugin_
     dlerror();
     void *sym = dlsym(handle, BMQ_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
-        *error = g_strdup_printf("plugin '%s': missing symbol %s", label,
-                                 BMQ_PLUGIN_ENTRY_SYMBOL);
+        *error = g_strdup_printf("plugin '%s': missing symbol %s", label, BMQ_PLUGIN_ENTRY_SYMBOL);
         *code = -BMQ_ELOAD;
         dlclose(handle);
         return NULL;
@@ -197,13 +201,14 @@ static void *open_checked(const char *path, const char *label, const bmq_plugin_
         /* Ask what it speaks, for a useful message. */
         const bmq_plugin_descriptor *any = d ? d : entry(0, UINT32_MAX);
         if (any)
-            *error = g_strdup_printf("plugin '%s': ABI mismatch: plugin speaks %u, host "
-                                     "supports %u..%u", label, (unsigned)any->abi,
-                                     BMQ_PLUGIN_ABI_MIN, BMQ_PLUGIN_ABI_MAX);
+            *error =
+                g_strdup_printf("plugin '%s': ABI mismatch: plugin speaks %u, host "
+                                "supports %u..%u",
+                                label, (unsigned)any->abi, BMQ_PLUGIN_ABI_MIN, BMQ_PLUGIN_ABI_MAX);
         else
             *error = g_strdup_printf("plugin '%s': ABI mismatch: plugin speaks none of host "
-                                     "versions %u..%u", label, BMQ_PLUGIN_ABI_MIN,
-                                     BMQ_PLUGIN_ABI_MAX);
+                                     "versions %u..%u",
+                                     label, BMQ_PLUGIN_ABI_MIN, BMQ_PLUGIN_ABI_MAX);
         *code = -BMQ_EABI;
         dlclose(handle);
         return NULL;
@@ -231,8 +236,7 @@ static char *find_file(bmq_plugin_host *h, const char *name_or_path, char **erro
     if (strchr(name_or_path, '/')) {
         if (g_file_test(name_or_path, G_FILE_TEST_IS_REGULAR))
             return g_canonicalize_filename(name_or_path, NULL);
-        *error = g_strdup_printf("plugin '%s': not found: %s", name_or_path,
-                                 g_strerror(ENOENT));
+        *error = g_strdup_printf("plugin '%s': not found: %s", name_or_path, g_strerror(ENOENT));
         return NULL;
     }
     if (!valid_plugin_name(name_or_path)) {
@@ -253,8 +257,7 @@ static char *find_file(bmq_plugin_host *h, const char *name_or_path, char **erro
     g_free(file);
     GString *dirs = g_string_new(NULL);
     for (guint i = 0; i < h->dirs->len; i++)
-        g_string_append_printf(dirs, "%s%s", i ? ", " : "",
-                               (char *)g_ptr_array_index(h->dirs, i));
+        g_string_append_printf(dirs, "%s%s", i ? ", " : "", (char *)g_ptr_array_index(h->dirs, i));
     *error = g_strdup_printf("plugin '%s': not found in %s", name_or_path,
                              dirs->len ? dirs->str : "(no plugin directories)");
     g_string_free(dirs, TRUE);
@@ -305,7 +308,8 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
             return other;
         }
         *err = g_strdup_printf("plugin '%s': another plugin named '%s' is already loaded "
-                               "from %s", name_or_path, d->name, other->path);
+                               "from %s",
+                               name_or_path, d->name, other->path);
         dlclose(handle);
         g_free(path);
         goto fail;

@@ -17,8 +17,7 @@ static json_object *entry_json(const char *name, const bmq_plugin *p, const char
     json_object_object_add(o, "name", json_object_new_string(d ? d->name : name));
     json_object_object_add(o, "version", d ? json_object_new_string(d->version) : NULL);
     json_object_object_add(o, "description",
-                           d ? json_object_new_string(d->description ? d->description : "")
-                             : NULL);
+                           d ? json_object_new_string(d->description ? d->description : "") : NULL);
     json_object_object_add(o, "path", json_object_new_string(p ? p->path : path));
     json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
     return o;

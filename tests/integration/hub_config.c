@@ -44,8 +44,7 @@ static void test_bad_configs(hh_env *env)
         if (rc != 1)
             fprintf(stderr, "config %s: exit %d\n", bad_cases[i].config, rc);
         HH_CHECK(rc == 1);
-        char *expect = g_strdup_printf("berrymq-hub: %s%s", env->config_file,
-                                       bad_cases[i].expect);
+        char *expect = g_strdup_printf("berrymq-hub: %s%s", env->config_file, bad_cases[i].expect);
         HH_CONTAINS(log, expect);
         /* One line, nothing else. */
         HH_CHECK(strchr(log, '\n') == log + strlen(log) - 1);

@@ -130,11 +130,10 @@ hh_hub *hh_start(hh_env *e, const char *const *extra, bool wait_listen)
     env = g_environ_setenv(env, "XDG_CONFIG_HOME", d = g_build_filename(e->root, "config", NULL),
                            TRUE);
     g_free(d);
-    env = g_environ_setenv(env, "XDG_DATA_HOME", d = g_build_filename(e->root, "data", NULL),
-                           TRUE);
+    env = g_environ_setenv(env, "XDG_DATA_HOME", d = g_build_filename(e->root, "data", NULL), TRUE);
     g_free(d);
-    env = g_environ_setenv(env, "XDG_RUNTIME_DIR", d = g_build_filename(e->root, "run", NULL),
-                           TRUE);
+    env =
+        g_environ_setenv(env, "XDG_RUNTIME_DIR", d = g_build_filename(e->root, "run", NULL), TRUE);
     g_free(d);
     env = g_environ_unsetenv(env, "DISPLAY");
     env = g_environ_unsetenv(env, "WAYLAND_DISPLAY");
@@ -145,8 +144,8 @@ hh_hub *hh_start(hh_env *e, const char *const *extra, bool wait_listen)
     g_mutex_init(&h->lock);
     h->log = g_string_new(NULL);
     GError *err = NULL;
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD,
-                                  NULL, NULL, &h->pid, NULL, NULL, &h->err_fd, &err)) {
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                  NULL, &h->pid, NULL, NULL, &h->err_fd, &err)) {
         fprintf(stderr, "cannot start the hub: %s\n", err->message);
         exit(1);
     }

@@ -15,22 +15,22 @@
 
 extern int hh_failures;
 
-#define HH_CHECK(cond)                                                               \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            hh_failures++;                                                           \
-        }                                                                            \
+#define HH_CHECK(cond)                                                                             \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            hh_failures++;                                                                         \
+        }                                                                                          \
     } while (0)
 
-#define HH_CONTAINS(hay, needle)                                                       \
-    do {                                                                               \
-        const char *h_ = (hay);                                                        \
-        if (!h_ || !strstr(h_, (needle))) {                                            \
-            fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__, \
-                    h_ ? h_ : "(null)", (needle));                                     \
-            hh_failures++;                                                             \
-        }                                                                              \
+#define HH_CONTAINS(hay, needle)                                                                   \
+    do {                                                                                           \
+        const char *h_ = (hay);                                                                    \
+        if (!h_ || !strstr(h_, (needle))) {                                                        \
+            fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,             \
+                    h_ ? h_ : "(null)", (needle));                                                 \
+            hh_failures++;                                                                         \
+        }                                                                                          \
     } while (0)
 
 typedef struct hh_env {
@@ -42,11 +42,11 @@ typedef struct hh_env {
 
 typedef struct hh_hub {
     GPid pid;
-    int status;         /* wait status once exited */
+    int status; /* wait status once exited */
     bool exited;
-    char *listen;       /* "127.0.0.1:PORT" once listening */
+    char *listen; /* "127.0.0.1:PORT" once listening */
     GMutex lock;
-    GString *log;       /* stderr so far */
+    GString *log; /* stderr so far */
     GThread *reader;
     int err_fd;
     bmq_rpc_client *rpc;

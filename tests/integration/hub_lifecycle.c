@@ -91,8 +91,8 @@ static void test_start_status_stop(hh_env *env)
 
     /* A message sent over RPC reaches instance b, which answers on the main
      * thread. */
-    json_object *r = hh_call(h, "hub.twitter", "[\"b:ping\", [1, \"é\"], {\"k\": {\"n\": 1}}]",
-                             NULL);
+    json_object *r =
+        hh_call(h, "hub.twitter", "[\"b:ping\", [1, \"é\"], {\"k\": {\"n\": 1}}]", NULL);
     HH_CHECK(r && strcmp(json_object_get_string(r), "ok") == 0);
     json_object_put(r);
     gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;

@@ -12,22 +12,22 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_CONTAINS(hay, needle)                                                       \
-    do {                                                                                  \
-        const char *h_ = (hay);                                                           \
-        if (!h_ || !strstr(h_, (needle))) {                                               \
-            fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,    \
-                    h_ ? h_ : "(null)", (needle));                                        \
-            failures++;                                                                   \
-        }                                                                                 \
+#define CHECK_CONTAINS(hay, needle)                                                                \
+    do {                                                                                           \
+        const char *h_ = (hay);                                                                    \
+        if (!h_ || !strstr(h_, (needle))) {                                                        \
+            fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,             \
+                    h_ ? h_ : "(null)", (needle));                                                 \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static const char *plugin_dir;
@@ -38,8 +38,7 @@ static GString *log_text;
 static void capture_log(int level, const char *instance_id, const char *line, void *data)
 {
     g_mutex_lock(&log_lock);
-    g_string_append_printf(log_text, "%d [%s] %s\n", level, instance_id ? instance_id : "-",
-                           line);
+    g_string_append_printf(log_text, "%d [%s] %s\n", level, instance_id ? instance_id : "-", line);
     g_mutex_unlock(&log_lock);
 }
 
@@ -278,8 +277,8 @@ static void test_instances(void)
     /* Status. */
     json_object *st = bmq_instance_status(a), *v;
     CHECK(json_object_object_get_ex(st, "followers", &v) && json_object_get_int(v) == 1);
-    CHECK(json_object_object_get_ex(st, "status", &v) && json_object_object_get_ex(v, "received", &v) &&
-          json_object_get_int(v) == 1);
+    CHECK(json_object_object_get_ex(st, "status", &v) &&
+          json_object_object_get_ex(v, "received", &v) && json_object_get_int(v) == 1);
     json_object_put(st);
 
     /* Never run after destroy: queued from a thread, then destroyed. */
@@ -294,7 +293,8 @@ static void test_instances(void)
     CHECK(bmq_instance_reconfigure(b, cfg, &err) == 0);
     json_object_put(cfg);
     st = bmq_instance_status(b);
-    CHECK(json_object_object_get_ex(st, "status", &v) && json_object_object_get_ex(v, "greeting", &v) &&
+    CHECK(json_object_object_get_ex(st, "status", &v) &&
+          json_object_object_get_ex(v, "greeting", &v) &&
           strcmp(json_object_get_string(v), "again") == 0);
     json_object_put(st);
     cfg = json_tokener_parse("{\"reject\": true}");
@@ -325,7 +325,8 @@ static void test_cleanup_and_recreate(void)
 
     /* A leaky instance: follower, queue, timeout and a thread's invoke. */
     char *cfgtext = g_strdup_printf("{\"leak\": true, \"tick_ms\": 5, \"queue\": \"leaky:*\", "
-                                    "\"thread\": true, \"journal\": \"%s\"}", journal);
+                                    "\"thread\": true, \"journal\": \"%s\"}",
+                                    journal);
     json_object *cfg = json_tokener_parse(cfgtext);
     g_free(cfgtext);
     bmq_instance *l = bmq_instance_create(h, "testplug_norecfg", "leaky", cfg, &err);

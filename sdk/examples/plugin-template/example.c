@@ -8,8 +8,8 @@
 #include <berrymq/plugin.h>
 
 typedef struct {
-    bmq_host *host;      /* (transfer none) valid until destroy */
-    bmq_follower *ping;  /* (transfer none) owned by the host */
+    bmq_host *host;     /* (transfer none) valid until destroy */
+    bmq_follower *ping; /* (transfer none) owned by the host */
     char *greeting;
     unsigned count;
 } example;
