@@ -196,7 +196,9 @@ int cli__set_hub(cli_ctx *ctx, const char *hub)
     ctx->hub = hub;
     return 0;
 bad:
-    cli__err("bad hub address '%s' (expected HOST:PORT)", hub);
+    cli__err("bad hub address '%s' (expected HOST:PORT)%s", hub,
+             getenv("BERRYMQ_HUB") && strcmp(getenv("BERRYMQ_HUB"), hub) == 0 ? " in BERRYMQ_HUB"
+                                                                              : "");
     return CLI_EUSAGE;
 }
 
@@ -223,10 +225,12 @@ int main(int argc, char **argv)
         {0},
     };
     cli_ctx ctx = {0};
-    const char *env = getenv("BERRYMQ_HUB");
-    if (cli__set_hub(&ctx, env && *env ? env : DEFAULT_HUB) != 0)
-        return CLI_EUSAGE;
-    env = getenv("BERRYMQ_SECRET");
+    cli__set_hub(&ctx, DEFAULT_HUB);
+    /* BERRYMQ_HUB is checked once a command is to run: a bad value must
+     * not get in the way of --help, --version or --hub. */
+    const char *env_hub = getenv("BERRYMQ_HUB");
+    bool hub_given = false;
+    const char *env = getenv("BERRYMQ_SECRET");
     ctx.secret = env && *env ? env : NULL;
 
     opterr = 0;
@@ -236,6 +240,7 @@ int main(int argc, char **argv)
         int r = cli__common_opt(&ctx, opt, optarg);
         if (r < 0)
             return CLI_EUSAGE;
+        hub_given |= opt == CLI_OPT_HUB;
         if (r > 0)
             continue;
         if (opt == 'h') {
@@ -262,6 +267,8 @@ int main(int argc, char **argv)
     const command *cmd = find_command(name);
     if (!cmd)
         return cli__usage(NULL, "unknown command '%s'", name);
+    if (!hub_given && env_hub && *env_hub && cli__set_hub(&ctx, env_hub) != 0)
+        return CLI_EUSAGE;
     /* Commands parse with getopt_long from a fresh start: argv[0] = name. */
     int first = optind;
     optind = 0;
