@@ -239,14 +239,17 @@ static void forward_message(const bmq_message *m, void *user_data)
         return;
     const void *origin = bmq_message_origin(m);
     g_mutex_lock(&nb->lock);
+    bool listening = nb->server != NULL;
     if (nb->fwd->len == 0) {
         g_mutex_unlock(&nb->lock);
         return;
     }
     g_mutex_unlock(&nb->lock);
     /* Remember our own messages so that a copy coming back round a cycle of
-     * our nodes is recognised and not delivered twice. */
-    net__seen_check_add(nb, bmq_message_uid(m));
+     * our nodes is recognised and not delivered twice. Without a server
+     * nothing can come back. */
+    if (listening)
+        net__seen_check_add(nb, bmq_message_uid(m));
     g_mutex_lock(&nb->lock);
     for (guint i = 0; i < nb->fwd->len; i++) {
         bmq_link *l = nb->fwd->pdata[i];
