@@ -90,24 +90,40 @@ static void fx_clear(fixture *fx)
     g_free(fx->data_root);
 }
 
-/* Iterate the default context until @n ticks arrived or @timeout_ms. */
-static void run_until(fixture *fx, guint n, int timeout_ms)
+/* Schedule slots covered so far: a coalesced tick stands for 1 + missed. */
+static int64_t slots(fixture *fx)
 {
-    gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
-    while (fx->ticks->len < n && g_get_monotonic_time() < end) {
-        if (!g_main_context_iteration(NULL, FALSE))
-            g_usleep(1000);
-    }
+    int64_t n = 0;
+    for (guint i = 0; i < fx->ticks->len; i++)
+        n += 1 + ((tick *)fx->ticks->pdata[i])->missed;
+    return n;
+}
+
+static gboolean wake(gpointer p)
+{
+    *(bool *)p = true;
+    return G_SOURCE_REMOVE;
+}
+
+/* Block in the main loop until @n schedule slots were reported or
+ * @timeout_ms passed. */
+static void run_until(fixture *fx, int64_t n, int timeout_ms)
+{
+    bool expired = false;
+    guint id = g_timeout_add((guint)timeout_ms, wake, &expired);
+    while (!expired && slots(fx) < n)
+        g_main_context_iteration(NULL, TRUE);
+    if (!expired)
+        g_source_remove(id);
 }
 
 /* Run the loop for @ms regardless of messages. */
 static void run_for(int ms)
 {
-    gint64 end = g_get_monotonic_time() + ms * 1000;
-    while (g_get_monotonic_time() < end) {
-        if (!g_main_context_iteration(NULL, FALSE))
-            g_usleep(1000);
-    }
+    bool expired = false;
+    g_timeout_add((guint)ms, wake, &expired);
+    while (!expired)
+        g_main_context_iteration(NULL, TRUE);
 }
 
 static bmq_instance *create(fixture *fx, const char *id, const char *json, char **error)
@@ -117,6 +133,12 @@ static bmq_instance *create(fixture *fx, const char *id, const char *json, char 
     bmq_instance *inst = bmq_instance_create(fx->host, "timer", id, cfg, error);
     json_object_put(cfg);
     return inst;
+}
+
+static gint cmp_double(gconstpointer a, gconstpointer b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 /* 20 ticks at 50 ms: each on its absolute deadline (no accumulated drift),
@@ -132,23 +154,34 @@ static void test_accuracy_and_count(void)
     g_assert_null(err);
     g_assert_nonnull(inst);
     run_until(&fx, 20, 5000);
-    g_assert_cmpuint(fx.ticks->len, ==, 20);
+    g_assert_cmpint(slots(&fx), ==, 20);
     double worst = 0;
+    GArray *lates = g_array_new(FALSE, FALSE, sizeof(double));
     for (guint i = 0; i < fx.ticks->len; i++) {
         tick *t = fx.ticks->pdata[i];
         g_assert_cmpstr(t->id, ==, "t1:tick");
-        g_assert_cmpint(t->seq, ==, (int64_t)i + 1);
-        double due = (t0 / 1e6) + (i + 1) * 0.05;
+        /* seq names the slot; it only grows (by more after a coalesced tick). */
+        int64_t prev = i ? ((tick *)fx.ticks->pdata[i - 1])->seq : 0;
+        g_assert_cmpint(t->seq, ==, prev + 1 + t->missed);
+        double due = (t0 / 1e6) + t->seq * 0.05;
         double late = t->seen_us / 1e6 - due;
-        worst = fmax(worst, fabs(late));
-        /* Loose: scheduling noise only, never one interval of drift. */
-        g_assert_cmpfloat(late, >, -0.005);
-        g_assert_cmpfloat(late, <, 0.045);
+        worst = fmax(worst, late);
+        g_array_append_val(lates, late);
+        /* Never early; late only by scheduling noise (loose: loaded CI). */
+        g_assert_cmpfloat(late, >, -0.002);
+        g_assert_cmpfloat(late, <, 0.25);
         g_assert_cmpfloat(fabs(t->time - g_get_real_time() / 1e6), <, 5.0);
     }
+    g_assert_cmpint(((tick *)fx.ticks->pdata[fx.ticks->len - 1])->seq, ==, 20);
+    /* Drift would grow with seq; the typical tick stays near its deadline. */
+    g_array_sort(lates, cmp_double);
+    double median = g_array_index(lates, double, lates->len / 2);
+    g_test_message("median tick lateness %.2f ms", median * 1000);
+    g_assert_cmpfloat(median, <, 0.03);
+    g_array_free(lates, TRUE);
     g_test_message("worst tick lateness %.2f ms", worst * 1000);
     run_for(200);
-    g_assert_cmpuint(fx.ticks->len, ==, 20);
+    g_assert_cmpint(slots(&fx), ==, 20);
     json_object *st = bmq_instance_status(inst), *s, *v;
     g_assert_true(json_object_object_get_ex(st, "status", &s));
     g_assert_true(json_object_object_get_ex(s, "seq", &v));
@@ -171,18 +204,21 @@ static void test_missed_ticks(void)
     g_assert_nonnull(inst);
     run_until(&fx, 1, 2000);
     g_assert_cmpuint(fx.ticks->len, ==, 1);
-    g_usleep(100 * 1000); /* blocks across ~3 deadlines */
-    run_until(&fx, 2, 2000);
-    g_assert_cmpuint(fx.ticks->len, >=, 2);
+    int64_t seq1 = ((tick *)fx.ticks->pdata[0])->seq;
+    g_usleep(100 * 1000); /* blocks across at least 3 deadlines */
+    run_until(&fx, slots(&fx) + 1, 2000);
+    g_assert_cmpuint(fx.ticks->len, ==, 2);
     tick *t = fx.ticks->pdata[1];
     g_assert_cmpstr(t->id, ==, "t2:beat");
-    g_assert_cmpint(t->seq, >=, 4);
-    g_assert_cmpint(t->missed, ==, t->seq - 2);
+    g_assert_cmpint(t->seq, >=, seq1 + 3);
+    g_assert_cmpint(t->missed, ==, t->seq - seq1 - 1);
     /* The next one is back on the grid: due at t0 + seq * interval. */
-    run_until(&fx, 3, 2000);
+    run_until(&fx, slots(&fx) + 1, 2000);
+    g_assert_cmpuint(fx.ticks->len, ==, 3);
     t = fx.ticks->pdata[2];
     double due = t0 / 1e6 + t->seq * 0.03;
-    g_assert_cmpfloat(fabs(t->seen_us / 1e6 - due), <, 0.025);
+    g_assert_cmpfloat(t->seen_us / 1e6 - due, >, -0.002);
+    g_assert_cmpfloat(t->seen_us / 1e6 - due, <, 0.1);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -194,7 +230,7 @@ static void test_destroy_stops(void)
     bmq_instance *inst = create(&fx, "t3", "{\"interval\": 0.02}", NULL);
     g_assert_nonnull(inst);
     run_until(&fx, 3, 2000);
-    g_assert_cmpuint(fx.ticks->len, >=, 3);
+    g_assert_cmpint(slots(&fx), >=, 3);
     bmq_instance_destroy(inst);
     guint n = fx.ticks->len;
     run_for(150);
@@ -208,22 +244,25 @@ static void test_stop_start(void)
 {
     fixture fx = {0};
     fx_init(&fx, "t5:tick");
-    bmq_instance *inst = create(&fx, "t5", "{\"interval\": 0.02}", NULL);
+    bmq_instance *inst = create(&fx, "t5", "{\"interval\": 0.04}", NULL);
     g_assert_nonnull(inst);
     run_until(&fx, 2, 2000);
     g_assert_cmpint(bmq_twitter(fx.bus, "t5:*", NULL, NULL), ==, 0);
-    run_until(&fx, 4, 2000);
-    g_assert_cmpuint(fx.ticks->len, >=, 4); /* still ticking */
+    run_until(&fx, slots(&fx) + 2, 2000); /* still ticking */
+    g_assert_cmpint(slots(&fx), >=, 4);
     g_assert_cmpint(bmq_twitter(fx.bus, "t5:stop", NULL, NULL), ==, 0);
-    run_for(50); /* the control message is delivered on the main loop */
+    run_for(60); /* the control message is delivered on the main loop */
     guint n = fx.ticks->len;
-    run_for(120);
+    run_for(200);
     g_assert_cmpuint(fx.ticks->len, ==, n);
     g_assert_cmpint(bmq_twitter(fx.bus, "t5:start", NULL, NULL), ==, 0);
-    run_until(&fx, n + 2, 2000);
-    g_assert_cmpuint(fx.ticks->len, ==, n + 2);
-    g_assert_cmpint(((tick *)fx.ticks->pdata[n])->seq, ==, 1);
-    g_assert_cmpint(((tick *)fx.ticks->pdata[n + 1])->seq, ==, 2);
+    int64_t before = slots(&fx);
+    run_until(&fx, before + 2, 2000);
+    g_assert_cmpuint(fx.ticks->len, >, n);
+    /* A fresh schedule: the first slot after start is seq 1. */
+    tick *first = fx.ticks->pdata[n];
+    g_assert_cmpint(first->seq, ==, 1 + first->missed);
+    g_assert_cmpint(((tick *)fx.ticks->pdata[fx.ticks->len - 1])->seq, ==, 2);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -256,9 +295,10 @@ static void test_reconfigure_and_status(void)
     json_object_put(cfg);
     run_until(&fx, 3, 2000);
     run_for(100);
-    g_assert_cmpuint(fx.ticks->len, ==, 3);
-    g_assert_cmpstr(((tick *)fx.ticks->pdata[2])->id, ==, "t4:go");
-    g_assert_cmpint(((tick *)fx.ticks->pdata[2])->seq, ==, 3);
+    g_assert_cmpint(slots(&fx), ==, 3); /* count 3, then nothing */
+    tick *last = fx.ticks->pdata[fx.ticks->len - 1];
+    g_assert_cmpstr(last->id, ==, "t4:go");
+    g_assert_cmpint(last->seq, ==, 3);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
