@@ -23,6 +23,7 @@
 #define DEFAULT_MAX_REQUEST (1024 * 1024)
 #define MAX_CONNS 64
 #define CONN_DEADLINE_MS 10000
+#define CONN_LINGER_MS 2000
 #define UDP_BATCH 32
 #define LOUD_REJECTS 20
 
@@ -51,6 +52,7 @@ struct rconn {
     GByteArray *buf;
     guint src;
     guint timer;
+    bool answered;  /* reply sent; draining until the peer closes */
 };
 
 char *growl__id_part(const char *s, size_t max)
@@ -231,8 +233,10 @@ static bool conn_try(rconn *c, bool eof)
         return false;
     char *peer = conn_peer(c);
     if (rc == GNTP_PARSE_MORE) {
-        if (c->buf->len)
+        if (c->buf->len) {
             rejected(r, "GNTP request", peer, "truncated request");
+            reply(c->sock, gntp__format_error(NULL, GNTP_E_INVALID_REQUEST, "incomplete request"));
+        }
         g_free(peer);
         return true;
     }
@@ -261,6 +265,20 @@ static bool conn_try(rconn *c, bool eof)
     return true;
 }
 
+static gboolean conn_deadline(gpointer data);
+
+/* After the reply: closing with unread bytes in the socket (a late CRLF
+ * from a sender that writes in pieces) would reset the connection and
+ * could destroy the reply before the peer reads it, so read and discard
+ * until the peer closes, for at most CONN_LINGER_MS. */
+static void conn_linger(rconn *c)
+{
+    c->answered = true;
+    if (c->timer)
+        c->r->host->source_remove(c->r->host, c->timer);
+    c->timer = c->r->host->timeout_add(c->r->host, CONN_LINGER_MS, conn_deadline, c);
+}
+
 static gboolean conn_ready(GSocket *sock, GIOCondition cond, gpointer data)
 {
     rconn *c = data;
@@ -275,15 +293,19 @@ static gboolean conn_ready(GSocket *sock, GIOCondition cond, gpointer data)
         }
         g_clear_error(&e);
         if (n <= 0) {
-            conn_try(c, true);
+            if (!c->answered)
+                conn_try(c, true);
             done = true;
             break;
         }
+        if (c->answered)
+            continue;
         /* Keep at most one byte past the limit: enough for the parser to
          * report the request as too large. */
         size_t room = c->r->max_request + 1 - MIN(c->buf->len, c->r->max_request + 1);
         g_byte_array_append(c->buf, tmp, (guint)MIN((size_t)n, room));
-        done = conn_try(c, false);
+        if (conn_try(c, false))
+            conn_linger(c);
     }
     if (done) {
         c->src = 0;
@@ -296,10 +318,13 @@ static gboolean conn_ready(GSocket *sock, GIOCondition cond, gpointer data)
 static gboolean conn_deadline(gpointer data)
 {
     rconn *c = data;
-    char *peer = conn_peer(c);
-    rejected(c->r, "GNTP request", peer, "incomplete request (timed out)");
-    g_free(peer);
-    reply(c->sock, gntp__format_error(NULL, GNTP_E_TIMED_OUT, "timed out waiting for the request"));
+    if (!c->answered) {
+        char *peer = conn_peer(c);
+        rejected(c->r, "GNTP request", peer, "incomplete request (timed out)");
+        g_free(peer);
+        reply(c->sock,
+              gntp__format_error(NULL, GNTP_E_TIMED_OUT, "timed out waiting for the request"));
+    }
     c->timer = 0;
     conn_close(c);
     return G_SOURCE_REMOVE;
