@@ -274,7 +274,9 @@ char *mqtt_map__sanitize_name(const char *s)
     GString *o = g_string_new(NULL);
     for (const char *p = s ? s : ""; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        bool bad = c <= ' ' || c == 0x7f || c == ':' || c == '@' || c == '*' || needs_escape(*p);
+        /* also no quote or backslash: the id is written into JSON as is */
+        bool bad = c <= ' ' || c == 0x7f || c == ':' || c == '@' || c == '*' || c == '"' ||
+                   c == '\\' || needs_escape(*p);
         g_string_append_c(o, bad ? '-' : *p);
     }
     if (o->len == 0)

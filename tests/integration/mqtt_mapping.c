@@ -145,6 +145,7 @@ static void test_payloads(void)
     CHECK_STR(mqtt_map__sanitize_name("my host:1@x"), "my-host-1-x");
     CHECK_STR(mqtt_map__sanitize_name("_a/b"), "ha-b");
     CHECK_STR(mqtt_map__sanitize_name(""), "hub");
+    CHECK_STR(mqtt_map__sanitize_name("a\"b\\c"), "a-b-c");
 }
 
 static int parse(const char *json, mqtt_config *c, char **error)
@@ -210,6 +211,7 @@ static void test_config(void)
     expect_error("{\"prefix\":\"a/+/b\"}", "prefix");
     expect_error("{\"prefix\":\"$SYS\"}", "prefix");
     expect_error("{\"hub_id\":\"my hub\"}", "hub_id");
+    expect_error("{\"hub_id\":\"say\\\"hi\"}", "hub_id");
     expect_error("{\"brokr\":\"mqtt://x\"}", "brokr");
     expect_error("{\"password\":\"p\"}", "username");
     expect_error("{\"tls\":{\"cert\":\"c.pem\"}}", "key");
