@@ -137,7 +137,8 @@ int main(void)
         g_setenv("BERRYMQ_HUB", addr, TRUE);
 
         /* A timer instance whose action is "notify" goes through notify. */
-        DESK_CHECK(desk_wait(call_seen, "backup:notify", 10000));
+        /* Generous: under ASan with full stacks the hub takes a while to start. */
+        DESK_CHECK(desk_wait(call_seen, "backup:notify", 60000));
         desk_notify *n = call_find("backup:notify");
         DESK_CHECK(n && strstr(n->body, "seq: 1"));
 
