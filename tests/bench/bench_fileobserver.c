@@ -157,6 +157,20 @@ static gboolean on_idle_end(gpointer p)
     return G_SOURCE_REMOVE;
 }
 
+/* Resident set size in KiB, from /proc/self/status. */
+static long rss_kib(void)
+{
+    long v = -1;
+    char *text = NULL;
+    if (g_file_get_contents("/proc/self/status", &text, NULL, NULL)) {
+        const char *p = strstr(text, "VmRSS:");
+        if (p)
+            v = atol(p + 6);
+        g_free(text);
+    }
+    return v;
+}
+
 static double cpu_s(const struct rusage *r)
 {
     return r->ru_utime.tv_sec + r->ru_utime.tv_usec / 1e6 + r->ru_stime.tv_sec +
@@ -183,7 +197,9 @@ static void run_idle(int nfiles, int seconds, void (*ready)(void), void (*done)(
         g_free(dir);
     }
     char *pat = g_build_filename(top, "*.log", NULL);
+    long rss0 = rss_kib();
     bmq_instance *inst = observe(&b, "idle", pat, true, 100);
+    long rss1 = rss_kib();
     json_object *st = bmq_instance_status(inst), *s, *w, *nf;
     json_object_object_get_ex(st, "status", &s);
     json_object_object_get_ex(s, "watches", &w);
@@ -212,6 +228,9 @@ static void run_idle(int nfiles, int seconds, void (*ready)(void), void (*done)(
            "involuntary (target: zero wakeups from the observer)\n",
            files, watches, wall, (cpu_s(&r1) - cpu_s(&r0)) * 1000, iterations - 1,
            r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw);
+    printf("idle observer memory: RSS %ld KiB before the instance, %ld KiB with it (+%ld KiB "
+           "for %d files, %d watches)\n",
+           rss0, rss1, rss1 - rss0, files, watches);
     fflush(stdout);
     if (done)
         done();

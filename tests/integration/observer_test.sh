@@ -77,4 +77,9 @@ want="created $log/a.log;modified $log/a.log;removed $log/a.log;created $log/b.l
   got:  $got
   want: $want"
 grep -q '"size":8' "$work/logs.out" || fail "modified a.log should carry size 8"
+
+# The instance's own status through the hub.
+"$cli" status --json >"$work/status.out" 2>&1 || fail "status"
+tr -d ' \n' <"$work/status.out" | grep -q '"sent":{"created":2,"modified":1,"removed":2}' ||
+  fail "fileobserver counters in status: $(cat "$work/status.out")"
 echo "ok: timer ticks $seqs; file events in order"

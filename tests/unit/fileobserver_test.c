@@ -45,6 +45,7 @@ static void test_events(void)
     write_file(d, "x", false);
     write_file(b, "more", true);
     g_assert_cmpint(unlink(b), ==, 0);
+    write_file(fx_path(&fx, "w/.hidden.log"), "h", false); /* '*' skips a leading dot */
     fx_settle(&fx, 150);
     g_assert_cmpuint(fx.evs->len, ==, 3);
 
@@ -54,6 +55,13 @@ static void test_events(void)
     fx_assert_ev(&fx, 3, "obs", "modified", a);
     fx_settle(&fx, 100);
     g_assert_cmpuint(fx.evs->len, ==, 4);
+
+    /* A symbolic link to a file counts as that file (size of the target). */
+    char *lnk = fx_path(&fx, "w/link.log");
+    g_assert_cmpint(symlink(d, lnk), ==, 0);
+    g_assert_true(fx_wait(&fx, 5, WAIT_MS));
+    fx_assert_ev(&fx, 4, "obs", "created", lnk);
+    g_assert_cmpint(fx_ev(&fx, 4)->size, ==, 1);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
