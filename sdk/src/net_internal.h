@@ -184,6 +184,8 @@ struct bmq_server {
  * requests go straight to rpc__dispatch; links created by requests never
  * touch the network and blocking gets wait at most @max_block seconds. */
 bmq_server *net__server_new_offline(bmq_bus *bus, double max_block);
+/* Whether an allow-list of the single entry @cidr admits client @ip. */
+bool net__cidr_admits(const char *cidr, const char *ip);
 bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out);
 
 #define net__atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)

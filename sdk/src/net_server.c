@@ -65,6 +65,8 @@ static bool parse_cidr(const char *text, struct net_cidr *out)
     return true;
 }
 
+static bool client_allowed(bmq_server *s, const struct sockaddr *sa);
+
 static bool prefix_match(const unsigned char *a, const unsigned char *b, unsigned bits)
 {
     unsigned full = bits / 8, rest = bits % 8;
@@ -101,6 +103,25 @@ static bool is_loopback(int family, const unsigned char *b)
     if (family == AF_INET)
         return b[0] == 127;
     return family == AF_INET6 && !memcmp(b, v6lo, 16);
+}
+
+bool net__cidr_admits(const char *cidr, const char *ip)
+{
+    struct net_cidr c;
+    struct sockaddr_storage ss = {0};
+    if (!parse_cidr(cidr, &c))
+        return false;
+    if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+        ss.ss_family = AF_INET6;
+    else
+        return false;
+    bmq_server s = {.allow = g_array_new(FALSE, FALSE, sizeof c)};
+    g_array_append_val(s.allow, c);
+    bool ok = client_allowed(&s, (struct sockaddr *)&ss);
+    g_array_free(s.allow, TRUE);
+    return ok;
 }
 
 static bool client_allowed(bmq_server *s, const struct sockaddr *sa)

@@ -308,8 +308,26 @@ static void test_status(void)
     json_object_put(st);
 }
 
+static void test_allow_list(void)
+{
+    CHECK(net__cidr_admits("10.0.0.0/8", "10.1.2.3"));
+    CHECK(!net__cidr_admits("10.0.0.0/8", "11.1.2.3"));
+    CHECK(net__cidr_admits("192.168.1.0/24", "192.168.1.77"));
+    CHECK(!net__cidr_admits("192.168.1.0/24", "192.168.2.1"));
+    CHECK(net__cidr_admits("192.168.1.5", "192.168.1.5"));
+    CHECK(!net__cidr_admits("192.168.1.5", "192.168.1.6"));
+    CHECK(net__cidr_admits("10.0.0.0/8", "::ffff:10.9.9.9")); /* v4-mapped */
+    CHECK(net__cidr_admits("fd00::/8", "fd12::1"));
+    CHECK(!net__cidr_admits("fd00::/8", "fe80::1"));
+    CHECK(net__cidr_admits("10.0.0.0/8", "127.0.0.1")); /* loopback always */
+    CHECK(net__cidr_admits("0.0.0.0/0", "8.8.8.8"));
+    CHECK(!net__cidr_admits("10.0.0.0/33", "10.0.0.1"));
+    CHECK(!net__cidr_admits("bogus", "10.0.0.1"));
+}
+
 int main(void)
 {
+    test_allow_list();
     bus = bmq_bus_new();
     srv = net__server_new_offline(bus, 2.0);
     test_ids();

@@ -31,7 +31,7 @@ typedef struct bmq_server_options {
     const char *secret;         /* (nullable) required "Authorization: Bearer SECRET" */
     size_t max_body;            /* request body limit in bytes; 0 = BMQ_DEFAULT_MAX_BODY */
     unsigned conn_timeout_s;    /* idle HTTP connection timeout; 0 = 30 */
-    unsigned threads;           /* 0 = library default */
+    unsigned threads;           /* max concurrent connections, one thread each; 0 = 256 */
     const char *node_id;        /* (nullable) stable id of this node; generated if NULL */
     void *reserved[8];
 } bmq_server_options;
@@ -40,7 +40,12 @@ BMQ_API void bmq_server_options_init(bmq_server_options *opts);
 
 /* Start serving @bus. Refuses (NULL, *error set to one line) a non-loopback
  * host without allow-list or secret, an unparsable CIDR, a busy port.
- * (transfer full) server; *error (transfer full, nullable). */
+ * With an allow-list, loopback clients are always admitted; others need an
+ * address in one of the CIDRs (else HTTP 403). With a secret every request
+ * needs "Authorization: Bearer SECRET" (else HTTP 401). The first server
+ * started on a bus becomes the bus's server (bmq_bus_server). Stop it (and
+ * close links) before bmq_bus_free. (transfer full) server; *error
+ * (transfer full, nullable). */
 BMQ_API bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, char **error);
 BMQ_API uint16_t bmq_server_port(const bmq_server *s);    /* the bound port */
 BMQ_API const char *bmq_server_node_id(const bmq_server *s);
@@ -59,7 +64,12 @@ BMQ_API int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_metho
 /* Status for "berrymq status": {"listen": "host:port", "node_id": ...,
  * "links": [{"token","style","peer","pattern","idle_s","sent","received",
  * "failed","queued"}...], "counters": {"requests","errors","rejected",
- * "too_large","messages_in","messages_out","dropped"}}. (transfer full) */
+ * "too_large","messages_in","messages_out","dropped"}}. (transfer full)
+ * Link fields: "style" is "01", "02" or "03"; also "direction" ("out": made
+ * by this node, "in": made by the peer), "ttl" (0 = never expires) and
+ * "extension" (the peer is a node of this project: batches, loop-free
+ * forwarding). Counters also hold "duplicates" (copies of a message that
+ * arrived again over another path and were not delivered twice). */
 BMQ_API json_object *bmq_server_status(bmq_server *s);
 
 /* ---- Generic JSON-RPC client ------------------------------------------- */
@@ -91,7 +101,11 @@ BMQ_API int bmq_rpc_client_call(bmq_rpc_client *c, const char *method, json_obje
 typedef struct bmq_link bmq_link;
 
 /* Start the bus's server on host:port (port 0 = free port; the bound port is
- * returned through *bound_port, nullable). 0 or a negative BMQ_E* code. */
+ * returned through *bound_port, nullable). 0 or a negative BMQ_E* code:
+ * -BMQ_EEXIST (the bus has a server), -BMQ_EDENIED (non-loopback host; use
+ * bmq_server_start with an allow-list or a secret), -BMQ_ENET (cannot bind);
+ * the reason is logged. Stop with bmq_server_stop(bmq_bus_server(bus)).
+ * ttl everywhere below: seconds of allowed idleness, <= 0 = never expires. */
 BMQ_API int bmq_init_connection(bmq_bus *bus, const char *host, uint16_t port,
                                 uint16_t *bound_port);
 /* The server started by bmq_init_connection (transfer none, nullable). */
