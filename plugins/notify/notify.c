@@ -143,11 +143,31 @@ static gboolean summary_tick(gpointer data)
     return active ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+/* Buckets of names that went quiet hold nothing worth keeping: a full
+ * bucket is what a new one starts with. Bounds the table when many names
+ * come and go. */
+#define BUCKETS_MAX 1024
+
+static void prune_buckets(nplugin *p, gint64 now)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, p->buckets);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        nbucket *b = v;
+        double tokens = b->tokens + (double)(now - b->last_us) / 1e6 * p->rate;
+        if (b->pending == 0 && b->flood_total == 0 && !b->summary && tokens >= p->burst)
+            g_hash_table_iter_remove(&it);
+    }
+}
+
 /* true when the bucket of @name has a token for one more popup. */
 static bool rate_take(nplugin *p, const char *name)
 {
     nbucket *b = g_hash_table_lookup(p->buckets, name);
     gint64 now = g_get_monotonic_time();
+    if (!b && g_hash_table_size(p->buckets) >= BUCKETS_MAX)
+        prune_buckets(p, now);
     if (!b) {
         b = g_new0(nbucket, 1);
         b->tokens = p->burst;

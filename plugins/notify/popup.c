@@ -244,11 +244,15 @@ int nplugin__show(nplugin *p, const bmq_message *msg)
 
     int rc = 0;
     if (!notify_notification_show(n, &err)) {
-        bool no_daemon = err && (g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-                                 g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER) ||
-                                 g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
-                                 g_error_matches(err, G_DBUS_ERROR, G_DBUS_ERROR_DISCONNECTED) ||
-                                 g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CLOSED));
+        /* Transport failures (no bus, no owner, daemon gone mid-call) mean
+         * "try again when a daemon appears"; a D-Bus error from a daemon
+         * that answered means it refused this notification. */
+        bool no_daemon = !err || err->domain != G_DBUS_ERROR ||
+                         err->code == G_DBUS_ERROR_SERVICE_UNKNOWN ||
+                         err->code == G_DBUS_ERROR_NAME_HAS_NO_OWNER ||
+                         err->code == G_DBUS_ERROR_NO_REPLY ||
+                         err->code == G_DBUS_ERROR_DISCONNECTED ||
+                         err->code == G_DBUS_ERROR_TIMEOUT || err->code == G_DBUS_ERROR_TIMED_OUT;
         if (!no_daemon)
             p->host->log(p->host, BMQ_LOG_WARNING, "notification \"%s\" refused: %s", title,
                          err ? err->message : "unknown error");

@@ -4,3 +4,8 @@ if(TARGET berrymq-gtk)
     ${CMAKE_CURRENT_LIST_DIR}/../integration/desktop_env.c
     LIBS berrymq-gtk TIMEOUT 60 LABELS desktop unit)
 endif()
+if(TARGET plugin_notify)
+  bmq_add_test(notify_plugin SOURCES ${CMAKE_CURRENT_LIST_DIR}/notify_plugin.c
+    LIBS berrymq PkgConfig::GLIB TIMEOUT 60 LABELS desktop unit)
+  add_dependencies(notify_plugin plugin_notify)
+endif()
