@@ -155,10 +155,13 @@ static int run(hub *h)
         hub_lock_release();
         return 1;
     }
+    /* Methods first: whoever learns the address from the log or the lock
+     * file finds them there. Calls wait for the main loop, which runs
+     * once the instances below are created. */
+    hub_rpc_register(h);
     hub_lock_write(h->listen);
     hub_log(BMQ_LOG_INFO, "berrymq-hub %s listening on %s (config: %s)", bmq_version(), h->listen,
             h->config->source ? h->config->source : "built-in defaults");
-    hub_rpc_register(h);
 
     h->host = bmq_plugin_host_new(h->bus, h->context, NULL);
     bmq_plugin_host_set_log(h->host, hub_log_plugin, NULL);

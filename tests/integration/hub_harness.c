@@ -10,6 +10,16 @@
 
 int hh_failures;
 
+/* Hubs still running when the test exits early are killed, so that no
+ * orphan outlives the test. */
+static GSList *live_pids;
+
+static void kill_live(void)
+{
+    for (GSList *l = live_pids; l; l = l->next)
+        kill((pid_t)GPOINTER_TO_INT(l->data), SIGKILL);
+}
+
 static char *hub_path(void)
 {
     const char *b = g_getenv("BMQ_BUILD_DIR");
@@ -144,13 +154,20 @@ hh_hub *hh_start(hh_env *e, const char *const *extra, bool wait_listen)
     g_mutex_init(&h->lock);
     h->log = g_string_new(NULL);
     GError *err = NULL;
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, env, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+    static bool atexit_set;
+    if (!atexit_set) {
+        atexit(kill_live);
+        atexit_set = true;
+    }
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv->pdata, env,
+                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
                                   NULL, &h->pid, NULL, NULL, &h->err_fd, &err)) {
         fprintf(stderr, "cannot start the hub: %s\n", err->message);
         exit(1);
     }
     g_strfreev(env);
     g_ptr_array_free(argv, TRUE);
+    live_pids = g_slist_prepend(live_pids, GINT_TO_POINTER((int)h->pid));
     h->reader = g_thread_new("hub-stderr", reader_main, h);
     if (wait_listen) {
         gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
@@ -174,9 +191,10 @@ hh_hub *hh_start(hh_env *e, const char *const *extra, bool wait_listen)
         bmq_rpc_client_set_timeout(h->rpc, 15);
         /* hub.* calls run on the hub's main loop, which turns only once
          * the configured instances are created: the answer means ready. */
-        json_object *st = hh_call(h, "hub.status", "[]", NULL);
+        char *err = NULL;
+        json_object *st = hh_call(h, "hub.status", "[]", &err);
         if (!st) {
-            fprintf(stderr, "the hub does not answer hub.status\n");
+            fprintf(stderr, "the hub does not answer hub.status: %s\n", err);
             exit(1);
         }
         json_object_put(st);
@@ -191,6 +209,7 @@ int hh_wait_exit(hh_hub *h, int ms)
         pid_t r = waitpid(h->pid, &h->status, WNOHANG);
         if (r == h->pid) {
             h->exited = true;
+            live_pids = g_slist_remove(live_pids, GINT_TO_POINTER((int)h->pid));
             break;
         }
         if (g_get_monotonic_time() >= end)
