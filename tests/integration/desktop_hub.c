@@ -93,7 +93,7 @@ static const char config[] =
     "{\"plugin\": \"notify\", \"id\": \"notify\", \"config\": {}},"
     "{\"plugin\": \"timer\", \"id\": \"backup\", \"config\": {\"interval\": 0.5, \"count\": 1, "
     "\"action\": \"notify\"}},"
-    "{\"plugin\": \"gui\", \"id\": \"tray\", \"config\": {}}]}";
+    "{\"plugin\": \"gui\", \"id\": \"tray\", \"config\": {\"monitor\": true}}]}";
 
 int main(void)
 {
@@ -113,6 +113,7 @@ int main(void)
     }
     DESK_CHECK(desk_monitor_start(env));
     DESK_CHECK(desk_dunst_start(env));
+    DESK_CHECK(desk_trayer_start(env));
 
     char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
     g_file_set_contents(cfg, config, -1, NULL);
@@ -165,6 +166,16 @@ int main(void)
         DESK_CHECK(cli(a3) == 0);
         DESK_CHECK(desk_wait(call_seen, "Back to normal", 10000));
         DESK_CHECK(log_has(&h, "no notification daemon"));
+
+        /* The whole desktop: tray icon in trayer, the monitor the gui
+         * instance opened at start, and the daemon's popups. */
+        desk_spin(800);
+        char *dir = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "test-artifacts", NULL);
+        g_mkdir_with_parents(dir, 0755);
+        char *shot = g_build_filename(dir, "desktop-hub.png", NULL);
+        DESK_CHECK(desk_screenshot(env, shot));
+        g_free(shot);
+        g_free(dir);
     }
     g_free(addr);
     kill(h.pid, SIGTERM);
