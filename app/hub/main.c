@@ -92,6 +92,8 @@ static void free_options(void)
     g_strfreev(opt_plugin_dirs);
 }
 
+static int start_and_run(hub *h);
+
 static int start_server(hub *h, char **error)
 {
     hub_config *c = h->config;
@@ -112,6 +114,21 @@ static int start_server(hub *h, char **error)
 }
 
 static int run(hub *h)
+{
+    /* Handlers first: a signal during startup is then handled once the
+     * loop runs instead of killing the process. */
+    guint sigs[3] = {
+        g_unix_signal_add(SIGTERM, on_quit_signal, h),
+        g_unix_signal_add(SIGINT, on_quit_signal, h),
+        g_unix_signal_add(SIGHUP, on_hup, h),
+    };
+    int rc = start_and_run(h);
+    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++)
+        g_source_remove(sigs[i]);
+    return rc;
+}
+
+static int start_and_run(hub *h)
 {
     char *err = NULL;
     h->config = hub_config_load(h->config_arg, &err);
@@ -175,11 +192,6 @@ static int run(hub *h)
     hub_entries_apply(h, h->config, NULL);
     hub_announce(h);
 
-    guint sigs[3] = {
-        g_unix_signal_add(SIGTERM, on_quit_signal, h),
-        g_unix_signal_add(SIGINT, on_quit_signal, h),
-        g_unix_signal_add(SIGHUP, on_hup, h),
-    };
     g_main_loop_run(h->loop);
 
     g_atomic_int_set(&h->shutting_down, 1);
@@ -199,8 +211,6 @@ static int run(hub *h)
      * so their references are released. */
     while (g_main_context_iteration(h->context, FALSE))
         ;
-    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++)
-        g_source_remove(sigs[i]);
     hub_lock_release();
     hub_log(BMQ_LOG_INFO, "stopped");
     return 0;
