@@ -45,6 +45,8 @@ static gboolean on_quit_signal(gpointer data)
 static gboolean on_hup(gpointer data)
 {
     hub *h = data;
+    if (g_atomic_int_get(&h->shutting_down))
+        return G_SOURCE_CONTINUE;
     char *err = NULL;
     json_object *diff = hub_reload(h, &err);
     json_object_put(diff);
