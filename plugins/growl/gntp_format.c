@@ -164,8 +164,8 @@ bool gntp__key_verify(const char *alg, const char *key_hash, const char *salt_he
 
 typedef struct builder {
     GString *s;
-    GPtrArray *res_ids;   /* char* */
-    GPtrArray *res_data;  /* GBytes* */
+    GPtrArray *res_ids;  /* char* */
+    GPtrArray *res_data; /* GBytes* */
 } builder;
 
 static void builder_init(builder *b, const char *type, gntp_hash hash, const char *password)

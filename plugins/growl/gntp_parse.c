@@ -17,9 +17,9 @@
 
 typedef struct cursor {
     const guint8 *buf;
-    size_t len;   /* bytes available (already capped at max_size) */
+    size_t len; /* bytes available (already capped at max_size) */
     size_t pos;
-    bool capped;  /* more bytes exist beyond len, but max_size forbids them */
+    bool capped; /* more bytes exist beyond len, but max_size forbids them */
 } cursor;
 
 enum { LINE_OK = 0, LINE_MORE = 1, LINE_TOO_LONG = -1 };
@@ -339,8 +339,8 @@ int gntp__parse(const guint8 *buf, size_t len, bool request, size_t max_size, gn
 
     gntp_msg *m = g_new0(gntp_msg, 1);
     m->sections = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
-    m->resources = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify)g_bytes_unref);
+    m->resources =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
     const char *l;
     size_t n;
     int rc = next_line(&c, &l, &n);
@@ -511,8 +511,8 @@ static int to_notify(const gntp_msg *m, growl_event *ev, perr *e)
     return 0;
 }
 
-int gntp__request_to_event(const gntp_msg *m, const char *password, growl_event **out,
-                           int *code, char **err)
+int gntp__request_to_event(const gntp_msg *m, const char *password, growl_event **out, int *code,
+                           char **err)
 {
     *out = NULL;
     *code = 0;

@@ -24,17 +24,18 @@
 
 typedef struct growl_inst {
     bmq_host *host;
-    growl_sender *sender;       /* (nullable) */
-    growl_receiver *receiver;   /* (nullable) */
-    GPtrArray *followers;       /* bmq_follower* (owned by the host) */
-    char *title;                /* (nullable) template; NULL = default */
-    char *text;                 /* (nullable) */
-    GPtrArray *types;           /* (nullable) configured notification types */
+    growl_sender *sender;     /* (nullable) */
+    growl_receiver *receiver; /* (nullable) */
+    GPtrArray *followers;     /* bmq_follower* (owned by the host) */
+    char *title;              /* (nullable) template; NULL = default */
+    char *text;               /* (nullable) */
+    GPtrArray *types;         /* (nullable) configured notification types */
 } growl_inst;
 
 static const char *const known_keys[] = {
-    "filter", "host", "protocol", "port", "password", "hash", "application", "notifications",
-    "title", "text", "icon", "listen", "forward", "callbacks", "queue", "timeout", NULL,
+    "filter",      "host",          "protocol", "port",    "password", "hash",
+    "application", "notifications", "title",    "text",    "icon",     "listen",
+    "forward",     "callbacks",     "queue",    "timeout", NULL,
 };
 
 /* ---- forwarding ---------------------------------------------------------------- */
@@ -194,8 +195,8 @@ static bool load_icon(const char *icon, gntp_icon *out, char **error)
     if (!ok) {
         *error = g_strdup_printf("cannot read icon '%s': %s", icon, e ? e->message : "bad URI");
     } else if (len == 0 || len > MAX_ICON) {
-        *error = g_strdup_printf("icon '%s' must be 1 byte..1 MiB (is %zu bytes)", icon,
-                                 (size_t)len);
+        *error =
+            g_strdup_printf("icon '%s' must be 1 byte..1 MiB (is %zu bytes)", icon, (size_t)len);
         ok = false;
         g_free(data);
     } else {
@@ -206,8 +207,7 @@ static bool load_icon(const char *icon, gntp_icon *out, char **error)
     return ok;
 }
 
-static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config *sc,
-                          char **error)
+static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config *sc, char **error)
 {
     char *proto = NULL, *hash = NULL, *icon = NULL;
     bool ok = get_string(cfg, "protocol", "gntp", &proto, error);
@@ -218,8 +218,8 @@ static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config 
     sc->udp = ok && !strcmp(proto, "udp");
     int port = 0, queue = 0, timeout = 0;
     ok = ok && get_string(cfg, "host", "localhost", &sc->host, error) &&
-         get_int(cfg, "port", sc->udp ? GROWL_UDP_DEFAULT_PORT : GNTP_DEFAULT_PORT, 1, 65535,
-                 &port, error) &&
+         get_int(cfg, "port", sc->udp ? GROWL_UDP_DEFAULT_PORT : GNTP_DEFAULT_PORT, 1, 65535, &port,
+                 error) &&
          get_string(cfg, "password", "", &sc->password, error) &&
          get_string(cfg, "hash", "MD5", &hash, error) &&
          get_string(cfg, "application", "berryMQ", &sc->application, error) &&
@@ -237,9 +237,9 @@ static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config 
                              : (h == GNTP_HASH_MD5 || h == GNTP_HASH_SHA1 ||
                                 h == GNTP_HASH_SHA256 || h == GNTP_HASH_SHA512);
         if (!valid) {
-            *error = g_strdup_printf("'hash' must be %s, not \"%s\"",
-                                     sc->udp ? "MD5, SHA256 or NONE (UDP)"
-                                             : "MD5, SHA1, SHA256 or SHA512", hash);
+            *error = g_strdup_printf(
+                "'hash' must be %s, not \"%s\"",
+                sc->udp ? "MD5, SHA256 or NONE (UDP)" : "MD5, SHA1, SHA256 or SHA512", hash);
             ok = false;
         }
         sc->hash = (gntp_hash)h;
@@ -330,8 +330,8 @@ static void *growl_create(bmq_host *host, json_object *config, char **error)
         gi->sender = growl__sender_new(host, &sc);
         gi->followers = g_ptr_array_new();
         for (guint i = 0; ok && i < filters->len; i++) {
-            bmq_follower *f = host->follow(host, filters->pdata[i], forward, NULL, gi,
-                                           BMQ_FOLLOW_ANY_THREAD);
+            bmq_follower *f =
+                host->follow(host, filters->pdata[i], forward, NULL, gi, BMQ_FOLLOW_ANY_THREAD);
             if (!f) {
                 *error = g_strdup_printf("cannot follow '%s'", (const char *)filters->pdata[i]);
                 ok = false;

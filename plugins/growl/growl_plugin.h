@@ -4,6 +4,8 @@
 #ifndef GROWL_PLUGIN_H
 #define GROWL_PLUGIN_H
 
+#include <gio/gio.h>
+
 #include <berrymq/plugin.h>
 
 #include "growl_proto.h"
@@ -11,10 +13,10 @@
 /* ---- forwarding (sender.c) ---------------------------------------------- */
 
 typedef struct growl_sender_config {
-    bool udp;                 /* legacy UDP instead of GNTP */
+    bool udp; /* legacy UDP instead of GNTP */
     char *host;
     guint16 port;
-    char *password;           /* "" = none */
+    char *password; /* "" = none */
     gntp_hash hash;
     char *application;
     GPtrArray *notifications; /* (nullable) fixed types; NULL = one per message name */
@@ -27,13 +29,13 @@ typedef struct growl_sender_config {
 
 /* One notification to deliver. Every field is owned by the job. */
 typedef struct growl_job {
-    char *name;       /* notification type */
+    char *name; /* notification type */
     char *title;
     char *text;
     int priority;
     bool sticky;
-    gntp_icon icon;   /* per-message icon; both NULL = the configured one */
-    char *context;    /* (nullable) message id, for callbacks */
+    gntp_icon icon; /* per-message icon; both NULL = the configured one */
+    char *context;  /* (nullable) message id, for callbacks */
 } growl_job;
 
 typedef struct growl_sender growl_sender;
@@ -50,6 +52,21 @@ void growl__sender_free(growl_sender *s);
 /* Add counters to @obj: sent, failed, dropped, queued, callbacks, ... */
 void growl__sender_status(growl_sender *s, json_object *obj);
 void growl__sender_config_clear(growl_sender_config *cfg);
+
+/* ---- GNTP socket callbacks (callback.c) ---------------------------------- */
+
+typedef struct growl_callbacks growl_callbacks;
+
+/* @origin tags the NAME:clicked|closed|timedout messages. (transfer full) */
+growl_callbacks *growl__callbacks_new(bmq_host *host, const void *origin);
+/* Wait on @conn (a reference is taken) for the -CALLBACK about @context (a
+ * message id); @rest holds bytes already read past the -OK. Any thread. */
+void growl__callbacks_adopt(growl_callbacks *s, GSocketConnection *conn, const guint8 *rest,
+                            size_t n, const char *context);
+guint growl__callbacks_count(growl_callbacks *s); /* main thread */
+/* Close every waiting connection and free. Main thread, after the last
+ * adopt. */
+void growl__callbacks_free(growl_callbacks *s);
 
 /* ---- receiving (receiver.c) ---------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
-#define GNTP_DEFAULT_PORT 23053
+#define GNTP_DEFAULT_PORT      23053
 #define GROWL_UDP_DEFAULT_PORT 9887
 
 /* ---- key hashes ---------------------------------------------------------- */
@@ -48,26 +48,26 @@ bool gntp__key_verify(const char *alg, const char *key_hash, const char *salt_he
 
 /* An icon: either a URL sent as is, or bytes sent as a binary resource. */
 typedef struct gntp_icon {
-    char *url;     /* (nullable) */
-    GBytes *data;  /* (nullable) */
+    char *url;    /* (nullable) */
+    GBytes *data; /* (nullable) */
 } gntp_icon;
 
 typedef struct gntp_register {
     const char *application;
-    const gntp_icon *icon;       /* (nullable) application and notification icon */
-    const char *const *names;    /* notification types to register */
+    const gntp_icon *icon;    /* (nullable) application and notification icon */
+    const char *const *names; /* notification types to register */
     size_t n_names;
 } gntp_register;
 
 typedef struct gntp_notify {
     const char *application;
-    const char *name;            /* notification type */
-    const char *id;              /* (nullable) Notification-ID */
+    const char *name; /* notification type */
+    const char *id;   /* (nullable) Notification-ID */
     const char *title;
-    const char *text;            /* (nullable) */
-    int priority;                /* -2..2 */
+    const char *text; /* (nullable) */
+    int priority;     /* -2..2 */
     bool sticky;
-    const gntp_icon *icon;       /* (nullable) */
+    const gntp_icon *icon;             /* (nullable) */
     const char *callback_context;      /* (nullable) asks for a socket callback */
     const char *callback_context_type; /* required with callback_context */
 } gntp_notify;
@@ -106,20 +106,20 @@ typedef struct gntp_header {
 } gntp_header;
 
 typedef struct gntp_msg {
-    char *version;     /* "1.0" */
-    char *type;        /* REGISTER, NOTIFY, SUBSCRIBE, -OK, -ERROR, -CALLBACK, ... */
-    char *encryption;  /* "NONE" or "AES" (without the IV) */
-    char *hash_alg;    /* (nullable) */
-    char *key_hash;    /* (nullable) */
-    char *salt;        /* (nullable) */
+    char *version;         /* "1.0" */
+    char *type;            /* REGISTER, NOTIFY, SUBSCRIBE, -OK, -ERROR, -CALLBACK, ... */
+    char *encryption;      /* "NONE" or "AES" (without the IV) */
+    char *hash_alg;        /* (nullable) */
+    char *key_hash;        /* (nullable) */
+    char *salt;            /* (nullable) */
     GPtrArray *sections;   /* GPtrArray of GPtrArray of gntp_header; [0] = main */
     GHashTable *resources; /* identifier (char*) -> GBytes */
 } gntp_msg;
 
-#define GNTP_PARSE_MORE 1
+#define GNTP_PARSE_MORE   1
 #define GNTP_MAX_SECTIONS 256
-#define GNTP_MAX_HEADERS 128
-#define GNTP_MAX_LINE 16384
+#define GNTP_MAX_HEADERS  128
+#define GNTP_MAX_LINE     16384
 
 /* Frame and parse one message from the start of @buf.
  * Returns 0 with *out (transfer full) and *consumed when a whole message is
@@ -146,14 +146,14 @@ typedef enum { GROWL_EV_REGISTER = 1, GROWL_EV_NOTIFY = 2 } growl_ev_kind;
 typedef struct growl_event {
     growl_ev_kind kind;
     char *application;
-    char *name;            /* NOTIFY: notification type */
-    char *id;              /* (nullable) Notification-ID */
+    char *name; /* NOTIFY: notification type */
+    char *id;   /* (nullable) Notification-ID */
     char *title;
     char *text;
     int priority;
     bool sticky;
-    char *icon_url;        /* (nullable) */
-    GBytes *icon_data;     /* (nullable) */
+    char *icon_url;           /* (nullable) */
+    GBytes *icon_data;        /* (nullable) */
     GPtrArray *notifications; /* REGISTER: names (char*) */
     GPtrArray *enabled;       /* REGISTER: names enabled by default */
     GPtrArray *data_headers;  /* NOTIFY: Data-* headers to echo (gntp_header*) */
@@ -165,8 +165,8 @@ void growl__event_free(growl_event *ev);
  * is non-empty; any key is accepted when it is empty), no encryption,
  * required headers. 0 and *out, or a negative value with
  * *code / *err as for gntp__parse. */
-int gntp__request_to_event(const gntp_msg *m, const char *password, growl_event **out,
-                           int *code, char **err);
+int gntp__request_to_event(const gntp_msg *m, const char *password, growl_event **out, int *code,
+                           char **err);
 
 /* ---- Legacy UDP (udp_format.c / udp_parse.c) ----------------------------- */
 
@@ -202,8 +202,8 @@ int udp__parse(const guint8 *buf, size_t len, const char *password, growl_event 
 /* Render @tmpl with {id} {name} {action} {args} {kwargs} {args[N]}
  * {kwargs.KEY}; "{{" and "}}" are literal braces; an unknown or missing
  * placeholder renders as "". (transfer full) */
-char *growl__template_render(const char *tmpl, const char *id, const char *name,
-                             const char *action, json_object *args, json_object *kwargs);
+char *growl__template_render(const char *tmpl, const char *id, const char *name, const char *action,
+                             json_object *args, json_object *kwargs);
 /* Readable form of a JSON value: strings bare, arrays "[a, b]", objects
  * "{k:v}". (transfer full) */
 char *growl__json_readable(json_object *o);

@@ -21,11 +21,11 @@
 #include <gio/gio.h>
 
 #define DEFAULT_MAX_REQUEST (1024 * 1024)
-#define MAX_CONNS 64
-#define CONN_DEADLINE_MS 10000
-#define CONN_LINGER_MS 2000
-#define UDP_BATCH 32
-#define LOUD_REJECTS 20
+#define MAX_CONNS           64
+#define CONN_DEADLINE_MS    10000
+#define CONN_LINGER_MS      2000
+#define UDP_BATCH           32
+#define LOUD_REJECTS        20
 
 typedef struct rconn rconn;
 
@@ -33,8 +33,8 @@ struct growl_receiver {
     bmq_host *host;
     const void *origin;
     char *password;
-    GPtrArray *allow;       /* GInetAddressMask* */
-    bool any_peer;          /* a password guards a non-loopback listener */
+    GPtrArray *allow; /* GInetAddressMask* */
+    bool any_peer;    /* a password guards a non-loopback listener */
     size_t max_request;
     GSocket *gntp;
     guint gntp_src;
@@ -42,7 +42,7 @@ struct growl_receiver {
     GSocket *udp;
     guint udp_src;
     guint16 udp_port;
-    GList *conns;           /* rconn* */
+    GList *conns; /* rconn* */
     gint received, rejected;
 };
 
@@ -52,7 +52,7 @@ struct rconn {
     GByteArray *buf;
     guint src;
     guint timer;
-    bool answered;  /* reply sent; draining until the peer closes */
+    bool answered; /* reply sent; draining until the peer closes */
 };
 
 char *growl__id_part(const char *s, size_t max)
@@ -148,8 +148,8 @@ static json_object *str_array(GPtrArray *a)
 static void emit(growl_receiver *r, growl_event *ev, const char *protocol, const char *peer)
 {
     char *app = growl__id_part(ev->application, 120);
-    char *act = ev->kind == GROWL_EV_NOTIFY ? growl__id_part(ev->name, 120)
-                                            : g_strdup("registered");
+    char *act =
+        ev->kind == GROWL_EV_NOTIFY ? growl__id_part(ev->name, 120) : g_strdup("registered");
     char *id = g_strconcat(app, ":", act, NULL);
     json_object *kw = json_object_new_object();
     json_object_object_add(kw, "application", json_object_new_string(ev->application));
@@ -254,10 +254,9 @@ static bool conn_try(rconn *c, bool eof)
         g_free(err);
     } else {
         emit(r, ev, "gntp", peer);
-        reply(c->sock, gntp__format_ok(m->type, ev->kind == GROWL_EV_NOTIFY
-                                                     ? (ev->id ? ev->id : "")
-                                                     : NULL,
-                                       ev->data_headers));
+        reply(c->sock,
+              gntp__format_ok(m->type, ev->kind == GROWL_EV_NOTIFY ? (ev->id ? ev->id : "") : NULL,
+                              ev->data_headers));
         growl__event_free(ev);
     }
     gntp__msg_free(m);
@@ -342,14 +341,14 @@ static gboolean gntp_accept(GSocket *lsock, GIOCondition cond, gpointer data)
         bool ok = a && peer_allowed(r, a);
         if (a)
             g_object_unref(a);
-        const char *why = !ok ? "address not allowed"
+        const char *why = !ok                                    ? "address not allowed"
                           : g_list_length(r->conns) >= MAX_CONNS ? "too many connections"
                                                                  : NULL;
         if (why) {
             rejected(r, "GNTP connection", peer, why);
             g_socket_set_blocking(s, FALSE);
-            reply(s, gntp__format_error(NULL, ok ? GNTP_E_INTERNAL_SERVER_ERROR
-                                                 : GNTP_E_NOT_AUTHORIZED, why));
+            reply(s, gntp__format_error(
+                         NULL, ok ? GNTP_E_INTERNAL_SERVER_ERROR : GNTP_E_NOT_AUTHORIZED, why));
             g_socket_close(s, NULL);
             g_object_unref(s);
             g_free(peer);
@@ -414,12 +413,13 @@ static int port_value(json_object *v, int dflt, const char *key, char **error)
             return (int)p;
     }
     *error = g_strdup_printf("listen.%s must be a port number 0..65535 (0 = any free port) "
-                             "or true", key);
+                             "or true",
+                             key);
     return -2;
 }
 
-static GSocket *open_socket(growl_receiver *r, GInetAddress *ip, int port, bool udp,
-                            guint16 *bound, char **error)
+static GSocket *open_socket(growl_receiver *r, GInetAddress *ip, int port, bool udp, guint16 *bound,
+                            char **error)
 {
     GError *e = NULL;
     GSocket *s = g_socket_new(g_inet_address_get_family(ip),
@@ -449,8 +449,8 @@ static GSocket *open_socket(growl_receiver *r, GInetAddress *ip, int port, bool 
     return s;
 }
 
-static guint watch_socket(growl_receiver *r, GSocket *s, gboolean (*fn)(GSocket *, GIOCondition,
-                                                                         gpointer))
+static guint watch_socket(growl_receiver *r, GSocket *s,
+                          gboolean (*fn)(GSocket *, GIOCondition, gpointer))
 {
     GSource *src = g_socket_create_source(s, G_IO_IN, NULL);
     g_source_set_callback(src, (GSourceFunc)(void (*)(void))fn, r, NULL);
@@ -462,8 +462,8 @@ static guint watch_socket(growl_receiver *r, GSocket *s, gboolean (*fn)(GSocket 
 static bool parse_config(growl_receiver *r, json_object *listen, int *gntp_port, int *udp_port,
                          GInetAddress **ip, char **error)
 {
-    static const char *const known[] = {"gntp", "udp", "host", "password", "allow", "max_request",
-                                        NULL};
+    static const char *const known[] = {"gntp",  "udp",         "host", "password",
+                                        "allow", "max_request", NULL};
     if (!json_object_is_type(listen, json_type_object)) {
         *error = g_strdup("listen must be an object like {\"gntp\": 23053, \"udp\": 9887}");
         return false;
@@ -473,7 +473,8 @@ static bool parse_config(growl_receiver *r, json_object *listen, int *gntp_port,
         (void)val;
         if (!g_strv_contains(known, key)) {
             *error = g_strdup_printf("unknown key listen.%s (known: gntp, udp, host, password, "
-                                     "allow, max_request)", key);
+                                     "allow, max_request)",
+                                     key);
             return false;
         }
     }
@@ -522,12 +523,13 @@ static bool parse_config(growl_receiver *r, json_object *listen, int *gntp_port,
         r->allow = g_ptr_array_new_with_free_func(g_object_unref);
         for (size_t i = 0; i < json_object_array_length(v); i++) {
             json_object *it = json_object_array_get_idx(v, i);
-            const char *cidr = json_object_is_type(it, json_type_string)
-                                   ? json_object_get_string(it) : "";
+            const char *cidr =
+                json_object_is_type(it, json_type_string) ? json_object_get_string(it) : "";
             GInetAddressMask *mask = g_inet_address_mask_new_from_string(cidr, NULL);
             if (!mask) {
                 *error = g_strdup_printf("listen.allow[%zu] '%s' is not an address or CIDR "
-                                         "range", i, cidr);
+                                         "range",
+                                         i, cidr);
                 return false;
             }
             g_ptr_array_add(r->allow, mask);
@@ -546,7 +548,8 @@ static bool parse_config(growl_receiver *r, json_object *listen, int *gntp_port,
     if (!g_inet_address_get_is_loopback(*ip) && !guarded) {
         *error = g_strdup_printf("refusing to listen on %s without listen.allow or "
                                  "listen.password (Growl senders on other machines would be "
-                                 "accepted unchecked)", host);
+                                 "accepted unchecked)",
+                                 host);
         return false;
     }
     r->any_peer = *r->password && !(r->allow && r->allow->len);

@@ -10,10 +10,7 @@
  * (at least 6). Network failures back off from 0.5 s doubling up to 30 s.
  *
  * Socket callbacks: after a -OK to a NOTIFY that carried a callback context,
- * the server keeps the connection open until the notification is clicked,
- * closed or times out. The worker hands such a connection to the main
- * thread (host->invoke), where a socket source waits for the -CALLBACK and
- * turns it into the message NAME:clicked|closed|timedout.
+ * the connection goes to callback.c, which waits for the -CALLBACK.
  */
 #include "growl_plugin.h"
 
@@ -22,14 +19,11 @@
 
 #include <gio/gio.h>
 
-#define MAX_NAMES 255
-#define MAX_WATCHES 64
-#define MAX_REPLY (64 * 1024)
-#define BACKOFF_MIN_MS 500
-#define BACKOFF_MAX_MS 30000
+#define MAX_NAMES         255
+#define MAX_REPLY         (64 * 1024)
+#define BACKOFF_MIN_MS    500
+#define BACKOFF_MAX_MS    30000
 #define UDP_REREGISTER_US (300 * G_USEC_PER_SEC)
-
-typedef struct cb_watch cb_watch;
 
 struct growl_sender {
     bmq_host *host;
@@ -37,31 +31,22 @@ struct growl_sender {
     GThread *thread;
     GMutex lock;
     GCond cond;
-    GQueue queue;          /* growl_job*, under lock */
-    bool stop;             /* under lock */
-    char *last_error;      /* under lock */
+    GQueue queue;     /* growl_job*, under lock */
+    bool stop;        /* under lock */
+    char *last_error; /* under lock */
     GCancellable *cancel;
     gint sent, failed, dropped; /* atomic */
 
     /* Worker thread only. */
-    GPtrArray *names;      /* notification types registered (or to register) */
+    GPtrArray *names; /* notification types registered (or to register) */
     bool need_register;
-    bool down;             /* last attempt failed on the network */
+    bool down; /* last attempt failed on the network */
     guint backoff_ms;
-    gint64 retry_at;       /* monotonic us */
+    gint64 retry_at; /* monotonic us */
     gint64 registered_at;
     GSocket *udp;
 
-    /* Main thread only. */
-    GList *watches;        /* cb_watch* */
-};
-
-struct cb_watch {
-    growl_sender *s;
-    GSocketConnection *conn;
-    GByteArray *buf;
-    char *context;
-    guint src;
+    growl_callbacks *callbacks; /* sockets waiting for a -CALLBACK */
 };
 
 typedef enum { RES_OK, RES_ERROR, RES_NET } result;
@@ -106,159 +91,6 @@ static void set_error(growl_sender *s, const char *fmt, ...)
     g_mutex_unlock(&s->lock);
 }
 
-/* ---- callback sockets (main thread) -------------------------------------- */
-
-static void watch_close(cb_watch *w)
-{
-    growl_sender *s = w->s;
-    s->watches = g_list_remove(s->watches, w);
-    if (w->src)
-        s->host->source_remove(s->host, w->src);
-    g_io_stream_close(G_IO_STREAM(w->conn), NULL, NULL);
-    g_object_unref(w->conn);
-    g_byte_array_unref(w->buf);
-    g_free(w->context);
-    g_free(w);
-}
-
-static const char *callback_action(const char *result)
-{
-    if (!result)
-        return NULL;
-    if (!g_ascii_strcasecmp(result, "CLICKED") || !g_ascii_strcasecmp(result, "CLICK"))
-        return "clicked";
-    if (!g_ascii_strcasecmp(result, "CLOSED") || !g_ascii_strcasecmp(result, "CLOSE"))
-        return "closed";
-    if (!g_ascii_strcasecmp(result, "TIMEDOUT") || !g_ascii_strcasecmp(result, "TIMEOUT"))
-        return "timedout";
-    return NULL;
-}
-
-static void emit_callback(growl_sender *s, const char *context, const gntp_msg *m)
-{
-    const char *res = gntp__msg_get(m, 0, "Notification-Callback-Result");
-    const char *action = callback_action(res);
-    if (!action) {
-        s->host->log(s->host, BMQ_LOG_WARNING, "unknown callback result '%.32s'",
-                     res ? res : "");
-        return;
-    }
-    /* The id prefix ("name" or "name@ns") of the message that was shown. */
-    const char *colon = strrchr(context, ':');
-    char *prefix = colon ? g_strndup(context, (gsize)(colon - context)) : g_strdup(context);
-    char *id = g_strconcat(prefix, ":", action, NULL);
-    json_object *kw = json_object_new_object();
-    json_object_object_add(kw, "context", json_object_new_string(context));
-    json_object_object_add(kw, "result", json_object_new_string(res));
-    const char *nid = gntp__msg_get(m, 0, "Notification-ID");
-    if (nid)
-        json_object_object_add(kw, "notification_id", json_object_new_string(nid));
-    const char *ts = gntp__msg_get(m, 0, "Notification-Callback-Timestamp");
-    if (ts)
-        json_object_object_add(kw, "timestamp", json_object_new_string(ts));
-    int err = 0;
-    bmq_message *msg = bmq_message_new_full(id, json_object_new_array(), kw, NULL,
-                                            s->cfg.origin, &err);
-    if (msg)
-        s->host->twitter_message(s->host, msg);
-    else
-        s->host->log(s->host, BMQ_LOG_WARNING, "cannot send callback message '%s': %s", id,
-                     bmq_strerror(err));
-    g_free(prefix);
-    g_free(id);
-}
-
-/* Process what is buffered; true when the watch is finished. */
-static bool watch_process(cb_watch *w)
-{
-    while (w->buf->len) {
-        gntp_msg *m = NULL;
-        size_t used = 0;
-        int code = 0;
-        char *err = NULL;
-        int rc = gntp__parse(w->buf->data, w->buf->len, false, MAX_REPLY, &m, &used, &code, &err);
-        if (rc == GNTP_PARSE_MORE)
-            return false;
-        if (rc < 0) {
-            w->s->host->log(w->s->host, BMQ_LOG_WARNING, "malformed callback: %s", err);
-            g_free(err);
-            return true;
-        }
-        g_byte_array_remove_range(w->buf, 0, (guint)used);
-        bool done = strcmp(m->type, "-CALLBACK") == 0;
-        if (done)
-            emit_callback(w->s, w->context, m);
-        gntp__msg_free(m);
-        if (done)
-            return true;
-    }
-    return false;
-}
-
-static gboolean watch_ready(GSocket *sock, GIOCondition cond, gpointer data)
-{
-    cb_watch *w = data;
-    guint8 tmp[4096];
-    GError *e = NULL;
-    gssize n = g_socket_receive_with_blocking(sock, (gchar *)tmp, sizeof tmp, FALSE, NULL, &e);
-    if (n < 0 && g_error_matches(e, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
-        g_error_free(e);
-        return G_SOURCE_CONTINUE;
-    }
-    g_clear_error(&e);
-    bool done = n <= 0;
-    if (n > 0) {
-        g_byte_array_append(w->buf, tmp, (guint)n);
-        done = watch_process(w) || w->buf->len > MAX_REPLY;
-    }
-    if (done) {
-        w->src = 0; /* returning REMOVE destroys the source */
-        watch_close(w);
-        return G_SOURCE_REMOVE;
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-typedef struct handoff {
-    growl_sender *s;
-    cb_watch *w;
-} handoff;
-
-static void handoff_free(void *data)
-{
-    handoff *h = data;
-    if (h->w) {
-        g_io_stream_close(G_IO_STREAM(h->w->conn), NULL, NULL);
-        g_object_unref(h->w->conn);
-        g_byte_array_unref(h->w->buf);
-        g_free(h->w->context);
-        g_free(h->w);
-    }
-    g_free(h);
-}
-
-static void handoff_run(void *data)
-{
-    handoff *h = data;
-    cb_watch *w = h->w;
-    h->w = NULL;
-    growl_sender *s = h->s;
-    w->s = s;
-    s->watches = g_list_append(s->watches, w);
-    if (g_list_length(s->watches) > MAX_WATCHES)
-        watch_close(s->watches->data);
-    if (watch_process(w)) {
-        watch_close(w);
-        return;
-    }
-    GSocket *sock = g_socket_connection_get_socket(w->conn);
-    g_socket_set_blocking(sock, FALSE);
-    GSource *src = g_socket_create_source(sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
-    g_source_set_callback(src, (GSourceFunc)(void (*)(void))watch_ready, w, NULL);
-    w->src = s->host->source_attach(s->host, src);
-    g_source_unref(src);
-}
-
 /* ---- GNTP (worker) --------------------------------------------------------- */
 
 /* Send @req on a new connection and read the reply. With @keep_context a
@@ -278,8 +110,8 @@ static result gntp_exchange(growl_sender *s, GBytes *req, const char *what,
         g_socket_client_connect_to_host(client, s->cfg.host, s->cfg.port, s->cancel, &e);
     g_object_unref(client);
     if (!conn) {
-        *desc = g_strdup_printf("cannot connect to %s:%u: %s", s->cfg.host, s->cfg.port,
-                                e->message);
+        *desc =
+            g_strdup_printf("cannot connect to %s:%u: %s", s->cfg.host, s->cfg.port, e->message);
         g_error_free(e);
         return RES_NET;
     }
@@ -308,8 +140,8 @@ static result gntp_exchange(growl_sender *s, GBytes *req, const char *what,
     size_t used = 0;
     while (r == RES_OK && !m) {
         guint8 tmp[4096];
-        gssize n = g_socket_receive_with_blocking(sock, (gchar *)tmp, sizeof tmp, TRUE, s->cancel,
-                                                  &e);
+        gssize n =
+            g_socket_receive_with_blocking(sock, (gchar *)tmp, sizeof tmp, TRUE, s->cancel, &e);
         if (n <= 0) {
             *desc = g_strdup_printf("%s: no reply from %s:%u: %s", what, s->cfg.host, s->cfg.port,
                                     e ? e->message : "connection closed");
@@ -336,19 +168,10 @@ static result gntp_exchange(growl_sender *s, GBytes *req, const char *what,
         *desc = g_strdup_printf("%s refused: %s %d: %s", what, m->type, *code, d ? d : "");
         r = RES_ERROR;
     }
-    if (r == RES_OK && keep_context) {
-        cb_watch *w = g_new0(cb_watch, 1);
-        w->conn = g_object_ref(conn);
-        w->buf = g_byte_array_new();
-        g_byte_array_append(w->buf, buf->data + used, buf->len - (guint)used);
-        handoff *h = g_new0(handoff, 1);
-        h->s = s;
-        h->w = w;
-        w->context = g_strdup(keep_context);
-        s->host->invoke(s->host, handoff_run, h, handoff_free);
-    } else {
+    if (r == RES_OK && keep_context)
+        growl__callbacks_adopt(s->callbacks, conn, buf->data + used, buf->len - used, keep_context);
+    else
         g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
-    }
     gntp__msg_free(m);
     g_byte_array_unref(buf);
     g_object_unref(conn);
@@ -466,8 +289,8 @@ static result udp_send(growl_sender *s, GBytes *pkt, char **desc)
     const gchar *data = g_bytes_get_data(pkt, &len);
     gssize n = g_socket_send_with_blocking(s->udp, data, len, TRUE, s->cancel, &e);
     if (n < 0) {
-        *desc = g_strdup_printf("UDP send to %s:%u failed: %s", s->cfg.host, s->cfg.port,
-                                e->message);
+        *desc =
+            g_strdup_printf("UDP send to %s:%u failed: %s", s->cfg.host, s->cfg.port, e->message);
         g_error_free(e);
         g_clear_object(&s->udp);
         return RES_NET;
@@ -483,9 +306,8 @@ static result udp_deliver(growl_sender *s, const growl_job *job, char **desc)
     /* UDP has no reply telling us the server forgot the application, so
      * registration is repeated now and then. */
     if (s->need_register || now - s->registered_at > UDP_REREGISTER_US) {
-        GBytes *reg = udp__format_register(s->cfg.application,
-                                           (const char *const *)s->names->pdata, s->names->len,
-                                           s->cfg.hash, s->cfg.password);
+        GBytes *reg = udp__format_register(s->cfg.application, (const char *const *)s->names->pdata,
+                                           s->names->len, s->cfg.hash, s->cfg.password);
         result r = udp_send(s, reg, desc);
         g_bytes_unref(reg);
         if (r != RES_OK)
@@ -598,6 +420,7 @@ growl_sender *growl__sender_new(bmq_host *host, growl_sender_config *cfg)
         for (guint i = 0; i < s->cfg.notifications->len && i < MAX_NAMES; i++)
             g_ptr_array_add(s->names, g_strdup(s->cfg.notifications->pdata[i]));
     s->need_register = true;
+    s->callbacks = growl__callbacks_new(host, s->cfg.origin);
     s->thread = g_thread_new("growl-sender", worker, s);
     return s;
 }
@@ -631,8 +454,7 @@ void growl__sender_free(growl_sender *s)
     g_mutex_unlock(&s->lock);
     g_cancellable_cancel(s->cancel);
     g_thread_join(s->thread);
-    while (s->watches)
-        watch_close(s->watches->data);
+    growl__callbacks_free(s->callbacks);
     growl_job *job;
     while ((job = g_queue_pop_head(&s->queue)))
         growl__job_free(job);
@@ -660,5 +482,5 @@ void growl__sender_status(growl_sender *s, json_object *obj)
                            s->last_error ? json_object_new_string(s->last_error) : NULL);
     g_mutex_unlock(&s->lock);
     json_object_object_add(obj, "callbacks_waiting",
-                           json_object_new_int((int)g_list_length(s->watches)));
+                           json_object_new_int((int)growl__callbacks_count(s->callbacks)));
 }

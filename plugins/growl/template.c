@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_KEY 256
+#define MAX_KEY   256
 #define MAX_DEPTH 32
 
 char *growl__utf8_clip(const char *s, size_t max)
@@ -113,8 +113,8 @@ static void expand(GString *out, const char *key, const tctx *c)
     }
 }
 
-char *growl__template_render(const char *tmpl, const char *id, const char *name,
-                             const char *action, json_object *args, json_object *kwargs)
+char *growl__template_render(const char *tmpl, const char *id, const char *name, const char *action,
+                             json_object *args, json_object *kwargs)
 {
     tctx c = {id, name, action, args, kwargs};
     GString *out = g_string_new(NULL);

@@ -136,7 +136,7 @@ int udp__parse(const guint8 *buf, size_t len, const char *password, growl_event 
     unsigned type = buf[1];
     if (type > GROWL_UDP_NOTIFICATION_NOAUTH)
         return fail(err, "unknown packet type");
-    size_t sum_len = type >= GROWL_UDP_REGISTRATION_NOAUTH ? 0
+    size_t sum_len = type >= GROWL_UDP_REGISTRATION_NOAUTH   ? 0
                      : type >= GROWL_UDP_REGISTRATION_SHA256 ? 32
                                                              : 16;
     if (sum_len == 0 && password && *password)
@@ -148,8 +148,8 @@ int udp__parse(const guint8 *buf, size_t len, const char *password, growl_event 
         return fail(err, "bad checksum (wrong password?)");
 
     growl_event *ev = g_new0(growl_event, 1);
-    int rc = (type % 2 == 0) ? parse_register(buf, body, ev, err)
-                             : parse_notify(buf, body, ev, err);
+    int rc =
+        (type % 2 == 0) ? parse_register(buf, body, ev, err) : parse_notify(buf, body, ev, err);
     if (rc) {
         growl__event_free(ev);
         return rc;

@@ -20,10 +20,16 @@ static void roundtrip(const growl_event *ev)
     GBytes *req = NULL;
     if (ev->kind == GROWL_EV_NOTIFY) {
         gntp_icon icon = {.url = ev->icon_url, .data = ev->icon_data};
-        gntp_notify n = {.application = ev->application, .name = ev->name, .id = ev->id,
-                         .title = ev->title, .text = ev->text, .priority = ev->priority,
-                         .sticky = ev->sticky, .icon = &icon,
-                         .callback_context = "x:y", .callback_context_type = "t"};
+        gntp_notify n = {.application = ev->application,
+                         .name = ev->name,
+                         .id = ev->id,
+                         .title = ev->title,
+                         .text = ev->text,
+                         .priority = ev->priority,
+                         .sticky = ev->sticky,
+                         .icon = &icon,
+                         .callback_context = "x:y",
+                         .callback_context_type = "t"};
         req = gntp__format_notify(&n, GNTP_HASH_SHA256, "pw");
     } else {
         gntp_register r = {.application = ev->application,

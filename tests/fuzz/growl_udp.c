@@ -19,8 +19,8 @@ static void roundtrip(const growl_event *ev)
 {
     if (ev->kind != GROWL_EV_NOTIFY)
         return;
-    GBytes *pkt = udp__format_notify(ev->application, ev->name, ev->title, ev->text,
-                                     ev->priority, ev->sticky, GNTP_HASH_SHA256, "k");
+    GBytes *pkt = udp__format_notify(ev->application, ev->name, ev->title, ev->text, ev->priority,
+                                     ev->sticky, GNTP_HASH_SHA256, "k");
     gsize n;
     const guint8 *p = g_bytes_get_data(pkt, &n);
     growl_event *back = NULL;
@@ -29,8 +29,7 @@ static void roundtrip(const growl_event *ev)
     CHECK(rc == 0);
     /* Names up to the length the formatter keeps must come back unchanged. */
     if (strlen(ev->name) <= 1024 && strlen(ev->application) <= 1024)
-        CHECK(strcmp(back->name, ev->name) == 0 &&
-              strcmp(back->application, ev->application) == 0);
+        CHECK(strcmp(back->name, ev->name) == 0 && strcmp(back->application, ev->application) == 0);
     CHECK(back->priority == ev->priority && back->sticky == ev->sticky);
     growl__event_free(back);
     g_bytes_unref(pkt);

@@ -69,7 +69,8 @@ static bool complete(const char *buf, size_t len)
         }
     }
     GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
-    for (const char *p = buf; ok && (p = find(p, pos - (size_t)(p - buf), "x-growl-resource://"));) {
+    for (const char *p = buf;
+         ok && (p = find(p, pos - (size_t)(p - buf), "x-growl-resource://"));) {
         p += 19;
         char *id = g_strndup(p, strcspn(p, "\r"));
         bool have = false;
@@ -128,7 +129,8 @@ static void srv_answer(srv *s, int fd, const char *req)
     }
     char *nid = hdr(strstr(req, "\r\n") + 2, "Notification-ID");
     char *ok = g_strdup_printf("GNTP/1.0 -OK NONE\r\nResponse-Action: NOTIFY\r\n"
-                               "Notification-ID: %s\r\n\r\n", nid ? nid : "");
+                               "Notification-ID: %s\r\n\r\n",
+                               nid ? nid : "");
     send_str(fd, ok);
     g_free(ok);
     if (s->mode == MODE_CALLBACK && k < 4 && s->cb_results[k]) {
@@ -307,13 +309,15 @@ static void test_gntp_forward(void)
     char *cfg = g_strdup_printf(
         "{\"protocol\": \"gntp\", \"host\": \"127.0.0.1\", \"port\": %d, \"password\": \"pw\","
         " \"hash\": \"SHA256\", \"filter\": \"build:*\", \"title\": \"{name} {action}\","
-        " \"text\": \"{args[0]} / {kwargs.who}\", \"callbacks\": false}", s.port);
+        " \"text\": \"{args[0]} / {kwargs.who}\", \"callbacks\": false}",
+        s.port);
     char *err = NULL;
     bmq_instance *inst = fx_create(&fx, "g1", cfg, &err);
     if (!inst)
         g_error("create: %s", err);
     g_assert_cmpint(bmq_twitter_json(fx.bus, "build:done", "[\"ok\"]",
-                                     "{\"who\": \"ci\", \"priority\": 1, \"sticky\": true}"), ==, 0);
+                                     "{\"who\": \"ci\", \"priority\": 1, \"sticky\": true}"),
+                    ==, 0);
     wait_reqs(&s, 2);
     wait_stat(inst, "sent", 1);
 
@@ -432,8 +436,8 @@ static void test_gntp_callbacks(void)
     s.cb_results[0] = "CLICKED";
     s.cb_results[1] = "CLOSE";
     s.cb_results[2] = "TIMEDOUT";
-    char *cfg = g_strdup_printf("{\"port\": %d, \"host\": \"127.0.0.1\", \"filter\": \"build\"}",
-                                s.port);
+    char *cfg =
+        g_strdup_printf("{\"port\": %d, \"host\": \"127.0.0.1\", \"filter\": \"build\"}", s.port);
     char *err = NULL;
     bmq_instance *inst = fx_create(&fx, "g3", cfg, &err);
     g_assert_nonnull(inst);
@@ -530,8 +534,8 @@ static void test_gntp_icons(void)
     fx_init(&fx, NULL);
     srv s;
     srv_start(&s, MODE_OK);
-    static const guint8 icon[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
-                                  '\r', '\n', '\r', '\n', 0,    0xff};
+    static const guint8 icon[] = {0x89, 'P',  'N',  'G',  '\r', '\n', 0x1a,
+                                  '\n', '\r', '\n', '\r', '\n', 0,    0xff};
     char *path = g_build_filename(fx.data_root, "icon.png", NULL);
     g_assert_true(g_file_set_contents(path, (const char *)icon, sizeof icon, NULL));
     char *md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, icon, sizeof icon);
@@ -701,21 +705,24 @@ static void test_udp_forward(void)
     int fd = bound_socket(SOCK_DGRAM, &port);
     char *cfg = g_strdup_printf(
         "{\"protocol\": \"udp\", \"host\": \"127.0.0.1\", \"port\": %d, \"password\": \"secret\","
-        " \"filter\": \"build:*\", \"application\": \"CI\", \"text\": \"{args[0]}\"}", port);
+        " \"filter\": \"build:*\", \"application\": \"CI\", \"text\": \"{args[0]}\"}",
+        port);
     char *err = NULL;
     bmq_instance *inst = fx_create(&fx, "u1", cfg, &err);
     if (!inst)
         g_error("create: %s", err);
-    bmq_twitter_json(fx.bus, "build:done", "[\"all good\"]", "{\"priority\": -2, \"sticky\": true}");
+    bmq_twitter_json(fx.bus, "build:done", "[\"all good\"]",
+                     "{\"priority\": -2, \"sticky\": true}");
     assert_packet(udp_recv(fd), spec_udp(true, 0, "CI", "build", NULL, NULL, 0, false, "secret"));
-    assert_packet(udp_recv(fd), spec_udp(false, 1, "CI", "build", "build:done", "all good", -2,
-                                         true, "secret"));
+    assert_packet(udp_recv(fd),
+                  spec_udp(false, 1, "CI", "build", "build:done", "all good", -2, true, "secret"));
     wait_stat(inst, "sent", 1);
     bmq_instance_destroy(inst);
     g_free(cfg);
 
     cfg = g_strdup_printf("{\"protocol\": \"udp\", \"port\": %d, \"hash\": \"SHA256\","
-                          " \"title\": \"t\", \"text\": \"x\"}", port);
+                          " \"title\": \"t\", \"text\": \"x\"}",
+                          port);
     inst = fx_create(&fx, "u2", cfg, &err);
     g_assert_nonnull(inst);
     bmq_twitter_json(fx.bus, "n:a", NULL, "{\"priority\": 2}");

@@ -22,8 +22,8 @@ typedef struct fixture {
     bmq_plugin_host *host;
     char *data_root;
     GMutex lock;
-    GPtrArray *seen;   /* bmq_message* received by the test follower */
-    GPtrArray *logs;   /* char* */
+    GPtrArray *seen; /* bmq_message* received by the test follower */
+    GPtrArray *logs; /* char* */
     bmq_follower *f;
 } fixture;
 
@@ -80,7 +80,8 @@ G_GNUC_UNUSED static void fx_free(fixture *fx)
     g_mutex_clear(&fx->lock);
 }
 
-G_GNUC_UNUSED static bmq_instance *fx_create(fixture *fx, const char *id, const char *json, char **error)
+G_GNUC_UNUSED static bmq_instance *fx_create(fixture *fx, const char *id, const char *json,
+                                             char **error)
 {
     json_object *cfg = json_tokener_parse(json);
     g_assert_nonnull(cfg);
@@ -190,8 +191,9 @@ G_GNUC_UNUSED static void put16(GByteArray *a, size_t v)
 }
 
 /* Packets as the Growl network protocol describes them. */
-G_GNUC_UNUSED static GBytes *spec_udp(bool reg, int type, const char *app, const char *name, const char *title,
-                        const char *text, int prio, bool sticky, const char *pw)
+G_GNUC_UNUSED static GBytes *spec_udp(bool reg, int type, const char *app, const char *name,
+                                      const char *title, const char *text, int prio, bool sticky,
+                                      const char *pw)
 {
     GByteArray *a = g_byte_array_new();
     guint8 head[2] = {1, (guint8)type};

@@ -90,7 +90,8 @@ static void test_key_vectors(void)
     } v[] = {
         {"foo", GNTP_HASH_MD5, "75F5A44925528ACD041EE624234FCEF7"},
         {"foo", GNTP_HASH_SHA1, "CF9DDFDCAE7DABD4C7D980F396A0CD84A8616884"},
-        {"foo", GNTP_HASH_SHA256, "D8DC105C19C662AA6E5D600C0DF389981076CA16D60D5C8A3B1CC82D73E1E39A"},
+        {"foo", GNTP_HASH_SHA256,
+         "D8DC105C19C662AA6E5D600C0DF389981076CA16D60D5C8A3B1CC82D73E1E39A"},
         {"foo", GNTP_HASH_SHA512,
          "71B9D27D9FE4C4E13DF2113316689DBC39BC2F0731D36F00895B21FDEC1C11D5063A98FFB8D325A87DE2B984"
          "CBFB23543184A5DE907AB0572A41614F901B7779"},
@@ -150,7 +151,7 @@ static void test_key_field_fresh(void)
             g_assert_nonnull(dot);
             *colon = *dot = '\0';
             g_assert_cmpstr(tok[3], ==, gntp__hash_name(algs[a].h));
-            g_assert_cmpuint(strlen(dot + 1), >=, 8);  /* 4..16 salt bytes */
+            g_assert_cmpuint(strlen(dot + 1), >=, 8); /* 4..16 salt bytes */
             g_assert_cmpuint(strlen(dot + 1), <=, 32);
             char *want = spec_keyhash(algs[a].t, "s3cret", dot + 1);
             g_assert_cmpstr(colon + 1, ==, want);
@@ -199,9 +200,15 @@ static void test_notify_bytes_icon(void)
 {
     static const guint8 png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 1, 2, '\r', '\n'};
     gntp_icon icon = {.data = g_bytes_new_static(png, sizeof png)};
-    gntp_notify n = {.application = "berryMQ", .name = "build", .id = "n1",
-                     .title = "Build done", .text = "line1\r\nline2", .priority = 5,
-                     .sticky = true, .icon = &icon, .callback_context = "build:done",
+    gntp_notify n = {.application = "berryMQ",
+                     .name = "build",
+                     .id = "n1",
+                     .title = "Build done",
+                     .text = "line1\r\nline2",
+                     .priority = 5,
+                     .sticky = true,
+                     .icon = &icon,
+                     .callback_context = "build:done",
                      .callback_context_type = "berrymq-id"};
     GBytes *req = gntp__format_notify(&n, GNTP_HASH_NONE, "ignored");
     gsize len;
@@ -227,8 +234,7 @@ static void test_notify_bytes_icon(void)
     g_assert_cmpstr(got, ==, want);
     /* The binary section follows, then the request ends in CRLF CRLF. */
     GString *tail = g_string_new(NULL);
-    g_string_append_printf(tail, "\r\n\r\nIdentifier: %s\r\nLength: %zu\r\n\r\n", md5,
-                           sizeof png);
+    g_string_append_printf(tail, "\r\n\r\nIdentifier: %s\r\nLength: %zu\r\n\r\n", md5, sizeof png);
     g_string_append_len(tail, (const char *)png, sizeof png);
     g_string_append(tail, "\r\n\r\n");
     g_assert_cmpuint(len, >, tail->len);
@@ -452,8 +458,8 @@ static void test_gntp_register_resources(void)
     size_t used;
     int code;
     char *err = NULL;
-    g_assert_cmpint(gntp__parse((const guint8 *)req, len, true, 65536, &m, &used, &code, &err),
-                    ==, 0);
+    g_assert_cmpint(gntp__parse((const guint8 *)req, len, true, 65536, &m, &used, &code, &err), ==,
+                    0);
     g_assert_cmpuint(used, ==, len);
     g_assert_cmpuint(gntp__msg_n_sections(m), ==, 3);
     GBytes *r1 = g_hash_table_lookup(m->resources, "cb08ca4a7bb5f9683c19133a84872ca7");
@@ -472,8 +478,7 @@ static void test_gntp_register_resources(void)
         g_assert_cmpint(gntp__parse((const guint8 *)req, i, true, 65536, &m, &used, &code, &err),
                         ==, GNTP_PARSE_MORE);
     /* Over the size limit. */
-    g_assert_cmpint(gntp__parse((const guint8 *)req, len, true, 100, &m, &used, &code, &err), <,
-                    0);
+    g_assert_cmpint(gntp__parse((const guint8 *)req, len, true, 100, &m, &used, &code, &err), <, 0);
     g_assert_cmpint(code, ==, GNTP_E_INVALID_REQUEST);
     g_free(err);
 }
@@ -514,19 +519,21 @@ static void test_gntp_responses(void)
     size_t used;
     int code;
     char *err = NULL;
-    g_assert_cmpint(gntp__parse((const guint8 *)two, strlen(two), false, 4096, &m, &used, &code,
-                                &err), ==, 0);
+    g_assert_cmpint(
+        gntp__parse((const guint8 *)two, strlen(two), false, 4096, &m, &used, &code, &err), ==, 0);
     g_assert_cmpstr(m->type, ==, "-OK");
     g_assert_cmpstr(gntp__msg_get(m, 0, "notification-id"), ==, "1");
     gntp__msg_free(m);
     g_assert_cmpint(gntp__parse((const guint8 *)two + used, strlen(two) - used, false, 4096, &m,
-                                &used, &code, &err), ==, 0);
+                                &used, &code, &err),
+                    ==, 0);
     g_assert_cmpstr(m->type, ==, "-CALLBACK");
     gntp__msg_free(m);
     GBytes *e = gntp__format_error("NOTIFY", 402, "no such\r\nthing");
     char *s = bytes_str(e);
-    g_assert_cmpstr(s, ==, "GNTP/1.0 -ERROR NONE\r\nResponse-Action: NOTIFY\r\nError-Code: 402\r\n"
-                           "Error-Description: no such\nthing\r\n\r\n");
+    g_assert_cmpstr(s, ==,
+                    "GNTP/1.0 -ERROR NONE\r\nResponse-Action: NOTIFY\r\nError-Code: 402\r\n"
+                    "Error-Description: no such\nthing\r\n\r\n");
     g_free(s);
     g_bytes_unref(e);
 }
@@ -540,8 +547,9 @@ static void test_templates(void)
     char *s = growl__template_render("{id}|{name}|{action}|{args}|{kwargs}|{args[0]}|{args[2]}|"
                                      "{kwargs.k}|{kwargs.n}|{args[9]}|{kwargs.none}|{{x}}|{bad",
                                      "build:done", "build", "done", args, kw);
-    g_assert_cmpstr(s, ==, "build:done|build|done|[a, 2, [true, null]]|{k:v, n:{x:1.5}}|a|"
-                           "[true, null]|v|{x:1.5}|||{x}|{bad");
+    g_assert_cmpstr(s, ==,
+                    "build:done|build|done|[a, 2, [true, null]]|{k:v, n:{x:1.5}}|a|"
+                    "[true, null]|v|{x:1.5}|||{x}|{bad");
     g_free(s);
     char *r = growl__json_readable(args);
     g_assert_cmpstr(r, ==, "[a, 2, [true, null]]");

@@ -9,8 +9,8 @@
 typedef struct client {
     int port;
     GBytes *req;
-    size_t chunk;        /* bytes per write (0 = all at once) */
-    bool close_early;    /* send half the request, then close */
+    size_t chunk;     /* bytes per write (0 = all at once) */
+    bool close_early; /* send half the request, then close */
     GByteArray *reply;
     gint done;
 } client;
@@ -19,7 +19,8 @@ static gpointer client_main(gpointer data)
 {
     client *c = data;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)c->port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)c->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof a), ==, 0);
     gsize len;
@@ -130,7 +131,8 @@ static void test_gntp_register_notify(void)
                             "Notification-Enabled: True\r\n"
                             "\r\n"
                             "Notification-Name: Other\r\n"
-                            "\r\n", 0);
+                            "\r\n",
+                            0);
     assert_reply(r, "GNTP/1.0 -OK NONE\r\n", "Response-Action: REGISTER\r\n");
     g_free(r);
     wait_seen(&fx, 1);
@@ -155,7 +157,8 @@ static void test_gntp_register_notify(void)
                       "Notification-Sticky: True\r\n"
                       "Notification-Icon: http://example.org/i.png\r\n"
                       "Data-Ref: abc\r\n"
-                      "\r\n", 0);
+                      "\r\n",
+                      0);
     assert_reply(r, "GNTP/1.0 -OK NONE\r\n", "\r\nResponse-Action: NOTIFY\r\n");
     g_assert_nonnull(strstr(r, "\r\nNotification-ID: 77\r\n"));
     g_assert_nonnull(strstr(r, "\r\nData-Ref: abc\r\n"));
@@ -184,8 +187,8 @@ static void test_gntp_password_small_writes(void)
     fixture fx;
     fx_init(&fx, "*:*");
     int port;
-    bmq_instance *inst = listener(&fx, "{\"gntp\": 0, \"password\": \"s3cr\\u00e9t\"}", &port,
-                                  NULL);
+    bmq_instance *inst =
+        listener(&fx, "{\"gntp\": 0, \"password\": \"s3cr\\u00e9t\"}", &port, NULL);
     /* Key built by the test from the spec, SHA512, salt of 8 bytes. */
     const char *salt = "A1B2C3D4E5F60718";
     char *hash = spec_keyhash(G_CHECKSUM_SHA512, "s3cr\xc3\xa9t", salt);
@@ -194,7 +197,8 @@ static void test_gntp_password_small_writes(void)
                                 "APPLICATION-NAME: Tool\r\n"
                                 "notification-name: ping\r\n"
                                 "Notification-title: pong\r\n"
-                                "\r\n", hash, salt);
+                                "\r\n",
+                                hash, salt);
     for (size_t chunk = 1; chunk <= 3; chunk++) {
         char *r = gntp_call_str(port, req, chunk);
         assert_reply(r, "GNTP/1.0 -OK NONE\r\n", "Response-Action: NOTIFY");
@@ -225,8 +229,10 @@ static void test_gntp_password_small_writes(void)
     char *r = gntp_call_str(port, bad, 0);
     assert_reply(r, "GNTP/1.0 -ERROR NONE\r\n", "\r\nError-Code: 400\r\n");
     g_free(r);
-    r = gntp_call_str(port, "GNTP/1.0 NOTIFY NONE\r\nApplication-Name: a\r\n"
-                            "Notification-Name: b\r\nNotification-Title: c\r\n\r\n", 0);
+    r = gntp_call_str(port,
+                      "GNTP/1.0 NOTIFY NONE\r\nApplication-Name: a\r\n"
+                      "Notification-Name: b\r\nNotification-Title: c\r\n\r\n",
+                      0);
     assert_reply(r, "GNTP/1.0 -ERROR NONE\r\n", "\r\nError-Code: 400\r\n");
     g_free(r);
     g_usleep(50000);
@@ -328,8 +334,10 @@ static void test_gntp_malformed(void)
     g_assert_cmpint(fx_stat(inst, "received"), ==, 0);
     g_assert_cmpuint(fx_seen_count(&fx), ==, 0);
     /* Still serving. */
-    r = gntp_call_str(port, "GNTP/1.0 NOTIFY NONE\r\nApplication-Name: a\r\n"
-                            "Notification-Name: b\r\nNotification-Title: c\r\n\r\n", 0);
+    r = gntp_call_str(port,
+                      "GNTP/1.0 NOTIFY NONE\r\nApplication-Name: a\r\n"
+                      "Notification-Name: b\r\nNotification-Title: c\r\n\r\n",
+                      0);
     assert_reply(r, "GNTP/1.0 -OK NONE\r\n", NULL);
     g_free(r);
     wait_seen(&fx, 1);
@@ -342,7 +350,8 @@ static void test_gntp_malformed(void)
 static void udp_send(int port, GBytes *pkt)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     gsize n;
     const void *p = g_bytes_get_data(pkt, &n);
@@ -368,12 +377,12 @@ static void test_udp_receive(void)
     int port;
     bmq_instance *inst = listener(&fx, "{\"udp\": 0, \"password\": \"pw\"}", NULL, &port);
     g_assert_cmpint(port, >, 0);
-    GBytes *reg = spec_udp(true, 0, "growlnotify", "Command-Line Growl Notification", NULL, NULL,
-                           0, false, "pw");
+    GBytes *reg = spec_udp(true, 0, "growlnotify", "Command-Line Growl Notification", NULL, NULL, 0,
+                           false, "pw");
     udp_send(port, reg);
     wait_seen(&fx, 1);
-    GBytes *n1 = spec_udp(false, 1, "growlnotify", "Command-Line Growl Notification", "Hi",
-                          "there", 2, true, "pw");
+    GBytes *n1 = spec_udp(false, 1, "growlnotify", "Command-Line Growl Notification", "Hi", "there",
+                          2, true, "pw");
     udp_send(port, n1);
     GBytes *n2 = spec_udp(false, 3, "App", "n", "sha", "", -2, false, "pw");
     udp_send(port, n2);
@@ -434,7 +443,8 @@ static void test_no_echo(void)
     int out;
     int ofd = bound_socket(SOCK_DGRAM, &out);
     char *cfg = g_strdup_printf("{\"protocol\": \"udp\", \"host\": \"127.0.0.1\", \"port\": %d,"
-                                " \"listen\": {\"udp\": 0}}", out);
+                                " \"listen\": {\"udp\": 0}}",
+                                out);
     char *err = NULL;
     bmq_instance *inst = fx_create(&fx, "both", cfg, &err);
     g_assert_nonnull(inst);
