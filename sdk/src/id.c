@@ -70,6 +70,10 @@ int id__parse(const char *id, size_t len, id__parts *out)
     }
     if (!part_ok(out->name, out->name_len) || !part_ok(out->action, out->action_len))
         return -BMQ_EID;
+    /* The normalized form ("x" -> "x:*") must fit as well, or a message
+     * accepted here would be refused by the next node it is sent to. */
+    if (!colon && len + 2 > BMQ_ID_MAX)
+        return -BMQ_EID;
     return 0;
 }
 

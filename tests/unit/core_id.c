@@ -53,8 +53,19 @@ static void test_invalid(void)
         CHECK_EQ(err, -BMQ_EID);
     }
     CHECK_EQ(bmq_id_validate(NULL), -BMQ_EID);
-    longid[255] = '\0'; /* exactly 255 bytes is fine */
+    longid[255] = '\0'; /* 255 bytes is fine when written in full ... */
+    longid[100] = ':';
     CHECK_EQ(bmq_id_validate(longid), 0);
+    longid[100] = 'a'; /* ... but a bare name must leave room for ":*" */
+    CHECK_EQ(bmq_id_validate(longid), -BMQ_EID);
+    longid[253] = '\0';
+    CHECK_EQ(bmq_id_validate(longid), 0);
+    bmq_message *m = bmq_message_new(longid, NULL, NULL, NULL);
+    CHECK(m && strlen(bmq_message_id(m)) == 255);
+    CHECK_EQ(bmq_id_validate(bmq_message_id(m)), 0);
+    bmq_message_unref(m);
+    longid[253] = 'a';
+    longid[255] = '\0';
     /* Embedded NUL, seen through the length-aware check. */
     CHECK_EQ(bmq_id_validate_len("a:b\0c", 5), -BMQ_EID);
     CHECK_EQ(bmq_id_validate_len("a:bc", 4), 0);
@@ -73,7 +84,10 @@ static void test_invalid(void)
     CHECK_EQ(bmq_twitter_json(bus, "", "[]", "{}"), -BMQ_EID);
     CHECK(bmq_follow(bus, "a:b:c", (bmq_follower_fn)1, NULL, NULL) == NULL);
     CHECK(bmq_queue_new(bus, "", false) == NULL);
+    longid[100] = ':';
     CHECK(bmq_queue_new(bus, longid, true) != NULL); /* 255 bytes: accepted */
+    longid[100] = 'a';
+    CHECK(bmq_queue_new(bus, longid, true) == NULL); /* no room for ":*" */
     bmq_bus_free(bus);
 }
 
@@ -128,6 +142,8 @@ static bool reference_valid(const char *s, size_t len)
         if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] == 0x7f)
             return false;
     const char *colon = memchr(s, ':', len);
+    if (!colon && len + 2 > 255)
+        return false; /* "x" means "x:*", which must fit */
     size_t head = colon ? (size_t)(colon - s) : len;
     if (colon) {
         const char *act = colon + 1;

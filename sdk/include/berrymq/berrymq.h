@@ -74,8 +74,9 @@ typedef struct bmq_queue bmq_queue;
  *   "name@*:action"     any namespace (patterns only; an extension used by
  *                       bridges that must see every namespace)
  * A name starting with '_' is local: it never leaves the process.
- * Limits: total length 1..255 bytes, at most one ':' and one '@', no empty
- * part, no NUL, no whitespace or control characters. A part is either "*" or
+ * Limits: total length 1..255 bytes (253 for a bare name, which normalizes
+ * to "name:*"), at most one ':' and one '@' (before the ':'), no empty part,
+ * no NUL, no whitespace or control characters. A part is either "*" or
  * contains no '*'.
  */
 #define BMQ_ID_MAX 255
