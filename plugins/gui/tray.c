@@ -41,7 +41,11 @@ static char *recent_label(bmq_message *msg)
         detail = g_strdup(json_object_get_string(t));
     else
         detail = bmq_gtk_message_render(msg, NULL);
-    g_strdelimit(detail, "\n\t", ' ');
+    /* One line: "21.5, room: office, unit: °C". */
+    char **lines = g_strsplit_set(detail, "\n\t", -1);
+    g_free(detail);
+    detail = g_strjoinv(", ", lines);
+    g_strfreev(lines);
     char *label = *detail ? g_strdup_printf("%s — %s", bmq_message_id(msg), detail)
                           : g_strdup(bmq_message_id(msg));
     g_free(detail);
