@@ -15,23 +15,23 @@
 #include <berrymq/plugin.h>
 
 typedef struct mqtt_config {
-    char *host;           /* broker host */
-    int port;             /* broker port */
-    bool tls;             /* mqtts:// or a "tls" object */
+    char *host;                     /* broker host */
+    int port;                       /* broker port */
+    bool tls;                       /* mqtts:// or a "tls" object */
     char *ca, *capath, *cert, *key; /* nullable TLS files */
-    bool tls_insecure;    /* skip the host name check (testing only) */
-    char **publish;       /* NULL-terminated patterns (may be empty) */
-    char **subscribe;     /* NULL-terminated patterns (may be empty) */
-    int qos;              /* 0..2 */
+    bool tls_insecure;              /* skip the host name check (testing only) */
+    char **publish;                 /* NULL-terminated patterns (may be empty) */
+    char **subscribe;               /* NULL-terminated patterns (may be empty) */
+    int qos;                        /* 0..2 */
     bool retain;
     char *client_id;
-    char *username, *password; /* nullable */
-    char *prefix;         /* topic prefix without trailing '/' */
-    unsigned buffer;      /* offline buffer capacity (QoS >= 1) */
-    int keepalive;        /* seconds */
-    char *hub_id;         /* valid berryMQ name */
+    char *username, *password;             /* nullable */
+    char *prefix;                          /* topic prefix without trailing '/' */
+    unsigned buffer;                       /* offline buffer capacity (QoS >= 1) */
+    int keepalive;                         /* seconds */
+    char *hub_id;                          /* valid berryMQ name */
     unsigned reconnect_min, reconnect_max; /* seconds */
-    double flush_delay;   /* seconds to wait after a reconnect before flushing */
+    double flush_delay;                    /* seconds to wait after a reconnect before flushing */
 } mqtt_config;
 
 /* Parse and check @cfg (transfer none). @default_hub_id (nullable) is the
@@ -49,18 +49,18 @@ typedef struct mqtt_pending {
 
 /* Recently seen uids: a ring of MQTT_SEEN_MAX 64-bit hashes and an open
  * addressing set over them (twice the size: at most half full). */
-#define MQTT_SEEN_MAX 8192
+#define MQTT_SEEN_MAX   8192
 #define MQTT_SEEN_SLOTS (2 * MQTT_SEEN_MAX)
 
 typedef struct mqtt_bridge {
-    bmq_host *host;             /* (transfer none) */
+    bmq_host *host; /* (transfer none) */
     mqtt_config cfg;
     struct mosquitto *mosq;
-    char *origin_json;          /* JSON string literal of cfg.hub_id */
+    char *origin_json; /* JSON string literal of cfg.hub_id */
     char *topic_online, *topic_offline;
-    char **filters;             /* subscription filters, NULL-terminated */
-    size_t prefix_len;          /* strlen(cfg.prefix) */
-    GPtrArray *followers;       /* bmq_follower* made through host->follow */
+    char **filters;                     /* subscription filters, NULL-terminated */
+    size_t prefix_len;                  /* strlen(cfg.prefix) */
+    GPtrArray *followers;               /* bmq_follower* made through host->follow */
     struct mqtt_follow_ctx *follow_ctx; /* one per publish pattern */
 
     /* lock guards the offline buffer, flush_at, stopping and loop_started;
@@ -68,26 +68,26 @@ typedef struct mqtt_bridge {
      * under it. */
     GMutex lock;
     GCond cond;
-    GQueue buffer;              /* of mqtt_pending* */
-    gint64 flush_at;            /* monotonic us; 0 = nothing scheduled */
+    GQueue buffer;   /* of mqtt_pending* */
+    gint64 flush_at; /* monotonic us; 0 = nothing scheduled */
     bool stopping;
-    bool loop_started;          /* mosquitto_loop_start succeeded */
-    GThread *worker;            /* first connect, then offline buffer flushes */
+    bool loop_started; /* mosquitto_loop_start succeeded */
+    GThread *worker;   /* first connect, then offline buffer flushes */
 
-    atomic_bool connected;      /* CONNACK seen, no disconnect since */
-    atomic_bool live;           /* connected and the offline buffer flushed */
+    atomic_bool connected; /* CONNACK seen, no disconnect since */
+    atomic_bool live;      /* connected and the offline buffer flushed */
     atomic_bool refused_logged;
-    atomic_int last_acked;      /* mid of the last QoS>0 publish acknowledged */
+    atomic_int last_acked; /* mid of the last QoS>0 publish acknowledged */
     atomic_uint_fast64_t published, received, dropped, duplicates, invalid, connects;
 
     /* Recently seen message uids (published or received) to drop copies
      * arriving by a second path. */
     GMutex seen_lock;
-    uint64_t seen_ring[MQTT_SEEN_MAX];   /* insertion order, 0 = unused */
-    uint64_t seen_set[MQTT_SEEN_SLOTS];  /* linear probing, 0 = empty */
+    uint64_t seen_ring[MQTT_SEEN_MAX];  /* insertion order, 0 = unused */
+    uint64_t seen_set[MQTT_SEEN_SLOTS]; /* linear probing, 0 = empty */
     unsigned seen_pos;
 
-    json_tokener *tok;          /* used only on the libmosquitto thread */
+    json_tokener *tok; /* used only on the libmosquitto thread */
 } mqtt_bridge;
 
 /* mqtt_link.c: the libmosquitto side. */

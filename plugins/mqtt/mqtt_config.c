@@ -7,9 +7,9 @@
 #include "mqtt_map.h"
 
 static const char *const known_keys[] = {
-    "broker", "publish", "subscribe", "qos", "retain", "client_id", "username", "password",
-    "tls", "prefix", "buffer", "keepalive", "hub_id", "reconnect_min", "reconnect_max",
-    "flush_delay", NULL,
+    "broker",   "publish",       "subscribe",     "qos",         "retain", "client_id",
+    "username", "password",      "tls",           "prefix",      "buffer", "keepalive",
+    "hub_id",   "reconnect_min", "reconnect_max", "flush_delay", NULL,
 };
 
 static int fail(char **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -94,10 +94,12 @@ static int parse_broker(const char *url, mqtt_config *c, char **error)
         size_t n = (size_t)(sep - url);
         if ((n == 4 && strncmp(url, "mqtt", 4) == 0) || (n == 3 && strncmp(url, "tcp", 3) == 0))
             tls = false;
-        else if ((n == 5 && strncmp(url, "mqtts", 5) == 0) || (n == 3 && strncmp(url, "ssl", 3) == 0))
+        else if ((n == 5 && strncmp(url, "mqtts", 5) == 0) ||
+                 (n == 3 && strncmp(url, "ssl", 3) == 0))
             tls = true;
         else
-            return fail(error, "\"broker\": unknown scheme in \"%s\" (use mqtt:// or mqtts://)", url);
+            return fail(error, "\"broker\": unknown scheme in \"%s\" (use mqtt:// or mqtts://)",
+                        url);
         rest = sep + 3;
     }
     char *hostport = g_strdup(rest);
@@ -158,8 +160,10 @@ static int parse_tls(json_object *cfg, mqtt_config *c, char **error)
             return fail(error, "\"tls\": unknown key \"%s\" (ca, capath, cert, key, insecure)", k);
     }
     int rc;
-    if ((rc = get_string(t, "ca", &c->ca, error)) || (rc = get_string(t, "capath", &c->capath, error)) ||
-        (rc = get_string(t, "cert", &c->cert, error)) || (rc = get_string(t, "key", &c->key, error)))
+    if ((rc = get_string(t, "ca", &c->ca, error)) ||
+        (rc = get_string(t, "capath", &c->capath, error)) ||
+        (rc = get_string(t, "cert", &c->cert, error)) ||
+        (rc = get_string(t, "key", &c->key, error)))
         return rc;
     json_object *ins;
     if (json_object_object_get_ex(t, "insecure", &ins))
@@ -177,8 +181,10 @@ static int parse_prefix(mqtt_config *c, char **error)
         c->prefix[--n] = '\0';
     if (n == 0 || c->prefix[0] == '/' || c->prefix[0] == '$' || strpbrk(c->prefix, "+#") ||
         strstr(c->prefix, "//"))
-        return fail(error, "\"prefix\": \"%s\" is not a valid topic prefix "
-                           "(no '+', '#', empty levels or leading '$')", c->prefix);
+        return fail(error,
+                    "\"prefix\": \"%s\" is not a valid topic prefix "
+                    "(no '+', '#', empty levels or leading '$')",
+                    c->prefix);
     return 0;
 }
 
@@ -241,7 +247,8 @@ int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char 
             c->retain = json_object_get_boolean(v);
         }
         if (json_object_object_get_ex(cfg, "flush_delay", &v)) {
-            if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
+            if (!json_object_is_type(v, json_type_double) &&
+                !json_object_is_type(v, json_type_int)) {
                 rc = fail(error, "\"flush_delay\" must be a number of seconds");
                 goto out;
             }
@@ -273,17 +280,19 @@ int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char 
         /* The hub id names messages (HUBID:online): it must be a valid name. */
         char *fixed = mqtt_map__sanitize_name(hub_id);
         if (strcmp(fixed, hub_id) != 0) {
-            rc = fail(error, "\"hub_id\": \"%s\" is not a valid message name (try \"%s\")",
-                      hub_id, fixed);
+            rc = fail(error, "\"hub_id\": \"%s\" is not a valid message name (try \"%s\")", hub_id,
+                      fixed);
             g_free(fixed);
             goto out;
         }
         g_free(fixed);
     }
-    c->hub_id = hub_id ? g_strdup(hub_id) : mqtt_map__sanitize_name(default_hub_id ? default_hub_id
-                                                                              : g_get_host_name());
+    c->hub_id = hub_id
+                    ? g_strdup(hub_id)
+                    : mqtt_map__sanitize_name(default_hub_id ? default_hub_id : g_get_host_name());
     if (c->client_id == NULL)
-        c->client_id = g_strdup_printf("berrymq-%s-%s", c->hub_id, instance_id ? instance_id : "mqtt");
+        c->client_id =
+            g_strdup_printf("berrymq-%s-%s", c->hub_id, instance_id ? instance_id : "mqtt");
 out:
     g_free(broker);
     g_free(hub_id);

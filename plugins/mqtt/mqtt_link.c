@@ -5,10 +5,9 @@
  * there. Local messages are published from whatever thread sent them (the
  * follower is BMQ_FOLLOW_ANY_THREAD); mosquitto_publish is thread-safe.
  * A small worker thread makes the first connection and empties the
- * offline buffer a moment after a reconnect, so hubs that come back at the same time have resubscribed
- * before the backlog arrives. Shared state: atomics, b->lock (buffer,
- * worker schedule) and b->seen_lock (uid set); neither lock is taken while
- * the other is held.
+ * offline buffer a moment after a reconnect, so hubs that come back at the same time have
+ * resubscribed before the backlog arrives. Shared state: atomics, b->lock (buffer, worker schedule)
+ * and b->seen_lock (uid set); neither lock is taken while the other is held.
  */
 #include <string.h>
 
@@ -213,8 +212,8 @@ static void connect_first(mqtt_bridge *b)
         }
         if (!logged)
             b->host->log(b->host, BMQ_LOG_WARNING, "broker %s:%d not reachable (%s); retrying",
-                         c->host, c->port, rc == MOSQ_ERR_ERRNO ? g_strerror(err)
-                                                               : mosquitto_strerror(rc));
+                         c->host, c->port,
+                         rc == MOSQ_ERR_ERRNO ? g_strerror(err) : mosquitto_strerror(rc));
         logged = true;
         wait_locked(b, delay);
         delay = MIN(delay * 2, (gint64)c->reconnect_max * G_USEC_PER_SEC);
@@ -305,8 +304,8 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     bool was = atomic_exchange(&b->connected, false);
     atomic_store(&b->live, false);
     if (rc != 0 && was)
-        b->host->log(b->host, BMQ_LOG_WARNING, "lost the broker %s:%d; reconnecting",
-                     b->cfg.host, b->cfg.port);
+        b->host->log(b->host, BMQ_LOG_WARNING, "lost the broker %s:%d; reconnecting", b->cfg.host,
+                     b->cfg.port);
     else if (rc != 0 && !atomic_exchange(&b->refused_logged, true))
         /* Dropped before CONNACK: e.g. plain MQTT to a TLS port. Said once. */
         b->host->log(b->host, BMQ_LOG_WARNING,
@@ -371,8 +370,9 @@ int mqtt_link__start(mqtt_bridge *b, char **error)
             rc = mosquitto_tls_insecure_set(b->mosq, true);
     }
     if (rc == MOSQ_ERR_SUCCESS) {
-        char *will = g_strdup_printf("{\"id\":\"%s:offline\",\"args\":[],\"kwargs\":{},\"origin\":%s}",
-                                     c->hub_id, b->origin_json);
+        char *will =
+            g_strdup_printf("{\"id\":\"%s:offline\",\"args\":[],\"kwargs\":{},\"origin\":%s}",
+                            c->hub_id, b->origin_json);
         rc = mosquitto_will_set(b->mosq, b->topic_offline, (int)strlen(will), will, 1, true);
         g_free(will);
     }

@@ -134,16 +134,19 @@ static json_object *mqtt_status(void *instance)
     g_mutex_unlock(&b->lock);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "connected", json_object_new_boolean(atomic_load(&b->connected)));
-    json_object_object_add(o, "published", json_object_new_int64((int64_t)atomic_load(&b->published)));
-    json_object_object_add(o, "received", json_object_new_int64((int64_t)atomic_load(&b->received)));
+    json_object_object_add(o, "published",
+                           json_object_new_int64((int64_t)atomic_load(&b->published)));
+    json_object_object_add(o, "received",
+                           json_object_new_int64((int64_t)atomic_load(&b->received)));
     json_object_object_add(o, "dropped", json_object_new_int64((int64_t)atomic_load(&b->dropped)));
     json_object_object_add(o, "buffered", json_object_new_int64(buffered));
     json_object_object_add(o, "duplicates",
                            json_object_new_int64((int64_t)atomic_load(&b->duplicates)));
     json_object_object_add(o, "invalid", json_object_new_int64((int64_t)atomic_load(&b->invalid)));
-    json_object_object_add(o, "connects", json_object_new_int64((int64_t)atomic_load(&b->connects)));
-    char *broker = g_strdup_printf("%s://%s:%d", b->cfg.tls ? "mqtts" : "mqtt", b->cfg.host,
-                                   b->cfg.port);
+    json_object_object_add(o, "connects",
+                           json_object_new_int64((int64_t)atomic_load(&b->connects)));
+    char *broker =
+        g_strdup_printf("%s://%s:%d", b->cfg.tls ? "mqtts" : "mqtt", b->cfg.host, b->cfg.port);
     json_object_object_add(o, "broker", json_object_new_string(broker));
     g_free(broker);
     json_object_object_add(o, "hub_id", json_object_new_string(b->cfg.hub_id));

@@ -57,7 +57,8 @@ static double cpu_pid(int pid)
         return 0;
     const char *p = strrchr(text, ')');
     unsigned long ut = 0, st = 0;
-    /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+     * stime */
     if (p)
         sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
     g_free(text);
@@ -106,8 +107,10 @@ static struct mosquitto *pair_client(mqtt_broker *b, const char *id, sink *s)
 /* The payload the bridge publishes for message @i (same size and shape). */
 static int bridge_like_payload(char *buf, size_t n, int i, const char *pad)
 {
-    return g_snprintf(buf, n, "{\"id\":\"bench:tick\",\"args\":[%d,\"%s\"],\"kwargs\":{},"
-                              "\"origin\":\"hubA\",\"uid\":\"%032x\"}", i, pad, i);
+    return g_snprintf(buf, n,
+                      "{\"id\":\"bench:tick\",\"args\":[%d,\"%s\"],\"kwargs\":{},"
+                      "\"origin\":\"hubA\",\"uid\":\"%032x\"}",
+                      i, pad, i);
 }
 
 static result run_pair(mqtt_broker *b, int n, int qos, const char *pad)
@@ -155,14 +158,17 @@ static result run_bridge(mqtt_broker *b, int n, int qos, const char *pad)
 {
     char *url = mqtt_broker_url(b);
     char *ca = g_strdup_printf("{\"broker\":\"%s\",\"qos\":%d,\"publish\":\"bench:*\","
-                               "\"subscribe\":null}", url, qos);
+                               "\"subscribe\":null}",
+                               url, qos);
     char *cb = g_strdup_printf("{\"broker\":\"%s\",\"qos\":%d,\"publish\":null,"
-                               "\"subscribe\":\"bench:*\"}", url, qos);
+                               "\"subscribe\":\"bench:*\"}",
+                               url, qos);
     test_hub *A = test_hub_new("hubA", ca);
     test_hub *B = test_hub_new("hubB", cb);
     if (A == NULL || B == NULL)
         exit(1);
-    if (!test_hub_wait_stat(A, "connected", 1, 5000) || !test_hub_wait_stat(B, "connected", 1, 5000)) {
+    if (!test_hub_wait_stat(A, "connected", 1, 5000) ||
+        !test_hub_wait_stat(B, "connected", 1, 5000)) {
         fprintf(stderr, "bench: hubs did not connect\n");
         exit(1);
     }
@@ -265,9 +271,10 @@ int main(int argc, char **argv)
             continue;
         if (pair.delivered == n && bridge.delivered == n) {
             double extra = (bridge.seconds / pair.seconds - 1.0) * 100.0;
-            printf("  ratio         bridge/broker time %.2f: the bridge adds %.1f%% (target < 20%%); "
-                   "cpu %.2f\n", bridge.seconds / pair.seconds, extra,
-                   cpu_total(&bridge) / cpu_total(&pair));
+            printf(
+                "  ratio         bridge/broker time %.2f: the bridge adds %.1f%% (target < 20%%); "
+                "cpu %.2f\n",
+                bridge.seconds / pair.seconds, extra, cpu_total(&bridge) / cpu_total(&pair));
         } else {
             rc = 1;
         }

@@ -9,8 +9,8 @@ static char *hub_config(mqtt_broker *b, const char *extra)
 {
     char *url = mqtt_broker_url(b);
     char *cfg = g_strdup_printf("{\"broker\":\"%s\",\"qos\":1,\"reconnect_min\":1,"
-                                "\"reconnect_max\":2%s%s}", url, extra ? "," : "",
-                                extra ? extra : "");
+                                "\"reconnect_max\":2%s%s}",
+                                url, extra ? "," : "", extra ? extra : "");
     g_free(url);
     return cfg;
 }
@@ -83,8 +83,10 @@ int main(void)
     /* build:* overlaps *:* in A's publish list: published once. */
     hub_send(A, "build:done", "[\"ok\"]");
     CHECK(collector_wait_line(allB, "build:done [\"ok\"]", 3000));
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/build/done {\"id\":\"build:done\",\"args\":[\"ok\"],"
-                                 "\"kwargs\":{},\"origin\":\"hubA\"", 3000));
+    CHECK(mqtt_sub_wait_for(sub,
+                            "berrymq/_/build/done {\"id\":\"build:done\",\"args\":[\"ok\"],"
+                            "\"kwargs\":{},\"origin\":\"hubA\"",
+                            3000));
 
     /* Namespaces: own topic level; B sees it through *@*:* exactly once
      * although its two filters overlap. */

@@ -45,7 +45,8 @@ static int free_port(void)
 static bool port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
@@ -55,8 +56,9 @@ static bool port_open(int port)
 static void broker_launch(mqtt_broker *b)
 {
     GError *err = NULL;
-    b->proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                               &err, MOSQUITTO_BIN, "-c", b->conf, NULL);
+    b->proc =
+        g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                         &err, MOSQUITTO_BIN, "-c", b->conf, NULL);
     if (b->proc == NULL)
         die(err->message);
     for (int i = 0; i < 500; i++) {
@@ -94,8 +96,8 @@ mqtt_broker *mqtt_broker_start_with(const char *extra)
     b->conf = g_build_filename(b->dir, "mosquitto.conf", NULL);
     /* "user": run as ourselves (as root mosquitto would switch to its own
      * user, which cannot write the log into our private temp dir). */
-    const char *types = g_getenv("BMQ_TEST_VERBOSE") ? "log_type all\n"
-                                                     : "log_type error\nlog_type warning\n";
+    const char *types =
+        g_getenv("BMQ_TEST_VERBOSE") ? "log_type all\n" : "log_type error\nlog_type warning\n";
     char *text = g_strdup_printf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
                                  "user %s\nlog_dest file %s/broker.log\n%s%s",
                                  b->port, g_get_user_name(), b->dir, types, extra ? extra : "");
@@ -194,7 +196,7 @@ long long test_hub_stat(test_hub *h, const char *key)
     long long r = -1;
     if (json_object_object_get_ex(st, "status", &ps) && json_object_object_get_ex(ps, key, &v))
         r = json_object_is_type(v, json_type_boolean) ? json_object_get_boolean(v)
-                                                       : json_object_get_int64(v);
+                                                      : json_object_get_int64(v);
     json_object_put(st);
     return r;
 }
@@ -221,9 +223,9 @@ struct collector {
 static void collect(const bmq_message *m, void *data)
 {
     collector *c = data;
-    char *line = g_strdup_printf("%s %s", bmq_message_id(m),
-                                 json_object_to_json_string_ext(bmq_message_args(m),
-                                                                JSON_C_TO_STRING_PLAIN));
+    char *line = g_strdup_printf(
+        "%s %s", bmq_message_id(m),
+        json_object_to_json_string_ext(bmq_message_args(m), JSON_C_TO_STRING_PLAIN));
     g_mutex_lock(&c->lock);
     g_ptr_array_add(c->lines, line);
     g_mutex_unlock(&c->lock);
@@ -357,9 +359,9 @@ bool mqtt_pub(mqtt_broker *b, const char *topic, const char *payload, int qos)
     char *port = g_strdup_printf("%d", b->port);
     char *q = g_strdup_printf("%d", qos);
     GError *err = NULL;
-    GSubprocess *p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE, &err, "mosquitto_pub",
-                                      "-h", "127.0.0.1", "-p", port, "-q", q, "-t", topic, "-m",
-                                      payload, NULL);
+    GSubprocess *p =
+        g_subprocess_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE, &err, "mosquitto_pub", "-h",
+                         "127.0.0.1", "-p", port, "-q", q, "-t", topic, "-m", payload, NULL);
     bool ok = p != NULL && g_subprocess_wait_check(p, NULL, NULL);
     if (p != NULL)
         g_object_unref(p);

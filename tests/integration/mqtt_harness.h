@@ -16,32 +16,31 @@
 
 extern int mqtt_failures;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            mqtt_failures++;                                                         \
-        }                                                                            \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            mqtt_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                                    \
-    do {                                                                                  \
-        long long a_ = (long long)(a), b_ = (long long)(b);                               \
-        if (a_ != b_) {                                                                   \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, \
-                    a_, b_);                                                              \
-            mqtt_failures++;                                                              \
-        }                                                                                 \
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
+            mqtt_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                        \
-    do {                                                                                       \
-        const char *a_ = (a), *b_ = (b);                                                       \
-        if (!a_ || strcmp(a_, b_) != 0) {                                                      \
-            fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)", \
-                    b_);                                                                       \
-            mqtt_failures++;                                                                   \
-        }                                                                                      \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || strcmp(a_, b_) != 0) {                                                          \
+            fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)",   \
+                    b_);                                                                           \
+            mqtt_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
 /* Sanitizer builds are several times slower: waits stretch, counts do not. */
@@ -53,7 +52,7 @@ extern int mqtt_failures;
 
 typedef struct mqtt_broker {
     int port;
-    char *dir;   /* temp dir with mosquitto.conf and the log */
+    char *dir; /* temp dir with mosquitto.conf and the log */
     char *conf;
     GSubprocess *proc;
 } mqtt_broker;
@@ -65,10 +64,10 @@ int mqtt_broker_pid(mqtt_broker *b);
 mqtt_broker *mqtt_broker_start(void);
 /* Same, with @extra lines appended to the generated mosquitto.conf. */
 mqtt_broker *mqtt_broker_start_with(const char *extra);
-void mqtt_broker_stop(mqtt_broker *b);     /* SIGTERM and wait */
-void mqtt_broker_restart(mqtt_broker *b);  /* same port */
-void mqtt_broker_free(mqtt_broker *b);     /* stops it if running, removes the dir */
-char *mqtt_broker_url(mqtt_broker *b);     /* "mqtt://127.0.0.1:PORT" (g_free) */
+void mqtt_broker_stop(mqtt_broker *b);    /* SIGTERM and wait */
+void mqtt_broker_restart(mqtt_broker *b); /* same port */
+void mqtt_broker_free(mqtt_broker *b);    /* stops it if running, removes the dir */
+char *mqtt_broker_url(mqtt_broker *b);    /* "mqtt://127.0.0.1:PORT" (g_free) */
 
 typedef struct test_hub {
     bmq_bus *bus;
@@ -109,7 +108,7 @@ typedef struct mqtt_sub {
     char *path;
 } mqtt_sub;
 mqtt_sub *mqtt_sub_start(mqtt_broker *b, const char *topic);
-char *mqtt_sub_output(mqtt_sub *s);                      /* (g_free) */
+char *mqtt_sub_output(mqtt_sub *s); /* (g_free) */
 bool mqtt_sub_wait_for(mqtt_sub *s, const char *needle, int ms);
 void mqtt_sub_free(mqtt_sub *s);
 /* mosquitto_pub -t TOPIC -m PAYLOAD; true on exit status 0. */

@@ -51,9 +51,9 @@ static char *cli(real_hub *h, const char *const *args)
         g_ptr_array_add(argv, g_strdup(args[i]));
     g_ptr_array_add(argv, NULL);
     GError *err = NULL;
-    GSubprocess *p = g_subprocess_newv((const char *const *)argv->pdata,
-                                       G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                           G_SUBPROCESS_FLAGS_STDERR_SILENCE, &err);
+    GSubprocess *p =
+        g_subprocess_newv((const char *const *)argv->pdata,
+                          G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &err);
     g_ptr_array_free(argv, TRUE);
     char *out = NULL;
     if (p == NULL) {
@@ -95,12 +95,18 @@ static void hub_start(real_hub *h, int n, mqtt_broker *b)
     char *cfg = g_strdup_printf(
         "{\"listen\":\"%s\",\"plugins\":[{\"plugin\":\"mqtt\",\"id\":\"mq\",\"config\":"
         "{\"broker\":\"%s\",\"hub_id\":\"hub%d\",\"qos\":1,\"reconnect_min\":1,"
-        "\"reconnect_max\":2}}]}", h->addr, url, n);
+        "\"reconnect_max\":2}}]}",
+        h->addr, url, n);
     char *cfg_path = path_in(h->dir, "hub.json");
     g_file_set_contents(cfg_path, cfg, -1, NULL);
     GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE);
-    const char *vars[] = {"HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                          "XDG_STATE_HOME", "XDG_CACHE_HOME", NULL};
+    const char *vars[] = {"HOME",
+                          "XDG_RUNTIME_DIR",
+                          "XDG_CONFIG_HOME",
+                          "XDG_DATA_HOME",
+                          "XDG_STATE_HOME",
+                          "XDG_CACHE_HOME",
+                          NULL};
     for (int i = 0; vars[i]; i++)
         g_subprocess_launcher_setenv(l, vars[i], h->dir, TRUE);
     g_subprocess_launcher_unsetenv(l, "DISPLAY");
@@ -128,8 +134,8 @@ static void listener_start(real_hub *h)
     g_subprocess_launcher_set_stdout_file_path(l, h->listen_out);
     char *exe = g_build_filename(build_dir, "app", "cli", "berrymq", NULL);
     GError *err = NULL;
-    h->listener = g_subprocess_launcher_spawn(l, &err, exe, "--hub", h->addr, "listen", "*:*",
-                                              NULL);
+    h->listener =
+        g_subprocess_launcher_spawn(l, &err, exe, "--hub", h->addr, "listen", "*:*", NULL);
     g_object_unref(l);
     g_free(exe);
     if (h->listener == NULL)
@@ -176,7 +182,8 @@ static void hub_stop(real_hub *h)
 int main(void)
 {
     build_dir = g_getenv("BMQ_BUILD_DIR");
-    char *hub_exe = g_build_filename(build_dir ? build_dir : ".", "app", "hub", "berrymq-hub", NULL);
+    char *hub_exe =
+        g_build_filename(build_dir ? build_dir : ".", "app", "hub", "berrymq-hub", NULL);
     if (build_dir == NULL || access(hub_exe, X_OK) != 0) {
         fprintf(stderr, "SKIP: %s not built\n", hub_exe);
         g_free(hub_exe);

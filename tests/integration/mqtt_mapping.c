@@ -10,12 +10,12 @@
 
 static int failures;
 
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            failures++;                                                           \
-        }                                                                         \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static void check_str(int line, char *got, const char *want)
@@ -102,8 +102,9 @@ static void test_payloads(void)
     size_t len = 0;
     char *p = mqtt_map__payload(m, "\"hubA\"", &len);
     CHECK(len == strlen(p));
-    CHECK_STR(g_strdup(p), "{\"id\":\"note@ns:show\",\"args\":[\"hello\",2],\"kwargs\":{\"k\":true},"
-                           "\"origin\":\"hubA\",\"uid\":\"0123abcd\"}");
+    CHECK_STR(g_strdup(p),
+              "{\"id\":\"note@ns:show\",\"args\":[\"hello\",2],\"kwargs\":{\"k\":true},"
+              "\"origin\":\"hubA\",\"uid\":\"0123abcd\"}");
     mqtt_envelope env;
     json_tokener *tok = json_tokener_new();
     mqtt_map__parse_payload(p, len, tok, &env);
@@ -120,8 +121,9 @@ static void test_payloads(void)
 
     /* Anything else is text in args[0]: plain text, numbers, other JSON,
      * an envelope with wrong types, trailing garbage, invalid UTF-8. */
-    const char *raw[] = {"21.5 C", "42", "{\"temperature\": 21}", "{\"args\": 5}",
-                         "{\"args\": []} x", "[1,2]", "{broken", NULL};
+    const char *raw[] = {
+        "21.5 C",  "42", "{\"temperature\": 21}", "{\"args\": 5}", "{\"args\": []} x", "[1,2]",
+        "{broken", NULL};
     for (int i = 0; raw[i]; i++) {
         mqtt_map__parse_payload(raw[i], strlen(raw[i]), i % 2 ? tok : NULL, &env);
         CHECK(env.raw);
@@ -131,9 +133,12 @@ static void test_payloads(void)
         CHECK(env.origin == NULL && env.uid == NULL);
         mqtt_envelope_clear(&env);
     }
-    mqtt_map__parse_payload("ab\xff" "c", 4, tok, &env);
+    mqtt_map__parse_payload("ab\xff"
+                            "c",
+                            4, tok, &env);
     CHECK(env.raw);
-    CHECK(g_utf8_validate(json_object_get_string(json_object_array_get_idx(env.args, 0)), -1, NULL));
+    CHECK(
+        g_utf8_validate(json_object_get_string(json_object_array_get_idx(env.args, 0)), -1, NULL));
     mqtt_envelope_clear(&env);
     /* Envelope parts: kwargs only; a uid with odd characters is ignored. */
     const char *kw = "{\"kwargs\":{\"a\":1},\"uid\":\"x y\"}";

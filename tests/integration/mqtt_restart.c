@@ -8,7 +8,8 @@ static test_hub *hub(mqtt_broker *b, const char *node, const char *extra)
 {
     char *url = mqtt_broker_url(b);
     char *cfg = g_strdup_printf("{\"broker\":\"%s\",\"qos\":1,\"reconnect_min\":1,"
-                                "\"reconnect_max\":2,%s}", url, extra);
+                                "\"reconnect_max\":2,%s}",
+                                url, extra);
     test_hub *h = test_hub_new(node, cfg);
     g_free(url);
     g_free(cfg);

@@ -24,9 +24,11 @@ static void make_certs(void)
     const char *ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
     char *cmds[] = {
         g_strdup_printf("openssl req -x509 %s -keyout ca.key -out ca.crt -days 2 "
-                        "-subj '/CN=berrymq test CA'", ec),
+                        "-subj '/CN=berrymq test CA'",
+                        ec),
         g_strdup_printf("openssl req -x509 %s -keyout other.key -out other.crt -days 2 "
-                        "-subj '/CN=another CA'", ec),
+                        "-subj '/CN=another CA'",
+                        ec),
         g_strdup_printf("openssl req %s -keyout server.key -out server.csr -subj '/CN=127.0.0.1'",
                         ec),
         g_strdup("printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"),
@@ -64,8 +66,8 @@ int main(void)
     }
     dir = g_dir_make_tmp("bmq-mqtt-tls-XXXXXX", NULL);
     make_certs();
-    char *extra = g_strdup_printf("cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n",
-                                  dir, dir, dir);
+    char *extra = g_strdup_printf(
+        "cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n", dir, dir, dir);
     mqtt_broker *b = mqtt_broker_start_with(extra);
     g_free(extra);
     char *url = g_strdup_printf("mqtts://127.0.0.1:%d", b->port);

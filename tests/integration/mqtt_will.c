@@ -28,8 +28,8 @@ int main(int argc, char **argv)
 
     mqtt_broker *b = mqtt_broker_start();
     char *url = mqtt_broker_url(b);
-    char *cfg = g_strdup_printf("{\"broker\":\"%s\",\"subscribe\":\"victim:*\",\"publish\":null}",
-                                url);
+    char *cfg =
+        g_strdup_printf("{\"broker\":\"%s\",\"subscribe\":\"victim:*\",\"publish\":null}", url);
     test_hub *W = test_hub_new("watcher", cfg);
     g_free(cfg);
     if (W == NULL)
@@ -39,14 +39,16 @@ int main(int argc, char **argv)
     mqtt_sub *sub = mqtt_sub_start(b, "berrymq/_/victim/+");
 
     GError *err = NULL;
-    GSubprocess *child = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err, argv[0], "--child",
-                                          url, NULL);
+    GSubprocess *child =
+        g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err, argv[0], "--child", url, NULL);
     if (child == NULL) {
         fprintf(stderr, "cannot start the child hub: %s\n", err->message);
         return 1;
     }
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/victim/online {\"id\":\"victim:online\",\"args\":[],"
-                                 "\"kwargs\":{},\"origin\":\"victim\"}", 5000));
+    CHECK(mqtt_sub_wait_for(sub,
+                            "berrymq/_/victim/online {\"id\":\"victim:online\",\"args\":[],"
+                            "\"kwargs\":{},\"origin\":\"victim\"}",
+                            5000));
     CHECK(collector_wait_line(inW, "victim:online []", 3000));
     CHECK_EQ(collector_find(inW, "victim:offline []"), 0);
 
