@@ -228,14 +228,14 @@ static json_object *gui_status(void *instance)
     gui *g = instance;
     json_object *s = json_object_new_object();
     json_object_object_add(s, "follow", json_object_new_string(g->follow));
-    json_object_object_add(s, "tray", json_object_new_string(g->tray ? gui__tray_kind(g->tray)
-                                                                    : "off"));
+    json_object_object_add(s, "tray",
+                           json_object_new_string(g->tray ? gui__tray_kind(g->tray) : "off"));
     json_object_object_add(s, "history", json_object_new_int((int)g->history));
     json_object_object_add(s, "rows", json_object_new_int((int)gui__monitor_rows(g->monitor)));
     json_object_object_add(s, "paused", json_object_new_boolean(g->paused));
     json_object_object_add(s, "attention", json_object_new_int((int)g->attention));
-    json_object_object_add(s, "dropped", json_object_new_int64(
-                                             (int64_t)bmq_gtk_bridge_get_dropped(g->bridge)));
+    json_object_object_add(s, "dropped",
+                           json_object_new_int64((int64_t)bmq_gtk_bridge_get_dropped(g->bridge)));
     return s;
 }
 

@@ -15,23 +15,23 @@ typedef struct gui_monitor gui_monitor;
 
 typedef struct gui {
     bmq_host *host;
-    BmqGtkBridge *bridge;  /* (owned) messages in, GUI actions out */
+    BmqGtkBridge *bridge; /* (owned) messages in, GUI actions out */
     char *follow;
     guint history;
     bool want_tray;
-    char *icon_path;       /* (nullable) data/berrymq.svg when found */
+    char *icon_path; /* (nullable) data/berrymq.svg when found */
 
     bmq_follower *f_all, *f_instances, *f_attention, *f_status;
     gulong message_handler;
 
     bmq_message *recent[GUI_RECENT_MAX]; /* newest first, owned refs */
     guint n_recent;
-    bool paused;           /* notifications paused, as last reported */
-    guint attention;       /* critical messages held back while paused */
+    bool paused;            /* notifications paused, as last reported */
+    guint attention;        /* critical messages held back while paused */
     json_object *instances; /* (owned, nullable) last _hub:instances list */
 
-    gui_tray *tray;        /* (owned, nullable) */
-    gui_monitor *monitor;  /* (owned, nullable) created on first open */
+    gui_tray *tray;       /* (owned, nullable) */
+    gui_monitor *monitor; /* (owned, nullable) created on first open */
 } gui;
 
 /* tray.c */

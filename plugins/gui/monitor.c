@@ -15,11 +15,11 @@ enum { COL_TIME, COL_ID, COL_ARGS, COL_KWARGS, COL_MSG, N_COLS };
 
 struct gui_monitor {
     gui *g;
-    GtkListStore *store;       /* newest first */
+    GtkListStore *store; /* newest first */
     GtkTreeModel *filtered;
-    char *pattern;             /* (nullable) NULL shows everything */
+    char *pattern; /* (nullable) NULL shows everything */
     GtkWidget *window, *view, *entry, *pause, *status;
-    guint64 skipped;           /* arrived while paused */
+    guint64 skipped; /* arrived while paused */
     guint rows;
 };
 
@@ -29,8 +29,8 @@ static char *json_text(json_object *o)
     if (!o || ((json_object_is_type(o, json_type_array) && json_object_array_length(o) == 0) ||
                (json_object_is_type(o, json_type_object) && json_object_object_length(o) == 0)))
         return g_strdup("");
-    return g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                          JSON_C_TO_STRING_NOSLASHESCAPE));
+    return g_strdup(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 static void update_status(gui_monitor *m)
@@ -72,8 +72,7 @@ void gui__monitor_add(gui_monitor *m, bmq_message *msg)
     m->rows++;
     while (m->rows > m->g->history) {
         GtkTreeIter last;
-        if (!gtk_tree_model_iter_nth_child(GTK_TREE_MODEL(m->store), &last, NULL,
-                                           (int)m->rows - 1))
+        if (!gtk_tree_model_iter_nth_child(GTK_TREE_MODEL(m->store), &last, NULL, (int)m->rows - 1))
             break;
         gtk_list_store_remove(m->store, &last);
         m->rows--;
@@ -263,10 +262,10 @@ static void build_window(gui_monitor *m)
     gtk_box_pack_start(GTK_BOX(bar), label, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(bar), m->entry, TRUE, TRUE, 0);
     gtk_box_pack_start(GTK_BOX(bar), m->pause, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(bar),
-                       mnemonic_button("C_lear", "Remove every message (Ctrl+L)",
-                                       G_CALLBACK(clear_cb), m),
-                       FALSE, FALSE, 0);
+    gtk_box_pack_start(
+        GTK_BOX(bar),
+        mnemonic_button("C_lear", "Remove every message (Ctrl+L)", G_CALLBACK(clear_cb), m), FALSE,
+        FALSE, 0);
     gtk_box_pack_start(GTK_BOX(bar),
                        mnemonic_button("_Copy as JSON", "Copy the selected messages (Ctrl+C)",
                                        G_CALLBACK(copy_cb), m),
@@ -320,8 +319,7 @@ void gui__monitor_free(gui_monitor *m)
     g_free(m);
 }
 
-static gboolean select_msg(GtkTreeModel *model, GtkTreePath *path, GtkTreeIter *iter,
-                           gpointer data)
+static gboolean select_msg(GtkTreeModel *model, GtkTreePath *path, GtkTreeIter *iter, gpointer data)
 {
     gui_monitor *m = ((gpointer *)data)[0];
     bmq_message *want = ((gpointer *)data)[1];

@@ -13,21 +13,21 @@
 #include <libayatana-appindicator/app-indicator.h>
 #include <string.h>
 
-#define WATCHER_NAME "org.kde.StatusNotifierWatcher"
-#define THEMED_ICON "mail-message-new"
+#define WATCHER_NAME   "org.kde.StatusNotifierWatcher"
+#define THEMED_ICON    "mail-message-new"
 #define ATTENTION_ICON "dialog-warning"
-#define LABEL_MAX 60
+#define LABEL_MAX      60
 
 struct gui_tray {
     gui *g;
-    GtkWidget *menu;                       /* (owned) shared by both kinds */
+    GtkWidget *menu; /* (owned) shared by both kinds */
     GtkWidget *recent[GUI_RECENT_MAX];
     GtkWidget *no_recent, *pause, *plugins, *monitor, *quit;
     gulong pause_handler;
-    guint refresh_id;                      /* pending recent-list refresh */
+    guint refresh_id; /* pending recent-list refresh */
     guint watch_id;
-    AppIndicator *indicator;               /* (owned, nullable) */
-    GtkStatusIcon *status_icon;            /* (owned, nullable) */
+    AppIndicator *indicator;    /* (owned, nullable) */
+    GtkStatusIcon *status_icon; /* (owned, nullable) */
 };
 
 /* ---- recent messages ---- */
@@ -173,8 +173,8 @@ void gui__tray_instances_changed(gui_tray *t)
         json_object *en = NULL;
         if (!id)
             continue;
-        bool enabled = json_object_object_get_ex(o, "enabled", &en) ? json_object_get_boolean(en)
-                                                                   : true;
+        bool enabled =
+            json_object_object_get_ex(o, "enabled", &en) ? json_object_get_boolean(en) : true;
         GString *label = g_string_new(id);
         if (plugin && strcmp(plugin, id) != 0)
             g_string_append_printf(label, " (%s)", plugin);
@@ -251,8 +251,8 @@ static void popup_menu(gui_tray *t)
     /* Without a triggering event (keyboard activation through the tray
      * host) anchor the menu to the icon itself. */
     G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-    bool geometry = !ev && t->status_icon &&
-                    gtk_status_icon_get_geometry(t->status_icon, &screen, &area, NULL);
+    bool geometry =
+        !ev && t->status_icon && gtk_status_icon_get_geometry(t->status_icon, &screen, &area, NULL);
     G_GNUC_END_IGNORE_DEPRECATIONS
     if (geometry)
         gtk_menu_popup_at_rect(GTK_MENU(t->menu), gdk_screen_get_root_window(screen), &area,
@@ -327,8 +327,7 @@ static void use_indicator(gui_tray *t)
     gui__tray_attention_changed(t);
 }
 
-static void watcher_appeared(GDBusConnection *c, const char *name, const char *owner,
-                             gpointer data)
+static void watcher_appeared(GDBusConnection *c, const char *name, const char *owner, gpointer data)
 {
     use_indicator(data);
 }
@@ -346,9 +345,8 @@ gui_tray *gui__tray_new(gui *g)
     gui__tray_instances_changed(t);
     gui__tray_recent_changed(t);
     g_main_context_push_thread_default(g->host->context);
-    t->watch_id = g_bus_watch_name(G_BUS_TYPE_SESSION, WATCHER_NAME,
-                                   G_BUS_NAME_WATCHER_FLAGS_NONE, watcher_appeared,
-                                   watcher_vanished, t, NULL);
+    t->watch_id = g_bus_watch_name(G_BUS_TYPE_SESSION, WATCHER_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                   watcher_appeared, watcher_vanished, t, NULL);
     g_main_context_pop_thread_default(g->host->context);
     return t;
 }

@@ -48,7 +48,8 @@ static void daemon_missing(nplugin *p)
         p->daemon_warned = true;
         p->host->log(p->host, BMQ_LOG_WARNING,
                      "no notification daemon (%s) on the session bus; notifications wait "
-                     "until one appears", NOTIFY_BUS_NAME);
+                     "until one appears",
+                     NOTIFY_BUS_NAME);
     }
 }
 
@@ -131,9 +132,10 @@ static gboolean summary_tick(gpointer data)
         b->pending = 0;
         if (p->paused || p->daemon == DAEMON_DOWN)
             continue;
-        char *summary = g_strdup_printf("%" G_GUINT64_FORMAT " more from %s", b->flood_total,
-                                        (const char *)k);
-        if (nplugin__show_summary(p, &b->summary, summary, "Too many notifications at once; "
+        char *summary =
+            g_strdup_printf("%" G_GUINT64_FORMAT " more from %s", b->flood_total, (const char *)k);
+        if (nplugin__show_summary(p, &b->summary, summary,
+                                  "Too many notifications at once; "
                                   "they were counted, not shown.") == 0)
             p->shown++;
         g_free(summary);
@@ -199,7 +201,8 @@ static void on_notify(const bmq_message *msg, void *user_data)
             char *title = nplugin__title(msg);
             json_object_object_add(kw, "id", json_object_new_string(bmq_message_id(msg)));
             json_object_object_add(kw, "title", json_object_new_string(title));
-            json_object_object_add(kw, "critical", json_object_new_int64((int64_t)p->paused_critical));
+            json_object_object_add(kw, "critical",
+                                   json_object_new_int64((int64_t)p->paused_critical));
             json_object_object_add(kw, "suppressed",
                                    json_object_new_int64((int64_t)p->paused_suppressed));
             p->host->twitter(p->host, "_notify:attention", NULL, kw);
@@ -229,8 +232,9 @@ static void on_resume(const bmq_message *msg, void *user_data)
     nplugin *p = user_data;
     if (p->paused) {
         p->paused = false;
-        p->host->log(p->host, BMQ_LOG_INFO, "notifications resumed (%" G_GUINT64_FORMAT
-                     " held back)", p->paused_suppressed);
+        p->host->log(p->host, BMQ_LOG_INFO,
+                     "notifications resumed (%" G_GUINT64_FORMAT " held back)",
+                     p->paused_suppressed);
         if (p->paused_suppressed > 0 && p->daemon != DAEMON_DOWN) {
             NotifyNotification *n = NULL;
             char *s = g_strdup_printf("%" G_GUINT64_FORMAT " notification%s while paused",
@@ -325,9 +329,9 @@ static void *nplugin_create(bmq_host *host, json_object *config, char **error)
     }
     /* The watch reports on the thread-default context of the caller. */
     g_main_context_push_thread_default(host->context);
-    p->watch_id = g_bus_watch_name(G_BUS_TYPE_SESSION, NOTIFY_BUS_NAME,
-                                   G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared, name_vanished,
-                                   p, NULL);
+    p->watch_id =
+        g_bus_watch_name(G_BUS_TYPE_SESSION, NOTIFY_BUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                         name_appeared, name_vanished, p, NULL);
     g_main_context_pop_thread_default(host->context);
     return p;
 }
@@ -368,10 +372,10 @@ static json_object *nplugin_status(void *instance)
     json_object_object_add(s, "paused_suppressed",
                            json_object_new_int64((int64_t)p->paused_suppressed));
     json_object_object_add(s, "errors", json_object_new_int64((int64_t)p->errors));
-    json_object_object_add(s, "daemon", json_object_new_string(
-                                            p->daemon == DAEMON_UP     ? "up"
-                                            : p->daemon == DAEMON_DOWN ? "down"
-                                                                       : "unknown"));
+    json_object_object_add(s, "daemon",
+                           json_object_new_string(p->daemon == DAEMON_UP     ? "up"
+                                                  : p->daemon == DAEMON_DOWN ? "down"
+                                                                             : "unknown"));
     json_object_object_add(s, "waiting", json_object_new_int((int)g_queue_get_length(&p->backlog)));
     json_object_object_add(s, "waiting_dropped",
                            json_object_new_int64((int64_t)p->backlog_dropped));

@@ -12,8 +12,8 @@ typedef enum { DAEMON_UNKNOWN, DAEMON_UP, DAEMON_DOWN } daemon_state;
 typedef struct nbucket {
     double tokens;
     gint64 last_us;
-    guint64 pending;        /* suppressed since the last summary tick */
-    guint64 flood_total;    /* suppressed during the current flood */
+    guint64 pending;             /* suppressed since the last summary tick */
+    guint64 flood_total;         /* suppressed during the current flood */
     NotifyNotification *summary; /* (nullable, owned) updated in place */
 } nbucket;
 
@@ -22,8 +22,8 @@ typedef struct nplugin {
     char *filter;
     char *app_name;
     int default_timeout;
-    double rate;            /* tokens per second */
-    double burst;           /* bucket size */
+    double rate;  /* tokens per second */
+    double burst; /* bucket size */
     guint summary_ms;
     guint backlog_max;
 
@@ -31,14 +31,14 @@ typedef struct nplugin {
     guint watch_id;
     daemon_state daemon;
     bool daemon_warned;
-    GQueue backlog;         /* bmq_message* waiting for a daemon */
+    GQueue backlog; /* bmq_message* waiting for a daemon */
 
-    GQueue live;            /* NotifyNotification* (owned) on screen, oldest first */
-    GHashTable *by_key;     /* replace key -> NotifyNotification* (borrowed from live) */
-    GHashTable *buckets;    /* name -> nbucket* */
+    GQueue live;         /* NotifyNotification* (owned) on screen, oldest first */
+    GHashTable *by_key;  /* replace key -> NotifyNotification* (borrowed from live) */
+    GHashTable *buckets; /* name -> nbucket* */
     guint summary_timer;
 
-    bool libnotify_ref;     /* counted in the process-wide libnotify users */
+    bool libnotify_ref; /* counted in the process-wide libnotify users */
     bool paused;
     guint64 paused_suppressed, paused_critical;
     guint64 shown, suppressed, rate_limited, errors, backlog_dropped;

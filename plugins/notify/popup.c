@@ -11,14 +11,14 @@
 #define LIVE_MAX 256
 
 /* kwargs that configure the notification and are not rendered in the body. */
-static const char *const notify_keys[] = {"title",   "body",    "icon", "urgency", "timeout",
-                                          "category", "actions", "replace", "app", "hints",
-                                          "transient", NULL};
+static const char *const notify_keys[] = {"title",   "body",     "icon",      "urgency",
+                                          "timeout", "category", "actions",   "replace",
+                                          "app",     "hints",    "transient", NULL};
 
 typedef struct popup {
     nplugin *p;
-    char *sender;  /* "name" or "name@ns": prefix of the messages sent back */
-    char *key;     /* (nullable) replace key */
+    char *sender; /* "name" or "name@ns": prefix of the messages sent back */
+    char *key;    /* (nullable) replace key */
 } popup;
 
 static void popup_free(gpointer data)
@@ -44,8 +44,9 @@ NotifyUrgency nplugin__urgency(const bmq_message *msg)
         return NOTIFY_URGENCY_NORMAL;
     if (json_object_is_type(v, json_type_int)) {
         int u = json_object_get_int(v);
-        return u <= 0 ? NOTIFY_URGENCY_LOW : u >= 2 ? NOTIFY_URGENCY_CRITICAL
-                                                    : NOTIFY_URGENCY_NORMAL;
+        return u <= 0   ? NOTIFY_URGENCY_LOW
+               : u >= 2 ? NOTIFY_URGENCY_CRITICAL
+                        : NOTIFY_URGENCY_NORMAL;
     }
     const char *s = json_object_get_string(v);
     if (g_ascii_strcasecmp(s, "low") == 0)
@@ -102,10 +103,14 @@ static void action_cb(NotifyNotification *n, char *action, gpointer user_data)
 static const char *reason_text(int reason)
 {
     switch (reason) {
-    case 1: return "expired";
-    case 2: return "dismissed";
-    case 3: return "closed";
-    default: return "undefined";
+    case 1:
+        return "expired";
+    case 2:
+        return "dismissed";
+    case 3:
+        return "closed";
+    default:
+        return "undefined";
     }
 }
 
@@ -156,8 +161,10 @@ static void add_actions(nplugin *p, NotifyNotification *n, const bmq_message *ms
     {
         char *id = g_strdup_printf("%s:action-%s", sender, key);
         if (bmq_id_validate(id) != 0) {
-            p->host->log(p->host, BMQ_LOG_WARNING, "action key \"%s\" is not usable in an "
-                         "identifier; skipped", key);
+            p->host->log(p->host, BMQ_LOG_WARNING,
+                         "action key \"%s\" is not usable in an "
+                         "identifier; skipped",
+                         key);
         } else {
             const char *l = label && json_object_is_type(label, json_type_string)
                                 ? json_object_get_string(label)
@@ -195,11 +202,20 @@ static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
             if (!hv || !strcmp(name, "urgency") || !strcmp(name, "category"))
                 continue;
             switch (json_object_get_type(hv)) {
-            case json_type_boolean: gv = g_variant_new_boolean(json_object_get_boolean(hv)); break;
-            case json_type_int: gv = g_variant_new_int32(json_object_get_int(hv)); break;
-            case json_type_double: gv = g_variant_new_double(json_object_get_double(hv)); break;
-            case json_type_string: gv = g_variant_new_string(json_object_get_string(hv)); break;
-            default: break;
+            case json_type_boolean:
+                gv = g_variant_new_boolean(json_object_get_boolean(hv));
+                break;
+            case json_type_int:
+                gv = g_variant_new_int32(json_object_get_int(hv));
+                break;
+            case json_type_double:
+                gv = g_variant_new_double(json_object_get_double(hv));
+                break;
+            case json_type_string:
+                gv = g_variant_new_string(json_object_get_string(hv));
+                break;
+            default:
+                break;
             }
             if (gv)
                 notify_notification_set_hint(n, name, gv);
@@ -247,12 +263,11 @@ int nplugin__show(nplugin *p, const bmq_message *msg)
         /* Transport failures (no bus, no owner, daemon gone mid-call) mean
          * "try again when a daemon appears"; a D-Bus error from a daemon
          * that answered means it refused this notification. */
-        bool no_daemon = !err || err->domain != G_DBUS_ERROR ||
-                         err->code == G_DBUS_ERROR_SERVICE_UNKNOWN ||
-                         err->code == G_DBUS_ERROR_NAME_HAS_NO_OWNER ||
-                         err->code == G_DBUS_ERROR_NO_REPLY ||
-                         err->code == G_DBUS_ERROR_DISCONNECTED ||
-                         err->code == G_DBUS_ERROR_TIMEOUT || err->code == G_DBUS_ERROR_TIMED_OUT;
+        bool no_daemon =
+            !err || err->domain != G_DBUS_ERROR || err->code == G_DBUS_ERROR_SERVICE_UNKNOWN ||
+            err->code == G_DBUS_ERROR_NAME_HAS_NO_OWNER || err->code == G_DBUS_ERROR_NO_REPLY ||
+            err->code == G_DBUS_ERROR_DISCONNECTED || err->code == G_DBUS_ERROR_TIMEOUT ||
+            err->code == G_DBUS_ERROR_TIMED_OUT;
         if (!no_daemon)
             p->host->log(p->host, BMQ_LOG_WARNING, "notification \"%s\" refused: %s", title,
                          err ? err->message : "unknown error");

@@ -33,9 +33,8 @@ static void binding_marshal(GClosure *closure, GValue *return_value, guint n_par
 {
     binding *b = (binding *)closure;
     BmqGtkBridge *bridge = g_weak_ref_get(&b->bridge);
-    GObject *instance = n_params > 0 && G_VALUE_HOLDS_OBJECT(&params[0])
-                            ? g_value_get_object(&params[0])
-                            : NULL;
+    GObject *instance =
+        n_params > 0 && G_VALUE_HOLDS_OBJECT(&params[0]) ? g_value_get_object(&params[0]) : NULL;
 
     /* Signals with a boolean result (events): let other handlers run too. */
     if (return_value && G_VALUE_HOLDS_BOOLEAN(return_value))

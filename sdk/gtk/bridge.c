@@ -23,9 +23,9 @@ G_DEFINE_BOXED_TYPE(bmq_message, bmq_gtk_message, bmq_message_ref, bmq_message_u
 typedef struct feed {
     gint refs;
     GMutex lock;
-    GQueue pending;   /* bmq_message*, each holding a reference */
+    GQueue pending; /* bmq_message*, each holding a reference */
     guint max_pending;
-    bool scheduled;   /* an idle source is attached and will drain */
+    bool scheduled; /* an idle source is attached and will drain */
     bool closed;
     guint64 dropped;
     GWeakRef bridge;
@@ -182,10 +182,10 @@ static void bmq_gtk_bridge_class_init(BmqGtkBridgeClass *klass)
 
     /* BmqGtkBridge::message — emitted on the main thread for each message;
      * the detail is the message name: connect to "message::build". */
-    signals[SIG_MESSAGE] = g_signal_new("message", G_TYPE_FROM_CLASS(klass),
-                                        G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0, NULL, NULL,
-                                        g_cclosure_marshal_VOID__BOXED, G_TYPE_NONE, 1,
-                                        BMQ_GTK_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
+    signals[SIG_MESSAGE] =
+        g_signal_new("message", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED, 0,
+                     NULL, NULL, g_cclosure_marshal_VOID__BOXED, G_TYPE_NONE, 1,
+                     BMQ_GTK_TYPE_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void bmq_gtk_bridge_init(BmqGtkBridge *self)

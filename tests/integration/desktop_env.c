@@ -22,7 +22,7 @@ struct desk_env {
     GDBusConnection *ctl;     /* plain connection for the harness's own calls */
     GDBusConnection *monitor; /* becomes a monitor */
     GMutex lock;
-    GPtrArray *calls;         /* desk_notify* */
+    GPtrArray *calls; /* desk_notify* */
 };
 
 static void notify_free(gpointer p)
@@ -55,11 +55,10 @@ static GPid spawn(desk_env *e, const char *const *argv, const char *log, int out
     GError *err = NULL;
     int logfd = open_log(e, log);
     int src[1] = {fd3}, dst[1] = {3};
-    if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
-                                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL,
-                                          NULL, -1, out_fd >= 0 ? out_fd : logfd, logfd,
-                                          fd3 >= 0 ? src : NULL, fd3 >= 0 ? dst : NULL,
-                                          fd3 >= 0 ? 1 : 0, &pid, NULL, NULL, NULL, &err)) {
+    if (!g_spawn_async_with_pipes_and_fds(
+            NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, -1,
+            out_fd >= 0 ? out_fd : logfd, logfd, fd3 >= 0 ? src : NULL, fd3 >= 0 ? dst : NULL,
+            fd3 >= 0 ? 1 : 0, &pid, NULL, NULL, NULL, &err)) {
         fprintf(stderr, "cannot start %s: %s\n", argv[0], err->message);
         g_error_free(err);
         pid = 0;
@@ -158,8 +157,8 @@ desk_env *desk_env_start(char **why)
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0)
         goto fail;
-    const char *xargv[] = {"Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24",
-                           "-nolisten", "tcp", "-noreset", NULL};
+    const char *xargv[] = {"Xvfb",        "-displayfd", "3",   "-screen",  "0",
+                           "1280x800x24", "-nolisten",  "tcp", "-noreset", NULL};
     e->xvfb = spawn(e, xargv, "xvfb.log", -1, pfd[1]);
     close(pfd[1]);
     char *num = e->xvfb ? read_line(pfd[0], 10000) : NULL;
@@ -219,11 +218,11 @@ desk_env *desk_env_start(char **why)
     }
 
     GError *err = NULL;
-    e->ctl = g_dbus_connection_new_for_address_sync(
-        e->bus_address,
-        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-        NULL, NULL, &err);
+    e->ctl =
+        g_dbus_connection_new_for_address_sync(e->bus_address,
+                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                               NULL, NULL, &err);
     if (!e->ctl) {
         *why = g_strdup_printf("cannot connect to the test bus: %s", err->message);
         g_error_free(err);
@@ -251,8 +250,8 @@ static bool name_has_owner(desk_env *e, const char *name)
 {
     GVariant *r = g_dbus_connection_call_sync(
         e->ctl, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-        "NameHasOwner", g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"),
-        G_DBUS_CALL_FLAGS_NONE, 2000, NULL, NULL);
+        "NameHasOwner", g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE,
+        2000, NULL, NULL);
     gboolean has = FALSE;
     if (r) {
         g_variant_get(r, "(b)", &has);
@@ -271,29 +270,28 @@ static bool wait_name(desk_env *e, const char *name, bool owned, int ms)
     return false;
 }
 
-static const char dunstrc[] =
-    "[global]\n"
-    "    font = Sans 10\n"
-    "    width = 360\n"
-    "    height = 120\n"
-    "    origin = top-right\n"
-    "    offset = 12x36\n"
-    "    notification_limit = 0\n"
-    "    idle_threshold = 0\n"
-    "    show_age_threshold = -1\n"
-    "    history_length = 200\n"
-    "    sort = no\n"
-    "    frame_width = 1\n"
-    "    padding = 10\n"
-    "    horizontal_padding = 12\n"
-    "    format = \"<b>%%s</b>\\n%%b\"\n"
-    "    dmenu = %s\n"
-    "    browser = /bin/true\n"
-    "[urgency_low]\n    timeout = 0\n"
-    "[urgency_normal]\n    timeout = 0\n    background = \"#ffffff\"\n"
-    "    foreground = \"#202020\"\n    frame_color = \"#c0c0c0\"\n"
-    "[urgency_critical]\n    timeout = 0\n    background = \"#fff0f0\"\n"
-    "    foreground = \"#202020\"\n    frame_color = \"#c01c28\"\n";
+static const char dunstrc[] = "[global]\n"
+                              "    font = Sans 10\n"
+                              "    width = 360\n"
+                              "    height = 120\n"
+                              "    origin = top-right\n"
+                              "    offset = 12x36\n"
+                              "    notification_limit = 0\n"
+                              "    idle_threshold = 0\n"
+                              "    show_age_threshold = -1\n"
+                              "    history_length = 200\n"
+                              "    sort = no\n"
+                              "    frame_width = 1\n"
+                              "    padding = 10\n"
+                              "    horizontal_padding = 12\n"
+                              "    format = \"<b>%%s</b>\\n%%b\"\n"
+                              "    dmenu = %s\n"
+                              "    browser = /bin/true\n"
+                              "[urgency_low]\n    timeout = 0\n"
+                              "[urgency_normal]\n    timeout = 0\n    background = \"#ffffff\"\n"
+                              "    foreground = \"#202020\"\n    frame_color = \"#c0c0c0\"\n"
+                              "[urgency_critical]\n    timeout = 0\n    background = \"#fff0f0\"\n"
+                              "    foreground = \"#202020\"\n    frame_color = \"#c01c28\"\n";
 
 bool desk_dunst_start(desk_env *e)
 {
@@ -350,9 +348,10 @@ bool desk_trayer_start(desk_env *e)
 {
     if (e->trayer)
         return true;
-    const char *argv[] = {"trayer", "--edge", "top", "--align", "right", "--widthtype",
-                          "request", "--height", "28", "--SetDockType", "true",
-                          "--transparent", "false", "--tint", "0xf6f5f4", NULL};
+    const char *argv[] = {"trayer", "--edge",        "top",      "--align",
+                          "right",  "--widthtype",   "request",  "--height",
+                          "28",     "--SetDockType", "true",     "--transparent",
+                          "false",  "--tint",        "0xf6f5f4", NULL};
     e->trayer = spawn(e, argv, "trayer.log", -1, -1);
     return e->trayer != 0;
 }
@@ -443,11 +442,11 @@ static GDBusMessage *monitor_filter(GDBusConnection *c, GDBusMessage *m, gboolea
 bool desk_monitor_start(desk_env *e)
 {
     GError *err = NULL;
-    e->monitor = g_dbus_connection_new_for_address_sync(
-        e->bus_address,
-        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-        NULL, NULL, &err);
+    e->monitor =
+        g_dbus_connection_new_for_address_sync(e->bus_address,
+                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                               NULL, NULL, &err);
     if (!e->monitor) {
         fprintf(stderr, "monitor connection: %s\n", err->message);
         g_error_free(err);
@@ -458,8 +457,8 @@ bool desk_monitor_start(desk_env *e)
         "type='method_return'", NULL};
     GVariant *r = g_dbus_connection_call_sync(
         e->monitor, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-        "org.freedesktop.DBus.Monitoring", "BecomeMonitor",
-        g_variant_new("(^asu)", rules, 0u), NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &err);
+        "org.freedesktop.DBus.Monitoring", "BecomeMonitor", g_variant_new("(^asu)", rules, 0u),
+        NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &err);
     if (!r) {
         fprintf(stderr, "BecomeMonitor: %s\n", err->message);
         g_error_free(err);

@@ -20,8 +20,8 @@ typedef struct desk_notify {
     guint32 returned_id; /* 0 until the daemon's reply was seen */
     int urgency;         /* -1 when the hint is absent */
     gint32 timeout;
-    char **actions;      /* key, label, key, label, ... */
-    char *hints;         /* all hints, as g_variant_print() shows them */
+    char **actions; /* key, label, key, label, ... */
+    char *hints;    /* all hints, as g_variant_print() shows them */
     guint32 serial;
     char *sender;
 } desk_notify;
@@ -65,12 +65,12 @@ bool desk_screenshot(desk_env *e, const char *path);
 /* Run a command and wait; exit status, or -1. */
 int desk_run(const char *const *argv, char **out);
 
-#define DESK_CHECK(cond)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);       \
-            desk_failures++;                                                               \
-        }                                                                                  \
+#define DESK_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            desk_failures++;                                                                       \
+        }                                                                                          \
     } while (0)
 
 extern int desk_failures;

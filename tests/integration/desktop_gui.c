@@ -110,14 +110,13 @@ static void watcher_acquired(GDBusConnection *c, const char *name, gpointer ud)
 static gboolean watcher_setup(gpointer data)
 {
     GDBusNodeInfo *node = g_dbus_node_info_new_for_xml(watcher_xml, NULL);
-    W.conn = g_dbus_connection_new_for_address_sync(
-        desk_env_bus_address(env),
-        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-        NULL, NULL, NULL);
-    W.reg_id = g_dbus_connection_register_object(W.conn, "/StatusNotifierWatcher",
-                                                 node->interfaces[0], &watcher_vtable, NULL,
-                                                 NULL, NULL);
+    W.conn =
+        g_dbus_connection_new_for_address_sync(desk_env_bus_address(env),
+                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                               NULL, NULL, NULL);
+    W.reg_id = g_dbus_connection_register_object(
+        W.conn, "/StatusNotifierWatcher", node->interfaces[0], &watcher_vtable, NULL, NULL, NULL);
     W.own_id = g_bus_own_name_on_connection(W.conn, "org.kde.StatusNotifierWatcher",
                                             G_BUS_NAME_OWNER_FLAGS_NONE, watcher_acquired, NULL,
                                             NULL, NULL);
@@ -361,11 +360,10 @@ static void phase_sni(void)
     DESK_CHECK(g_strcmp0(id, "berrymq-hub") == 0);
     DESK_CHECK(icon && *icon);
     DESK_CHECK(status_is("Active"));
-    GVariant *layout = menu ? item_call("com.canonical.dbusmenu", "GetLayout",
-                                        g_variant_new("(ii@as)", 0, -1,
-                                                      g_variant_new_strv(NULL, 0)),
-                                        menu)
-                            : NULL;
+    GVariant *layout =
+        menu ? item_call("com.canonical.dbusmenu", "GetLayout",
+                         g_variant_new("(ii@as)", 0, -1, g_variant_new_strv(NULL, 0)), menu)
+             : NULL;
     DESK_CHECK(layout != NULL);
     if (layout) {
         GVariant *root = g_variant_get_child_value(layout, 1);
@@ -392,8 +390,7 @@ static void phase_sni(void)
          "\"enabled\": false, \"state\": \"disabled\"}]}");
     GtkWidget *plugins = find_widget("bmq-tray-plugins");
     DESK_CHECK(plugins != NULL);
-    menu_has mh = {plugins ? gtk_menu_item_get_submenu(GTK_MENU_ITEM(plugins)) : NULL,
-                   "tick10"};
+    menu_has mh = {plugins ? gtk_menu_item_get_submenu(GTK_MENU_ITEM(plugins)) : NULL, "tick10"};
     for (int i = 0; i < 100 && !menu_has_item(&mh); i++) {
         desk_spin(20);
         mh.menu = plugins ? gtk_menu_item_get_submenu(GTK_MENU_ITEM(plugins)) : NULL;
@@ -479,13 +476,24 @@ static int row_of(const char *id, char **kwargs)
 
 static void send_showcase(void)
 {
-    send("build:notify", NULL, "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\"}");
+    send("build:notify", NULL,
+         "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\"}");
     send("ci:failed", "[\"unit-tests\", 3]", "{\"branch\": \"main\"}");
     send("deploy:start", "[\"web1\"]", "{\"version\": \"2.0.0\"}");
     send("backup:done", NULL, "{\"files\": 1834, \"size\": \"4.2 GB\"}");
     send("sensor:reading", "[21.5]", "{\"room\": \"office\", \"unit\": \"°C\"}");
     send("tick10:tick", NULL, NULL);
     send("mail:notify", NULL, "{\"title\": \"3 new messages\", \"urgency\": \"low\"}");
+}
+
+/* "Message monitor…" in the tray menu. */
+static void gui_reopen(void)
+{
+    GtkWidget *menu = find_widget("bmq-tray-menu");
+    GtkWidget *item = menu ? menu_item_labeled(menu, "_Message monitor") : NULL;
+    DESK_CHECK(item != NULL);
+    if (item)
+        gtk_menu_item_activate(GTK_MENU_ITEM(item));
 }
 
 static void phase_monitor(void)
@@ -500,7 +508,8 @@ static void phase_monitor(void)
         g_free(kw);
     }
     send("backup:start", NULL, "{\"target\": \"nas\"}");
-    send("build:notify", NULL, "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\"}");
+    send("build:notify", NULL,
+         "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\"}");
     send("mail:sync", "[\"inbox\"]", NULL);
     GtkWidget *pm = find_widget("bmq-tray-menu");
     desk_spin(400);
@@ -580,7 +589,21 @@ static void phase_monitor(void)
     DESK_CHECK(desk_screenshot(env, shot));
     g_free(shot);
 
-    /* Esc closes (hides) the window; history stays. */
+    /* Pause: messages keep arriving but are not listed, and say so. */
+    GtkWidget *pause = find_widget("bmq-monitor-pause");
+    GtkWidget *status = find_widget("bmq-monitor-status");
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(pause), TRUE);
+    send("late:arrival", NULL, NULL);
+    desk_spin(300);
+    DESK_CHECK(model_rows(NULL) == 7);
+    DESK_CHECK(strstr(gtk_label_get_text(GTK_LABEL(status)), "paused, 1 not listed") != NULL);
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(pause), FALSE);
+
+    /* Ctrl+W and Esc close (hide) the window; history stays. */
+    send_key(win, GDK_KEY_w, GDK_CONTROL_MASK);
+    DESK_CHECK(!gtk_widget_get_visible(win));
+    gui_reopen();
+    DESK_CHECK(gtk_widget_get_visible(win));
     send_key(win, GDK_KEY_Escape, 0);
     DESK_CHECK(!gtk_widget_get_visible(win));
     DESK_CHECK(model_rows(NULL) == 7);

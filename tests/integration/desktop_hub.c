@@ -117,13 +117,13 @@ int main(void)
 
     char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
     g_file_set_contents(cfg, config, -1, NULL);
-    const char *argv[] = {hub_bin, "--config", cfg, "--plugin-dir",
-                          g_getenv("BMQ_PLUGIN_BUILD_DIR"), NULL};
+    const char *argv[] = {
+        hub_bin, "--config", cfg, "--plugin-dir", g_getenv("BMQ_PLUGIN_BUILD_DIR"), NULL};
     hub_proc h = {.log = g_string_new(NULL)};
     g_mutex_init(&h.lock);
     GError *err = NULL;
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                  NULL, &h.pid, NULL, NULL, &h.err_fd, &err)) {
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                  &h.pid, NULL, NULL, &h.err_fd, &err)) {
         fprintf(stderr, "cannot start the hub: %s\n", err->message);
         g_error_free(err);
         desk_failures++;
@@ -143,8 +143,9 @@ int main(void)
         desk_notify *n = call_find("backup:notify");
         DESK_CHECK(n && strstr(n->body, "seq: 1"));
 
-        const char *a1[] = {"notify", "-u", "critical", "-a", "build", "Build finished",
-                            "all 42 tests passed", NULL};
+        const char *a1[] = {
+            "notify", "-u", "critical", "-a", "build", "Build finished", "all 42 tests passed",
+            NULL};
         DESK_CHECK(cli(a1) == 0);
         DESK_CHECK(desk_wait(call_seen, "Build finished", 10000));
         n = call_find("Build finished");

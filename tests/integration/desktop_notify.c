@@ -15,7 +15,7 @@ static bmq_bus *bus;
 static bmq_instance *inst;
 
 static GMutex got_lock;
-static GPtrArray *got;   /* "id kwargs-json" of messages sent back */
+static GPtrArray *got; /* "id kwargs-json" of messages sent back */
 static int daemon_warnings;
 
 static void record_cb(const bmq_message *m, void *ud)
@@ -266,8 +266,7 @@ static void test_flood(void)
     desk_spin(700);
     guint popups = calls_with_prefix("flood", flood_start);
     guint summaries = calls_with_prefix("", flood_start) - popups;
-    fprintf(stderr, "flood: 10000 messages -> %u popups + %u summary updates\n", popups,
-            summaries);
+    fprintf(stderr, "flood: 10000 messages -> %u popups + %u summary updates\n", popups, summaries);
     DESK_CHECK(popups >= 1 && popups <= 40);
     DESK_CHECK(summaries >= 1 && summaries <= 40);
     /* Every summary update replaced the first one in place. */

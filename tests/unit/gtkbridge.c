@@ -148,8 +148,8 @@ static void test_bindings(void)
     /* Bad input: an invalid identifier, a missing signal, a wrong JSON type. */
     DESK_CHECK(bmq_gtk_bridge_bind_button(bridge, button, "bad id", NULL, NULL) == 0);
     DESK_CHECK(bmq_gtk_bridge_bind(bridge, button, "no-such-signal", "ui:x", NULL, NULL) == 0);
-    DESK_CHECK(bmq_gtk_bridge_bind(bridge, button, "clicked", "ui:x",
-                                   json_object_new_object(), NULL) == 0);
+    DESK_CHECK(bmq_gtk_bridge_bind(bridge, button, "clicked", "ui:x", json_object_new_object(),
+                                   NULL) == 0);
 
     gtk_button_clicked(GTK_BUTTON(button));
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(toggle), TRUE);
@@ -196,8 +196,7 @@ static void test_overflow_and_boxed(void)
     desk_spin(20);
     DESK_CHECK(n == 5);
     /* No sender: sending fails cleanly and frees what it was given. */
-    DESK_CHECK(bmq_gtk_bridge_send(bridge, "a:b", json_object_new_array(), NULL) ==
-               -BMQ_ECLOSED);
+    DESK_CHECK(bmq_gtk_bridge_send(bridge, "a:b", json_object_new_array(), NULL) == -BMQ_ECLOSED);
 
     gpointer copy = g_boxed_copy(BMQ_GTK_TYPE_MESSAGE, m);
     DESK_CHECK(copy == m);

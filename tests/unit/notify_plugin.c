@@ -7,12 +7,12 @@
 #include <string.h>
 
 static int failures;
-#define CHECK(c)                                                                        \
-    do {                                                                                \
-        if (!(c)) {                                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);       \
-            failures++;                                                                 \
-        }                                                                               \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
+            failures++;                                                                            \
+        }                                                                                          \
     } while (0)
 
 static bmq_bus *bus;
@@ -41,8 +41,7 @@ static void expect_refused(const char *config, const char *needle)
     bmq_instance *inst = bmq_instance_create(host, "notify", "bad", cfg, &err);
     CHECK(inst == NULL);
     if (!err || !strstr(err, needle))
-        fprintf(stderr, "config %s: error \"%s\", want \"%s\"\n", config, err ? err : "",
-                needle);
+        fprintf(stderr, "config %s: error \"%s\", want \"%s\"\n", config, err ? err : "", needle);
     CHECK(err && strstr(err, needle));
     bmq_instance_destroy(inst);
     g_free(err);
