@@ -3,6 +3,7 @@
  * hub.load / unload / enable / disable, _hub:* control messages, and
  * SIGTERM / _hub:quit shutdown (exit 0, instances destroyed newest first).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "hub_harness.h"
@@ -129,6 +130,27 @@ static void test_start_status_stop(hh_env *env)
     hh_free(h);
 }
 
+/* status.status.received of a testplug instance, -1 if unknown. */
+static int received(hh_hub *h, const char *id)
+{
+    json_object *e = hh_instance(h, id);
+    const char *v = e ? hh_str(e, "status.status.received") : NULL;
+    int n = v ? atoi(v) : -1;
+    json_object_put(e);
+    return n;
+}
+
+static bool wait_received(hh_hub *h, const char *id, int n)
+{
+    for (int i = 0; i < 500; i++) {
+        if (received(h, id) == n)
+            return true;
+        g_usleep(10000);
+    }
+    fprintf(stderr, "instance %s received %d, expected %d\n", id, received(h, id), n);
+    return false;
+}
+
 static void test_load_enable(hh_env *env)
 {
     g_unlink(env->journal);
@@ -197,6 +219,18 @@ static void test_load_enable(hh_env *env)
     r = hh_call(h, "hub.twitter", "[\"_hub:enable\", [\"testplug_norecfg\"], {}]", NULL);
     json_object_put(r);
     HH_CHECK(hh_wait_state(h, "testplug_norecfg", "running", 5000));
+    /* _hub:query is answered with _hub:instances (seen by an instance
+     * following it), as is every change of the instance set. */
+    r = hh_call(h, "hub.load", "[\"testplug\", \"watch\", {\"follow\": \"_hub:instances\"}]", NULL);
+    json_object_put(r);
+    HH_CHECK(wait_received(h, "watch", 1)); /* its own load */
+    r = hh_call(h, "hub.twitter", "[\"_hub:query\", [], {}]", NULL);
+    json_object_put(r);
+    HH_CHECK(wait_received(h, "watch", 2));
+    r = hh_call(h, "hub.disable", "[\"testplug_norecfg\"]", NULL);
+    json_object_put(r);
+    HH_CHECK(wait_received(h, "watch", 3));
+
     r = hh_call(h, "hub.twitter", "[\"_hub:quit\", [], {}]", NULL);
     json_object_put(r);
     HH_CHECK(hh_wait_exit(h, 10000) == 0);

@@ -203,6 +203,16 @@ static gpointer send_from_thread(gpointer data)
     return NULL;
 }
 
+#define BURST 300
+
+static gpointer send_burst(gpointer data)
+{
+    sender_args *a = data;
+    for (int i = 0; i < BURST; i++)
+        bmq_twitter_json(a->bus, a->id, NULL, NULL);
+    return NULL;
+}
+
 static void send_in_thread(bmq_bus *bus, const char *id)
 {
     sender_args a = {bus, id};
@@ -280,6 +290,24 @@ static void test_instances(void)
     CHECK(json_object_object_get_ex(st, "status", &v) &&
           json_object_object_get_ex(v, "received", &v) && json_object_get_int(v) == 1);
     json_object_put(st);
+
+    /* A burst from another thread is delivered in order (several idle
+     * batches). */
+    drain(pongs);
+    sender_args burst = {bus, "alpha:ping"};
+    GThread *bt = g_thread_new("burst", send_burst, &burst);
+    g_thread_join(bt);
+    int expect = 2;
+    for (; expect < 2 + BURST; expect++) {
+        bmq_message *pm = wait_msg(pongs, 2000);
+        if (!pm)
+            break;
+        int got = json_object_get_int(kw(pm, "received"));
+        bmq_message_unref(pm);
+        if (got != expect)
+            break;
+    }
+    CHECK(expect == 2 + BURST);
 
     /* Never run after destroy: queued from a thread, then destroyed. */
     send_in_thread(bus, "alpha:ping");
