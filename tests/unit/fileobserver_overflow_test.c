@@ -1,8 +1,9 @@
 /* fileobserver_overflow_test.c - inotify queue overflow: thousands of
  * files are created, written and some removed while the main loop is not
  * running, so the kernel queue (fs.inotify.max_queued_events, 16384 by
- * default) overflows: 10,000 creations + 10,000 writes + 2,000 removals. The observer must rescan,
- * and what it reported (created minus removed) must equal what is really on disk. */
+ * default) overflows: at least 10,000 creations + 10,000 writes + 2,000
+ * removals. The observer must rescan, and what it reported (created minus
+ * removed) must equal what is really on disk. */
 #include "fileobserver_harness.c"
 
 /* Enough events to overflow the queue: 2.2 events per file. */
@@ -19,8 +20,8 @@ static int burst_files(void)
 
 static void test_overflow(void)
 {
-    const int NFILES = burst_files(), NREMOVE = NFILES / 5;
-    if (NFILES > 60000) {
+    const int nfiles = burst_files(), nremove = nfiles / 5;
+    if (nfiles > 60000) {
         g_test_skip("fs.inotify.max_queued_events is too large to overflow quickly");
         return;
     }
@@ -35,17 +36,17 @@ static void test_overflow(void)
 
     /* Nothing runs the loop from here until all files exist. */
     char path[4096];
-    for (int i = 0; i < NFILES; i++) {
+    for (int i = 0; i < nfiles; i++) {
         snprintf(path, sizeof(path), "%s/f%05d.log", w, i);
         int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         g_assert_cmpint(fd, >=, 0);
         close(fd);
     }
-    for (int i = 0; i < NFILES; i++) {
+    for (int i = 0; i < nfiles; i++) {
         snprintf(path, sizeof(path), "%s/f%05d.log", w, i);
         write_file(path, "x", true);
     }
-    for (int i = 0; i < NREMOVE; i++) {
+    for (int i = 0; i < nremove; i++) {
         snprintf(path, sizeof(path), "%s/f%05d.log", w, i * 5);
         g_assert_cmpint(unlink(path), ==, 0);
     }
@@ -76,7 +77,7 @@ static void test_overflow(void)
         real++;
     }
     g_dir_close(d);
-    g_assert_cmpuint(real, ==, (guint)(NFILES - NREMOVE + 1));
+    g_assert_cmpuint(real, ==, (guint)(nfiles - nremove + 1));
     g_assert_cmpuint(g_hash_table_size(seen), ==, real);
 
     json_object *st = bmq_instance_status(inst), *s, *v;
