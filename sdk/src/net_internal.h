@@ -16,7 +16,8 @@
 #define NET_SEEN_CAP 65536        /* uids remembered for loop suppression */
 #define NET_EXPIRED_CAP 4096      /* expired tokens remembered to answer "timeout" */
 #define NET_OUT_CAP 100000        /* messages waiting per outgoing link */
-#define NET_DEFAULT_BATCH 1000    /* messages per JSON-RPC batch to our own nodes */
+#define NET_DEFAULT_BATCH 256     /* messages per JSON-RPC batch to our own nodes; larger
+                                   * batches fall out of the CPU caches */
 #define NET_MAX_BLOCK_S 300.0     /* upper bound of a blocking "get" */
 #define NET_TOKEN_MAX 128
 

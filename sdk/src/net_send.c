@@ -136,7 +136,10 @@ static void append_request(bmq_link *l, GString *out, const bmq_message *m, size
 {
     const char *v[3];
     size_t len[3];
-    g_string_append_printf(out, "{\"id\":%zu,\"method\":\"send_message\",\"params\":[", rid);
+    char num[24];
+    g_string_append(out, "{\"id\":");
+    g_string_append_len(out, num, g_snprintf(num, sizeof num, "%zu", rid));
+    g_string_append(out, ",\"method\":\"send_message\",\"params\":[");
     if (l->token)
         append_string(out, l->token);
     else
@@ -235,9 +238,12 @@ int net__link_send(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected)
         /* Our own server answers an accepted batch exactly like this. */
         g_string_truncate(body, 0);
         g_string_append_c(body, '[');
-        for (size_t i = 0; i < n; i++)
-            g_string_append_printf(body, "%s{\"id\":%zu,\"result\":\"ok\",\"error\":null}",
-                                   i ? "," : "", i);
+        char num[24];
+        for (size_t i = 0; i < n; i++) {
+            g_string_append(body, i ? ",{\"id\":" : "{\"id\":");
+            g_string_append_len(body, num, g_snprintf(num, sizeof num, "%zu", i));
+            g_string_append(body, ",\"result\":\"ok\",\"error\":null}");
+        }
         g_string_append_c(body, ']');
         if (body->len != tlen || memcmp(body->str, text, tlen))
             rc = check_reply(text, tlen, n, rejected);

@@ -12,9 +12,10 @@
 typedef struct {
     const char *rid;     /* the request id digits */
     size_t rid_len;
-    char *token;
-    char *id;
-    char *uid;           /* nullable */
+    const char *token;   /* into the body, not terminated */
+    const char *id;
+    const char *uid;     /* nullable */
+    size_t token_len, id_len, uid_len;
     const char *a, *k;   /* args / kwargs text */
     size_t a_len, k_len;
     json_object *args;
@@ -34,23 +35,31 @@ static bool lit(cursor *c, const char *s)
     return true;
 }
 
-/* A string without escapes or control characters; (transfer full). */
-static char *simple_string(cursor *c, size_t max)
+/* A string without escapes or control characters, at most @max bytes: its
+ * text stays in the body. */
+static bool simple_string(cursor *c, const char **text, size_t *len, size_t max)
 {
     if (c->p >= c->end || *c->p != '"')
-        return NULL;
+        return false;
     const char *s = ++c->p;
     while (c->p < c->end && *c->p != '"') {
         unsigned char ch = (unsigned char)*c->p;
         if (ch == '\\' || ch < 0x20)
-            return NULL;
+            return false;
         c->p++;
     }
     if (c->p >= c->end || (size_t)(c->p - s) > max)
-        return NULL;
-    char *out = g_strndup(s, (gsize)(c->p - s));
+        return false;
+    *text = s;
+    *len = (size_t)(c->p - s);
     c->p++;
-    return out;
+    return true;
+}
+
+static void copy_z(char *buf, const char *s, size_t len)
+{
+    memcpy(buf, s, len);
+    buf[len] = '\0';
 }
 
 /* The extent of one JSON container at the cursor (not validated here). */
@@ -93,16 +102,18 @@ static bool scan_one(cursor *c, fast_req *r)
         c->p++;
     r->rid_len = (size_t)(c->p - r->rid);
     if (!r->rid_len || (r->rid_len > 1 && r->rid[0] == '0') || !lit(c, ",\"method\":\"send_message\",\"params\":[") ||
-        !(r->token = simple_string(c, NET_TOKEN_MAX)) || !lit(c, ",") ||
-        !(r->id = simple_string(c, BMQ_ID_MAX)) || bmq_id_validate(r->id) < 0 || !lit(c, ",") ||
+        !simple_string(c, &r->token, &r->token_len, NET_TOKEN_MAX) || !lit(c, ",") ||
+        !simple_string(c, &r->id, &r->id_len, BMQ_ID_MAX) || !lit(c, ",") ||
         !container(c, &r->a, &r->a_len) || *r->a != '[' || !lit(c, ",") ||
         !container(c, &r->k, &r->k_len) || *r->k != '{')
         return false;
     if (lit(c, ",{\"uid\":")) {
-        if (!(r->uid = simple_string(c, 64)) || !*r->uid || !lit(c, "}"))
+        if (!simple_string(c, &r->uid, &r->uid_len, 64) || !r->uid_len || !lit(c, "}"))
             return false;
     }
-    return lit(c, "]}");
+    char id[BMQ_ID_MAX + 1];
+    copy_z(id, r->id, r->id_len);
+    return bmq_id_validate(id) == 0 && lit(c, "]}");
 }
 
 /* Parse every args and kwargs text with one json-c call ("[A1,K1,A2,...]"):
@@ -144,9 +155,6 @@ static bool parse_values(fast_req *reqs, size_t n)
 static void free_reqs(fast_req *reqs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        g_free(reqs[i].token);
-        g_free(reqs[i].id);
-        g_free(reqs[i].uid);
         json_object_put(reqs[i].args);
         json_object_put(reqs[i].kwargs);
     }
@@ -156,19 +164,28 @@ static void free_reqs(fast_req *reqs, size_t n)
 static const char *deliver(bmq_server *s, fast_req *r, bmq_link **cache)
 {
     bmq_link *l = *cache;
-    if (!l || !l->token || strcmp(l->token, r->token)) {
+    if (!l || !l->token || strlen(l->token) != r->token_len ||
+        memcmp(l->token, r->token, r->token_len)) {
         net__link_unref(l);
+        char token[NET_TOKEN_MAX + 1];
+        copy_z(token, r->token, r->token_len);
         bool expired = false;
-        l = *cache = net__bus_lookup(s->nb, r->token, &expired);
+        l = *cache = net__bus_lookup(s->nb, token, &expired);
         if (!l)
             return expired ? "timeout" : "invalid token";
         net__link_touch(l);
     }
-    if (r->uid && net__seen_check_add(s->nb, r->uid)) {
-        net__atomic_add(&s->nb->duplicates, 1);
-        return "ok";
+    char uid[65];
+    if (r->uid) {
+        copy_z(uid, r->uid, r->uid_len);
+        if (net__seen_check_add(s->nb, uid)) {
+            net__atomic_add(&s->nb->duplicates, 1);
+            return "ok";
+        }
     }
-    bmq_message *m = bmq_message_new_full(r->id, r->args, r->kwargs, r->uid, l, NULL);
+    char id[BMQ_ID_MAX + 1];
+    copy_z(id, r->id, r->id_len);
+    bmq_message *m = bmq_message_new_full(id, r->args, r->kwargs, r->uid ? uid : NULL, l, NULL);
     r->args = r->kwargs = NULL; /* owned by the call in every case */
     if (!m)
         return NULL;
@@ -183,7 +200,7 @@ bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *ou
     cursor c = {body, body + len};
     if (len > (size_t)G_MAXINT || !lit(&c, "["))
         return false;
-    size_t n = 0, cap = 64;
+    size_t n = 0, cap = 16;
     fast_req *reqs = g_new0(fast_req, cap);
     bool ok = true;
     do {
@@ -207,7 +224,9 @@ bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *ou
         g_string_append(out, i ? ",{\"id\":" : "{\"id\":");
         g_string_append_len(out, reqs[i].rid, (gssize)reqs[i].rid_len);
         if (res) {
-            g_string_append_printf(out, ",\"result\":\"%s\",\"error\":null}", res);
+            g_string_append(out, ",\"result\":\"");
+            g_string_append(out, res);
+            g_string_append(out, "\",\"error\":null}");
         } else {
             net__atomic_add(&s->errors, 1);
             g_string_append_printf(out, ",\"result\":null,\"error\":{\"code\":%d,\"message\":"
