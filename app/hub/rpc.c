@@ -3,6 +3,7 @@
  * the main thread (an idle source on the hub's context) while the server
  * thread waits. hub.twitter needs no marshaling: the bus is thread-safe.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -144,6 +145,26 @@ static int error_code_of(const char *msg)
     return BMQ_ELOAD;
 }
 
+/* Over RPC only files already in a plugin directory may be loaded: anyone
+ * who can reach the port (other local users, too) must not make the hub
+ * run code from an arbitrary file. */
+static bool in_plugin_dir(hub *h, const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (!real)
+        return false;
+    char *dir = g_path_get_dirname(real);
+    bool ok = false;
+    for (const char *const *d = bmq_plugin_host_dirs(h->host); d && *d && !ok; d++) {
+        char *rd = realpath(*d, NULL);
+        ok = rd && strcmp(rd, dir) == 0;
+        free(rd);
+    }
+    g_free(dir);
+    free(real);
+    return ok;
+}
+
 static json_object *m_load(hub *h, json_object *params, json_object **error)
 {
     const char *name = param_str(params, 0);
@@ -152,6 +173,13 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
         (cfg && !json_object_is_type(cfg, json_type_object))) {
         *error = rpc_error(RPC_EPARAMS, "hub.load expects [name_or_path, id (optional string), "
                                         "config (optional object)]");
+        return NULL;
+    }
+    if (strchr(name, '/') && !in_plugin_dir(h, name)) {
+        *error = rpc_error(BMQ_EDENIED,
+                           "plugin '%s': hub.load takes a plugin name or a file in a plugin "
+                           "directory; install the file first (berrymq plugin install)",
+                           name);
         return NULL;
     }
     char *err = NULL;

@@ -182,6 +182,22 @@ static void test_load_enable(hh_env *env)
     HH_CHECK(hh_call(h, "hub.load", "[\"nosuch\"]", &err) == NULL);
     HH_CONTAINS(err, "plugin 'nosuch': not found in ");
     g_free(err);
+    /* Over RPC a path must be in a plugin directory. */
+    char *outside = g_build_filename(env->root, "testplug.so", NULL);
+    char *inside = g_build_filename(env->plugin_dir, "testplug.so", NULL);
+    char *bytes = NULL;
+    gsize len = 0;
+    HH_CHECK(g_file_get_contents(inside, &bytes, &len, NULL));
+    HH_CHECK(g_file_set_contents(outside, bytes, (gssize)len, NULL));
+    params = g_strdup_printf("[\"%s\", \"outside\"]", outside);
+    HH_CHECK(hh_call(h, "hub.load", params, &err) == NULL);
+    HH_CONTAINS(err, "hub.load takes a plugin name or a file in a plugin directory");
+    g_free(err);
+    g_free(params);
+    g_free(bytes);
+    g_free(inside);
+    g_unlink(outside);
+    g_free(outside);
     HH_CHECK(hh_call(h, "hub.load", "[42]", &err) == NULL);
     g_free(err);
     json_object *x = hh_instance(h, "x");

@@ -67,6 +67,10 @@ for i in $(seq 1 200); do
   sleep 0.05
 done
 [ -n "$addr" ] || fail "the installed hub did not start listening"
+for i in $(seq 1 200); do
+  grep -q "instance 'ex' started (plugin example 1.0)" "$work/hub.log" && break
+  sleep 0.05
+done
 grep -q "instance 'ex' started (plugin example 1.0)" "$work/hub.log" || fail "instance not started"
 reply=$(curl -s -X POST "http://$addr/JSON" \
   -d '{"id": 1, "method": "hub.twitter", "params": ["ex:ping", [1], {}]}')
