@@ -266,6 +266,25 @@ static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config 
     return ok;
 }
 
+/* The names the filters follow ("build:*" -> "build"): one notification
+ * type each, registered before the first message. Wildcards add none. */
+static GPtrArray *names_of(GPtrArray *filters)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < filters->len; i++) {
+        const char *f = filters->pdata[i];
+        char *name = g_strndup(f, strcspn(f, "@:"));
+        bool dup = !*name || strchr(name, '*');
+        for (guint k = 0; !dup && k < names->len; k++)
+            dup = strcmp(names->pdata[k], name) == 0;
+        if (dup)
+            g_free(name);
+        else
+            g_ptr_array_add(names, name);
+    }
+    return names;
+}
+
 /* ---- descriptor ------------------------------------------------------------------------ */
 
 static void growl_destroy(void *instance)
@@ -321,6 +340,8 @@ static void *growl_create(bmq_host *host, json_object *config, char **error)
         }
     }
     ok = ok && sender_config(gi, config, &sc, error);
+    if (ok && !sc.notifications)
+        sc.seed_names = names_of(filters);
     json_object *listen;
     if (ok && json_object_object_get_ex(config, "listen", &listen) && listen) {
         gi->receiver = growl__receiver_new(host, listen, gi, error);

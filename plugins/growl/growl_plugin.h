@@ -20,6 +20,7 @@ typedef struct growl_sender_config {
     gntp_hash hash;
     char *application;
     GPtrArray *notifications; /* (nullable) fixed types; NULL = one per message name */
+    GPtrArray *seed_names;    /* (nullable) names registered up front when not fixed */
     gntp_icon icon;           /* default icon (url or data, both nullable) */
     guint queue_max;          /* bounded queue; the oldest job is dropped */
     bool callbacks;           /* ask GNTP servers for click/close/timeout callbacks */

@@ -72,6 +72,8 @@ void growl__sender_config_clear(growl_sender_config *cfg)
     g_free(cfg->application);
     if (cfg->notifications)
         g_ptr_array_free(cfg->notifications, TRUE);
+    if (cfg->seed_names)
+        g_ptr_array_free(cfg->seed_names, TRUE);
     g_free(cfg->icon.url);
     if (cfg->icon.data)
         g_bytes_unref(cfg->icon.data);
@@ -416,9 +418,9 @@ growl_sender *growl__sender_new(bmq_host *host, growl_sender_config *cfg)
     g_queue_init(&s->queue);
     s->cancel = g_cancellable_new();
     s->names = g_ptr_array_new_with_free_func(g_free);
-    if (s->cfg.notifications)
-        for (guint i = 0; i < s->cfg.notifications->len && i < MAX_NAMES; i++)
-            g_ptr_array_add(s->names, g_strdup(s->cfg.notifications->pdata[i]));
+    GPtrArray *first = s->cfg.notifications ? s->cfg.notifications : s->cfg.seed_names;
+    for (guint i = 0; first && i < first->len && i < MAX_NAMES; i++)
+        g_ptr_array_add(s->names, g_strdup(first->pdata[i]));
     s->need_register = true;
     s->callbacks = growl__callbacks_new(host, s->cfg.origin);
     s->thread = g_thread_new("growl-sender", worker, s);

@@ -414,6 +414,40 @@ static void test_gntp_defaults_dynamic(void)
     fx_free(&fx);
 }
 
+static void test_gntp_names_from_filters(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_OK);
+    char *cfg = g_strdup_printf("{\"port\": %d, \"filter\": [\"alpha:*\", \"beta@ns:x\", \"*:y\","
+                                " \"alpha:z\"]}",
+                                s.port);
+    char *err = NULL;
+    bmq_instance *inst = fx_create(&fx, "names", cfg, &err);
+    if (!inst)
+        g_error("create: %s", err);
+    bmq_twitter_json(fx.bus, "alpha:go", NULL, NULL);
+    wait_reqs(&s, 2);
+    char *reg = srv_req(&s, 0, NULL);
+    const char *h = strstr(reg, "\r\n") + 2;
+    assert_hdr(h, "Notifications-Count", "2");
+    const char *n1 = strstr(h, "\r\n\r\n") + 4;
+    assert_hdr(n1, "Notification-Name", "alpha");
+    assert_hdr(strstr(n1, "\r\n\r\n") + 4, "Notification-Name", "beta");
+    /* A message through the wildcard filter adds its name: REGISTER again. */
+    bmq_twitter_json(fx.bus, "gamma:y", NULL, NULL);
+    wait_reqs(&s, 4);
+    char *reg2 = srv_req(&s, 2, NULL);
+    assert_hdr(strstr(reg2, "\r\n") + 2, "Notifications-Count", "3");
+    g_free(reg);
+    g_free(reg2);
+    g_free(cfg);
+    bmq_instance_destroy(inst);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
 static bool three_callbacks(void *d)
 {
     fixture *fx = d;
@@ -776,6 +810,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/growl/forward/gntp", test_gntp_forward);
     g_test_add_func("/growl/forward/gntp-defaults-dynamic", test_gntp_defaults_dynamic);
+    g_test_add_func("/growl/forward/gntp-names-from-filters", test_gntp_names_from_filters);
     g_test_add_func("/growl/forward/gntp-callbacks", test_gntp_callbacks);
     g_test_add_func("/growl/forward/gntp-reregister", test_gntp_reregister);
     g_test_add_func("/growl/forward/gntp-error-without-code", test_gntp_error_without_code);
