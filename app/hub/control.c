@@ -64,6 +64,12 @@ static gboolean handle(gpointer data)
 
 static void on_control(const bmq_message *msg, void *user_data)
 {
+    /* Local names are never forwarded by our nodes; one arriving from a
+     * link (a foreign node's send_message) is not obeyed. */
+    if (bmq_message_origin(msg)) {
+        hub_log(BMQ_LOG_WARNING, "ignoring %s received from another node", bmq_message_id(msg));
+        return;
+    }
     deferred *d = g_new0(deferred, 1);
     d->h = user_data;
     d->msg = bmq_message_ref((bmq_message *)msg);

@@ -43,6 +43,18 @@ static void run_style(const char *style)
         fprintf(stderr, "style %s: the message did not arrive\n", style);
         hh_failures++;
     }
+    /* A control message arriving over the wire protocol is not obeyed. */
+    json_object *token = hh_call(a, "connect_oneway", "[600]", NULL);
+    HH_CHECK(token != NULL);
+    char *params = g_strdup_printf("[\"%s\", \"_hub:quit\", [], {}]",
+                                   token ? json_object_get_string(token) : "");
+    json_object_put(token);
+    json_object *ok = hh_call(a, "send_message", params, NULL);
+    g_free(params);
+    json_object_put(ok);
+    HH_CHECK(hh_wait_log(a, "ignoring _hub:quit received from another node", 5000));
+    HH_CHECK(hh_wait_exit(a, 300) == -1); /* still running */
+
     HH_CHECK(hh_stop(b) == 0);
     HH_CHECK(hh_stop(a) == 0);
     hh_free(b);
