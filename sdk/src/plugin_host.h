@@ -6,6 +6,8 @@
 #ifndef BMQ_PLUGIN_HOST_PRIV_H
 #define BMQ_PLUGIN_HOST_PRIV_H
 
+#include <sys/stat.h>
+
 #include <berrymq/plugin.h>
 
 struct bmq_plugin_host {
@@ -27,6 +29,10 @@ struct bmq_plugin {
     char *path;
     void *handle;
     const bmq_plugin_descriptor *desc;
+    int instances; /* live instances; main thread */
+    dev_t dev;     /* the file as loaded, to notice a reinstall */
+    ino_t ino;
+    struct timespec mtime;
 };
 
 /* A follower registered through host->follow. Refcounted under inst->lock:

@@ -103,6 +103,7 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
         goto fail;
     }
     g_queue_push_tail(&h->instances, inst);
+    p->instances++;
     plugin__log(h, BMQ_LOG_DEBUG, inst->id, "created (plugin '%s' %s)", p->desc->name,
                 p->desc->version);
     return inst;
@@ -121,6 +122,7 @@ void bmq_instance_destroy(bmq_instance *inst)
     bmq_plugin_host *h = inst->host;
     stop(inst);
     g_queue_remove(&h->instances, inst);
+    inst->plugin->instances--;
     plugin__log(h, BMQ_LOG_DEBUG, inst->id, "destroyed");
     plugin__instance_unref(inst);
 }

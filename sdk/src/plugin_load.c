@@ -2,8 +2,11 @@
  * plugin: find the file, dlopen it, resolve the entry symbol, negotiate the
  * ABI and validate the descriptor.
  *
- * Loaded plugins stay mapped until the process ends: plugins may register
- * GTypes or pull in libraries (GTK) that cannot be unloaded safely. Files
+ * A loaded plugin stays mapped while the host lives: plugins may register
+ * GTypes or pull in libraries (GTK) that cannot be unloaded safely. The
+ * one exception is a reinstall: when the file on disk changed and no
+ * instance of the plugin exists, the old code is closed and the new file
+ * loaded, so that "build, install, load" works without a restart. Files
  * that fail a check are closed at once.
  */
 #include <dlfcn.h>
@@ -274,6 +277,38 @@ static bmq_plugin *find_loaded(bmq_plugin_host *h, const char *name, const char 
     return NULL;
 }
 
+static bool file_changed(const bmq_plugin *p)
+{
+    struct stat st;
+    if (stat(p->path, &st) != 0)
+        return true;
+    return st.st_dev != p->dev || st.st_ino != p->ino || st.st_mtim.tv_sec != p->mtime.tv_sec ||
+           st.st_mtim.tv_nsec != p->mtime.tv_nsec;
+}
+
+/* A cached plugin that may be replaced by what is on disk now. */
+static bool replaceable(const bmq_plugin *p)
+{
+    return p->instances == 0 && file_changed(p);
+}
+
+/* Forget @p (no instances) and close its code. */
+static void retire(bmq_plugin_host *h, bmq_plugin *p)
+{
+    plugin__log(h, BMQ_LOG_DEBUG, NULL, "unloading plugin '%s' from %s", p->desc->name, p->path);
+    g_ptr_array_remove(h->plugins, p);
+    dlclose(p->handle);
+    void *still = dlopen(p->path, RTLD_NOW | RTLD_NOLOAD);
+    if (still) {
+        plugin__log(h, BMQ_LOG_WARNING, NULL,
+                    "plugin '%s': the old code of %s stays in use until a restart", p->desc->name,
+                    p->path);
+        dlclose(still);
+    }
+    g_free(p->path);
+    g_free(p);
+}
+
 bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char **error)
 {
     char *local_err = NULL;
@@ -283,17 +318,19 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
     bool by_path = strchr(name_or_path, '/') != NULL;
     if (!by_path) {
         bmq_plugin *p = find_loaded(h, name_or_path, NULL);
-        if (p)
+        if (p && !replaceable(p))
             return p;
     }
     char *path = find_file(h, name_or_path, err);
     if (!path)
         goto fail;
     bmq_plugin *p = find_loaded(h, NULL, path);
-    if (p) {
+    if (p && !replaceable(p)) {
         g_free(path);
         return p;
     }
+    if (p)
+        retire(h, p);
     const bmq_plugin_descriptor *d = NULL;
     int code = 0;
     void *handle = open_checked(path, name_or_path, &d, err, &code);
@@ -302,6 +339,10 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
         goto fail;
     }
     bmq_plugin *other = find_loaded(h, d->name, NULL);
+    if (other && other->handle != handle && other->instances == 0) {
+        retire(h, other); /* a newer install elsewhere on the path */
+        other = NULL;
+    }
     if (other) {
         if (other->handle == handle) {
             g_free(path);
@@ -319,6 +360,12 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
     p->path = path;
     p->handle = handle;
     p->desc = d;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        p->dev = st.st_dev;
+        p->ino = st.st_ino;
+        p->mtime = st.st_mtim;
+    }
     g_ptr_array_add(h->plugins, p);
     plugin__log(h, BMQ_LOG_DEBUG, NULL, "loaded plugin '%s' %s (ABI %u) from %s", d->name,
                 d->version, (unsigned)d->abi, path);

@@ -426,6 +426,60 @@ static void test_cleanup_and_recreate(void)
     bmq_bus_free(bus);
 }
 
+/* Put a copy of @src at @dst as an installer does (new file, rename). */
+static void install_copy(const char *src, const char *dst)
+{
+    char *bytes = NULL, *tmp = g_strconcat(dst, ".tmp", NULL);
+    gsize len = 0;
+    CHECK(g_file_get_contents(src, &bytes, &len, NULL));
+    CHECK(g_file_set_contents(tmp, bytes, (gssize)len, NULL));
+    CHECK(g_rename(tmp, dst) == 0);
+    g_free(bytes);
+    g_free(tmp);
+}
+
+/* A reinstalled file replaces cached code when no instance uses it. */
+static void test_reinstall(void)
+{
+    bmq_bus *bus = bmq_bus_new();
+    bmq_plugin_host *h = bmq_plugin_host_new(bus, NULL, tmp_root);
+    bmq_plugin_host_set_log(h, capture_log, NULL);
+    char *dir = g_build_filename(tmp_root, "reinstall", NULL);
+    g_mkdir_with_parents(dir, 0700);
+    char *dst = g_build_filename(dir, "plug.so", NULL);
+    char *good = g_build_filename(plugin_dir, "testplug.so", NULL);
+    char *other = g_build_filename(plugin_dir, "testplug_norecfg.so", NULL);
+    char *err = NULL;
+
+    install_copy(good, dst);
+    bmq_plugin *p = bmq_plugin_load(h, dst, &err);
+    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug") == 0);
+    CHECK(bmq_plugin_load(h, dst, &err) == p); /* unchanged: cached */
+    bmq_instance *i = bmq_instance_create(h, dst, "r1", NULL, &err);
+    CHECK(i != NULL);
+    bmq_instance_destroy(i);
+
+    install_copy(other, dst);
+    p = bmq_plugin_load(h, dst, &err);
+    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug_norecfg") == 0);
+    i = bmq_instance_create(h, dst, "r2", NULL, &err);
+    CHECK(i != NULL);
+    /* In use: a new file waits until the last instance is gone. */
+    install_copy(good, dst);
+    p = bmq_plugin_load(h, dst, &err);
+    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug_norecfg") == 0);
+    bmq_instance_destroy(i);
+    p = bmq_plugin_load(h, dst, &err);
+    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug") == 0);
+
+    bmq_plugin_host_free(h);
+    bmq_bus_free(bus);
+    g_free(good);
+    g_free(other);
+    g_free(dst);
+    g_free(dir);
+}
+
 static void rm_rf(const char *path)
 {
     GDir *d = g_dir_open(path, 0, NULL);
@@ -455,6 +509,7 @@ int main(void)
     test_load_failures();
     test_instances();
     test_cleanup_and_recreate();
+    test_reinstall();
     rm_rf(tmp_root);
     g_free(tmp_root);
     g_string_free(log_text, TRUE);
