@@ -30,6 +30,9 @@ struct pool {
     pthread_cond_t done; /* a task finished and someone flushes */
     task *head;
     task *tail;
+    task *spare; /* finished tasks for reuse: the sender allocates, a
+                    worker frees, and malloc's arenas would fight */
+    unsigned nspare;
     uint64_t pushed; /* seq of the last task queued */
     unsigned flushers;
     unsigned sleeping; /* workers waiting for work */
@@ -45,10 +48,10 @@ static void run(pool *p, task *t)
     bus__count_delivered(p->bus, n);
     route__release(&t->r);
     bmq_message_unref(t->msg);
-    free(t);
 }
 
-#define BATCH 32
+#define BATCH     32
+#define SPARE_MAX 1024
 
 static _Thread_local pool *tls_pool; /* the pool this thread works for */
 
@@ -71,12 +74,20 @@ static void *worker_main(void *arg)
             last->next = NULL;
             w->running = t->seq; /* the oldest of the batch */
             pthread_mutex_unlock(&p->lock);
+            for (task *x = t; x; x = x->next)
+                run(p, x);
+            pthread_mutex_lock(&p->lock);
             while (t) {
                 task *next = t->next;
-                run(p, t);
+                if (p->nspare < SPARE_MAX) {
+                    t->next = p->spare;
+                    p->spare = t;
+                    p->nspare++;
+                } else {
+                    free(t);
+                }
                 t = next;
             }
-            pthread_mutex_lock(&p->lock);
             w->running = 0;
             if (p->flushers)
                 pthread_cond_broadcast(&p->done);
@@ -141,13 +152,17 @@ void pool__resize(pool *p, unsigned n)
 
 void pool__push(pool *p, bmq_message *msg, route *r)
 {
-    task *t = malloc(sizeof(*t));
-    if (!t)
+    pthread_mutex_lock(&p->lock);
+    task *t = p->spare;
+    if (t) {
+        p->spare = t->next;
+        p->nspare--;
+    } else if (!(t = malloc(sizeof(*t)))) {
         g_error("berrymq: out of memory");
+    }
     t->next = NULL;
     t->msg = msg;
     t->r = *r;
-    pthread_mutex_lock(&p->lock);
     if (p->tail)
         p->tail->next = t;
     else
@@ -202,6 +217,11 @@ void pool__free(pool *p)
         free(p->threads[i]);
     }
     free(p->threads);
+    while (p->spare) {
+        task *t = p->spare;
+        p->spare = t->next;
+        free(t);
+    }
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);

@@ -1,6 +1,7 @@
 /* bench_core.c - in-process throughput of libberrymq (messages per second).
  *
- * Usage: bench_core [messages]   (default 5,000,000 per case)
+ * Usage: bench_core [messages [case]]   (default 5,000,000 per case, all
+ * cases; case: follower, many, queue or pool)
  * Each case sends identical messages with no arguments, the common case of
  * an event notification; figures are the best of three runs. Two figures per
  * case: per second of wall-clock time, and per second of CPU time of the
@@ -9,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <berrymq/berrymq.h>
@@ -100,76 +102,88 @@ static void report(const char *what, rate r, const rate *base)
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 5000000;
+    const char *only = argc > 2 ? argv[2] : NULL;
+#define WANT(c) (!only || strcmp(only, c) == 0)
     char id[64];
 
-    bmq_bus *bus = bmq_bus_new();
-    bmq_follow(bus, "bench:run", count, NULL, NULL);
-    rate one = send_loop(bus, n);
-    report("one follower", one, NULL);
-    bmq_bus_free(bus);
-
-    bus = bmq_bus_new();
-    for (int i = 0; i < 10000; i++) {
-        snprintf(id, sizeof(id), "other%d:run", i);
-        bmq_follow(bus, id, never, NULL, NULL);
+    bmq_bus *bus;
+    rate one = {0, 0};
+    if (WANT("follower") || WANT("many")) {
+        bus = bmq_bus_new();
+        bmq_follow(bus, "bench:run", count, NULL, NULL);
+        one = send_loop(bus, n);
+        report("one follower", one, NULL);
+        bmq_bus_free(bus);
     }
-    bmq_follow(bus, "bench:run", count, NULL, NULL);
-    report("one of 10,000 followers (exact names)", send_loop(bus, n), &one);
-    bmq_bus_free(bus);
+    if (WANT("many")) {
 
-    bus = bmq_bus_new();
-    for (int i = 0; i < 10000; i++) {
-        snprintf(id, sizeof(id), "other%d:*", i);
-        bmq_follow(bus, id, never, NULL, NULL);
+        bus = bmq_bus_new();
+        for (int i = 0; i < 10000; i++) {
+            snprintf(id, sizeof(id), "other%d:run", i);
+            bmq_follow(bus, id, never, NULL, NULL);
+        }
+        bmq_follow(bus, "bench:run", count, NULL, NULL);
+        report("one of 10,000 followers (exact names)", send_loop(bus, n), &one);
+        bmq_bus_free(bus);
+
+        bus = bmq_bus_new();
+        for (int i = 0; i < 10000; i++) {
+            snprintf(id, sizeof(id), "other%d:*", i);
+            bmq_follow(bus, id, never, NULL, NULL);
+        }
+        bmq_follow(bus, "bench:run", count, NULL, NULL);
+        report("one of 10,000 followers (wildcard actions other:*)", send_loop(bus, n), &one);
+        bmq_bus_free(bus);
+
+        bus = bmq_bus_new();
+        bmq_follow(bus, "*:run", count, NULL, NULL);
+        report("one wildcard-name follower (*:run)", send_loop(bus, n), &one);
+        bmq_bus_free(bus);
     }
-    bmq_follow(bus, "bench:run", count, NULL, NULL);
-    report("one of 10,000 followers (wildcard actions other:*)", send_loop(bus, n), &one);
-    bmq_bus_free(bus);
-
-    bus = bmq_bus_new();
-    bmq_follow(bus, "*:run", count, NULL, NULL);
-    report("one wildcard-name follower (*:run)", send_loop(bus, n), &one);
-    bmq_bus_free(bus);
 
     /* standalone queue: send then get, one at a time */
-    bus = bmq_bus_new();
-    bmq_queue *q = bmq_queue_new(bus, "bench:run", false);
-    rate best = {0, 0};
-    for (int r = 0; r < 3; r++) {
-        start();
-        for (long i = 0; i < n; i++) {
-            bmq_twitter(bus, "bench:run", NULL, NULL);
-            bmq_message *m = bmq_queue_get_nowait(q);
-            if (!m) {
-                fprintf(stderr, "queue lost a message\n");
-                return 1;
+    if (WANT("queue")) {
+        bus = bmq_bus_new();
+        bmq_queue *q = bmq_queue_new(bus, "bench:run", false);
+        rate best = {0, 0};
+        for (int r = 0; r < 3; r++) {
+            start();
+            for (long i = 0; i < n; i++) {
+                bmq_twitter(bus, "bench:run", NULL, NULL);
+                bmq_message *m = bmq_queue_get_nowait(q);
+                if (!m) {
+                    fprintf(stderr, "queue lost a message\n");
+                    return 1;
+                }
+                bmq_message_unref(m);
             }
-            bmq_message_unref(m);
+            stop(&best, n);
         }
-        stop(&best, n);
+        report("standalone queue (twitter + get)", best, NULL);
+        bmq_bus_free(bus);
     }
-    report("standalone queue (twitter + get)", best, NULL);
-    bmq_bus_free(bus);
 
     /* multiplicity 2: followers on two pool threads */
-    bus = bmq_bus_new();
-    bmq_follow(bus, "bench:run", acount, NULL, NULL);
-    bmq_set_multiplicity(bus, 2);
-    best = (rate){0, 0};
-    long pn = n / 5;
-    for (int r = 0; r < 3; r++) {
-        atomic_store(&ahits, 0);
-        start();
-        for (long i = 0; i < pn; i++)
-            bmq_twitter(bus, "bench:run", NULL, NULL);
-        bmq_bus_flush(bus);
-        stop(&best, pn);
-        if (atomic_load(&ahits) != pn) {
-            fprintf(stderr, "pool delivered %ld of %ld\n", atomic_load(&ahits), pn);
-            return 1;
+    if (WANT("pool")) {
+        bus = bmq_bus_new();
+        bmq_follow(bus, "bench:run", acount, NULL, NULL);
+        bmq_set_multiplicity(bus, 2);
+        rate best = {0, 0};
+        long pn = n / 5;
+        for (int r = 0; r < 3; r++) {
+            atomic_store(&ahits, 0);
+            start();
+            for (long i = 0; i < pn; i++)
+                bmq_twitter(bus, "bench:run", NULL, NULL);
+            bmq_bus_flush(bus);
+            stop(&best, pn);
+            if (atomic_load(&ahits) != pn) {
+                fprintf(stderr, "pool delivered %ld of %ld\n", atomic_load(&ahits), pn);
+                return 1;
+            }
         }
+        report("multiplicity 2 (send + pool run, flushed)", best, NULL);
+        bmq_bus_free(bus);
     }
-    report("multiplicity 2 (send + pool run, flushed)", best, NULL);
-    bmq_bus_free(bus);
     return 0;
 }
