@@ -2,7 +2,10 @@
  * naming the file, the key and the problem), a second hub (refused, says
  * where the first listens), bad options, and the run on defaults.
  */
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "hub_harness.h"
 
@@ -126,6 +129,63 @@ static void test_defaults(hh_env *env)
     hh_free(h);
 }
 
+/* Under systemd (JOURNAL_STREAM names our stderr) lines carry <N>
+ * priority prefixes; -v adds debug lines (<7>). */
+static void test_journal(hh_env *env)
+{
+    hh_write_config(env, "{\"plugins\": [{\"plugin\": \"failplug\"}]}");
+    char *log = g_build_filename(env->root, "journal-stream.txt", NULL);
+    g_file_set_contents(log, "", 0, NULL);
+    struct stat st;
+    HH_CHECK(stat(log, &st) == 0);
+    char *js =
+        g_strdup_printf("%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+    char *hub = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "hub", "berrymq-hub", NULL);
+    char *cmd = g_strdup_printf("exec '%s' --listen 127.0.0.1:0 --no-tray -v --plugin-dir '%s' "
+                                "2>>'%s'",
+                                hub, env->plugin_dir, log);
+    char *home = g_build_filename(env->root, "home", NULL);
+    char *cfg = g_build_filename(env->root, "config", NULL);
+    char *run = g_build_filename(env->root, "run", NULL);
+    char **envp = g_get_environ();
+    envp = g_environ_setenv(envp, "JOURNAL_STREAM", js, TRUE);
+    envp = g_environ_setenv(envp, "HOME", home, TRUE);
+    envp = g_environ_setenv(envp, "XDG_CONFIG_HOME", cfg, TRUE);
+    envp = g_environ_setenv(envp, "XDG_RUNTIME_DIR", run, TRUE);
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    GPid pid;
+    HH_CHECK(g_spawn_async(NULL, (char **)argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                           NULL));
+    char *text = NULL;
+    for (int i = 0; i < 1000; i++) {
+        g_free(text);
+        g_file_get_contents(log, &text, NULL, NULL);
+        if (text && strstr(text, "create failed"))
+            break;
+        g_usleep(10000);
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    g_spawn_close_pid(pid);
+    HH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_free(text);
+    g_file_get_contents(log, &text, NULL, NULL);
+    HH_CONTAINS(text, "<6>berrymq-hub 0.1.0 listening on 127.0.0.1:");
+    HH_CONTAINS(text, "<3>instance 'failplug': create failed: failplug refuses to start");
+    HH_CONTAINS(text, "<7>loaded plugin 'failplug'");
+    HH_CHECK(text && !strstr(text, "berrymq-hub: info:"));
+    g_free(text);
+    g_strfreev(envp);
+    g_free(home);
+    g_free(cfg);
+    g_free(run);
+    g_free(cmd);
+    g_free(hub);
+    g_free(js);
+    g_free(log);
+}
+
 int main(void)
 {
     hh_env *env = hh_env_new();
@@ -133,6 +193,7 @@ int main(void)
     test_second_instance(env);
     test_options(env);
     test_defaults(env);
+    test_journal(env);
     hh_env_free(env);
     if (hh_failures)
         fprintf(stderr, "%d check(s) failed\n", hh_failures);
