@@ -133,12 +133,15 @@ void gui__tray_attention_changed(gui_tray *t)
     G_GNUC_BEGIN_IGNORE_DEPRECATIONS
     if (t->status_icon) {
         gtk_status_icon_set_tooltip_text(t->status_icon, tip);
-        if (alert)
-            gtk_status_icon_set_from_icon_name(t->status_icon, ATTENTION_ICON);
-        else if (g->icon_path)
+        if (alert || !g->icon_path) {
+            /* A GThemedIcon also tries the -symbolic names, all some
+             * themes (Adwaita) still ship. */
+            GIcon *gi = g_themed_icon_new(alert ? ATTENTION_ICON : THEMED_ICON);
+            gtk_status_icon_set_from_gicon(t->status_icon, gi);
+            g_object_unref(gi);
+        } else {
             gtk_status_icon_set_from_file(t->status_icon, g->icon_path);
-        else
-            gtk_status_icon_set_from_icon_name(t->status_icon, THEMED_ICON);
+        }
     }
     G_GNUC_END_IGNORE_DEPRECATIONS
     g_free(label);
@@ -279,8 +282,7 @@ static void use_status_icon(gui_tray *t)
     g_clear_object(&t->indicator);
     if (t->status_icon)
         return;
-    t->status_icon = t->g->icon_path ? gtk_status_icon_new_from_file(t->g->icon_path)
-                                     : gtk_status_icon_new_from_icon_name(THEMED_ICON);
+    t->status_icon = gtk_status_icon_new();
     gtk_status_icon_set_name(t->status_icon, "berrymq");
     gtk_status_icon_set_title(t->status_icon, "berryMQ");
     g_signal_connect(t->status_icon, "popup-menu", G_CALLBACK(status_popup), t);

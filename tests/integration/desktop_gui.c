@@ -648,6 +648,24 @@ static void phase_fallback(void)
     g_free(shot);
     gtk_menu_popdown(GTK_MENU(menu));
     desk_spin(50);
+
+    /* Paused with a critical message held back: the X tray icon turns to
+     * the attention icon; resuming turns it back. */
+    GtkWidget *pause = find_widget("bmq-tray-pause");
+    gtk_menu_item_activate(GTK_MENU_ITEM(pause));
+    send("_notify:attention", NULL, "{\"id\": \"disk:notify\", \"title\": \"Disk full\"}");
+    desk_spin(500);
+    char *att = status_member("attention");
+    DESK_CHECK(g_strcmp0(att, "1") == 0);
+    g_free(att);
+    shot = shot_path("desktop-tray-attention.png");
+    DESK_CHECK(desk_screenshot(env, shot));
+    g_free(shot);
+    gtk_menu_item_activate(GTK_MENU_ITEM(pause));
+    desk_spin(100);
+    att = status_member("attention");
+    DESK_CHECK(g_strcmp0(att, "0") == 0);
+    g_free(att);
 }
 
 int main(void)
