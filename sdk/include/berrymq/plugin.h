@@ -161,7 +161,9 @@ BMQ_API void bmq_plugin_host_set_node_id(bmq_plugin_host *h, const char *node_id
 /* Append a directory to the search path (searched in the order added). */
 BMQ_API void bmq_plugin_host_add_dir(bmq_plugin_host *h, const char *dir);
 /* Append the standard directories: $XDG_DATA_HOME/berrymq/plugins, then
- * the installed ${libdir}/berrymq/plugins. */
+ * $BMQ_PLUGIN_BUILD_DIR if set, then the build tree's plugins/ when this
+ * library runs from the build tree it was built in, then the installed
+ * ${libdir}/berrymq/plugins. */
 BMQ_API void bmq_plugin_host_add_default_dirs(bmq_plugin_host *h);
 
 /* Load by name ("timer" -> DIR/timer.so on the search path) or by path
