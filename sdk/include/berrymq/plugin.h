@@ -167,7 +167,9 @@ BMQ_API void bmq_plugin_host_add_dir(bmq_plugin_host *h, const char *dir);
 BMQ_API void bmq_plugin_host_add_default_dirs(bmq_plugin_host *h);
 
 /* Load by name ("timer" -> DIR/timer.so on the search path) or by path
- * (contains '/'). Loading an already-loaded name returns the same plugin.
+ * (contains '/'). Loading an already-loaded name returns the same plugin,
+ * unless its file was replaced and no instance of it exists: then the old
+ * code is closed and the new file loaded (the old bmq_plugin is invalid).
  * NULL with *error (transfer full) on: file not found, not a shared object,
  * missing entry symbol, no common ABI version, bad descriptor. */
 BMQ_API bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char **error);
