@@ -216,7 +216,11 @@ static void test_pool(void)
 
 int main(int argc, char **argv)
 {
+#if defined(__SANITIZE_THREAD__)
+    N = 10000; /* TSan: every access is checked, ~10x slower */
+#else
     N = CORE_SLOW ? 20000 : 100000;
+#endif
     if (argc > 1)
         N = atoi(argv[1]);
     RUN(test_inline);
