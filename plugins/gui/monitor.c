@@ -21,6 +21,7 @@ struct gui_monitor {
     GtkWidget *window, *view, *entry, *pause, *status;
     guint64 skipped; /* arrived while paused */
     guint rows;
+    guint status_id; /* pending status-line refresh */
 };
 
 /* Empty args/kwargs stay blank so the rows that carry data stand out. */
@@ -49,11 +50,27 @@ static void update_status(gui_monitor *m)
     g_string_free(s, TRUE);
 }
 
+static gboolean status_cb(gpointer data)
+{
+    gui_monitor *m = data;
+    m->status_id = 0;
+    update_status(m);
+    return G_SOURCE_REMOVE;
+}
+
+/* Counting the visible rows walks the filter: during a flood refresh the
+ * status line a few times a second, not per message. */
+static void update_status_soon(gui_monitor *m)
+{
+    if (m->status && !m->status_id)
+        m->status_id = m->g->host->timeout_add(m->g->host, 150, status_cb, m);
+}
+
 void gui__monitor_add(gui_monitor *m, bmq_message *msg)
 {
     if (m->pause && gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(m->pause))) {
         m->skipped++;
-        update_status(m);
+        update_status_soon(m);
         return;
     }
     GDateTime *now = g_date_time_new_now_local();
@@ -77,7 +94,7 @@ void gui__monitor_add(gui_monitor *m, bmq_message *msg)
         gtk_list_store_remove(m->store, &last);
         m->rows--;
     }
-    update_status(m);
+    update_status_soon(m);
 }
 
 static gboolean visible_func(GtkTreeModel *model, GtkTreeIter *iter, gpointer data)
@@ -311,6 +328,8 @@ gui_monitor *gui__monitor_new(gui *g)
 
 void gui__monitor_free(gui_monitor *m)
 {
+    if (m->status_id)
+        m->g->host->source_remove(m->g->host, m->status_id);
     if (m->window)
         gtk_widget_destroy(m->window);
     g_object_unref(m->filtered);
