@@ -66,6 +66,7 @@ struct bmq_link {
     /* client side */
     GMutex call_lock;
     bmq_rpc_client *rpc;   /* (nullable) */
+    bmq_rpc_client *fwd;   /* forwarding connection, owned by the link thread */
     /* forwarding */
     GMutex q_lock;
     GCond q_cond;
@@ -117,10 +118,15 @@ json_object *net__link_status(bmq_link *l, gint64 now);
 /* Ask the peer whether it speaks our extension (sets l->ext). 0, or
  * -BMQ_ENET/-BMQ_EDENIED/-BMQ_ECLOSED when the link must be dropped. */
 int net__link_probe(bmq_link *l);
-/* Send @n messages (one request, or one batch to our own nodes) with
- * bounded retry. 0 with *rejected = messages the peer refused one by one,
- * or a negative code when the link must be dropped. */
-int net__link_send(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected);
+/* The request text for @n messages: one request, or one batch to our own
+ * nodes (transfer full). */
+GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n);
+/* Send it on the link's forwarding connection; finish waits for the answer
+ * with bounded retry. 0 with *rejected = messages the peer refused one by
+ * one, or a negative code when the link must be dropped. @body is consumed
+ * as scratch space by finish. */
+int net__batch_start(bmq_link *l, GString *body);
+int net__batch_finish(bmq_link *l, GString *body, size_t n, size_t *rejected);
 /* Split a message into fresh json-c objects owned by the caller: its id,
  * args and kwargs. Safe from any thread (reads the message's cached text). */
 int net__message_parts(const bmq_message *m, json_object **id, json_object **args,
@@ -135,6 +141,12 @@ int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_objec
  * the next call on @c). 0, -BMQ_ENET, -BMQ_EDENIED, -BMQ_EPROTO. */
 int rpc__client_post_text(bmq_rpc_client *c, const char *body, size_t len, const char **text,
                           size_t *text_len, char **errtext);
+/* A request overlapped with other work: start sends it, finish waits for
+ * the answer (results as rpc__client_post_text). @body must stay valid in
+ * between. A client used this way keeps its own connection. */
+int rpc__client_start(bmq_rpc_client *c, const char *body, size_t len);
+int rpc__client_finish(bmq_rpc_client *c, const char **text, size_t *text_len, char **errtext);
+bmq_rpc_client *rpc__client_clone(bmq_rpc_client *c); /* same peer, own connection */
 /* Interpret one JSON-RPC response object: 0 with *result, or -BMQ_EPROTO. */
 int rpc__response_result(json_object *resp, json_object **result, char **errtext);
 /* The local address of the last connection ("127.0.0.1"), "" if unknown. */

@@ -43,6 +43,7 @@ void net__link_unref(bmq_link *l)
     if (l->queue)
         bmq_queue_free(l->queue);
     bmq_rpc_client_free(l->rpc);
+    bmq_rpc_client_free(l->fwd);
     g_free(l->token);
     g_free(l->peer);
     g_free(l->pattern);
@@ -102,61 +103,96 @@ int net__message_parts(const bmq_message *m, json_object **id, json_object **arg
     return 0;
 }
 
+/* A batch taken from the queue: its messages stay referenced until the peer
+ * answered. */
+typedef struct {
+    bmq_message **msgs;
+    size_t n;
+    GString *body;
+} batch;
+
+static void take(bmq_link *l, batch *b)
+{
+    g_mutex_lock(&l->q_lock);
+    size_t want = l->ext == 1 ? l->batch : 1;
+    b->msgs = g_new(bmq_message *, want);
+    b->n = 0;
+    while (b->n < want && !g_queue_is_empty(&l->out))
+        b->msgs[b->n++] = g_queue_pop_head(&l->out);
+    l->in_flight += b->n;
+    g_mutex_unlock(&l->q_lock);
+    b->body = b->n ? net__batch_build(l, b->msgs, b->n) : NULL;
+}
+
+/* Account for a batch: @rc < 0 means none of it was delivered. */
+static void settle(bmq_link *l, batch *b, int rc, size_t rejected)
+{
+    net_bus *nb = l->nb;
+    if (rc < 0) {
+        net__atomic_add(&l->failed, b->n);
+        net__atomic_add(&nb->dropped, b->n);
+    } else if (b->n) {
+        net__atomic_add(&l->sent, b->n - rejected);
+        net__atomic_add(&nb->messages_out, b->n - rejected);
+        net__atomic_add(&l->failed, rejected);
+        net__atomic_add(&nb->dropped, rejected);
+        net__link_touch(l);
+    }
+    for (size_t i = 0; i < b->n; i++)
+        bmq_message_unref(b->msgs[i]);
+    g_free(b->msgs);
+    if (b->body)
+        g_string_free(b->body, TRUE);
+    g_mutex_lock(&l->q_lock);
+    l->in_flight -= b->n;
+    g_cond_broadcast(&l->q_cond);
+    g_mutex_unlock(&l->q_lock);
+    memset(b, 0, sizeof *b);
+}
+
+/* The forwarding loop. While the peer works on one batch the next one is
+ * taken and built, so both ends run at once; order is kept because one
+ * request is on the wire at a time. */
 static gpointer link_main(gpointer data)
 {
     bmq_link *l = data;
-    net_bus *nb = l->nb;
-    bmq_message **msgs = NULL;
-    size_t cap = 0;
+    batch cur = {0}, next = {0};
+    int rc = 0;
     for (;;) {
         g_mutex_lock(&l->q_lock);
-        while (!l->stop && g_queue_is_empty(&l->out))
+        while (!l->stop && g_queue_is_empty(&l->out) && !cur.n)
             g_cond_wait(&l->q_cond, &l->q_lock);
-        if (l->stop) {
-            g_mutex_unlock(&l->q_lock);
-            break;
-        }
+        bool stop = l->stop;
         g_mutex_unlock(&l->q_lock);
-        if (l->ext < 0 && net__link_probe(l) < 0) {
-            net__link_drop(l, false);
+        if (l->ext < 0 && !stop && (rc = net__link_probe(l)) < 0)
             break;
+        if (!stop)
+            take(l, &next);
+        if (cur.n) {
+            size_t rejected = 0;
+            rc = net__batch_finish(l, cur.body, cur.n, &rejected);
+            settle(l, &cur, rc, rejected);
+            if (rc < 0)
+                break;
         }
-        g_mutex_lock(&l->q_lock);
-        size_t want = l->ext == 1 ? l->batch : 1;
-        if (want > cap) {
-            cap = want;
-            msgs = g_renew(bmq_message *, msgs, cap);
-        }
-        size_t n = 0;
-        while (n < want && !g_queue_is_empty(&l->out))
-            msgs[n++] = g_queue_pop_head(&l->out);
-        l->in_flight = n;
-        g_mutex_unlock(&l->q_lock);
-
-        size_t rejected = 0;
-        int rc = net__link_send(l, msgs, n, &rejected);
-        for (size_t i = 0; i < n; i++)
-            bmq_message_unref(msgs[i]);
-        if (rc < 0) {
-            net__atomic_add(&l->failed, n);
-            net__atomic_add(&nb->dropped, n);
+        if (stop)
+            break;
+        if (next.n) {
+            rc = net__batch_start(l, next.body);
+            cur = next;
+            memset(&next, 0, sizeof next);
+            if (rc < 0)
+                break;
         } else {
-            net__atomic_add(&l->sent, n - rejected);
-            net__atomic_add(&nb->messages_out, n - rejected);
-            net__atomic_add(&l->failed, rejected);
-            net__atomic_add(&nb->dropped, rejected);
-            net__link_touch(l);
-        }
-        g_mutex_lock(&l->q_lock);
-        l->in_flight = 0;
-        g_cond_broadcast(&l->q_cond);
-        g_mutex_unlock(&l->q_lock);
-        if (rc < 0) {
-            net__link_drop(l, false);
-            break;
+            settle(l, &next, 0, 0);
         }
     }
-    g_free(msgs);
+    if (cur.msgs)
+        settle(l, &cur, -BMQ_ECLOSED, 0);
+    if (next.msgs)
+        settle(l, &next, -BMQ_ECLOSED, 0);
+    if (rc < 0)
+        net__link_drop(l, false);
     g_mutex_lock(&l->q_lock);
     l->stop = true;
     g_cond_broadcast(&l->q_cond);
@@ -167,7 +203,10 @@ static gpointer link_main(gpointer data)
 
 void net__link_start(bmq_link *l)
 {
-    if (l->offline || l->thread)
+    if (l->offline || l->thread || !l->rpc)
+        return;
+    l->fwd = rpc__client_clone(l->rpc);
+    if (!l->fwd)
         return;
     net__link_ref(l); /* the thread's */
     l->thread = g_thread_new("bmq-link", link_main, l);

@@ -3,7 +3,8 @@
  * own nodes; bounded retry. The batch path writes request text straight from
  * each message's cached JSON and recognises an all-"ok" answer without
  * parsing it, because both ends of a busy link spend most of their time in
- * JSON otherwise. */
+ * JSON otherwise. Requests are overlapped: the next batch is built while the
+ * peer works on the previous one. */
 #include "net_internal.h"
 
 #include <string.h>
@@ -24,16 +25,17 @@ static bool link_sleep(bmq_link *l, unsigned ms)
     return alive;
 }
 
-/* POST with bounded retry; the caller holds l->call_lock. Transport failures
- * are retried; any answer ends the retries. *text as rpc__client_post_text. */
-static int post_retry(bmq_link *l, const char *body, size_t len, const char **text,
-                      size_t *tlen)
+/* POST with bounded retry through @c (l->rpc under l->call_lock, or the
+ * forwarding client owned by the link thread), from attempt @first on.
+ * Transport failures are retried; any answer ends the retries. */
+static int post_retry(bmq_link *l, bmq_rpc_client *c, size_t first, const char *body, size_t len,
+                      const char **text, size_t *tlen)
 {
     int rc = -BMQ_ENET;
-    for (size_t i = 0; i < G_N_ELEMENTS(retry_ms); i++) {
+    for (size_t i = first; i < G_N_ELEMENTS(retry_ms); i++) {
         if (retry_ms[i] && !link_sleep(l, retry_ms[i]))
             return -BMQ_ECLOSED;
-        rc = rpc__client_post_text(l->rpc, body, len, text, tlen, NULL);
+        rc = rpc__client_post_text(c, body, len, text, tlen, NULL);
         if (rc != -BMQ_ENET)
             return rc;
     }
@@ -55,7 +57,7 @@ int net__link_probe(bmq_link *l)
     const char *text = NULL;
     size_t tlen = 0;
     g_mutex_lock(&l->call_lock);
-    int rc = post_retry(l, body, strlen(body), &text, &tlen);
+    int rc = post_retry(l, l->rpc, 0, body, strlen(body), &text, &tlen);
     json_object *reply = rc == 0 ? parse(text, tlen) : NULL;
     g_mutex_unlock(&l->call_lock);
     g_free(body);
@@ -215,12 +217,9 @@ static int check_reply(const char *text, size_t tlen, size_t n, size_t *rejected
     return rc;
 }
 
-int net__link_send(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected)
+GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n)
 {
-    *rejected = 0;
-    if (n == 0)
-        return 0;
-    GString *body = g_string_sized_new(n * 160);
+    GString *body = g_string_sized_new(n * 160 + 16);
     if (n > 1)
         g_string_append_c(body, '[');
     for (size_t i = 0; i < n; i++) {
@@ -230,10 +229,22 @@ int net__link_send(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected)
     }
     if (n > 1)
         g_string_append_c(body, ']');
+    return body;
+}
+
+int net__batch_start(bmq_link *l, GString *body)
+{
+    return rpc__client_start(l->fwd, body->str, body->len);
+}
+
+int net__batch_finish(bmq_link *l, GString *body, size_t n, size_t *rejected)
+{
     const char *text = NULL;
     size_t tlen = 0;
-    g_mutex_lock(&l->call_lock);
-    int rc = post_retry(l, body->str, body->len, &text, &tlen);
+    *rejected = 0;
+    int rc = rpc__client_finish(l->fwd, &text, &tlen, NULL);
+    if (rc == -BMQ_ENET) /* the first attempt failed: retry the same body */
+        rc = post_retry(l, l->fwd, 1, body->str, body->len, &text, &tlen);
     if (rc == 0 && n > 1) {
         /* Our own server answers an accepted batch exactly like this. */
         g_string_truncate(body, 0);
@@ -253,7 +264,5 @@ int net__link_send(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected)
         *rejected = n; /* an HTTP error answer: refused, the link lives on */
         rc = 0;
     }
-    g_mutex_unlock(&l->call_lock);
-    g_string_free(body, TRUE);
     return rc;
 }

@@ -17,6 +17,8 @@ struct bmq_rpc_client {
     int64_t next_id;
     char local_ip[64];
     char errbuf[CURL_ERROR_SIZE];
+    CURLM *multi;   /* (nullable) for requests overlapped with other work */
+    char *secret;
 };
 
 static gpointer curl_init_once(gpointer unused)
@@ -93,6 +95,7 @@ bmq_rpc_client *bmq_rpc_client_new(const char *url, const char *secret)
     c->headers = curl_slist_append(NULL, "Content-Type: application/json");
     /* No "Expect: 100-continue": HTTP/1.0 peers never answer it. */
     c->headers = curl_slist_append(c->headers, "Expect:");
+    c->secret = g_strdup(secret && *secret ? secret : NULL);
     if (secret && *secret) {
         char *h = g_strconcat("Authorization: Bearer ", secret, NULL);
         c->headers = curl_slist_append(c->headers, h);
@@ -114,8 +117,13 @@ void bmq_rpc_client_free(bmq_rpc_client *c)
 {
     if (!c)
         return;
+    if (c->multi) {
+        curl_multi_remove_handle(c->multi, c->curl);
+        curl_multi_cleanup(c->multi);
+    }
     curl_easy_cleanup(c->curl);
     curl_slist_free_all(c->headers);
+    g_free(c->secret);
     g_string_free(c->resp, TRUE);
     g_free(c->url);
     g_free(c);
@@ -138,18 +146,22 @@ const char *rpc__client_local_ip(bmq_rpc_client *c)
     return c->local_ip;
 }
 
-int rpc__client_post_text(bmq_rpc_client *c, const char *body, size_t len, const char **text,
-                          size_t *text_len, char **errtext)
+static void prepare(bmq_rpc_client *c, const char *body, size_t len)
 {
     g_string_truncate(c->resp, 0);
     c->errbuf[0] = '\0';
-    *text = NULL;
-    *text_len = 0;
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-    CURLcode cc = curl_easy_perform(c->curl);
+}
+
+/* Turn a finished transfer into our result codes. */
+static int conclude(bmq_rpc_client *c, CURLcode cc, const char **text, size_t *text_len,
+                    char **errtext)
+{
+    *text = NULL;
+    *text_len = 0;
     if (cc != CURLE_OK) {
         if (errtext)
             *errtext = g_strdup_printf("%s: %s", c->url,
@@ -175,6 +187,58 @@ int rpc__client_post_text(bmq_rpc_client *c, const char *body, size_t len, const
     *text = c->resp->str;
     *text_len = c->resp->len;
     return 0;
+}
+
+int rpc__client_post_text(bmq_rpc_client *c, const char *body, size_t len, const char **text,
+                          size_t *text_len, char **errtext)
+{
+    prepare(c, body, len);
+    return conclude(c, curl_easy_perform(c->curl), text, text_len, errtext);
+}
+
+bmq_rpc_client *rpc__client_clone(bmq_rpc_client *c)
+{
+    bmq_rpc_client *n = bmq_rpc_client_new(c->url, c->secret);
+    if (n) {
+        n->timeout_ms = c->timeout_ms;
+        n->connect_ms = c->connect_ms;
+    }
+    return n;
+}
+
+int rpc__client_start(bmq_rpc_client *c, const char *body, size_t len)
+{
+    if (!c->multi && !(c->multi = curl_multi_init()))
+        return -BMQ_ENOMEM;
+    prepare(c, body, len);
+    if (curl_multi_add_handle(c->multi, c->curl) != CURLM_OK)
+        return -BMQ_ENET;
+    int running = 0;
+    curl_multi_perform(c->multi, &running); /* connect and send what fits */
+    return 0;
+}
+
+int rpc__client_finish(bmq_rpc_client *c, const char **text, size_t *text_len, char **errtext)
+{
+    CURLcode cc = CURLE_RECV_ERROR;
+    for (;;) {
+        int running = 0, left = 0;
+        if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+            break;
+        CURLMsg *m;
+        bool done = false;
+        while ((m = curl_multi_info_read(c->multi, &left))) {
+            if (m->msg == CURLMSG_DONE && m->easy_handle == c->curl) {
+                cc = m->data.result;
+                done = true;
+            }
+        }
+        if (done || !running)
+            break;
+        curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+    }
+    curl_multi_remove_handle(c->multi, c->curl);
+    return conclude(c, cc, text, text_len, errtext);
 }
 
 int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_object **reply,

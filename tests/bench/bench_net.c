@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,16 @@ static void on_msg(const bmq_message *m, void *ud)
 static double now_s(void)
 {
     return (double)g_get_monotonic_time() / G_USEC_PER_SEC;
+}
+
+/* Process CPU seconds (user + system, all threads): unlike wall time it
+ * does not depend on what else runs on the machine. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 static void twitter_one(bmq_bus *bus, long i)
@@ -54,7 +65,7 @@ static void bench_single(bmq_bus *client, uint16_t port, long n)
         exit(1);
     }
     __atomic_store_n(&received, 0, __ATOMIC_RELAXED);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (long i = 0; i < n; i++) {
         json_object *a = json_object_new_array();
         json_object_array_add(a, json_object_new_int64(i));
@@ -63,9 +74,10 @@ static void bench_single(bmq_bus *client, uint16_t port, long n)
             exit(1);
         }
     }
-    double dt = now_s() - t0;
-    printf("(a) send_message, one per request (keep-alive): %9.0f msgs/s  (%ld in %.2f s)\n",
-           n / dt, n, dt);
+    double dt = now_s() - t0, dc = cpu_s() - c0;
+    printf("(a) send_message, one per request (keep-alive): %9.0f msgs/s  (%ld in %.2f s, "
+           "cpu %.1f us/msg)\n",
+           n / dt, n, dt, dc * 1e6 / n);
     bmq_close_connection(l);
 }
 
@@ -79,7 +91,7 @@ static void bench_batch(bmq_bus *client, uint16_t port, unsigned batch, long n)
     }
     bmq_link_set_batch(l, batch);
     __atomic_store_n(&received, 0, __ATOMIC_RELAXED);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     const long round = 50000; /* stay under the per-link queue bound */
     for (long done = 0; done < n;) {
         long k = MIN(round, n - done);
@@ -89,9 +101,10 @@ static void bench_batch(bmq_bus *client, uint16_t port, unsigned batch, long n)
         bmq_link_flush(l, -1);
     }
     wait_received((uint64_t)n);
-    double dt = now_s() - t0;
-    printf("(b) batches of %4u (style 02 link):            %9.0f msgs/s  (%ld in %.2f s)\n",
-           batch, n / dt, n, dt);
+    double dt = now_s() - t0, dc = cpu_s() - c0;
+    printf("(b) batches of %4u (style 02 link):            %9.0f msgs/s  (%ld in %.2f s, "
+           "cpu %.1f us/msg)\n",
+           batch, n / dt, n, dt, dc * 1e6 / n);
     bmq_close_connection(l);
 }
 
@@ -105,7 +118,7 @@ static void bench_get(bmq_bus *server_bus, bmq_bus *client, uint16_t port, long 
     }
     for (long i = 0; i < n; i++)
         bmq_twitter_json(server_bus, "job:run", "[1]", NULL);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     for (long i = 0; i < n; i++) {
         int e = 0;
         bmq_message *m = bmq_get(q, true, 1, &e);
@@ -115,9 +128,10 @@ static void bench_get(bmq_bus *server_bus, bmq_bus *client, uint16_t port, long 
         }
         bmq_message_unref(m);
     }
-    double dt = now_s() - t0;
-    printf("(c) get round trips (style 03):                 %9.0f gets/s  (%ld in %.2f s)\n",
-           n / dt, n, dt);
+    double dt = now_s() - t0, dc = cpu_s() - c0;
+    printf("(c) get round trips (style 03):                 %9.0f gets/s  (%ld in %.2f s, "
+           "cpu %.1f us/get)\n",
+           n / dt, n, dt, dc * 1e6 / n);
     bmq_close_connection(q);
 }
 
@@ -201,7 +215,11 @@ int main(int argc, char **argv)
         return 1;
     bmq_follower *f = bmq_follow(server_bus, "build:*", on_msg, NULL, NULL);
     bmq_bus *client = bmq_bus_new();
-    printf("bench_net: %ld messages, loopback, server and client in one process\n", n);
+    double load[1] = {0};
+    getloadavg(load, 1);
+    printf("bench_net: %ld messages, loopback, server and client in one process "
+           "(load average %.1f, %ld CPUs)\n",
+           n, load[0], sysconf(_SC_NPROCESSORS_ONLN));
     bench_single(client, port, MIN(n, 20000));
     bench_batch(client, port, 100, n);
     bench_batch(client, port, 1000, n);
