@@ -222,7 +222,10 @@ typedef enum {
 } bmq_overflow_policy;
 
 BMQ_API bmq_queue *bmq_queue_new(bmq_bus *bus, const char *pattern, bool shared); /* NULL: bad pattern */
-/* @capacity 0 = unbounded. Applies to the backing queue (shared: to all). */
+/* @capacity 0 = unbounded. Applies to the backing queue: for a shared
+ * pattern that exists already, _new_full replaces its capacity and policy
+ * for all handles while bmq_queue_new keeps them. NULL for a bad pattern or
+ * policy. */
 BMQ_API bmq_queue *bmq_queue_new_full(bmq_bus *bus, const char *pattern, bool shared,
                                       size_t capacity, bmq_overflow_policy policy);
 /* Returns (transfer full) the next message, or NULL when none arrived
@@ -278,6 +281,9 @@ BMQ_API int bmq_twitter_exception(bmq_bus *bus, const char *name, bmq_call_err_f
 typedef json_object *(*bmq_talk_fn)(const bmq_message *msg, void *user_data);
 BMQ_API bmq_follower *bmq_follow_talk(bmq_bus *bus, const char *pattern, bmq_talk_fn fn,
                                       bmq_guard_fn guard, void *user_data);
+/* args/kwargs (transfer full) in every case. 0, or -BMQ_EID when @id or
+ * @callback_id is malformed, -BMQ_ETYPE as bmq_twitter. Replies are sent
+ * from the thread that runs each talk follower. */
 BMQ_API int bmq_talk(bmq_bus *bus, const char *id, const char *callback_id, json_object *args,
                      json_object *kwargs);
 
