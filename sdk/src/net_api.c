@@ -152,7 +152,9 @@ static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t p
     rc = link_call(l, method, params, &result, &err);
     if (rc < 0 || (result && !json_object_is_type(result, json_type_string))) {
         set_error(error, "%s to %s failed: %s", method, l->peer,
-                  err ? err : rc < 0 ? bmq_strerror(rc) : "unexpected result");
+                  err      ? err
+                  : rc < 0 ? bmq_strerror(rc)
+                           : "unexpected result");
         g_free(err);
         json_object_put(result);
         net__link_drop(l, false);
@@ -183,8 +185,8 @@ bmq_link *bmq_connect_oneway(bmq_bus *bus, const char *host, uint16_t port, doub
     return link_open(bus, NET_STYLE_ONEWAY, host, port, NULL, ttl, error);
 }
 
-bmq_link *bmq_connect_via_queue(bmq_bus *bus, const char *host, uint16_t port,
-                                const char *pattern, double ttl, char **error)
+bmq_link *bmq_connect_via_queue(bmq_bus *bus, const char *host, uint16_t port, const char *pattern,
+                                double ttl, char **error)
 {
     if (!pattern || bmq_id_validate(pattern) < 0) {
         if (error)
@@ -196,8 +198,8 @@ bmq_link *bmq_connect_via_queue(bmq_bus *bus, const char *host, uint16_t port,
 
 static int string_result(json_object *result)
 {
-    const char *s = json_object_is_type(result, json_type_string) ? json_object_get_string(result)
-                                                                   : "";
+    const char *s =
+        json_object_is_type(result, json_type_string) ? json_object_get_string(result) : "";
     if (!strcmp(s, "ok"))
         return 0;
     if (!strcmp(s, "invalid token"))
@@ -249,8 +251,8 @@ static bmq_message *link_get(bmq_link *link, bool block, double timeout_s, bool 
     json_object_array_add(params, link->token ? json_object_new_string(link->token) : NULL);
     if (!nowait) {
         json_object_array_add(params, json_object_new_boolean(block));
-        json_object_array_add(params, block && timeout_s >= 0 ? json_object_new_double(timeout_s)
-                                                              : NULL);
+        json_object_array_add(params,
+                              block && timeout_s >= 0 ? json_object_new_double(timeout_s) : NULL);
     }
     json_object *result = NULL;
     g_mutex_lock(&link->call_lock);
@@ -342,8 +344,8 @@ int bmq_link_flush(bmq_link *link, double timeout_s)
 {
     if (!link)
         return -BMQ_EINVAL;
-    gint64 until = timeout_s < 0 ? G_MAXINT64
-                                 : g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
+    gint64 until =
+        timeout_s < 0 ? G_MAXINT64 : g_get_monotonic_time() + (gint64)(timeout_s * G_USEC_PER_SEC);
     g_mutex_lock(&link->q_lock);
     int rc = 0;
     while (!link->stop && (!g_queue_is_empty(&link->out) || link->in_flight)) {

@@ -7,19 +7,20 @@
 #include <glib.h>
 
 /* JSON-RPC error codes (the JSON-RPC 2.0 numbers; 1.0 leaves them open). */
-#define RPC_EPARSE (-32700)
-#define RPC_EREQUEST (-32600)
-#define RPC_EMETHOD (-32601)
-#define RPC_EPARAMS (-32602)
+#define RPC_EPARSE    (-32700)
+#define RPC_EREQUEST  (-32600)
+#define RPC_EMETHOD   (-32601)
+#define RPC_EPARAMS   (-32602)
 #define RPC_EINTERNAL (-32603)
 
-#define NET_SEEN_CAP 65536        /* uids remembered for loop suppression */
-#define NET_EXPIRED_CAP 4096      /* expired tokens remembered to answer "timeout" */
-#define NET_OUT_CAP 100000        /* messages waiting per outgoing link */
-#define NET_DEFAULT_BATCH 256     /* messages per JSON-RPC batch to our own nodes; larger
-                                   * batches fall out of the CPU caches */
-#define NET_MAX_BLOCK_S 300.0     /* upper bound of a blocking "get" */
-#define NET_TOKEN_MAX 128
+#define NET_SEEN_CAP    65536  /* uids remembered for loop suppression */
+#define NET_EXPIRED_CAP 4096   /* expired tokens remembered to answer "timeout" */
+#define NET_OUT_CAP     100000 /* messages waiting per outgoing link */
+#define NET_DEFAULT_BATCH                                                                          \
+    256                       /* messages per JSON-RPC batch to our own nodes; larger              \
+                               * batches fall out of the CPU caches */
+#define NET_MAX_BLOCK_S 300.0 /* upper bound of a blocking "get" */
+#define NET_TOKEN_MAX   128
 
 enum { NET_STYLE_INTERCONNECT = 1, NET_STYLE_ONEWAY = 2, NET_STYLE_QUEUE = 3 };
 
@@ -29,7 +30,7 @@ typedef struct net_bus net_bus;
  * through a process-wide registry; freed when no server and no link uses it. */
 struct net_bus {
     bmq_bus *bus;
-    int refs;               /* guarded by the registry lock */
+    int refs; /* guarded by the registry lock */
     GMutex lock;
     bmq_server *server;     /* (nullable) the bus's server */
     GHashTable *tokens;     /* token -> bmq_link* (ref held) */
@@ -41,7 +42,7 @@ struct net_bus {
     /* loop suppression */
     GMutex seen_lock;
     GHashTable *seen;
-    GQueue *seen_order;     /* oldest first; bounded by NET_SEEN_CAP */
+    GQueue *seen_order; /* oldest first; bounded by NET_SEEN_CAP */
     /* idle expiry */
     GThread *sweeper;
     GCond sweep_cond;
@@ -54,34 +55,34 @@ struct bmq_link {
     int refs; /* atomic */
     net_bus *nb;
     int style;
-    bool inbound;          /* created by a peer's request on our server */
-    bool in_table;         /* guarded by nb->lock */
-    bool dead;             /* guarded by nb->lock */
-    char *token;           /* (nullable) an original server answers oneway with null */
-    char *peer;            /* "host:port" or the client address */
-    char *pattern;         /* style 03 */
-    bmq_queue *queue;      /* style 03, server side */
-    double ttl;            /* <= 0: never expires */
-    gint64 last_active;    /* monotonic us, atomic */
+    bool inbound;       /* created by a peer's request on our server */
+    bool in_table;      /* guarded by nb->lock */
+    bool dead;          /* guarded by nb->lock */
+    char *token;        /* (nullable) an original server answers oneway with null */
+    char *peer;         /* "host:port" or the client address */
+    char *pattern;      /* style 03 */
+    bmq_queue *queue;   /* style 03, server side */
+    double ttl;         /* <= 0: never expires */
+    gint64 last_active; /* monotonic us, atomic */
     /* client side */
     GMutex call_lock;
-    bmq_rpc_client *rpc;   /* (nullable) */
-    bmq_rpc_client *fwd;   /* forwarding connection, owned by the link thread */
+    bmq_rpc_client *rpc; /* (nullable) */
+    bmq_rpc_client *fwd; /* forwarding connection, owned by the link thread */
     /* forwarding */
     GMutex q_lock;
     GCond q_cond;
-    GQueue out;            /* bmq_message* (ref held) */
+    GQueue out; /* bmq_message* (ref held) */
     size_t in_flight;
     bool stop;
     GThread *thread;
-    int ext;               /* -1 unknown, 0 original node, 1 one of ours */
+    int ext; /* -1 unknown, 0 original node, 1 one of ours */
     unsigned batch;
-    bool offline;          /* no network at all (dispatcher without sockets) */
+    bool offline;                    /* no network at all (dispatcher without sockets) */
     uint64_t sent, received, failed; /* atomics */
 };
 
 /* ---- net_bus.c ---- */
-net_bus *net__bus_get(bmq_bus *bus);           /* (transfer full), created on demand */
+net_bus *net__bus_get(bmq_bus *bus); /* (transfer full), created on demand */
 net_bus *net__bus_ref(net_bus *nb);
 void net__bus_unref(net_bus *nb);
 /* Register @link (ref taken); in the token table too when @table. -BMQ_EEXIST
@@ -180,16 +181,16 @@ struct bmq_server {
     char *host;
     uint16_t port;
     char *listen;
-    GArray *allow;          /* struct net_cidr */
+    GArray *allow; /* struct net_cidr */
     char *secret;
     size_t max_body;
     unsigned conn_timeout;
     unsigned max_conns;
-    double max_block;       /* blocking "get" cap in seconds */
-    bool offline;           /* no sockets: links created by requests never connect */
-    int stopping;           /* atomic */
+    double max_block; /* blocking "get" cap in seconds */
+    bool offline;     /* no sockets: links created by requests never connect */
+    int stopping;     /* atomic */
     GRWLock methods_lock;
-    GHashTable *methods;    /* name -> struct rpc_method */
+    GHashTable *methods;                            /* name -> struct rpc_method */
     uint64_t requests, errors, rejected, too_large; /* atomics */
 };
 
@@ -202,6 +203,6 @@ bool net__cidr_admits(const char *cidr, const char *ip);
 bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out);
 
 #define net__atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
-#define net__atomic_get(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define net__atomic_get(p)    __atomic_load_n((p), __ATOMIC_RELAXED)
 
 #endif /* BMQ_NET_INTERNAL_H */

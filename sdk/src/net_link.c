@@ -227,9 +227,12 @@ void net__link_stop(bmq_link *l)
 static const char *style_name(int style)
 {
     switch (style) {
-    case NET_STYLE_INTERCONNECT: return "01";
-    case NET_STYLE_ONEWAY: return "02";
-    default: return "03";
+    case NET_STYLE_INTERCONNECT:
+        return "01";
+    case NET_STYLE_ONEWAY:
+        return "02";
+    default:
+        return "03";
     }
 }
 

@@ -52,8 +52,8 @@ static json_object *parse(const char *text, size_t len)
 
 int net__link_probe(bmq_link *l)
 {
-    char *body = g_strdup_printf("{\"id\":0,\"method\":\"bmq.hello\",\"params\":[\"%s\"]}",
-                                 l->nb->node_id);
+    char *body =
+        g_strdup_printf("{\"id\":0,\"method\":\"bmq.hello\",\"params\":[\"%s\"]}", l->nb->node_id);
     const char *text = NULL;
     size_t tlen = 0;
     g_mutex_lock(&l->call_lock);

@@ -178,9 +178,8 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     bmq_server *s = cls;
     struct req *r = *con_cls;
@@ -297,8 +296,8 @@ bmq_server *net__server_new_offline(bmq_bus *bus, double max_block)
 
 static bool resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *res = NULL, *pick = NULL;
     char p[8];
     g_snprintf(p, sizeof p, "%u", (unsigned)port);
@@ -329,8 +328,7 @@ static bool fail(char **error, int *code, int c, const char *fmt, ...)
     return false;
 }
 
-static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char **error,
-                                int *code)
+static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char **error, int *code)
 {
     bmq_server_options o;
     bmq_server_options_init(&o);
@@ -386,12 +384,11 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
-    s->mhd = MHD_start_daemon(flags, o.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                              (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
-                              (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
-                              (unsigned int)s->max_conns, MHD_OPTION_NOTIFY_COMPLETED,
-                              on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-                              NULL, MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(
+        flags, o.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)s->max_conns, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
     if (!s->mhd) {
         int e = errno;
         fail(error, code, -BMQ_ENET, "cannot listen on %s:%u: %s", host, (unsigned)o.port,
@@ -403,9 +400,8 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
     struct sockaddr_storage bound;
     socklen_t bl = sizeof bound;
     if (di && getsockname(di->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
-        s->port = ntohs(bound.ss_family == AF_INET6
-                            ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                            : ((struct sockaddr_in *)&bound)->sin_port);
+        s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                    : ((struct sockaddr_in *)&bound)->sin_port);
     s->listen = strchr(host, ':') ? g_strdup_printf("[%s]:%u", host, (unsigned)s->port)
                                   : g_strdup_printf("%s:%u", host, (unsigned)s->port);
     return s;
@@ -514,7 +510,8 @@ json_object *bmq_server_status(bmq_server *s)
     g_ptr_array_free(snap, TRUE);
     json_object_object_add(o, "links", links);
     json_object *c = json_object_new_object();
-#define COUNTER(name, p) json_object_object_add(c, name, json_object_new_int64((int64_t)net__atomic_get(p)))
+#define COUNTER(name, p)                                                                           \
+    json_object_object_add(c, name, json_object_new_int64((int64_t)net__atomic_get(p)))
     COUNTER("requests", &s->requests);
     COUNTER("errors", &s->errors);
     COUNTER("rejected", &s->rejected);

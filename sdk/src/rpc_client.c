@@ -17,7 +17,7 @@ struct bmq_rpc_client {
     int64_t next_id;
     char local_ip[64];
     char errbuf[CURL_ERROR_SIZE];
-    CURLM *multi;   /* (nullable) for requests overlapped with other work */
+    CURLM *multi; /* (nullable) for requests overlapped with other work */
     char *secret;
 };
 

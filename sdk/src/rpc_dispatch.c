@@ -34,8 +34,8 @@ static bool params_count(json_object *params, size_t min, size_t max, json_objec
         if (min == max)
             *error = rpc__error(RPC_EPARAMS, "%s takes %zu params, got %zu", method, min, n);
         else
-            *error = rpc__error(RPC_EPARAMS, "%s takes %zu to %zu params, got %zu", method, min,
-                                max, n);
+            *error =
+                rpc__error(RPC_EPARAMS, "%s takes %zu to %zu params, got %zu", method, min, max, n);
         return false;
     }
     return true;
@@ -112,10 +112,10 @@ static json_object *m_interconnect(bmq_server *s, json_object *params, const rpc
     json_object *host = pair ? json_object_array_get_idx(addr, 0) : NULL;
     json_object *port = pair ? json_object_array_get_idx(addr, 1) : NULL;
     double ttl;
-    if (!pair ||
-        !json_object_is_type(host, json_type_string) || !json_object_is_type(port, json_type_int) ||
-        json_object_get_int64(port) < 1 || json_object_get_int64(port) > 65535 ||
-        json_object_get_string_len(host) == 0 || json_object_get_string_len(host) > 255) {
+    if (!pair || !json_object_is_type(host, json_type_string) ||
+        !json_object_is_type(port, json_type_int) || json_object_get_int64(port) < 1 ||
+        json_object_get_int64(port) > 65535 || json_object_get_string_len(host) == 0 ||
+        json_object_get_string_len(host) > 255) {
         *error = rpc__error(RPC_EPARAMS, "interconnect: address must be [host, port]");
         return NULL;
     }
@@ -281,7 +281,8 @@ static json_object *queue_get(bmq_server *s, const char *token, bool block, doub
     }
     if (timeout < 0 || timeout > s->max_block)
         timeout = s->max_block;
-    bmq_message *m = block ? bmq_queue_get(l->queue, true, timeout) : bmq_queue_get_nowait(l->queue);
+    bmq_message *m =
+        block ? bmq_queue_get(l->queue, true, timeout) : bmq_queue_get_nowait(l->queue);
     net__link_touch(l);
     if (!m) {
         net__link_unref(l);
@@ -311,7 +312,8 @@ static json_object *m_get(bmq_server *s, json_object *params, const rpc_ctx *ctx
         return NULL;
     json_object *b = json_object_array_get_idx(params, 1);
     json_object *t = json_object_array_get_idx(params, 2);
-    if ((b && !json_object_is_type(b, json_type_boolean) && !json_object_is_type(b, json_type_int)) ||
+    if ((b && !json_object_is_type(b, json_type_boolean) &&
+         !json_object_is_type(b, json_type_int)) ||
         (t && !is_number(t))) {
         *error = rpc__error(RPC_EPARAMS, "get: block must be a boolean, timeout a number or null");
         return NULL;
@@ -366,10 +368,14 @@ static const struct {
     const char *name;
     builtin_fn fn;
 } builtins[] = {
-    {"interconnect", m_interconnect},   {"connect_oneway", m_connect_oneway},
-    {"connect_via_queue", m_connect_via_queue}, {"send_message", m_send_message},
-    {"get", m_get},                     {"get_nowait", m_get_nowait},
-    {"close_connection", m_close_connection}, {"bmq.hello", m_hello},
+    {"interconnect", m_interconnect},
+    {"connect_oneway", m_connect_oneway},
+    {"connect_via_queue", m_connect_via_queue},
+    {"send_message", m_send_message},
+    {"get", m_get},
+    {"get_nowait", m_get_nowait},
+    {"close_connection", m_close_connection},
+    {"bmq.hello", m_hello},
 };
 
 bool rpc__is_builtin(const char *name)

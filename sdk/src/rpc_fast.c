@@ -10,13 +10,13 @@
 #include <string.h>
 
 typedef struct {
-    const char *rid;     /* the request id digits */
+    const char *rid; /* the request id digits */
     size_t rid_len;
-    const char *token;   /* into the body, not terminated */
+    const char *token; /* into the body, not terminated */
     const char *id;
-    const char *uid;     /* nullable */
+    const char *uid; /* nullable */
     size_t token_len, id_len, uid_len;
-    const char *a, *k;   /* args / kwargs text */
+    const char *a, *k; /* args / kwargs text */
     size_t a_len, k_len;
     json_object *args;
     json_object *kwargs;
@@ -101,7 +101,8 @@ static bool scan_one(cursor *c, fast_req *r)
     while (c->p < c->end && g_ascii_isdigit(*c->p) && c->p - r->rid < 18)
         c->p++;
     r->rid_len = (size_t)(c->p - r->rid);
-    if (!r->rid_len || (r->rid_len > 1 && r->rid[0] == '0') || !lit(c, ",\"method\":\"send_message\",\"params\":[") ||
+    if (!r->rid_len || (r->rid_len > 1 && r->rid[0] == '0') ||
+        !lit(c, ",\"method\":\"send_message\",\"params\":[") ||
         !simple_string(c, &r->token, &r->token_len, NET_TOKEN_MAX) || !lit(c, ",") ||
         !simple_string(c, &r->id, &r->id_len, BMQ_ID_MAX) || !lit(c, ",") ||
         !container(c, &r->a, &r->a_len) || *r->a != '[' || !lit(c, ",") ||
@@ -131,12 +132,10 @@ static bool parse_values(fast_req *reqs, size_t n)
     }
     g_string_append_c(all, ']');
     json_tokener *tok = json_tokener_new();
-    json_object *arr = all->len > (gsize)G_MAXINT
-                           ? NULL
-                           : json_tokener_parse_ex(tok, all->str, (int)all->len);
+    json_object *arr =
+        all->len > (gsize)G_MAXINT ? NULL : json_tokener_parse_ex(tok, all->str, (int)all->len);
     bool ok = arr && json_tokener_get_parse_end(tok) == all->len &&
-              json_object_is_type(arr, json_type_array) &&
-              json_object_array_length(arr) == 2 * n;
+              json_object_is_type(arr, json_type_array) && json_object_array_length(arr) == 2 * n;
     for (size_t i = 0; ok && i < n; i++) {
         json_object *a = json_object_array_get_idx(arr, 2 * i);
         json_object *k = json_object_array_get_idx(arr, 2 * i + 1);
@@ -229,8 +228,9 @@ bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *ou
             g_string_append(out, "\",\"error\":null}");
         } else {
             net__atomic_add(&s->errors, 1);
-            g_string_append_printf(out, ",\"result\":null,\"error\":{\"code\":%d,\"message\":"
-                                        "\"send_message: invalid message\"}}",
+            g_string_append_printf(out,
+                                   ",\"result\":null,\"error\":{\"code\":%d,\"message\":"
+                                   "\"send_message: invalid message\"}}",
                                    RPC_EPARAMS);
         }
     }

@@ -166,12 +166,14 @@ static void bench_mosquitto(long n)
     g_free(text);
     pid_t broker = fork();
     if (broker == 0) {
-        execl("/bin/sh", "sh", "-c", "exec $(command -v mosquitto || echo /usr/sbin/mosquitto) -c \"$0\" >/dev/null 2>&1", conf, (char *)NULL);
+        execl("/bin/sh", "sh", "-c",
+              "exec $(command -v mosquitto || echo /usr/sbin/mosquitto) -c \"$0\" >/dev/null 2>&1",
+              conf, (char *)NULL);
         _exit(127);
     }
     g_usleep(300000);
-    char *sub = g_strdup_printf("mosquitto_sub -h 127.0.0.1 -p %u -t bench -C %ld > /dev/null",
-                                port, n);
+    char *sub =
+        g_strdup_printf("mosquitto_sub -h 127.0.0.1 -p %u -t bench -C %ld > /dev/null", port, n);
     pid_t subp = fork();
     if (subp == 0) {
         execl("/bin/sh", "sh", "-c", sub, (char *)NULL);
@@ -182,8 +184,10 @@ static void bench_mosquitto(long n)
     double t0 = now_s();
     FILE *p = popen(pub, "w");
     for (long i = 0; i < n; i++)
-        fprintf(p, "{\"id\":\"build:done\",\"args\":[\"berrymq\",%ld],\"kwargs\":{\"status\":\"ok\"}}\n",
-                i);
+        fprintf(
+            p,
+            "{\"id\":\"build:done\",\"args\":[\"berrymq\",%ld],\"kwargs\":{\"status\":\"ok\"}}\n",
+            i);
     pclose(p);
     int st = 0;
     gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;

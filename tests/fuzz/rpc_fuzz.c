@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out = rpc__dispatch(s, (const char *)data, size, NULL);
     /* The answer is always JSON: an object, or an array for a batch. */
     json_object *o = json_tokener_parse(out);
-    if (!o || !(json_object_is_type(o, json_type_object) || json_object_is_type(o, json_type_array)))
+    if (!o ||
+        !(json_object_is_type(o, json_type_object) || json_object_is_type(o, json_type_array)))
         __builtin_trap();
     json_object_put(o);
     g_free(out);

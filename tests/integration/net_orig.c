@@ -14,7 +14,7 @@
 
 static bmq_rpc_client *orig; /* drives the emulated node */
 static GMutex lock;
-static GPtrArray *got;       /* ids delivered on our bus */
+static GPtrArray *got; /* ids delivered on our bus */
 
 static void on_msg(const bmq_message *m, void *ud)
 {

@@ -96,8 +96,8 @@ int main(int argc, char **argv)
             add_link(bmq_connect_oneway(bus, "127.0.0.1", (uint16_t)atoi(w[1]), atof(w[2]), &err),
                      err);
         } else if (!strcmp(cmd, "queue") && n == 4) {
-            add_link(bmq_connect_via_queue(bus, "127.0.0.1", (uint16_t)atoi(w[1]), w[2],
-                                           atof(w[3]), &err),
+            add_link(bmq_connect_via_queue(bus, "127.0.0.1", (uint16_t)atoi(w[1]), w[2], atof(w[3]),
+                                           &err),
                      err);
         } else if (!strcmp(cmd, "tw") && n == 3) {
             int count = atoi(w[2]);

@@ -142,8 +142,8 @@ static void peer_wait_count(peer *p, unsigned long want)
     g_usleep(300000);
     peer_count(p, &t, &d);
     if (t != want || d != want) {
-        fprintf(stderr, "peer %s: %lu messages (%lu distinct), expected exactly %lu\n", p->name,
-                t, d, want);
+        fprintf(stderr, "peer %s: %lu messages (%lu distinct), expected exactly %lu\n", p->name, t,
+                d, want);
         exit(1);
     }
 }

@@ -93,12 +93,12 @@ static bool peer_closed(int fd, int ms)
     return recv(fd, &c, 1, 0) == 0;
 }
 
-static char *post_text(const char *path, const char *version, const char *extra,
-                       const char *body)
+static char *post_text(const char *path, const char *version, const char *extra, const char *body)
 {
-    return g_strdup_printf("POST %s HTTP/%s\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                           "%sContent-Length: %zu\r\n\r\n%s",
-                           path, version, extra ? extra : "", strlen(body), body);
+    return g_strdup_printf(
+        "POST %s HTTP/%s\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "%sContent-Length: %zu\r\n\r\n%s",
+        path, version, extra ? extra : "", strlen(body), body);
 }
 
 static http_resp rpc(int fd, const char *path, const char *version, const char *extra,
@@ -224,7 +224,8 @@ static gpointer blocking_get(gpointer data)
 {
     struct getter *g = data;
     int fd = dial(g->port);
-    char *body = g_strdup_printf("{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,20]}", g->token);
+    char *body =
+        g_strdup_printf("{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,20]}", g->token);
     gint64 t0 = g_get_monotonic_time();
     char *req = post_text("/JSON", "1.1", NULL, body);
     send_all(fd, req, strlen(req));
