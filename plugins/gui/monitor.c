@@ -30,8 +30,10 @@ static char *json_text(json_object *o)
     if (!o || ((json_object_is_type(o, json_type_array) && json_object_array_length(o) == 0) ||
                (json_object_is_type(o, json_type_object) && json_object_object_length(o) == 0)))
         return g_strdup("");
-    return g_strdup(
-        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    /* Peers may send bytes that are not UTF-8; GTK shows only UTF-8. */
+    return g_utf8_make_valid(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+        -1);
 }
 
 static void update_status(gui_monitor *m)
@@ -78,9 +80,10 @@ void gui__monitor_add(gui_monitor *m, bmq_message *msg)
     char *time = g_strdup_printf("%s.%03d", hms, g_date_time_get_microsecond(now) / 1000);
     char *args = json_text(bmq_message_args(msg));
     char *kwargs = json_text(bmq_message_kwargs(msg));
-    gtk_list_store_insert_with_values(m->store, NULL, 0, COL_TIME, time, COL_ID,
-                                      bmq_message_id(msg), COL_ARGS, args, COL_KWARGS, kwargs,
-                                      COL_MSG, msg, -1);
+    char *id = g_utf8_make_valid(bmq_message_id(msg), -1);
+    gtk_list_store_insert_with_values(m->store, NULL, 0, COL_TIME, time, COL_ID, id, COL_ARGS, args,
+                                      COL_KWARGS, kwargs, COL_MSG, msg, -1);
+    g_free(id);
     g_date_time_unref(now);
     g_free(hms);
     g_free(time);

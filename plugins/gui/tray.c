@@ -41,13 +41,17 @@ static char *recent_label(bmq_message *msg)
         detail = g_strdup(json_object_get_string(t));
     else
         detail = bmq_gtk_message_render(msg, NULL);
-    /* One line: "21.5, room: office, unit: °C". */
+    /* One line: "21.5, room: office, unit: °C"; UTF-8 whatever was sent. */
+    char *valid = g_utf8_make_valid(detail, -1);
+    g_free(detail);
+    detail = valid;
     char **lines = g_strsplit_set(detail, "\n\t", -1);
     g_free(detail);
     detail = g_strjoinv(", ", lines);
     g_strfreev(lines);
-    char *label = *detail ? g_strdup_printf("%s — %s", bmq_message_id(msg), detail)
-                          : g_strdup(bmq_message_id(msg));
+    char *id = g_utf8_make_valid(bmq_message_id(msg), -1);
+    char *label = *detail ? g_strdup_printf("%s — %s", id, detail) : g_strdup(id);
+    g_free(id);
     g_free(detail);
     if (g_utf8_strlen(label, -1) > LABEL_MAX) {
         char *cut = g_utf8_substring(label, 0, LABEL_MAX - 1);

@@ -34,7 +34,16 @@ static const char *kw_string(const bmq_message *msg, const char *key)
     json_object *v = NULL;
     if (!json_object_object_get_ex(bmq_message_kwargs(msg), key, &v) || !v)
         return NULL;
-    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+    /* Not UTF-8: not usable over D-Bus; treated as absent. */
+    return s && g_utf8_validate(s, -1, NULL) ? s : NULL;
+}
+
+/* D-Bus strings must be UTF-8 and JSON from a peer need not be: repair
+ * rather than let the call fail (transfer full, nullable in = out). */
+static char *utf8(const char *s)
+{
+    return s ? g_utf8_make_valid(s, -1) : NULL;
 }
 
 NotifyUrgency nplugin__urgency(const bmq_message *msg)
@@ -59,20 +68,22 @@ NotifyUrgency nplugin__urgency(const bmq_message *msg)
 char *nplugin__title(const bmq_message *msg)
 {
     const char *t = kw_string(msg, "title");
-    return g_strdup(t && *t ? t : bmq_message_id(msg));
+    return utf8(t && *t ? t : bmq_message_id(msg));
 }
 
 static char *body_of(const bmq_message *msg)
 {
     json_object *v = NULL;
     if (json_object_object_get_ex(bmq_message_kwargs(msg), "body", &v) && v)
-        return g_strdup(json_object_is_type(v, json_type_string)
-                            ? json_object_get_string(v)
-                            : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        return utf8(json_object_is_type(v, json_type_string)
+                        ? json_object_get_string(v)
+                        : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     /* Rendered data is not markup: escape it for daemons that parse markup. */
     char *text = bmq_gtk_message_render(msg, notify_keys);
-    char *esc = g_markup_escape_text(text, -1);
+    char *valid = utf8(text);
+    char *esc = g_markup_escape_text(valid, -1);
     g_free(text);
+    g_free(valid);
     return esc;
 }
 
@@ -160,13 +171,14 @@ static void add_actions(nplugin *p, NotifyNotification *n, const bmq_message *ms
     json_object_object_foreach(acts, key, label)
     {
         char *id = g_strdup_printf("%s:action-%s", sender, key);
-        if (bmq_id_validate(id) != 0) {
+        if (bmq_id_validate(id) != 0 || !g_utf8_validate(key, -1, NULL)) {
             p->host->log(p->host, BMQ_LOG_WARNING,
                          "action key \"%s\" is not usable in an "
                          "identifier; skipped",
                          key);
         } else {
-            const char *l = label && json_object_is_type(label, json_type_string)
+            const char *l = label && json_object_is_type(label, json_type_string) &&
+                                    g_utf8_validate(json_object_get_string(label), -1, NULL)
                                 ? json_object_get_string(label)
                                 : key;
             notify_notification_add_action(n, key, l, action_cb, NULL, NULL);
@@ -199,7 +211,8 @@ static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
         json_object_object_foreach(hints, name, hv)
         {
             GVariant *gv = NULL;
-            if (!hv || !strcmp(name, "urgency") || !strcmp(name, "category"))
+            if (!hv || !strcmp(name, "urgency") || !strcmp(name, "category") ||
+                !g_utf8_validate(name, -1, NULL))
                 continue;
             switch (json_object_get_type(hv)) {
             case json_type_boolean:
@@ -212,7 +225,8 @@ static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
                 gv = g_variant_new_double(json_object_get_double(hv));
                 break;
             case json_type_string:
-                gv = g_variant_new_string(json_object_get_string(hv));
+                if (g_utf8_validate(json_object_get_string(hv), -1, NULL))
+                    gv = g_variant_new_string(json_object_get_string(hv));
                 break;
             default:
                 break;

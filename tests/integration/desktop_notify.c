@@ -155,6 +155,20 @@ static void test_fields(void)
     }
 }
 
+static void test_bad_utf8(void)
+{
+    /* JSON from a peer need not be UTF-8; D-Bus strings must be. */
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, "title", json_object_new_string("bad \xff title"));
+    json_object_object_add(kw, "body", json_object_new_string("caf\xe9 au lait"));
+    DESK_CHECK(bmq_twitter(bus, "utf:notify", NULL, kw) == 0);
+    DESK_CHECK(desk_wait(call_seen, "utf:notify", 10000));
+    desk_notify *n = call_find("utf:notify");
+    DESK_CHECK(n && strcmp(n->body, "caf\xef\xbf\xbd au lait") == 0);
+    send("build:notify", "{\"title\": \"Still working\"}");
+    DESK_CHECK(desk_wait(call_seen, "Still working", 10000));
+}
+
 static void test_replace(void)
 {
     send("build:notify", "{\"title\": \"Deploying\", \"body\": \"step 1 of 3\", "
@@ -332,6 +346,7 @@ int main(void)
     } else {
         test_no_daemon_then_daemon();
         test_fields();
+        test_bad_utf8();
         test_replace();
         test_actions_and_close();
         test_pause();
