@@ -14,6 +14,7 @@ typedef struct srv {
     int lfd, port;
     srv_mode mode;
     const char *cb_results[4];
+    const char *password; /* when set, every request must carry its key */
     int n_notify;
     GThread *thread;
     gint stop;
@@ -105,9 +106,38 @@ static void send_str(int fd, const char *s)
     g_assert_cmpint(send(fd, s, strlen(s), MSG_NOSIGNAL), ==, (ssize_t)strlen(s));
 }
 
+/* The key field of the information line, checked as a Growl server does. */
+static bool key_ok(const char *req, const char *pw)
+{
+    char *line = g_strndup(req, strcspn(req, "\r"));
+    char **tok = g_strsplit(line, " ", -1);
+    bool ok = false;
+    if (g_strv_length(tok) == 4) {
+        char *colon = strchr(tok[3], ':'), *dot = strrchr(tok[3], '.');
+        if (colon && dot) {
+            *colon = *dot = '\0';
+            GChecksumType t = !strcmp(tok[3], "MD5")      ? G_CHECKSUM_MD5
+                              : !strcmp(tok[3], "SHA1")   ? G_CHECKSUM_SHA1
+                              : !strcmp(tok[3], "SHA256") ? G_CHECKSUM_SHA256
+                                                          : G_CHECKSUM_SHA512;
+            char *want = spec_keyhash(t, pw, dot + 1);
+            ok = !g_ascii_strcasecmp(want, colon + 1);
+            g_free(want);
+        }
+    }
+    g_strfreev(tok);
+    g_free(line);
+    return ok;
+}
+
 static void srv_answer(srv *s, int fd, const char *req)
 {
     bool reg = g_str_has_prefix(req, "GNTP/1.0 REGISTER");
+    if (s->password && !key_ok(req, s->password)) {
+        send_str(fd, "GNTP/1.0 -ERROR NONE\r\nError-Code: 400\r\n"
+                     "Error-Description: Not authorized\r\n\r\n");
+        return;
+    }
     if (s->mode == MODE_SILENT) {
         while (!g_atomic_int_get(&s->stop))
             g_usleep(10000);
@@ -562,6 +592,47 @@ static void test_gntp_error_without_code(void)
     fx_free(&fx);
 }
 
+static void test_gntp_passwords(void)
+{
+    fixture fx;
+    fx_init(&fx, NULL);
+    srv s;
+    srv_start(&s, MODE_OK);
+    s.password = "right";
+    static const char *const algs[] = {"MD5", "SHA1", "SHA256", "SHA512"};
+    char *err = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(algs); i++) {
+        char *cfg = g_strdup_printf("{\"port\": %d, \"password\": \"right\", \"hash\": \"%s\"}",
+                                    s.port, algs[i]);
+        char *id = g_strdup_printf("pw%zu", i);
+        bmq_instance *inst = fx_create(&fx, id, cfg, &err);
+        g_assert_nonnull(inst);
+        bmq_twitter_json(fx.bus, "a:b", NULL, NULL);
+        wait_stat(inst, "sent", 1);
+        g_assert_cmpint(fx_stat(inst, "failed"), ==, 0);
+        bmq_instance_destroy(inst);
+        g_free(id);
+        g_free(cfg);
+    }
+    /* A wrong password: REGISTER refused with 400, counted, kept as the
+     * last error, and nothing is sent. */
+    char *cfg = g_strdup_printf("{\"port\": %d, \"password\": \"wrong\"}", s.port);
+    bmq_instance *inst = fx_create(&fx, "pwbad", cfg, &err);
+    g_assert_nonnull(inst);
+    bmq_twitter_json(fx.bus, "a:b", NULL, NULL);
+    wait_stat(inst, "failed", 1);
+    g_assert_cmpint(fx_stat(inst, "sent"), ==, 0);
+    json_object *st = bmq_instance_status(inst), *so, *le;
+    g_assert_true(json_object_object_get_ex(st, "status", &so));
+    g_assert_true(json_object_object_get_ex(so, "last_error", &le));
+    g_assert_nonnull(strstr(json_object_get_string(le), "400"));
+    json_object_put(st);
+    bmq_instance_destroy(inst);
+    g_free(cfg);
+    srv_stop(&s);
+    fx_free(&fx);
+}
+
 static void test_gntp_icons(void)
 {
     fixture fx;
@@ -814,6 +885,7 @@ int main(int argc, char **argv)
     g_test_add_func("/growl/forward/gntp-callbacks", test_gntp_callbacks);
     g_test_add_func("/growl/forward/gntp-reregister", test_gntp_reregister);
     g_test_add_func("/growl/forward/gntp-error-without-code", test_gntp_error_without_code);
+    g_test_add_func("/growl/forward/gntp-passwords", test_gntp_passwords);
     g_test_add_func("/growl/forward/gntp-icons", test_gntp_icons);
     g_test_add_func("/growl/forward/dead-server", test_dead_server);
     g_test_add_func("/growl/forward/silent-server", test_silent_server);
