@@ -218,6 +218,24 @@ static void test_unfollow_waits(void)
     bmq_bus_free(bus);
 }
 
+/* The same with the invocation on a pool thread. */
+static void test_unfollow_waits_pool(void)
+{
+    bmq_bus *bus = bmq_bus_new();
+    CHECK_EQ(bmq_set_multiplicity(bus, 1), 0);
+    slow *s = calloc(1, sizeof(*s));
+    bmq_follower *f = bmq_follow(bus, "slow", slow_fn, NULL, s);
+    bmq_twitter(bus, "slow:x", NULL, NULL);
+    bmq_twitter(bus, "slow:y", NULL, NULL); /* queued behind: must not run */
+    while (!atomic_load(&s->inside))
+        usleep(1000);
+    bmq_unfollow(f);
+    CHECK_EQ(atomic_load(&s->done), 1);
+    free(s);
+    bmq_bus_flush(bus);
+    bmq_bus_free(bus);
+}
+
 /* ---- multiplicity ----------------------------------------------------- */
 
 static atomic_int mult_hits;
@@ -444,6 +462,7 @@ int main(void)
     RUN(test_namespaces);
     RUN(test_unfollow_inside);
     RUN(test_unfollow_waits);
+    RUN(test_unfollow_waits_pool);
     RUN(test_multiplicity);
     RUN(test_auto_twitter);
     RUN(test_twitter_exception);
