@@ -109,7 +109,8 @@ BMQ_API bmq_message *bmq_message_ref(const bmq_message *m);
 BMQ_API void bmq_message_unref(bmq_message *m);         /* NULL-safe */
 
 /* Accessors: all (transfer none), valid while the caller holds a ref. */
-BMQ_API const char *bmq_message_id(const bmq_message *m);        /* "name:action" or "name@ns:action" */
+/* "name:action" or "name@ns:action" */
+BMQ_API const char *bmq_message_id(const bmq_message *m);
 BMQ_API const char *bmq_message_name(const bmq_message *m);
 BMQ_API const char *bmq_message_action(const bmq_message *m);
 BMQ_API const char *bmq_message_namespace(const bmq_message *m); /* "" for the default */
@@ -221,7 +222,8 @@ typedef enum {
     BMQ_OVERFLOW_DROP_NEW = 1,    /* refuse the incoming message */
 } bmq_overflow_policy;
 
-BMQ_API bmq_queue *bmq_queue_new(bmq_bus *bus, const char *pattern, bool shared); /* NULL: bad pattern */
+/* (transfer full) a queue handle, NULL for a bad pattern. */
+BMQ_API bmq_queue *bmq_queue_new(bmq_bus *bus, const char *pattern, bool shared);
 /* @capacity 0 = unbounded. Applies to the backing queue: for a shared
  * pattern that exists already, _new_full replaces its capacity and policy
  * for all handles while bmq_queue_new keeps them. NULL for a bad pattern or
