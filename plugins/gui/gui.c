@@ -7,7 +7,7 @@
  * messages: "_hub:query" / "_hub:instances" for the plugins submenu,
  * "_hub:enable" / "_hub:disable" / "_hub:quit" for its items, and
  * "_notify:pause" / "_notify:resume" / "_notify:attention" / "_notify:status"
- * with the notify plugin.
+ * / "_notify:query" with the notify plugin.
  * Config: {"tray": true, "monitor": false, "history": 1000, "follow": "*:*",
  * "icon": path}.
  */
@@ -196,6 +196,7 @@ static void *gui_create(bmq_host *host, json_object *config, char **error)
     if (open_monitor)
         gui__monitor_present(g->monitor, NULL);
     bmq_gtk_bridge_send(g->bridge, "_hub:query", NULL, NULL);
+    bmq_gtk_bridge_send(g->bridge, "_notify:query", NULL, NULL);
     return g;
 }
 

@@ -11,7 +11,7 @@
  *    summary timer while the flood lasts;
  *  - do not disturb: "_notify:pause" / "_notify:resume"; while paused the
  *    popups stop, the suppressed ones are counted and critical ones raise
- *    "_notify:attention".
+ *    "_notify:attention"; "_notify:query" answers with "_notify:status".
  * Config: filter, app_name, timeout, rate, burst, summary_interval_ms,
  * backlog. Everything runs on the host's main thread.
  */
@@ -248,6 +248,12 @@ static void on_resume(const bmq_message *msg, void *user_data)
     send_status(p);
 }
 
+/* "_notify:query": a newcomer (the tray) asks whether we are paused. */
+static void on_query(const bmq_message *msg, void *user_data)
+{
+    send_status(user_data);
+}
+
 /* Read an optional config member of the expected type; false with *error set
  * when present with another type. */
 static bool cfg_get(json_object *cfg, const char *key, json_type want, json_object **out,
@@ -322,7 +328,8 @@ static void *nplugin_create(bmq_host *host, json_object *config, char **error)
     p->f_notify = host->follow(host, p->filter, on_notify, NULL, p, BMQ_FOLLOW_MAIN_THREAD);
     p->f_pause = host->follow(host, "_notify:pause", on_pause, NULL, p, BMQ_FOLLOW_MAIN_THREAD);
     p->f_resume = host->follow(host, "_notify:resume", on_resume, NULL, p, BMQ_FOLLOW_MAIN_THREAD);
-    if (!p->f_notify || !p->f_pause || !p->f_resume) {
+    p->f_query = host->follow(host, "_notify:query", on_query, NULL, p, BMQ_FOLLOW_MAIN_THREAD);
+    if (!p->f_notify || !p->f_pause || !p->f_resume || !p->f_query) {
         *error = g_strdup_printf("cannot follow \"%s\"", p->filter);
         nplugin_destroy(p);
         return NULL;
@@ -347,6 +354,8 @@ static void nplugin_destroy(void *instance)
         p->host->unfollow(p->host, p->f_pause);
     if (p->f_resume)
         p->host->unfollow(p->host, p->f_resume);
+    if (p->f_query)
+        p->host->unfollow(p->host, p->f_query);
     if (p->summary_timer)
         p->host->source_remove(p->host, p->summary_timer);
     nplugin__drop_live(p);

@@ -27,7 +27,7 @@ typedef struct nplugin {
     guint summary_ms;
     guint backlog_max;
 
-    bmq_follower *f_notify, *f_pause, *f_resume;
+    bmq_follower *f_notify, *f_pause, *f_resume, *f_query;
     guint watch_id;
     daemon_state daemon;
     bool daemon_warned;

@@ -384,6 +384,7 @@ static void phase_sni(void)
 
     /* The plugins submenu follows _hub:instances; toggles send enable/disable. */
     DESK_CHECK(desk_wait(got_has, "_hub:query []", 10000));
+    DESK_CHECK(desk_wait(got_has, "_notify:query []", 10000));
     send("_hub:instances", NULL,
          "{\"instances\": [{\"id\": \"notify\", \"plugin\": \"notify\", \"enabled\": true, "
          "\"state\": \"running\"}, {\"id\": \"tick10\", \"plugin\": \"timer\", "

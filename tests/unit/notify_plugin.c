@@ -123,6 +123,11 @@ int main(void)
     spin(100);
     CHECK(got_has_prefix("_notify:status {\"paused\":false,\"suppressed\":2}"));
 
+    g_ptr_array_set_size(got, 0);
+    bmq_twitter_json(bus, "_notify:query", NULL, NULL);
+    spin(100);
+    CHECK(got_has_prefix("_notify:status {\"paused\":false"));
+
     json_object *st = bmq_instance_status(inst);
     const char *text = json_object_to_json_string(st);
     CHECK(strstr(text, "\"daemon\": \"down\""));
