@@ -3,12 +3,12 @@
 set(_desk ${CMAKE_CURRENT_LIST_DIR})
 if(TARGET plugin_notify)
   bmq_add_test(desktop_notify SOURCES ${_desk}/desktop_notify.c ${_desk}/desktop_env.c
-    LIBS berrymq PkgConfig::GLIB TIMEOUT 120 LABELS desktop integration)
+    LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration)
   add_dependencies(desktop_notify plugin_notify)
 endif()
 if(TARGET plugin_gui)
   bmq_add_test(desktop_gui SOURCES ${_desk}/desktop_gui.c ${_desk}/desktop_env.c
-    LIBS berrymq PkgConfig::GTK TIMEOUT 120 LABELS desktop integration)
+    LIBS berrymq PkgConfig::GTK TIMEOUT 240 LABELS desktop integration)
   add_dependencies(desktop_gui plugin_gui)
   # Full malloc stacks, so the one GTK leak in tests/lsan.supp can be named.
   set_property(TEST desktop_gui APPEND PROPERTY ENVIRONMENT
@@ -17,7 +17,7 @@ endif()
 if(TARGET plugin_notify AND TARGET plugin_gui AND TARGET plugin_timer AND TARGET berrymq-hub
    AND TARGET berrymq-cli)
   bmq_add_test(desktop_hub SOURCES ${_desk}/desktop_hub.c ${_desk}/desktop_env.c
-    LIBS berrymq PkgConfig::GLIB TIMEOUT 120 LABELS desktop integration hub)
+    LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration hub)
   add_dependencies(desktop_hub plugin_notify plugin_gui plugin_timer berrymq-hub berrymq-cli)
   set_tests_properties(desktop_hub PROPERTIES RESOURCE_LOCK berrymq_hub)
   # The hub runs the gui plugin's X tray icon: see desktop_gui above.

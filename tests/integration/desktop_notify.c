@@ -276,7 +276,7 @@ static void test_flood(void)
     flood_start = desk_monitor_count(env);
     for (int i = 0; i < 10000; i++)
         bmq_twitter_json(bus, "build:notify", NULL, "{\"title\": \"flood\"}");
-    DESK_CHECK(desk_wait(flood_summarised, NULL, 20000));
+    DESK_CHECK(desk_wait(flood_summarised, NULL, 60000));
     desk_spin(700);
     guint popups = calls_with_prefix("flood", flood_start);
     guint summaries = calls_with_prefix("", flood_start) - popups;
