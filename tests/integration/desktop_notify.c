@@ -274,15 +274,21 @@ static void test_flood(void)
 {
     desk_spin(1200); /* let earlier floods end and the bucket refill */
     flood_start = desk_monitor_count(env);
+    gint64 t0 = g_get_monotonic_time();
     for (int i = 0; i < 10000; i++)
         bmq_twitter_json(bus, "build:notify", NULL, "{\"title\": \"flood\"}");
     DESK_CHECK(desk_wait(flood_summarised, NULL, 60000));
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     desk_spin(700);
     guint popups = calls_with_prefix("flood", flood_start);
     guint summaries = calls_with_prefix("", flood_start) - popups;
-    fprintf(stderr, "flood: 10000 messages -> %u popups + %u summary updates\n", popups, summaries);
-    DESK_CHECK(popups >= 1 && popups <= 40);
-    DESK_CHECK(summaries >= 1 && summaries <= 40);
+    fprintf(stderr, "flood: 10000 messages in %.2f s -> %u popups + %u summary updates\n", secs,
+            popups, summaries);
+    /* What the bucket allows (burst 10, 2/s) and one summary per 300 ms
+     * tick, however slow this machine is; either way far below 10,000. */
+    DESK_CHECK(popups >= 1 && popups <= 10 + 2 * (secs + 1));
+    DESK_CHECK(summaries >= 1 && summaries <= 2 + (secs + 1) / 0.3);
+    DESK_CHECK(popups + summaries < 200);
     /* Every summary update replaced the first one in place. */
     GPtrArray *calls = desk_monitor_calls(env);
     guint32 first = 0;
