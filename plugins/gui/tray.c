@@ -167,9 +167,17 @@ static const char *str_member(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+static void destroy_child(GtkWidget *w, gpointer data)
+{
+    gtk_widget_destroy(w);
+}
+
 void gui__tray_instances_changed(gui_tray *t)
 {
-    GtkWidget *sub = gtk_menu_new();
+    /* Same submenu, new children: the exported (D-Bus) menu follows child
+     * additions and removals. */
+    GtkWidget *sub = gtk_menu_item_get_submenu(GTK_MENU_ITEM(t->plugins));
+    gtk_container_foreach(GTK_CONTAINER(sub), destroy_child, NULL);
     json_object *list = t->g->instances;
     size_t n = list ? json_object_array_length(list) : 0;
     for (size_t i = 0; i < n; i++) {
@@ -200,7 +208,6 @@ void gui__tray_instances_changed(gui_tray *t)
         gtk_menu_shell_append(GTK_MENU_SHELL(sub), none);
     }
     gtk_widget_show_all(sub);
-    gtk_menu_item_set_submenu(GTK_MENU_ITEM(t->plugins), sub);
 }
 
 static void monitor_activate(GtkMenuItem *item, gpointer data)
@@ -231,6 +238,7 @@ static GtkWidget *build_menu(gui_tray *t)
     gtk_menu_shell_append(shell, t->pause);
     t->plugins = gtk_menu_item_new_with_mnemonic("P_lugins");
     gtk_widget_set_name(t->plugins, "bmq-tray-plugins");
+    gtk_menu_item_set_submenu(GTK_MENU_ITEM(t->plugins), gtk_menu_new());
     gtk_menu_shell_append(shell, t->plugins);
     t->monitor = gtk_menu_item_new_with_mnemonic("_Message monitor…");
     g_signal_connect(t->monitor, "activate", G_CALLBACK(monitor_activate), t);

@@ -350,6 +350,37 @@ static bool menu_has_item(void *data)
     return m->menu && menu_item_labeled(m->menu, m->prefix) != NULL;
 }
 
+/* The labels of the menu the item exports over D-Bus (transfer full). */
+static char *exported_labels(const char *menu)
+{
+    GVariant *layout =
+        menu ? item_call("com.canonical.dbusmenu", "GetLayout",
+                         g_variant_new("(ii@as)", 0, -1, g_variant_new_strv(NULL, 0)), menu)
+             : NULL;
+    if (!layout)
+        return NULL;
+    GVariant *root = g_variant_get_child_value(layout, 1);
+    GString *labels = g_string_new(NULL);
+    collect_labels(root, labels);
+    g_variant_unref(root);
+    g_variant_unref(layout);
+    return g_string_free(labels, FALSE);
+}
+
+typedef struct exported_has {
+    const char *menu;
+    const char *label;
+} exported_has;
+
+static bool exported_label_seen(void *data)
+{
+    exported_has *e = data;
+    char *labels = exported_labels(e->menu);
+    bool ok = labels && strstr(labels, e->label);
+    g_free(labels);
+    return ok;
+}
+
 static void phase_sni(void)
 {
     DESK_CHECK(desk_wait(item_registered, NULL, 10000));
@@ -380,7 +411,6 @@ static void phase_sni(void)
     }
     g_free(id);
     g_free(icon);
-    g_free(menu);
 
     /* The plugins submenu follows _hub:instances; toggles send enable/disable. */
     DESK_CHECK(desk_wait(got_has, "_hub:query []", 10000));
@@ -389,6 +419,10 @@ static void phase_sni(void)
          "{\"instances\": [{\"id\": \"notify\", \"plugin\": \"notify\", \"enabled\": true, "
          "\"state\": \"running\"}, {\"id\": \"tick10\", \"plugin\": \"timer\", "
          "\"enabled\": false, \"state\": \"disabled\"}]}");
+    /* ... and so does the menu exported over D-Bus. */
+    exported_has eh = {menu, "tick10 (timer)"};
+    DESK_CHECK(desk_wait(exported_label_seen, &eh, 10000));
+    g_free(menu);
     GtkWidget *plugins = find_widget("bmq-tray-plugins");
     DESK_CHECK(plugins != NULL);
     menu_has mh = {plugins ? gtk_menu_item_get_submenu(GTK_MENU_ITEM(plugins)) : NULL, "tick10"};
