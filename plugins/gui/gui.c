@@ -7,7 +7,7 @@
  * messages: "_hub:query" / "_hub:instances" for the plugins submenu,
  * "_hub:enable" / "_hub:disable" / "_hub:quit" for its items, and
  * "_notify:pause" / "_notify:resume" / "_notify:attention" / "_notify:status"
- * / "_notify:query" with the notify plugin.
+ * / "_notify:query" with the notify plugin. "_gui:monitor" opens the monitor.
  * Config: {"tray": true, "monitor": false, "history": 1000, "follow": "*:*",
  * "icon": path}.
  */
@@ -108,6 +108,14 @@ static void status_cb(const bmq_message *msg, void *user_data)
     }
 }
 
+/* "_gui:monitor": open the monitor (a keyboard shortcut can send it with
+ * `berrymq twitter _gui:monitor`). */
+static void open_cb(const bmq_message *msg, void *user_data)
+{
+    gui *g = user_data;
+    gui__monitor_present(g->monitor, NULL);
+}
+
 static bool cfg_bool(json_object *cfg, const char *key, bool def, bool *out, char **error)
 {
     json_object *v = NULL;
@@ -186,7 +194,8 @@ static void *gui_create(bmq_host *host, json_object *config, char **error)
     g->f_instances = host->follow(host, "_hub:instances", instances_cb, NULL, g, 0);
     g->f_attention = host->follow(host, "_notify:attention", attention_cb, NULL, g, 0);
     g->f_status = host->follow(host, "_notify:status", status_cb, NULL, g, 0);
-    if (!g->f_all || !g->f_instances || !g->f_attention || !g->f_status) {
+    g->f_open = host->follow(host, "_gui:monitor", open_cb, NULL, g, 0);
+    if (!g->f_all || !g->f_instances || !g->f_attention || !g->f_status || !g->f_open) {
         *error = g_strdup_printf("cannot follow \"%s\"", g->follow);
         gui_destroy(g);
         return NULL;
@@ -203,7 +212,7 @@ static void *gui_create(bmq_host *host, json_object *config, char **error)
 static void gui_destroy(void *instance)
 {
     gui *g = instance;
-    bmq_follower *fs[] = {g->f_all, g->f_instances, g->f_attention, g->f_status};
+    bmq_follower *fs[] = {g->f_all, g->f_instances, g->f_attention, g->f_status, g->f_open};
     for (size_t i = 0; i < G_N_ELEMENTS(fs); i++)
         if (fs[i])
             g->host->unfollow(g->host, fs[i]);

@@ -21,7 +21,7 @@ typedef struct gui {
     bool want_tray;
     char *icon_path; /* (nullable) data/berrymq.svg when found */
 
-    bmq_follower *f_all, *f_instances, *f_attention, *f_status;
+    bmq_follower *f_all, *f_instances, *f_attention, *f_status, *f_open;
     gulong message_handler;
 
     bmq_message *recent[GUI_RECENT_MAX]; /* newest first, owned refs */

@@ -641,7 +641,15 @@ static void phase_monitor(void)
     DESK_CHECK(gtk_widget_get_visible(win));
     send_key(win, GDK_KEY_Escape, 0);
     DESK_CHECK(!gtk_widget_get_visible(win));
-    DESK_CHECK(model_rows(NULL) == 7);
+    send("_gui:monitor", NULL, NULL);
+    for (int i = 0; i < 200 && !gtk_widget_get_visible(win); i++)
+        desk_spin(10);
+    DESK_CHECK(gtk_widget_get_visible(win));
+    send_key(win, GDK_KEY_Escape, 0);
+    DESK_CHECK(!gtk_widget_get_visible(win));
+    /* The history stayed: the 7 rows and the _gui:monitor message itself. */
+    desk_spin(100);
+    DESK_CHECK(model_rows(NULL) == 8 && row_of("_gui:monitor", NULL) == 0);
 }
 
 static void phase_fallback(void)
