@@ -63,16 +63,16 @@ typedef struct mqtt_bridge {
     GPtrArray *followers;               /* bmq_follower* made through host->follow */
     struct mqtt_follow_ctx *follow_ctx; /* one per publish pattern */
 
-    /* lock guards the offline buffer, flush_at, stopping and loop_started;
-     * the worker thread waits on cond. mosquitto_publish may be called
-     * under it. */
+    /* lock guards the offline buffer, flush_at, stopping and
+     * restart_delay; the network thread waits on cond for its backoff. mosquitto_publish may be
+     * called under it. */
     GMutex lock;
     GCond cond;
     GQueue buffer;   /* of mqtt_pending* */
     gint64 flush_at; /* monotonic us; 0 = nothing scheduled */
     bool stopping;
-    bool loop_started; /* mosquitto_loop_start succeeded */
-    GThread *worker;   /* first connect, then offline buffer flushes */
+    gint64 restart_delay; /* us before the next connection attempt */
+    GThread *worker;      /* the network thread: connects, runs the loop, flushes */
 
     atomic_bool connected; /* CONNACK seen, no disconnect since */
     atomic_bool live;      /* connected and the offline buffer flushed */

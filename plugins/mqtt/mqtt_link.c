@@ -1,13 +1,14 @@
 /* mqtt_link.c - the libmosquitto side of the MQTT bridge.
  *
- * Threads: libmosquitto runs its network loop on its own thread
- * (mosquitto_loop_start); the connect/disconnect/message callbacks run
- * there. Local messages are published from whatever thread sent them (the
- * follower is BMQ_FOLLOW_ANY_THREAD); mosquitto_publish is thread-safe.
- * A small worker thread makes the first connection and empties the
- * offline buffer a moment after a reconnect, so hubs that come back at the same time have
- * resubscribed before the backlog arrives. Shared state: atomics, b->lock (buffer, worker schedule)
- * and b->seen_lock (uid set); neither lock is taken while the other is held.
+ * Threads: one network thread per instance (link_main) connects, runs
+ * libmosquitto's loop and reconnects; the connect/disconnect/message
+ * callbacks run on it. Local messages are published from whatever thread
+ * sent them (the follower is BMQ_FOLLOW_ANY_THREAD): mosquitto_publish only
+ * queues the packet and wakes the network thread. The offline buffer is
+ * sent a moment after a reconnect, so hubs that come back at the same time
+ * have subscribed again before the backlog arrives. Shared state: atomics,
+ * b->lock (buffer, flush schedule, backoff) and b->seen_lock (uid set);
+ * neither lock is taken while the other is held.
  */
 #include <string.h>
 
@@ -184,6 +185,7 @@ static void flush_locked(mqtt_bridge *b)
 }
 
 /* Caller holds b->lock. Wait until stopping or @us passed. */
+/* Caller holds b->lock. Wait until stopping or @us passed. */
 static void wait_locked(mqtt_bridge *b, gint64 us)
 {
     gint64 end = g_get_monotonic_time() + us;
@@ -191,52 +193,92 @@ static void wait_locked(mqtt_bridge *b, gint64 us)
         g_cond_wait_until(&b->cond, &b->lock, end);
 }
 
-/* The first connection is made here, not in create(): it may block on name
- * resolution, and libmosquitto's loop only retries connections that once
- * succeeded. After that the loop thread reconnects by itself. */
-static void connect_first(mqtt_bridge *b)
+/* Caller holds b->lock. Flush the offline buffer when its time has come;
+ * returns how many ms the network loop may sleep before the next check. */
+static int flush_due_locked(mqtt_bridge *b)
 {
-    const mqtt_config *c = &b->cfg;
-    gint64 delay = (gint64)c->reconnect_min * G_USEC_PER_SEC;
-    bool logged = false;
-    while (!b->stopping) {
-        g_mutex_unlock(&b->lock);
-        int rc = mosquitto_connect_async(b->mosq, c->host, c->port, c->keepalive);
-        int err = errno;
-        if (rc == MOSQ_ERR_SUCCESS)
-            rc = mosquitto_loop_start(b->mosq);
-        g_mutex_lock(&b->lock);
-        if (rc == MOSQ_ERR_SUCCESS) {
-            b->loop_started = true;
-            return;
-        }
-        if (!logged)
-            b->host->log(b->host, BMQ_LOG_WARNING, "broker %s:%d not reachable (%s); retrying",
-                         c->host, c->port,
-                         rc == MOSQ_ERR_ERRNO ? g_strerror(err) : mosquitto_strerror(rc));
-        logged = true;
-        wait_locked(b, delay);
-        delay = MIN(delay * 2, (gint64)c->reconnect_max * G_USEC_PER_SEC);
-    }
+    if (b->flush_at == 0)
+        return 1000;
+    gint64 now = g_get_monotonic_time();
+    if (now < b->flush_at)
+        return (int)MIN(1000, (b->flush_at - now) / 1000 + 1);
+    b->flush_at = 0;
+    if (atomic_load(&b->connected))
+        flush_locked(b);
+    return 1000;
 }
 
-static gpointer worker_main(gpointer data)
+static GMutex connect_lock;
+
+#define MQTT_CONNECT_TIMEOUT_US (5 * G_USEC_PER_SEC)
+
+/* The network thread. It runs libmosquitto's loop itself instead of
+ * mosquitto_loop_start: that loop returns for good on some errors (a TLS
+ * failure while reconnecting, for one), where a bridge must keep trying.
+ * Connection attempts are non-blocking; between failed ones it waits with
+ * backoff (reconnect_min doubling up to reconnect_max, reset by a CONNACK)
+ * on b->cond, so a stop interrupts it at once. It also sends the offline
+ * buffer when flush_at comes. */
+static gpointer link_main(gpointer data)
 {
     mqtt_bridge *b = data;
+    const mqtt_config *c = &b->cfg;
+    bool have_socket = false, logged = false;
+    gint64 attempt_at = 0; /* when the current connection attempt started */
     g_mutex_lock(&b->lock);
-    connect_first(b);
+    b->restart_delay = (gint64)c->reconnect_min * G_USEC_PER_SEC;
     while (!b->stopping) {
-        if (b->flush_at == 0) {
-            g_cond_wait(&b->cond, &b->lock);
-        } else if (g_get_monotonic_time() < b->flush_at) {
-            g_cond_wait_until(&b->cond, &b->lock, b->flush_at);
-        } else {
-            b->flush_at = 0;
-            if (atomic_load(&b->connected))
-                flush_locked(b);
+        if (!have_socket) {
+            g_mutex_unlock(&b->lock);
+            /* One connect at a time in the process: libmosquitto sets up
+             * TLS globals lazily and without a lock on this path. */
+            g_mutex_lock(&connect_lock);
+            int rc = mosquitto_connect_async(b->mosq, c->host, c->port, c->keepalive);
+            int err = errno;
+            g_mutex_unlock(&connect_lock);
+            g_mutex_lock(&b->lock);
+            if (rc == MOSQ_ERR_SUCCESS) {
+                have_socket = true;
+                attempt_at = g_get_monotonic_time();
+            } else {
+                if (!logged && !atomic_load(&b->refused_logged))
+                    b->host->log(b->host, BMQ_LOG_WARNING,
+                                 "broker %s:%d not reachable (%s); retrying", c->host, c->port,
+                                 rc == MOSQ_ERR_ERRNO ? g_strerror(err) : mosquitto_strerror(rc));
+                logged = true;
+                wait_locked(b, b->restart_delay);
+                b->restart_delay =
+                    MIN(b->restart_delay * 2, (gint64)c->reconnect_max * G_USEC_PER_SEC);
+                continue;
+            }
+        }
+        int timeout = flush_due_locked(b);
+        g_mutex_unlock(&b->lock);
+        int rc = mosquitto_loop(b->mosq, timeout, 1);
+        if (rc == MOSQ_ERR_SUCCESS && !atomic_load(&b->connected) &&
+            g_get_monotonic_time() - attempt_at > MQTT_CONNECT_TIMEOUT_US) {
+            /* No CONNACK in time (a handshake the broker dropped when it
+             * restarted, for one): give up on this socket and start over. */
+            mosquitto_disconnect(b->mosq);
+            rc = MOSQ_ERR_NO_CONN;
+        }
+        g_mutex_lock(&b->lock);
+        if (rc != MOSQ_ERR_SUCCESS && !b->stopping) {
+            /* Connection gone or never made: on_disconnect has run for a
+             * lost one. Try again after the backoff. */
+            have_socket = false;
+            if (atomic_load(&b->connects) > 0)
+                logged = false; /* a new outage gets its own log line */
+            wait_locked(b, b->restart_delay);
+            b->restart_delay = MIN(b->restart_delay * 2, (gint64)c->reconnect_max * G_USEC_PER_SEC);
         }
     }
     g_mutex_unlock(&b->lock);
+    /* Stopping: let the DISCONNECT queued by mqtt_link__stop go out, so the
+     * broker does not publish the last will. */
+    for (int i = 0; i < 20 && mosquitto_socket(b->mosq) >= 0; i++)
+        if (mosquitto_loop(b->mosq, 50, 1) != MOSQ_ERR_SUCCESS)
+            break;
     return NULL;
 }
 
@@ -289,6 +331,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     atomic_store(&b->connected, true);
 
     g_mutex_lock(&b->lock);
+    b->restart_delay = (gint64)b->cfg.reconnect_min * G_USEC_PER_SEC;
     if (b->buffer.length == 0) {
         atomic_store(&b->live, true);
     } else {
@@ -304,12 +347,11 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     bool was = atomic_exchange(&b->connected, false);
     atomic_store(&b->live, false);
     if (rc != 0 && was)
-        b->host->log(b->host, BMQ_LOG_WARNING, "lost the broker %s:%d; reconnecting", b->cfg.host,
-                     b->cfg.port);
+        b->host->log(b->host, BMQ_LOG_WARNING, "lost the broker %s:%d (%s); reconnecting",
+                     b->cfg.host, b->cfg.port, mosquitto_strerror(rc));
     else if (rc != 0 && !atomic_exchange(&b->refused_logged, true))
-        /* Dropped before CONNACK: e.g. plain MQTT to a TLS port. Said once. */
-        b->host->log(b->host, BMQ_LOG_WARNING,
-                     "broker %s:%d closed the connection before accepting it (%s); retrying",
+        /* Failed before CONNACK: a TLS error, plain MQTT to a TLS port... */
+        b->host->log(b->host, BMQ_LOG_WARNING, "connecting to %s:%d failed (%s); retrying",
                      b->cfg.host, b->cfg.port, mosquitto_strerror(rc));
 }
 
@@ -388,7 +430,10 @@ int mqtt_link__start(mqtt_bridge *b, char **error)
     mosquitto_message_callback_set(b->mosq, on_message);
 
     mosquitto_publish_callback_set(b->mosq, on_publish);
-    b->worker = g_thread_new("mqtt-link", worker_main, b);
+    /* Our own thread runs the loop: publishes from other threads must only
+     * queue their packets and wake it. */
+    mosquitto_threaded_set(b->mosq, true);
+    b->worker = g_thread_new("mqtt-link", link_main, b);
     return 0;
 }
 
@@ -407,6 +452,9 @@ void mqtt_link__stop(mqtt_bridge *b)
                g_get_monotonic_time() < end)
             g_usleep(1000);
     }
+    /* Queue the DISCONNECT (the network thread sends it before it ends),
+     * then stop that thread. */
+    mosquitto_disconnect(b->mosq);
     g_mutex_lock(&b->lock);
     b->stopping = true;
     g_cond_signal(&b->cond);
@@ -414,10 +462,6 @@ void mqtt_link__stop(mqtt_bridge *b)
     if (b->worker != NULL)
         g_thread_join(b->worker);
     b->worker = NULL;
-
-    mosquitto_disconnect(b->mosq);
-    if (b->loop_started)
-        mosquitto_loop_stop(b->mosq, false);
     atomic_store(&b->connected, false);
     atomic_store(&b->live, false);
     mosquitto_destroy(b->mosq);

@@ -34,6 +34,9 @@ static void make_certs(void)
         g_strdup("printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"),
         g_strdup("openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
                  "-out server.crt -days 2 -extfile ext.cnf"),
+        /* the same server key certified by the other CA */
+        g_strdup("openssl x509 -req -in server.csr -CA other.crt -CAkey other.key "
+                 "-CAcreateserial -out wrong.crt -days 2 -extfile ext.cnf"),
         NULL,
     };
     for (int i = 0; cmds[i]; i++) {
@@ -90,6 +93,33 @@ int main(void)
     CHECK_EQ(test_hub_stat(wrong_ca, "connects"), 0);
     CHECK_EQ(test_hub_stat(no_tls, "connected"), 0);
     CHECK_EQ(test_hub_stat(no_tls, "connects"), 0);
+
+    /* The broker comes back with a certificate hubs do not trust, then with
+     * the right one: a hub that started meanwhile (its first TLS handshake
+     * failed) connects as soon as the certificate is fixed. */
+    char *conf = NULL;
+    g_file_get_contents(b->conf, &conf, NULL, NULL);
+    char **parts = g_strsplit(conf, "server.crt", 2);
+    char *wrong = g_strjoinv("wrong.crt", parts);
+    g_strfreev(parts);
+    g_file_set_contents(b->conf, wrong, -1, NULL);
+    mqtt_broker_restart(b);
+    test_hub *X = hub("hubX", url, "ca.crt", NULL);
+    pump(1500 * MQTT_SLOW);
+    CHECK_EQ(test_hub_stat(X, "connects"), 0);
+    g_file_set_contents(b->conf, conf, -1, NULL);
+    mqtt_broker_restart(b);
+    CHECK(test_hub_wait_stat(X, "connected", 1, 10000));
+    CHECK(test_hub_wait_stat(A, "connected", 1, 10000));
+    CHECK(test_hub_wait_stat(B, "connected", 1, 10000));
+    pump(200); /* B's subscription is made right after its CONNACK */
+    CHECK(bmq_twitter_json(A->bus, "secure:again", "[3]", NULL) == 0);
+    collector *inX = collector_new(X->bus, "*:*");
+    CHECK(collector_wait_line(inB, "secure:again [3]", 3000));
+    collector_free(inX);
+    test_hub_free(X);
+    g_free(wrong);
+    g_free(conf);
 
     collector_free(inA);
     collector_free(inB);
