@@ -18,7 +18,9 @@
 
 #include <gtk/gtk.h>
 
-G_DEFINE_BOXED_TYPE(bmq_message, bmq_gtk_message, bmq_message_ref, bmq_message_unref)
+/* Registered as "BmqMessage", the usual spelling of a GType name. */
+typedef bmq_message BmqMessage;
+G_DEFINE_BOXED_TYPE(BmqMessage, bmq_gtk_message, bmq_message_ref, bmq_message_unref)
 
 typedef struct feed {
     gint refs;

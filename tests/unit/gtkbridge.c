@@ -198,6 +198,7 @@ static void test_overflow_and_boxed(void)
     /* No sender: sending fails cleanly and frees what it was given. */
     DESK_CHECK(bmq_gtk_bridge_send(bridge, "a:b", json_object_new_array(), NULL) == -BMQ_ECLOSED);
 
+    DESK_CHECK(strcmp(g_type_name(BMQ_GTK_TYPE_MESSAGE), "BmqMessage") == 0);
     gpointer copy = g_boxed_copy(BMQ_GTK_TYPE_MESSAGE, m);
     DESK_CHECK(copy == m);
     g_boxed_free(BMQ_GTK_TYPE_MESSAGE, copy);
