@@ -127,7 +127,7 @@ GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n);
  * one, or a negative code when the link must be dropped. @body is consumed
  * as scratch space by finish. */
 int net__batch_start(bmq_link *l, GString *body);
-int net__batch_finish(bmq_link *l, GString *body, size_t n, size_t *rejected);
+int net__batch_finish(bmq_link *l, GString *body, bmq_message **msgs, size_t n, size_t *rejected);
 /* Split a message into fresh json-c objects owned by the caller: its id,
  * args and kwargs. Safe from any thread (reads the message's cached text). */
 int net__message_parts(const bmq_message *m, json_object **id, json_object **args,

@@ -170,7 +170,7 @@ static gpointer link_main(gpointer data)
             take(l, &next);
         if (cur.n) {
             size_t rejected = 0;
-            rc = net__batch_finish(l, cur.body, cur.n, &rejected);
+            rc = net__batch_finish(l, cur.body, cur.msgs, cur.n, &rejected);
             settle(l, &cur, rc, rejected);
             if (rc < 0)
                 break;

@@ -237,7 +237,33 @@ int net__batch_start(bmq_link *l, GString *body)
     return rpc__client_start(l->fwd, body->str, body->len);
 }
 
-int net__batch_finish(bmq_link *l, GString *body, size_t n, size_t *rejected)
+/* A batch refused as a whole by HTTP (413: over the peer's body limit):
+ * send its messages one by one so that only those the peer cannot take at
+ * all are lost, and use smaller batches from now on. */
+static int send_singly(bmq_link *l, bmq_message **msgs, size_t n, size_t *rejected)
+{
+    g_mutex_lock(&l->q_lock);
+    l->batch = MAX(1u, l->batch / 4);
+    g_mutex_unlock(&l->q_lock);
+    *rejected = 0;
+    for (size_t i = 0; i < n; i++) {
+        GString *one = net__batch_build(l, &msgs[i], 1);
+        const char *text = NULL;
+        size_t tlen = 0, r = 0;
+        int rc = post_retry(l, l->fwd, 0, one->str, one->len, &text, &tlen);
+        if (rc == 0)
+            rc = check_reply(text, tlen, 1, &r);
+        else if (rc == -BMQ_EPROTO)
+            rc = 0, r = 1;
+        g_string_free(one, TRUE);
+        if (rc < 0)
+            return rc;
+        *rejected += r;
+    }
+    return 0;
+}
+
+int net__batch_finish(bmq_link *l, GString *body, bmq_message **msgs, size_t n, size_t *rejected)
 {
     const char *text = NULL;
     size_t tlen = 0;
@@ -260,6 +286,8 @@ int net__batch_finish(bmq_link *l, GString *body, size_t n, size_t *rejected)
             rc = check_reply(text, tlen, n, rejected);
     } else if (rc == 0) {
         rc = check_reply(text, tlen, n, rejected);
+    } else if (rc == -BMQ_EPROTO && n > 1) {
+        rc = send_singly(l, msgs, n, rejected);
     } else if (rc == -BMQ_EPROTO) {
         *rejected = n; /* an HTTP error answer: refused, the link lives on */
         rc = 0;

@@ -389,8 +389,50 @@ static void test_client(uint16_t port)
     g_free(url);
 }
 
+static int arrived;
+static void on_arrival(const bmq_message *m, void *ud)
+{
+    __atomic_add_fetch(&arrived, 1, __ATOMIC_RELAXED);
+}
+
+/* A batch over the peer's body limit is answered 413 as a whole; the link
+ * then sends one message per request and loses only what cannot fit. */
+static void test_batch_over_limit(void)
+{
+    bmq_bus *sb = bmq_bus_new(), *cb = bmq_bus_new();
+    bmq_server_options o;
+    bmq_server_options_init(&o);
+    o.max_body = 2048;
+    char *err = NULL;
+    bmq_server *s = bmq_server_start(sb, &o, &err);
+    CHECK(s && !err);
+    bmq_follower *f = bmq_follow(sb, "big:*", on_arrival, NULL, NULL);
+    bmq_link *l = bmq_connect_oneway(cb, "127.0.0.1", bmq_server_port(s), 0, &err);
+    CHECK(l && !err);
+    char pad[3000];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    for (int i = 0; i < 50; i++) {
+        json_object *a = json_object_new_array();
+        json_object_array_add(
+            a, json_object_new_string(i == 7 ? pad : "small payload, fifty of them"));
+        bmq_twitter(cb, "big:x", a, NULL);
+    }
+    CHECK(bmq_link_flush(l, 20) == 0);
+    CHECK(__atomic_load_n(&arrived, __ATOMIC_RELAXED) == 49); /* all but the 3 kB one */
+    json_object *st = bmq_server_status(s);
+    CHECK_CONTAINS(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN), "\"too_large\":");
+    json_object_put(st);
+    CHECK(bmq_close_connection(l) == 0);
+    bmq_unfollow(f);
+    bmq_server_stop(s);
+    bmq_bus_free(sb);
+    bmq_bus_free(cb);
+}
+
 int main(void)
 {
+    test_batch_over_limit();
     bmq_bus *bus = bmq_bus_new();
     bmq_server_options o;
     bmq_server_options_init(&o);
