@@ -304,8 +304,8 @@ static void test_fast_batch(void)
     /* not the exact layout: answered by the general path, same results */
     const char *odd[] = {
         "[{\"id\":01,\"method\":\"send_message\",\"params\":[\"%s\",\"fast:a\",[],{}]}]",
-        "[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"fast:a\",[],{\"a\":\"\\n\"}]}"
-        "]",
+        ("[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"fast:a\",[],"
+         "{\"a\":\"\\n\"}]}]"),
         "[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"bad id\",[],{}]}]",
         "[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"fast:a\",{},[]]}]",
         "[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"fast:a\",[1 2],{}]}]",
