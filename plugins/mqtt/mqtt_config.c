@@ -203,7 +203,7 @@ int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char 
     c->keepalive = 30;
     c->reconnect_min = 1;
     c->reconnect_max = 30;
-    c->flush_delay = 0.5;
+    c->flush_delay = 1.0;
 
     int rc = 0;
     char *broker = NULL, *hub_id = NULL;

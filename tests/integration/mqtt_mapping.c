@@ -226,8 +226,46 @@ static void test_config(void)
     expect_error("[]", "object");
 }
 
+/* Random and mutated input never crashes the decoders, and what they
+ * accept is always well formed. */
+static void test_random_input(void)
+{
+    GRand *r = g_rand_new_with_seed(8);
+    json_tokener *tok = json_tokener_new();
+    const char *seeds[] = {"{\"args\":[1,\"x\"],\"kwargs\":{\"a\":{\"b\":[]}},\"uid\":\"ab\"}",
+                           "berrymq/ns%2F/na%25me/act%2B", "{\"kwargs\":{}}", "[1,2,{}]"};
+    char buf[96];
+    for (int i = 0; i < 20000; i++) {
+        size_t n;
+        if (i % 2) {
+            n = (size_t)g_rand_int_range(r, 0, sizeof buf);
+            for (size_t k = 0; k < n; k++)
+                buf[k] = (char)g_rand_int_range(r, 0, 256);
+        } else {
+            const char *sd = seeds[g_rand_int_range(r, 0, G_N_ELEMENTS(seeds))];
+            n = strlen(sd);
+            memcpy(buf, sd, n);
+            for (int m = g_rand_int_range(r, 1, 4); m > 0; m--)
+                buf[g_rand_int_range(r, 0, (gint32)n)] = (char)g_rand_int_range(r, 1, 128);
+        }
+        mqtt_envelope env;
+        mqtt_map__parse_payload(buf, n, tok, &env);
+        CHECK(json_object_is_type(env.args, json_type_array));
+        CHECK(json_object_is_type(env.kwargs, json_type_object));
+        mqtt_envelope_clear(&env);
+        char topic[sizeof buf + 1], id[BMQ_ID_MAX + 1];
+        memcpy(topic, buf, n);
+        topic[n] = '\0';
+        if (mqtt_map__id_from_topic_buf("berrymq", 7, topic, id, sizeof id))
+            CHECK(bmq_id_validate(id) == 0 && id[0] != '_');
+    }
+    json_tokener_free(tok);
+    g_rand_free(r);
+}
+
 int main(void)
 {
+    test_random_input();
     test_topics();
     test_filters();
     test_payloads();
