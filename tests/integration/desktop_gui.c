@@ -426,7 +426,7 @@ static void phase_sni(void)
     GtkWidget *plugins = find_widget("bmq-tray-plugins");
     DESK_CHECK(plugins != NULL);
     menu_has mh = {plugins ? gtk_menu_item_get_submenu(GTK_MENU_ITEM(plugins)) : NULL, "tick10"};
-    for (int i = 0; i < 100 && !menu_has_item(&mh); i++) {
+    for (int i = 0; i < 1000 && !menu_has_item(&mh); i++) {
         desk_spin(20);
         mh.menu = plugins ? gtk_menu_item_get_submenu(GTK_MENU_ITEM(plugins)) : NULL;
     }
@@ -466,6 +466,34 @@ static void phase_sni(void)
     }
 }
 
+static bool widget_visible(void *w)
+{
+    return gtk_widget_get_visible(w);
+}
+
+static bool widget_mapped(void *w)
+{
+    return gtk_widget_get_mapped(w);
+}
+
+typedef struct label_has {
+    GtkWidget *label;
+    const char *text;
+} label_has;
+
+static bool label_contains(void *data)
+{
+    label_has *l = data;
+    return strstr(gtk_label_get_text(GTK_LABEL(l->label)), l->text) != NULL;
+}
+
+static bool attention_is(void *want)
+{
+    char *att = status_member("attention");
+    bool ok = g_strcmp0(att, want) == 0;
+    g_free(att);
+    return ok;
+}
 static GtkTreeModel *monitor_model(void)
 {
     GtkWidget *view = find_widget("bmq-monitor-view");
@@ -547,7 +575,9 @@ static void phase_monitor(void)
          "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\"}");
     send("mail:sync", "[\"inbox\"]", NULL);
     GtkWidget *pm = find_widget("bmq-tray-menu");
-    desk_spin(400);
+    /* Waits, not sleeps: under ASan with full stacks every step is slow. */
+    menu_has recent_build = {pm, "build:notify"};
+    DESK_CHECK(desk_wait(menu_has_item, &recent_build, 20000));
     GtkWidget *recent = pm ? menu_item_labeled(pm, "build:notify") : NULL;
     DESK_CHECK(recent != NULL);
     if (recent) {
@@ -629,9 +659,9 @@ static void phase_monitor(void)
     GtkWidget *status = find_widget("bmq-monitor-status");
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(pause), TRUE);
     send("late:arrival", NULL, NULL);
-    desk_spin(300);
+    label_has lh = {status, "paused, 1 not listed"};
+    DESK_CHECK(desk_wait(label_contains, &lh, 10000));
     DESK_CHECK(model_rows(NULL) == 7);
-    DESK_CHECK(strstr(gtk_label_get_text(GTK_LABEL(status)), "paused, 1 not listed") != NULL);
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(pause), FALSE);
 
     /* Ctrl+W and Esc close (hide) the window; history stays. */
@@ -642,13 +672,11 @@ static void phase_monitor(void)
     send_key(win, GDK_KEY_Escape, 0);
     DESK_CHECK(!gtk_widget_get_visible(win));
     send("_gui:monitor", NULL, NULL);
-    for (int i = 0; i < 200 && !gtk_widget_get_visible(win); i++)
-        desk_spin(10);
-    DESK_CHECK(gtk_widget_get_visible(win));
+    DESK_CHECK(desk_wait(widget_visible, win, 10000));
     send_key(win, GDK_KEY_Escape, 0);
     DESK_CHECK(!gtk_widget_get_visible(win));
     /* The history stayed: the 7 rows and the _gui:monitor message itself. */
-    desk_spin(100);
+    DESK_CHECK(desk_wait(rows_at_least, GINT_TO_POINTER(8), 10000));
     DESK_CHECK(model_rows(NULL) == 8 && row_of("_gui:monitor", NULL) == 0);
 }
 
@@ -657,7 +685,7 @@ static void phase_fallback(void)
     DESK_CHECK(desk_trayer_start(env));
     desk_spin(500);
     watcher_stop();
-    DESK_CHECK(desk_wait(tray_is, "xembed", 8000));
+    DESK_CHECK(desk_wait(tray_is, "xembed", 20000));
 
     /* A real click (XTest) on the icon embedded in trayer pops the menu up. */
     GtkWidget *menu = find_widget("bmq-tray-menu");
@@ -679,10 +707,8 @@ static void phase_fallback(void)
     gint ix, iy;
     gdk_window_get_origin(iw, &ix, &iy);
     fprintf(stderr, "tray icon at %d,%d size %dx%d\n", ix, iy, w, h);
-    for (int i = 0; i < 100 && !gtk_widget_get_mapped(menu); i++)
-        desk_spin(20);
-    desk_spin(400);
-    DESK_CHECK(gtk_widget_get_mapped(menu));
+    DESK_CHECK(desk_wait(widget_mapped, menu, 10000));
+    desk_spin(400); /* let it draw before the picture */
     GtkWidget *sensor = menu_item_labeled(menu, "sensor:reading");
     DESK_CHECK(sensor && strcmp(gtk_menu_item_get_label(GTK_MENU_ITEM(sensor)),
                                 "sensor:reading — 21.5, room: office, unit: °C") == 0);
@@ -697,18 +723,13 @@ static void phase_fallback(void)
     GtkWidget *pause = find_widget("bmq-tray-pause");
     gtk_menu_item_activate(GTK_MENU_ITEM(pause));
     send("_notify:attention", NULL, "{\"id\": \"disk:notify\", \"title\": \"Disk full\"}");
-    desk_spin(500);
-    char *att = status_member("attention");
-    DESK_CHECK(g_strcmp0(att, "1") == 0);
-    g_free(att);
+    DESK_CHECK(desk_wait(attention_is, "1", 10000));
+    desk_spin(300); /* let the icon redraw before the picture */
     shot = shot_path("desktop-tray-attention.png");
     DESK_CHECK(desk_screenshot(env, shot));
     g_free(shot);
     gtk_menu_item_activate(GTK_MENU_ITEM(pause));
-    desk_spin(100);
-    att = status_member("attention");
-    DESK_CHECK(g_strcmp0(att, "0") == 0);
-    g_free(att);
+    DESK_CHECK(desk_wait(attention_is, "0", 10000));
 }
 
 int main(void)
