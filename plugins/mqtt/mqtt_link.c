@@ -185,7 +185,6 @@ static void flush_locked(mqtt_bridge *b)
 }
 
 /* Caller holds b->lock. Wait until stopping or @us passed. */
-/* Caller holds b->lock. Wait until stopping or @us passed. */
 static void wait_locked(mqtt_bridge *b, gint64 us)
 {
     gint64 end = g_get_monotonic_time() + us;
@@ -223,8 +222,9 @@ static gpointer link_main(gpointer data)
 {
     mqtt_bridge *b = data;
     const mqtt_config *c = &b->cfg;
-    bool have_socket = false, logged = false;
-    gint64 attempt_at = 0; /* when the current connection attempt started */
+    bool have_socket = false;
+    uint64_t logged_at = UINT64_MAX; /* b->connects when the last failure was logged */
+    gint64 attempt_at = 0;           /* when the current connection attempt started */
     g_mutex_lock(&b->lock);
     b->restart_delay = (gint64)c->reconnect_min * G_USEC_PER_SEC;
     while (!b->stopping) {
@@ -241,11 +241,13 @@ static gpointer link_main(gpointer data)
                 have_socket = true;
                 attempt_at = g_get_monotonic_time();
             } else {
-                if (!logged && !atomic_load(&b->refused_logged))
+                /* Once per outage: a connection since the last line re-arms it. */
+                uint64_t n = atomic_load(&b->connects);
+                if (n != logged_at && !atomic_load(&b->refused_logged))
                     b->host->log(b->host, BMQ_LOG_WARNING,
                                  "broker %s:%d not reachable (%s); retrying", c->host, c->port,
                                  rc == MOSQ_ERR_ERRNO ? g_strerror(err) : mosquitto_strerror(rc));
-                logged = true;
+                logged_at = n;
                 wait_locked(b, b->restart_delay);
                 b->restart_delay =
                     MIN(b->restart_delay * 2, (gint64)c->reconnect_max * G_USEC_PER_SEC);
@@ -267,8 +269,6 @@ static gpointer link_main(gpointer data)
             /* Connection gone or never made: on_disconnect has run for a
              * lost one. Try again after the backoff. */
             have_socket = false;
-            if (atomic_load(&b->connects) > 0)
-                logged = false; /* a new outage gets its own log line */
             wait_locked(b, b->restart_delay);
             b->restart_delay = MIN(b->restart_delay * 2, (gint64)c->reconnect_max * G_USEC_PER_SEC);
         }
