@@ -327,7 +327,7 @@ const char *bmq_link_token(const bmq_link *link)
 
 int bmq_link_set_batch(bmq_link *link, unsigned max)
 {
-    if (!link || max == 0 || max > 100000)
+    if (!link || max == 0 || max > NET_MAX_BATCH)
         return -BMQ_EINVAL;
     g_mutex_lock(&link->q_lock);
     link->batch = max;

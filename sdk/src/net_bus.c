@@ -118,6 +118,10 @@ int net__bus_add_link(net_bus *nb, bmq_link *link, bool table)
             g_mutex_unlock(&nb->lock);
             return -BMQ_EEXIST;
         }
+        if (g_hash_table_size(nb->tokens) >= NET_MAX_TOKENS) {
+            g_mutex_unlock(&nb->lock);
+            return -BMQ_EFULL;
+        }
         g_hash_table_insert(nb->tokens, link->token, net__link_ref(link));
         link->in_table = true;
     }

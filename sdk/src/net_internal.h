@@ -21,6 +21,8 @@
                                * batches fall out of the CPU caches */
 #define NET_MAX_BLOCK_S 300.0 /* upper bound of a blocking "get" */
 #define NET_TOKEN_MAX   128
+#define NET_MAX_TOKENS    10000 /* live tokens per bus: bounds what clients make us hold */
+#define NET_MAX_BATCH     10000 /* requests per JSON-RPC batch */
 
 enum { NET_STYLE_INTERCONNECT = 1, NET_STYLE_ONEWAY = 2, NET_STYLE_QUEUE = 3 };
 
@@ -86,7 +88,7 @@ net_bus *net__bus_get(bmq_bus *bus); /* (transfer full), created on demand */
 net_bus *net__bus_ref(net_bus *nb);
 void net__bus_unref(net_bus *nb);
 /* Register @link (ref taken); in the token table too when @table. -BMQ_EEXIST
- * when the token is taken. */
+ * when the token is taken, -BMQ_EFULL when NET_MAX_TOKENS are live. */
 int net__bus_add_link(net_bus *nb, bmq_link *link, bool table);
 /* Look a token up: the link (transfer full) or NULL; *expired tells whether
  * the token died of idleness (answer "timeout"). An idle link found here is

@@ -140,8 +140,12 @@ static json_object *m_interconnect(bmq_server *s, json_object *params, const rpc
         bmq_rpc_client_set_timeout(l->rpc, 5);
         rpc__client_set_connect_timeout(l->rpc, 2);
     }
-    if ((!s->offline && !l->rpc) || net__bus_add_link(s->nb, l, true) < 0) {
-        *error = rpc__error(RPC_EPARAMS, "interconnect: token already in use or bad address");
+    int rc = !s->offline && !l->rpc ? -BMQ_EINVAL : net__bus_add_link(s->nb, l, true);
+    if (rc < 0) {
+        *error = rpc__error(rc == -BMQ_EFULL ? RPC_EINTERNAL : RPC_EPARAMS, "interconnect: %s",
+                            rc == -BMQ_EFULL    ? "too many connections"
+                            : rc == -BMQ_EEXIST ? "token already in use"
+                                                : "bad address");
         net__link_unref(l);
         return NULL;
     }
@@ -158,8 +162,10 @@ static json_object *add_server_link(bmq_server *s, bmq_link *l, const rpc_ctx *c
     l->token = new_token();
     l->peer = g_strdup(ctx && ctx->peer ? ctx->peer : "local");
     l->offline = true; /* inbound 02/03 links never call out */
-    if (net__bus_add_link(s->nb, l, true) < 0) {
-        *error = rpc__error(RPC_EINTERNAL, "token collision");
+    int rc = net__bus_add_link(s->nb, l, true);
+    if (rc < 0) {
+        *error = rpc__error(RPC_EINTERNAL, "%s",
+                            rc == -BMQ_EFULL ? "too many connections" : "token collision");
         net__link_unref(l);
         return NULL;
     }
@@ -501,9 +507,12 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
                             trailing ? "trailing data" : json_tokener_error_desc(jerr)));
     } else if (json_object_is_type(req, json_type_array)) {
         size_t n = json_object_array_length(req);
-        if (n == 0) {
+        if (n == 0 || n > NET_MAX_BATCH) {
             net__atomic_add(&s->errors, 1);
-            response(out, NULL, NULL, rpc__error(RPC_EREQUEST, "empty batch"));
+            response(
+                out, NULL, NULL,
+                n ? rpc__error(RPC_EREQUEST, "batch of %zu requests: at most %d", n, NET_MAX_BATCH)
+                  : rpc__error(RPC_EREQUEST, "empty batch"));
         } else {
             g_string_append_c(out, '[');
             for (size_t i = 0; i < n; i++) {

@@ -203,6 +203,10 @@ bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *ou
     fast_req *reqs = g_new0(fast_req, cap);
     bool ok = true;
     do {
+        if (n == NET_MAX_BATCH) {
+            ok = false;
+            break;
+        }
         if (n == cap) {
             reqs = g_renew(fast_req, reqs, cap * 2);
             memset(reqs + cap, 0, cap * sizeof *reqs);

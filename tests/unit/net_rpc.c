@@ -330,6 +330,34 @@ static void test_fast_batch(void)
     bmq_unfollow(f);
 }
 
+/* What a client can make the server hold is bounded. */
+static void test_bounds(void)
+{
+    GString *b = g_string_new("[");
+    for (int i = 0; i <= 10000; i++)
+        g_string_append(b, i ? ",1" : "1");
+    g_string_append(b, "]");
+    char *out = rpc__dispatch(srv, b->str, b->len, NULL);
+    CHECK_CONTAINS(out, "at most 10000");
+    CHECK(out[0] == '{'); /* one error, not 10001 */
+    g_free(out);
+    g_string_free(b, TRUE);
+    int made = 0;
+    for (;;) {
+        char *r = result_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[100]}");
+        bool err = g_str_has_prefix(r, "ERROR:");
+        g_free(r);
+        if (err)
+            break;
+        CHECK(++made <= 10000);
+    }
+    CHECK(made > 9000);
+    const char *req = "{\"id\":1,\"method\":\"connect_oneway\",\"params\":[1]}";
+    out = rpc__dispatch(srv, req, strlen(req), NULL);
+    CHECK_CONTAINS(out, "too many connections");
+    g_free(out);
+}
+
 static void test_status(void)
 {
     json_object *st = bmq_server_status(srv);
@@ -372,6 +400,7 @@ int main(void)
     test_malformed_and_batch();
     test_fast_batch();
     test_status();
+    test_bounds();
     bmq_server_stop(srv);
     bmq_bus_free(bus);
     printf("net_rpc: ok\n");

@@ -135,7 +135,7 @@ BMQ_API bmq_message *bmq_get_nowait(bmq_link *link, int *err);
 BMQ_API int bmq_close_connection(bmq_link *link);
 BMQ_API const char *bmq_link_token(const bmq_link *link); /* (transfer none, nullable) */
 /* Largest JSON-RPC batch the link sends to a peer of this project (original
- * nodes always get one request per message). Default 256; 1..100000. */
+ * nodes always get one request per message). Default 256; 1..10000. */
 BMQ_API int bmq_link_set_batch(bmq_link *link, unsigned max);
 /* Wait until every message queued on a style 01/02 link has been answered
  * by the peer (timeout_s < 0: no limit). 0, -BMQ_ETIMEDOUT, or
