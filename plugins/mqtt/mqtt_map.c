@@ -247,10 +247,256 @@ static bool try_envelope(const char *payload, size_t len, json_tokener *tok, mqt
     return true;
 }
 
+/* ---- fast path: scan the envelope, let json-c parse only args/kwargs ----
+ * Most payloads are our own envelopes; parsing all of one with json-c costs
+ * about three times parsing its args alone. The scanner checks the whole
+ * text as strict JSON (RFC 8259, nesting as deep as json-c allows) and
+ * answers "unsure" for anything unusual (escapes in keys or in origin/uid,
+ * deep nesting, invalid text); the caller then takes the full json-c path,
+ * so both paths decide alike. */
+
+typedef struct scan {
+    const char *p, *end;
+} scan;
+
+#define SCAN_MAX_DEPTH 31 /* json-c's default limit is 32 levels, the top object included */
+
+static void scan_ws(scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static bool scan_string(scan *s, bool *escaped)
+{
+    if (s->p >= s->end || *s->p != '"')
+        return false;
+    s->p++;
+    while (s->p < s->end) {
+        unsigned char c = (unsigned char)*s->p++;
+        if (c == '"')
+            return true;
+        if (c < 0x20)
+            return false;
+        if (c == '\\') {
+            if (s->p >= s->end)
+                return false;
+            char e = *s->p++;
+            *escaped = true;
+            if (e == 'u') {
+                for (int i = 0; i < 4; i++, s->p++)
+                    if (s->p >= s->end || hexval(*s->p) < 0)
+                        return false;
+            } else if (e == '\0' || strchr("\"\\/bfnrt", e) == NULL) {
+                return false;
+            }
+        }
+    }
+    return false;
+}
+
+static bool scan_digits(scan *s)
+{
+    const char *start = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    return s->p > start;
+}
+
+static bool scan_number(scan *s)
+{
+    if (s->p < s->end && *s->p == '-')
+        s->p++;
+    if (s->p < s->end && *s->p == '0')
+        s->p++;
+    else if (!scan_digits(s))
+        return false;
+    if (s->p < s->end && *s->p == '.') {
+        s->p++;
+        if (!scan_digits(s))
+            return false;
+    }
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+            s->p++;
+        if (!scan_digits(s))
+            return false;
+    }
+    return true;
+}
+
+static bool scan_literal(scan *s, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+static bool scan_value(scan *s, int depth)
+{
+    bool esc = false;
+    scan_ws(s);
+    if (s->p >= s->end)
+        return false;
+    char c = *s->p;
+    if (c == '"')
+        return scan_string(s, &esc);
+    if (c == '[' || c == '{') {
+        if (depth >= SCAN_MAX_DEPTH)
+            return false;
+        char close = c == '[' ? ']' : '}';
+        s->p++;
+        scan_ws(s);
+        if (s->p < s->end && *s->p == close) {
+            s->p++;
+            return true;
+        }
+        for (;;) {
+            if (c == '{') {
+                scan_ws(s);
+                if (!scan_string(s, &esc))
+                    return false;
+                scan_ws(s);
+                if (s->p >= s->end || *s->p++ != ':')
+                    return false;
+            }
+            if (!scan_value(s, depth + 1))
+                return false;
+            scan_ws(s);
+            if (s->p >= s->end)
+                return false;
+            if (*s->p == ',') {
+                s->p++;
+                continue;
+            }
+            if (*s->p++ != close)
+                return false;
+            return true;
+        }
+    }
+    if (c == 't')
+        return scan_literal(s, "true");
+    if (c == 'f')
+        return scan_literal(s, "false");
+    if (c == 'n')
+        return scan_literal(s, "null");
+    return scan_number(s);
+}
+
+static json_object *parse_part(const char *p, size_t n, json_tokener *tok, json_type want)
+{
+    if (n == 2 && want == json_type_array && p[0] == '[' && p[1] == ']')
+        return json_object_new_array();
+    if (n == 2 && want == json_type_object && p[0] == '{' && p[1] == '}')
+        return json_object_new_object();
+    json_tokener_reset(tok);
+    json_object *o = json_tokener_parse_ex(tok, p, (int)n);
+    if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+        json_tokener_get_parse_end(tok) != n || !json_object_is_type(o, want)) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* 1: envelope filled in; 0: not an envelope (text); -1: unsure, use json-c. */
+static int fast_envelope(const char *payload, size_t len, json_tokener *tok, mqtt_envelope *out)
+{
+    scan s = {payload, payload + len};
+    const char *args = NULL, *kwargs = NULL, *origin = NULL, *uid = NULL;
+    size_t args_n = 0, kwargs_n = 0, origin_n = 0, uid_n = 0;
+    bool origin_str = false, uid_str = false;
+    scan_ws(&s);
+    if (s.p >= s.end || *s.p != '{' || len > INT32_MAX)
+        return 0;
+    s.p++;
+    scan_ws(&s);
+    bool empty = s.p < s.end && *s.p == '}';
+    if (empty)
+        s.p++;
+    while (!empty) {
+        bool esc = false;
+        scan_ws(&s);
+        const char *key = s.p + 1;
+        if (!scan_string(&s, &esc) || esc)
+            return -1;
+        size_t key_n = (size_t)(s.p - 1 - key);
+        scan_ws(&s);
+        if (s.p >= s.end || *s.p++ != ':')
+            return -1;
+        scan_ws(&s);
+        const char *v = s.p;
+        if (!scan_value(&s, 1))
+            return -1;
+        size_t v_n = (size_t)(s.p - v);
+        bool is_str = v[0] == '"';
+        if (is_str && memchr(v, '\\', v_n) != NULL &&
+            ((key_n == 6 && memcmp(key, "origin", 6) == 0) ||
+             (key_n == 3 && memcmp(key, "uid", 3) == 0)))
+            return -1;
+        if (key_n == 4 && memcmp(key, "args", 4) == 0)
+            args = v, args_n = v_n;
+        else if (key_n == 6 && memcmp(key, "kwargs", 6) == 0)
+            kwargs = v, kwargs_n = v_n;
+        else if (key_n == 6 && memcmp(key, "origin", 6) == 0)
+            origin = v + 1, origin_n = is_str ? v_n - 2 : 0, origin_str = is_str;
+        else if (key_n == 3 && memcmp(key, "uid", 3) == 0)
+            uid = v + 1, uid_n = is_str ? v_n - 2 : 0, uid_str = is_str;
+        scan_ws(&s);
+        if (s.p >= s.end)
+            return -1;
+        if (*s.p == ',') {
+            s.p++;
+            continue;
+        }
+        if (*s.p++ != '}')
+            return -1;
+        break;
+    }
+    for (; s.p < s.end; s.p++)
+        if (*s.p != ' ' && *s.p != '\t' && *s.p != '\n' && *s.p != '\r' && *s.p != '\0')
+            return -1;
+    if ((args == NULL && kwargs == NULL) || (args != NULL && args[0] != '[') ||
+        (kwargs != NULL && kwargs[0] != '{'))
+        return 0; /* valid JSON, but not an envelope */
+    json_object *a =
+        args ? parse_part(args, args_n, tok, json_type_array) : json_object_new_array();
+    json_object *k =
+        kwargs ? parse_part(kwargs, kwargs_n, tok, json_type_object) : json_object_new_object();
+    if (a == NULL || k == NULL) {
+        json_object_put(a);
+        json_object_put(k);
+        return -1;
+    }
+    out->args = a;
+    out->kwargs = k;
+    if (origin != NULL && origin_str)
+        out->origin = g_strndup(origin, origin_n);
+    if (uid != NULL && uid_str) {
+        out->uid = g_strndup(uid, uid_n);
+        if (!uid_ok(out->uid)) {
+            g_free(out->uid);
+            out->uid = NULL;
+        }
+    }
+    out->raw = false;
+    return 1;
+}
+
 void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok, mqtt_envelope *out)
 {
     memset(out, 0, sizeof *out);
-    if (try_envelope(payload, len, tok, out))
+    json_tokener *own = NULL;
+    if (tok == NULL)
+        tok = own = json_tokener_new();
+    int fast = fast_envelope(payload, len, tok, out);
+    bool env = fast == 1 || (fast < 0 && try_envelope(payload, len, tok, out));
+    if (own != NULL)
+        json_tokener_free(own);
+    if (env)
         return;
     char *text = g_utf8_make_valid(payload, (gssize)len);
     out->args = json_object_new_array();
@@ -258,6 +504,19 @@ void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok,
     out->kwargs = json_object_new_object();
     out->raw = true;
     g_free(text);
+}
+
+void mqtt_map__parse_payload_slow(const void *payload, size_t len, mqtt_envelope *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!try_envelope(payload, len, NULL, out)) {
+        char *text = g_utf8_make_valid(payload, (gssize)len);
+        out->args = json_object_new_array();
+        json_object_array_add(out->args, json_object_new_string(text));
+        out->kwargs = json_object_new_object();
+        out->raw = true;
+        g_free(text);
+    }
 }
 
 void mqtt_envelope_clear(mqtt_envelope *env)

@@ -55,6 +55,8 @@ typedef struct mqtt_envelope {
  * tokener owned by the calling thread. Never fails. */
 void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok,
                              mqtt_envelope *out);
+/* The same decision made by json-c alone (slower; tests compare both). */
+void mqtt_map__parse_payload_slow(const void *payload, size_t len, mqtt_envelope *out);
 /* Free what an envelope still holds (fields already taken must be NULL). */
 void mqtt_envelope_clear(mqtt_envelope *env);
 

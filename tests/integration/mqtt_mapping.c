@@ -232,9 +232,15 @@ static void test_random_input(void)
 {
     GRand *r = g_rand_new_with_seed(8);
     json_tokener *tok = json_tokener_new();
-    const char *seeds[] = {"{\"args\":[1,\"x\"],\"kwargs\":{\"a\":{\"b\":[]}},\"uid\":\"ab\"}",
-                           "berrymq/ns%2F/na%25me/act%2B", "{\"kwargs\":{}}", "[1,2,{}]"};
-    char buf[96];
+    const char *seeds[] = {
+        "{\"args\":[1,\"x\"],\"kwargs\":{\"a\":{\"b\":[]}},\"uid\":\"ab\"}",
+        "{\"id\":\"a:b\",\"args\":[-1.5e3,true,null,\"\\u00e9\\n\"],\"kwargs\":{},"
+        "\"origin\":\"hub\",\"uid\":\"0f\"} ",
+        "{\"origin\":\"o\\\"x\",\"args\":[[[]]],\"kwargs\":{\"k\":[1,{\"z\":0}]}}",
+        "berrymq/ns%2F/na%25me/act%2B",
+        "{\"kwargs\":{}}",
+        "[1,2,{}]"};
+    char buf[256];
     for (int i = 0; i < 20000; i++) {
         size_t n;
         if (i % 2) {
@@ -248,11 +254,20 @@ static void test_random_input(void)
             for (int m = g_rand_int_range(r, 1, 4); m > 0; m--)
                 buf[g_rand_int_range(r, 0, (gint32)n)] = (char)g_rand_int_range(r, 1, 128);
         }
-        mqtt_envelope env;
+        mqtt_envelope env, ref;
         mqtt_map__parse_payload(buf, n, tok, &env);
         CHECK(json_object_is_type(env.args, json_type_array));
         CHECK(json_object_is_type(env.kwargs, json_type_object));
+        /* The fast scanner decides exactly as json-c alone. */
+        mqtt_map__parse_payload_slow(buf, n, &ref);
+        bool same = env.raw == ref.raw && json_object_equal(env.args, ref.args) &&
+                    json_object_equal(env.kwargs, ref.kwargs) &&
+                    g_strcmp0(env.origin, ref.origin) == 0 && g_strcmp0(env.uid, ref.uid) == 0;
+        if (!same)
+            fprintf(stderr, "fast and json-c paths differ on: %.*s\n", (int)n, buf);
+        CHECK(same);
         mqtt_envelope_clear(&env);
+        mqtt_envelope_clear(&ref);
         char topic[sizeof buf + 1], id[BMQ_ID_MAX + 1];
         memcpy(topic, buf, n);
         topic[n] = '\0';
