@@ -141,11 +141,14 @@ static void buffer_push(mqtt_bridge *b, char *topic, char *payload, size_t len)
 
 void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
 {
+    /* A message this bridge already carried (it came from the broker and
+     * back to us by a link, say) is not published again. */
+    if (mqtt_link__seen(b, bmq_message_uid(m)))
+        return;
     char *topic = mqtt_map__topic(b->cfg.prefix, bmq_message_namespace(m), bmq_message_name(m),
                                   bmq_message_action(m));
     size_t len;
     char *payload = mqtt_map__payload(m, b->origin_json, &len);
-    mqtt_link__seen(b, bmq_message_uid(m)); /* a copy coming back by another path is dropped */
 
     if (b->cfg.qos == 0) {
         if (atomic_load(&b->connected))

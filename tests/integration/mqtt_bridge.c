@@ -121,6 +121,25 @@ int main(void)
     CHECK_EQ(copies, 1);
     g_free(out);
 
+    /* A message the bridge already carried (same uid, back from elsewhere)
+     * is not published again. */
+    CHECK(
+        mqtt_pub(b, "berrymq/_/loop/x", "{\"args\":[1],\"uid\":\"cafe01\",\"origin\":\"far\"}", 1));
+    CHECK(collector_wait_line(allA, "loop:x [1]", 3000));
+    long long pubA = test_hub_stat(A, "published");
+    bmq_message *again =
+        bmq_message_new_full("loop:x", json_tokener_parse("[1]"), NULL, "cafe01", NULL, NULL);
+    CHECK(again != NULL && bmq_twitter_message(A->bus, again) == 0);
+    hub_send(A, "loop:marker", "[2]");
+    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/loop/marker ", 3000));
+    CHECK_EQ(test_hub_stat(A, "published"), pubA + 1);
+    out = mqtt_sub_output(sub);
+    copies = 0;
+    for (const char *p = out; (p = strstr(p, "berrymq/_/loop/x ")) != NULL; p++)
+        copies++;
+    CHECK_EQ(copies, 1);
+    g_free(out);
+
     /* A clean stop says offline (retained) and withdraws online. */
     collector_free(inB);
     collector_free(allB);
