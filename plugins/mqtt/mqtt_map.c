@@ -169,14 +169,17 @@ char *mqtt_map__id_from_topic(const char *prefix, const char *topic)
 
 char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *len)
 {
-    const char *base = bmq_message_to_json(m);
-    size_t blen = strlen(base);
-    /* base is {"id":..,"args":..,"kwargs":..}: reopen it and append. */
-    while (blen > 0 && base[blen - 1] != '}')
-        blen--;
     const char *uid = bmq_message_uid(m);
-    GString *s = g_string_sized_new(blen + strlen(origin_json) + 64);
-    g_string_append_len(s, base, (gssize)(blen > 0 ? blen - 1 : 0));
+    const char *id = bmq_message_id(m);
+    GString *s = g_string_sized_new(160);
+    g_string_append(s, "{\"id\":");
+    json_object *ids = json_object_new_string(id);
+    mqtt_json__append(s, ids);
+    json_object_put(ids);
+    g_string_append(s, ",\"args\":");
+    mqtt_json__append(s, bmq_message_args(m));
+    g_string_append(s, ",\"kwargs\":");
+    mqtt_json__append(s, bmq_message_kwargs(m));
     g_string_append(s, ",\"origin\":");
     g_string_append(s, origin_json);
     if (uid != NULL) {

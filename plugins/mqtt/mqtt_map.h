@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <glib.h>
 #include <json-c/json.h>
 
 #include <berrymq/berrymq.h>
@@ -39,6 +40,9 @@ bool mqtt_map__id_from_topic_buf(const char *prefix, size_t prefix_len, const ch
  * @origin_json is the JSON string literal of the hub id (quotes included).
  * Returns (transfer full, g_free) the text, its length in *len. */
 char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *len);
+
+/* mqtt_json.c: append @o (transfer none, only read) to @s as strict JSON. */
+void mqtt_json__append(GString *s, json_object *o);
 
 /* What a received payload carries. */
 typedef struct mqtt_envelope {

@@ -8,6 +8,7 @@ if(WITH_PLUGIN_MQTT)
 
   bmq_add_test(mqtt_mapping
     SOURCES ${_mqtt_dir}/mqtt_mapping.c ${CMAKE_SOURCE_DIR}/plugins/mqtt/mqtt_map.c
+            ${CMAKE_SOURCE_DIR}/plugins/mqtt/mqtt_json.c
             ${CMAKE_SOURCE_DIR}/plugins/mqtt/mqtt_config.c
     LIBS berrymq PkgConfig::GLIB PkgConfig::JSONC PkgConfig::MOSQUITTO
     TIMEOUT 30 LABELS mqtt)
