@@ -11,7 +11,7 @@
 
 #include "mqtt_map.h"
 
-static void append_string(GString *s, const char *p, size_t n)
+void mqtt_json__append_string(GString *s, const char *p, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     g_string_append_c(s, '"');
@@ -56,6 +56,18 @@ static void append_string(GString *s, const char *p, size_t n)
     g_string_append_c(s, '"');
 }
 
+static void append_uint(GString *s, uint64_t v, bool negative)
+{
+    char buf[24], *p = buf + sizeof buf;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    if (negative)
+        *--p = '-';
+    g_string_append_len(s, p, buf + sizeof buf - p);
+}
+
 static void append_double(GString *s, double d)
 {
     if (!isfinite(d)) {
@@ -81,16 +93,17 @@ void mqtt_json__append(GString *s, json_object *o)
     case json_type_int: {
         int64_t v = json_object_get_int64(o);
         if (v == INT64_MAX) /* maybe a larger unsigned value, clamped */
-            g_string_append_printf(s, "%" G_GUINT64_FORMAT, json_object_get_uint64(o));
+            append_uint(s, json_object_get_uint64(o), false);
         else
-            g_string_append_printf(s, "%" G_GINT64_FORMAT, v);
+            append_uint(s, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
         break;
     }
     case json_type_double:
         append_double(s, json_object_get_double(o));
         break;
     case json_type_string:
-        append_string(s, json_object_get_string(o), (size_t)json_object_get_string_len(o));
+        mqtt_json__append_string(s, json_object_get_string(o),
+                                 (size_t)json_object_get_string_len(o));
         break;
     case json_type_array: {
         size_t n = json_object_array_length(o);
@@ -111,7 +124,7 @@ void mqtt_json__append(GString *s, json_object *o)
             if (!first)
                 g_string_append_c(s, ',');
             first = false;
-            append_string(s, key, strlen(key));
+            mqtt_json__append_string(s, key, strlen(key));
             g_string_append_c(s, ':');
             mqtt_json__append(s, val);
         }

@@ -173,9 +173,7 @@ char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *l
     const char *id = bmq_message_id(m);
     GString *s = g_string_sized_new(160);
     g_string_append(s, "{\"id\":");
-    json_object *ids = json_object_new_string(id);
-    mqtt_json__append(s, ids);
-    json_object_put(ids);
+    mqtt_json__append_string(s, id, strlen(id));
     g_string_append(s, ",\"args\":");
     mqtt_json__append(s, bmq_message_args(m));
     g_string_append(s, ",\"kwargs\":");

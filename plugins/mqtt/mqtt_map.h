@@ -43,6 +43,8 @@ char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *l
 
 /* mqtt_json.c: append @o (transfer none, only read) to @s as strict JSON. */
 void mqtt_json__append(GString *s, json_object *o);
+/* Append @n bytes of @p as a JSON string literal. */
+void mqtt_json__append_string(GString *s, const char *p, size_t n);
 
 /* What a received payload carries. */
 typedef struct mqtt_envelope {
