@@ -158,9 +158,8 @@ test_hub *test_hub_new(const char *node_id, const char *config_json)
     test_hub *h = g_new0(test_hub, 1);
     h->node_id = g_strdup(node_id);
     h->bus = bmq_bus_new();
-    char *root = g_dir_make_tmp("bmq-mqtt-data-XXXXXX", NULL);
-    h->host = bmq_plugin_host_new(h->bus, NULL, root);
-    g_free(root);
+    h->data_root = g_dir_make_tmp("bmq-mqtt-data-XXXXXX", NULL);
+    h->host = bmq_plugin_host_new(h->bus, NULL, h->data_root);
     bmq_plugin_host_set_log(h->host, hub_log, h->node_id);
     bmq_plugin_host_set_node_id(h->host, node_id);
     const char *dir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
@@ -186,6 +185,11 @@ void test_hub_free(test_hub *h)
         return;
     bmq_plugin_host_free(h->host);
     bmq_bus_free(h->bus);
+    if (h->data_root != NULL) {
+        char *argv[] = {"rm", "-rf", h->data_root, NULL};
+        g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+        g_free(h->data_root);
+    }
     g_free(h->node_id);
     g_free(h);
 }

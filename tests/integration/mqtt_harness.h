@@ -74,6 +74,7 @@ typedef struct test_hub {
     bmq_plugin_host *host;
     bmq_instance *inst;
     char *node_id;
+    char *data_root; /* temp dir for the host's per-instance data, removed on free */
 } test_hub;
 
 /* A bus and plugin host with node id @node_id and one "mqtt" instance

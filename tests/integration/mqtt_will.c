@@ -39,8 +39,12 @@ int main(int argc, char **argv)
     mqtt_sub *sub = mqtt_sub_start(b, "berrymq/_/victim/+");
 
     GError *err = NULL;
-    GSubprocess *child =
-        g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err, argv[0], "--child", url, NULL);
+    /* The killed child cannot clean up its temp dirs: give it one of ours. */
+    char *child_tmp = g_dir_make_tmp("bmq-mqtt-will-XXXXXX", NULL);
+    GSubprocessLauncher *l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    g_subprocess_launcher_setenv(l, "TMPDIR", child_tmp, TRUE);
+    GSubprocess *child = g_subprocess_launcher_spawn(l, &err, argv[0], "--child", url, NULL);
+    g_object_unref(l);
     if (child == NULL) {
         fprintf(stderr, "cannot start the child hub: %s\n", err->message);
         return 1;
@@ -55,6 +59,9 @@ int main(int argc, char **argv)
     g_subprocess_send_signal(child, SIGKILL);
     g_subprocess_wait(child, NULL, NULL);
     g_object_unref(child);
+    char *rm[] = {"rm", "-rf", child_tmp, NULL};
+    g_spawn_sync(NULL, rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+    g_free(child_tmp);
     CHECK(mqtt_sub_wait_for(sub, "berrymq/_/victim/offline {\"id\":\"victim:offline\"", 5000));
     CHECK(collector_wait_line(inW, "victim:offline []", 3000));
 
