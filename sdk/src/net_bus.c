@@ -174,11 +174,9 @@ void net__link_drop(bmq_link *link, bool expired)
 {
     net_bus *nb = link->nb;
     net__link_ref(link);
-    g_mutex_lock(&nb->lock);
-    int refs = unlink_locked(link, expired);
-    g_mutex_unlock(&nb->lock);
-    if (link->queue)
-        bmq_queue_close(link->queue); /* wakes blocked getters */
+    /* Account for what is still queued before the link is marked dead, so a
+     * reader that sees it dead also sees every loss counted; messages that
+     * arrive in between are counted by net__link_enqueue (stop is set). */
     g_mutex_lock(&link->q_lock);
     link->stop = true;
     size_t lost = g_queue_get_length(&link->out);
@@ -191,6 +189,11 @@ void net__link_drop(bmq_link *link, bool expired)
         net__atomic_add(&link->failed, lost);
         net__atomic_add(&nb->dropped, lost);
     }
+    g_mutex_lock(&nb->lock);
+    int refs = unlink_locked(link, expired);
+    g_mutex_unlock(&nb->lock);
+    if (link->queue)
+        bmq_queue_close(link->queue); /* wakes blocked getters */
     while (refs-- > 0)
         net__link_unref(link);
     net__link_unref(link);

@@ -69,11 +69,12 @@ bool net__link_idle(bmq_link *l, gint64 now)
 void net__link_enqueue(bmq_link *l, const bmq_message *m)
 {
     g_mutex_lock(&l->q_lock);
-    if (l->stop || l->offline) {
+    if (l->offline) {
         g_mutex_unlock(&l->q_lock);
         return;
     }
-    if (g_queue_get_length(&l->out) >= NET_OUT_CAP) {
+    if (l->stop || g_queue_get_length(&l->out) >= NET_OUT_CAP) {
+        /* a link being dropped or full: the message is lost for this peer */
         g_mutex_unlock(&l->q_lock);
         net__atomic_add(&l->failed, 1);
         net__atomic_add(&l->nb->dropped, 1);
