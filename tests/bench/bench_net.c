@@ -4,7 +4,8 @@
  *   (c) style 03 "get" round trips
  * and, when mosquitto and mosquitto_pub/sub are installed, the same messages
  * through a local MQTT broker (QoS 0) for comparison.
- * Usage: bench_net [messages]   (default 200000) */
+ * Usage: bench_net [messages [case]]   (default 200000; case: single, batch100,
+ *        batch1000, get, mqtt; default all) */
 #include <berrymq/net.h>
 
 #include <glib.h>
@@ -224,11 +225,19 @@ int main(int argc, char **argv)
     printf("bench_net: %ld messages, loopback, server and client in one process "
            "(load average %.1f, %ld CPUs)\n",
            n, load[0], sysconf(_SC_NPROCESSORS_ONLN));
-    bench_single(client, port, MIN(n, 20000));
-    bench_batch(client, port, 100, n);
-    bench_batch(client, port, 1000, n);
-    bench_get(server_bus, client, port, MIN(n, 10000)); /* the queue holds 10000 */
-    bench_mosquitto(n);
+    const char *only = argc > 2 ? argv[2] : NULL;
+#define WANT(name) (!only || strcmp(only, name) == 0)
+    if (WANT("single"))
+        bench_single(client, port, MIN(n, 20000));
+    if (WANT("batch100"))
+        bench_batch(client, port, 100, n);
+    if (WANT("batch1000"))
+        bench_batch(client, port, 1000, n);
+    if (WANT("get"))
+        bench_get(server_bus, client, port, MIN(n, 10000)); /* the queue holds 10000 */
+    if (WANT("mqtt"))
+        bench_mosquitto(n);
+#undef WANT
     bmq_unfollow(f);
     bmq_server_stop(bmq_bus_server(server_bus));
     bmq_bus_free(server_bus);
