@@ -9,7 +9,9 @@ function(_bmq_test_plugin name src)
   set_target_properties(testplugin_${name} PROPERTIES PREFIX "" OUTPUT_NAME ${name}
     LIBRARY_OUTPUT_DIRECTORY ${BMQ_TEST_PLUGIN_DIR} C_VISIBILITY_PRESET hidden)
   target_link_libraries(testplugin_${name} PRIVATE berrymq)
-  target_link_options(testplugin_${name} PRIVATE -Wl,--no-undefined)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    target_link_options(testplugin_${name} PRIVATE -Wl,--no-undefined)
+  endif()
 endfunction()
 
 _bmq_test_plugin(testplug testplug.c)
