@@ -4,7 +4,7 @@
  * against it in all three styles, and it against our server in all three. */
 #include <berrymq/net.h>
 
-#include "unit/net_check.h"
+#include "check.h"
 
 #include <glib.h>
 #include <poll.h>

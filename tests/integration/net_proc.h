@@ -2,7 +2,7 @@
 #ifndef BMQ_NET_PROC_H
 #define BMQ_NET_PROC_H
 
-#include "unit/net_check.h"
+#include "check.h"
 
 #include <glib.h>
 #include <poll.h>

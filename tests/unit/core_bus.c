@@ -6,7 +6,7 @@
 
 #include <berrymq/berrymq.h>
 
-#include "core_check.h"
+#include "check.h"
 
 typedef struct rec {
     atomic_int n;

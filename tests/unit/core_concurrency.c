@@ -8,7 +8,7 @@
 
 #include <berrymq/berrymq.h>
 
-#include "core_check.h"
+#include "check.h"
 
 enum { SENDERS = 4, CHURNERS = 2 };
 static int N; /* per sender */

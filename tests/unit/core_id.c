@@ -1,7 +1,7 @@
 /* core_id.c - identifier syntax, the DESIGN.md identifier table and matching. */
 #include <berrymq/berrymq.h>
 
-#include "core_check.h"
+#include "check.h"
 
 /* Every row of the identifier table: written form -> name, action, ns. */
 static void test_table(void)

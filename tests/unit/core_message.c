@@ -5,7 +5,7 @@
 
 #include <berrymq/berrymq.h>
 
-#include "core_check.h"
+#include "check.h"
 
 static void test_accessors(void)
 {

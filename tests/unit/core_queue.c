@@ -5,7 +5,7 @@
 
 #include <berrymq/berrymq.h>
 
-#include "core_check.h"
+#include "check.h"
 
 static void send_prio(bmq_bus *bus, const char *id, int prio, int tag)
 {

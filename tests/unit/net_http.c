@@ -4,7 +4,7 @@
  * does not starve others, a slow client, start-up refusals; then our own
  * client against it. */
 #include <berrymq/net.h>
-#include "unit/net_check.h"
+#include "check.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* net_rpc.c - the JSON-RPC dispatcher without sockets: every method, every
  * result string, every malformed input, batches, id echo, extra methods. */
 #include "net_internal.h"
-#include "unit/net_check.h"
+#include "check.h"
 
 #include <glib.h>
 #include <stdarg.h>

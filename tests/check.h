@@ -1,6 +1,7 @@
-/* core_check.h - tiny assertion helpers for the core unit tests. */
-#ifndef CORE_CHECK_H
-#define CORE_CHECK_H
+/* check.h - assertion helpers shared by the test programs: a failed check
+ * prints FILE:LINE and what failed, and exits 1. */
+#ifndef BMQ_TEST_CHECK_H
+#define BMQ_TEST_CHECK_H
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,9 @@
 #define CHECK_STR(a, b)                                                                            \
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
-        if (!a_ || strcmp(a_, b_) != 0) {                                                          \
-            fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)",   \
-                    b_);                                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
+            fprintf(stderr, "%s:%d: expected \"%s\", got \"%s\"\n", __FILE__, __LINE__,            \
+                    b_ ? b_ : "(null)", a_ ? a_ : "(null)");                                       \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -32,6 +33,22 @@
             fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
             exit(1);                                                                               \
         }                                                                                          \
+    } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                                                \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!h_ || !strstr(h_, n_)) {                                                              \
+            fprintf(stderr, "%s:%d: \"%s\" not found in \"%s\"\n", __FILE__, __LINE__, n_,         \
+                    h_ ? h_ : "(null)");                                                           \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#define RUN(t)                                                                                     \
+    do {                                                                                           \
+        fprintf(stderr, "-- %s\n", #t);                                                            \
+        t();                                                                                       \
     } while (0)
 
 /* Sanitizers slow everything 3-10x: loops scale down, never to triviality. */
@@ -48,10 +65,4 @@ static inline double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-#define RUN(t)                                                                                     \
-    do {                                                                                           \
-        fprintf(stderr, "-- %s\n", #t);                                                            \
-        t();                                                                                       \
-    } while (0)
-
-#endif
+#endif /* BMQ_TEST_CHECK_H */
