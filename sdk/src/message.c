@@ -266,7 +266,14 @@ const char *bmq_message_uid(const bmq_message *m)
     char *s = malloc(33);
     if (!s)
         return NULL;
-    snprintf(s, 33, "%016" PRIx64 "%016" PRIx64, uid_next(), uid_next());
+    /* two 16-digit lowercase hex words, first drawn first */
+    static const char hex[] = "0123456789abcdef";
+    for (int w = 0; w < 2; w++) {
+        uint64_t v = uid_next();
+        for (int i = 15; i >= 0; i--, v >>= 4)
+            s[w * 16 + i] = hex[v & 15];
+    }
+    s[32] = '\0';
     return lazy_str(&((bmq_message *)m)->uid, s);
 }
 
@@ -292,9 +299,11 @@ static char *serialize_part(_Atomic(json_object *) *obj, _Atomic(char *) *slot, 
         cur = empty;
     } else {
         const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-        cur = strdup(json_object_to_json_string_ext(o, fl));
-        if (!cur)
+        size_t n = 0;
+        const char *t = json_object_to_json_string_length(o, fl, &n);
+        if (!t || !(cur = malloc(n + 1)))
             return NULL;
+        memcpy(cur, t, n + 1);
     }
     atomic_store_explicit(slot, cur, memory_order_release);
     return cur;
@@ -333,6 +342,52 @@ const char *bmq_message_kwargs_json(const bmq_message *m)
     return cur;
 }
 
+static char *put(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+
+/* {"id":I,"args":A,"kwargs":K} in one allocation. An id of plain printable
+ * ASCII is quoted as is (json-c would not escape any of it); anything else
+ * goes through json-c for its escapes. */
+static char *assemble(const char *id, const char *as, const char *ks)
+{
+    size_t il = 0;
+    bool plain = true;
+    for (; id[il]; il++) {
+        unsigned char c = (unsigned char)id[il];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            plain = false;
+    }
+    json_object *ido = NULL;
+    const char *ids = id;
+    if (!plain) {
+        ido = json_object_new_string(id);
+        ids = json_object_to_json_string_ext(ido, JSON_C_TO_STRING_PLAIN |
+                                                      JSON_C_TO_STRING_NOSLASHESCAPE);
+        il = strlen(ids);
+    }
+    size_t al = strlen(as), kl = strlen(ks);
+    char *s = malloc(il + al + kl + 32);
+    if (s) {
+        char *w = put(s, "{\"id\":", 6);
+        if (plain)
+            *w++ = '"';
+        w = put(w, ids, il);
+        if (plain)
+            *w++ = '"';
+        w = put(w, ",\"args\":", 8);
+        w = put(w, as, al);
+        w = put(w, ",\"kwargs\":", 10);
+        w = put(w, ks, kl);
+        *w++ = '}';
+        *w = '\0';
+    }
+    json_object_put(ido);
+    return s;
+}
+
 const char *bmq_message_to_json(const bmq_message *m)
 {
     if (!m)
@@ -346,17 +401,9 @@ const char *bmq_message_to_json(const bmq_message *m)
     const char *as = serialize_part(&mm->args, &mm->args_json, empty_array);
     const char *ks = serialize_part(&mm->kwargs, &mm->kwargs_json, empty_object);
     if (!cur && as && ks) {
-        json_object *id = json_object_new_string(m->id);
-        const char *ids = json_object_to_json_string_ext(id, JSON_C_TO_STRING_PLAIN |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
-        size_t n = strlen(ids) + strlen(as) + strlen(ks) + 32;
-        char *s = malloc(n);
-        if (s) {
-            snprintf(s, n, "{\"id\":%s,\"args\":%s,\"kwargs\":%s}", ids, as, ks);
-            atomic_store_explicit(&mm->json, s, memory_order_release);
-        }
-        json_object_put(id);
-        cur = s;
+        cur = assemble(m->id, as, ks);
+        if (cur)
+            atomic_store_explicit(&mm->json, cur, memory_order_release);
     }
     pthread_mutex_unlock(lock_of(m));
     return cur;

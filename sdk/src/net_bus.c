@@ -33,8 +33,7 @@ net_bus *net__bus_get(bmq_bus *bus)
     nb->fwd = g_ptr_array_new();
     nb->expired = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_queue_init(&nb->expired_order);
-    nb->seen = g_hash_table_new(g_str_hash, g_str_equal);
-    nb->seen_order = g_queue_new();
+    nb->seen = net__seen_new();
     char *uuid = g_uuid_string_random();
     g_strlcpy(nb->node_id, uuid, sizeof nb->node_id);
     g_free(uuid);
@@ -82,8 +81,7 @@ void net__bus_unref(net_bus *nb)
     g_ptr_array_free(nb->fwd, TRUE);
     g_hash_table_destroy(nb->expired);
     g_queue_clear(&nb->expired_order);
-    g_hash_table_destroy(nb->seen);
-    g_queue_free_full(nb->seen_order, g_free);
+    net__seen_free(nb->seen);
     g_cond_clear(&nb->sweep_cond);
     g_mutex_clear(&nb->seen_lock);
     g_mutex_clear(&nb->lock);
@@ -220,25 +218,6 @@ bmq_link *net__bus_lookup(net_bus *nb, const char *token, bool *expired)
     return l;
 }
 
-bool net__seen_check_add(net_bus *nb, const char *uid)
-{
-    g_mutex_lock(&nb->seen_lock);
-    if (g_hash_table_contains(nb->seen, uid)) {
-        g_mutex_unlock(&nb->seen_lock);
-        return true;
-    }
-    char *u = g_strdup(uid);
-    g_hash_table_add(nb->seen, u);
-    g_queue_push_tail(nb->seen_order, u);
-    if (g_queue_get_length(nb->seen_order) > NET_SEEN_CAP) {
-        char *old = g_queue_pop_head(nb->seen_order);
-        g_hash_table_remove(nb->seen, old);
-        g_free(old);
-    }
-    g_mutex_unlock(&nb->seen_lock);
-    return false;
-}
-
 static void forward_message(const bmq_message *m, void *user_data)
 {
     net_bus *nb = user_data;
@@ -257,6 +236,10 @@ static void forward_message(const bmq_message *m, void *user_data)
      * nothing can come back. */
     if (listening)
         net__seen_check_add(nb, bmq_message_uid(m));
+    /* The text and uid every link sends are made here, once, on the sending
+     * thread: a busy link's thread then only copies them. */
+    bmq_message_to_json(m);
+    bmq_message_uid(m);
     g_mutex_lock(&nb->lock);
     for (guint i = 0; i < nb->fwd->len; i++) {
         bmq_link *l = nb->fwd->pdata[i];

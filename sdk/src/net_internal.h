@@ -19,6 +19,7 @@
 #define NET_DEFAULT_BATCH                                                                          \
     256                       /* messages per JSON-RPC batch to our own nodes; larger              \
                                * batches fall out of the CPU caches */
+#define NET_REAP_BATCHES 8     /* delivered batches a link holds for its sender to release */
 #define NET_MAX_BLOCK_S 300.0 /* upper bound of a blocking "get" */
 #define NET_TOKEN_MAX   128
 #define NET_MAX_TOKENS    10000 /* live tokens per bus: bounds what clients make us hold */
@@ -27,6 +28,7 @@
 enum { NET_STYLE_INTERCONNECT = 1, NET_STYLE_ONEWAY = 2, NET_STYLE_QUEUE = 3 };
 
 typedef struct net_bus net_bus;
+typedef struct net_seen net_seen;
 
 /* Per-bus net state: tokens, links, loop suppression. One per bus, found
  * through a process-wide registry; freed when no server and no link uses it. */
@@ -43,8 +45,7 @@ struct net_bus {
     GQueue expired_order;
     /* loop suppression */
     GMutex seen_lock;
-    GHashTable *seen;
-    GQueue *seen_order; /* oldest first; bounded by NET_SEEN_CAP */
+    net_seen *seen; /* the last NET_SEEN_CAP uids (net_seen.c) */
     /* idle expiry */
     GThread *sweeper;
     GCond sweep_cond;
@@ -80,6 +81,12 @@ struct bmq_link {
     int ext; /* -1 unknown, 0 original node, 1 one of ours */
     unsigned batch;
     bool offline;                    /* no network at all (dispatcher without sockets) */
+    /* Delivered batches whose messages are released by the next enqueue on
+     * the sending thread, which allocated them (guarded by q_lock). */
+    bmq_message **reap[NET_REAP_BATCHES];
+    size_t reap_n[NET_REAP_BATCHES];
+    unsigned n_reap;
+    GString *spare; /* a request buffer kept for reuse (link thread) */
     uint64_t sent, received, failed; /* atomics */
 };
 
@@ -97,6 +104,9 @@ bmq_link *net__bus_lookup(net_bus *nb, const char *token, bool *expired);
 /* Drop a link from every table, stop its forwarding, count what it still
  * held as failed. @expired remembers the token as timed out. */
 void net__link_drop(bmq_link *link, bool expired);
+/* ---- net_seen.c ---- */
+net_seen *net__seen_new(void);
+void net__seen_free(net_seen *t);
 /* Remember @uid; true if it was already seen (a duplicate). */
 bool net__seen_check_add(net_bus *nb, const char *uid);
 void net__bus_kick_sweeper(net_bus *nb);
@@ -115,6 +125,8 @@ void net__link_start(bmq_link *l);
 /* Stop and join the forwarding thread (unless called from it). */
 void net__link_stop(bmq_link *l);
 void net__link_enqueue(bmq_link *l, const bmq_message *m);
+/* Release every delivered batch held for reaping. */
+void net__link_reap(bmq_link *l);
 json_object *net__link_status(bmq_link *l, gint64 now);
 
 /* ---- net_send.c ---- */
@@ -124,6 +136,8 @@ int net__link_probe(bmq_link *l);
 /* The request text for @n messages: one request, or one batch to our own
  * nodes (transfer full). */
 GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n);
+/* Give a request buffer back to the link thread for reuse. */
+void net__batch_recycle(bmq_link *l, GString *body);
 /* Send it on the link's forwarding connection; finish waits for the answer
  * with bounded retry. 0 with *rejected = messages the peer refused one by
  * one, or a negative code when the link must be dropped. @body is consumed

@@ -40,6 +40,9 @@ void net__link_unref(bmq_link *l)
     bmq_message *m;
     while ((m = g_queue_pop_head(&l->out)))
         bmq_message_unref(m);
+    net__link_reap(l);
+    if (l->spare)
+        g_string_free(l->spare, TRUE);
     if (l->queue)
         bmq_queue_free(l->queue);
     bmq_rpc_client_free(l->rpc);
@@ -66,11 +69,50 @@ bool net__link_idle(bmq_link *l, gint64 now)
     return now - net__atomic_get(&l->last_active) > (gint64)(l->ttl * G_USEC_PER_SEC);
 }
 
+/* Move the held batches into @arrs/@lens; the caller holds q_lock. */
+static unsigned steal_reap(bmq_link *l, bmq_message ***arrs, size_t *lens)
+{
+    unsigned n = l->n_reap;
+    memcpy(arrs, l->reap, n * sizeof *arrs);
+    memcpy(lens, l->reap_n, n * sizeof *lens);
+    l->n_reap = 0;
+    return n;
+}
+
+static void release(bmq_message ***arrs, const size_t *lens, unsigned n)
+{
+    for (unsigned b = 0; b < n; b++) {
+        for (size_t i = 0; i < lens[b]; i++)
+            bmq_message_unref(arrs[b][i]);
+        g_free(arrs[b]);
+    }
+}
+
+void net__link_reap(bmq_link *l)
+{
+    bmq_message **arrs[NET_REAP_BATCHES];
+    size_t lens[NET_REAP_BATCHES];
+    g_mutex_lock(&l->q_lock);
+    unsigned n = steal_reap(l, arrs, lens);
+    g_mutex_unlock(&l->q_lock);
+    release(arrs, lens, n);
+}
+
+/* Messages are mostly made by the thread that sends them, and the allocator
+ * frees a block fastest on the thread that allocated it: delivered batches
+ * are released here rather than on the link thread, which is the busier one
+ * of a fast link. */
 void net__link_enqueue(bmq_link *l, const bmq_message *m)
 {
+    bmq_message **arrs[NET_REAP_BATCHES];
+    size_t lens[NET_REAP_BATCHES];
+    unsigned n_reap = 0;
     g_mutex_lock(&l->q_lock);
+    if (l->n_reap)
+        n_reap = steal_reap(l, arrs, lens);
     if (l->offline) {
         g_mutex_unlock(&l->q_lock);
+        release(arrs, lens, n_reap);
         return;
     }
     if (l->stop || g_queue_get_length(&l->out) >= NET_OUT_CAP) {
@@ -78,6 +120,7 @@ void net__link_enqueue(bmq_link *l, const bmq_message *m)
         g_mutex_unlock(&l->q_lock);
         net__atomic_add(&l->failed, 1);
         net__atomic_add(&l->nb->dropped, 1);
+        release(arrs, lens, n_reap);
         return;
     }
     bool was_empty = g_queue_is_empty(&l->out);
@@ -85,6 +128,7 @@ void net__link_enqueue(bmq_link *l, const bmq_message *m)
     if (was_empty) /* flushers wait on the same condition: wake everyone */
         g_cond_broadcast(&l->q_cond);
     g_mutex_unlock(&l->q_lock);
+    release(arrs, lens, n_reap);
 }
 
 int net__message_parts(const bmq_message *m, json_object **id, json_object **args,
@@ -139,15 +183,31 @@ static void settle(bmq_link *l, batch *b, int rc, size_t rejected)
         net__atomic_add(&nb->dropped, rejected);
         net__link_touch(l);
     }
-    for (size_t i = 0; i < b->n; i++)
-        bmq_message_unref(b->msgs[i]);
-    g_free(b->msgs);
     if (b->body)
-        g_string_free(b->body, TRUE);
+        net__batch_recycle(l, b->body);
+    /* Hand the messages to the next enqueue; the oldest held batch is
+     * released here when the sender has not come back for a while. */
+    bmq_message **old = NULL;
+    size_t old_n = 0;
     g_mutex_lock(&l->q_lock);
     l->in_flight -= b->n;
+    if (b->n && !l->stop) {
+        if (l->n_reap == NET_REAP_BATCHES) {
+            old = l->reap[0];
+            old_n = l->reap_n[0];
+            l->n_reap--;
+            memmove(l->reap, l->reap + 1, l->n_reap * sizeof l->reap[0]);
+            memmove(l->reap_n, l->reap_n + 1, l->n_reap * sizeof l->reap_n[0]);
+        }
+        l->reap[l->n_reap] = b->msgs;
+        l->reap_n[l->n_reap++] = b->n;
+    } else {
+        old = b->msgs;
+        old_n = b->n;
+    }
     g_cond_broadcast(&l->q_cond);
     g_mutex_unlock(&l->q_lock);
+    release(&old, &old_n, 1);
     memset(b, 0, sizeof *b);
 }
 
@@ -161,6 +221,12 @@ static gpointer link_main(gpointer data)
     int rc = 0;
     for (;;) {
         g_mutex_lock(&l->q_lock);
+        if (!l->stop && g_queue_is_empty(&l->out) && !cur.n && l->n_reap) {
+            /* idle: nobody sends, so release the held messages here */
+            g_mutex_unlock(&l->q_lock);
+            net__link_reap(l);
+            continue;
+        }
         while (!l->stop && g_queue_is_empty(&l->out) && !cur.n)
             g_cond_wait(&l->q_cond, &l->q_lock);
         bool stop = l->stop;
@@ -192,6 +258,7 @@ static gpointer link_main(gpointer data)
         settle(l, &cur, -BMQ_ECLOSED, 0);
     if (next.msgs)
         settle(l, &next, -BMQ_ECLOSED, 0);
+    net__link_reap(l);
     if (rc < 0)
         net__link_drop(l, false);
     g_mutex_lock(&l->q_lock);

@@ -134,13 +134,26 @@ static void append_string(GString *out, const char *s)
     g_string_append_c(out, '"');
 }
 
+/* Decimal digits of @v into @buf (at least 20 bytes); returns the length. */
+static size_t format_size(char *buf, size_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10));
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
 static void append_request(bmq_link *l, GString *out, const bmq_message *m, size_t rid)
 {
     const char *v[3];
     size_t len[3];
     char num[24];
     g_string_append(out, "{\"id\":");
-    g_string_append_len(out, num, g_snprintf(num, sizeof num, "%zu", rid));
+    g_string_append_len(out, num, (gssize)format_size(num, rid));
     g_string_append(out, ",\"method\":\"send_message\",\"params\":[");
     if (l->token)
         append_string(out, l->token);
@@ -219,7 +232,12 @@ static int check_reply(const char *text, size_t tlen, size_t n, size_t *rejected
 
 GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n)
 {
-    GString *body = g_string_sized_new(n * 160 + 16);
+    GString *body = l->spare;
+    l->spare = NULL;
+    if (body)
+        g_string_truncate(body, 0);
+    else
+        body = g_string_sized_new(n * 160 + 16);
     if (n > 1)
         g_string_append_c(body, '[');
     for (size_t i = 0; i < n; i++) {
@@ -230,6 +248,17 @@ GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n)
     if (n > 1)
         g_string_append_c(body, ']');
     return body;
+}
+
+/* Request buffers are large: reusing one spares the allocator a big block
+ * per batch. Only a buffer of a usual size is kept. */
+void net__batch_recycle(bmq_link *l, GString *body)
+{
+    if (!l->spare && body->allocated_len <= (gsize)1 << 20) {
+        l->spare = body;
+        return;
+    }
+    g_string_free(body, TRUE);
 }
 
 int net__batch_start(bmq_link *l, GString *body)
@@ -255,7 +284,7 @@ static int send_singly(bmq_link *l, bmq_message **msgs, size_t n, size_t *reject
             rc = check_reply(text, tlen, 1, &r);
         else if (rc == -BMQ_EPROTO)
             rc = 0, r = 1;
-        g_string_free(one, TRUE);
+        net__batch_recycle(l, one);
         if (rc < 0)
             return rc;
         *rejected += r;
@@ -278,7 +307,7 @@ int net__batch_finish(bmq_link *l, GString *body, bmq_message **msgs, size_t n, 
         char num[24];
         for (size_t i = 0; i < n; i++) {
             g_string_append(body, i ? ",{\"id\":" : "{\"id\":");
-            g_string_append_len(body, num, g_snprintf(num, sizeof num, "%zu", i));
+            g_string_append_len(body, num, (gssize)format_size(num, i));
             g_string_append(body, ",\"result\":\"ok\",\"error\":null}");
         }
         g_string_append_c(body, ']');

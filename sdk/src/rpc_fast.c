@@ -121,7 +121,10 @@ static bool scan_one(cursor *c, fast_req *r)
  * each call of the tokener costs a locale switch, more than a small value. */
 static bool parse_values(fast_req *reqs, size_t n)
 {
-    GString *all = g_string_sized_new(256);
+    size_t total = 2 * n + 2;
+    for (size_t i = 0; i < n; i++)
+        total += reqs[i].a_len + reqs[i].k_len;
+    GString *all = g_string_sized_new(total); /* one block: no regrowth */
     g_string_append_c(all, '[');
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -199,7 +202,8 @@ bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *ou
     cursor c = {body, body + len};
     if (len > (size_t)G_MAXINT || !lit(&c, "["))
         return false;
-    size_t n = 0, cap = 16;
+    /* a request of our links takes 100 bytes and more: rarely regrown */
+    size_t n = 0, cap = MIN(len / 96 + 1, (size_t)NET_MAX_BATCH);
     fast_req *reqs = g_new0(fast_req, cap);
     bool ok = true;
     do {
