@@ -238,7 +238,8 @@ static void forward_message(const bmq_message *m, void *user_data)
         net__seen_check_add(nb, bmq_message_uid(m));
     /* The text and uid every link sends are made here, once, on the sending
      * thread: a busy link's thread then only copies them. */
-    bmq_message_to_json(m);
+    bmq_message_args_json(m);
+    bmq_message_kwargs_json(m);
     bmq_message_uid(m);
     g_mutex_lock(&nb->lock);
     for (guint i = 0; i < nb->fwd->len; i++) {

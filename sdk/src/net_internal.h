@@ -19,7 +19,7 @@
 #define NET_DEFAULT_BATCH                                                                          \
     256                       /* messages per JSON-RPC batch to our own nodes; larger              \
                                * batches fall out of the CPU caches */
-#define NET_REAP_BATCHES 8     /* delivered batches a link holds for its sender to release */
+#define NET_REAP_CAP    1024   /* delivered messages a link holds for its sender to release */
 #define NET_MAX_BLOCK_S 300.0 /* upper bound of a blocking "get" */
 #define NET_TOKEN_MAX   128
 #define NET_MAX_TOKENS    10000 /* live tokens per bus: bounds what clients make us hold */
@@ -81,12 +81,11 @@ struct bmq_link {
     int ext; /* -1 unknown, 0 original node, 1 one of ours */
     unsigned batch;
     bool offline;                    /* no network at all (dispatcher without sockets) */
-    /* Delivered batches whose messages are released by the next enqueue on
-     * the sending thread, which allocated them (guarded by q_lock). */
-    bmq_message **reap[NET_REAP_BATCHES];
-    size_t reap_n[NET_REAP_BATCHES];
-    unsigned n_reap;
-    GString *spare; /* a request buffer kept for reuse (link thread) */
+    /* Delivered messages, released a few per enqueue on the sending thread,
+     * which allocated them: a ring guarded by q_lock. */
+    bmq_message *reap[NET_REAP_CAP];
+    size_t reap_head, n_reap;
+    GString *spare[2]; /* request buffers kept for reuse (link thread): one per batch in flight */
     uint64_t sent, received, failed; /* atomics */
 };
 
@@ -125,7 +124,7 @@ void net__link_start(bmq_link *l);
 /* Stop and join the forwarding thread (unless called from it). */
 void net__link_stop(bmq_link *l);
 void net__link_enqueue(bmq_link *l, const bmq_message *m);
-/* Release every delivered batch held for reaping. */
+/* Release every delivered message held for reaping. */
 void net__link_reap(bmq_link *l);
 json_object *net__link_status(bmq_link *l, gint64 now);
 

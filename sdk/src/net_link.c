@@ -41,8 +41,9 @@ void net__link_unref(bmq_link *l)
     while ((m = g_queue_pop_head(&l->out)))
         bmq_message_unref(m);
     net__link_reap(l);
-    if (l->spare)
-        g_string_free(l->spare, TRUE);
+    for (int i = 0; i < 2; i++)
+        if (l->spare[i])
+            g_string_free(l->spare[i], TRUE);
     if (l->queue)
         bmq_queue_free(l->queue);
     bmq_rpc_client_free(l->rpc);
@@ -69,50 +70,49 @@ bool net__link_idle(bmq_link *l, gint64 now)
     return now - net__atomic_get(&l->last_active) > (gint64)(l->ttl * G_USEC_PER_SEC);
 }
 
-/* Move the held batches into @arrs/@lens; the caller holds q_lock. */
-static unsigned steal_reap(bmq_link *l, bmq_message ***arrs, size_t *lens)
+/* Take up to @max held messages into @out; the caller holds q_lock. */
+static size_t steal_reap(bmq_link *l, bmq_message **out, size_t max)
 {
-    unsigned n = l->n_reap;
-    memcpy(arrs, l->reap, n * sizeof *arrs);
-    memcpy(lens, l->reap_n, n * sizeof *lens);
-    l->n_reap = 0;
+    size_t n = MIN(max, l->n_reap);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = l->reap[l->reap_head];
+        l->reap_head = (l->reap_head + 1) % NET_REAP_CAP;
+    }
+    l->n_reap -= n;
     return n;
 }
 
-static void release(bmq_message ***arrs, const size_t *lens, unsigned n)
+static void release(bmq_message **msgs, size_t n)
 {
-    for (unsigned b = 0; b < n; b++) {
-        for (size_t i = 0; i < lens[b]; i++)
-            bmq_message_unref(arrs[b][i]);
-        g_free(arrs[b]);
-    }
+    for (size_t i = 0; i < n; i++)
+        bmq_message_unref(msgs[i]);
 }
 
 void net__link_reap(bmq_link *l)
 {
-    bmq_message **arrs[NET_REAP_BATCHES];
-    size_t lens[NET_REAP_BATCHES];
-    g_mutex_lock(&l->q_lock);
-    unsigned n = steal_reap(l, arrs, lens);
-    g_mutex_unlock(&l->q_lock);
-    release(arrs, lens, n);
+    bmq_message *msgs[64];
+    size_t n;
+    do {
+        g_mutex_lock(&l->q_lock);
+        n = steal_reap(l, msgs, G_N_ELEMENTS(msgs));
+        g_mutex_unlock(&l->q_lock);
+        release(msgs, n);
+    } while (n);
 }
 
 /* Messages are mostly made by the thread that sends them, and the allocator
- * frees a block fastest on the thread that allocated it: delivered batches
- * are released here rather than on the link thread, which is the busier one
- * of a fast link. */
+ * serves a block fastest from the same thread's recent frees: delivered
+ * messages are released here, two per message sent (enough to keep up), so
+ * that each release feeds the next message's allocations, rather than in
+ * bulk on the link thread, the busier one of a fast link. */
 void net__link_enqueue(bmq_link *l, const bmq_message *m)
 {
-    bmq_message **arrs[NET_REAP_BATCHES];
-    size_t lens[NET_REAP_BATCHES];
-    unsigned n_reap = 0;
+    bmq_message *done[2];
     g_mutex_lock(&l->q_lock);
-    if (l->n_reap)
-        n_reap = steal_reap(l, arrs, lens);
+    size_t n_done = steal_reap(l, done, G_N_ELEMENTS(done));
     if (l->offline) {
         g_mutex_unlock(&l->q_lock);
-        release(arrs, lens, n_reap);
+        release(done, n_done);
         return;
     }
     if (l->stop || g_queue_get_length(&l->out) >= NET_OUT_CAP) {
@@ -120,7 +120,7 @@ void net__link_enqueue(bmq_link *l, const bmq_message *m)
         g_mutex_unlock(&l->q_lock);
         net__atomic_add(&l->failed, 1);
         net__atomic_add(&l->nb->dropped, 1);
-        release(arrs, lens, n_reap);
+        release(done, n_done);
         return;
     }
     bool was_empty = g_queue_is_empty(&l->out);
@@ -128,7 +128,7 @@ void net__link_enqueue(bmq_link *l, const bmq_message *m)
     if (was_empty) /* flushers wait on the same condition: wake everyone */
         g_cond_broadcast(&l->q_cond);
     g_mutex_unlock(&l->q_lock);
-    release(arrs, lens, n_reap);
+    release(done, n_done);
 }
 
 int net__message_parts(const bmq_message *m, json_object **id, json_object **args,
@@ -185,29 +185,23 @@ static void settle(bmq_link *l, batch *b, int rc, size_t rejected)
     }
     if (b->body)
         net__batch_recycle(l, b->body);
-    /* Hand the messages to the next enqueue; the oldest held batch is
-     * released here when the sender has not come back for a while. */
-    bmq_message **old = NULL;
-    size_t old_n = 0;
+    /* Hand the messages to the next enqueues; those that do not fit are
+     * released here (a sender that has not come back for a while). */
+    bmq_message **over = b->msgs;
+    size_t n_over = b->n;
     g_mutex_lock(&l->q_lock);
     l->in_flight -= b->n;
-    if (b->n && !l->stop) {
-        if (l->n_reap == NET_REAP_BATCHES) {
-            old = l->reap[0];
-            old_n = l->reap_n[0];
-            l->n_reap--;
-            memmove(l->reap, l->reap + 1, l->n_reap * sizeof l->reap[0]);
-            memmove(l->reap_n, l->reap_n + 1, l->n_reap * sizeof l->reap_n[0]);
-        }
-        l->reap[l->n_reap] = b->msgs;
-        l->reap_n[l->n_reap++] = b->n;
-    } else {
-        old = b->msgs;
-        old_n = b->n;
+    if (!l->stop) {
+        size_t keep = MIN(b->n, NET_REAP_CAP - l->n_reap);
+        for (size_t i = 0; i < keep; i++)
+            l->reap[(l->reap_head + l->n_reap++) % NET_REAP_CAP] = b->msgs[i];
+        over += keep;
+        n_over -= keep;
     }
     g_cond_broadcast(&l->q_cond);
     g_mutex_unlock(&l->q_lock);
-    release(&old, &old_n, 1);
+    release(over, n_over);
+    g_free(b->msgs);
     memset(b, 0, sizeof *b);
 }
 

@@ -75,50 +75,6 @@ int net__link_probe(bmq_link *l)
     return 0;
 }
 
-/* Skip one JSON value of valid JSON text (as json-c prints it). */
-static const char *skip_value(const char *p)
-{
-    int depth = 0;
-    bool in_str = false;
-    for (; *p; p++) {
-        char c = *p;
-        if (in_str) {
-            if (c == '\\' && p[1])
-                p++;
-            else if (c == '"' && (in_str = false, depth == 0))
-                return p + 1;
-            continue;
-        }
-        if (c == '"')
-            in_str = true;
-        else if (c == '[' || c == '{')
-            depth++;
-        else if ((c == ']' || c == '}') && --depth <= 0)
-            return depth == 0 ? p + 1 : p;
-        else if (c == ',' && depth == 0)
-            return p;
-    }
-    return p;
-}
-
-/* Slice {"id":I,"args":A,"kwargs":K} into its three values. */
-static bool slices(const char *t, const char *v[3], size_t len[3])
-{
-    static const char *const keys[3] = {"{\"id\":", ",\"args\":", ",\"kwargs\":"};
-    const char *p = t;
-    for (int i = 0; i < 3; i++) {
-        size_t kl = strlen(keys[i]);
-        if (strncmp(p, keys[i], kl))
-            return false;
-        v[i] = p + kl;
-        p = skip_value(v[i]);
-        len[i] = (size_t)(p - v[i]);
-        if (!len[i])
-            return false;
-    }
-    return p[0] == '}' && p[1] == '\0';
-}
-
 static void append_string(GString *out, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -147,23 +103,43 @@ static size_t format_size(char *buf, size_t v)
     return n;
 }
 
-static void append_request(bmq_link *l, GString *out, const bmq_message *m, size_t rid)
+/* A message id as bmq_message_to_json writes it: plain printable ASCII is
+ * quoted as is, anything else gets json-c's escapes. */
+static void append_id(GString *out, const char *id)
 {
-    const char *v[3];
-    size_t len[3];
-    char num[24];
-    g_string_append(out, "{\"id\":");
-    g_string_append_len(out, num, (gssize)format_size(num, rid));
-    g_string_append(out, ",\"method\":\"send_message\",\"params\":[");
-    if (l->token)
-        append_string(out, l->token);
-    else
-        g_string_append(out, "null"); /* an original server's oneway token */
-    if (slices(bmq_message_to_json(m), v, len)) {
-        for (int i = 0; i < 3; i++) {
-            g_string_append_c(out, ',');
-            g_string_append_len(out, v[i], (gssize)len[i]);
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        if (*p < 0x20 || *p == '"' || *p == '\\' || *p >= 0x7f) {
+            json_object *o = json_object_new_string(id);
+            g_string_append(out, json_object_to_json_string_ext(
+                                     o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+            json_object_put(o);
+            return;
         }
+    }
+    g_string_append_c(out, '"');
+    g_string_append(out, id);
+    g_string_append_c(out, '"');
+}
+
+/* One request; @token is the token's JSON text, made once per batch. The
+ * message's cached args and kwargs text is copied as it is. */
+static void append_request(bmq_link *l, GString *out, const bmq_message *m, size_t rid,
+                           const GString *token)
+{
+    char num[24];
+    g_string_append_len(out, "{\"id\":", 6);
+    g_string_append_len(out, num, (gssize)format_size(num, rid));
+    static const char method[] = ",\"method\":\"send_message\",\"params\":[";
+    g_string_append_len(out, method, sizeof method - 1);
+    g_string_append_len(out, token->str, (gssize)token->len);
+    const char *as = bmq_message_args_json(m), *ks = bmq_message_kwargs_json(m);
+    if (as && ks) {
+        g_string_append_c(out, ',');
+        append_id(out, bmq_message_id(m));
+        g_string_append_c(out, ',');
+        g_string_append(out, as);
+        g_string_append_c(out, ',');
+        g_string_append(out, ks);
     } else {
         json_object *id, *args, *kwargs;
         if (net__message_parts(m, &id, &args, &kwargs) == 0) {
@@ -232,19 +208,28 @@ static int check_reply(const char *text, size_t tlen, size_t n, size_t *rejected
 
 GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n)
 {
-    GString *body = l->spare;
-    l->spare = NULL;
+    GString *body = l->spare[1] ? l->spare[1] : l->spare[0];
+    if (body == l->spare[1])
+        l->spare[1] = NULL;
+    else
+        l->spare[0] = NULL;
     if (body)
         g_string_truncate(body, 0);
     else
         body = g_string_sized_new(n * 160 + 16);
+    GString *token = g_string_sized_new(64);
+    if (l->token)
+        append_string(token, l->token);
+    else
+        g_string_append(token, "null"); /* an original server's oneway token */
     if (n > 1)
         g_string_append_c(body, '[');
     for (size_t i = 0; i < n; i++) {
         if (i)
             g_string_append_c(body, ',');
-        append_request(l, body, msgs[i], i);
+        append_request(l, body, msgs[i], i, token);
     }
+    g_string_free(token, TRUE);
     if (n > 1)
         g_string_append_c(body, ']');
     return body;
@@ -254,9 +239,11 @@ GString *net__batch_build(bmq_link *l, bmq_message **msgs, size_t n)
  * per batch. Only a buffer of a usual size is kept. */
 void net__batch_recycle(bmq_link *l, GString *body)
 {
-    if (!l->spare && body->allocated_len <= (gsize)1 << 20) {
-        l->spare = body;
-        return;
+    for (int i = 0; i < 2 && body->allocated_len <= (gsize)1 << 20; i++) {
+        if (!l->spare[i]) {
+            l->spare[i] = body;
+            return;
+        }
     }
     g_string_free(body, TRUE);
 }
