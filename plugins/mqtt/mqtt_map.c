@@ -387,12 +387,112 @@ static bool scan_value(scan *s, int depth)
     return scan_number(s);
 }
 
+/* Build the value of text scan_value accepted, when it holds only what
+ * json-c reads the same way without judgement calls: strings without
+ * escapes, integers of at most 18 digits (not "-0"), true, false, null,
+ * arrays, objects without repeated keys. false for anything else (nothing
+ * is left allocated); the caller then asks json-c. This skips json-c's
+ * per-parse locale switch (duplocale/newlocale/freelocale), which costs
+ * more than reading a typical args array. */
+static bool build_value(scan *s, int depth, json_object **out)
+{
+    scan_ws(s);
+    if (s->p >= s->end || depth > SCAN_MAX_DEPTH)
+        return false;
+    char c = *s->p;
+    if (c == '"') {
+        const char *start = ++s->p;
+        while (s->p < s->end && *s->p != '"' && *s->p != '\\')
+            s->p++;
+        if (s->p >= s->end || *s->p != '"' || s->p - start > INT32_MAX)
+            return false;
+        *out = json_object_new_string_len(start, (int)(s->p - start));
+        s->p++;
+        return true;
+    }
+    if (c == '[' || c == '{') {
+        bool array = c == '[';
+        json_object *o = array ? json_object_new_array() : json_object_new_object();
+        s->p++;
+        scan_ws(s);
+        if (s->p < s->end && *s->p == (array ? ']' : '}')) {
+            s->p++;
+            *out = o;
+            return true;
+        }
+        for (;;) {
+            char key[128];
+            if (!array) {
+                scan_ws(s);
+                const char *k = s->p + 1;
+                bool esc = false;
+                if (!scan_string(s, &esc) || esc || (size_t)(s->p - 1 - k) >= sizeof key)
+                    break;
+                memcpy(key, k, (size_t)(s->p - 1 - k));
+                key[s->p - 1 - k] = '\0';
+                if (json_object_object_get_ex(o, key, NULL))
+                    break; /* a repeated key: json-c decides which one stays */
+                scan_ws(s);
+                if (s->p >= s->end || *s->p++ != ':')
+                    break;
+            }
+            json_object *v = NULL;
+            if (!build_value(s, depth + 1, &v))
+                break;
+            if (array)
+                json_object_array_add(o, v);
+            else
+                json_object_object_add(o, key, v);
+            scan_ws(s);
+            if (s->p >= s->end)
+                break;
+            char d = *s->p++;
+            if (d == ',')
+                continue;
+            if (d != (array ? ']' : '}'))
+                break;
+            *out = o;
+            return true;
+        }
+        json_object_put(o);
+        return false;
+    }
+    if (c == 't' || c == 'f' || c == 'n') {
+        const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
+        if (!scan_literal(s, word))
+            return false;
+        *out = c == 'n' ? NULL : json_object_new_boolean(c == 't');
+        return true;
+    }
+    bool negative = c == '-';
+    const char *d = s->p + (negative ? 1 : 0);
+    if (d >= s->end || *d < '0' || *d > '9' || (negative && *d == '0'))
+        return false;
+    uint64_t v = 0;
+    int digits = 0;
+    for (; d < s->end && *d >= '0' && *d <= '9'; d++, digits++)
+        v = v * 10 + (uint64_t)(*d - '0');
+    if (digits > 18 || (d < s->end && (*d == '.' || *d == 'e' || *d == 'E')))
+        return false;
+    s->p = d;
+    *out = json_object_new_int64(negative ? -(int64_t)v : (int64_t)v);
+    return true;
+}
+
 static json_object *parse_part(const char *p, size_t n, json_tokener *tok, json_type want)
 {
     if (n == 2 && want == json_type_array && p[0] == '[' && p[1] == ']')
         return json_object_new_array();
     if (n == 2 && want == json_type_object && p[0] == '{' && p[1] == '}')
         return json_object_new_object();
+    scan s = {p, p + n};
+    json_object *built = NULL;
+    if (build_value(&s, 1, &built)) {
+        scan_ws(&s);
+        if (s.p == s.end && json_object_is_type(built, want))
+            return built;
+        json_object_put(built);
+    }
     json_tokener_reset(tok);
     json_object *o = json_tokener_parse_ex(tok, p, (int)n);
     if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
