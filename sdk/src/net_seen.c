@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#define SEEN_SLOTS (NET_SEEN_CAP * 4) /* a power of two: load stays <= 1/4 */
+#define SEEN_SLOTS (NET_SEEN_CAP * 2) /* a power of two: load stays <= 1/2 */
 
 typedef struct {
     uint64_t hi, lo; /* a hex uid's value; for a text uid hi is its hash */
@@ -16,7 +16,9 @@ typedef struct {
 
 struct net_seen {
     seen_entry ring[NET_SEEN_CAP];
-    uint32_t slots[SEEN_SLOTS]; /* 0: empty, else ring index + 1 */
+    /* 0: empty, else ring index + 1 in the low half and the entry's hash
+     * in the high half: probing and moving entries never touch the ring */
+    uint64_t slots[SEEN_SLOTS];
     size_t head, count;         /* the oldest entry, and how many there are */
     uint64_t seed;
 };
@@ -58,10 +60,15 @@ static uint64_t text_hash(const char *s)
     return h;
 }
 
-static size_t home(const net_seen *t, const seen_entry *e)
+static uint32_t hash_of(const net_seen *t, const seen_entry *e)
 {
     uint64_t h = e->str ? mix(e->hi ^ t->seed) : mix(e->hi ^ mix(e->lo ^ t->seed));
-    return (size_t)(h & (SEEN_SLOTS - 1));
+    return (uint32_t)h;
+}
+
+static size_t home_of(uint64_t slot)
+{
+    return (size_t)(slot >> 32) & (SEEN_SLOTS - 1);
 }
 
 static bool same(const seen_entry *a, const seen_entry *b)
@@ -71,12 +78,13 @@ static bool same(const seen_entry *a, const seen_entry *b)
     return a->hi == b->hi && a->lo == b->lo;
 }
 
-/* The slot holding @key, or the empty slot where it would go. */
-static size_t find(const net_seen *t, const seen_entry *key, bool *found)
+/* The slot holding @key (of hash @h), or the empty slot where it would go. */
+static size_t find(const net_seen *t, const seen_entry *key, uint32_t h, bool *found)
 {
-    size_t i = home(t, key);
+    size_t i = h & (SEEN_SLOTS - 1);
     while (t->slots[i]) {
-        if (same(&t->ring[t->slots[i] - 1], key)) {
+        if ((uint32_t)(t->slots[i] >> 32) == h &&
+            same(&t->ring[(uint32_t)t->slots[i] - 1], key)) {
             *found = true;
             return i;
         }
@@ -94,7 +102,7 @@ static void unslot(net_seen *t, size_t i)
         j = (j + 1) & (SEEN_SLOTS - 1);
         if (!t->slots[j])
             break;
-        size_t k = home(t, &t->ring[t->slots[j] - 1]);
+        size_t k = home_of(t->slots[j]);
         bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (!stays) {
             t->slots[i] = t->slots[j];
@@ -129,17 +137,19 @@ bool net__seen_check_add(net_bus *nb, const char *uid)
     }
     g_mutex_lock(&nb->seen_lock);
     net_seen *t = nb->seen;
+    uint32_t h = hash_of(t, &key);
     bool found;
-    find(t, &key, &found);
+    size_t slot = find(t, &key, h, &found);
     if (found) {
         g_mutex_unlock(&nb->seen_lock);
         return true;
     }
     size_t at;
-    if (t->count == NET_SEEN_CAP) { /* forget the oldest; its ring place is reused */
+    bool evicted = t->count == NET_SEEN_CAP;
+    if (evicted) { /* forget the oldest; its ring place is reused */
         seen_entry *old = &t->ring[t->head];
         bool f;
-        unslot(t, find(t, old, &f));
+        unslot(t, find(t, old, hash_of(t, old), &f));
         g_free(old->str);
         at = t->head;
         t->head = (t->head + 1) % NET_SEEN_CAP;
@@ -149,7 +159,9 @@ bool net__seen_check_add(net_bus *nb, const char *uid)
     t->ring[at] = key;
     if (key.str)
         t->ring[at].str = g_strdup(uid);
-    t->slots[find(t, &key, &found)] = (uint32_t)at + 1;
+    if (evicted) /* a hole may have opened before the slot found */
+        slot = find(t, &key, h, &found);
+    t->slots[slot] = (uint64_t)h << 32 | (uint64_t)(at + 1);
     g_mutex_unlock(&nb->seen_lock);
     return false;
 }
