@@ -53,13 +53,21 @@ static int publish_now(mqtt_bridge *b, const char *topic, const char *payload, s
     return rc;
 }
 
-/* 64-bit FNV-1a with a final mix; never 0 (the empty slot). Collisions
- * among 8192 recent uids are ~2^-38 likely: a negligible false drop. */
+/* 64-bit multiply-xorshift over 8 bytes at a time (uids are 32 chars)
+ * with a final mix; never 0 (the empty slot). Collisions among 8192 recent
+ * uids are ~2^-38 likely: a negligible false drop. */
 static uint64_t uid_hash(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    size_t n = strlen(s);
+    uint64_t h = 0xcbf29ce484222325ull ^ n, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
+    }
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
@@ -145,10 +153,15 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
      * back to us by a link, say) is not published again. */
     if (mqtt_link__seen(b, bmq_message_uid(m)))
         return;
-    char *topic = mqtt_map__topic(b->cfg.prefix, bmq_message_namespace(m), bmq_message_name(m),
-                                  bmq_message_action(m));
+    /* Payload, a NUL, then the topic: one buffer, as mosquitto_publish
+     * copies both anyway. */
     size_t len;
-    char *payload = mqtt_map__payload(m, b->origin_json, &len);
+    GString *s = mqtt_map__payload_string(m, b->origin_json, &len);
+    g_string_append_c(s, '\0');
+    size_t topic_at = s->len;
+    mqtt_map__append_topic(s, b->cfg.prefix, bmq_message_namespace(m), bmq_message_name(m),
+                           bmq_message_action(m));
+    const char *topic = s->str + topic_at, *payload = s->str;
 
     if (b->cfg.qos == 0) {
         if (atomic_load(&b->connected))
@@ -158,8 +171,9 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
     } else if (!atomic_load(&b->live)) {
         g_mutex_lock(&b->lock);
         if (!atomic_load(&b->live)) {
-            buffer_push(b, topic, payload, len);
+            buffer_push(b, g_strdup(topic), g_strndup(payload, len), len);
             g_mutex_unlock(&b->lock);
+            g_string_free(s, TRUE);
             return;
         }
         g_mutex_unlock(&b->lock);
@@ -169,8 +183,7 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
          * messages itself and sends them after the reconnect. */
         publish_now(b, topic, payload, len);
     }
-    g_free(topic);
-    g_free(payload);
+    g_string_free(s, TRUE);
 }
 
 /* Caller holds b->lock. */
@@ -372,7 +385,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         return;
     }
     mqtt_envelope env;
-    mqtt_map__parse_payload(mm->payload, (size_t)mm->payloadlen, b->tok, &env);
+    mqtt_map__parse_payload_lazy(mm->payload, (size_t)mm->payloadlen, b->tok, &env);
     if (env.origin != NULL && strcmp(env.origin, b->cfg.hub_id) == 0) {
         mqtt_envelope_clear(&env); /* our own message coming back */
         return;

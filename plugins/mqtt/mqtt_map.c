@@ -30,6 +30,13 @@ static void append_level(GString *s, const char *p, bool is_ns)
 char *mqtt_map__topic(const char *prefix, const char *ns, const char *name, const char *action)
 {
     GString *s = g_string_sized_new(strlen(prefix) + strlen(name) + strlen(action) + 16);
+    mqtt_map__append_topic(s, prefix, ns, name, action);
+    return g_string_free(s, FALSE);
+}
+
+void mqtt_map__append_topic(GString *s, const char *prefix, const char *ns, const char *name,
+                            const char *action)
+{
     g_string_append(s, prefix);
     g_string_append_c(s, '/');
     if (ns == NULL || *ns == '\0')
@@ -40,7 +47,6 @@ char *mqtt_map__topic(const char *prefix, const char *ns, const char *name, cons
     append_level(s, name, false);
     g_string_append_c(s, '/');
     append_level(s, action, false);
-    return g_string_free(s, FALSE);
 }
 
 /* A wildcard part becomes '+', anything else one escaped level. */
@@ -169,9 +175,14 @@ char *mqtt_map__id_from_topic(const char *prefix, const char *topic)
 
 char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *len)
 {
+    return g_string_free(mqtt_map__payload_string(m, origin_json, len), FALSE);
+}
+
+GString *mqtt_map__payload_string(const bmq_message *m, const char *origin_json, size_t *len)
+{
     const char *uid = bmq_message_uid(m);
     const char *id = bmq_message_id(m);
-    GString *s = g_string_sized_new(160);
+    GString *s = g_string_sized_new(256); /* room for a typical payload and its topic */
     g_string_append(s, "{\"id\":");
     mqtt_json__append_string(s, id, strlen(id));
     g_string_append(s, ",\"args\":");
@@ -187,7 +198,7 @@ char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *l
     }
     g_string_append_c(s, '}');
     *len = s->len;
-    return g_string_free(s, FALSE);
+    return s;
 }
 
 /* A uid we pass on must be short and plain; anything else is ignored. */
@@ -479,12 +490,32 @@ static bool build_value(scan *s, int depth, json_object **out)
     return true;
 }
 
-static json_object *parse_part(const char *p, size_t n, json_tokener *tok, json_type want)
+static json_object *parse_part_full(const char *p, size_t n, json_tokener *tok, json_type want);
+
+/* An empty container: a new one, or with @lazy NULL (the message makes it
+ * only if someone asks). */
+static json_object *empty_part(json_type want, bool lazy)
 {
-    if (n == 2 && want == json_type_array && p[0] == '[' && p[1] == ']')
-        return json_object_new_array();
-    if (n == 2 && want == json_type_object && p[0] == '{' && p[1] == '}')
-        return json_object_new_object();
+    if (lazy)
+        return NULL;
+    return want == json_type_array ? json_object_new_array() : json_object_new_object();
+}
+
+/* *out is the value, or NULL for an empty one under @lazy. false: not read. */
+static bool parse_part(const char *p, size_t n, json_tokener *tok, json_type want, bool lazy,
+                       json_object **out)
+{
+    if (n == 2 && ((want == json_type_array && p[0] == '[' && p[1] == ']') ||
+                   (want == json_type_object && p[0] == '{' && p[1] == '}'))) {
+        *out = empty_part(want, lazy);
+        return lazy || *out != NULL;
+    }
+    *out = parse_part_full(p, n, tok, want);
+    return *out != NULL;
+}
+
+static json_object *parse_part_full(const char *p, size_t n, json_tokener *tok, json_type want)
+{
     scan s = {p, p + n};
     json_object *built = NULL;
     if (build_value(&s, 1, &built)) {
@@ -504,7 +535,8 @@ static json_object *parse_part(const char *p, size_t n, json_tokener *tok, json_
 }
 
 /* 1: envelope filled in; 0: not an envelope (text); -1: unsure, use json-c. */
-static int fast_envelope(const char *payload, size_t len, json_tokener *tok, mqtt_envelope *out)
+static int fast_envelope(const char *payload, size_t len, json_tokener *tok, bool lazy,
+                         mqtt_envelope *out)
 {
     scan s = {payload, payload + len};
     const char *args = NULL, *kwargs = NULL, *origin = NULL, *uid = NULL;
@@ -563,11 +595,12 @@ static int fast_envelope(const char *payload, size_t len, json_tokener *tok, mqt
     if ((args == NULL && kwargs == NULL) || (args != NULL && args[0] != '[') ||
         (kwargs != NULL && kwargs[0] != '{'))
         return 0; /* valid JSON, but not an envelope */
-    json_object *a =
-        args ? parse_part(args, args_n, tok, json_type_array) : json_object_new_array();
-    json_object *k =
-        kwargs ? parse_part(kwargs, kwargs_n, tok, json_type_object) : json_object_new_object();
-    if (a == NULL || k == NULL) {
+    json_object *a = NULL, *k = NULL;
+    bool a_ok = args ? parse_part(args, args_n, tok, json_type_array, lazy, &a)
+                     : ((a = empty_part(json_type_array, lazy)), true);
+    bool k_ok = kwargs ? parse_part(kwargs, kwargs_n, tok, json_type_object, lazy, &k)
+                       : ((k = empty_part(json_type_object, lazy)), true);
+    if (!a_ok || !k_ok) {
         json_object_put(a);
         json_object_put(k);
         return -1;
@@ -587,13 +620,14 @@ static int fast_envelope(const char *payload, size_t len, json_tokener *tok, mqt
     return 1;
 }
 
-void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok, mqtt_envelope *out)
+static void parse_payload(const void *payload, size_t len, json_tokener *tok, bool lazy,
+                          mqtt_envelope *out)
 {
     memset(out, 0, sizeof *out);
     json_tokener *own = NULL;
     if (tok == NULL)
         tok = own = json_tokener_new();
-    int fast = fast_envelope(payload, len, tok, out);
+    int fast = fast_envelope(payload, len, tok, lazy, out);
     bool env = fast == 1 || (fast < 0 && try_envelope(payload, len, tok, out));
     if (own != NULL)
         json_tokener_free(own);
@@ -605,6 +639,17 @@ void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok,
     out->kwargs = json_object_new_object();
     out->raw = true;
     g_free(text);
+}
+
+void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok, mqtt_envelope *out)
+{
+    parse_payload(payload, len, tok, false, out);
+}
+
+void mqtt_map__parse_payload_lazy(const void *payload, size_t len, json_tokener *tok,
+                                  mqtt_envelope *out)
+{
+    parse_payload(payload, len, tok, true, out);
 }
 
 void mqtt_map__parse_payload_slow(const void *payload, size_t len, mqtt_envelope *out)

@@ -21,6 +21,9 @@
 /* Topic for a message with these parts (@ns "" = default namespace).
  * Returns (transfer full, g_free) the topic. */
 char *mqtt_map__topic(const char *prefix, const char *ns, const char *name, const char *action);
+/* Same, appended to @s. */
+void mqtt_map__append_topic(GString *s, const char *prefix, const char *ns, const char *name,
+                            const char *action);
 
 /* Subscription filter for a berryMQ pattern ("build:*", "*@*:*", "test").
  * NULL with *error (transfer full, g_free) for an invalid pattern or a
@@ -40,6 +43,8 @@ bool mqtt_map__id_from_topic_buf(const char *prefix, size_t prefix_len, const ch
  * @origin_json is the JSON string literal of the hub id (quotes included).
  * Returns (transfer full, g_free) the text, its length in *len. */
 char *mqtt_map__payload(const bmq_message *m, const char *origin_json, size_t *len);
+/* Same as a GString (transfer full) the caller may append to. */
+GString *mqtt_map__payload_string(const bmq_message *m, const char *origin_json, size_t *len);
 
 /* mqtt_json.c: append @o (transfer none, only read) to @s as strict JSON. */
 void mqtt_json__append(GString *s, json_object *o);
@@ -61,6 +66,11 @@ typedef struct mqtt_envelope {
  * tokener owned by the calling thread. Never fails. */
 void mqtt_map__parse_payload(const void *payload, size_t len, json_tokener *tok,
                              mqtt_envelope *out);
+/* Same, except that an empty args or kwargs read by the fast path may be
+ * left NULL (bmq_message_new_full takes NULL as empty and builds the object
+ * only when asked): saves making and freeing a json-c hash table. */
+void mqtt_map__parse_payload_lazy(const void *payload, size_t len, json_tokener *tok,
+                                  mqtt_envelope *out);
 /* The same decision made by json-c alone (slower; tests compare both). */
 void mqtt_map__parse_payload_slow(const void *payload, size_t len, mqtt_envelope *out);
 /* Free what an envelope still holds (fields already taken must be NULL). */
