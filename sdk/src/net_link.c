@@ -186,18 +186,27 @@ static void settle(bmq_link *l, batch *b, int rc, size_t rejected)
     if (b->body)
         net__batch_recycle(l, b->body);
     /* Hand the messages to the next enqueues; those that do not fit are
-     * released here (a sender that has not come back for a while). */
+     * released here (a sender that has not come back for a while). The last
+     * batch of a burst releases everything before it counts as delivered,
+     * so that a flushed link holds no message. */
     bmq_message **over = b->msgs;
     size_t n_over = b->n;
     g_mutex_lock(&l->q_lock);
-    l->in_flight -= b->n;
-    if (!l->stop) {
+    bool last = l->stop || (g_queue_is_empty(&l->out) && l->in_flight == b->n);
+    if (last) {
+        g_mutex_unlock(&l->q_lock);
+        net__link_reap(l);
+        release(over, n_over);
+        n_over = 0;
+        g_mutex_lock(&l->q_lock);
+    } else {
         size_t keep = MIN(b->n, NET_REAP_CAP - l->n_reap);
         for (size_t i = 0; i < keep; i++)
             l->reap[(l->reap_head + l->n_reap++) % NET_REAP_CAP] = b->msgs[i];
         over += keep;
         n_over -= keep;
     }
+    l->in_flight -= b->n;
     g_cond_broadcast(&l->q_cond);
     g_mutex_unlock(&l->q_lock);
     release(over, n_over);
