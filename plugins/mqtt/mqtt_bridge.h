@@ -74,6 +74,16 @@ typedef struct mqtt_bridge {
     gint64 restart_delay; /* us before the next connection attempt */
     GThread *worker;      /* the network thread: connects, runs the loop, flushes */
 
+    /* Hand-off of local messages to the network thread. A sender that finds
+     * it idle publishes itself, which wakes the network thread, and arms it;
+     * until that thread has published what piled up (after its next loop
+     * turn), later senders only queue here. So a burst costs one wake-up and
+     * the thread then writes its packets back to back, instead of one
+     * wake-up of the network thread (and of the broker) per message. */
+    GMutex handoff_lock;
+    GQueue handoff;     /* of mqtt_handoff* in send order */
+    bool handoff_armed; /* the network thread will drain handoff */
+
     atomic_bool connected; /* CONNACK seen, no disconnect since */
     atomic_bool live;      /* connected and the offline buffer flushed */
     atomic_bool refused_logged;
@@ -93,7 +103,7 @@ typedef struct mqtt_bridge {
 /* mqtt_link.c: the libmosquitto side. */
 int mqtt_link__start(mqtt_bridge *b, char **error);
 void mqtt_link__stop(mqtt_bridge *b);
-/* Publish one message (any thread): direct, buffered or dropped. */
+/* Publish one message (any thread): direct, handed off, buffered or dropped. */
 void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m);
 /* true if @uid was already seen; records it otherwise. */
 bool mqtt_link__seen(mqtt_bridge *b, const char *uid);

@@ -147,22 +147,24 @@ static void buffer_push(mqtt_bridge *b, char *topic, char *payload, size_t len)
     g_queue_push_tail(&b->buffer, p);
 }
 
-void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
-{
-    /* A message this bridge already carried (it came from the broker and
-     * back to us by a link, say) is not published again. */
-    if (mqtt_link__seen(b, bmq_message_uid(m)))
-        return;
-    /* Payload, a NUL, then the topic: one buffer, as mosquitto_publish
-     * copies both anyway. */
-    size_t len;
-    GString *s = mqtt_map__payload_string(m, b->origin_json, &len);
-    g_string_append_c(s, '\0');
-    size_t topic_at = s->len;
-    mqtt_map__append_topic(s, b->cfg.prefix, bmq_message_namespace(m), bmq_message_name(m),
-                           bmq_message_action(m));
-    const char *topic = s->str + topic_at, *payload = s->str;
+/* One message on its way out: payload, a NUL, then the topic in one
+ * buffer, as mosquitto_publish copies both anyway. */
+typedef struct mqtt_handoff {
+    size_t len, topic_at;
+    char buf[]; /* payload '\0' topic '\0' */
+} mqtt_handoff;
 
+/* Would route() hand @b's next message to mosquitto_publish? */
+static bool would_publish(mqtt_bridge *b)
+{
+    return b->cfg.qos == 0 ? atomic_load(&b->connected) : atomic_load(&b->live);
+}
+
+/* Publish, buffer or drop @h (taken). */
+static void route(mqtt_bridge *b, mqtt_handoff *h)
+{
+    const char *topic = h->buf + h->topic_at, *payload = h->buf;
+    size_t len = h->len;
     if (b->cfg.qos == 0) {
         if (atomic_load(&b->connected))
             publish_now(b, topic, payload, len);
@@ -173,7 +175,7 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
         if (!atomic_load(&b->live)) {
             buffer_push(b, g_strdup(topic), g_strndup(payload, len), len);
             g_mutex_unlock(&b->lock);
-            g_string_free(s, TRUE);
+            g_free(h);
             return;
         }
         g_mutex_unlock(&b->lock);
@@ -183,7 +185,59 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
          * messages itself and sends them after the reconnect. */
         publish_now(b, topic, payload, len);
     }
+    g_free(h);
+}
+
+void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
+{
+    /* A message this bridge already carried (it came from the broker and
+     * back to us by a link, say) is not published again. */
+    if (mqtt_link__seen(b, bmq_message_uid(m)))
+        return;
+    size_t len;
+    GString *s = mqtt_map__payload_string(m, b->origin_json, &len);
+    g_string_append_c(s, '\0');
+    size_t topic_at = s->len;
+    mqtt_map__append_topic(s, b->cfg.prefix, bmq_message_namespace(m), bmq_message_name(m),
+                           bmq_message_action(m));
+    mqtt_handoff *h = g_malloc(sizeof *h + s->len + 1);
+    h->len = len;
+    h->topic_at = topic_at;
+    memcpy(h->buf, s->str, s->len + 1);
     g_string_free(s, TRUE);
+
+    g_mutex_lock(&b->handoff_lock);
+    if (b->handoff_armed) {
+        g_queue_push_tail(&b->handoff, h);
+        g_mutex_unlock(&b->handoff_lock);
+        return;
+    }
+    /* Arm only when route() will call mosquitto_publish, whose wake-up of
+     * the network thread guarantees a drain. If the link state changes in
+     * between, the network thread's loop turn ends and drains anyway. */
+    b->handoff_armed = would_publish(b);
+    g_mutex_unlock(&b->handoff_lock);
+    route(b, h);
+}
+
+/* Network thread (or after it ended): publish what senders queued, in
+ * order, then disarm once nothing is left. */
+static void handoff_drain(mqtt_bridge *b)
+{
+    for (;;) {
+        g_mutex_lock(&b->handoff_lock);
+        if (b->handoff.length == 0) {
+            b->handoff_armed = false;
+            g_mutex_unlock(&b->handoff_lock);
+            return;
+        }
+        GQueue q = b->handoff;
+        g_queue_init(&b->handoff);
+        g_mutex_unlock(&b->handoff_lock);
+        mqtt_handoff *h;
+        while ((h = g_queue_pop_head(&q)) != NULL)
+            route(b, h);
+    }
 }
 
 /* Caller holds b->lock. */
@@ -273,6 +327,7 @@ static gpointer link_main(gpointer data)
         int timeout = flush_due_locked(b);
         g_mutex_unlock(&b->lock);
         int rc = mosquitto_loop(b->mosq, timeout, 1);
+        handoff_drain(b);
         if (rc == MOSQ_ERR_SUCCESS && !atomic_load(&b->connected) &&
             g_get_monotonic_time() - attempt_at > MQTT_CONNECT_TIMEOUT_US) {
             /* No CONNACK in time (a handshake the broker dropped when it
@@ -480,6 +535,7 @@ void mqtt_link__stop(mqtt_bridge *b)
     b->worker = NULL;
     atomic_store(&b->connected, false);
     atomic_store(&b->live, false);
+    handoff_drain(b); /* into the offline buffer (counted below) or dropped */
     mosquitto_destroy(b->mosq);
     b->mosq = NULL;
     unsigned left = b->buffer.length;

@@ -47,6 +47,7 @@ static void bridge_free(mqtt_bridge *b)
     g_mutex_clear(&b->lock);
     g_cond_clear(&b->cond);
     g_mutex_clear(&b->seen_lock);
+    g_mutex_clear(&b->handoff_lock);
     g_free(b);
 }
 
@@ -80,7 +81,9 @@ static void *mqtt_create(bmq_host *host, json_object *config, char **error)
     g_mutex_init(&b->lock);
     g_cond_init(&b->cond);
     g_mutex_init(&b->seen_lock);
+    g_mutex_init(&b->handoff_lock);
     g_queue_init(&b->buffer);
+    g_queue_init(&b->handoff);
     b->tok = json_tokener_new();
 
     const char *node = BMQ_HOST_HAS(host, node_id) ? host->node_id : NULL;
