@@ -2,13 +2,17 @@
  *
  * Threads: one network thread per instance (link_main) connects, runs
  * libmosquitto's loop and reconnects; the connect/disconnect/message
- * callbacks run on it. Local messages are published from whatever thread
- * sent them (the follower is BMQ_FOLLOW_ANY_THREAD): mosquitto_publish only
- * queues the packet and wakes the network thread. The offline buffer is
- * sent a moment after a reconnect, so hubs that come back at the same time
- * have subscribed again before the backlog arrives. Shared state: atomics,
- * b->lock (buffer, flush schedule, backoff) and b->seen_lock (uid set);
- * neither lock is taken while the other is held.
+ * callbacks run on it. Local messages are encoded in whatever thread sent
+ * them (the follower is BMQ_FOLLOW_ANY_THREAD). The first of a burst is
+ * published there: mosquitto_publish only queues the packet and wakes the
+ * network thread (one write to its socket pair). The rest of the burst is
+ * queued on b->handoff and published by the network thread after its loop
+ * turn, in order, without a wake-up each (see mqtt_bridge.h). The offline
+ * buffer is sent a moment after a reconnect, so hubs that come back at the
+ * same time have subscribed again before the backlog arrives. Shared state:
+ * atomics, b->lock (buffer, flush schedule, backoff), b->seen_lock (uid set)
+ * and b->handoff_lock (hand-off queue); no lock is taken while another is
+ * held.
  */
 #include <string.h>
 
