@@ -108,6 +108,9 @@ net_seen *net__seen_new(void);
 void net__seen_free(net_seen *t);
 /* Remember @uid; true if it was already seen (a duplicate). */
 bool net__seen_check_add(net_bus *nb, const char *uid);
+/* Warm the cache for checking @uid (@len bytes, not terminated) as the
+ * @ahead-th next check: speed only, no effect on the set. */
+void net__seen_prefetch(net_bus *nb, const char *uid, size_t len, size_t ahead);
 void net__bus_kick_sweeper(net_bus *nb);
 /* Drop every inbound link (server stop). */
 void net__bus_drop_inbound(net_bus *nb);

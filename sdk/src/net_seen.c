@@ -23,24 +23,27 @@ struct net_seen {
     uint64_t seed;
 };
 
-static bool parse_hex(const char *s, uint64_t *hi, uint64_t *lo)
+/* hex digit values, 16 for anything else (a table: no branch per digit) */
+static const unsigned char hexval[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* 32 lowercase hex digits, exactly @len bytes. */
+static bool parse_hex(const char *s, size_t len, uint64_t *hi, uint64_t *lo)
 {
-    uint64_t w[2] = {0, 0};
-    for (int i = 0; i < 32; i++) {
-        unsigned c = (unsigned char)s[i], d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else
-            return false;
-        w[i / 16] = w[i / 16] << 4 | d;
-    }
-    if (s[32])
+    if (len != 32)
         return false;
+    uint64_t w[2] = {0, 0};
+    unsigned bad = 0;
+    for (int i = 0; i < 32; i++) {
+        unsigned v = hexval[(unsigned char)s[i]];
+        bad |= v == 0;
+        w[i / 16] = w[i / 16] << 4 | ((v - 1) & 15);
+    }
     *hi = w[0];
     *lo = w[1];
-    return true;
+    return !bad;
 }
 
 static uint64_t mix(uint64_t x)
@@ -131,7 +134,7 @@ void net__seen_free(net_seen *t)
 bool net__seen_check_add(net_bus *nb, const char *uid)
 {
     seen_entry key = {0, 0, NULL};
-    if (!parse_hex(uid, &key.hi, &key.lo)) {
+    if (!parse_hex(uid, strnlen(uid, 33), &key.hi, &key.lo)) {
         key.str = (char *)uid;
         key.hi = text_hash(uid);
     }
@@ -164,4 +167,18 @@ bool net__seen_check_add(net_bus *nb, const char *uid)
     t->slots[slot] = (uint64_t)h << 32 | (uint64_t)(at + 1);
     g_mutex_unlock(&nb->seen_lock);
     return false;
+}
+
+void net__seen_prefetch(net_bus *nb, const char *uid, size_t len, size_t ahead)
+{
+    seen_entry key = {0, 0, NULL};
+    net_seen *t = nb->seen;
+    g_mutex_lock(&nb->seen_lock);
+    if (parse_hex(uid, len, &key.hi, &key.lo))
+        __builtin_prefetch(&t->slots[hash_of(t, &key) & (SEEN_SLOTS - 1)]);
+    if (t->count == NET_SEEN_CAP && ahead < NET_SEEN_CAP) {
+        const seen_entry *old = &t->ring[(t->head + ahead) % NET_SEEN_CAP];
+        __builtin_prefetch(&t->slots[hash_of(t, old) & (SEEN_SLOTS - 1)]);
+    }
+    g_mutex_unlock(&nb->seen_lock);
 }
