@@ -207,7 +207,8 @@ static void settle(bmq_link *l, batch *b, int rc, size_t rejected)
         n_over -= keep;
     }
     l->in_flight -= b->n;
-    g_cond_broadcast(&l->q_cond);
+    if (!l->in_flight && g_queue_is_empty(&l->out)) /* what flushers wait for */
+        g_cond_broadcast(&l->q_cond);
     g_mutex_unlock(&l->q_lock);
     release(over, n_over);
     g_free(b->msgs);
