@@ -12,6 +12,23 @@
  * Time runs from the first send to the last delivery. Prints messages/s for
  * both, the bridge's extra time in percent, and the CPU seconds of this
  * process and of the broker for each run.
+ *
+ * Why the two sides compare like for like (checked, not assumed):
+ *   - bytes: the pair publishes exactly the payload the bridge writes for
+ *     message i (same keys, order and lengths, a 32-hex-digit uid) on the
+ *     topic the bridge uses, berrymq/_/bench/tick;
+ *   - QoS: the same level for the publish and for the subscription;
+ *   - connections and threads: two broker connections on each side, each
+ *     with one network thread (libmosquitto's loop_start for the pair, the
+ *     plugin's own thread for each hub), plus this process's main thread
+ *     sending, so both sides run three threads here and one broker;
+ *   - endpoints: from the first send call (mosquitto_publish / bmq_twitter)
+ *     to the last delivery callback (on_message / the follower on hub B),
+ *     and CPU over the same window, this process plus the broker.
+ * What the bridge side does on top is the work a hub user pays for: building
+ * the args, bus routing on both hubs, the mapping and the uid checks. The
+ * subscription of hub B is the wildcard filter berrymq/_/bench/+, a little
+ * dearer for the broker to match than the pair's exact topic.
  */
 #include <stdatomic.h>
 #include <sys/resource.h>
