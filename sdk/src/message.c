@@ -288,6 +288,93 @@ static pthread_mutex_t json_locks[16] = {
     PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
     PTHREAD_MUTEX_INITIALIZER};
 
+/* ---- plain serialization ----
+ * args and kwargs are mostly small trees of strings, integers, booleans,
+ * arrays and objects. They are written here exactly as json-c writes them
+ * (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE): json-c keeps a
+ * print buffer in every object it serializes, two allocations per message.
+ * Anything else - doubles, strings needing escapes or beyond ASCII, values
+ * with user data (json-c's hook for custom output), deep or long values -
+ * makes the whole value go through json-c. */
+typedef struct {
+    char *p, *end;
+} plain_buf;
+
+static bool plain_put(plain_buf *b, const char *s, size_t n)
+{
+    if ((size_t)(b->end - b->p) < n)
+        return false;
+    memcpy(b->p, s, n);
+    b->p += n;
+    return true;
+}
+
+static bool plain_str(plain_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+            return false;
+    }
+    return plain_put(b, "\"", 1) && plain_put(b, s, n) && plain_put(b, "\"", 1);
+}
+
+static bool plain_int(plain_buf *b, json_object *o)
+{
+    int64_t v = json_object_get_int64(o);
+    if (v == INT64_MAX) /* maybe a larger unsigned value */
+        return false;
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        tmp[sizeof tmp - ++n] = (char)('0' + u % 10);
+    while ((u /= 10));
+    if (v < 0)
+        tmp[sizeof tmp - ++n] = '-';
+    return plain_put(b, tmp + sizeof tmp - n, n);
+}
+
+static bool plain_value(plain_buf *b, json_object *o, int depth)
+{
+    if (!o)
+        return plain_put(b, "null", 4);
+    if (depth > 16 || json_object_get_userdata(o))
+        return false;
+    switch (json_object_get_type(o)) {
+    case json_type_boolean:
+        return json_object_get_boolean(o) ? plain_put(b, "true", 4) : plain_put(b, "false", 5);
+    case json_type_int:
+        return plain_int(b, o);
+    case json_type_string:
+        return plain_str(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
+    case json_type_array: {
+        size_t n = json_object_array_length(o);
+        if (!plain_put(b, "[", 1))
+            return false;
+        for (size_t i = 0; i < n; i++)
+            if ((i && !plain_put(b, ",", 1)) ||
+                !plain_value(b, json_object_array_get_idx(o, i), depth + 1))
+                return false;
+        return plain_put(b, "]", 1);
+    }
+    case json_type_object: {
+        bool first = true;
+        if (!plain_put(b, "{", 1))
+            return false;
+        json_object_object_foreach(o, key, val) {
+            if ((!first && !plain_put(b, ",", 1)) || !plain_str(b, key, strlen(key)) ||
+                !plain_put(b, ":", 1) || !plain_value(b, val, depth + 1))
+                return false;
+            first = false;
+        }
+        return plain_put(b, "}", 1);
+    }
+    default:
+        return false;
+    }
+}
+
 /* Serialize one of args/kwargs once; the caller holds the message's lock. */
 static char *serialize_part(_Atomic(json_object *) *obj, _Atomic(char *) *slot, char *empty)
 {
@@ -298,9 +385,17 @@ static char *serialize_part(_Atomic(json_object *) *obj, _Atomic(char *) *slot, 
     if (!o) {
         cur = empty;
     } else {
-        const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
-        size_t n = 0;
-        const char *t = json_object_to_json_string_length(o, fl, &n);
+        char tmp[512];
+        plain_buf b = {tmp, tmp + sizeof tmp - 1};
+        const char *t = tmp;
+        size_t n;
+        if (plain_value(&b, o, 0)) {
+            n = (size_t)(b.p - tmp);
+            tmp[n] = '\0';
+        } else {
+            const int fl = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
+            t = json_object_to_json_string_length(o, fl, &n);
+        }
         if (!t || !(cur = malloc(n + 1)))
             return NULL;
         memcpy(cur, t, n + 1);
