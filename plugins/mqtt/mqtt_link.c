@@ -15,6 +15,7 @@
  * held.
  */
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "mqtt_bridge.h"
 #include "mqtt_map.h"
@@ -283,6 +284,15 @@ static int flush_due_locked(mqtt_bridge *b)
 
 static GMutex connect_lock;
 
+/* Packets read per loop turn beyond libmosquitto's one, at most. */
+#define MQTT_READ_BURST 64
+
+static bool bytes_waiting(struct mosquitto *mosq)
+{
+    int fd = mosquitto_socket(mosq), n = 0;
+    return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 #define MQTT_CONNECT_TIMEOUT_US (5 * G_USEC_PER_SEC)
 
 /* The network thread. It runs libmosquitto's loop itself instead of
@@ -331,6 +341,11 @@ static gpointer link_main(gpointer data)
         int timeout = flush_due_locked(b);
         g_mutex_unlock(&b->lock);
         int rc = mosquitto_loop(b->mosq, timeout, 1);
+        /* mosquitto_loop reads one QoS 0 packet per turn, each after its
+         * own pselect; while bytes are already waiting, read on. */
+        for (int i = 0; rc == MOSQ_ERR_SUCCESS && i < MQTT_READ_BURST && bytes_waiting(b->mosq);
+             i++)
+            rc = mosquitto_loop_read(b->mosq, 1);
         handoff_drain(b);
         if (rc == MOSQ_ERR_SUCCESS && !atomic_load(&b->connected) &&
             g_get_monotonic_time() - attempt_at > MQTT_CONNECT_TIMEOUT_US) {
