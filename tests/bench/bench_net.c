@@ -41,6 +41,71 @@ static double cpu_s(void)
            ru.ru_stime.tv_usec / 1e6;
 }
 
+/* CPU seconds of each thread of the process, from /proc (clock ticks). */
+typedef struct {
+    int tid;
+    char comm[24];
+    double cpu;
+} thread_cpu;
+
+static size_t threads_cpu(thread_cpu *out, size_t max)
+{
+    size_t n = 0;
+    GDir *d = g_dir_open("/proc/self/task", 0, NULL);
+    const char *name;
+    while (d && n < max && (name = g_dir_read_name(d))) {
+        char *path = g_strdup_printf("/proc/self/task/%s/stat", name);
+        char *text = NULL;
+        if (g_file_get_contents(path, &text, NULL, NULL)) {
+            char *l = strchr(text, '('), *r = strrchr(text, ')');
+            unsigned long ut = 0, st = 0;
+            /* after the comm: state and 10 more fields, then utime stime */
+            if (l && r && sscanf(r + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu %lu", &ut,
+                                 &st) == 2) {
+                out[n].tid = atoi(name);
+                g_strlcpy(out[n].comm, l + 1, MIN(sizeof out[n].comm, (size_t)(r - l)));
+                out[n].cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+                n++;
+            }
+        }
+        g_free(text);
+        g_free(path);
+    }
+    if (d)
+        g_dir_close(d);
+    return n;
+}
+
+/* Print the CPU time per message of each kind of thread between two
+ * snapshots: which stage of the pipeline is the busy one. */
+static void print_threads(const thread_cpu *a, size_t na, const thread_cpu *b, size_t nb, long n)
+{
+    const char *seen[64];
+    size_t ns = 0;
+    printf("    cpu us/msg by thread:");
+    for (size_t i = 0; i < nb; i++) {
+        bool done = false;
+        for (size_t k = 0; k < ns; k++)
+            done = done || !strcmp(seen[k], b[i].comm);
+        if (done || ns == G_N_ELEMENTS(seen))
+            continue;
+        seen[ns++] = b[i].comm;
+        double sum = 0;
+        for (size_t j = 0; j < nb; j++) {
+            if (strcmp(b[j].comm, b[i].comm))
+                continue;
+            double before = 0;
+            for (size_t k = 0; k < na; k++)
+                if (a[k].tid == b[j].tid)
+                    before = a[k].cpu;
+            sum += b[j].cpu - before;
+        }
+        if (sum > 0)
+            printf("  %s %.1f", b[i].comm, sum * 1e6 / n);
+    }
+    printf("\n");
+}
+
 static void twitter_one(bmq_bus *bus, long i)
 {
     json_object *a = json_object_new_array_ext(2);
@@ -92,6 +157,8 @@ static void bench_batch(bmq_bus *client, uint16_t port, unsigned batch, long n)
     }
     bmq_link_set_batch(l, batch);
     __atomic_store_n(&received, 0, __ATOMIC_RELAXED);
+    thread_cpu before[64], after[64];
+    size_t nbefore = threads_cpu(before, G_N_ELEMENTS(before));
     double t0 = now_s(), c0 = cpu_s();
     const long round = 50000; /* stay under the per-link queue bound */
     for (long done = 0; done < n;) {
@@ -103,9 +170,11 @@ static void bench_batch(bmq_bus *client, uint16_t port, unsigned batch, long n)
     }
     wait_received((uint64_t)n);
     double dt = now_s() - t0, dc = cpu_s() - c0;
+    size_t nafter = threads_cpu(after, G_N_ELEMENTS(after));
     printf("(b) batches of %4u (style 02 link):            %9.0f msgs/s  (%ld in %.2f s, "
            "cpu %.1f us/msg)\n",
            batch, n / dt, n, dt, dc * 1e6 / n);
+    print_threads(before, nbefore, after, nafter, n);
     bmq_close_connection(l);
 }
 
