@@ -239,20 +239,23 @@ static gpointer link_main(gpointer data)
             break;
         if (!stop)
             take(l, &next);
-        if (cur.n) {
-            size_t rejected = 0;
+        size_t rejected = 0;
+        if (cur.n)
             rc = net__batch_finish(l, cur.body, cur.msgs, cur.n, &rejected);
-            settle(l, &cur, rc, rejected);
-            if (rc < 0)
-                break;
-        }
-        if (stop)
+        if (rc < 0 || stop) {
+            if (cur.n)
+                settle(l, &cur, rc, rejected);
             break;
+        }
+        /* The next batch goes on the wire before this one is accounted for
+         * and released: the peer works meanwhile. */
+        int src = next.n ? net__batch_start(l, next.body) : 0;
+        if (cur.n)
+            settle(l, &cur, rc, rejected);
         if (next.n) {
-            rc = net__batch_start(l, next.body);
             cur = next;
             memset(&next, 0, sizeof next);
-            if (rc < 0)
+            if ((rc = src) < 0)
                 break;
         } else {
             settle(l, &next, 0, 0);
