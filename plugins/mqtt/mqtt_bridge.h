@@ -81,6 +81,7 @@ typedef struct mqtt_bridge {
      * the thread then writes its packets back to back, instead of one
      * wake-up of the network thread (and of the broker) per message. */
     GMutex handoff_lock;
+    GMutex drain_lock;  /* held by whoever publishes from handoff */
     GQueue handoff;     /* of mqtt_handoff* in send order */
     bool handoff_armed; /* the network thread will drain handoff */
 

@@ -11,8 +11,9 @@
  * buffer is sent a moment after a reconnect, so hubs that come back at the
  * same time have subscribed again before the backlog arrives. Shared state:
  * atomics, b->lock (buffer, flush schedule, backoff), b->seen_lock (uid set)
- * and b->handoff_lock (hand-off queue); no lock is taken while another is
- * held.
+ * and b->handoff_lock (hand-off queue); none of these is taken while another
+ * is held. b->drain_lock (one drainer of the hand-off at a time) is held
+ * while taking them, and never taken under any of them.
  */
 #include <string.h>
 #include <sys/ioctl.h>
@@ -165,14 +166,16 @@ static bool would_publish(mqtt_bridge *b)
     return b->cfg.qos == 0 ? atomic_load(&b->connected) : atomic_load(&b->live);
 }
 
-/* Publish, buffer or drop @h (taken). */
-static void route(mqtt_bridge *b, mqtt_handoff *h)
+/* Publish, buffer or drop @h (taken). true if libmosquitto took the packet,
+ * which also wakes the network thread. */
+static bool route(mqtt_bridge *b, mqtt_handoff *h)
 {
     const char *topic = h->buf + h->topic_at, *payload = h->buf;
     size_t len = h->len;
+    int rc = MOSQ_ERR_NO_CONN;
     if (b->cfg.qos == 0) {
         if (atomic_load(&b->connected))
-            publish_now(b, topic, payload, len);
+            rc = publish_now(b, topic, payload, len);
         else
             count_drop(b, topic, MOSQ_ERR_SUCCESS);
     } else if (!atomic_load(&b->live)) {
@@ -181,17 +184,20 @@ static void route(mqtt_bridge *b, mqtt_handoff *h)
             buffer_push(b, g_strdup(topic), g_strndup(payload, len), len);
             g_mutex_unlock(&b->lock);
             g_free(h);
-            return;
+            return false;
         }
         g_mutex_unlock(&b->lock);
-        publish_now(b, topic, payload, len);
+        rc = publish_now(b, topic, payload, len);
     } else {
         /* If the link dropped a moment ago libmosquitto queues QoS>=1
          * messages itself and sends them after the reconnect. */
-        publish_now(b, topic, payload, len);
+        rc = publish_now(b, topic, payload, len);
     }
     g_free(h);
+    return rc == MOSQ_ERR_SUCCESS;
 }
+
+static void handoff_drain(mqtt_bridge *b);
 
 void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
 {
@@ -220,20 +226,25 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
     /* Arm only when route() will call mosquitto_publish, whose wake-up of
      * the network thread guarantees a drain. If the link state changes in
      * between, the network thread's loop turn ends and drains anyway. */
-    b->handoff_armed = would_publish(b);
+    bool armed = b->handoff_armed = would_publish(b);
     g_mutex_unlock(&b->handoff_lock);
-    route(b, h);
+    if (!route(b, h) && armed)
+        handoff_drain(b); /* the link went down meanwhile: no wake-up is coming */
 }
 
-/* Network thread (or after it ended): publish what senders queued, in
- * order, then disarm once nothing is left. */
+/* Network thread, a sender whose wake-up did not happen, or the stop after
+ * the thread ended: publish what senders queued, in order, then disarm once
+ * nothing is left. drain_lock keeps one drainer at a time, so batches go
+ * out in the order they were queued. */
 static void handoff_drain(mqtt_bridge *b)
 {
+    g_mutex_lock(&b->drain_lock);
     for (;;) {
         g_mutex_lock(&b->handoff_lock);
         if (b->handoff.length == 0) {
             b->handoff_armed = false;
             g_mutex_unlock(&b->handoff_lock);
+            g_mutex_unlock(&b->drain_lock);
             return;
         }
         GQueue q = b->handoff;
@@ -527,10 +538,29 @@ int mqtt_link__start(mqtt_bridge *b, char **error)
     return 0;
 }
 
+/* Senders are gone (the followers are removed first): wait (briefly) until
+ * the network thread has published what they handed off, so it goes out
+ * before the goodbye and is covered by the wait for its acknowledgement.
+ * The queue is only ever non-empty while armed, and an armed queue has a
+ * wake-up of the network thread pending. */
+static void handoff_settle(mqtt_bridge *b)
+{
+    gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    for (;;) {
+        g_mutex_lock(&b->handoff_lock);
+        bool armed = b->handoff_armed;
+        g_mutex_unlock(&b->handoff_lock);
+        if (!armed || b->worker == NULL || g_get_monotonic_time() >= end)
+            return;
+        g_usleep(1000);
+    }
+}
+
 void mqtt_link__stop(mqtt_bridge *b)
 {
     if (b->mosq == NULL)
         return;
+    handoff_settle(b);
     if (atomic_load(&b->connected)) {
         /* Say goodbye, and wait (briefly) until the broker has it and all
          * that was published before: libmosquitto drops packets still

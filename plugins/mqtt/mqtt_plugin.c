@@ -48,6 +48,7 @@ static void bridge_free(mqtt_bridge *b)
     g_cond_clear(&b->cond);
     g_mutex_clear(&b->seen_lock);
     g_mutex_clear(&b->handoff_lock);
+    g_mutex_clear(&b->drain_lock);
     g_free(b);
 }
 
@@ -82,6 +83,7 @@ static void *mqtt_create(bmq_host *host, json_object *config, char **error)
     g_cond_init(&b->cond);
     g_mutex_init(&b->seen_lock);
     g_mutex_init(&b->handoff_lock);
+    g_mutex_init(&b->drain_lock);
     g_queue_init(&b->buffer);
     g_queue_init(&b->handoff);
     b->tok = json_tokener_new();
