@@ -86,6 +86,8 @@ struct bmq_link {
     bmq_message *reap[NET_REAP_CAP];
     size_t reap_head, n_reap;
     GString *spare[2]; /* request buffers kept for reuse (link thread): one per batch in flight */
+    GString *expect;   /* (nullable) our server's answer to an accepted batch of expect_n */
+    size_t expect_n;
     uint64_t sent, received, failed; /* atomics */
 };
 

@@ -44,6 +44,8 @@ void net__link_unref(bmq_link *l)
     for (int i = 0; i < 2; i++)
         if (l->spare[i])
             g_string_free(l->spare[i], TRUE);
+    if (l->expect)
+        g_string_free(l->expect, TRUE);
     if (l->queue)
         bmq_queue_free(l->queue);
     bmq_rpc_client_free(l->rpc);

@@ -288,17 +288,24 @@ int net__batch_finish(bmq_link *l, GString *body, bmq_message **msgs, size_t n, 
     if (rc == -BMQ_ENET) /* the first attempt failed: retry the same body */
         rc = post_retry(l, l->fwd, 1, body->str, body->len, &text, &tlen);
     if (rc == 0 && n > 1) {
-        /* Our own server answers an accepted batch exactly like this. */
-        g_string_truncate(body, 0);
-        g_string_append_c(body, '[');
-        char num[24];
-        for (size_t i = 0; i < n; i++) {
-            g_string_append(body, i ? ",{\"id\":" : "{\"id\":");
-            g_string_append_len(body, num, (gssize)format_size(num, i));
-            g_string_append(body, ",\"result\":\"ok\",\"error\":null}");
+        /* Our own server answers an accepted batch exactly like this; the
+         * text is kept for the next batch of the same size. */
+        if (!l->expect || l->expect_n != n) {
+            if (!l->expect)
+                l->expect = g_string_sized_new(n * 48 + 2);
+            GString *e = l->expect;
+            g_string_truncate(e, 0);
+            g_string_append_c(e, '[');
+            char num[24];
+            for (size_t i = 0; i < n; i++) {
+                g_string_append(e, i ? ",{\"id\":" : "{\"id\":");
+                g_string_append_len(e, num, (gssize)format_size(num, i));
+                g_string_append(e, ",\"result\":\"ok\",\"error\":null}");
+            }
+            g_string_append_c(e, ']');
+            l->expect_n = n;
         }
-        g_string_append_c(body, ']');
-        if (body->len != tlen || memcmp(body->str, text, tlen))
+        if (l->expect->len != tlen || memcmp(l->expect->str, text, tlen))
             rc = check_reply(text, tlen, n, rejected);
     } else if (rc == 0) {
         rc = check_reply(text, tlen, n, rejected);
