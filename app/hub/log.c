@@ -12,22 +12,6 @@
 static int max_level = BMQ_LOG_INFO;
 static bool journal;
 
-static const char *level_name(int level)
-{
-    switch (level) {
-    case BMQ_LOG_ERROR:
-        return "error";
-    case BMQ_LOG_WARNING:
-        return "warning";
-    case BMQ_LOG_NOTICE:
-        return "notice";
-    case BMQ_LOG_INFO:
-        return "info";
-    default:
-        return "debug";
-    }
-}
-
 int hub_log_level_parse(const char *s)
 {
     static const char *const names[] = {"error", "warning", "notice", "info", "debug"};
@@ -66,7 +50,7 @@ static void emit(int level, const char *prefix, const char *msg)
     if (journal)
         line = g_strdup_printf("<%d>%s%s\n", level, prefix, msg);
     else
-        line = g_strdup_printf("berrymq-hub: %s: %s%s\n", level_name(level), prefix, msg);
+        line = g_strdup_printf("berrymq-hub: %s: %s%s\n", bmq_log_level_name(level), prefix, msg);
     fputs(line, stderr);
     fflush(stderr);
     g_free(line);

@@ -17,7 +17,7 @@
 
 #include "plugin_host.h"
 
-static const char *level_name(int level)
+const char *bmq_log_level_name(int level)
 {
     switch (level) {
     case BMQ_LOG_ERROR:
@@ -45,9 +45,9 @@ void plugin__logv(bmq_plugin_host *h, int level, const char *instance_id, const 
         fn(level, instance_id, line, data);
     } else if (level <= BMQ_LOG_INFO || g_getenv("BMQ_DEBUG")) {
         if (instance_id)
-            fprintf(stderr, "berrymq: %s: [%s] %s\n", level_name(level), instance_id, line);
+            fprintf(stderr, "berrymq: %s: [%s] %s\n", bmq_log_level_name(level), instance_id, line);
         else
-            fprintf(stderr, "berrymq: %s: %s\n", level_name(level), line);
+            fprintf(stderr, "berrymq: %s: %s\n", bmq_log_level_name(level), line);
     }
     g_free(line);
 }

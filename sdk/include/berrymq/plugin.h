@@ -157,6 +157,9 @@ BMQ_API bmq_plugin_host *bmq_plugin_host_new(bmq_bus *bus, GMainContext *context
 /* Destroy every instance (reverse creation order), unload every plugin. */
 BMQ_API void bmq_plugin_host_free(bmq_plugin_host *h);
 BMQ_API void bmq_plugin_host_set_log(bmq_plugin_host *h, bmq_log_fn fn, void *user_data);
+/* "error", "warning", "notice", "info" or "debug" for a BMQ_LOG_* level
+ * (transfer none, static). */
+BMQ_API const char *bmq_log_level_name(int level);
 BMQ_API void bmq_plugin_host_set_node_id(bmq_plugin_host *h, const char *node_id);
 /* Append a directory to the search path (searched in the order added). */
 BMQ_API void bmq_plugin_host_add_dir(bmq_plugin_host *h, const char *dir);
