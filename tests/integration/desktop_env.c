@@ -548,3 +548,16 @@ void desk_env_stop(desk_env *e)
     g_free(e->dir);
     g_free(e);
 }
+
+desk_notify *desk_monitor_find(desk_env *e, const char *summary)
+{
+    GPtrArray *calls = desk_monitor_calls(e);
+    desk_notify *out = NULL;
+    for (guint i = calls->len; i > 0 && !out; i--) {
+        desk_notify *n = calls->pdata[i - 1];
+        if (g_strcmp0(n->summary, summary) == 0 && n->returned_id)
+            out = n;
+    }
+    g_ptr_array_unref(calls);
+    return out;
+}

@@ -51,6 +51,8 @@ bool desk_monitor_start(desk_env *e);
  * the env). */
 GPtrArray *desk_monitor_calls(desk_env *e);
 guint desk_monitor_count(desk_env *e);
+/* The latest answered Notify call with @summary (owned by the env), or NULL. */
+desk_notify *desk_monitor_find(desk_env *e, const char *summary);
 void desk_monitor_clear(desk_env *e);
 
 /* Iterate the default main context until @cond returns true or @timeout_ms

@@ -58,15 +58,7 @@ static bool log_has(hub_proc *h, const char *needle)
 
 static desk_notify *call_find(const char *summary)
 {
-    GPtrArray *calls = desk_monitor_calls(env);
-    desk_notify *out = NULL;
-    for (guint i = calls->len; i > 0 && !out; i--) {
-        desk_notify *n = calls->pdata[i - 1];
-        if (g_strcmp0(n->summary, summary) == 0 && n->returned_id)
-            out = n;
-    }
-    g_ptr_array_unref(calls);
-    return out;
+    return desk_monitor_find(env, summary);
 }
 
 static bool call_seen(void *summary)

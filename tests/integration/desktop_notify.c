@@ -66,15 +66,7 @@ static void send(const char *id, const char *kwargs)
 /* The latest Notify call with @summary (borrowed), or NULL. */
 static desk_notify *call_find(const char *summary)
 {
-    GPtrArray *calls = desk_monitor_calls(env);
-    desk_notify *out = NULL;
-    for (guint i = calls->len; i > 0 && !out; i--) {
-        desk_notify *n = calls->pdata[i - 1];
-        if (g_strcmp0(n->summary, summary) == 0 && n->returned_id)
-            out = n;
-    }
-    g_ptr_array_unref(calls);
-    return out;
+    return desk_monitor_find(env, summary);
 }
 
 static bool call_seen(void *summary)
