@@ -15,7 +15,7 @@
  * the daemon has answered the Notify call), and `true` as the floor of
  * spawning any program. Prints median, p90, p99.
  */
-#include "../integration/cli_harness.h"
+#include "cli_harness.h"
 
 #include <errno.h>
 #include <fcntl.h>

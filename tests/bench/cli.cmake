@@ -1,8 +1,9 @@
 # bench_cli: end-to-end latency of `berrymq twitter` (and notify-send for
 # comparison). Built, not run by ctest: run build/tests/bench_cli [RUNS].
 add_executable(bench_cli ${CMAKE_CURRENT_LIST_DIR}/bench_cli.c
-  ${CMAKE_SOURCE_DIR}/tests/integration/cli_harness.c)
+  ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c)
 target_link_libraries(bench_cli PRIVATE berrymq PkgConfig::JSONC)
+target_include_directories(bench_cli PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
 if(TARGET berrymq-hub)
   set(_bench_cli_hub "$<TARGET_FILE:berrymq-hub>")
 else()

@@ -17,7 +17,7 @@ endif()
 
 foreach(_t send plugin exit)
   bmq_add_test(cli_${_t}
-    SOURCES ${_cli_dir}/cli_${_t}_test.c ${_cli_dir}/cli_harness.c
+    SOURCES ${_cli_dir}/cli_${_t}_test.c ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
     LIBS PkgConfig::JSONC
     TIMEOUT 180 LABELS cli integration)
   target_compile_definitions(cli_${_t} PRIVATE

@@ -2,12 +2,12 @@
 # notify and gui plugins in-process through the plugin host.
 set(_desk ${CMAKE_CURRENT_LIST_DIR})
 if(TARGET plugin_notify)
-  bmq_add_test(desktop_notify SOURCES ${_desk}/desktop_notify.c ${_desk}/desktop_env.c
+  bmq_add_test(desktop_notify SOURCES ${_desk}/desktop_notify.c ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
     LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration)
   add_dependencies(desktop_notify plugin_notify)
 endif()
 if(TARGET plugin_gui)
-  bmq_add_test(desktop_gui SOURCES ${_desk}/desktop_gui.c ${_desk}/desktop_env.c
+  bmq_add_test(desktop_gui SOURCES ${_desk}/desktop_gui.c ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
     LIBS berrymq PkgConfig::GTK TIMEOUT 240 LABELS desktop integration)
   add_dependencies(desktop_gui plugin_gui)
   # Full malloc stacks, so the one GTK leak in tests/lsan.supp can be named.
@@ -16,7 +16,7 @@ if(TARGET plugin_gui)
 endif()
 if(TARGET plugin_notify AND TARGET plugin_gui AND TARGET plugin_timer AND TARGET berrymq-hub
    AND TARGET berrymq-cli)
-  bmq_add_test(desktop_hub SOURCES ${_desk}/desktop_hub.c ${_desk}/desktop_env.c
+  bmq_add_test(desktop_hub SOURCES ${_desk}/desktop_hub.c ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
     LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration hub)
   add_dependencies(desktop_hub plugin_notify plugin_gui plugin_timer berrymq-hub berrymq-cli)
   set_tests_properties(desktop_hub PROPERTIES RESOURCE_LOCK berrymq_hub)

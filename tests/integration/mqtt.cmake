@@ -3,8 +3,9 @@
 # and (when built) the real berrymq-hub and berrymq programs.
 if(WITH_PLUGIN_MQTT)
   set(_mqtt_dir ${CMAKE_CURRENT_LIST_DIR})
-  add_library(bmq_mqtt_harness STATIC EXCLUDE_FROM_ALL ${_mqtt_dir}/mqtt_harness.c)
+  add_library(bmq_mqtt_harness STATIC EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/tests/support/mqtt_harness.c)
   target_link_libraries(bmq_mqtt_harness PUBLIC berrymq PkgConfig::GLIB PkgConfig::JSONC)
+  target_include_directories(bmq_mqtt_harness PUBLIC ${CMAKE_SOURCE_DIR}/tests/support)
 
   bmq_add_test(mqtt_mapping
     SOURCES ${_mqtt_dir}/mqtt_mapping.c ${CMAKE_SOURCE_DIR}/plugins/mqtt/mqtt_map.c

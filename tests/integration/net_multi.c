@@ -4,7 +4,7 @@
  * SIGKILL in the middle of a stream. */
 #include <berrymq/net.h>
 
-#include "integration/net_proc.h"
+#include "net_proc.h"
 
 static void test_style01(void)
 {

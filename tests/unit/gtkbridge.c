@@ -2,7 +2,7 @@
  * "message::NAME" signals on the main thread, in order; widgets and actions
  * bound with bmq_gtk_bridge_bind* send their identifiers; disposal,
  * overflow and bad input are handled. Runs on its own Xvfb. */
-#include "../integration/desktop_env.h"
+#include "desktop_env.h"
 
 #include <berrymq/gtk.h>
 #include <gtk/gtk.h>

@@ -1,6 +1,6 @@
 # Plugin host unit test, against the test plugins of tests/plugins.
 bmq_add_test(unit_pluginhost SOURCES ${CMAKE_CURRENT_LIST_DIR}/pluginhost.c
-  LIBS berrymq TIMEOUT 60 LABELS unit plugin)
+  LIBS berrymq TIMEOUT 60 LABELS pluginhost)
 add_dependencies(unit_pluginhost bmq_test_plugins)
 set_property(TEST unit_pluginhost APPEND PROPERTY ENVIRONMENT
   "BMQ_TEST_PLUGIN_DIR=${CMAKE_BINARY_DIR}/tests/plugins")
