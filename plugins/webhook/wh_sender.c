@@ -291,8 +291,13 @@ static void retry_later(wh_sender *s, wh_entry *e, char *desc, guint delay_ms, b
     s->retry_at = g_get_monotonic_time() + (gint64)delay_ms * 1000;
     set_error_locked(s, g_strdup(desc));
     guint queued = wh__outbox_length(&s->outbox);
-    char *line = g_strdup_printf("%s %s: %s; retrying in %.1f s (%u queued)", s->cfg->url_shown,
-                                 bmq_message_id(e->msg), desc, delay_ms / 1000.0, queued);
+    char when[32];
+    if (delay_ms < 1000)
+        g_snprintf(when, sizeof when, "%u ms", delay_ms);
+    else
+        g_snprintf(when, sizeof when, "%.1f s", delay_ms / 1000.0);
+    char *line = g_strdup_printf("%s %s: %s; retrying in %s (%u queued)", s->cfg->url_shown,
+                                 bmq_message_id(e->msg), desc, when, queued);
     s->busy = NULL;
     g_mutex_unlock(&s->lock);
     s->host->log(s->host, first ? BMQ_LOG_WARNING : BMQ_LOG_INFO, "%s", line);
@@ -300,9 +305,11 @@ static void retry_later(wh_sender *s, wh_entry *e, char *desc, guint delay_ms, b
     g_free(desc);
 }
 
-static void given_up(wh_sender *s, wh_entry *e, long http, char *desc, const char *why)
+/* @e is the busy head: still ours until done_with_head(). */
+static void given_up(wh_sender *s, wh_entry *e, long http, char *desc, const char *verb,
+                     const char *why)
 {
-    s->host->log(s->host, BMQ_LOG_WARNING, "%s refused %s: %s (%s)", s->cfg->url_shown,
+    s->host->log(s->host, BMQ_LOG_WARNING, "%s %s %s: %s (%s)", s->cfg->url_shown, verb,
                  bmq_message_id(e->msg), desc, why);
     g_mutex_lock(&s->lock);
     s->failed++;
@@ -329,8 +336,8 @@ static void finish(wh_sender *s, CURLcode code)
         return;
     }
     if (code != CURLE_OK) {
-        char *desc = g_strdup_printf("%s%s%s", curl_easy_strerror(code), s->errbuf[0] ? ": " : "",
-                                     s->errbuf);
+        /* libcurl's own text is the more precise one when there is any. */
+        char *desc = g_strdup(s->errbuf[0] ? s->errbuf : curl_easy_strerror(code));
         bool first = !s->down;
         s->down = true;
         retry_later(s, e, desc, next_backoff(s), first);
@@ -347,12 +354,12 @@ static void finish(wh_sender *s, CURLcode code)
         s->last_status = http;
         g_mutex_unlock(&s->lock);
         if (c->retries && e->attempts >= c->retries) {
-            char *why = g_strdup_printf("given up after %u attempts", e->attempts);
+            char *why = g_strdup_printf("%u attempts", e->attempts);
             /* The next message still waits: the server asked for time. */
             g_mutex_lock(&s->lock);
             s->retry_at = g_get_monotonic_time() + (gint64)delay * 1000;
             g_mutex_unlock(&s->lock);
-            given_up(s, e, http, desc, why);
+            given_up(s, e, http, desc, "gave up on", why);
             g_free(why);
             return;
         }
@@ -360,7 +367,7 @@ static void finish(wh_sender *s, CURLcode code)
         return;
     }
     s->backoff_ms = 0;
-    given_up(s, e, http, desc,
+    given_up(s, e, http, desc, "refused",
              http >= 300 && http < 400 ? "redirects are not followed: fix the url"
                                        : "not retried");
 }

@@ -7,7 +7,7 @@ target_link_libraries(bmq_http_server PUBLIC PkgConfig::GLIB PRIVATE PkgConfig::
 
 foreach(_t format retry tls)
   bmq_add_test(webhook_${_t}_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_${_t}_test.c
-    LIBS berrymq bmq_http_server TIMEOUT 180 LABELS plugins webhook)
+    LIBS berrymq bmq_http_server PkgConfig::MHD TIMEOUT 180 LABELS plugins webhook)
   add_dependencies(webhook_${_t}_test plugin_webhook)
 endforeach()
 bmq_add_test(webhook_template_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_template_test.c
