@@ -1,13 +1,10 @@
 # webhook plugin (label "plugins"): requests as a real HTTP server on
 # loopback receives them, retries, outages, rate limits and TLS, with the
 # real plugin host. The server is tests/support/http_server.c.
-add_library(bmq_http_server STATIC ${CMAKE_SOURCE_DIR}/tests/support/http_server.c)
-target_include_directories(bmq_http_server PUBLIC ${CMAKE_SOURCE_DIR}/tests/support)
-target_link_libraries(bmq_http_server PUBLIC PkgConfig::GLIB PRIVATE PkgConfig::MHD)
 
 foreach(_t format retry tls)
   bmq_add_test(webhook_${_t}_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_${_t}_test.c
-    LIBS berrymq bmq_http_server PkgConfig::MHD TIMEOUT 180 LABELS plugins webhook)
+    LIBS berrymq bmq_http_server TIMEOUT 180 LABELS plugins webhook)
   add_dependencies(webhook_${_t}_test plugin_webhook)
 endforeach()
 bmq_add_test(webhook_template_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_template_test.c

@@ -1,0 +1,19 @@
+# The webhook plugin in the real berrymq-hub, driven with the berrymq CLI:
+# a server that does not answer must not slow `berrymq twitter`.
+if(TARGET berrymq-hub)
+  set(_wh_hub_bin "$<TARGET_FILE:berrymq-hub>")
+else()
+  set(_wh_hub_bin "${CMAKE_BINARY_DIR}/app/hub/berrymq-hub")
+endif()
+bmq_add_test(webhook_hub_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_hub_test.c
+    ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
+  LIBS PkgConfig::JSONC bmq_http_server
+  TIMEOUT 240 LABELS integration webhook)
+target_compile_definitions(webhook_hub_test PRIVATE
+  BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"
+  BMQ_HUB_BIN="${_wh_hub_bin}")
+add_dependencies(webhook_hub_test berrymq-cli plugin_webhook)
+if(TARGET berrymq-hub)
+  add_dependencies(webhook_hub_test berrymq-hub)
+endif()

@@ -1,0 +1,139 @@
+/* webhook_hub_test.c - the webhook plugin inside the real berrymq-hub,
+ * driven with the berrymq CLI: while the webhook's server sits on a
+ * request without answering, `berrymq twitter` keeps returning at once and
+ * `berrymq listen` gets every message; `berrymq status --json` shows them
+ * queued; once the server answers they all arrive, once each, in order.
+ */
+#include "cli_harness.h"
+#include "http_server.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define N_MORE 10
+
+/* instances[id=hook].status.status (transfer full), NULL if absent. */
+static json_object *hook_status(cli_h *h)
+{
+    json_object *st = cli_h_status(h), *insts = NULL, *found = NULL;
+    if (st && json_object_object_get_ex(st, "instances", &insts)) {
+        for (size_t i = 0; i < json_object_array_length(insts); i++) {
+            json_object *in = json_object_array_get_idx(insts, i), *id, *s1, *s2;
+            if (json_object_object_get_ex(in, "id", &id) &&
+                strcmp(json_object_get_string(id), "hook") == 0 &&
+                json_object_object_get_ex(in, "status", &s1) &&
+                json_object_object_get_ex(s1, "status", &s2))
+                found = json_object_get(s2);
+        }
+    }
+    json_object_put(st);
+    return found;
+}
+
+static int64_t hook_stat(cli_h *h, const char *key)
+{
+    json_object *s = hook_status(h), *v;
+    int64_t r = -1;
+    if (s && json_object_object_get_ex(s, key, &v))
+        r = json_object_get_int64(v);
+    json_object_put(s);
+    return r;
+}
+
+static bool wait_stat(cli_h *h, const char *key, int64_t want, double timeout_s)
+{
+    double end = cli_now() + timeout_s;
+    while (hook_stat(h, key) != want && cli_now() < end)
+        g_usleep(20000);
+    return hook_stat(h, key) == want;
+}
+
+static void twitter(cli_h *h, int i)
+{
+    char arg[16];
+    snprintf(arg, sizeof arg, "m%d", i);
+    cli_run r;
+    int rc = cli_h_runv(h, &r, "twitter", "slow:x", arg, NULL);
+    CHECK(rc == 0, "twitter %s: exit %d, stderr: %s", arg, rc, r.err);
+    cli_run_free(&r);
+}
+
+static void test_slow_server(cli_h *h, hs_server *s)
+{
+    cli_proc listen;
+    const char *argv[] = {"listen", "slow:*", "--count", "11", "--timeout", "120", NULL};
+    CHECK(cli_h_spawn(h, &listen, argv) == 0, "spawn listen");
+    CHECK(cli_h_wait_queue(h, "slow:*", true, 30.0), "listen never connected");
+
+    /* The first message reaches the server, which holds on to it. */
+    twitter(h, 0);
+    CHECK(hs_wait_count(s, 1, 30.0), "the webhook never sent m0");
+    for (int i = 1; i <= N_MORE; i++)
+        twitter(h, i);
+    for (int i = 0; i <= N_MORE; i++) {
+        char *line = cli_proc_line(&listen, 30.0), want[64];
+        snprintf(want, sizeof want, "{\"id\":\"slow:x\",\"args\":[\"m%d\"],\"kwargs\":{}}", i);
+        json_object *got = line ? cli_json(line) : NULL, *exp = cli_json(want);
+        CHECK(got && json_object_equal(got, exp), "listen printed '%s', expected %s",
+              line ? line : "(nothing)", want);
+        json_object_put(got);
+        json_object_put(exp);
+        free(line);
+    }
+    char *err = NULL;
+    CHECK(cli_proc_wait(&listen, 30.0, &err) == 0, "listen failed: %s", err);
+    free(err);
+    free(listen.out);
+
+    /* All of that happened while the server still held m0. */
+    CHECK(hs_count(s) == 1 && hs_held(s) == 1, "the server answered early (%u requests)",
+          hs_count(s));
+    CHECK(hook_stat(h, "queued") == N_MORE + 1, "queued %lld, expected %d",
+          (long long)hook_stat(h, "queued"), N_MORE + 1);
+    CHECK(hook_stat(h, "sent") == 0, "sent %lld", (long long)hook_stat(h, "sent"));
+
+    hs_hold(s, false);
+    CHECK(hs_wait_count(s, N_MORE + 1, 60.0), "only %u requests arrived", hs_count(s));
+    CHECK(wait_stat(h, "sent", N_MORE + 1, 60.0), "sent %lld", (long long)hook_stat(h, "sent"));
+    CHECK(hs_count(s) == N_MORE + 1, "%u requests", hs_count(s));
+    for (int i = 0; i <= N_MORE; i++) {
+        const hs_request *r = hs_get(s, (guint)i);
+        char want[16];
+        snprintf(want, sizeof want, "m%d", i);
+        CHECK(r && strcmp(r->body, want) == 0, "request %d is '%s'", i, r ? r->body : "");
+        CHECK(r && strcmp(r->path, "/slow") == 0, "path %s", r ? r->path : "");
+        const char *title = r ? hs_header(r, "Title") : NULL;
+        CHECK(title && strcmp(title, "slow:x") == 0, "title %s", title ? title : "(none)");
+    }
+    CHECK(hook_stat(h, "queued") == 0, "queued %lld", (long long)hook_stat(h, "queued"));
+}
+
+int main(void)
+{
+    cli_h h;
+    if (cli_h_init(&h, "webhook") < 0)
+        return 1;
+    hs_server *s = hs_start(0, NULL, NULL);
+    if (!s)
+        return 1;
+    hs_hold(s, true);
+    char *cfg = g_strdup_printf(
+        "{\"plugins\": [{\"plugin\": \"webhook\", \"id\": \"hook\", \"config\": {\"url\": "
+        "\"http://127.0.0.1:%d/slow\", \"format\": \"ntfy\", \"filter\": \"slow:*\", "
+        "\"timeout\": 120}}]}\n",
+        hs_port(s));
+    cli_h_write_config(&h, cfg);
+    g_free(cfg);
+    if (cli_h_hub_start(&h, NULL) < 0) {
+        hs_stop(s);
+        cli_h_cleanup(&h);
+        return 1;
+    }
+    test_slow_server(&h, s);
+    CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
+    cli_h_cleanup(&h);
+    hs_stop(s);
+    if (cli_failures)
+        fprintf(stderr, "%d check(s) failed\n", cli_failures);
+    return cli_failures ? 1 : 0;
+}
