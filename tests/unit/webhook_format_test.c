@@ -373,6 +373,54 @@ static void test_config_errors(void)
     fx_free(&fx);
 }
 
+/* Every hub.json of docs/webhook.md makes a working instance (created,
+ * not used: nothing is sent anywhere), and the sample template gives the
+ * request the page says. */
+static void test_docs_examples(void)
+{
+    const char *src = g_getenv("BMQ_SOURCE_DIR");
+    CHECK(src != NULL);
+    char *path = g_build_filename(src, "docs", "webhook.md", NULL), *text = NULL;
+    CHECK(g_file_get_contents(path, &text, NULL, NULL));
+    fixture fx;
+    fx_init(&fx);
+    int made = 0;
+    for (const char *p = text; (p = strstr(p, "```json\n"));) {
+        p += 8;
+        const char *end = strstr(p, "```");
+        CHECK(end != NULL);
+        char *block = g_strndup(p, (gsize)(end - p));
+        json_object *doc = json_tokener_parse(block), *plugins;
+        if (doc && json_object_object_get_ex(doc, "plugins", &plugins)) {
+            for (size_t i = 0; i < json_object_array_length(plugins); i++) {
+                json_object *e = json_object_array_get_idx(plugins, i), *name, *id, *cfg;
+                CHECK(json_object_object_get_ex(e, "plugin", &name));
+                if (strcmp(json_object_get_string(name), "webhook") != 0)
+                    continue;
+                CHECK(json_object_object_get_ex(e, "id", &id));
+                CHECK(json_object_object_get_ex(e, "config", &cfg));
+                char *err = NULL;
+                bmq_instance *in = bmq_instance_create(fx.host, "webhook",
+                                                       json_object_get_string(id), cfg, &err);
+                if (!in)
+                    fprintf(stderr, "docs example %s: %s\n", json_object_get_string(id), err);
+                CHECK(in != NULL);
+                bmq_instance_destroy(in);
+                made++;
+            }
+        }
+        json_object_put(doc);
+        g_free(block);
+        p = end + 3;
+    }
+    /* the introduction, ntfy.sh, self-hosted ntfy, Gotify, Slack,
+     * Discord, Matrix, JSON */
+    CHECK_EQ(made, 8);
+    fx_free(&fx);
+    g_free(text);
+    g_free(path);
+}
+
 int main(void)
 {
     RUN(test_ntfy);
@@ -383,5 +431,6 @@ int main(void)
     RUN(test_auth_and_redaction);
     RUN(test_local_and_overlap);
     RUN(test_config_errors);
+    RUN(test_docs_examples);
     return 0;
 }
