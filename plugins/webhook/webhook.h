@@ -32,20 +32,20 @@ typedef enum {
 typedef struct wh_template wh_template;
 
 typedef struct wh_config {
-    char *url;          /* as configured: may hold userinfo and secrets */
-    char *url_shown;    /* redacted: for logs and status */
-    char *target;       /* where requests go (gotify: URL + /message) */
-    char **filters;     /* NULL-terminated patterns */
-    char *filter_text;  /* the patterns joined with ", " */
+    char *url;         /* as configured: may hold userinfo and secrets */
+    char *url_shown;   /* redacted: for logs and status */
+    char *target;      /* where requests go (gotify: URL + /message) */
+    char **filters;    /* NULL-terminated patterns */
+    char *filter_text; /* the patterns joined with ", " */
     wh_format format;
-    char *method;       /* "POST", "PUT" or "PATCH" */
-    char **headers;     /* NULL-terminated "Name: value", from "headers" */
-    char *token;        /* (nullable) Authorization: Bearer */
-    char *user;         /* (nullable) Basic auth with password */
-    char *password;     /* (nullable) */
-    guint timeout_ms;   /* whole request */
-    char *ca_file;      /* (nullable) trust these CAs instead of the system's */
-    bool insecure;      /* no certificate verification (explicit only) */
+    char *method;     /* "POST", "PUT" or "PATCH" */
+    char **headers;   /* NULL-terminated "Name: value", from "headers" */
+    char *token;      /* (nullable) Authorization: Bearer */
+    char *user;       /* (nullable) Basic auth with password */
+    char *password;   /* (nullable) */
+    guint timeout_ms; /* whole request */
+    char *ca_file;    /* (nullable) trust these CAs instead of the system's */
+    bool insecure;    /* no certificate verification (explicit only) */
     bool https;
     guint rate_n;       /* 0 = no rate limit */
     double rate_period; /* seconds */

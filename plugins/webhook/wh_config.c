@@ -29,9 +29,9 @@
 #include "webhook.h"
 
 static const char *const known_keys[] = {
-    "url",     "filter",   "format",   "method",       "headers",   "token",   "user",
-    "password", "timeout", "ca_file",  "insecure",     "rate",      "template", "content_type",
-    "queue",   "retries",  "retry_min", "retry_max",   "drain",     "hub",     NULL,
+    "url",      "filter",  "format",    "method",    "headers", "token",    "user",
+    "password", "timeout", "ca_file",   "insecure",  "rate",    "template", "content_type",
+    "queue",    "retries", "retry_min", "retry_max", "drain",   "hub",      NULL,
 };
 
 static int fail(char **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -136,8 +136,8 @@ static int get_filters(json_object *cfg, wh_config *c, char **error)
     }
     for (guint i = 0; i < a->len; i++) {
         if (bmq_id_validate(a->pdata[i]) != 0) {
-            int rc = fail(error, "\"filter\": \"%s\" is not a valid pattern",
-                          (const char *)a->pdata[i]);
+            int rc =
+                fail(error, "\"filter\": \"%s\" is not a valid pattern", (const char *)a->pdata[i]);
             g_ptr_array_free(a, TRUE);
             return rc;
         }
@@ -170,9 +170,8 @@ static int get_headers(json_object *cfg, wh_config *c, char **error)
     if (v) {
         json_object_object_foreach(v, name, val)
         {
-            const char *s = json_object_is_type(val, json_type_string)
-                                ? json_object_get_string(val)
-                                : NULL;
+            const char *s =
+                json_object_is_type(val, json_type_string) ? json_object_get_string(val) : NULL;
             int rc = 0;
             if (!header_name_ok(name))
                 rc = fail(error, "\"headers\": \"%s\" is not a valid header name", name);
@@ -201,8 +200,8 @@ static int get_rate(json_object *cfg, wh_config *c, char **error)
     static const struct {
         const char *unit;
         double seconds;
-    } units[] = {{"s", 1},       {"sec", 1},     {"second", 1}, {"m", 60},      {"min", 60},
-                 {"minute", 60}, {"h", 3600},    {"hour", 3600}, {"d", 86400},  {"day", 86400}};
+    } units[] = {{"s", 1},       {"sec", 1},  {"second", 1},  {"m", 60},    {"min", 60},
+                 {"minute", 60}, {"h", 3600}, {"hour", 3600}, {"d", 86400}, {"day", 86400}};
     const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
     char *end = NULL;
     long n = strtol(s, &end, 10);
@@ -262,7 +261,8 @@ static int check_json_template(wh_config *c, char **error)
         rc = fail(error,
                   "\"template\": with content_type %s the body must be JSON, and a sample "
                   "message gives %s (a value outside quotes needs {field!json})",
-                  c->content_type, je == json_tokener_success ? "trailing text" : json_tokener_error_desc(je));
+                  c->content_type,
+                  je == json_tokener_success ? "trailing text" : json_tokener_error_desc(je));
     json_object_put(o);
     json_tokener_free(tok);
     g_free(text);
@@ -350,8 +350,8 @@ static int get_tls(json_object *cfg, wh_config *c, char **error)
 
 static char *summary_id(const char *instance_id)
 {
-    bool plain = instance_id && *instance_id && instance_id[0] != '_' &&
-                 !strpbrk(instance_id, ":@*");
+    bool plain =
+        instance_id && *instance_id && instance_id[0] != '_' && !strpbrk(instance_id, ":@*");
     char *id = plain ? g_strconcat(instance_id, ":summary", NULL) : NULL;
     if (!id || bmq_id_validate(id) != 0) {
         g_free(id);

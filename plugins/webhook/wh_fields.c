@@ -67,9 +67,8 @@ static int level_of_priority(json_object *v)
     static const struct {
         const char *name;
         int level;
-    } names[] = {{"min", 1},  {"1", 1},    {"low", 2}, {"2", 2},      {"default", 3},
-                 {"3", 3},    {"high", 4}, {"4", 4},   {"urgent", 5}, {"max", 5},
-                 {"5", 5}};
+    } names[] = {{"min", 1},  {"1", 1}, {"low", 2},    {"2", 2},   {"default", 3}, {"3", 3},
+                 {"high", 4}, {"4", 4}, {"urgent", 5}, {"max", 5}, {"5", 5}};
     const char *s = json_object_get_string(v);
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
         if (g_ascii_strcasecmp(s, names[i].name) == 0)

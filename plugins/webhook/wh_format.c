@@ -177,8 +177,8 @@ static void json_format(wh_request *r, const wh_fields *f)
 static void slack(wh_request *r, const wh_fields *f)
 {
     add_header(r->headers, "Content-Type", "application/json");
-    char *text = f->body && *f->body ? g_strconcat(f->title, "\n", f->body, NULL)
-                                     : g_strdup(f->title);
+    char *text =
+        f->body && *f->body ? g_strconcat(f->title, "\n", f->body, NULL) : g_strdup(f->title);
     json_object *o = json_object_new_object();
     json_object_object_add(o, "text", json_object_new_string(text));
     r->body = json_body(o, &r->len);

@@ -104,8 +104,8 @@ static void *wh_create(bmq_host *host, json_object *config, char **error)
         g_ptr_array_add(w->followers, f);
     }
     host->log(host, BMQ_LOG_INFO, "forwarding %s to %s (%s%s%s)", w->cfg.filter_text,
-              w->cfg.url_shown, wh__format_name(w->cfg.format), w->cfg.rate_text ? ", at most " : "",
-              w->cfg.rate_text ? w->cfg.rate_text : "");
+              w->cfg.url_shown, wh__format_name(w->cfg.format),
+              w->cfg.rate_text ? ", at most " : "", w->cfg.rate_text ? w->cfg.rate_text : "");
     if (w->cfg.insecure)
         host->log(host, BMQ_LOG_WARNING,
                   "certificates of %s are NOT verified (\"insecure\": true): anyone on the path "
@@ -124,7 +124,8 @@ static const bmq_plugin_descriptor webhook_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
     .name = "webhook",
     .version = "1.0",
-    .description = "Forwards messages to HTTP services: ntfy, Gotify, chat webhooks, JSON endpoints",
+    .description =
+        "Forwards messages to HTTP services: ntfy, Gotify, chat webhooks, JSON endpoints",
     .create = wh_create,
     .destroy = wh_destroy,
     .reconfigure = NULL,

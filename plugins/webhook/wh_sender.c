@@ -28,8 +28,8 @@
 
 #include "webhook.h"
 
-#define RESPONSE_KEEP 1024 /* bytes of an answer kept for the log */
-#define LINE_MAX_SHOWN 200
+#define RESPONSE_KEEP     1024 /* bytes of an answer kept for the log */
+#define LINE_MAX_SHOWN    200
 #define RETRY_AFTER_MAX_S 3600
 
 struct wh_sender {
@@ -51,6 +51,7 @@ struct wh_sender {
     guint64 sent, failed, dropped, retries;
     char *last_error;
     long last_status;
+    const char *http_version; /* of the last answer, static */
 
     /* Sender thread only. */
     struct curl_slist *slist;
@@ -327,6 +328,16 @@ static void finish(wh_sender *s, CURLcode code)
     curl_off_t retry_after = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &http);
     curl_easy_getinfo(s->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    long version = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_HTTP_VERSION, &version);
+    if (code == CURLE_OK && version) {
+        g_mutex_lock(&s->lock);
+        s->http_version = version == CURL_HTTP_VERSION_1_0   ? "1.0"
+                          : version == CURL_HTTP_VERSION_1_1 ? "1.1"
+                          : version == CURL_HTTP_VERSION_2_0 ? "2"
+                                                             : "3";
+        g_mutex_unlock(&s->lock);
+    }
     curl_multi_remove_handle(s->multi, s->easy);
     curl_slist_free_all(s->slist);
     s->slist = NULL;
@@ -368,8 +379,7 @@ static void finish(wh_sender *s, CURLcode code)
     }
     s->backoff_ms = 0;
     given_up(s, e, http, desc, "refused",
-             http >= 300 && http < 400 ? "redirects are not followed: fix the url"
-                                       : "not retried");
+             http >= 300 && http < 400 ? "redirects are not followed: fix the url" : "not retried");
 }
 
 /* ---- the thread ---------------------------------------------------------- */
@@ -548,6 +558,8 @@ void wh__sender_status(wh_sender *s, json_object *o)
                            s->last_error ? json_object_new_string(s->last_error) : NULL);
     json_object_object_add(o, "last_status",
                            s->last_status ? json_object_new_int64(s->last_status) : NULL);
+    json_object_object_add(o, "http_version",
+                           s->http_version ? json_object_new_string(s->http_version) : NULL);
     if (retrying)
         json_object_object_add(o, "next_retry_s",
                                json_object_new_double((double)(s->retry_at - now) / 1e6));

@@ -9,6 +9,7 @@
  *   retries      attempts repeated so far; next_retry_s while retrying
  *   last_error   what went wrong last; null again after a delivery
  *   last_status  HTTP status of the last answer (null before any)
+ *   http_version of the last answer: "1.1", "2"... (null before any)
  *   coalesced    messages the rate limit held back, summaries sent for
  *                them, held_back still waiting for their summary
  */
@@ -22,7 +23,7 @@ json_object *wh__status(const wh_config *cfg, wh_sender *s, wh_rate *rate)
     json_object_object_add(o, "filter", json_object_new_string(cfg->filter_text));
     json_object_object_add(o, "rate",
                            cfg->rate_text ? json_object_new_string(cfg->rate_text) : NULL);
-    const char *tls = !cfg->https    ? "none"
+    const char *tls = !cfg->https     ? "none"
                       : cfg->insecure ? "insecure"
                       : cfg->ca_file  ? "ca_file"
                                       : "system CAs";

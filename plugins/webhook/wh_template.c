@@ -31,8 +31,8 @@ typedef enum {
     F_HUB,
 } field_base;
 
-static const char *const base_names[] = {"id",     "name", "action", "title", "body",
-                                         "args",   "kwargs", "time", "hub", NULL};
+static const char *const base_names[] = {"id",   "name",   "action", "title", "body",
+                                         "args", "kwargs", "time",   "hub",   NULL};
 
 typedef struct step {
     char *key;  /* object member; also the text of an index */
@@ -100,8 +100,8 @@ static bool parse_field(const char *f, size_t n, seg *s, char **error)
     size_t fl = bang ? (size_t)(bang - f) : n;
     if (bang) {
         if (n - fl - 1 != 4 || strncmp(bang + 1, "json", 4) != 0) {
-            *error = g_strdup_printf("unknown conversion \"%.*s\" (only !json)", (int)(n - fl),
-                                     bang);
+            *error =
+                g_strdup_printf("unknown conversion \"%.*s\" (only !json)", (int)(n - fl), bang);
             return false;
         }
         s->as_json = true;

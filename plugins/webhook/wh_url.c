@@ -29,7 +29,8 @@ int wh__url_check(const char *url, bool *https, char **error)
     if (uc != CURLUE_OK) {
         *error = g_strdup_printf("\"url\": not a valid URL (%s)", curl_url_strerror(uc));
         rc = -BMQ_EINVAL;
-    } else if (!scheme || (g_ascii_strcasecmp(scheme, "http") && g_ascii_strcasecmp(scheme, "https"))) {
+    } else if (!scheme ||
+               (g_ascii_strcasecmp(scheme, "http") && g_ascii_strcasecmp(scheme, "https"))) {
         *error = g_strdup_printf("\"url\": the scheme must be http or https, not \"%s\"",
                                  scheme ? scheme : "");
         rc = -BMQ_EINVAL;

@@ -42,8 +42,7 @@ static json_object *plugin_status(bmq_instance *in, const char *key)
 
 /* The plugin in-process: @n messages, timed from the first twitter until
  * the server has received the last one. */
-static void run_plugin(bmq_plugin_host *host, bmq_bus *bus, hs_server *s, const char *format,
-                       int n)
+static void run_plugin(bmq_plugin_host *host, bmq_bus *bus, hs_server *s, const char *format, int n)
 {
     guint before = hs_count(s), conns = hs_connections(s);
     char *cfg_text = g_strdup_printf("{\"url\": \"http://127.0.0.1:%d/bench\", \"format\": \"%s\","
@@ -92,8 +91,9 @@ static void run_curl(hs_server *s, int runs)
                        "\"args\":[\"disk at 91%\",42],\"kwargs\":{\"title\":\"Backup\","
                        "\"body\":\"done in 3 s\",\"urgency\":\"low\"},\"time\":1.000,"
                        "\"hub\":\"bench\"}";
-    const char *argv[] = {curl, "-s", "-o", "/dev/null", "-H", "Content-Type: application/json",
-                          "--data-binary", body, url, NULL};
+    const char *argv[] = {
+        curl, "-s", "-o", "/dev/null", "-H", "Content-Type: application/json", "--data-binary",
+        body, url,  NULL};
     guint before = hs_count(s);
     double t0 = now_s();
     for (int i = 0; i < runs; i++) {

@@ -16,8 +16,8 @@ struct hs_server {
     int port;
     GMutex lock;
     GCond cond;
-    GPtrArray *reqs;    /* hs_request* */
-    GArray *script;     /* hs_answer, strings owned */
+    GPtrArray *reqs;   /* hs_request* */
+    GArray *script;    /* hs_answer, strings owned */
     guint next_answer; /* the script is a queue: answers not used yet */
     bool hold;
     guint held;
@@ -165,13 +165,13 @@ hs_server *hs_start(int port, const char *cert_pem, const char *key_pem)
     s->key = g_strdup(key_pem);
     if (cert_pem)
         flags |= MHD_USE_TLS;
-    s->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300, cert_pem ? MHD_OPTION_HTTPS_MEM_CERT
-                                                               : MHD_OPTION_END,
-        s->cert, MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&sa, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+                            cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
+                            MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
     if (!s->d) {
         fprintf(stderr, "http_server: cannot listen on 127.0.0.1:%d%s\n", port,
                 cert_pem ? " with TLS" : "");

@@ -21,8 +21,8 @@ typedef struct hs_request {
     GPtrArray *headers; /* char* "Name: value" as received */
     char *body;         /* NUL-terminated copy */
     size_t len;
-    guint conn;    /* serial number of the connection it came on (1, 2...) */
-    gint64 at_us;  /* monotonic time the request was complete */
+    guint conn;   /* serial number of the connection it came on (1, 2...) */
+    gint64 at_us; /* monotonic time the request was complete */
 } hs_request;
 
 typedef struct hs_answer {

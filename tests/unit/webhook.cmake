@@ -2,7 +2,7 @@
 # loopback receives them, retries, outages, rate limits and TLS, with the
 # real plugin host. The server is tests/support/http_server.c.
 
-foreach(_t format retry tls)
+foreach(_t format retry tls http2)
   bmq_add_test(webhook_${_t}_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_${_t}_test.c
     LIBS berrymq bmq_http_server TIMEOUT 180 LABELS plugins webhook)
   add_dependencies(webhook_${_t}_test plugin_webhook)

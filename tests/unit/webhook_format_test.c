@@ -104,9 +104,10 @@ static void test_gotify(void)
     CHECK_STR(hs_header(r, "X-Gotify-Key"), "AbC.123");
     CHECK_STR(hs_header(r, "Authorization"), "Bearer AbC.123");
     CHECK_STR(hs_header(r, "Content-Type"), "application/json");
-    CHECK_STR(r->body, "{\"title\":\"Disk almost full\",\"message\":\"/home at 91%\",\"priority\":8,"
-                       "\"extras\":{\"client::notification\":{\"click\":{\"url\":"
-                       "\"https://status.example\"}}}}");
+    CHECK_STR(r->body,
+              "{\"title\":\"Disk almost full\",\"message\":\"/home at 91%\",\"priority\":8,"
+              "\"extras\":{\"client::notification\":{\"click\":{\"url\":"
+              "\"https://status.example\"}}}}");
     r = req(s, 1);
     CHECK_STR(r->path, "/gotify/message");
     CHECK_STR(r->body, "{\"title\":\"x:notify\",\"message\":\"hello\",\"priority\":5}");
@@ -345,7 +346,7 @@ static void test_config_errors(void)
         {"{\"url\": \"http://h/\", \"insecure\": true}", "need an https url"},
         {"{\"url\": \"https://h/\", \"insecure\": \"yes\"}", "\"insecure\" must be true or false"},
         {"{\"url\": \"https://h/\", \"ca_file\": \"/nonexistent/ca.pem\"}", "\"ca_file\": cannot "
-                                                                         "read"},
+                                                                            "read"},
         {"{\"url\": \"http://h/\", \"method\": \"GET\"}", "\"method\" must be POST, PUT or PATCH"},
         {"{\"url\": \"http://h/\", \"filter\": \"bad pattern\"}", "not a valid pattern"},
         {"{\"url\": \"http://h/\", \"filter\": []}", "\"filter\" must be a pattern"},
@@ -400,8 +401,8 @@ static void test_docs_examples(void)
                 CHECK(json_object_object_get_ex(e, "id", &id));
                 CHECK(json_object_object_get_ex(e, "config", &cfg));
                 char *err = NULL;
-                bmq_instance *in = bmq_instance_create(fx.host, "webhook",
-                                                       json_object_get_string(id), cfg, &err);
+                bmq_instance *in =
+                    bmq_instance_create(fx.host, "webhook", json_object_get_string(id), cfg, &err);
                 if (!in)
                     fprintf(stderr, "docs example %s: %s\n", json_object_get_string(id), err);
                 CHECK(in != NULL);

@@ -60,8 +60,8 @@ G_GNUC_UNUSED static void fx_free(fixture *fx)
 
 /* Create a webhook instance from JSON text (printf-style). NULL with
  * *error when the plugin refuses the config. */
-G_GNUC_UNUSED G_GNUC_PRINTF(4, 5) static bmq_instance *
-fx_create(fixture *fx, const char *id, char **error, const char *fmt, ...)
+G_GNUC_UNUSED G_GNUC_PRINTF(4, 5) static bmq_instance *fx_create(fixture *fx, const char *id,
+                                                                 char **error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -93,8 +93,7 @@ fx_create(fixture *fx, const char *id, char **error, const char *fmt, ...)
         i_;                                                                                        \
     })
 
-G_GNUC_UNUSED static void fx_send(fixture *fx, const char *id, const char *args,
-                                  const char *kwargs)
+G_GNUC_UNUSED static void fx_send(fixture *fx, const char *id, const char *args, const char *kwargs)
 {
     CHECK_EQ(bmq_twitter_json(fx->bus, id, args, kwargs), 0);
 }

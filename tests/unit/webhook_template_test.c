@@ -43,12 +43,12 @@ static void test_fields(void)
      * message, else the args */
     CHECK_RENDER("{title}/{body}", "a:b", "[\"x\", 1, {\"k\": true}]", NULL, false,
                  "a:b/x 1 {\"k\":true}");
-    CHECK_RENDER("{title}/{body}", "a:b", "[\"x\"]", "{\"summary\": \"S\", \"text\": \"T\"}",
-                 false, "S/T");
+    CHECK_RENDER("{title}/{body}", "a:b", "[\"x\"]", "{\"summary\": \"S\", \"text\": \"T\"}", false,
+                 "S/T");
     CHECK_RENDER("{title}/{body}", "a:b", NULL, "{\"title\": \"\", \"message\": \"M\"}", false,
                  "a:b/M");
-    CHECK_RENDER("{args[1]}{args[9]}{args[x]}{kwargs.a.b[0]}{kwargs[c d]}", "a:b",
-                 "[\"x\", 7]", "{\"a\": {\"b\": [null, 2]}, \"c d\": \"sp\"}", false, "7sp");
+    CHECK_RENDER("{args[1]}{args[9]}{args[x]}{kwargs.a.b[0]}{kwargs[c d]}", "a:b", "[\"x\", 7]",
+                 "{\"a\": {\"b\": [null, 2]}, \"c d\": \"sp\"}", false, "7sp");
     CHECK_RENDER("{kwargs.a!json} {args!json} {args[3]!json} {title!json} {time!json}", "a:b",
                  "[1]", "{\"a\": {\"q\": \"\\\"\"}}", false,
                  "{\"q\":\"\\\"\"} [1] null \"a:b\" 1700000000.250");
@@ -127,7 +127,8 @@ static void test_urls(void)
         const char *in, *out;
     } cases[] = {
         {"https://ntfy.sh/alerts", "https://ntfy.sh/alerts"},
-        {"https://u:p@h.example:8443/x?token=abc&plain", "https://***@h.example:8443/x?token=***&plain"},
+        {"https://u:p@h.example:8443/x?token=abc&plain",
+         "https://***@h.example:8443/x?token=***&plain"},
         {"http://onlyuser@h/", "http://***@h/"},
         {"http://[::1]:80/p", "http://[::1]:80/p"},
     };
