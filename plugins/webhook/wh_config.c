@@ -175,6 +175,9 @@ static int get_headers(json_object *cfg, wh_config *c, char **error)
             int rc = 0;
             if (!header_name_ok(name))
                 rc = fail(error, "\"headers\": \"%s\" is not a valid header name", name);
+            else if (!g_ascii_strcasecmp(name, "Content-Length") ||
+                     !g_ascii_strcasecmp(name, "Transfer-Encoding"))
+                rc = fail(error, "\"headers\": \"%s\" is set by the plugin", name);
             else if (!s)
                 rc = fail(error, "\"headers\": the value of \"%s\" must be a string", name);
             else if (strpbrk(s, "\r\n") || strlen(s) != (size_t)json_object_get_string_len(val))

@@ -341,6 +341,8 @@ static void test_config_errors(void)
         {"{\"url\": \"http://h/\", \"headers\": {\"X-A\": \"1\\r\\nX-B: 2\"}}", "must be one line"},
         {"{\"url\": \"http://h/\", \"headers\": {\"Bad Name\": \"1\"}}", "not a valid header name"},
         {"{\"url\": \"http://h/\", \"headers\": [\"X-A: 1\"]}", "\"headers\" must be an object"},
+        {"{\"url\": \"http://h/\", \"headers\": {\"content-length\": \"5\"}}",
+         "is set by the plugin"},
         {"{\"url\": \"http://h/\", \"token\": \"t\", \"user\": \"u\"}", "exclude each other"},
         {"{\"url\": \"http://h/\", \"password\": \"p\"}", "\"password\" needs \"user\""},
         {"{\"url\": \"http://h/\", \"insecure\": true}", "need an https url"},
