@@ -117,6 +117,9 @@ static gpointer reader_main(gpointer data)
         if (g_getenv("HH_VERBOSE"))
             fwrite(buf, 1, (size_t)n, stderr);
     }
+    g_mutex_lock(&h->lock);
+    h->log_eof = true;
+    g_mutex_unlock(&h->lock);
     return NULL;
 }
 
@@ -210,6 +213,17 @@ int hh_wait_exit(hh_hub *h, int ms)
         if (r == h->pid) {
             h->exited = true;
             live_pids = g_slist_remove(live_pids, GINT_TO_POINTER((int)h->pid));
+            /* The last lines may still sit in the pipe: give the reader
+             * up to 2 s to reach the end (a grandchild may hold it open). */
+            gint64 eof_by = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+            for (;;) {
+                g_mutex_lock(&h->lock);
+                bool eof = h->log_eof;
+                g_mutex_unlock(&h->lock);
+                if (eof || g_get_monotonic_time() >= eof_by)
+                    break;
+                g_usleep(2000);
+            }
             break;
         }
         if (g_get_monotonic_time() >= end)

@@ -49,6 +49,7 @@ typedef struct hh_hub {
     GString *log; /* stderr so far */
     GThread *reader;
     int err_fd;
+    bool log_eof; /* the reader saw the end of stderr */
     bmq_rpc_client *rpc;
 } hh_hub;
 
