@@ -52,6 +52,7 @@ static gboolean handle(gpointer data)
         }
         e->enabled = enable;
         if (enable) {
+            hub_fault_clear(e->id);
             hub_entry_start(h, e);
         } else {
             hub_entry_stop(h, e);

@@ -50,8 +50,30 @@ bool hub_entry_start(hub *h, hub_entry *e)
         hub_log(BMQ_LOG_INFO, "instance '%s': %s", e->id, e->error);
         return false;
     }
+    if (hub_watchdog_stopping()) {
+        e->error = g_strdup("not started: the hub is stopping");
+        return false;
+    }
+    char *why = NULL;
+    if (hub_fault_marker(e->id, &why)) {
+        e->error = why;
+        hub_log(BMQ_LOG_ERROR, "instance '%s' not started: %s", e->id, why);
+        return false;
+    }
+    /* Loading apart from creating, each watched: a plugin that never
+     * returns is abandoned, and the log tells which of the two hung. */
     char *err = NULL;
-    e->inst = bmq_instance_create(h->host, e->plugin, e->id, e->config, &err);
+    bmq_plugin_call call;
+    hub_watchdog_arm(e->id, e->plugin, "load");
+    bmq_plugin_call_enter(&call, e->id, e->plugin, "load");
+    bmq_plugin *p = bmq_plugin_load(h->host, e->plugin, &err);
+    bmq_plugin_call_leave(&call);
+    hub_watchdog_disarm();
+    if (p) {
+        hub_watchdog_arm(e->id, bmq_plugin_descriptor_get(p)->name, "create");
+        e->inst = bmq_instance_create(h->host, e->plugin, e->id, e->config, &err);
+        hub_watchdog_disarm();
+    }
     if (!e->inst) {
         hub_log(BMQ_LOG_ERROR, "%s", err ? err : "instance creation failed");
         e->error = err;
@@ -199,7 +221,10 @@ static int update_entry(hub *h, hub_entry *e, const hub_plugin_cfg *pc)
     }
     if (e->inst && config_changed) {
         char *err = NULL;
-        if (bmq_instance_reconfigure(e->inst, e->config, &err) != 0) {
+        hub_watchdog_arm(e->id, e->plugin, "reconfigure");
+        int rc = bmq_instance_reconfigure(e->inst, e->config, &err);
+        hub_watchdog_disarm();
+        if (rc != 0) {
             hub_log(BMQ_LOG_ERROR, "%s", err);
             if (!bmq_instance_is_running(e->inst)) {
                 bmq_instance_destroy(e->inst);

@@ -131,6 +131,37 @@ json_object *hub_instances_json(hub *h);   /* (transfer full) array */
 void hub_announce(hub *h);
 bool hub_display_available(void);
 
+/* ---- fault.c ----------------------------------------------------------- */
+
+/* Fatal-signal handler, exit() hook and the crash-marker directory. Call
+ * once, early in main, before any plugin is loaded. */
+void hub_fault_init(void);
+/* Remember that instance @id hung or crashed the hub (@event "crash",
+ * "hang" or "exit"); async-signal-safe. */
+void hub_fault_mark(const char *id, const char *plugin, const char *event, const char *reason,
+                    const char *what);
+/* True when @id has a crash marker; *why (transfer full) is the reason
+ * shown as the instance's error. */
+bool hub_fault_marker(const char *id, char **why);
+/* Forget the marker of @id (hub.enable). */
+void hub_fault_clear(const char *id);
+
+/* ---- watchdog.c -------------------------------------------------------- */
+
+/* Catch SIGTERM/SIGINT/SIGHUP on a thread of their own and start the
+ * watchdog; @argv (transfer none) is the command line for a re-exec. */
+void hub_watchdog_start(hub *h, char **argv);
+/* The address bound, kept on a re-exec. */
+void hub_watchdog_set_listen(const char *listen);
+/* Main thread, around plugin load and create: past HUB_LOAD_TIMEOUT_S the
+ * instance is marked and the hub re-executes itself without it. */
+void hub_watchdog_arm(const char *id, const char *plugin, const char *what);
+void hub_watchdog_disarm(void);
+/* True once SIGTERM/SIGINT arrived. */
+bool hub_watchdog_stopping(void);
+/* Join the watchdog; signals after this are ignored. */
+void hub_watchdog_stop(void);
+
 /* ---- rpc.c ------------------------------------------------------------- */
 
 void hub_rpc_register(hub *h);

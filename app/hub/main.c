@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <glib-unix.h>
 
 #include "hub.h"
 
@@ -33,26 +32,6 @@ static const GOptionEntry options[] = {
     {"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
     {NULL},
 };
-
-static gboolean on_quit_signal(gpointer data)
-{
-    hub *h = data;
-    hub_log(BMQ_LOG_INFO, "signal received, shutting down");
-    g_main_loop_quit(h->loop);
-    return G_SOURCE_CONTINUE;
-}
-
-static gboolean on_hup(gpointer data)
-{
-    hub *h = data;
-    if (g_atomic_int_get(&h->shutting_down))
-        return G_SOURCE_CONTINUE;
-    char *err = NULL;
-    json_object *diff = hub_reload(h, &err);
-    json_object_put(diff);
-    g_free(err);
-    return G_SOURCE_CONTINUE;
-}
 
 static gint server_stopped;
 
@@ -94,8 +73,6 @@ static void free_options(void)
     g_strfreev(opt_plugin_dirs);
 }
 
-static int start_and_run(hub *h);
-
 static int start_server(hub *h, char **error)
 {
     hub_config *c = h->config;
@@ -113,21 +90,6 @@ static int start_server(hub *h, char **error)
     h->listen = g_strdup_printf(v6 ? "[%s]:%u" : "%s:%u", c->listen_host,
                                 (unsigned)bmq_server_port(h->server));
     return 0;
-}
-
-static int run(hub *h)
-{
-    /* Handlers first: a signal during startup is then handled once the
-     * loop runs instead of killing the process. */
-    guint sigs[3] = {
-        g_unix_signal_add(SIGTERM, on_quit_signal, h),
-        g_unix_signal_add(SIGINT, on_quit_signal, h),
-        g_unix_signal_add(SIGHUP, on_hup, h),
-    };
-    int rc = start_and_run(h);
-    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++)
-        g_source_remove(sigs[i]);
-    return rc;
 }
 
 static int start_and_run(hub *h)
@@ -179,6 +141,7 @@ static int start_and_run(hub *h)
      * once the instances below are created. */
     hub_rpc_register(h);
     hub_lock_write(h->listen);
+    hub_watchdog_set_listen(h->listen);
     hub_log(BMQ_LOG_INFO, "berrymq-hub %s listening on %s (config: %s)", bmq_version(), h->listen,
             h->config->source ? h->config->source : "built-in defaults");
 
@@ -222,16 +185,19 @@ int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
     signal(SIGPIPE, SIG_IGN);
+    char **argv0 = g_strdupv(argv); /* before option parsing edits it */
     int rc = parse_options(&argc, &argv);
     if (rc || opt_version) {
         if (!rc)
             printf("berrymq-hub %s\n", bmq_version());
         free_options();
+        g_strfreev(argv0);
         return rc;
     }
     hub h = {0};
     h.verbose = opt_verbose;
     hub_log_init(opt_verbose ? BMQ_LOG_DEBUG : BMQ_LOG_INFO);
+    hub_fault_init();
     h.no_tray = opt_no_tray;
     h.config_arg = opt_config;
     h.listen_arg = opt_listen;
@@ -241,7 +207,12 @@ int main(int argc, char **argv)
     h.entries = g_ptr_array_new();
     h.links = g_ptr_array_new();
     h.started_us = g_get_monotonic_time();
-    rc = run(&h);
+    /* Handlers first: a signal during startup is then handled once the
+     * loop runs (or ends a start stuck in plugin code). */
+    hub_watchdog_start(&h, argv0);
+    g_strfreev(argv0);
+    rc = start_and_run(&h);
+    hub_watchdog_stop();
     g_ptr_array_free(h.entries, TRUE);
     g_ptr_array_free(h.links, TRUE);
     g_main_loop_unref(h.loop);

@@ -240,6 +240,7 @@ static json_object *m_enable(hub *h, json_object *params, json_object **error)
     if (!e)
         return NULL;
     e->enabled = true;
+    hub_fault_clear(e->id);
     bool ok = hub_entry_start(h, e);
     hub_announce(h);
     if (!ok) {

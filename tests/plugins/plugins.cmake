@@ -20,8 +20,15 @@ target_compile_definitions(testplugin_testplug_norecfg PRIVATE TESTPLUG_NO_RECON
 _bmq_test_plugin(failplug failplug.c)
 _bmq_test_plugin(badabi badabi.c)
 _bmq_test_plugin(nosym nosym.c)
+_bmq_test_plugin(faultplug faultplug.c)
+_bmq_test_plugin(hangload hangload.c)
+# Not in the search path: listing the available plugins loads every file
+# there, and this one never finishes loading.
+set_target_properties(testplugin_hangload PROPERTIES
+  LIBRARY_OUTPUT_DIRECTORY ${BMQ_TEST_PLUGIN_DIR}/hang)
 # "notso.so": a text file with a plugin's name, to be refused by dlopen.
 file(WRITE ${BMQ_TEST_PLUGIN_DIR}/notso.so "this is not an ELF shared object\n")
 
 add_custom_target(bmq_test_plugins DEPENDS testplugin_testplug testplugin_testplug_norecfg
-  testplugin_failplug testplugin_badabi testplugin_nosym)
+  testplugin_failplug testplugin_badabi testplugin_nosym testplugin_faultplug
+  testplugin_hangload)

@@ -217,6 +217,32 @@ BMQ_API json_object *bmq_plugin_host_available(bmq_plugin_host *h);
  * add_dir. */
 BMQ_API const char *const *bmq_plugin_host_dirs(bmq_plugin_host *h);
 
+/* Where the calling thread is in plugin code. The host sets one around
+ * every call it makes into a plugin: load (dlopen and the entry function),
+ * create, destroy, reconfigure, status, followers and their guards,
+ * invoke()d functions and timeout_add callbacks. Calls nest (a follower
+ * that twitters reaches another instance's follower): @outer is the call
+ * around this one. */
+typedef struct bmq_plugin_call {
+    const char *instance_id; /* (transfer none) the instance */
+    const char *plugin;      /* (transfer none) plugin name (or the path being loaded) */
+    const char *what;        /* (transfer none) "load", "create", "follower", ... */
+    const struct bmq_plugin_call *outer; /* (nullable) */
+} bmq_plugin_call;
+
+/* The innermost plugin call of the calling thread, or NULL when the thread
+ * is not in plugin code. (transfer none) valid until that call returns.
+ * Async-signal-safe: a fatal-signal handler may read it to name the
+ * instance that crashed. */
+BMQ_API const bmq_plugin_call *bmq_plugin_call_current(void);
+/* For a program that calls plugin code itself (bmq_plugin_load, say): mark
+ * the calling thread as in that code until bmq_plugin_call_leave. @c lives
+ * in the caller (its stack), the strings are borrowed and must stay valid
+ * until the leave; pairs nest. */
+BMQ_API void bmq_plugin_call_enter(bmq_plugin_call *c, const char *instance_id, const char *plugin,
+                                   const char *what);
+BMQ_API void bmq_plugin_call_leave(bmq_plugin_call *c);
+
 #ifdef __cplusplus
 }
 #endif

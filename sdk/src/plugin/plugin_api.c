@@ -69,14 +69,19 @@ static gboolean dispatch_cb(gpointer data)
         }
         bool run = p->kind == PENDING_INVOKE || !p->follow->removed;
         g_mutex_unlock(&inst->lock);
+        bmq_plugin_call call;
         if (p->kind == PENDING_MESSAGE) {
             plugin_follow *f = p->follow;
+            plugin__call_enter_inst(&call, inst, "follower");
             if (run && (!f->guard || f->guard(p->msg, f->user_data)))
                 f->fn(p->msg, f->user_data);
+            bmq_plugin_call_leave(&call);
         } else {
+            plugin__call_enter_inst(&call, inst, "invoke");
             p->fn(p->data);
             if (p->free_fn)
                 p->free_fn(p->data);
+            bmq_plugin_call_leave(&call);
         }
         g_mutex_lock(&inst->lock);
         pending_free_locked(p);
@@ -112,8 +117,11 @@ static void follow_trampoline(const bmq_message *msg, void *user_data)
         g_mutex_unlock(&inst->lock);
         if (!run)
             return;
+        bmq_plugin_call call;
+        plugin__call_enter_inst(&call, inst, "follower");
         if (!f->guard || f->guard(msg, f->user_data))
             f->fn(msg, f->user_data);
+        bmq_plugin_call_leave(&call);
         g_mutex_lock(&inst->lock);
         follow_unref_locked(f);
         g_mutex_unlock(&inst->lock);
@@ -129,6 +137,27 @@ static void follow_trampoline(const bmq_message *msg, void *user_data)
         enqueue_locked(inst, p);
     }
     g_mutex_unlock(&inst->lock);
+}
+
+/* BMQ_FOLLOW_ANY_THREAD: called by the bus in any thread. The tracking
+ * record outlives every invocation (bmq_unfollow waits for them). */
+static bool any_thread_guard(const bmq_message *msg, void *user_data)
+{
+    plugin_follow *f = user_data;
+    bmq_plugin_call call;
+    plugin__call_enter_inst(&call, f->inst, "follower guard");
+    bool ok = f->guard(msg, f->user_data);
+    bmq_plugin_call_leave(&call);
+    return ok;
+}
+
+static void any_thread_trampoline(const bmq_message *msg, void *user_data)
+{
+    plugin_follow *f = user_data;
+    bmq_plugin_call call;
+    plugin__call_enter_inst(&call, f->inst, "follower");
+    f->fn(msg, f->user_data);
+    bmq_plugin_call_leave(&call);
 }
 
 static int api_twitter(bmq_host *h, const char *id, json_object *args, json_object *kwargs)
@@ -155,7 +184,8 @@ static bmq_follower *api_follow(bmq_host *h, const char *pattern, bmq_follower_f
     f->flags = flags;
     f->refs = 1;
     if (flags & BMQ_FOLLOW_ANY_THREAD)
-        f->follower = bmq_follow(inst->host->bus, pattern, fn, guard, user_data);
+        f->follower = bmq_follow(inst->host->bus, pattern, any_thread_trampoline,
+                                 guard ? any_thread_guard : NULL, f);
     else
         f->follower = bmq_follow(inst->host->bus, pattern, follow_trampoline, NULL, f);
     if (!f->follower) {
@@ -284,12 +314,30 @@ static void api_source_remove(bmq_host *h, guint id)
     g_free(found);
 }
 
+typedef struct {
+    bmq_instance *inst; /* outlives the source: cleanup destroys it */
+    GSourceFunc fn;
+    void *data;
+} timeout_call;
+
+static gboolean timeout_trampoline(gpointer data)
+{
+    timeout_call *t = data;
+    bmq_plugin_call call;
+    plugin__call_enter_inst(&call, t->inst, "timeout");
+    gboolean again = t->fn(t->data);
+    bmq_plugin_call_leave(&call);
+    return again;
+}
+
 static guint api_timeout_add(bmq_host *h, guint interval_ms, GSourceFunc fn, void *data)
 {
     if (!fn)
         return 0;
     GSource *src = g_timeout_source_new(interval_ms);
-    g_source_set_callback(src, fn, data, NULL);
+    timeout_call *t = g_new(timeout_call, 1);
+    *t = (timeout_call){inst_of(h), fn, data};
+    g_source_set_callback(src, timeout_trampoline, t, g_free);
     guint id = api_source_attach(h, src);
     g_source_unref(src);
     return id;

@@ -90,6 +90,9 @@ void plugin__api_cleanup(bmq_instance *inst);
 void plugin__api_restart(bmq_instance *inst);
 void plugin__api_counts(bmq_instance *inst, int *followers, int *queues, int *sources);
 
+/* plugin_guard.c: bmq_plugin_call_enter for an instance. */
+void plugin__call_enter_inst(bmq_plugin_call *c, const bmq_instance *inst, const char *what);
+
 /* plugin_instance.c */
 void plugin__instance_unref(bmq_instance *inst);
 

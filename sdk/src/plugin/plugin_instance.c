@@ -37,7 +37,10 @@ static int start(bmq_instance *inst, char **error)
                     g_strerror(errno));
     char *perr = NULL;
     plugin__api_restart(inst);
+    bmq_plugin_call call;
+    plugin__call_enter_inst(&call, inst, "create");
     inst->obj = inst->plugin->desc->create(&inst->api, inst->config, &perr);
+    bmq_plugin_call_leave(&call);
     if (!inst->obj) {
         /* Whatever create registered before failing goes too. */
         plugin__api_cleanup(inst);
@@ -55,7 +58,10 @@ static void stop(bmq_instance *inst)
     if (!inst->obj)
         return;
     plugin__api_stop(inst);
+    bmq_plugin_call call;
+    plugin__call_enter_inst(&call, inst, "destroy");
     inst->plugin->desc->destroy(inst->obj);
+    bmq_plugin_call_leave(&call);
     inst->obj = NULL;
     plugin__api_cleanup(inst);
 }
@@ -85,7 +91,12 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
         *err = g_strdup_printf("instance '%s': config must be a JSON object", id);
         goto fail;
     }
+    /* Loading runs the file's constructors and entry function: plugin code
+     * already, to be named if it crashes or hangs. */
+    bmq_plugin_call call;
+    bmq_plugin_call_enter(&call, id, plugin_name, "load");
     p = bmq_plugin_load(h, plugin_name, err);
+    bmq_plugin_call_leave(&call);
     if (!p)
         goto fail;
     inst = g_new0(bmq_instance, 1);
@@ -143,7 +154,10 @@ int bmq_instance_reconfigure(bmq_instance *inst, json_object *config, char **err
     const bmq_plugin_descriptor *d = inst->plugin->desc;
     if (inst->obj && d->reconfigure) {
         char *perr = NULL;
+        bmq_plugin_call call;
+        plugin__call_enter_inst(&call, inst, "reconfigure");
         rc = d->reconfigure(inst->obj, cfg, &perr);
+        bmq_plugin_call_leave(&call);
         if (rc != 0) {
             *err = g_strdup_printf("instance '%s': reconfigure failed: %s", inst->id,
                                    perr ? perr : bmq_strerror(rc));
@@ -220,8 +234,12 @@ json_object *bmq_instance_status(bmq_instance *inst)
     json_object_object_add(o, "queues", json_object_new_int(nq));
     json_object_object_add(o, "sources", json_object_new_int(ns));
     json_object *st = NULL;
-    if (inst->obj && d->status)
+    if (inst->obj && d->status) {
+        bmq_plugin_call call;
+        plugin__call_enter_inst(&call, inst, "status");
         st = d->status(inst->obj);
+        bmq_plugin_call_leave(&call);
+    }
     json_object_object_add(o, "status", st);
     return o;
 }

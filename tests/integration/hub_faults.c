@@ -1,0 +1,288 @@
+/* hub_faults.c - a plugin that crashes, aborts or calls exit() is named in
+ * the hub's log, and at the next start only that instance stays down
+ * (failed, with the reason) until `berrymq plugin enable ID`; a plugin that
+ * hangs while loading or in create is abandoned after 10 s and never keeps
+ * SIGTERM from stopping the hub. Drives the real berrymq-hub and CLI.
+ */
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "hub_harness.h"
+
+static char *marker_path(hh_env *e, const char *id)
+{
+    char *name = g_strdup_printf("crash-%s.json", id);
+    char *p = g_build_filename(e->root, "home", ".local", "state", "berrymq", name, NULL);
+    g_free(name);
+    return p;
+}
+
+static bool has_marker(hh_env *e, const char *id)
+{
+    char *p = marker_path(e, id);
+    bool ok = g_file_test(p, G_FILE_TEST_EXISTS);
+    g_free(p);
+    return ok;
+}
+
+/* `berrymq ARGS...` against @h; exit status, stderr in *err (transfer full). */
+static int cli(hh_hub *h, char **err, const char *a1, const char *a2, const char *a3)
+{
+    char *exe = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
+    const char *argv[] = {exe, "--hub", h->listen, a1, a2, a3, NULL};
+    int status = 0;
+    char *out = NULL;
+    GError *ge = NULL;
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, err, &status,
+                      &ge)) {
+        fprintf(stderr, "cannot run %s: %s\n", exe, ge->message);
+        exit(1);
+    }
+    g_free(out);
+    g_free(exe);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The instance's error text (transfer full, "" when none). */
+static char *instance_error(hh_hub *h, const char *id)
+{
+    json_object *i = hh_instance(h, id);
+    const char *s = i ? hh_str(i, "error") : NULL;
+    char *out = g_strdup(s ? s : "");
+    json_object_put(i);
+    return out;
+}
+
+/* Start a hub that is expected to die by itself; returns its log. */
+static char *run_until_death(hh_env *e, int *wstatus, const char *trigger)
+{
+    hh_hub *h = hh_start(e, NULL, trigger != NULL);
+    if (trigger) {
+        json_object *r = hh_call(h, "hub.twitter", trigger, NULL);
+        json_object_put(r);
+    }
+    hh_wait_exit(h, 20000);
+    HH_CHECK(h->exited);
+    *wstatus = h->status;
+    hh_finish_log(h);
+    char *log = hh_log(h);
+    hh_free(h);
+    return log;
+}
+
+static void test_crash_in_follower(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{\"plugins\": ["
+                       "{\"plugin\": \"faultplug\", \"id\": \"boom\","
+                       " \"config\": {\"crash\": \"follower\"}},"
+                       "{\"plugin\": \"testplug\", \"id\": \"calm\"}]}");
+    int ws = 0;
+    char *log = run_until_death(e, &ws, "[\"boom:go\"]");
+    HH_CHECK(WIFSIGNALED(ws) || (WIFEXITED(ws) && WEXITSTATUS(ws) != 0));
+    HH_CONTAINS(log, "instance 'boom' (plugin faultplug) crashed the hub: SIGSEGV (in follower)");
+    HH_CHECK(has_marker(e, "boom"));
+    g_free(log);
+
+    /* Next start: only boom stays down, with the reason and the way out. */
+    hh_hub *h = hh_start(e, NULL, true);
+    HH_CHECK(hh_wait_state(h, "calm", "running", 5000));
+    HH_CHECK(hh_wait_state(h, "boom", "failed", 5000));
+    char *why = instance_error(h, "boom");
+    HH_CONTAINS(why, "crashed the hub at ");
+    HH_CONTAINS(why, "(SIGSEGV in follower); `berrymq plugin enable boom` to retry");
+    g_free(why);
+    HH_CHECK(hh_wait_log(h, "instance 'boom' not started: crashed the hub at", 2000));
+
+    /* A reload does not bring it back either. */
+    json_object *r = hh_call(h, "hub.reload", "[]", NULL);
+    json_object_put(r);
+    HH_CHECK(hh_wait_state(h, "boom", "failed", 5000));
+
+    /* The user retries: the record goes, the instance runs. */
+    char *err = NULL;
+    int rc = cli(h, &err, "plugin", "enable", "boom");
+    HH_CHECK(rc == 0);
+    if (rc != 0)
+        fprintf(stderr, "berrymq plugin enable: %d %s\n", rc, err);
+    g_free(err);
+    HH_CHECK(hh_wait_state(h, "boom", "running", 5000));
+    HH_CHECK(!has_marker(e, "boom"));
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+
+    /* And it starts normally from then on. */
+    h = hh_start(e, NULL, true);
+    HH_CHECK(hh_wait_state(h, "boom", "running", 5000));
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    hh_env_free(e);
+}
+
+/* A crash while the hub starts: without the marker the hub would die at
+ * every start. */
+static void test_crash_in_create(const char *how, const char *sig)
+{
+    hh_env *e = hh_env_new();
+    char *cfg = g_strdup_printf("{\"plugins\": ["
+                                "{\"plugin\": \"testplug\", \"id\": \"first\"},"
+                                "{\"plugin\": \"faultplug\", \"id\": \"bad\","
+                                " \"config\": {\"crash\": \"%s\"}},"
+                                "{\"plugin\": \"testplug\", \"id\": \"last\"}]}",
+                                how);
+    hh_write_config(e, cfg);
+    g_free(cfg);
+    int ws = 0;
+    char *log = run_until_death(e, &ws, NULL);
+    HH_CHECK(!WIFEXITED(ws) || WEXITSTATUS(ws) != 0);
+    char *line =
+        g_strdup_printf("instance 'bad' (plugin faultplug) crashed the hub: %s (in create)", sig);
+    HH_CONTAINS(log, line);
+    g_free(line);
+    g_free(log);
+
+    hh_hub *h = hh_start(e, NULL, true);
+    HH_CHECK(hh_wait_state(h, "first", "running", 5000));
+    HH_CHECK(hh_wait_state(h, "last", "running", 5000));
+    HH_CHECK(hh_wait_state(h, "bad", "failed", 5000));
+    char *why = instance_error(h, "bad");
+    char *want = g_strdup_printf("(%s in create); `berrymq plugin enable bad` to retry", sig);
+    HH_CONTAINS(why, want);
+    g_free(want);
+    g_free(why);
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    hh_env_free(e);
+}
+
+static void test_crash_in_timeout(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{\"plugins\": [{\"plugin\": \"faultplug\", \"id\": \"tick\","
+                       " \"config\": {\"crash\": \"timeout\"}}]}");
+    int ws = 0;
+    char *log = run_until_death(e, &ws, NULL);
+    HH_CONTAINS(log, "instance 'tick' (plugin faultplug) crashed the hub: SIGSEGV (in timeout)");
+    HH_CHECK(has_marker(e, "tick"));
+    g_free(log);
+    hh_env_free(e);
+}
+
+static void test_exit_in_follower(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{\"plugins\": [{\"plugin\": \"faultplug\", \"id\": \"quitter\","
+                       " \"config\": {\"exit\": \"follower\"}}]}");
+    int ws = 0;
+    char *log = run_until_death(e, &ws, "[\"quitter:go\"]");
+    HH_CONTAINS(log, "instance 'quitter' (plugin faultplug) called exit() in follower");
+    g_free(log);
+    hh_hub *h = hh_start(e, NULL, true);
+    HH_CHECK(hh_wait_state(h, "quitter", "failed", 5000));
+    char *why = instance_error(h, "quitter");
+    HH_CONTAINS(why, "stopped the hub with exit() at ");
+    g_free(why);
+    hh_stop(h);
+    hh_free(h);
+    hh_env_free(e);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A create that never returns: after 10 s the hub starts again on the same
+ * address without it, and says why. */
+static void test_hang_in_create(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{\"plugins\": ["
+                       "{\"plugin\": \"testplug\", \"id\": \"first\"},"
+                       "{\"plugin\": \"faultplug\", \"id\": \"slow\","
+                       " \"config\": {\"hang\": \"create\"}},"
+                       "{\"plugin\": \"testplug\", \"id\": \"last\"}]}");
+    hh_hub *h = hh_start(e, NULL, false);
+    HH_CHECK(hh_wait_log(h,
+                         "instance 'slow' (plugin faultplug) did not return from create "
+                         "within 10 s; restarting the hub without it",
+                         40000));
+    HH_CHECK(hh_wait_log(h, "instance 'slow' not started: did not return from create", 20000));
+    char *log = hh_log(h);
+    char *again = g_strdup_printf("listening on %s ", h->listen);
+    HH_CHECK(count(log, again) == 2);
+    g_free(again);
+    g_free(log);
+    h->rpc = bmq_rpc_client_new(h->listen, NULL);
+    HH_CHECK(hh_wait_state(h, "first", "running", 10000));
+    HH_CHECK(hh_wait_state(h, "last", "running", 10000));
+    HH_CHECK(hh_wait_state(h, "slow", "failed", 10000));
+    char *why = instance_error(h, "slow");
+    HH_CONTAINS(why, "did not return from create within 10 s at ");
+    HH_CONTAINS(why, "`berrymq plugin enable slow` to retry");
+    g_free(why);
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    hh_env_free(e);
+}
+
+/* A plugin stuck while loading: SIGTERM still stops the hub; left alone,
+ * the hub restarts without it. */
+static void test_hang_in_load(void)
+{
+    hh_env *e = hh_env_new();
+    char *cfg = g_strdup_printf("{\"plugins\": ["
+                                "{\"plugin\": \"testplug\", \"id\": \"first\"},"
+                                "{\"plugin\": \"%s/hang/hangload.so\", \"id\": \"stuck\"}]}",
+                                e->plugin_dir);
+    hh_write_config(e, cfg);
+    g_free(cfg);
+    hh_hub *h = hh_start(e, NULL, false);
+    HH_CHECK(hh_wait_log(h, "hangload: loading", 20000));
+    kill(h->pid, SIGTERM);
+    hh_wait_exit(h, 20000);
+    HH_CHECK(h->exited);
+    hh_finish_log(h);
+    char *log = hh_log(h);
+    HH_CONTAINS(log, "stop requested: instance 'stuck' (plugin ");
+    HH_CONTAINS(log, "hangload.so) is still in load; exiting without cleanup");
+    g_free(log);
+    hh_free(h);
+
+    h = hh_start(e, NULL, false);
+    HH_CHECK(hh_wait_log(h, "did not return from load within 10 s; restarting the hub without it",
+                         40000));
+    HH_CHECK(hh_wait_log(h, "instance 'stuck' not started: did not return from load", 20000));
+    h->rpc = bmq_rpc_client_new(h->listen, NULL);
+    HH_CHECK(hh_wait_state(h, "first", "running", 10000));
+    HH_CHECK(hh_wait_state(h, "stuck", "failed", 10000));
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    hh_env_free(e);
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = argc > 1 ? argv[1] : NULL;
+#define RUN(name, call)                                                                            \
+    do {                                                                                           \
+        if (!only || strcmp(only, name) == 0) {                                                    \
+            fprintf(stderr, "== %s\n", name);                                                      \
+            call;                                                                                  \
+        }                                                                                          \
+    } while (0)
+    RUN("follower", test_crash_in_follower());
+    RUN("create", test_crash_in_create("create", "SIGSEGV"));
+    RUN("abort", test_crash_in_create("abort", "SIGABRT"));
+    RUN("timeout", test_crash_in_timeout());
+    RUN("exit", test_exit_in_follower());
+    RUN("hang-create", test_hang_in_create());
+    RUN("hang-load", test_hang_in_load());
+    if (hh_failures)
+        fprintf(stderr, "%d check(s) failed\n", hh_failures);
+    return hh_failures ? 1 : 0;
+}
