@@ -31,9 +31,12 @@ typedef struct bmq_server_options {
     const char *secret;         /* (nullable) required "Authorization: Bearer SECRET" */
     size_t max_body;            /* request body limit in bytes; 0 = BMQ_DEFAULT_MAX_BODY */
     unsigned conn_timeout_s;    /* idle HTTP connection timeout; 0 = 30 */
-    unsigned threads;           /* max concurrent connections, one thread each; 0 = 256 */
+    unsigned threads;           /* event loop threads (epoll); 0 = 2, at most 64 */
     const char *node_id;        /* (nullable) stable id of this node; generated if NULL */
     void *reserved[8];
+    /* Fields below were added later; callers that set size from an older
+     * header get their defaults. */
+    unsigned max_conns; /* open connections at once; 0 = 1024 */
 } bmq_server_options;
 
 BMQ_API void bmq_server_options_init(bmq_server_options *opts);

@@ -176,11 +176,18 @@ void rpc__client_set_connect_timeout(bmq_rpc_client *c, double seconds);
 char *rpc__url_for(const char *host, uint16_t port); /* (transfer full) */
 
 /* ---- rpc_dispatch.c ---- */
+enum { NET_DEFER_NONE = 0, NET_DEFER_WAIT = 1, NET_DEFER_CALL = 2 };
 typedef struct rpc_ctx {
     const char *peer; /* (nullable) client address, for status */
+    /* (nullable) Set by the event loop: requests that could hold the thread
+     * (a blocking get on an empty queue, a method added with
+     * bmq_server_add_method) are not run; *defer tells which kind, and the
+     * server runs the body again on a thread of its own where they may
+     * wait. Nothing has been done when a body is deferred. */
+    int *defer;
 } rpc_ctx;
 /* Handle one HTTP body: a request or a batch. Returns the response text
- * (transfer full, g_free). Never NULL. */
+ * (transfer full, g_free). NULL only when *ctx->defer was set. */
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx);
 json_object *rpc__error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 bool rpc__is_builtin(const char *name);
@@ -206,9 +213,15 @@ struct bmq_server {
     size_t max_body;
     unsigned conn_timeout;
     unsigned max_conns;
-    double max_block; /* blocking "get" cap in seconds */
-    bool offline;     /* no sockets: links created by requests never connect */
-    int stopping;     /* atomic */
+    unsigned threads; /* event loop threads */
+    /* Requests that may wait run here, their connection suspended meanwhile:
+     * blocking gets (wait_pool) and program-added methods (call_pool), so
+     * that neither holds an event loop thread nor starves the other. */
+    GMutex defer_lock;
+    GThreadPool *wait_pool, *call_pool; /* NULL once the server stops */
+    double max_block;                   /* blocking "get" cap in seconds */
+    bool offline;                       /* no sockets: links created by requests never connect */
+    int stopping;                       /* atomic */
     GRWLock methods_lock;
     GHashTable *methods;                            /* name -> struct rpc_method */
     uint64_t requests, errors, rejected, too_large; /* atomics */

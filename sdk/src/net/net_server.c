@@ -1,7 +1,8 @@
-/* net_server.c - the HTTP side of the server: libmicrohttpd with one thread
- * per connection (a blocking "get" or a slow client occupies only its own
- * thread; idle connections time out), access control, body limits, extra
- * methods and status. */
+/* net_server.c - the HTTP side of the server: libmicrohttpd driven by epoll
+ * on a few event loop threads, so idle and slow connections cost a socket,
+ * not a thread. A request that may wait (a blocking "get", a method added by
+ * the program) is run on a thread pool while its connection is suspended.
+ * Also access control, body limits, extra methods and status. */
 #include "net_internal.h"
 
 #include <arpa/inet.h>
@@ -23,9 +24,14 @@ struct net_cidr {
 
 struct req {
     GString *body;
-    bool too_large;
     char peer[INET6_ADDRSTRLEN + 8];
+    bmq_server *s;
+    struct MHD_Connection *conn;
+    char *answer; /* set by a pool thread before it resumes the connection */
 };
+
+#define WAIT_POOL_MAX 256 /* blocking gets waiting at once */
+#define CALL_POOL_MAX 32  /* program-added methods running at once */
 
 void bmq_server_options_init(bmq_server_options *opts)
 {
@@ -177,6 +183,22 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, 
     return reply(conn, status, g_strdup_printf("%s\n", msg), "text/plain");
 }
 
+/* The 413 for a body that turned out too large while streaming in: MHD
+ * queues responses only before or after the body, so it is written here
+ * and the connection is closed without reading further. */
+static void send_early_413(struct MHD_Connection *conn)
+{
+    static const char msg[] = "HTTP/1.1 413 Content Too Large\r\n"
+                              "Content-Type: text/plain\r\n"
+                              "Content-Length: 23\r\n"
+                              "Connection: close\r\n\r\n"
+                              "request body too large\n";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci && send(ci->connect_fd, msg, sizeof msg - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+        return; /* the peer is gone or not reading: closing is all that is left */
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -225,21 +247,48 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!r->body)
         return MHD_YES; /* a response is already queued */
+    if (r->answer) {    /* back from a pool thread */
+        char *text = r->answer;
+        r->answer = NULL;
+        return reply(conn, MHD_HTTP_OK, text, "application/json");
+    }
     if (*upload_data_size) {
-        if (r->body->len + *upload_data_size > s->max_body)
-            r->too_large = true;
-        else if (!r->too_large)
-            g_string_append_len(r->body, upload_data, (gssize)*upload_data_size);
+        if (r->body->len + *upload_data_size > s->max_body) {
+            /* A body without a length (chunked) went over the limit: answer
+             * now and close rather than read the rest. */
+            net__atomic_add(&s->too_large, 1);
+            send_early_413(conn);
+            return MHD_NO;
+        }
+        g_string_append_len(r->body, upload_data, (gssize)*upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->too_large) {
-        net__atomic_add(&s->too_large, 1);
-        return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-    }
-    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL};
+    int defer = NET_DEFER_NONE;
+    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL, .defer = &defer};
     char *text = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
-    return reply(conn, MHD_HTTP_OK, text, "application/json");
+    if (!defer)
+        return reply(conn, MHD_HTTP_OK, text, "application/json");
+    g_mutex_lock(&s->defer_lock);
+    GThreadPool *pool = defer == NET_DEFER_WAIT ? s->wait_pool : s->call_pool;
+    if (pool) {
+        r->s = s;
+        r->conn = conn;
+        MHD_suspend_connection(conn);
+        g_thread_pool_push(pool, r, NULL);
+    }
+    g_mutex_unlock(&s->defer_lock);
+    return pool ? MHD_YES : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
+}
+
+/* Pool thread: run a deferred body where it may wait, then hand the answer
+ * back to the event loop. */
+static void run_deferred(gpointer data, gpointer user_data)
+{
+    struct req *r = data;
+    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL};
+    r->answer = rpc__dispatch(r->s, r->body->str, r->body->len, &ctx);
+    MHD_resume_connection(r->conn);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -250,6 +299,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (r->body)
         g_string_free(r->body, TRUE);
+    g_free(r->answer);
     g_free(r);
     *con_cls = NULL;
 }
@@ -275,6 +325,7 @@ static bmq_server *server_alloc(bmq_bus *bus)
     s->max_body = BMQ_DEFAULT_MAX_BODY;
     s->conn_timeout = 30;
     s->max_block = NET_MAX_BLOCK_S;
+    g_mutex_init(&s->defer_lock);
     g_rw_lock_init(&s->methods_lock);
     s->methods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     s->nb = net__bus_get(bus);
@@ -375,20 +426,23 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
         s->max_body = o.max_body;
     if (o.conn_timeout_s)
         s->conn_timeout = o.conn_timeout_s;
-    s->max_conns = o.threads ? o.threads : 256;
+    s->max_conns = o.max_conns ? o.max_conns : 1024;
+    s->threads = o.threads ? MIN(o.threads, 64u) : 2;
     s->host = g_strdup(host);
     if (o.node_id && *o.node_id)
         g_strlcpy(s->nb->node_id, o.node_id, sizeof s->nb->node_id);
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ITC;
+    s->wait_pool = g_thread_pool_new(run_deferred, s, WAIT_POOL_MAX, FALSE, NULL);
+    s->call_pool = g_thread_pool_new(run_deferred, s, CALL_POOL_MAX, FALSE, NULL);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     errno = 0;
     s->mhd = MHD_start_daemon(
         flags, o.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)s->max_conns, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->max_conns,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, NULL, MHD_OPTION_END);
     if (!s->mhd) {
         int e = errno;
         fail(error, code, -BMQ_ENET, "cannot listen on %s:%u: %s", host, (unsigned)o.port,
@@ -424,6 +478,20 @@ const char *bmq_server_node_id(const bmq_server *s)
     return s ? s->nb->node_id : NULL;
 }
 
+/* Finish every deferred request (each resumes its connection) and refuse
+ * deferring from now on: MHD must not be stopped with a suspended one. */
+static void stop_pools(bmq_server *s)
+{
+    g_mutex_lock(&s->defer_lock);
+    GThreadPool *w = s->wait_pool, *c = s->call_pool;
+    s->wait_pool = s->call_pool = NULL;
+    g_mutex_unlock(&s->defer_lock);
+    if (w)
+        g_thread_pool_free(w, FALSE, TRUE);
+    if (c)
+        g_thread_pool_free(c, FALSE, TRUE);
+}
+
 void bmq_server_stop(bmq_server *s)
 {
     if (!s)
@@ -438,6 +506,7 @@ void bmq_server_stop(bmq_server *s)
         MHD_socket fd = MHD_quiesce_daemon(s->mhd);
         if (primary)
             net__bus_drop_inbound(s->nb); /* wakes blocked gets */
+        stop_pools(s);                    /* every suspended connection is resumed */
         MHD_stop_daemon(s->mhd);
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
@@ -449,6 +518,8 @@ void bmq_server_stop(bmq_server *s)
         s->nb->server = NULL;
     g_mutex_unlock(&s->nb->lock);
     net__bus_unref(s->nb);
+    stop_pools(s);
+    g_mutex_clear(&s->defer_lock);
     if (s->allow)
         g_array_free(s->allow, TRUE);
     g_hash_table_destroy(s->methods);

@@ -275,7 +275,8 @@ static json_object *m_send_message(bmq_server *s, json_object *params, const rpc
     return str("ok");
 }
 
-static json_object *queue_get(bmq_server *s, const char *token, bool block, double timeout)
+static json_object *queue_get(bmq_server *s, const char *token, bool block, double timeout,
+                              const rpc_ctx *ctx)
 {
     json_object *answer = NULL;
     bmq_link *l = find_link(s, token, &answer);
@@ -287,9 +288,16 @@ static json_object *queue_get(bmq_server *s, const char *token, bool block, doub
     }
     if (timeout < 0 || timeout > s->max_block)
         timeout = s->max_block;
-    bmq_message *m =
-        block ? bmq_queue_get(l->queue, true, timeout) : bmq_queue_get_nowait(l->queue);
+    bool wait = block && timeout > 0;
+    bmq_message *m = wait && !(ctx && ctx->defer) ? bmq_queue_get(l->queue, true, timeout)
+                                                  : bmq_queue_get_nowait(l->queue);
     net__link_touch(l);
+    if (!m && wait && ctx && ctx->defer) {
+        /* nothing yet: wait on a thread that may block */
+        *ctx->defer = NET_DEFER_WAIT;
+        net__link_unref(l);
+        return NULL;
+    }
     if (!m) {
         net__link_unref(l);
         return str("timeout");
@@ -328,7 +336,7 @@ static json_object *m_get(bmq_server *s, json_object *params, const rpc_ctx *ctx
     double timeout = t ? json_object_get_double(t) : -1;
     if (!isfinite(timeout))
         timeout = -1;
-    return queue_get(s, token, block, timeout);
+    return queue_get(s, token, block, timeout, ctx);
 }
 
 static json_object *m_get_nowait(bmq_server *s, json_object *params, const rpc_ctx *ctx,
@@ -338,7 +346,7 @@ static json_object *m_get_nowait(bmq_server *s, json_object *params, const rpc_c
     if (!params_count(params, 1, 1, error, "get_nowait") ||
         !get_token(json_object_array_get_idx(params, 0), &token, error))
         return NULL;
-    return queue_get(s, token, false, 0);
+    return queue_get(s, token, false, 0, ctx);
 }
 
 static json_object *m_close_connection(bmq_server *s, json_object *params, const rpc_ctx *ctx,
@@ -455,11 +463,21 @@ static bool call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx, GStrin
     for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++) {
         if (!strcmp(builtins[i].name, name)) {
             result = builtins[i].fn(s, params, ctx, &error);
+            if (ctx && ctx->defer && *ctx->defer) {
+                __atomic_sub_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+                json_object_put(error);
+                return false;
+            }
             goto done;
         }
     }
     struct rpc_method m;
     if (net__server_extra_method(s, name, &m)) {
+        if (ctx && ctx->defer) { /* rpc__dispatch checked before: not reached */
+            __atomic_sub_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+            *ctx->defer = NET_DEFER_CALL;
+            return false;
+        }
         result = m.fn(params, m.user_data, &error);
         if (error && json_object_is_type(error, json_type_string)) {
             json_object *e = rpc__error(RPC_EINTERNAL, "%s", json_object_get_string(error));
@@ -473,6 +491,27 @@ done:
     if (error)
         net__atomic_add(&s->errors, 1);
     return response(out, id, result, error);
+}
+
+/* What running @req may wait for, before anything is run: a method added by
+ * the program (it may take its time) or a get that may block. */
+static int defer_kind(json_object *req)
+{
+    json_object *method = NULL, *params = NULL;
+    if (!json_object_is_type(req, json_type_object) ||
+        !json_object_object_get_ex(req, "method", &method) ||
+        !json_object_is_type(method, json_type_string))
+        return NET_DEFER_NONE;
+    const char *name = json_object_get_string(method);
+    if (!strcmp(name, "get")) {
+        json_object_object_get_ex(req, "params", &params);
+        json_object *b = json_object_is_type(params, json_type_array)
+                             ? json_object_array_get_idx(params, 1)
+                             : NULL;
+        bool block = !b || json_object_get_boolean(b);
+        return block ? NET_DEFER_WAIT : NET_DEFER_NONE;
+    }
+    return rpc__is_builtin(name) ? NET_DEFER_NONE : NET_DEFER_CALL;
 }
 
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx)
@@ -499,6 +538,23 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
         if (!g_ascii_isspace(body[i]))
             trailing = true;
     json_tokener_free(tok);
+    if (ctx && ctx->defer && req && jerr == json_tokener_success && !trailing) {
+        /* A batch is run whole where it may wait, so that no part of it
+         * runs twice; a single get first tries without waiting. */
+        int kind = NET_DEFER_NONE;
+        if (json_object_is_type(req, json_type_array)) {
+            size_t n = json_object_array_length(req);
+            for (size_t i = 0; i < n && n <= NET_MAX_BATCH && kind != NET_DEFER_WAIT; i++)
+                kind = MAX(kind, defer_kind(json_object_array_get_idx(req, i)));
+        } else if (defer_kind(req) == NET_DEFER_CALL) {
+            kind = NET_DEFER_CALL;
+        }
+        if (kind) {
+            *ctx->defer = kind;
+            json_object_put(req);
+            return NULL;
+        }
+    }
     GString *out = g_string_sized_new(len / 2 + 64);
     if (!req || jerr != json_tokener_success || trailing) {
         net__atomic_add(&s->errors, 1);
@@ -524,6 +580,11 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
         }
     } else {
         call_one(s, req, ctx, out);
+        if (ctx && ctx->defer && *ctx->defer) {
+            json_object_put(req);
+            g_string_free(out, TRUE);
+            return NULL;
+        }
     }
     json_object_put(req);
     char *text = g_string_free(out, FALSE);

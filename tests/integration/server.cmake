@@ -1,0 +1,22 @@
+# The hub's HTTP server against hostile clients (idle and slow connections,
+# oversized streamed bodies), driven with the real berrymq CLI.
+find_package(Threads REQUIRED)
+if(TARGET berrymq-hub)
+  set(_srv_hub_bin "$<TARGET_FILE:berrymq-hub>")
+else()
+  set(_srv_hub_bin "${CMAKE_BINARY_DIR}/app/hub/berrymq-hub")
+endif()
+foreach(_t hostile)
+  bmq_add_test(server_${_t}
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/server_${_t}_test.c
+      ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
+    LIBS PkgConfig::JSONC Threads::Threads
+    TIMEOUT 240 LABELS server)
+  target_compile_definitions(server_${_t} PRIVATE
+    BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"
+    BMQ_HUB_BIN="${_srv_hub_bin}")
+  add_dependencies(server_${_t} berrymq-cli)
+  if(TARGET berrymq-hub)
+    add_dependencies(server_${_t} berrymq-hub)
+  endif()
+endforeach()

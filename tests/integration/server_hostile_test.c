@@ -1,0 +1,222 @@
+/* server_hostile_test.c - the hub's HTTP server under clients that hold
+ * connections without finishing requests: 300 idle connections and 50 that
+ * drip a byte at a time must not keep `berrymq twitter`, `listen` and
+ * `status` from working, and a 100 MB chunked body is refused with a 413
+ * long before it is all sent.
+ */
+#include "cli_harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define N_IDLE 300
+#define N_DRIP 50
+
+static int dial(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* ---- drippers: one byte per second on each connection ---------------- */
+
+static int drip_fds[N_DRIP];
+static volatile int drip_stop;
+
+static void *dripper(void *arg)
+{
+    (void)arg;
+    while (!drip_stop) {
+        for (int i = 0; i < N_DRIP; i++)
+            if (drip_fds[i] >= 0 && send(drip_fds[i], "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+                close(drip_fds[i]);
+                drip_fds[i] = -1; /* closed by the hub: fine */
+            }
+        for (int t = 0; t < 10 && !drip_stop; t++)
+            usleep(100000);
+    }
+    return NULL;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 2048) {
+        rl.rlim_cur = rl.rlim_max < 2048 ? rl.rlim_max : 2048;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void hostile_load(cli_h *h)
+{
+    int idle[N_IDLE];
+    int n_idle = 0;
+    for (int i = 0; i < N_IDLE; i++)
+        if ((idle[i] = dial(h->port)) >= 0)
+            n_idle++;
+    CHECK(n_idle == N_IDLE, "opened %d of %d idle connections", n_idle, N_IDLE);
+    for (int i = 0; i < N_DRIP; i++) {
+        drip_fds[i] = dial(h->port);
+        /* half drip their headers, half a body that never ends */
+        const char *start = i % 2
+                                ? "POST / HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                                : "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: 100000\r\n\r\n[";
+        CHECK(drip_fds[i] >= 0 && send_all(drip_fds[i], start, strlen(start)), "drip connection %d",
+              i);
+    }
+    pthread_t t;
+    pthread_create(&t, NULL, dripper, NULL);
+
+    /* What a user does meanwhile. */
+    cli_proc lp;
+    const char *largv[] = {"listen", "hostile:*", "--count", "1", NULL};
+    CHECK(cli_h_spawn(h, &lp, largv) == 0, "spawn listen");
+    CHECK(cli_h_wait_queue(h, "hostile:*", true, 20.0), "listen did not connect under load");
+    cli_run r;
+    int rc = cli_h_runv(h, &r, "twitter", "hostile:ping", "1", NULL);
+    CHECK(rc == 0, "twitter under load: exit %d, stderr: %s", rc, r.err);
+    cli_run_free(&r);
+    char *line = cli_proc_line(&lp, 20.0);
+    CHECK(line && strstr(line, "\"hostile:ping\""), "listen printed '%s'", line ? line : "");
+    free(line);
+    char *err = NULL;
+    rc = cli_proc_wait(&lp, 20.0, &err);
+    CHECK(rc == 0, "listen exit %d: %s", rc, err ? err : "");
+    free(err);
+    free(lp.out);
+    for (int i = 0; i < 20; i++) {
+        rc = cli_h_runv(h, &r, "twitter", "hostile:more", NULL);
+        CHECK(rc == 0, "twitter %d under load: exit %d, stderr: %s", i, rc, r.err);
+        cli_run_free(&r);
+    }
+    json_object *st = cli_h_status(h);
+    CHECK(st != NULL, "status under load");
+    json_object_put(st);
+
+    drip_stop = 1;
+    pthread_join(t, NULL);
+    for (int i = 0; i < N_DRIP; i++)
+        if (drip_fds[i] >= 0)
+            close(drip_fds[i]);
+    for (int i = 0; i < N_IDLE; i++)
+        if (idle[i] >= 0)
+            close(idle[i]);
+}
+
+/* Stream a 100 MB chunked body; the hub must answer 413 and close while
+ * most of it is still unsent. */
+static void chunked_too_large(cli_h *h)
+{
+    int fd = dial(h->port);
+    CHECK(fd >= 0, "dial");
+    if (fd < 0)
+        return;
+    const char *head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n";
+    CHECK(send_all(fd, head, strlen(head)), "send head");
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    static char chunk[65536 + 16];
+    size_t hdr = (size_t)snprintf(chunk, sizeof chunk, "%x\r\n", 65536);
+    memset(chunk + hdr, ' ', 65536);
+    memcpy(chunk + hdr + 65536, "\r\n", 2);
+    size_t chunk_len = hdr + 65536 + 2;
+    const size_t total = 100u * 1024 * 1024;
+    size_t sent = 0, off = 0;
+    char answer[4096];
+    size_t got = 0;
+    bool closed = false;
+    double until = cli_now() + 60;
+    while (sent < total && !closed && cli_now() < until) {
+        struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+        if (poll(&p, 1, 1000) <= 0)
+            continue;
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n = recv(fd, answer + got, sizeof answer - 1 - got, 0);
+            if (n > 0)
+                got += (size_t)n;
+            else
+                closed = true;
+            continue;
+        }
+        if (p.revents & POLLOUT) {
+            ssize_t w = send(fd, chunk + off, chunk_len - off, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN)
+                closed = true;
+            else if (w > 0) {
+                sent += (size_t)w;
+                off = (off + (size_t)w) % chunk_len;
+            }
+        }
+    }
+    /* read what is left of the answer */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t n;
+    while (got < sizeof answer - 1 && (n = recv(fd, answer + got, sizeof answer - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    answer[got] = '\0';
+    close(fd);
+    fprintf(stderr, "chunked body: %zu bytes sent before the answer\n", sent);
+    CHECK(strstr(answer, " 413 ") != NULL, "no 413 for a 100 MB chunked body: '%s'", answer);
+    CHECK(strstr(answer, "request body too large") != NULL, "413 text: '%s'", answer);
+    CHECK(sent < 32u * 1024 * 1024, "%zu bytes were taken before the refusal", sent);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    cli_h h;
+    if (cli_h_init(&h, "server-hostile") != 0)
+        return 1;
+    if (cli_h_hub_start(&h, NULL) != 0) {
+        cli_h_cleanup(&h);
+        return 1;
+    }
+    hostile_load(&h);
+    chunked_too_large(&h);
+    /* The hub is still fine afterwards. */
+    cli_run r;
+    int rc = cli_h_runv(&h, &r, "twitter", "hostile:after", NULL);
+    CHECK(rc == 0, "twitter after: exit %d, stderr: %s", rc, r.err);
+    cli_run_free(&r);
+    rc = cli_h_hub_stop(&h);
+    CHECK(rc == 0, "hub exit %d", rc);
+    cli_h_cleanup(&h);
+    if (cli_failures)
+        fprintf(stderr, "%d check(s) failed\n", cli_failures);
+    return cli_failures ? 1 : 0;
+}
