@@ -187,6 +187,13 @@ static void add_actions(nplugin *p, NotifyNotification *n, const bmq_message *ms
     }
 }
 
+/* Marks a notification as this hub's: the capture plugin skips those, so a
+ * message shown here never comes back as a captured one. */
+static void mark_own(NotifyNotification *n, const char *uid)
+{
+    notify_notification_set_hint(n, "x-berrymq-uid", g_variant_new_string(uid));
+}
+
 static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
 {
     json_object *v = NULL;
@@ -238,6 +245,7 @@ static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
     if (json_object_object_get_ex(bmq_message_kwargs(msg), "transient", &v) && v &&
         json_object_get_boolean(v))
         notify_notification_set_hint(n, "transient", g_variant_new_boolean(TRUE));
+    mark_own(n, bmq_message_uid(msg));
 }
 
 int nplugin__show(nplugin *p, const bmq_message *msg)
@@ -318,6 +326,7 @@ int nplugin__show_summary(nplugin *p, NotifyNotification **slot, const char *sum
     }
     notify_notification_set_app_name(*slot, p->app_name);
     notify_notification_set_category(*slot, "berrymq.summary");
+    mark_own(*slot, "summary");
     if (!notify_notification_show(*slot, &err)) {
         g_clear_error(&err);
         g_clear_object(slot);
