@@ -101,6 +101,30 @@ static void print_links(json_object *links, FILE *out)
     }
 }
 
+/* The links of hub.json, as the hub keeps them: state, and while one is
+ * down why and when it is tried next. */
+static void print_configured_links(json_object *links, FILE *out)
+{
+    size_t n = json_object_is_type(links, json_type_array) ? json_object_array_length(links) : 0;
+    if (!n)
+        return;
+    fprintf(out, "hub.json links: %zu\n", n);
+    for (size_t i = 0; i < n; i++) {
+        json_object *l = json_object_array_get_idx(links, i), *v = NULL;
+        fprintf(out, "  %-12s %-22s %s", str_field(l, "style", "?"), str_field(l, "peer", "?"),
+                str_field(l, "state", "?"));
+        if (json_object_object_get_ex(l, "attempts", &v) && json_object_get_int(v) > 0)
+            fprintf(out, " (%d failed tr%s)", json_object_get_int(v),
+                    json_object_get_int(v) == 1 ? "y" : "ies");
+        const char *err = str_field(l, "last_error", NULL);
+        if (err)
+            fprintf(out, ": %s", err);
+        if (json_object_object_get_ex(l, "next_try_in_s", &v) && v)
+            fprintf(out, "; next try in %.0f s", json_object_get_double(v));
+        fputc('\n', out);
+    }
+}
+
 static void print_status(json_object *st, FILE *out)
 {
     json_object *v = NULL, *server = NULL;
@@ -122,6 +146,9 @@ static void print_status(json_object *st, FILE *out)
             json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0);
     cli__print_instances(inst, out);
     json_object *links = NULL;
+    json_object_object_get_ex(st, "links", &links);
+    print_configured_links(links, out);
+    links = NULL;
     json_object_object_get_ex(server, "links", &links);
     print_links(links, out);
     json_object *counters = NULL;

@@ -235,8 +235,14 @@ static bool parse_link(ctx *c, hub_config *cfg, size_t i, json_object *o)
                 json_object_get_double(v) < 0)
                 return fail(c, sub, "expected a number of seconds >= 0");
             l->ttl = json_object_get_double(v);
+        } else if (strcmp(k, "check") == 0) {
+            if ((!json_object_is_type(v, json_type_int) &&
+                 !json_object_is_type(v, json_type_double)) ||
+                json_object_get_double(v) <= 0)
+                return fail(c, sub, "expected a number of seconds > 0");
+            l->check = json_object_get_double(v);
         } else {
-            return fail(c, sub, "unknown key (known: style, host, port, ttl)");
+            return fail(c, sub, "unknown key (known: style, host, port, ttl, check)");
         }
     }
     if (!l->host)

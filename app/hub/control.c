@@ -1,6 +1,6 @@
 /* control.c - local control messages for the tray and other in-process
- * clients (_hub:quit, _hub:enable, _hub:disable, _hub:query), configured
- * links to other hubs, and config reload.
+ * clients (_hub:quit, _hub:enable, _hub:disable, _hub:query) and config
+ * reload (links.c keeps the links to other hubs).
  *
  * Control followers may be called from inside a plugin's own callback (a
  * tray menu sends _hub:disable for itself): they never act in place but
@@ -96,54 +96,6 @@ void hub_control_stop(hub *h)
     }
 }
 
-/* Links are opened on a thread: a dead peer must not delay the start. */
-static gpointer links_thread(gpointer data)
-{
-    hub *h = data;
-    /* This array moves from config to config on reload but is never freed
-     * while the hub runs (see hub_reload). */
-    GPtrArray *links = h->start_links;
-    for (guint i = 0; i < links->len; i++) {
-        hub_link_cfg *lc = g_ptr_array_index(links, i);
-        if (g_atomic_int_get(&h->shutting_down))
-            break;
-        char *err = NULL;
-        bmq_link *l = lc->interconnect
-                          ? bmq_interconnect(h->bus, lc->host, lc->port, lc->ttl, &err)
-                          : bmq_connect_oneway(h->bus, lc->host, lc->port, lc->ttl, &err);
-        if (l) {
-            hub_log(BMQ_LOG_INFO, "linked to %s:%u (%s)", lc->host, lc->port,
-                    lc->interconnect ? "interconnect" : "oneway");
-            g_ptr_array_add(h->links, l);
-        } else {
-            hub_log(BMQ_LOG_WARNING, "cannot link to %s:%u: %s", lc->host, lc->port,
-                    err ? err : "unknown error");
-        }
-        g_free(err);
-    }
-    return NULL;
-}
-
-static GThread *links_worker;
-
-void hub_links_start(hub *h)
-{
-    h->start_links = h->config->links;
-    if (h->start_links->len)
-        links_worker = g_thread_new("hub-links", links_thread, h);
-}
-
-void hub_links_stop(hub *h)
-{
-    if (links_worker) {
-        g_thread_join(links_worker);
-        links_worker = NULL;
-    }
-    for (guint i = 0; i < h->links->len; i++)
-        bmq_close_connection(g_ptr_array_index(h->links, i));
-    g_ptr_array_set_size(h->links, 0);
-}
-
 static bool same_listen(hub *h, hub_config *a, hub_config *b)
 {
     /* With --listen the address never comes from the file. */
@@ -162,14 +114,12 @@ json_object *hub_reload(hub *h, char **error)
     hub_log(BMQ_LOG_INFO, "reloading %s", cfg->source ? cfg->source : "built-in defaults");
     if (!same_listen(h, h->config, cfg))
         hub_log(BMQ_LOG_NOTICE, "listen, secret and max_body changes apply after a restart");
-    /* Keep the running server and links settings: the new config only
-     * changes instances and the log level. */
+    /* Keep the running server settings: the new config changes instances,
+     * links and the log level. */
     g_free(cfg->listen_host);
     cfg->listen_host = g_strdup(h->config->listen_host);
     cfg->listen_port = h->config->listen_port;
-    GPtrArray *tmp = cfg->links;
-    cfg->links = h->config->links;
-    h->config->links = tmp;
+    hub_links_reload(h, cfg);
     if (!h->verbose)
         hub_log_set_level(cfg->log_level);
     json_object *diff = NULL;

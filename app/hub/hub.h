@@ -36,6 +36,7 @@ typedef struct hub_link_cfg {
     char *host;
     uint16_t port;
     double ttl;
+    double check; /* seconds between checks that the peer still knows the link; 0: default */
 } hub_link_cfg;
 
 typedef struct hub_config {
@@ -105,9 +106,7 @@ typedef struct hub {
     char *listen;     /* "host:port" actually bound */
     bool no_tray;
     bool verbose;           /* -v: debug logging whatever the config says */
-    GPtrArray *start_links; /* (transfer none) the link configs used at start */
     GPtrArray *entries;     /* hub_entry*, in creation order */
-    GPtrArray *links;       /* bmq_link* */
     bmq_follower *control[4];
     gint64 started_us;
     int exit_code;
@@ -162,6 +161,18 @@ bool hub_watchdog_stopping(void);
 /* Join the watchdog; signals after this are ignored. */
 void hub_watchdog_stop(void);
 
+/* ---- links.c ----------------------------------------------------------- */
+
+/* Make and keep the links of h->config (own thread, retried with backoff). */
+void hub_links_start(hub *h);
+/* Apply the links of a reloaded config: add, remove, retry the down ones now. */
+void hub_links_reload(hub *h, hub_config *cfg);
+/* Close every link and stop the thread. */
+void hub_links_stop(hub *h);
+/* (transfer full) [{"peer","style","state","since","attempts","last_error",
+ * "next_try","next_try_in_s","token"}]; state "up", "down" or "retrying". */
+json_object *hub_links_json(hub *h);
+
 /* ---- rpc.c ------------------------------------------------------------- */
 
 void hub_rpc_register(hub *h);
@@ -170,8 +181,6 @@ void hub_rpc_register(hub *h);
 
 void hub_control_start(hub *h);
 void hub_control_stop(hub *h);
-void hub_links_start(hub *h);
-void hub_links_stop(hub *h);
 /* Reload the config file; returns the diff (transfer full) or NULL with
  * *error when the new config is invalid (nothing changes then). */
 json_object *hub_reload(hub *h, char **error);

@@ -205,7 +205,6 @@ int main(int argc, char **argv)
     h.context = g_main_context_default();
     h.loop = g_main_loop_new(h.context, FALSE);
     h.entries = g_ptr_array_new();
-    h.links = g_ptr_array_new();
     h.started_us = g_get_monotonic_time();
     /* Handlers first: a signal during startup is then handled once the
      * loop runs (or ends a start stuck in plugin code). */
@@ -214,7 +213,6 @@ int main(int argc, char **argv)
     rc = start_and_run(&h);
     hub_watchdog_stop();
     g_ptr_array_free(h.entries, TRUE);
-    g_ptr_array_free(h.links, TRUE);
     g_main_loop_unref(h.loop);
     hub_config_free(h.config);
     g_free(h.listen);

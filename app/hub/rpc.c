@@ -115,6 +115,7 @@ static json_object *m_status(hub *h, json_object *params, json_object **error)
     json_object_object_add(o, "config",
                            h->config->path ? json_object_new_string(h->config->path) : NULL);
     json_object_object_add(o, "instances", hub_instances_json(h));
+    json_object_object_add(o, "links", hub_links_json(h));
     json_object_object_add(o, "server", bmq_server_status(h->server));
     bmq_bus_stats st;
     bmq_bus_get_stats(h->bus, &st);

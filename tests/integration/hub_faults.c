@@ -4,9 +4,13 @@
  * hangs while loading or in create is abandoned after 10 s and never keeps
  * SIGTERM from stopping the hub. Drives the real berrymq-hub and CLI.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "hub_harness.h"
 
@@ -265,6 +269,158 @@ static void test_hang_in_load(void)
     hh_env_free(e);
 }
 
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("free port");
+        exit(1);
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* The first configured link of hub.status (transfer full). */
+static json_object *link_status(hh_hub *h, size_t i)
+{
+    json_object *st = hh_call(h, "hub.status", "[]", NULL), *links = NULL, *l = NULL;
+    if (st && json_object_object_get_ex(st, "links", &links) && i < json_object_array_length(links))
+        l = json_object_get(json_object_array_get_idx(links, i));
+    json_object_put(st);
+    return l;
+}
+
+static bool wait_link_state(hh_hub *h, size_t i, const char *state, int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    for (;;) {
+        json_object *l = link_status(h, i);
+        const char *s = l ? hh_str(l, "state") : NULL;
+        bool ok = s && strcmp(s, state) == 0;
+        json_object_put(l);
+        if (ok)
+            return true;
+        if (g_get_monotonic_time() >= end)
+            return false;
+        g_usleep(20000);
+    }
+}
+
+static bool wait_received(hh_hub *h, const char *id, const char *n, int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    for (;;) {
+        json_object *e = hh_instance(h, id);
+        const char *got = e ? hh_str(e, "status.status.received") : NULL;
+        bool ok = got && strcmp(got, n) == 0;
+        json_object_put(e);
+        if (ok)
+            return true;
+        if (g_get_monotonic_time() >= end)
+            return false;
+        g_usleep(20000);
+    }
+}
+
+static hh_hub *start_peer(hh_env *e, const char *listen)
+{
+    const char *args[] = {"--listen", listen, NULL};
+    return hh_start(e, args, true);
+}
+
+/* Send far:ping on @from and wait until far on @to counted @n. */
+static bool ping_reaches(hh_hub *from, hh_hub *to, const char *n)
+{
+    json_object *r = hh_call(from, "hub.twitter", "[\"far:ping\", [], {}]", NULL);
+    json_object_put(r);
+    return wait_received(to, "far", n, 10000);
+}
+
+/* A peer that starts later, or restarts, is linked (again); drops and
+ * recoveries are logged once each; status shows every link's state. */
+static void test_links_recover(void)
+{
+    hh_env *ea = hh_env_new(), *eb = hh_env_new();
+    char *peer = g_strdup_printf("127.0.0.1:%u", free_port());
+    hh_write_config(ea, "{\"plugins\": [{\"plugin\": \"testplug\", \"id\": \"far\"}]}");
+    char *cfg = g_strdup_printf("{\"links\": [{\"style\": \"interconnect\", \"host\": "
+                                "\"127.0.0.1\", \"port\": %s, \"ttl\": 600, \"check\": 1}]}",
+                                strrchr(peer, ':') + 1);
+    hh_write_config(eb, cfg);
+    g_free(cfg);
+
+    /* The peer is not there yet: retried, and status says so. */
+    hh_hub *b = hh_start(eb, NULL, true);
+    char *cannot = g_strdup_printf("cannot link to %s: ", peer);
+    HH_CHECK(hh_wait_log(b, cannot, 10000));
+    g_free(cannot);
+    HH_CHECK(wait_link_state(b, 0, "retrying", 10000));
+    json_object *l = link_status(b, 0);
+    HH_CHECK(l && hh_str(l, "last_error") && hh_str(l, "next_try"));
+    HH_CHECK(l && strcmp(hh_str(l, "peer"), peer) == 0);
+    json_object_put(l);
+    char *err = NULL;
+    int rc = cli(b, &err, "status", NULL, NULL);
+    HH_CHECK(rc == 0);
+    g_free(err);
+
+    /* It starts: the link is made without any help. */
+    hh_hub *a = start_peer(ea, peer);
+    HH_CHECK(wait_link_state(b, 0, "up", 90000));
+    char *linked = g_strdup_printf("linked to %s (interconnect) after ", peer);
+    HH_CHECK(hh_wait_log(b, linked, 1000));
+    g_free(linked);
+    l = link_status(b, 0);
+    HH_CHECK(l && !hh_str(l, "last_error"));
+    json_object_put(l);
+    HH_CHECK(ping_reaches(b, a, "1"));
+
+    /* It restarts: the link is made again, and works. */
+    HH_CHECK(hh_stop(a) == 0);
+    hh_free(a);
+    a = start_peer(ea, peer);
+    char *again = g_strdup_printf("link to %s (interconnect) is up again", peer);
+    HH_CHECK(hh_wait_log(b, again, 90000));
+    HH_CHECK(wait_link_state(b, 0, "up", 10000));
+    HH_CHECK(ping_reaches(b, a, "1"));
+    char *log = hh_log(b);
+    char *dropped = g_strdup_printf("link to %s (interconnect) dropped: ", peer);
+    HH_CHECK(count(log, dropped) == 1);
+    HH_CHECK(count(log, again) == 1);
+    HH_CHECK(count(log, "cannot link to") == 1);
+    g_free(log);
+    g_free(dropped);
+    g_free(again);
+
+    /* SIGHUP re-reads the links: one removed, one added. */
+    hh_write_config(eb, "{\"links\": []}");
+    kill(b->pid, SIGHUP);
+    HH_CHECK(hh_wait_log(b, "links: 0 added, 1 removed", 10000));
+    cfg = g_strdup_printf("{\"links\": [{\"style\": \"oneway\", \"host\": \"127.0.0.1\", "
+                          "\"port\": %s}]}",
+                          strrchr(peer, ':') + 1);
+    hh_write_config(eb, cfg);
+    g_free(cfg);
+    kill(b->pid, SIGHUP);
+    HH_CHECK(hh_wait_log(b, "links: 1 added, 0 removed", 10000));
+    HH_CHECK(wait_link_state(b, 0, "up", 10000));
+    l = link_status(b, 0);
+    HH_CHECK(l && strcmp(hh_str(l, "style"), "oneway") == 0);
+    json_object_put(l);
+    HH_CHECK(ping_reaches(b, a, "2"));
+
+    HH_CHECK(hh_stop(b) == 0);
+    HH_CHECK(hh_stop(a) == 0);
+    hh_free(a);
+    hh_free(b);
+    g_free(peer);
+    hh_env_free(ea);
+    hh_env_free(eb);
+}
+
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
@@ -280,6 +436,7 @@ int main(int argc, char **argv)
     RUN("abort", test_crash_in_create("abort", "SIGABRT"));
     RUN("timeout", test_crash_in_timeout());
     RUN("exit", test_exit_in_follower());
+    RUN("links", test_links_recover());
     RUN("hang-create", test_hang_in_create());
     RUN("hang-load", test_hang_in_load());
     if (hh_failures)

@@ -147,6 +147,23 @@ BMQ_API int bmq_link_flush(bmq_link *link, double timeout_s);
 /* false once the link was dropped (peer vanished, ttl expiry, close). */
 BMQ_API bool bmq_link_alive(const bmq_link *link);
 
+/* Called once when the library drops @link by itself: @reason is
+ * -BMQ_ENET (the peer did not answer after the bounded retry), -BMQ_ETOKEN
+ * (the peer forgot the link: it restarted), -BMQ_ETIMEDOUT (idle past its
+ * ttl). Not called for bmq_close_connection. Runs on a library thread:
+ * keep it short and do not close the link from inside it. */
+typedef void (*bmq_link_drop_fn)(bmq_link *link, int reason, void *user_data);
+/* Set (or clear, @fn NULL) the drop callback of a link made by this
+ * process. @user_data (transfer none) must outlive the link. */
+BMQ_API void bmq_link_set_drop_fn(bmq_link *link, bmq_link_drop_fn fn, void *user_data);
+/* Ask the peer whether the link still stands (one small request): 0, or
+ * -BMQ_ENET (no answer), -BMQ_ETOKEN (a peer of this project that restarted
+ * since the link was made: it no longer knows it), -BMQ_ECLOSED (already
+ * dropped). On failure the link is dropped (the drop callback runs) and
+ * *error (nullable, transfer full) says why. Blocks up to the link's
+ * timeouts; any thread. */
+BMQ_API int bmq_link_check(bmq_link *link, char **error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -115,6 +115,10 @@ static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t p
         return NULL;
     }
     l->ext = rc == 0 && json_object_is_type(result, json_type_object) ? 1 : 0;
+    json_object *node = NULL;
+    if (l->ext && json_object_object_get_ex(result, "node_id", &node) &&
+        json_object_is_type(node, json_type_string))
+        l->peer_node = g_strdup(json_object_get_string(node));
     json_object_put(result);
     result = NULL;
     g_free(err);
@@ -303,6 +307,7 @@ int bmq_close_connection(bmq_link *link)
 {
     if (!link)
         return 0;
+    bmq_link_set_drop_fn(link, NULL, NULL);
     net__link_drop(link, false);
     net__link_stop(link);
     int rc = 0;
@@ -357,5 +362,53 @@ int bmq_link_flush(bmq_link *link, double timeout_s)
     if (link->stop && (!g_queue_is_empty(&link->out) || link->in_flight || link->dead))
         rc = -BMQ_ECLOSED;
     g_mutex_unlock(&link->q_lock);
+    return rc;
+}
+
+void bmq_link_set_drop_fn(bmq_link *link, bmq_link_drop_fn fn, void *user_data)
+{
+    if (!link)
+        return;
+    g_mutex_lock(&link->nb->lock);
+    link->drop_fn = fn;
+    link->drop_data = user_data;
+    g_mutex_unlock(&link->nb->lock);
+}
+
+int bmq_link_check(bmq_link *link, char **error)
+{
+    if (error)
+        *error = NULL;
+    if (!link || !link->rpc)
+        return -BMQ_EINVAL;
+    if (!bmq_link_alive(link)) {
+        set_error(error, "the link to %s was dropped", link->peer);
+        return -BMQ_ECLOSED;
+    }
+    /* bmq.hello: our nodes answer with their node id, which is new after a
+     * restart; original nodes answer with an error, which still proves
+     * they are there. */
+    json_object *params = json_object_new_array();
+    json_object_array_add(params, json_object_new_string(link->nb->node_id));
+    json_object *result = NULL;
+    char *err = NULL;
+    int rc = link_call(link, "bmq.hello", params, &result, &err);
+    json_object *node = NULL;
+    if (rc == -BMQ_ENET || rc == -BMQ_EDENIED) {
+        set_error(error, "%s does not answer: %s", link->peer, err ? err : bmq_strerror(rc));
+        rc = -BMQ_ENET;
+    } else if (link->peer_node && json_object_object_get_ex(result, "node_id", &node) &&
+               g_strcmp0(json_object_get_string(node), link->peer_node) != 0) {
+        set_error(error, "%s restarted and no longer knows the link", link->peer);
+        rc = -BMQ_ETOKEN;
+    } else {
+        rc = 0;
+    }
+    g_free(err);
+    json_object_put(result);
+    if (rc < 0) {
+        link->drop_rc = rc;
+        net__link_drop(link, false);
+    }
     return rc;
 }

@@ -188,8 +188,14 @@ void net__link_drop(bmq_link *link, bool expired)
         net__atomic_add(&nb->dropped, lost);
     }
     g_mutex_lock(&nb->lock);
+    bool first = !link->dead;
     int refs = unlink_locked(link, expired);
+    bmq_link_drop_fn fn = first ? link->drop_fn : NULL;
+    void *fn_data = link->drop_data;
+    link->drop_fn = NULL;
     g_mutex_unlock(&nb->lock);
+    if (fn)
+        fn(link, expired ? -BMQ_ETIMEDOUT : link->drop_rc ? link->drop_rc : -BMQ_ENET, fn_data);
     if (link->queue)
         bmq_queue_close(link->queue); /* wakes blocked getters */
     while (refs-- > 0)

@@ -89,6 +89,11 @@ struct bmq_link {
     GString *expect;   /* (nullable) our server's answer to an accepted batch of expect_n */
     size_t expect_n;
     uint64_t sent, received, failed; /* atomics */
+    /* drop notification (client side), guarded by nb->lock */
+    bmq_link_drop_fn drop_fn;
+    void *drop_data;
+    int drop_rc;     /* why the library dropped it, set before net__link_drop */
+    char *peer_node; /* (nullable) the peer's node id when one of ours */
 };
 
 /* ---- net_bus.c ---- */

@@ -52,6 +52,7 @@ void net__link_unref(bmq_link *l)
     bmq_rpc_client_free(l->fwd);
     g_free(l->token);
     g_free(l->peer);
+    g_free(l->peer_node);
     g_free(l->pattern);
     g_cond_clear(&l->q_cond);
     g_mutex_clear(&l->q_lock);
@@ -268,8 +269,10 @@ static gpointer link_main(gpointer data)
     if (next.msgs)
         settle(l, &next, -BMQ_ECLOSED, 0);
     net__link_reap(l);
-    if (rc < 0)
+    if (rc < 0) {
+        l->drop_rc = rc == -BMQ_ETOKEN ? rc : -BMQ_ENET;
         net__link_drop(l, false);
+    }
     g_mutex_lock(&l->q_lock);
     l->stop = true;
     g_cond_broadcast(&l->q_cond);
