@@ -74,19 +74,61 @@ static void stop(rate *best, long n)
         best->cpu = c;
 }
 
-static rate send_loop(bmq_bus *bus, long n)
+static rate send_id(bmq_bus *bus, const char *sid, long n)
 {
     rate best = {0, 0};
     for (int r = 0; r < 3; r++) {
         hits = 0;
         start();
         for (long i = 0; i < n; i++)
-            bmq_twitter(bus, "bench:run", NULL, NULL);
+            bmq_twitter(bus, sid, NULL, NULL);
         stop(&best, n);
         if (hits != n) {
             fprintf(stderr, "delivered %ld of %ld\n", hits, n);
             exit(1);
         }
+    }
+    return best;
+}
+
+static rate send_loop(bmq_bus *bus, long n)
+{
+    return send_id(bus, "bench:run", n);
+}
+
+/* One matching follower of @target among 10,000 others made from two
+ * printf patterns (5,000 each); messages are sent to @sid. */
+static rate mix(const char *target, const char *sid, const char *fmt1, const char *fmt2, long n)
+{
+    char id[64];
+    bmq_bus *bus = bmq_bus_new();
+    for (int i = 0; i < 5000; i++) {
+        snprintf(id, sizeof(id), fmt1, i);
+        bmq_follow(bus, id, never, NULL, NULL);
+        snprintf(id, sizeof(id), fmt2, i);
+        bmq_follow(bus, id, never, NULL, NULL);
+    }
+    bmq_follow(bus, target, count, NULL, NULL);
+    rate r = send_id(bus, sid, n);
+    bmq_bus_free(bus);
+    return r;
+}
+
+/* The floor: an indirect call plus a string compare, as a dispatcher
+ * that knows its one follower would do. */
+typedef void (*sink_fn)(const bmq_message *, void *);
+static volatile sink_fn bare_sink = count;
+static rate bare_loop(long n)
+{
+    rate best = {0, 0};
+    volatile const char *want = "bench:run";
+    for (int r = 0; r < 3; r++) {
+        hits = 0;
+        start();
+        for (long i = 0; i < n; i++)
+            if (strcmp((const char *)want, "bench:run") == 0)
+                bare_sink(NULL, NULL);
+        stop(&best, n);
     }
     return best;
 }
@@ -108,6 +150,8 @@ int main(int argc, char **argv)
 
     bmq_bus *bus;
     rate one = {0, 0};
+    if (WANT("follower") || WANT("many"))
+        report("reference: bare indirect call + strcmp", bare_loop(n * 4), NULL);
     if (WANT("follower") || WANT("many")) {
         bus = bmq_bus_new();
         bmq_follow(bus, "bench:run", count, NULL, NULL);
@@ -139,6 +183,17 @@ int main(int argc, char **argv)
         bmq_follow(bus, "*:run", count, NULL, NULL);
         report("one wildcard-name follower (*:run)", send_loop(bus, n), &one);
         bmq_bus_free(bus);
+
+        report("mix: same name (bench:missN + otherN:run)",
+               mix("bench:run", "bench:run", "bench:miss%d", "other%d:run", n), &one);
+        report("mix: same action (*:missN + otherN:run)",
+               mix("bench:run", "bench:run", "*:miss%d", "other%d:run", n), &one);
+        report("mix: wildcard actions (bench:* elsewhere, otherN:*)",
+               mix("bench:run", "bench:run", "other%d:*", "bench@ns%d:*", n), &one);
+        report("mix: namespaces (bench@nsN:run + bench@nsN:*)",
+               mix("bench@live:run", "bench@live:run", "bench@ns%d:run", "bench@ns%d:*", n), &one);
+        report("mix: wildcard follower among shared names (bench:*)",
+               mix("bench:*", "bench:run", "bench:miss%d", "other%d:run", n), &one);
     }
 
     /* standalone queue: send then get, one at a time */

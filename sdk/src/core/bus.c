@@ -5,7 +5,7 @@
 #include "bus.h"
 
 static atomic_uint stripe_next;
-static _Thread_local unsigned stripe_mine; /* 0: not assigned yet */
+static BMQ_TLS unsigned stripe_mine; /* 0: not assigned yet */
 
 /* Counters are spread over cache lines by thread so that senders on
  * different cores do not fight over one line. */
@@ -34,6 +34,7 @@ bmq_bus *bmq_bus_new(void)
     pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&bus->lock, &ra);
     pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&bus->write_gate, NULL);
     pthread_mutex_init(&bus->wait_lock, NULL);
     pthread_cond_init(&bus->wait_cond, NULL);
     pthread_mutex_init(&bus->pool_lock, NULL);
@@ -85,6 +86,7 @@ void bmq_bus_free(bmq_bus *bus)
     index__free(bus);
     pthread_rwlock_unlock(&bus->lock);
     pthread_rwlock_destroy(&bus->lock);
+    pthread_mutex_destroy(&bus->write_gate);
     pthread_mutex_destroy(&bus->wait_lock);
     pthread_cond_destroy(&bus->wait_cond);
     pthread_mutex_destroy(&bus->pool_lock);

@@ -18,6 +18,7 @@
 
 #include <berrymq/berrymq.h>
 
+#include "id.h"
 #include "message.h"
 
 enum { SUB_FN = 0, SUB_TALK = 1, SUB_QUEUE = 2 };
@@ -51,17 +52,32 @@ typedef struct sub_array {
     bmq_follower *v[];
 } sub_array;
 
+/* The followers of one namespace, by the shape of their pattern. A concrete
+ * message "n:a" can match only exact["n","a"], by_name["n"], by_action["a"]
+ * and wild, so a send visits no follower that cannot match. */
 typedef struct ns_index {
-    GHashTable *by_name; /* char* name -> sub_array* */
-    sub_array *wild;     /* name "*" (nullable) */
+    GHashTable *exact;     /* pair_key* (name, action) -> sub_array* */
+    GHashTable *by_name;   /* char* name -> sub_array* ("name:*") */
+    GHashTable *by_action; /* char* action -> sub_array* ("*:action") */
+    sub_array *wild;       /* "*:*" (nullable) */
 } ns_index;
 
-/* What one send reaches: references to the arrays to scan. */
+/* What one send reaches: references to the arrays to scan. Arrays marked
+ * in @check hold followers that may not match and are filtered. */
+#define ROUTE_FIXED 5
 typedef struct route {
-    sub_array *a[3];
+    sub_array *a[ROUTE_FIXED];
     unsigned n;
-    GPtrArray *more; /* message name "*": every array of the namespace */
+    unsigned check; /* bit i: filter a[i] */
+    GPtrArray *more; /* a wildcard send: every array of the namespace, filtered */
 } route;
+
+/* Senders read the index without a lock shared with writers: each thread
+ * announces the bus it reads in a slot of its own (see readers.c). */
+typedef struct reader_slot {
+    _Atomic(const void *) in;
+    struct reader_slot *next;
+} reader_slot;
 
 #define BUS_STRIPES 16
 typedef struct bus_counter {
@@ -73,7 +89,9 @@ typedef struct bus_counter {
 typedef struct pool pool;
 
 struct bmq_bus {
-    pthread_rwlock_t lock;  /* the routing index, shared queue table, handle sets */
+    pthread_rwlock_t lock;  /* writers of the index, shared queue table, handle sets */
+    atomic_int writing;     /* a writer is changing the index: readers wait */
+    pthread_mutex_t write_gate; /* held while writing; readers that saw it wait here */
     GHashTable *namespaces; /* char* ns -> ns_index* */
     ns_index *ns_default;   /* namespaces[""] */
     sub_array *ns_wild;     /* namespace "*" (nullable) */
@@ -93,6 +111,12 @@ struct bmq_bus {
     atomic_uint multiplicity;
     bool is_default;
 };
+
+/* readers.c: the index's read side. */
+void readers__enter(bmq_bus *bus);
+void readers__leave(void);
+void readers__write_begin(bmq_bus *bus); /* caller holds bus->lock for writing */
+void readers__write_end(bmq_bus *bus);
 
 /* bus.c */
 unsigned bus__stripe(void);

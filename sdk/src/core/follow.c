@@ -1,9 +1,11 @@
 /* follow.c - followers, the routing index and delivery.
  *
- * Cost of a send: one hash lookup of the message name in its namespace plus a
- * scan of the followers of that name, of the name-wildcard followers of the
- * namespace and of the namespace-wildcard followers. Followers of other names
- * are never looked at. A message named "*" scans the whole namespace.
+ * Cost of a send "n:a": at most three hash lookups in its namespace (the
+ * exact pair, "n:*" and "*:a"; the last two only when such followers exist)
+ * plus a scan of the followers found there, of "*:*" and of the namespace
+ * wildcards. Followers found by key match without a compare; a follower of
+ * another name or action is never looked at, however many share a part. A
+ * wildcard send ("*:a", "n:*") scans and filters the whole namespace.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@ typedef struct frame {
     bmq_follower *f;
     struct frame *up;
 } frame;
-static _Thread_local frame *tls_top;
+static BMQ_TLS frame *tls_top;
 
 bmq_follower *follow__new(bmq_bus *bus, const char *pattern, int kind, int *err)
 {
@@ -118,19 +120,60 @@ static sub_array *array_with(const sub_array *old, bmq_follower *add, bmq_follow
     return a;
 }
 
+/* Key of the exact table: a follower's name and action, owned. */
+typedef struct pair_key {
+    const char *name;
+    const char *action;
+    unsigned hash; /* id__pair_hash */
+} pair_key;
+
+static guint pair_hash(const void *p)
+{
+    return ((const pair_key *)p)->hash;
+}
+
+static gboolean pair_equal(const void *a, const void *b)
+{
+    const pair_key *x = a, *y = b;
+    return strcmp(x->name, y->name) == 0 && strcmp(x->action, y->action) == 0;
+}
+
+static pair_key *pair_new(const char *name, const char *action)
+{
+    size_t nl = strlen(name) + 1, al = strlen(action) + 1;
+    pair_key *k = g_malloc(sizeof(*k) + nl + al);
+    char *w = (char *)(k + 1);
+    memcpy(w, name, nl);
+    memcpy(w + nl, action, al);
+    k->name = w;
+    k->action = w + nl;
+    k->hash = id__pair_hash(name, nl - 1, action, al - 1);
+    return k;
+}
+
 static ns_index *ns_new(void)
 {
     ns_index *x = g_new0(ns_index, 1);
+    x->exact = g_hash_table_new_full(pair_hash, pair_equal, g_free, array_unref);
     x->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, array_unref);
+    x->by_action = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, array_unref);
     return x;
 }
 
 static void ns_free(void *p)
 {
     ns_index *x = p;
+    g_hash_table_destroy(x->exact);
     g_hash_table_destroy(x->by_name);
+    g_hash_table_destroy(x->by_action);
     array_unref(x->wild);
     g_free(x);
+}
+
+static bool ns_empty(const ns_index *x)
+{
+    return !x->wild && g_hash_table_size(x->exact) == 0 && g_hash_table_size(x->by_name) == 0 &&
+           g_hash_table_size(x->by_action) == 0;
 }
 
 void index__init(bmq_bus *bus)
@@ -149,54 +192,82 @@ void index__free(bmq_bus *bus)
     bus->ns_wild = NULL;
 }
 
-/* Slots are read under the read lock only, so a plain store suffices. */
-static void replace(sub_array **slot, sub_array *a)
+/* Replace the array of @f's shape in @x by @a (NULL: remove the entry). */
+static void slot_set(ns_index *x, const bmq_follower *f, sub_array *a)
 {
-    sub_array *old = *slot;
-    *slot = a;
-    array_unref(old);
+    if (f->name_any && f->action_any) {
+        sub_array *old = x->wild;
+        x->wild = a;
+        array_unref(old);
+    } else if (f->name_any) {
+        if (a)
+            g_hash_table_replace(x->by_action, g_strdup(f->action), a);
+        else
+            g_hash_table_remove(x->by_action, f->action);
+    } else if (f->action_any) {
+        if (a)
+            g_hash_table_replace(x->by_name, g_strdup(f->name), a);
+        else
+            g_hash_table_remove(x->by_name, f->name);
+    } else {
+        if (a) {
+            g_hash_table_replace(x->exact, pair_new(f->name, f->action), a);
+        } else {
+            pair_key k = {f->name, f->action,
+                          id__pair_hash(f->name, strlen(f->name), f->action, strlen(f->action))};
+            g_hash_table_remove(x->exact, &k);
+        }
+    }
+}
+
+static sub_array *slot_get(ns_index *x, const bmq_follower *f)
+{
+    if (f->name_any && f->action_any)
+        return x->wild;
+    if (f->name_any)
+        return g_hash_table_lookup(x->by_action, f->action);
+    if (f->action_any)
+        return g_hash_table_lookup(x->by_name, f->name);
+    pair_key k = {f->name, f->action,
+                  id__pair_hash(f->name, strlen(f->name), f->action, strlen(f->action))};
+    return g_hash_table_lookup(x->exact, &k);
 }
 
 void follow__attach_locked(bmq_bus *bus, bmq_follower *f)
 {
+    readers__write_begin(bus);
     if (f->ns_any) {
-        replace(&bus->ns_wild, array_with(bus->ns_wild, f, NULL));
-        return;
+        sub_array *old = bus->ns_wild;
+        bus->ns_wild = array_with(old, f, NULL);
+        array_unref(old);
+    } else {
+        ns_index *x = g_hash_table_lookup(bus->namespaces, f->ns);
+        if (!x) {
+            x = ns_new();
+            g_hash_table_insert(bus->namespaces, g_strdup(f->ns), x);
+        }
+        slot_set(x, f, array_with(slot_get(x, f), f, NULL));
     }
-    ns_index *x = g_hash_table_lookup(bus->namespaces, f->ns);
-    if (!x) {
-        x = ns_new();
-        g_hash_table_insert(bus->namespaces, g_strdup(f->ns), x);
-    }
-    if (f->name_any) {
-        replace(&x->wild, array_with(x->wild, f, NULL));
-        return;
-    }
-    sub_array *old = g_hash_table_lookup(x->by_name, f->name);
-    g_hash_table_replace(x->by_name, g_strdup(f->name), array_with(old, f, NULL));
+    readers__write_end(bus);
 }
 
 void follow__detach_locked(bmq_bus *bus, bmq_follower *f)
 {
     atomic_store(&f->removed, true);
+    readers__write_begin(bus);
     if (f->ns_any) {
-        replace(&bus->ns_wild, array_with(bus->ns_wild, NULL, f));
-        return;
-    }
-    ns_index *x = g_hash_table_lookup(bus->namespaces, f->ns);
-    if (!x)
-        return;
-    if (f->name_any) {
-        replace(&x->wild, array_with(x->wild, NULL, f));
+        sub_array *old = bus->ns_wild;
+        bus->ns_wild = array_with(old, NULL, f);
+        array_unref(old);
     } else {
-        sub_array *a = array_with(g_hash_table_lookup(x->by_name, f->name), NULL, f);
-        if (a)
-            g_hash_table_replace(x->by_name, g_strdup(f->name), a);
-        else
-            g_hash_table_remove(x->by_name, f->name);
+        ns_index *x = g_hash_table_lookup(bus->namespaces, f->ns);
+        if (x) {
+            slot_set(x, f, array_with(slot_get(x, f), NULL, f));
+            if (x != bus->ns_default && ns_empty(x))
+                g_hash_table_remove(bus->namespaces, f->ns);
+        }
     }
-    if (x != bus->ns_default && !x->wild && g_hash_table_size(x->by_name) == 0)
-        g_hash_table_remove(bus->namespaces, f->ns);
+    readers__write_end(bus);
 }
 
 int follow__attach(bmq_bus *bus, bmq_follower *f)
@@ -209,33 +280,54 @@ int follow__attach(bmq_bus *bus, bmq_follower *f)
 
 /* ---- routing ------------------------------------------------------------ */
 
+static void add_all(route *r, GHashTable *t)
+{
+    GHashTableIter it;
+    void *v;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        if (!r->more)
+            r->more = g_ptr_array_new();
+        g_ptr_array_add(r->more, array_ref(v));
+    }
+}
+
+static inline void add(route *r, sub_array *a, bool check)
+{
+    if (!a)
+        return;
+    if (check)
+        r->check |= 1u << r->n;
+    r->a[r->n++] = array_ref(a);
+}
+
 void route__collect(bmq_bus *bus, const bmq_message *m, route *r)
 {
     r->n = 0;
+    r->check = 0;
     r->more = NULL;
-    pthread_rwlock_rdlock(&bus->lock);
+    readers__enter(bus);
     ns_index *x = m->ns_len ? g_hash_table_lookup(bus->namespaces, m->ns) : bus->ns_default;
     if (x) {
-        if (m->name_any) {
-            GHashTableIter it;
-            void *v;
-            g_hash_table_iter_init(&it, x->by_name);
-            while (g_hash_table_iter_next(&it, NULL, &v)) {
-                if (!r->more)
-                    r->more = g_ptr_array_new();
-                g_ptr_array_add(r->more, array_ref(v));
-            }
+        if (m->name_any || m->action_any) {
+            /* A wildcard send (rare): every follower of the namespace may
+             * match; filter them all. */
+            add_all(r, x->exact);
+            add_all(r, x->by_name);
+            add_all(r, x->by_action);
+            add(r, x->wild, false);
         } else {
-            sub_array *a = g_hash_table_lookup(x->by_name, m->name);
-            if (a)
-                r->a[r->n++] = array_ref(a);
+            pair_key k = {m->name, m->action, m->pair_hash};
+            add(r, g_hash_table_lookup(x->exact, &k), false);
+            if (g_hash_table_size(x->by_name))
+                add(r, g_hash_table_lookup(x->by_name, m->name), false);
+            if (g_hash_table_size(x->by_action))
+                add(r, g_hash_table_lookup(x->by_action, m->action), false);
+            add(r, x->wild, false);
         }
-        if (x->wild)
-            r->a[r->n++] = array_ref(x->wild);
     }
-    if (bus->ns_wild)
-        r->a[r->n++] = array_ref(bus->ns_wild);
-    pthread_rwlock_unlock(&bus->lock);
+    add(r, bus->ns_wild, true);
+    readers__leave();
 }
 
 void route__release(route *r)
@@ -310,13 +402,13 @@ static bool invoke(bmq_bus *bus, bmq_follower *f, const bmq_message *m)
     return ran;
 }
 
-static uint64_t deliver_array(bmq_bus *bus, const sub_array *a, const bmq_message *m,
+static uint64_t deliver_array(bmq_bus *bus, const sub_array *a, const bmq_message *m, bool check,
                               bool followers, bool queues, bool *skipped)
 {
     uint64_t n = 0;
     for (unsigned i = 0; i < a->n; i++) {
         bmq_follower *f = a->v[i];
-        if (!sub_match(f, m))
+        if (check && !sub_match(f, m))
             continue;
         if (f->kind == SUB_QUEUE) {
             if (queues && !atomic_load_explicit(&f->removed, memory_order_relaxed) &&
@@ -339,10 +431,10 @@ uint64_t route__deliver(bmq_bus *bus, route *r, const bmq_message *m, bool follo
     if (!skipped)
         skipped = &dummy;
     for (unsigned i = 0; i < r->n; i++)
-        n += deliver_array(bus, r->a[i], m, followers, queues, skipped);
+        n += deliver_array(bus, r->a[i], m, (r->check >> i) & 1u, followers, queues, skipped);
     if (r->more)
         for (unsigned i = 0; i < r->more->len; i++)
-            n += deliver_array(bus, r->more->pdata[i], m, followers, queues, skipped);
+            n += deliver_array(bus, r->more->pdata[i], m, true, followers, queues, skipped);
     return n;
 }
 

@@ -38,11 +38,188 @@ static int kwargs_priority(json_object *kwargs)
     }
 }
 
+/* ---- identifiers seen lately ---------------------------------------------
+ * A sender usually sends the same few identifiers over and over: each thread
+ * remembers the parse of the last ones it saw (direct-mapped by the string's
+ * address and length, confirmed by comparing the bytes), so a repeated send
+ * skips the parser and the hash. */
+#define ID_CACHE_SLOTS 64
+#define ID_CACHE_MAX 56
+typedef struct id_memo {
+    unsigned char len; /* 0: empty slot */
+    bool implicit_action;
+    unsigned char name_off, name_len, action_off, action_len, ns_off, ns_len;
+    unsigned hash;
+    unsigned short sec_len, sec_name, sec_action, sec_ns; /* built string section */
+    char raw[ID_CACHE_MAX];
+    char sec[2 * ID_CACHE_MAX + 4];
+} id_memo;
+
+
+/* ---- message blocks --------------------------------------------------------
+ * Most messages live for one send: each thread keeps a few freed blocks of
+ * the common size for the next ones instead of going back to malloc. Off
+ * under AddressSanitizer, so that it still sees every use after free. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BLOCK_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BLOCK_CACHE 0
+#endif
+#endif
+#ifndef BLOCK_CACHE
+#define BLOCK_CACHE 32
+#endif
+#define BLOCK_SIZE 256
+
+typedef struct thread_cache {
+    unsigned n;
+    void *v[BLOCK_CACHE > 0 ? BLOCK_CACHE : 1];
+    id_memo memos[ID_CACHE_SLOTS];
+} thread_cache;
+static BMQ_TLS thread_cache *tcache;
+static pthread_key_t tcache_key;
+static pthread_once_t tcache_once = PTHREAD_ONCE_INIT;
+
+static void tcache_free(void *p)
+{
+    thread_cache *c = p;
+    for (unsigned i = 0; i < c->n; i++)
+        free(c->v[i]);
+    free(c);
+}
+
+static void tcache_setup(void)
+{
+    pthread_key_create(&tcache_key, tcache_free);
+}
+
+static thread_cache *thread_cache_get(void)
+{
+    if (tcache)
+        return tcache;
+    pthread_once(&tcache_once, tcache_setup);
+    tcache = calloc(1, sizeof(*tcache));
+    if (tcache)
+        pthread_setspecific(tcache_key, tcache);
+    return tcache;
+}
+
+/* Write a message's strings, "name[@ns]:action\0name\0action\0ns\0", to
+ * @dst; returns the length and the offsets of the three parts. */
+static size_t layout(char *dst, const id__parts *p, size_t *o_name, size_t *o_action,
+                     size_t *o_ns)
+{
+    char *w = dst;
+    memcpy(w, p->name, p->name_len);
+    w += p->name_len;
+    if (p->ns_len) {
+        *w++ = '@';
+        memcpy(w, p->ns, p->ns_len);
+        w += p->ns_len;
+    }
+    *w++ = ':';
+    memcpy(w, p->action, p->action_len);
+    w += p->action_len;
+    *w++ = '\0';
+    *o_name = (size_t)(w - dst);
+    memcpy(w, p->name, p->name_len);
+    w += p->name_len;
+    *w++ = '\0';
+    *o_action = (size_t)(w - dst);
+    memcpy(w, p->action, p->action_len);
+    w += p->action_len;
+    *w++ = '\0';
+    *o_ns = (size_t)(w - dst);
+    memcpy(w, p->ns, p->ns_len);
+    w[p->ns_len] = '\0';
+    return (size_t)(w - dst) + p->ns_len + 1;
+}
+
+static int parse_memo(const char *id, size_t len, id__parts *p, unsigned *hash,
+                      const id_memo **hit)
+{
+    *hit = NULL;
+    if (len == 0 || len >= ID_CACHE_MAX)
+        goto slow;
+    thread_cache *tc = thread_cache_get();
+    if (!tc)
+        goto slow;
+    id_memo *e = &tc->memos[(((uintptr_t)id >> 3) ^ len) & (ID_CACHE_SLOTS - 1)];
+    if (e->len == len && memcmp(e->raw, id, len) == 0) {
+        p->name = id + e->name_off;
+        p->name_len = e->name_len;
+        p->action = e->implicit_action ? "*" : id + e->action_off;
+        p->action_len = e->action_len;
+        p->ns = id + e->ns_off;
+        p->ns_len = e->ns_len;
+        *hash = e->hash;
+        *hit = e;
+        return 0;
+    }
+    int rc = id__parse(id, len, p);
+    if (rc < 0)
+        return rc;
+    *hash = id__pair_hash(p->name, p->name_len, p->action, p->action_len);
+    e->len = (unsigned char)len;
+    memcpy(e->raw, id, len);
+    e->implicit_action = !(p->action >= id && p->action < id + len);
+    e->name_off = (unsigned char)(p->name - id);
+    e->name_len = (unsigned char)p->name_len;
+    e->action_off = e->implicit_action ? 0 : (unsigned char)(p->action - id);
+    e->action_len = (unsigned char)p->action_len;
+    e->ns_off = (unsigned char)(p->ns_len ? p->ns - id : 0);
+    e->ns_len = (unsigned char)p->ns_len;
+    e->hash = *hash;
+    size_t on, oa, ons;
+    e->sec_len = (unsigned short)layout(e->sec, p, &on, &oa, &ons);
+    e->sec_name = (unsigned short)on;
+    e->sec_action = (unsigned short)oa;
+    e->sec_ns = (unsigned short)ons;
+    *hit = e;
+    return 0;
+slow:
+    rc = id__parse(id, len, p);
+    if (rc == 0)
+        *hash = id__pair_hash(p->name, p->name_len, p->action, p->action_len);
+    return rc;
+}
+
+static void *block_alloc(size_t sz, unsigned *size)
+{
+    if (BLOCK_CACHE > 0 && sz <= BLOCK_SIZE) {
+        *size = BLOCK_SIZE;
+        if (tcache && tcache->n)
+            return tcache->v[--tcache->n];
+        return malloc(BLOCK_SIZE);
+    }
+    *size = (unsigned)sz;
+    return malloc(sz);
+}
+
+static void block_free(void *p, unsigned size)
+{
+#if BLOCK_CACHE > 0
+    if (size == BLOCK_SIZE) {
+        thread_cache *c = thread_cache_get();
+        if (c && c->n < (unsigned)BLOCK_CACHE) {
+            c->v[c->n++] = p;
+            return;
+        }
+    }
+#else
+    (void)size;
+#endif
+    free(p);
+}
+
 bmq_message *message__new(const char *id, size_t id_len, json_object *args, json_object *kwargs,
                           const char *uid, const void *origin, const char *reply_to, int *err)
 {
     id__parts p;
-    int rc = id__parse(id, id_len, &p);
+    unsigned hash = 0;
+    const id_memo *memo;
+    int rc = parse_memo(id, id_len, &p, &hash, &memo);
     if (rc == 0 && id__is_any(p.ns, p.ns_len))
         rc = -BMQ_EID; /* a namespace wildcard selects; it cannot be sent */
     if (rc == 0 && ((args && !json_object_is_type(args, json_type_array)) ||
@@ -60,7 +237,8 @@ bmq_message *message__new(const char *id, size_t id_len, json_object *args, json
     /* normalized id: name[@ns]:action  + name\0 action\0 ns\0 */
     size_t idlen = p.name_len + (p.ns_len ? p.ns_len + 1 : 0) + 1 + p.action_len;
     size_t sz = sizeof(bmq_message) + idlen + 1 + p.name_len + 1 + p.action_len + 1 + p.ns_len + 1;
-    bmq_message *m = malloc(sz);
+    unsigned size;
+    bmq_message *m = block_alloc(sz, &size);
     if (!m) {
         json_object_put(args);
         json_object_put(kwargs);
@@ -68,32 +246,23 @@ bmq_message *message__new(const char *id, size_t id_len, json_object *args, json
             *err = -BMQ_ENOMEM;
         return NULL;
     }
-    char *w = m->id;
-    memcpy(w, p.name, p.name_len);
-    w += p.name_len;
-    if (p.ns_len) {
-        *w++ = '@';
-        memcpy(w, p.ns, p.ns_len);
-        w += p.ns_len;
+    if (memo) {
+        memcpy(m->id, memo->sec, memo->sec_len);
+        m->name = m->id + memo->sec_name;
+        m->action = m->id + memo->sec_action;
+        m->ns = m->id + memo->sec_ns;
+    } else {
+        size_t on, oa, ons;
+        layout(m->id, &p, &on, &oa, &ons);
+        m->name = m->id + on;
+        m->action = m->id + oa;
+        m->ns = m->id + ons;
     }
-    *w++ = ':';
-    memcpy(w, p.action, p.action_len);
-    w += p.action_len;
-    *w++ = '\0';
-    m->name = w;
-    memcpy(w, p.name, p.name_len);
-    w += p.name_len;
-    *w++ = '\0';
-    m->action = w;
-    memcpy(w, p.action, p.action_len);
-    w += p.action_len;
-    *w++ = '\0';
-    m->ns = w;
-    memcpy(w, p.ns, p.ns_len);
-    w[p.ns_len] = '\0';
     m->name_len = (unsigned)p.name_len;
     m->action_len = (unsigned)p.action_len;
     m->ns_len = (unsigned)p.ns_len;
+    m->pair_hash = hash;
+    m->size = size;
     atomic_init(&m->refs, 1);
     m->priority = kwargs_priority(kwargs);
     m->local = p.name[0] == '_';
@@ -147,7 +316,7 @@ void bmq_message_unref(bmq_message *m)
     if (kj != empty_object)
         free(kj);
     free(m->reply_to);
-    free(m);
+    block_free(m, m->size);
 }
 
 const char *bmq_message_id(const bmq_message *m)
@@ -223,7 +392,7 @@ static char *lazy_str(_Atomic(char *) *slot, char *fresh)
 /* 128 random bits per uid from a per-thread xorshift128+ generator seeded by
  * the kernel: unique in practice and free of a global lock on the path of
  * bridges, which ask every message for it. */
-static _Thread_local uint64_t uid_state[2];
+static BMQ_TLS uint64_t uid_state[2];
 
 /* A forked child must not repeat its parent's sequence. */
 static void uid_forget(void)

@@ -28,6 +28,8 @@ struct bmq_message {
     unsigned name_len;
     unsigned action_len;
     unsigned ns_len;
+    unsigned pair_hash; /* id__pair_hash(name, action) */
+    unsigned size;      /* bytes allocated, for the block cache */
     char id[]; /* normalized id, then name\0action\0ns\0 */
 };
 

@@ -53,7 +53,7 @@ static void run(pool *p, task *t)
 #define BATCH     32
 #define SPARE_MAX 1024
 
-static _Thread_local pool *tls_pool; /* the pool this thread works for */
+static BMQ_TLS pool *tls_pool; /* the pool this thread works for */
 
 static void *worker_main(void *arg)
 {
