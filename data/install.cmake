@@ -1,19 +1,17 @@
 # Installed data of the hub (included by data/CMakeLists.txt, which itself
 # installs hub.json into ${datadir}/berrymq).
-configure_file(${CMAKE_CURRENT_LIST_DIR}/berrymq-hub.service.in
-  ${CMAKE_CURRENT_BINARY_DIR}/berrymq-hub.service @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/berrymq-hub.service
-  DESTINATION lib/systemd/user)
+#
+# The systemd user unit and the autostart entry go where systemd and the
+# desktop look for the prefix given *at install time* (cmake --install
+# --prefix X may differ from the configured prefix), so their directories
+# and the absolute ExecStart/Exec path are worked out by install-files.cmake
+# when it runs (see the table there).
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/berrymq-hub.desktop
   DESTINATION ${CMAKE_INSTALL_DATADIR}/applications)
-# /etc/xdg/autostart for a /usr prefix; PREFIX/etc/xdg/autostart for any
-# other prefix (relative, so that `cmake --install --prefix` relocates it).
-if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  set(_bmq_autostart_dir /etc/xdg/autostart)
-else()
-  set(_bmq_autostart_dir ${CMAKE_INSTALL_SYSCONFDIR}/xdg/autostart)
-endif()
-install(FILES ${CMAKE_CURRENT_LIST_DIR}/berrymq-hub-autostart.desktop
-  DESTINATION ${_bmq_autostart_dir} RENAME berrymq-hub.desktop)
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/berrymq.svg
   DESTINATION ${CMAKE_INSTALL_DATADIR}/icons/hicolor/scalable/apps)
+install(CODE "
+  set(BMQ_DATA_SRC \"${CMAKE_CURRENT_LIST_DIR}\")
+  set(BMQ_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+  set(BMQ_GEN_DIR \"${CMAKE_CURRENT_BINARY_DIR}\")
+  include(\"${CMAKE_CURRENT_LIST_DIR}/install-files.cmake\")")

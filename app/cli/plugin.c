@@ -82,7 +82,7 @@ static void *load_libberrymq(char *why, size_t size)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            snprintf(cand, sizeof cand, "%s/../%s", exe, BMQ_CLI_LIBDIR_REL);
+            snprintf(cand, sizeof cand, "%s/%s", exe, BMQ_CLI_BIN_TO_LIB);
             dirs[0] = cand;
         }
     }

@@ -252,6 +252,7 @@ int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv)
     };
     const char *cmd = "notify";
     const char *urgency = "normal", *icon = "", *app = "cli", *category = NULL;
+    bool app_given = false;
     long long timeout = -1;
     bool transient = false;
     json_object *hints = NULL;
@@ -290,6 +291,7 @@ int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv)
             break;
         case 'a':
             app = optarg;
+            app_given = true;
             break;
         case 'c':
             category = optarg;
@@ -329,6 +331,10 @@ int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv)
     json_object_object_add(kwargs, "urgency", json_object_new_string(urgency));
     json_object_object_add(kwargs, "timeout", json_object_new_int64(timeout));
     json_object_object_add(kwargs, "icon", json_object_new_string(icon));
+    /* notify-send's -a: the application name the daemon sees (dunst rules
+     * match on it); without -a the notify instance's app_name is used. */
+    if (app_given)
+        json_object_object_add(kwargs, "app", json_object_new_string(app));
     if (category)
         json_object_object_add(kwargs, "category", json_object_new_string(category));
     if (hints) {

@@ -79,6 +79,45 @@ void cli__print_instances(json_object *instances, FILE *out)
     }
 }
 
+/* The instance's own counters (what `status --json` shows under
+ * instances[].status.status), scalars only, wrapped at about 80 columns. */
+static void print_instance_counters(json_object *in, FILE *out)
+{
+    json_object *outer = NULL, *own = NULL;
+    if (!json_object_object_get_ex(in, "status", &outer) ||
+        !json_object_object_get_ex(outer, "status", &own) ||
+        !json_object_is_type(own, json_type_object))
+        return;
+    int col = 0;
+    json_object_object_foreach(own, k, v)
+    {
+        if (!v || json_object_is_type(v, json_type_object) ||
+            json_object_is_type(v, json_type_array))
+            continue;
+        char val[96];
+        if (json_object_is_type(v, json_type_double))
+            snprintf(val, sizeof val, "%.1f", json_object_get_double(v));
+        else if (json_object_is_type(v, json_type_string))
+            snprintf(val, sizeof val, "%s", json_object_get_string(v));
+        else
+            snprintf(val, sizeof val, "%s", json_object_to_json_string(v));
+        int w = (int)(strlen(k) + 1 + strlen(val));
+        if (col == 0) {
+            fputs("    ", out);
+            col = 4;
+        } else if (col + 2 + w > 80) {
+            fputs(",\n    ", out);
+            col = 4;
+        } else {
+            fputs(", ", out);
+            col += 2;
+        }
+        col += fprintf(out, "%s %s", k, val);
+    }
+    if (col)
+        fputc('\n', out);
+}
+
 static void print_links(json_object *links, FILE *out)
 {
     size_t n = json_object_is_type(links, json_type_array) ? json_object_array_length(links) : 0;
@@ -139,12 +178,24 @@ static void print_status(json_object *st, FILE *out)
     json_object_object_get_ex(st, "server", &server);
     fprintf(out, "listen:   %s\n", str_field(st, "listen", str_field(server, "listen", "?")));
     fprintf(out, "node:     %s\n", str_field(st, "node_id", str_field(server, "node_id", "?")));
-    fprintf(out, "config:   %s\n", str_field(st, "config", "(defaults)"));
+    const char *file = str_field(st, "config_file", NULL);
+    const char *path = str_field(st, "config", NULL);
+    if (file && path && strcmp(file, path) != 0)
+        fprintf(out, "config:   %s (no %s)\n", file, path);
+    else
+        fprintf(out, "config:   %s\n", file ? file : path ? path : "(built-in defaults)");
     json_object *inst = NULL;
     json_object_object_get_ex(st, "instances", &inst);
-    fprintf(out, "instances: %zu\n",
-            json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0);
-    cli__print_instances(inst, out);
+    size_t n = json_object_is_type(inst, json_type_array) ? json_object_array_length(inst) : 0;
+    fprintf(out, "instances: %zu\n", n);
+    for (size_t i = 0; i < n; i++) {
+        json_object *in = json_object_array_get_idx(inst, i);
+        json_object *one = json_object_new_array();
+        json_object_array_add(one, json_object_get(in));
+        cli__print_instances(one, out);
+        json_object_put(one);
+        print_instance_counters(in, out);
+    }
     json_object *links = NULL;
     json_object_object_get_ex(st, "links", &links);
     print_configured_links(links, out);

@@ -100,6 +100,25 @@ char *hub_default_config_path(void)
         g_free(p);
     }
 #endif
+#ifdef HUB_BIN_TO_DATA
+    /* Relative to the executable: the configured prefix need not be the
+     * one the files were installed to (cmake --install --prefix X). */
+    char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (exe) {
+        char *bindir = g_path_get_dirname(exe);
+        char *rel = g_build_filename(bindir, HUB_BIN_TO_DATA, "hub.json", NULL);
+        g_free(bindir);
+        g_free(exe);
+        /* Canonical, so logs and status name the file plainly. */
+        char *real = g_file_test(rel, G_FILE_TEST_IS_REGULAR) ? realpath(rel, NULL) : NULL;
+        g_free(rel);
+        if (real) {
+            char *r = g_strdup(real);
+            free(real);
+            return r;
+        }
+    }
+#endif
 #ifdef HUB_DATADIR
     char *p = g_build_filename(HUB_DATADIR, "hub.json", NULL);
     if (g_file_test(p, G_FILE_TEST_IS_REGULAR))

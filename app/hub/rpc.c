@@ -114,6 +114,9 @@ static json_object *m_status(hub *h, json_object *params, json_object **error)
     json_object_object_add(o, "node_id", json_object_new_string(bmq_server_node_id(h->server)));
     json_object_object_add(o, "config",
                            h->config->path ? json_object_new_string(h->config->path) : NULL);
+    /* The file really read: the user's, or the installed defaults. */
+    json_object_object_add(o, "config_file",
+                           h->config->source ? json_object_new_string(h->config->source) : NULL);
     json_object_object_add(o, "instances", hub_instances_json(h));
     json_object_object_add(o, "links", hub_links_json(h));
     json_object_object_add(o, "server", bmq_server_status(h->server));

@@ -147,6 +147,32 @@ static bool running_from_build_tree(void)
 #endif
 }
 
+/* The installed plugin directory relative to this library's own file
+ * (libdir/berrymq/plugins), so an installed tree works from whatever prefix
+ * it was copied to. NULL from a build tree or when unknown. */
+static char *relative_plugin_dir(void)
+{
+#ifdef BMQ_LIB_TO_PLUGIN
+    Dl_info info;
+    if (!dladdr((void *)bmq_plugin_host_new, &info) || !info.dli_fname)
+        return NULL;
+    char *self = realpath(info.dli_fname, NULL);
+    if (!self)
+        return NULL;
+    char *libdir = g_path_get_dirname(self);
+    free(self);
+    char *dir = g_build_filename(libdir, BMQ_LIB_TO_PLUGIN, NULL);
+    g_free(libdir);
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+        g_free(dir);
+        return NULL;
+    }
+    return dir;
+#else
+    return NULL;
+#endif
+}
+
 void bmq_plugin_host_add_default_dirs(bmq_plugin_host *h)
 {
     g_return_if_fail(h != NULL);
@@ -160,6 +186,10 @@ void bmq_plugin_host_add_default_dirs(bmq_plugin_host *h)
     if (running_from_build_tree())
         bmq_plugin_host_add_dir(h, BMQ_BUILD_PLUGIN_DIR);
 #endif
+    char *rel = running_from_build_tree() ? NULL : relative_plugin_dir();
+    if (rel)
+        bmq_plugin_host_add_dir(h, rel);
+    g_free(rel);
 #ifdef BMQ_PLUGIN_LIBDIR
     bmq_plugin_host_add_dir(h, BMQ_PLUGIN_LIBDIR);
 #endif
