@@ -125,10 +125,10 @@ static void test_notify(cli_h *h)
                     "\"body\":\"\",\"urgency\":\"normal\",\"timeout\":-1,\"icon\":\"\"}}");
     expect_line(&p, "{\"id\":\"myapp:notify\",\"args\":[],\"kwargs\":{\"title\":\"Build failed\","
                     "\"body\":\"3 tests ✗\",\"urgency\":\"critical\",\"timeout\":5000,"
-                    "\"icon\":\"dialog-error\",\"category\":\"build.failed\"}}");
+                    "\"icon\":\"dialog-error\",\"app\":\"myapp\",\"category\":\"build.failed\"}}");
     expect_line(&p, "{\"id\":\"ci:notify\",\"args\":[],\"kwargs\":{\"title\":\"Summary\","
                     "\"body\":\"Body\",\"urgency\":\"low\",\"timeout\":250,\"icon\":\"/tmp/i.png\","
-                    "\"category\":\"x\",\"hints\":{\"level\":5,\"where\":\"here\"},"
+                    "\"app\":\"ci\",\"category\":\"x\",\"hints\":{\"level\":5,\"where\":\"here\"},"
                     "\"transient\":true}}");
     finish_listener(h, &p, "*:notify", "notify");
 }

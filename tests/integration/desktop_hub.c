@@ -144,7 +144,8 @@ int main(void)
         if (n) {
             DESK_CHECK(strcmp(n->body, "all 42 tests passed") == 0);
             DESK_CHECK(n->urgency == 2);
-            DESK_CHECK(strcmp(n->app_name, "berryMQ") == 0);
+            /* -a is the application name the daemon sees, as with notify-send. */
+            DESK_CHECK(strcmp(n->app_name, "build") == 0);
         }
 
         /* The daemon goes away and comes back while the hub runs. */
