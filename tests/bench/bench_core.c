@@ -28,6 +28,17 @@ static void acount(const bmq_message *m, void *ud)
     atomic_fetch_add_explicit(&ahits, 1, memory_order_relaxed);
 }
 
+static double now(void);
+
+/* A follower that works about a microsecond, like one that formats a line. */
+static void work1us(const bmq_message *m, void *ud)
+{
+    double end = now() + 1e-6;
+    while (now() < end)
+        ;
+    atomic_fetch_add_explicit(&ahits, 1, memory_order_relaxed);
+}
+
 static void never(const bmq_message *m, void *ud)
 {
     fprintf(stderr, "non-matching follower called for %s\n", bmq_message_id(m));
@@ -239,6 +250,29 @@ int main(int argc, char **argv)
         }
         report("multiplicity 2 (send + pool run, flushed)", best, NULL);
         bmq_bus_free(bus);
+
+        /* Followers with work to do: inline versus two pool threads. */
+        rate busy[2] = {{0, 0}, {0, 0}};
+        for (int mult = 0; mult < 2; mult++) {
+            bus = bmq_bus_new();
+            bmq_follow(bus, "bench:run", work1us, NULL, NULL);
+            if (mult)
+                bmq_set_multiplicity(bus, 2);
+            long bn = n / 50;
+            for (int r = 0; r < 3; r++) {
+                atomic_store(&ahits, 0);
+                start();
+                for (long i = 0; i < bn; i++)
+                    bmq_twitter(bus, "bench:run", NULL, NULL);
+                bmq_bus_flush(bus);
+                stop(&busy[mult], bn);
+            }
+            bmq_bus_free(bus);
+        }
+        report("1 us followers, inline", busy[0], NULL);
+        report("1 us followers, multiplicity 2", busy[1], NULL);
+        printf("%-52s %11.2fx wall-clock\n", "multiplicity 2 speed-up (1 us followers)",
+               busy[1].wall / busy[0].wall);
     }
     return 0;
 }
