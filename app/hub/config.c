@@ -33,6 +33,7 @@ static hub_config *config_new(void)
     c->plugins = g_ptr_array_new_with_free_func(plugin_cfg_free);
     c->links = g_ptr_array_new_with_free_func(link_cfg_free);
     c->log_level = BMQ_LOG_INFO;
+    history_opts_default(&c->history);
     return c;
 }
 
@@ -338,10 +339,17 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
             for (size_t i = 0; i < json_object_array_length(v); i++)
                 if (!parse_link(c, cfg, i, json_object_array_get_idx(v, i)))
                     return false;
+        } else if (strcmp(k, "history") == 0) {
+            char *err = NULL;
+            if (history_opts_parse(v, &cfg->history, &err)) {
+                fail(c, k, "%s", err);
+                g_free(err);
+                return false;
+            }
         } else {
             return fail(c, k,
                         "unknown key (known: listen, allow, secret, max_body, plugins, "
-                        "links, log_level)");
+                        "links, log_level, history)");
         }
     }
     return true;

@@ -122,6 +122,7 @@ json_object *hub_reload(hub *h, char **error)
     hub_links_reload(h, cfg);
     if (!h->verbose)
         hub_log_set_level(cfg->log_level);
+    hub_history_reconfigure(h, &cfg->history);
     json_object *diff = NULL;
     hub_entries_apply(h, cfg, &diff);
     hub_config_free(h->config);

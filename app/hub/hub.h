@@ -19,6 +19,8 @@
 #include <berrymq/net.h>
 #include <berrymq/plugin.h>
 
+#include "history/history.h"
+
 #define HUB_DEFAULT_HOST "127.0.0.1"
 #define HUB_DEFAULT_PORT 29887
 
@@ -50,6 +52,7 @@ typedef struct hub_config {
     GPtrArray *plugins; /* hub_plugin_cfg* */
     GPtrArray *links;   /* hub_link_cfg* */
     int log_level;      /* BMQ_LOG_* */
+    history_opts history;
 } hub_config;
 
 /* Load @explicit_path (nullable: the user file, else the default hub.json,
@@ -108,6 +111,7 @@ typedef struct hub {
     bool verbose;           /* -v: debug logging whatever the config says */
     GPtrArray *entries;     /* hub_entry*, in creation order */
     bmq_follower *control[4];
+    history *history; /* nullable: "history": false */
     gint64 started_us;
     int exit_code;
     volatile gint shutting_down;
@@ -176,6 +180,19 @@ json_object *hub_links_json(hub *h);
 /* ---- rpc.c ------------------------------------------------------------- */
 
 void hub_rpc_register(hub *h);
+
+/* ---- history/glue.c ---------------------------------------------------- */
+
+char *hub_history_path(void); /* (transfer full) */
+/* Open the store and tap the bus (before the server and the instances). */
+void hub_history_start(hub *h);
+/* Hold RPC answers until their messages are stored; register hub.history. */
+void hub_history_attach_server(hub *h);
+void hub_history_register(hub *h);
+/* After the server and the instances are gone: commit, close. */
+void hub_history_stop(hub *h);
+void hub_history_reconfigure(hub *h, const history_opts *o);
+json_object *hub_history_status(hub *h); /* (transfer full) */
 
 /* ---- control.c --------------------------------------------------------- */
 

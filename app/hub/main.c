@@ -129,13 +129,17 @@ static int start_and_run(hub *h)
         g_free(err);
         return 1;
     }
+    /* Before the server: nothing is accepted that the history misses. */
+    hub_history_start(h);
     if (start_server(h, &err) != 0) {
         fprintf(stderr, "berrymq-hub: cannot listen on %s:%u: %s\n", h->config->listen_host,
                 (unsigned)h->config->listen_port, err ? err : "unknown error");
         g_free(err);
+        hub_history_stop(h);
         hub_lock_release();
         return 1;
     }
+    hub_history_attach_server(h);
     /* Methods first: whoever learns the address from the log or the lock
      * file finds them there. Calls wait for the main loop, which runs
      * once the instances below are created. */
@@ -176,6 +180,7 @@ static int start_and_run(hub *h)
      * so their references are released. */
     while (g_main_context_iteration(h->context, FALSE))
         ;
+    hub_history_stop(h);
     hub_lock_release();
     hub_log(BMQ_LOG_INFO, "stopped");
     return 0;

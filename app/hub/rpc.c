@@ -127,6 +127,7 @@ static json_object *m_status(hub *h, json_object *params, json_object **error)
     json_object_object_add(c, "delivered", json_object_new_int64((int64_t)st.delivered));
     json_object_object_add(c, "dropped", json_object_new_int64((int64_t)st.dropped));
     json_object_object_add(o, "counters", c);
+    json_object_object_add(o, "history", hub_history_status(h));
     return o;
 }
 
@@ -318,4 +319,5 @@ void hub_rpc_register(hub *h)
         bmq_server_add_method(h->server, names[i], marshal, &bindings[i]);
     }
     bmq_server_add_method(h->server, "hub.twitter", m_twitter, h);
+    hub_history_register(h);
 }

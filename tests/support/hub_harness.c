@@ -145,6 +145,10 @@ hh_hub *hh_start(hh_env *e, const char *const *extra, bool wait_listen)
     g_free(d);
     env = g_environ_setenv(env, "XDG_DATA_HOME", d = g_build_filename(e->root, "data", NULL), TRUE);
     g_free(d);
+    /* The default place under HOME, whatever the caller's environment. */
+    env = g_environ_setenv(env, "XDG_STATE_HOME",
+                           d = g_build_filename(e->root, "home", ".local", "state", NULL), TRUE);
+    g_free(d);
     env =
         g_environ_setenv(env, "XDG_RUNTIME_DIR", d = g_build_filename(e->root, "run", NULL), TRUE);
     g_free(d);

@@ -34,7 +34,7 @@ extern int hh_failures;
     } while (0)
 
 typedef struct hh_env {
-    char *root;        /* temp dir: home/, config/, data/, run/ */
+    char *root; /* temp dir: home/ (XDG_STATE_HOME home/.local/state), config/, data/, run/ */
     char *config_file; /* root/config/berrymq/hub.json (the default user path) */
     char *journal;     /* root/journal.txt, written by testplug */
     char *plugin_dir;  /* test plugins */

@@ -205,6 +205,26 @@ typedef struct bmq_bus_stats {
 } bmq_bus_stats;
 BMQ_API void bmq_bus_get_stats(bmq_bus *bus, bmq_bus_stats *out);
 
+/* Tap: one observer of every message accepted on @bus (any namespace,
+ * local ones included), called in the sender's thread before any follower or
+ * queue sees the message, whatever the multiplicity. For stores that must
+ * record a message before it is delivered (the hub's history). @fn must be
+ * quick and must not send on @bus. @fn NULL removes the tap; the call then
+ * waits until invocations running in other threads have returned (not from
+ * inside the tap itself). 0, or -BMQ_EEXIST when another tap is set,
+ * -BMQ_EINVAL for a NULL bus. */
+typedef void (*bmq_tap_fn)(const bmq_message *msg, void *user_data);
+BMQ_API int bmq_bus_set_tap(bmq_bus *bus, bmq_tap_fn fn, void *user_data);
+
+/* Sender label: a short text naming who is sending from the calling thread
+ * ("rpc 127.0.0.1", "plugin tick10"), set by the component that injects
+ * messages (the RPC server around a request, the plugin host around an
+ * instance's twitter) and read by a tap to record the origin. Thread-local.
+ * bmq_sender_label_set returns the previous label so that callers can nest;
+ * @label (transfer none) must stay valid until it is replaced. */
+BMQ_API const char *bmq_sender_label(void); /* (transfer none, nullable) */
+BMQ_API const char *bmq_sender_label_set(const char *label);
+
 /* ---- Queues (pull API) --------------------------------------------------
  * A standalone queue gets its own copy (reference) of every matching message.
  * Shared queues with the same pattern on one bus share one backing queue:

@@ -64,6 +64,21 @@ typedef json_object *(*bmq_rpc_method_fn)(json_object *params, void *user_data,
 BMQ_API int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
                                   void *user_data);
 
+/* Reply hook: lets a program hold an answer back until the messages its
+ * request sent are stored durably (messages are sent in the thread that
+ * handles the request; see bmq_bus_set_tap). Once a request body (one call
+ * or a batch) has been handled, @check runs in that same thread and must
+ * not block: it returns 0 when the answer may go out now, or a nonzero
+ * ticket; the connection is then suspended and @wait(ticket) runs on a
+ * pool thread, where it may block; the answer goes out when it returns.
+ * Messages sent while a request is handled carry the sender label
+ * "rpc ADDRESS" (bmq_sender_label). Set it before clients connect; @check
+ * NULL removes it. */
+typedef uint64_t (*bmq_reply_check_fn)(void *user_data);
+typedef void (*bmq_reply_wait_fn)(void *user_data, uint64_t ticket);
+BMQ_API void bmq_server_set_reply_hook(bmq_server *s, bmq_reply_check_fn check,
+                                       bmq_reply_wait_fn wait, void *user_data);
+
 /* Status for "berrymq status": {"listen": "host:port", "node_id": ...,
  * "links": [{"token","style","peer","pattern","idle_s","sent","received",
  * "failed","queued"}...], "counters": {"requests","errors","rejected",

@@ -90,11 +90,25 @@ void bmq_bus_free(bmq_bus *bus)
     pthread_mutex_destroy(&bus->wait_lock);
     pthread_cond_destroy(&bus->wait_cond);
     pthread_mutex_destroy(&bus->pool_lock);
+    free(atomic_load(&bus->tap));
     free(bus);
+}
+
+/* The tap runs before routing: a queue or follower attached after the tap
+ * saw a message cannot have received it without the tap seeing it first. */
+static void run_tap(bmq_bus *bus, const bmq_message *msg)
+{
+    atomic_fetch_add(&bus->tap_active, 1);
+    bus_tap *t = atomic_load(&bus->tap);
+    if (t)
+        t->fn(msg, t->user_data);
+    atomic_fetch_sub(&bus->tap_active, 1);
 }
 
 int bus__dispatch(bmq_bus *bus, bmq_message *msg)
 {
+    if (atomic_load_explicit(&bus->tap, memory_order_relaxed))
+        run_tap(bus, msg);
     route r;
     route__collect(bus, msg, &r);
     bus_counter *c = &bus->counters[bus__stripe()];
@@ -252,4 +266,44 @@ void bmq_bus_flush(bmq_bus *bus)
     pool *p = atomic_load_explicit(&bus->pool, memory_order_acquire);
     if (p)
         pool__flush(p);
+}
+
+int bmq_bus_set_tap(bmq_bus *bus, bmq_tap_fn fn, void *user_data)
+{
+    if (!bus)
+        return -BMQ_EINVAL;
+    if (!fn) {
+        bus_tap *old = atomic_exchange(&bus->tap, NULL);
+        /* Sequentially consistent: a sender that still sees the old tap
+         * has raised tap_active before this load. */
+        while (atomic_load(&bus->tap_active) > 0)
+            g_usleep(200);
+        free(old);
+        return 0;
+    }
+    bus_tap *t = malloc(sizeof *t);
+    if (!t)
+        return -BMQ_ENOMEM;
+    t->fn = fn;
+    t->user_data = user_data;
+    bus_tap *expected = NULL;
+    if (!atomic_compare_exchange_strong(&bus->tap, &expected, t)) {
+        free(t);
+        return -BMQ_EEXIST;
+    }
+    return 0;
+}
+
+static _Thread_local const char *sender_label;
+
+const char *bmq_sender_label(void)
+{
+    return sender_label;
+}
+
+const char *bmq_sender_label_set(const char *label)
+{
+    const char *old = sender_label;
+    sender_label = label;
+    return old;
 }

@@ -110,6 +110,9 @@ struct bmq_bus {
     _Atomic(pool *) pool;
     atomic_uint multiplicity;
     bool is_default;
+
+    _Atomic(struct bus_tap *) tap; /* nullable; see bmq_bus_set_tap */
+    atomic_int tap_active;         /* tap invocations running now */
 };
 
 /* readers.c: the index's read side. */
@@ -117,6 +120,11 @@ void readers__enter(bmq_bus *bus);
 void readers__leave(void);
 void readers__write_begin(bmq_bus *bus); /* caller holds bus->lock for writing */
 void readers__write_end(bmq_bus *bus);
+
+typedef struct bus_tap {
+    bmq_tap_fn fn;
+    void *user_data;
+} bus_tap;
 
 /* bus.c */
 unsigned bus__stripe(void);

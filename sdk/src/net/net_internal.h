@@ -230,6 +230,9 @@ struct bmq_server {
     GRWLock methods_lock;
     GHashTable *methods;                            /* name -> struct rpc_method */
     uint64_t requests, errors, rejected, too_large; /* atomics */
+    bmq_reply_check_fn reply_check; /* atomic, nullable */
+    bmq_reply_wait_fn reply_wait;
+    void *reply_hook_data;
 };
 
 /* A server without sockets around @bus, for the fuzzer and unit tests:

@@ -27,7 +27,10 @@ struct req {
     char peer[INET6_ADDRSTRLEN + 8];
     bmq_server *s;
     struct MHD_Connection *conn;
-    char *answer; /* set by a pool thread before it resumes the connection */
+    char *answer;                     /* set by a pool thread before it resumes the connection */
+    char label[INET6_ADDRSTRLEN + 8]; /* sender label: "rpc ADDRESS" */
+    char *held;                       /* an answer held back by the reply hook */
+    uint64_t ticket;                  /* the reply hook's ticket for it */
 };
 
 #define WAIT_POOL_MAX 256 /* blocking gets waiting at once */
@@ -199,6 +202,14 @@ static void send_early_413(struct MHD_Connection *conn)
         return; /* the peer is gone or not reading: closing is all that is left */
 }
 
+/* The reply hook's verdict on the request just handled in this thread:
+ * 0 = answer now, else a ticket to wait for. */
+static uint64_t reply_check(bmq_server *s)
+{
+    bmq_reply_check_fn check = __atomic_load_n(&s->reply_check, __ATOMIC_ACQUIRE);
+    return check ? check(s->reply_hook_data) : 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -216,11 +227,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             char ip[INET_ADDRSTRLEN];
             inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
             g_snprintf(r->peer, sizeof r->peer, "%s:%u", ip, ntohs(in->sin_port));
+            g_snprintf(r->label, sizeof r->label, "rpc %s", ip);
         } else if (sa && sa->sa_family == AF_INET6) {
             const struct sockaddr_in6 *in6 = (const void *)sa;
             char ip[INET6_ADDRSTRLEN];
             inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
             g_snprintf(r->peer, sizeof r->peer, "[%s]:%u", ip, ntohs(in6->sin6_port));
+            g_snprintf(r->label, sizeof r->label, "rpc %s", ip);
         }
         if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
             return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
@@ -266,28 +279,54 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     int defer = NET_DEFER_NONE;
     rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL, .defer = &defer};
+    const char *prev = bmq_sender_label_set(r->label[0] ? r->label : "rpc");
     char *text = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
-    if (!defer)
-        return reply(conn, MHD_HTTP_OK, text, "application/json");
+    bmq_sender_label_set(prev);
+    uint64_t ticket = 0;
+    if (!defer) {
+        ticket = reply_check(s);
+        if (!ticket)
+            return reply(conn, MHD_HTTP_OK, text, "application/json");
+        /* Held back: wait on the pool, not on the event loop. */
+        defer = NET_DEFER_WAIT;
+    }
     g_mutex_lock(&s->defer_lock);
     GThreadPool *pool = defer == NET_DEFER_WAIT ? s->wait_pool : s->call_pool;
     if (pool) {
         r->s = s;
         r->conn = conn;
+        r->held = text;
+        r->ticket = ticket;
         MHD_suspend_connection(conn);
         g_thread_pool_push(pool, r, NULL);
     }
     g_mutex_unlock(&s->defer_lock);
+    if (!pool && text) /* stopping: nothing waits any more */
+        return reply(conn, MHD_HTTP_OK, text, "application/json");
     return pool ? MHD_YES : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
 }
 
-/* Pool thread: run a deferred body where it may wait, then hand the answer
- * back to the event loop. */
+/* Pool thread: run a deferred body where it may wait (or wait for an answer
+ * the reply hook held back), then hand the answer back to the event loop. */
 static void run_deferred(gpointer data, gpointer user_data)
 {
     struct req *r = data;
+    bmq_server *s = r->s;
+    if (r->held) {
+        s->reply_wait(s->reply_hook_data, r->ticket);
+        r->answer = r->held;
+        r->held = NULL;
+        r->ticket = 0;
+        MHD_resume_connection(r->conn);
+        return;
+    }
     rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL};
-    r->answer = rpc__dispatch(r->s, r->body->str, r->body->len, &ctx);
+    const char *prev = bmq_sender_label_set(r->label[0] ? r->label : "rpc");
+    r->answer = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
+    bmq_sender_label_set(prev);
+    uint64_t ticket = reply_check(s);
+    if (ticket)
+        s->reply_wait(s->reply_hook_data, ticket);
     MHD_resume_connection(r->conn);
 }
 
@@ -300,6 +339,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r->body)
         g_string_free(r->body, TRUE);
     g_free(r->answer);
+    g_free(r->held);
     g_free(r);
     *con_cls = NULL;
 }
@@ -528,6 +568,16 @@ void bmq_server_stop(bmq_server *s)
     g_free(s->host);
     g_free(s->listen);
     g_free(s);
+}
+
+void bmq_server_set_reply_hook(bmq_server *s, bmq_reply_check_fn check, bmq_reply_wait_fn wait,
+                               void *user_data)
+{
+    if (!s || (check && !wait))
+        return;
+    s->reply_hook_data = user_data;
+    s->reply_wait = wait;
+    __atomic_store_n(&s->reply_check, check, __ATOMIC_RELEASE);
 }
 
 int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn, void *user_data)

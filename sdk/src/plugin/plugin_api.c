@@ -162,12 +162,20 @@ static void any_thread_trampoline(const bmq_message *msg, void *user_data)
 
 static int api_twitter(bmq_host *h, const char *id, json_object *args, json_object *kwargs)
 {
-    return bmq_twitter(inst_of(h)->host->bus, id, args, kwargs);
+    bmq_instance *inst = inst_of(h);
+    const char *prev = bmq_sender_label_set(inst->label);
+    int rc = bmq_twitter(inst->host->bus, id, args, kwargs);
+    bmq_sender_label_set(prev);
+    return rc;
 }
 
 static int api_twitter_message(bmq_host *h, bmq_message *msg)
 {
-    return bmq_twitter_message(inst_of(h)->host->bus, msg);
+    bmq_instance *inst = inst_of(h);
+    const char *prev = bmq_sender_label_set(inst->label);
+    int rc = bmq_twitter_message(inst->host->bus, msg);
+    bmq_sender_label_set(prev);
+    return rc;
 }
 
 static bmq_follower *api_follow(bmq_host *h, const char *pattern, bmq_follower_fn fn,

@@ -57,6 +57,7 @@ struct bmq_instance {
     bmq_plugin_host *host;
     bmq_plugin *plugin;
     char *id;
+    char *label;         /* sender label "plugin ID" */
     json_object *config; /* (owned) */
     void *obj;           /* the plugin's instance; NULL while stopped */
     struct bmq_host api; /* the table given to the plugin */

@@ -26,6 +26,7 @@ void plugin__instance_unref(bmq_instance *inst)
     json_object_put(inst->config);
     g_free(inst->data_dir);
     g_free(inst->id);
+    g_free(inst->label);
     g_free(inst);
 }
 
@@ -103,6 +104,7 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
     inst->host = h;
     inst->plugin = p;
     inst->id = g_strdup(id);
+    inst->label = g_strdup_printf("plugin %s", id);
     inst->config = config ? json_object_get(config) : json_object_new_object();
     inst->data_dir = g_build_filename(h->data_root, id, NULL);
     inst->mt_refs = 1;

@@ -1,0 +1,93 @@
+/* history.h - the hub's message history: an SQLite store (WAL) fed by a
+ * writer thread, read by queries and long polls.
+ *
+ * Files: options.c (the "history" config key), store.c (open, schema,
+ * recovery of a corrupt file), writer.c (append, group commit, durability
+ * waits, retention), query.c (reads), glue.c (the hub side: bus tap, reply
+ * hook, hub.history, status).
+ *
+ * Threading: history_append, history_wait and history_query may be called
+ * from any thread; history_open/close from one thread, with no other call
+ * running.
+ */
+#ifndef BMQ_HUB_HISTORY_H
+#define BMQ_HUB_HISTORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include <berrymq/berrymq.h>
+
+typedef enum { HISTORY_SYNC_OFF, HISTORY_SYNC_NORMAL, HISTORY_SYNC_FULL } history_sync;
+
+typedef struct history_opts {
+    bool enabled;
+    int64_t max_age_s;    /* 0: no limit */
+    int64_t max_messages; /* 0: no limit */
+    int64_t max_bytes;    /* database pages in use; 0: no limit */
+    history_sync sync;
+} history_opts;
+
+/* ---- options.c ---- */
+void history_opts_default(history_opts *o);
+/* @v: false, null (defaults) or {"max_age","max_messages","max_bytes",
+ * "sync"}. 0, or -1 with *error "KEY: problem" (transfer full). */
+int history_opts_parse(json_object *v, history_opts *o, char **error);
+/* "90s", "15m", "2h", "7d", "1w" or a number of seconds. -1 if invalid. */
+int64_t history_parse_duration(const char *s);
+/* "512", "64KiB", "256MiB", "1GiB", "10MB"... -1 if invalid. */
+int64_t history_parse_bytes(const char *s);
+/* ISO 8601 UTC with milliseconds, e.g. "2026-12-05T05:00:00.123Z". */
+char *history_format_time(int64_t time_us); /* (transfer full) */
+
+/* ---- store / writer ---- */
+typedef struct history history;
+
+/* Open (creating the file and its directory) at @path. A corrupt or
+ * unreadable file is renamed to PATH.corrupt-TIMESTAMP and a fresh store
+ * is made; if even that fails the store runs in the "error" state and
+ * records nothing. Never NULL. */
+history *history_open(const char *path, const history_opts *o);
+/* Commit what is queued, stop the writer, close. NULL-safe. */
+void history_close(history *h);
+/* Retention and sync may change while running. */
+void history_set_opts(history *h, const history_opts *o);
+
+/* Queue @m for storage with @origin (nullable, copied). Returns its seq, or
+ * 0 when it is not stored (error state, queue overflow). */
+uint64_t history_append(history *h, const bmq_message *m, const char *origin);
+/* Wait until @seq is settled: committed, or its batch failed. Returns at
+ * once when sync is "off". */
+void history_wait(history *h, uint64_t seq);
+/* Whether history_wait(@seq) would return at once. */
+bool history_settled(history *h, uint64_t seq);
+/* The seq given to the last appended message (0: none yet). */
+uint64_t history_last_seq(history *h);
+
+/* {"state": "ok"|"error", "path", "sync", "messages", "bytes", "first_seq",
+ * "last_seq", "pending", "failed", "dropped", "error"}. (transfer full) */
+json_object *history_status(history *h);
+
+/* ---- query.c ---- */
+typedef struct history_query {
+    const char *pattern; /* (nullable) identifier pattern; NULL = every message */
+    bool has_since;      /* false: the newest @limit messages */
+    uint64_t since_seq;  /* messages with seq > since_seq ... */
+    int64_t since_us;    /* ... and time >= since_us (0: any) */
+    uint64_t until_seq;  /* 0: no bound */
+    int64_t until_us;    /* 0: no bound */
+    unsigned limit;      /* 1..HISTORY_QUERY_MAX */
+    double wait_s;       /* with has_since: wait this long for a first match */
+} history_query;
+
+#define HISTORY_QUERY_MAX 10000
+
+/* Messages in seq order, each {"seq","time","id","args","kwargs","origin"}.
+ * Everything appended before the call is committed before it reads.
+ * NULL with *error (transfer full) when the store cannot be read. */
+json_object *history_query_run(history *h, const history_query *q, char **error);
+
+#endif /* BMQ_HUB_HISTORY_H */

@@ -1,0 +1,67 @@
+/* history_int.h - the history store's private state, shared by store.c,
+ * writer.c and query.c. */
+#ifndef BMQ_HUB_HISTORY_INT_H
+#define BMQ_HUB_HISTORY_INT_H
+
+#include <sqlite3.h>
+
+#include "history.h"
+
+/* Appended but not yet written; beyond this many, messages are dropped
+ * (counted) rather than letting a stuck disk eat the memory. */
+#define HISTORY_PENDING_MAX 200000
+/* Largest transaction of the writer. */
+#define HISTORY_BATCH_MAX 8192
+/* Rows deleted by one retention pass: retention never stalls the writer. */
+#define HISTORY_RETENTION_STEP 5000
+
+typedef struct hist_record {
+    uint64_t seq;
+    int64_t time_us;
+    bmq_message *msg; /* a reference */
+    char *origin;     /* nullable */
+} hist_record;
+
+struct history {
+    char *path;
+    GThread *writer;
+
+    GMutex lock; /* everything below up to the reader */
+    GCond wake;  /* the writer: work or stop */
+    GCond settled_cond;
+    history_opts opts;
+    GQueue pending;       /* hist_record* */
+    uint64_t next_seq;    /* the seq the next append gets */
+    uint64_t settled_seq; /* every seq <= this is committed or failed */
+    bool stop;
+    bool broken;  /* no database at all: nothing is recorded */
+    bool failing; /* the last write failed */
+    char *error;  /* the last error, nullable */
+    uint64_t failed, dropped, written;
+    uint64_t messages, first_seq;
+    int64_t bytes, oldest_us;
+
+    sqlite3 *db; /* the writer's connection; writer thread only once running */
+    sqlite3_stmt *insert;
+
+    GMutex read_lock; /* the reader connection */
+    sqlite3 *rdb;
+};
+
+/* store.c */
+/* Open both connections on h->path (moving a corrupt file aside). 0 or -1
+ * with h->error set. Called by history_open and by the writer after it met
+ * a corrupt file. */
+int store__open(history *h);
+void store__close(history *h);
+/* Move the current file (and its -wal/-shm) aside; logs. */
+void store__move_aside(history *h, const char *why);
+/* Refresh first_seq/oldest_us/bytes (and the message count when @count:
+ * a full scan, done at open) from the database. Writer side. */
+void store__load_stats(history *h, bool count);
+bool store__is_corrupt(int rc);
+
+/* writer.c */
+gpointer writer__main(gpointer data);
+
+#endif

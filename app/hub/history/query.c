@@ -1,0 +1,203 @@
+/* query.c - reading the history: the newest N messages, or the messages
+ * after a seq / since a time, optionally waiting for the first one (the
+ * long poll behind `berrymq history --follow` and `listen --since`).
+ * Readers use their own connection: in WAL mode they never block the
+ * writer. */
+#include <string.h>
+
+#include "history_int.h"
+
+#define COLUMNS "seq, time_us, id, args, kwargs, origin"
+
+static json_object *parse_or_text(const char *text, json_type want)
+{
+    json_object *v = text ? json_tokener_parse(text) : NULL;
+    if (!json_object_is_type(v, want)) {
+        json_object_put(v);
+        v = want == json_type_array ? json_object_new_array() : json_object_new_object();
+    }
+    return v;
+}
+
+static json_object *row_json(sqlite3_stmt *st)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "seq", json_object_new_int64(sqlite3_column_int64(st, 0)));
+    char *t = history_format_time(sqlite3_column_int64(st, 1));
+    json_object_object_add(o, "time", json_object_new_string(t));
+    g_free(t);
+    json_object_object_add(o, "id",
+                           json_object_new_string((const char *)sqlite3_column_text(st, 2)));
+    json_object_object_add(
+        o, "args", parse_or_text((const char *)sqlite3_column_text(st, 3), json_type_array));
+    json_object_object_add(
+        o, "kwargs", parse_or_text((const char *)sqlite3_column_text(st, 4), json_type_object));
+    const char *origin = (const char *)sqlite3_column_text(st, 5);
+    json_object_object_add(o, "origin", origin ? json_object_new_string(origin) : NULL);
+    return o;
+}
+
+static bool row_wanted(sqlite3_stmt *st, const history_query *q)
+{
+    const char *id = (const char *)sqlite3_column_text(st, 2);
+    return id && (!q->pattern || bmq_id_match(q->pattern, id));
+}
+
+/* The first seq whose time is >= @us: time grows with seq, so a binary
+ * search over seq (primary key lookups) instead of an index on time. */
+static uint64_t seq_at_time(sqlite3 *db, int64_t us, uint64_t lo)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT seq, time_us FROM messages WHERE seq >= ? ORDER BY seq "
+                           "LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return lo;
+    uint64_t hi = UINT64_MAX / 2;
+    sqlite3_stmt *mx = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT max(seq) FROM messages", -1, &mx, NULL) == SQLITE_OK &&
+        sqlite3_step(mx) == SQLITE_ROW)
+        hi = (uint64_t)sqlite3_column_int64(mx, 0) + 1;
+    sqlite3_finalize(mx);
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)mid);
+        bool later = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 1) >= us;
+        sqlite3_reset(st);
+        if (later)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    sqlite3_finalize(st);
+    return lo;
+}
+
+/* Messages after @from (exclusive) in seq order into @out; returns the
+ * last seq scanned. *done is set when an until bound was passed. */
+static int scan_forward(sqlite3 *db, const history_query *q, uint64_t from, json_object *out,
+                        uint64_t *last, bool *done)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT " COLUMNS " FROM messages WHERE seq > ? ORDER BY seq",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)from);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if ((q->until_seq && seq > q->until_seq) ||
+            (q->until_us && sqlite3_column_int64(st, 1) > q->until_us)) {
+            *done = true;
+            break;
+        }
+        *last = seq;
+        if (row_wanted(st, q)) {
+            json_object_array_add(out, row_json(st));
+            if (json_object_array_length(out) >= q->limit)
+                break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int scan_tail(sqlite3 *db, const history_query *q, json_object *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        db, "SELECT " COLUMNS " FROM messages WHERE seq <= ? ORDER BY seq DESC", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, q->until_seq ? (sqlite3_int64)q->until_seq : INT64_MAX);
+    json_object *rev = json_object_new_array();
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (q->until_us && sqlite3_column_int64(st, 1) > q->until_us)
+            continue;
+        if (row_wanted(st, q)) {
+            json_object_array_add(rev, row_json(st));
+            if (json_object_array_length(rev) >= q->limit)
+                break;
+        }
+    }
+    sqlite3_finalize(st);
+    for (size_t i = json_object_array_length(rev); i > 0; i--)
+        json_object_array_add(out, json_object_get(json_object_array_get_idx(rev, i - 1)));
+    json_object_put(rev);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Wait until everything appended up to @seq is settled, whatever the sync
+ * setting, or until @deadline (monotonic, 0: none). */
+static bool wait_settled(history *h, uint64_t seq, gint64 deadline)
+{
+    bool ok = true;
+    g_mutex_lock(&h->lock);
+    while (ok && h->settled_seq < seq && !h->stop) {
+        if (deadline)
+            ok = g_cond_wait_until(&h->settled_cond, &h->lock, deadline);
+        else
+            g_cond_wait(&h->settled_cond, &h->lock);
+    }
+    ok = h->settled_seq >= seq;
+    g_mutex_unlock(&h->lock);
+    return ok;
+}
+
+json_object *history_query_run(history *h, const history_query *q, char **error)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)(q->wait_s * G_USEC_PER_SEC);
+    /* Read your writes: what was appended before the call is settled
+     * before the first scan, and every seq <= base is final in it. */
+    uint64_t base = history_last_seq(h);
+    wait_settled(h, base, 0);
+    json_object *out = json_object_new_array();
+    uint64_t from = q->since_seq;
+    bool first = true;
+    for (;;) {
+        g_mutex_lock(&h->read_lock);
+        if (!h->rdb) {
+            g_mutex_unlock(&h->read_lock);
+            json_object_put(out);
+            g_mutex_lock(&h->lock);
+            *error = g_strdup_printf("the history is not available: %s",
+                                     h->error ? h->error : "no database");
+            g_mutex_unlock(&h->lock);
+            return NULL;
+        }
+        int rc;
+        bool done = false;
+        if (!q->has_since) {
+            rc = scan_tail(h->rdb, q, out);
+            done = true;
+        } else {
+            if (first && q->since_us)
+                from = MAX(from, seq_at_time(h->rdb, q->since_us, from + 1) - 1);
+            first = false;
+            rc = scan_forward(h->rdb, q, from, out, &from, &done);
+        }
+        if (rc != SQLITE_OK) {
+            *error = g_strdup_printf("cannot read the history: %s", sqlite3_errmsg(h->rdb));
+            g_mutex_unlock(&h->read_lock);
+            json_object_put(out);
+            return NULL;
+        }
+        g_mutex_unlock(&h->read_lock);
+        if (done || json_object_array_length(out) > 0 || q->wait_s <= 0 ||
+            g_get_monotonic_time() >= deadline)
+            return out;
+        /* Long poll: sleep until something newer than what was scanned is
+         * settled (or the deadline passes). */
+        uint64_t want = MAX(from, base) + 1;
+        g_mutex_lock(&h->lock);
+        while (h->settled_seq < want && !h->stop &&
+               g_cond_wait_until(&h->settled_cond, &h->lock, deadline))
+            ;
+        bool stop = h->stop;
+        g_mutex_unlock(&h->lock);
+        if (stop)
+            return out;
+        base = history_last_seq(h);
+        wait_settled(h, base, deadline);
+    }
+}
