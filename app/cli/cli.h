@@ -97,6 +97,9 @@ int cli__cmd_plugin(cli_ctx *ctx, int argc, char **argv);
 /* A command-line value: JSON when @s is one complete JSON text (scalar,
  * array or object), else the string itself. (transfer full, NULL = null) */
 json_object *cli__value_parse(const char *s);
+/* Send one message with hub.twitter; takes @args/@kwargs (transfer full).
+ * CLI_OK when the hub answered "ok", else the exit code (line printed). */
+int cli__send_message(cli_ctx *ctx, const char *id, json_object *args, json_object *kwargs);
 /* Parse @s as JSON of @type (json_type_array/object); NULL if it is not. */
 json_object *cli__json_parse_typed(const char *s, json_type type);
 

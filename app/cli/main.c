@@ -37,7 +37,8 @@ static const command commands[] = {
     {"notify", NULL, cli__cmd_notify, "send a desktop notification (notify-send-like)",
      "Usage: berrymq notify [OPTION...] SUMMARY [BODY]\n"
      "\n"
-     "Send APP:notify with kwargs title, body, urgency, timeout and icon.\n"
+     "Send APP:notify with kwargs title, body, urgency, timeout and icon, as\n"
+     "notify-send does with the same options.\n"
      "\n"
      "  -u, --urgency LEVEL     low, normal (default) or critical\n"
      "  -t, --expire-time MS    timeout in milliseconds (default -1: the server's)\n"
@@ -47,8 +48,16 @@ static const command commands[] = {
      "  -c, --category TYPE     adds kwarg category\n"
      "  -h, --hint TYPE:NAME:VALUE  adds hints[NAME] = VALUE (TYPE int/double/\n"
      "                          boolean/string/byte/variant as in notify-send)\n"
-     "  -e, --transient         accepted for compatibility; adds kwarg transient\n"
+     "  -e, --transient         transient notification (kwarg transient)\n"
+     "  -p, --print-id          print the notification id the daemon gave it\n"
+     "  -r, --replace-id ID     replace the notification with that id\n"
+     "  -A, --action [NAME=]LABEL  add an action (repeatable; NAME defaults to its\n"
+     "                          index from 0); implies --wait; prints the NAME chosen\n"
+     "  -w, --wait              wait until the notification is closed\n"
      "\n"
+     "A notify instance of the hub answers with a receipt: exit 0 once it is shown,\n"
+     "queued for a daemon or held back (paused); exit 3 when nothing can show it\n"
+     "(no notify instance, or no daemon and no backlog).\n"
      "Example: berrymq notify -u critical -a backup \"Backup failed\" \"disk full\"\n"},
     {"listen", NULL, cli__cmd_listen, "print matching messages as JSON lines",
      "Usage: berrymq listen [PATTERN] [--count N] [--timeout S]\n"

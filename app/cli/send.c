@@ -1,6 +1,6 @@
-/* send.c - `berrymq twitter` (alias `send`) and `berrymq notify`.
+/* send.c - `berrymq twitter` (alias `send`).
  *
- * Both build one message and send it with a single hub.twitter request: the
+ * It builds one message and sends it with a single hub.twitter request: the
  * hub answers "ok" once the message is accepted, so the exit status tells a
  * script whether the hub took it.
  */
@@ -53,8 +53,7 @@ json_object *cli__value_parse(const char *s)
     return json_object_new_string(s);
 }
 
-/* Send one message. Takes @args/@kwargs. */
-static int send_message(cli_ctx *ctx, const char *id, json_object *args, json_object *kwargs)
+int cli__send_message(cli_ctx *ctx, const char *id, json_object *args, json_object *kwargs)
 {
     json_object *params = json_object_new_array();
     json_object_array_add(params, json_object_new_string(id));
@@ -181,7 +180,7 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv_in)
             goto out;
         }
     }
-    rc = send_message(ctx, id, args, kwargs);
+    rc = cli__send_message(ctx, id, args, kwargs);
     args = kwargs = NULL;
 out:
     json_object_put(args);
@@ -190,163 +189,5 @@ out:
         free(argv[i]);
     free(argv);
     free(kv);
-    return rc;
-}
-
-/* notify-send's --hint TYPE:NAME:VALUE into hints[NAME]. */
-static bool hint_set(json_object *hints, const char *spec)
-{
-    const char *c1 = strchr(spec, ':');
-    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c1 || !c2 || c2 == c1 + 1)
-        return false;
-    size_t tlen = (size_t)(c1 - spec);
-    const char *val = c2 + 1;
-    json_object *v = NULL;
-    if (tlen == 3 && strncmp(spec, "int", 3) == 0) {
-        char *end;
-        errno = 0;
-        long long n = strtoll(val, &end, 10);
-        if (errno || end == val || *end)
-            return false;
-        v = json_object_new_int64(n);
-    } else if (tlen == 6 && strncmp(spec, "double", 6) == 0) {
-        char *end;
-        double d = strtod(val, &end);
-        if (end == val || *end)
-            return false;
-        v = json_object_new_double(d);
-    } else if (tlen == 7 && strncmp(spec, "boolean", 7) == 0) {
-        if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0)
-            return false;
-        v = json_object_new_boolean(strcmp(val, "true") == 0);
-    } else if ((tlen == 6 && strncmp(spec, "string", 6) == 0) ||
-               (tlen == 4 && strncmp(spec, "byte", 4) == 0) ||
-               (tlen == 7 && strncmp(spec, "variant", 7) == 0)) {
-        v = json_object_new_string(val);
-    } else {
-        return false;
-    }
-    char *name = strndup(c1 + 1, (size_t)(c2 - c1 - 1));
-    if (!name) {
-        json_object_put(v);
-        return false;
-    }
-    json_object_object_add(hints, name, v);
-    free(name);
-    return true;
-}
-
-int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {"urgency", required_argument, NULL, 'u'},
-        {"expire-time", required_argument, NULL, 't'},
-        {"icon", required_argument, NULL, 'i'},
-        {"app-name", required_argument, NULL, 'a'},
-        {"category", required_argument, NULL, 'c'},
-        {"hint", required_argument, NULL, 'h'},
-        {"transient", no_argument, NULL, 'e'},
-        {0},
-    };
-    const char *cmd = "notify";
-    const char *urgency = "normal", *icon = "", *app = "cli", *category = NULL;
-    bool app_given = false;
-    long long timeout = -1;
-    bool transient = false;
-    json_object *hints = NULL;
-    int opt, rc = CLI_EUSAGE;
-    while ((opt = getopt_long(argc, argv, ":u:t:i:a:c:h:e", longopts, NULL)) != -1) {
-        int r = cli__common_opt(ctx, opt, optarg);
-        if (r < 0)
-            goto out;
-        if (r > 0)
-            continue;
-        char *end;
-        switch (opt) {
-        case CLI_OPT_HELP:
-            cli__help(cmd, stdout);
-            rc = CLI_OK;
-            goto out;
-        case 'u':
-            if (strcmp(optarg, "low") != 0 && strcmp(optarg, "normal") != 0 &&
-                strcmp(optarg, "critical") != 0) {
-                rc = cli__usage(cmd, "urgency must be low, normal or critical, not '%s'", optarg);
-                goto out;
-            }
-            urgency = optarg;
-            break;
-        case 't':
-            errno = 0;
-            timeout = strtoll(optarg, &end, 10);
-            if (errno || end == optarg || *end || timeout < -1 || timeout > INT32_MAX) {
-                rc = cli__usage(cmd, "--expire-time needs milliseconds (-1 or more), not '%s'",
-                                optarg);
-                goto out;
-            }
-            break;
-        case 'i':
-            icon = optarg;
-            break;
-        case 'a':
-            app = optarg;
-            app_given = true;
-            break;
-        case 'c':
-            category = optarg;
-            break;
-        case 'h':
-            if (!hints)
-                hints = json_object_new_object();
-            if (!hint_set(hints, optarg)) {
-                rc = cli__usage(cmd, "--hint needs TYPE:NAME:VALUE, not '%s'", optarg);
-                goto out;
-            }
-            break;
-        case 'e':
-            transient = true;
-            break;
-        default:
-            rc = cli__opt_error(cmd, opt, argv);
-            goto out;
-        }
-    }
-    if (optind >= argc) {
-        rc = cli__usage(cmd, "missing SUMMARY");
-        goto out;
-    }
-    if (argc - optind > 2) {
-        rc = cli__usage(cmd, "too many arguments (quote the body: SUMMARY [BODY])");
-        goto out;
-    }
-    if (!*app || strlen(app) > 200 || strpbrk(app, ":@* \t")) {
-        rc = cli__usage(cmd, "--app-name must be a plain name (no ':', '@', '*' or spaces)");
-        goto out;
-    }
-    json_object *kwargs = json_object_new_object();
-    json_object_object_add(kwargs, "title", json_object_new_string(argv[optind]));
-    json_object_object_add(kwargs, "body",
-                           json_object_new_string(optind + 1 < argc ? argv[optind + 1] : ""));
-    json_object_object_add(kwargs, "urgency", json_object_new_string(urgency));
-    json_object_object_add(kwargs, "timeout", json_object_new_int64(timeout));
-    json_object_object_add(kwargs, "icon", json_object_new_string(icon));
-    /* notify-send's -a: the application name the daemon sees (dunst rules
-     * match on it); without -a the notify instance's app_name is used. */
-    if (app_given)
-        json_object_object_add(kwargs, "app", json_object_new_string(app));
-    if (category)
-        json_object_object_add(kwargs, "category", json_object_new_string(category));
-    if (hints) {
-        json_object_object_add(kwargs, "hints", hints);
-        hints = NULL;
-    }
-    if (transient)
-        json_object_object_add(kwargs, "transient", json_object_new_boolean(true));
-    char id[300];
-    snprintf(id, sizeof id, "%s:notify", app);
-    rc = send_message(ctx, id, json_object_new_array(), kwargs);
-out:
-    json_object_put(hints);
     return rc;
 }

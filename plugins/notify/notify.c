@@ -14,6 +14,13 @@
  *    "_notify:attention"; "_notify:query" answers with "_notify:status".
  * Config: filter, app_name, timeout, rate, burst, summary_interval_ms,
  * backlog. Everything runs on the host's main thread.
+ *
+ * Receipts: a message with kwarg "receipt" (a name, e.g. "r1f2e@receipt")
+ * is answered with RECEIPT:shown {id} (the daemon's notification id),
+ * RECEIPT:queued (waiting for a daemon), RECEIPT:suppressed {reason}
+ * (paused, rate), RECEIPT:failed {error}, and later RECEIPT:action {key}
+ * and RECEIPT:closed {reason, reason_text}. `berrymq notify` waits on
+ * them for -p, -w and -A and to report a notification nobody can show.
  */
 #include "nplugin.h"
 
@@ -53,13 +60,54 @@ static void daemon_missing(nplugin *p)
     }
 }
 
+void nplugin__receipt(nplugin *p, const bmq_message *msg, const char *receipt, const char *what,
+                      json_object *kwargs)
+{
+    json_object *v = NULL;
+    if (!receipt && msg && json_object_object_get_ex(bmq_message_kwargs(msg), "receipt", &v) &&
+        json_object_is_type(v, json_type_string))
+        receipt = json_object_get_string(v);
+    char *id = receipt && *receipt && !strchr(receipt, ':')
+                   ? g_strdup_printf("%s:%s", receipt, what)
+                   : NULL;
+    if (!id || bmq_id_validate(id) != 0) {
+        json_object_put(kwargs);
+        g_free(id);
+        return;
+    }
+    if (!kwargs)
+        kwargs = json_object_new_object();
+    json_object_object_add(kwargs, "instance", json_object_new_string(p->host->instance_id));
+    p->host->twitter(p->host, id, NULL, kwargs);
+    g_free(id);
+}
+
+static json_object *kw_reason(const char *key, const char *text)
+{
+    json_object *kw = json_object_new_object();
+    json_object_object_add(kw, key, json_object_new_string(text));
+    return kw;
+}
+
 static void backlog_push(nplugin *p, const bmq_message *msg)
 {
+    if (p->backlog_max == 0) {
+        p->backlog_dropped++;
+        nplugin__receipt(p, msg, NULL, "failed",
+                         kw_reason("error", "no notification daemon is running and the "
+                                            "notify instance keeps no backlog"));
+        return;
+    }
     if (g_queue_get_length(&p->backlog) >= p->backlog_max) {
-        bmq_message_unref(g_queue_pop_head(&p->backlog));
+        bmq_message *old = g_queue_pop_head(&p->backlog);
+        nplugin__receipt(p, old, NULL, "failed",
+                         kw_reason("error", "dropped from the full backlog while no "
+                                            "notification daemon was running"));
+        bmq_message_unref(old);
         p->backlog_dropped++;
     }
     g_queue_push_tail(&p->backlog, bmq_message_ref((bmq_message *)msg));
+    nplugin__receipt(p, msg, NULL, "queued", NULL);
 }
 
 static void present(nplugin *p, const bmq_message *msg)
@@ -76,6 +124,8 @@ static void present(nplugin *p, const bmq_message *msg)
         backlog_push(p, msg);
     } else {
         p->errors++;
+        nplugin__receipt(p, msg, NULL, "failed",
+                         kw_reason("error", "the notification daemon refused it"));
     }
 }
 
@@ -195,6 +245,7 @@ static void on_notify(const bmq_message *msg, void *user_data)
     if (p->paused) {
         p->suppressed++;
         p->paused_suppressed++;
+        nplugin__receipt(p, msg, NULL, "suppressed", kw_reason("reason", "paused"));
         if (nplugin__urgency(msg) == NOTIFY_URGENCY_CRITICAL) {
             p->paused_critical++;
             json_object *kw = json_object_new_object();
@@ -210,8 +261,10 @@ static void on_notify(const bmq_message *msg, void *user_data)
         }
         return;
     }
-    if (!rate_take(p, bmq_message_name(msg)))
+    if (!rate_take(p, bmq_message_name(msg))) {
+        nplugin__receipt(p, msg, NULL, "suppressed", kw_reason("reason", "rate"));
         return;
+    }
     present(p, msg);
 }
 

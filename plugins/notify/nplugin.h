@@ -44,6 +44,14 @@ typedef struct nplugin {
     guint64 shown, suppressed, rate_limited, errors, backlog_dropped;
 } nplugin;
 
+/* notify.c */
+/* Answer the sender of @msg when it asked for a receipt (kwarg "receipt":
+ * a name such as "r1f2e@receipt"): sends RECEIPT:@what with @kwargs
+ * (transfer full, nullable) plus "instance". No receipt asked: frees
+ * @kwargs. @receipt overrides the message's kwarg when not NULL. */
+void nplugin__receipt(nplugin *p, const bmq_message *msg, const char *receipt, const char *what,
+                      json_object *kwargs);
+
 /* popup.c */
 /* Show (or update in place) the notification for @msg. 0, or -BMQ_ENET when
  * no daemon answered (the caller keeps the message), or another negative

@@ -11,14 +11,15 @@
 #define LIVE_MAX 256
 
 /* kwargs that configure the notification and are not rendered in the body. */
-static const char *const notify_keys[] = {"title",   "body",     "icon",      "urgency",
-                                          "timeout", "category", "actions",   "replace",
-                                          "app",     "hints",    "transient", NULL};
+static const char *const notify_keys[] = {
+    "title",   "body", "icon",  "urgency",   "timeout", "category",   "actions",
+    "replace", "app",  "hints", "transient", "receipt", "replace_id", NULL};
 
 typedef struct popup {
     nplugin *p;
-    char *sender; /* "name" or "name@ns": prefix of the messages sent back */
-    char *key;    /* (nullable) replace key */
+    char *sender;  /* "name" or "name@ns": prefix of the messages sent back */
+    char *key;     /* (nullable) replace key */
+    char *receipt; /* (nullable) where the sender wants to hear back */
 } popup;
 
 static void popup_free(gpointer data)
@@ -26,6 +27,7 @@ static void popup_free(gpointer data)
     popup *pp = data;
     g_free(pp->sender);
     g_free(pp->key);
+    g_free(pp->receipt);
     g_free(pp);
 }
 
@@ -107,6 +109,7 @@ static void action_cb(NotifyNotification *n, char *action, gpointer user_data)
     json_object_object_add(kw, "key", json_object_new_string(action));
     if (pp->key)
         json_object_object_add(kw, "replace", json_object_new_string(pp->key));
+    nplugin__receipt(pp->p, NULL, pp->receipt, "action", json_object_get(kw));
     send_back(pp, act, kw);
     g_free(act);
 }
@@ -148,6 +151,7 @@ static void closed_cb(NotifyNotification *n, gpointer user_data)
     json_object_object_add(kw, "reason_text", json_object_new_string(reason_text(reason)));
     if (pp->key)
         json_object_object_add(kw, "replace", json_object_new_string(pp->key));
+    nplugin__receipt(p, NULL, pp->receipt, "closed", json_object_get(kw));
     send_back(pp, "closed", kw);
     if (g_queue_remove(&p->live, n))
         forget(p, n);
@@ -156,8 +160,18 @@ static void closed_cb(NotifyNotification *n, gpointer user_data)
 void nplugin__drop_live(nplugin *p)
 {
     NotifyNotification *n;
-    while ((n = g_queue_pop_head(&p->live)))
+    while ((n = g_queue_pop_head(&p->live))) {
+        /* A sender waiting for the close (berrymq notify -w) is told now:
+         * no daemon will report it any more. */
+        popup *pp = g_object_get_data(G_OBJECT(n), "bmq-popup");
+        if (pp && pp->receipt) {
+            json_object *kw = json_object_new_object();
+            json_object_object_add(kw, "reason", json_object_new_int(0));
+            json_object_object_add(kw, "reason_text", json_object_new_string("forgotten"));
+            nplugin__receipt(p, NULL, pp->receipt, "closed", kw);
+        }
         forget(p, n);
+    }
     g_hash_table_remove_all(p->by_key);
 }
 
@@ -269,9 +283,23 @@ int nplugin__show(nplugin *p, const bmq_message *msg)
         pp->p = p;
         pp->sender = g_strdup(sender);
         pp->key = key && *key ? g_strdup(key) : NULL;
+        pp->receipt = g_strdup(kw_string(msg, "receipt"));
         g_object_set_data_full(G_OBJECT(n), "bmq-popup", pp, popup_free);
         g_signal_connect(n, "closed", G_CALLBACK(closed_cb), p);
+        /* notify-send -r: replace the daemon's notification with this id
+         * (libnotify sends the id it holds as replaces_id). */
+        json_object *rid = NULL;
+        if (json_object_object_get_ex(bmq_message_kwargs(msg), "replace_id", &rid) &&
+            json_object_is_type(rid, json_type_int) && json_object_get_int64(rid) > 0 &&
+            json_object_get_int64(rid) <= G_MAXINT32)
+            g_object_set(n, "id", (gint)json_object_get_int64(rid), NULL);
     } else {
+        /* The latest sender of an updated notification hears about it. */
+        popup *pp = g_object_get_data(G_OBJECT(n), "bmq-popup");
+        if (pp && kw_string(msg, "receipt")) {
+            g_free(pp->receipt);
+            pp->receipt = g_strdup(kw_string(msg, "receipt"));
+        }
         /* Same daemon id: libnotify passes it as replaces_id. */
         notify_notification_update(n, title, body, icon);
         notify_notification_clear_hints(n);
@@ -302,12 +330,19 @@ int nplugin__show(nplugin *p, const bmq_message *msg)
             g_queue_remove(&p->live, n);
             forget(p, n);
         }
-    } else if (fresh) {
-        g_queue_push_tail(&p->live, n);
-        if (key && *key)
-            g_hash_table_replace(p->by_key, g_strdup(key), n);
-        if (g_queue_get_length(&p->live) > LIVE_MAX)
-            forget(p, g_queue_pop_head(&p->live));
+    } else {
+        gint daemon_id = 0;
+        g_object_get(n, "id", &daemon_id, NULL);
+        json_object *kw = json_object_new_object();
+        json_object_object_add(kw, "id", json_object_new_int(daemon_id));
+        nplugin__receipt(p, msg, NULL, "shown", kw);
+        if (fresh) {
+            g_queue_push_tail(&p->live, n);
+            if (key && *key)
+                g_hash_table_replace(p->by_key, g_strdup(key), n);
+            if (g_queue_get_length(&p->live) > LIVE_MAX)
+                forget(p, g_queue_pop_head(&p->live));
+        }
     }
     g_free(title);
     g_free(body);

@@ -26,6 +26,15 @@ static void expect_line(cli_proc *p, const char *expected)
     char *line = cli_proc_line(p, 15.0);
     json_object *want = cli_json(expected);
     json_object *got = line ? cli_json(line) : NULL;
+    /* berrymq notify asks the notify instance for a receipt under a name
+     * of its own: checked for shape, then left out of the comparison. */
+    json_object *kw = NULL, *receipt = NULL;
+    if (got && json_object_object_get_ex(got, "kwargs", &kw) &&
+        json_object_object_get_ex(kw, "receipt", &receipt)) {
+        const char *r = json_object_get_string(receipt);
+        CHECK(r && r[0] == 'r' && strstr(r, "@receipt") && !strchr(r, ':'), "receipt '%s'", r);
+        json_object_object_del(kw, "receipt");
+    }
     CHECK(want, "bad expectation %s", expected);
     CHECK(got && json_object_equal(got, want), "listen printed '%s', expected %s",
           line ? line : "(nothing)", expected);
@@ -209,7 +218,9 @@ int main(void)
     cli_h h;
     if (cli_h_init(&h, "send") < 0)
         return 1;
-    cli_h_write_config(&h, "{\"plugins\": []}\n");
+    /* A notify instance answers berrymq notify (headless here: its messages
+     * wait in its backlog for a daemon). */
+    cli_h_write_config(&h, "{\"plugins\": [{\"plugin\": \"notify\", \"id\": \"notify\"}]}\n");
     if (cli_h_hub_start(&h, NULL) < 0) {
         cli_h_cleanup(&h);
         return 1;

@@ -24,3 +24,10 @@ if(TARGET plugin_notify AND TARGET plugin_gui AND TARGET plugin_timer AND TARGET
   set_property(TEST desktop_hub APPEND PROPERTY ENVIRONMENT
     "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:fast_unwind_on_malloc=0")
 endif()
+if(TARGET plugin_notify AND TARGET berrymq-hub AND TARGET berrymq-cli)
+  bmq_add_test(desktop_notify_send SOURCES ${_desk}/desktop_notify_send.c
+    ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
+    LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration cli)
+  add_dependencies(desktop_notify_send plugin_notify berrymq-hub berrymq-cli)
+  set_tests_properties(desktop_notify_send PROPERTIES RESOURCE_LOCK berrymq_hub)
+endif()
