@@ -1,0 +1,11 @@
+# The documentation kept true: every example in README.md and docs/ runs as
+# written; the man pages name every verb, option, config key and plugin;
+# the shell completions know every verb and option.
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  add_test(NAME docs_examples
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/docs_examples.py
+      ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR} ${CMAKE_COMMAND})
+  set_tests_properties(docs_examples PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77
+    LABELS "docs;desktop" ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+endif()
