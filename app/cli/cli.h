@@ -92,6 +92,11 @@ int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_status(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_plugin(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_history(cli_ctx *ctx, int argc, char **argv);
+/* listen --since: replay the stored messages from @since, then follow, as
+ * listen lines; @count and @timeout as listen's. An exit code. */
+int cli__history_listen(cli_ctx *ctx, const char *pattern, const char *since, long count,
+                        double timeout);
 
 /* ---- send.c ---- */
 /* A command-line value: JSON when @s is one complete JSON text (scalar,

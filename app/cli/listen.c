@@ -64,17 +64,18 @@ static bool print_message(json_object *res)
 }
 
 static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern, long *count,
-                      double *timeout)
+                      double *timeout, const char **since)
 {
     static const struct option longopts[] = {
         CLI_COMMON_LONGOPTS,
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
+        {"since", required_argument, NULL, 's'},
         {0},
     };
     const char *cmd = "listen";
     int opt;
-    while ((opt = getopt_long(argc, argv, ":hn:t:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":hn:t:s:", longopts, NULL)) != -1) {
         int r = cli__common_opt(ctx, opt, optarg);
         if (r < 0)
             return CLI_EUSAGE;
@@ -91,6 +92,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
             *count = strtol(optarg, &end, 10);
             if (errno || end == optarg || *end || *count < 1)
                 return cli__usage(cmd, "--count needs a positive number, not '%s'", optarg);
+            break;
+        case 's':
+            *since = optarg;
             break;
         case 't':
             *timeout = strtod(optarg, &end);
@@ -114,9 +118,12 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
     const char *pattern = "*";
     long count = 0;      /* 0: no limit */
     double timeout = -1; /* <0: wait forever */
-    int rc = parse_args(ctx, argc, argv, &pattern, &count, &timeout);
+    const char *since = NULL;
+    int rc = parse_args(ctx, argc, argv, &pattern, &count, &timeout, &since);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
+    if (since) /* stored messages, then new ones: all by seq from the history */
+        return cli__history_listen(ctx, pattern, since, count, timeout);
 
     install_signals();
     json_object *params = json_object_new_array();

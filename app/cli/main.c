@@ -60,16 +60,37 @@ static const command commands[] = {
      "(no notify instance, or no daemon and no backlog).\n"
      "Example: berrymq notify -u critical -a backup \"Backup failed\" \"disk full\"\n"},
     {"listen", NULL, cli__cmd_listen, "print matching messages as JSON lines",
-     "Usage: berrymq listen [PATTERN] [--count N] [--timeout S]\n"
+     "Usage: berrymq listen [PATTERN] [--count N] [--timeout S] [--since D]\n"
      "\n"
      "Follow PATTERN (default \"*\": everything) through a queue in the hub and\n"
      "print each message on one line: {\"id\":...,\"args\":[...],\"kwargs\":{...}}.\n"
      "\n"
      "  -n, --count N     exit after N messages\n"
      "  -t, --timeout S   exit when no message arrived for S seconds (decimals ok)\n"
+     "  -s, --since D     first print the stored messages since D (a duration like\n"
+     "                    10m, an ISO 8601 time or a seq; see 'berrymq history'),\n"
+     "                    then follow, with no gap and no duplicate in between\n"
      "\n"
      "Exits 0 on --count, --timeout, SIGINT or SIGTERM, or when stdout is closed.\n"
      "Example: berrymq listen 'build:*' --count 1 --timeout 60\n"},
+    {"history", NULL, cli__cmd_history, "print stored messages (the hub's history)",
+     "Usage: berrymq history [PATTERN] [--since D] [--until D] [--limit N] [--json]\n"
+     "                       [--follow]\n"
+     "\n"
+     "Print the messages the hub stored, oldest first, one per line with its\n"
+     "local time: TIME  ID  ARGS  KWARGS. Without --since: the newest 100.\n"
+     "\n"
+     "  PATTERN           only messages matching it (\"build:*\", \"*:notify\")\n"
+     "  -s, --since D     from D on: a duration back from now (90s, 10m, 2h, 7d),\n"
+     "                    an ISO 8601 time (2026-12-05T08:00, 2026-12-05), or a\n"
+     "                    seq (a plain number: the messages after it)\n"
+     "  -u, --until D     up to D (same forms)\n"
+     "  -n, --limit N     at most N messages\n"
+     "  -j, --json        one JSON object per line: {\"seq\",\"time\",\"id\",\"args\",\n"
+     "                    \"kwargs\",\"origin\"}\n"
+     "  -f, --follow      then keep printing new messages until SIGINT/SIGTERM\n"
+     "\n"
+     "Example: berrymq history 'build:*' --since 2h\n"},
     {"status", NULL, cli__cmd_status, "show the hub's version, uptime, plugins, links, counters",
      "Usage: berrymq status [--json]\n"
      "\n"
