@@ -45,6 +45,8 @@ void hub_config_free(hub_config *c)
     g_free(c->source);
     g_free(c->listen_host);
     g_strfreev(c->allow);
+    g_strfreev(c->server_names);
+    g_strfreev(c->allow_origins);
     g_free(c->secret);
     g_ptr_array_free(c->plugins, TRUE);
     g_ptr_array_free(c->links, TRUE);
@@ -162,6 +164,51 @@ static bool valid_cidr(const char *s)
     }
     g_strfreev(parts);
     return ok;
+}
+
+/* A host name as it appears in a Host header, without the port. */
+static bool valid_server_name(const char *s)
+{
+    if (!*s || strlen(s) > 253)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
+            return false;
+    return true;
+}
+
+/* SCHEME://HOST[:PORT], what a browser sends as Origin. */
+static bool valid_origin(const char *s)
+{
+    const char *sep = strstr(s, "://");
+    if (!sep || sep == s || !g_ascii_isalpha(s[0]))
+        return false;
+    for (const char *p = s; p < sep; p++)
+        if (!g_ascii_isalnum(*p) && *p != '+' && *p != '-' && *p != '.')
+            return false;
+    const char *h = sep + 3;
+    size_t n = strcspn(h, "/?#@ \t");
+    return n > 0 && (!h[n] || (h[n] == '/' && !h[n + 1]));
+}
+
+/* An array of strings each passing @ok, into *out (NULL-terminated). */
+static bool parse_str_list(ctx *c, const char *k, json_object *v, bool (*ok)(const char *),
+                           const char *what, char ***out)
+{
+    if (!json_object_is_type(v, json_type_array))
+        return fail(c, k, "expected an array of %s, got %s", what, type_name(v));
+    size_t n = json_object_array_length(v);
+    g_strfreev(*out);
+    *out = g_new0(char *, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        char sub[64];
+        g_snprintf(sub, sizeof sub, "%s[%zu]", k, i);
+        if (!json_object_is_type(e, json_type_string) || !ok(json_object_get_string(e)))
+            return fail(c, sub, "expected %s", what);
+        (*out)[i] = g_strdup(json_object_get_string(e));
+    }
+    return true;
 }
 
 static bool parse_plugin(ctx *c, hub_config *cfg, size_t i, json_object *o, GHashTable *ids)
@@ -306,6 +353,14 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
                     return fail(c, sub, "expected an address or CIDR like \"10.0.0.0/8\"");
                 cfg->allow[i] = g_strdup(json_object_get_string(e));
             }
+        } else if (strcmp(k, "server_names") == 0) {
+            if (!parse_str_list(c, k, v, valid_server_name, "host names like \"hub.lan\"",
+                                &cfg->server_names))
+                return false;
+        } else if (strcmp(k, "allow_origins") == 0) {
+            if (!parse_str_list(c, k, v, valid_origin, "web origins like \"http://localhost:8080\"",
+                                &cfg->allow_origins))
+                return false;
         } else if (strcmp(k, "secret") == 0) {
             if (v && !json_object_is_type(v, json_type_string))
                 return fail(c, k, "expected a string or null, got %s", type_name(v));
@@ -348,8 +403,8 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
             }
         } else {
             return fail(c, k,
-                        "unknown key (known: listen, allow, secret, max_body, plugins, "
-                        "links, log_level, history)");
+                        "unknown key (known: listen, allow, secret, server_names, "
+                        "allow_origins, max_body, plugins, links, log_level, history)");
         }
     }
     return true;

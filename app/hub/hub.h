@@ -48,6 +48,8 @@ typedef struct hub_config {
     uint16_t listen_port;
     char **allow;       /* NULL-terminated, nullable */
     char *secret;       /* nullable */
+    char **server_names;  /* NULL-terminated, nullable: extra Host names */
+    char **allow_origins; /* NULL-terminated, nullable: web origins let in */
     size_t max_body;    /* 0 = library default */
     GPtrArray *plugins; /* hub_plugin_cfg* */
     GPtrArray *links;   /* hub_link_cfg* */

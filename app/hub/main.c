@@ -73,6 +73,11 @@ static void free_options(void)
     g_strfreev(opt_plugin_dirs);
 }
 
+static void server_log(int level, const char *line, void *user_data)
+{
+    hub_log(level, "%s", line);
+}
+
 static int start_server(hub *h, char **error)
 {
     hub_config *c = h->config;
@@ -83,6 +88,9 @@ static int start_server(hub *h, char **error)
     o.allow = (const char *const *)c->allow;
     o.secret = c->secret;
     o.max_body = c->max_body;
+    o.server_names = (const char *const *)c->server_names;
+    o.allow_origins = (const char *const *)c->allow_origins;
+    o.log = server_log;
     h->server = bmq_server_start(h->bus, &o, error);
     if (!h->server)
         return -1;

@@ -290,6 +290,17 @@ static json_object *m_twitter(json_object *params, void *user_data, json_object 
                                         "(object)]");
         return NULL;
     }
+    /* Local names (_hub:quit, _notify:pause) steer the hub and its plugins
+     * from inside the process; over RPC they would let anyone who reaches
+     * the port stop the hub (exit 0: not restarted) or silence it. The
+     * dedicated methods (hub.quit, hub.pause, ...) are checked instead. */
+    if (id[0] == '_') {
+        *error = rpc_error(BMQ_EDENIED,
+                           "'%s' is a local identifier: it cannot be sent over RPC (use "
+                           "berrymq quit, pause or resume)",
+                           id);
+        return NULL;
+    }
     json_object *a = NULL, *k = NULL;
     if (args)
         json_object_deep_copy(args, &a, NULL);

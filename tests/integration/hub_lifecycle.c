@@ -228,11 +228,20 @@ static void test_load_enable(hh_env *env)
     HH_CHECK(strcmp(j, "create dyn\ndestroy dyn\ncreate dyn\ndestroy dyn\n") == 0);
     g_free(j);
 
-    /* _hub:* control messages, as the tray sends them. */
-    r = hh_call(h, "hub.twitter", "[\"_hub:disable\", [\"testplug_norecfg\"], {}]", NULL);
+    /* _hub:* control messages, sent in-process as the tray sends them (an
+     * instance relays them); over RPC they are refused. */
+    r = hh_call(h, "hub.load", "[\"testplug\", \"tray\", {\"relay\": true}]", NULL);
+    json_object_put(r);
+    HH_CHECK(hh_call(h, "hub.twitter", "[\"_hub:disable\", [\"testplug_norecfg\"], {}]", &err) ==
+             NULL);
+    HH_CONTAINS(err, "local identifier");
+    g_free(err);
+    r = hh_call(h, "hub.twitter",
+                "[\"tray:relay\", [\"_hub:disable\", [\"testplug_norecfg\"]], {}]", NULL);
     json_object_put(r);
     HH_CHECK(hh_wait_state(h, "testplug_norecfg", "disabled", 5000));
-    r = hh_call(h, "hub.twitter", "[\"_hub:enable\", [\"testplug_norecfg\"], {}]", NULL);
+    r = hh_call(h, "hub.twitter", "[\"tray:relay\", [\"_hub:enable\", [\"testplug_norecfg\"]], {}]",
+                NULL);
     json_object_put(r);
     HH_CHECK(hh_wait_state(h, "testplug_norecfg", "running", 5000));
     /* _hub:query is answered with _hub:instances (seen by an instance
@@ -240,14 +249,20 @@ static void test_load_enable(hh_env *env)
     r = hh_call(h, "hub.load", "[\"testplug\", \"watch\", {\"follow\": \"_hub:instances\"}]", NULL);
     json_object_put(r);
     HH_CHECK(wait_received(h, "watch", 1)); /* its own load */
-    r = hh_call(h, "hub.twitter", "[\"_hub:query\", [], {}]", NULL);
+    r = hh_call(h, "hub.twitter", "[\"tray:relay\", [\"_hub:query\", []], {}]", NULL);
     json_object_put(r);
     HH_CHECK(wait_received(h, "watch", 2));
     r = hh_call(h, "hub.disable", "[\"testplug_norecfg\"]", NULL);
     json_object_put(r);
     HH_CHECK(wait_received(h, "watch", 3));
 
-    r = hh_call(h, "hub.twitter", "[\"_hub:quit\", [], {}]", NULL);
+    HH_CHECK(hh_call(h, "hub.twitter", "[\"_hub:quit\", [], {}]", &err) == NULL);
+    HH_CONTAINS(err, "local identifier");
+    g_free(err);
+    r = hh_call(h, "hub.status", NULL, NULL);
+    HH_CHECK(r != NULL); /* still running */
+    json_object_put(r);
+    r = hh_call(h, "hub.twitter", "[\"tray:relay\", [\"_hub:quit\", []], {}]", NULL);
     json_object_put(r);
     HH_CHECK(hh_wait_exit(h, 10000) == 0);
     hh_free(h);

@@ -11,6 +11,8 @@
  *   "leak"     true: destroy() does not unregister anything (the host must)
  *   "journal"  file to append "create ID" / "reconfigure ID" / "destroy ID"
  *   "reject"   true in a reconfigure config: reconfigure() fails
+ *   "relay"    true: "ID:relay" messages [id, args] make the instance send
+ *              id with args in-process, as the tray does with local ids
  * Built twice: as "testplug" (with reconfigure) and, with
  * TESTPLUG_NO_RECONFIGURE, as "testplug_norecfg" (the host recreates).
  */
@@ -22,6 +24,7 @@
 typedef struct {
     bmq_host *host;
     bmq_follower *follower;
+    bmq_follower *relay;
     bmq_queue *queue;
     guint tick;
     GThread *thread;
@@ -78,6 +81,20 @@ static void on_ping(const bmq_message *msg, void *user_data)
     g_free(id);
 }
 
+static void on_relay(const bmq_message *msg, void *user_data)
+{
+    testplug *t = user_data;
+    json_object *a = bmq_message_args(msg);
+    json_object *id = json_object_array_length(a) > 0 ? json_object_array_get_idx(a, 0) : NULL;
+    json_object *args = json_object_array_length(a) > 1 ? json_object_array_get_idx(a, 1) : NULL;
+    if (!json_object_is_type(id, json_type_string))
+        return;
+    json_object *copy = NULL;
+    if (json_object_is_type(args, json_type_array))
+        json_object_deep_copy(args, &copy, NULL);
+    t->host->twitter(t->host, json_object_get_string(id), copy, NULL);
+}
+
 static gboolean on_tick(gpointer data)
 {
     testplug *t = data;
@@ -120,6 +137,11 @@ static void *tp_create(bmq_host *host, json_object *config, char **error)
         return NULL;
     }
     g_free(def);
+    if (cfg_bool(config, "relay")) {
+        char *rid = g_strdup_printf("%s:relay", host->instance_id);
+        t->relay = host->follow(host, rid, on_relay, NULL, t, BMQ_FOLLOW_MAIN_THREAD);
+        g_free(rid);
+    }
     if (cfg_int(config, "tick_ms") > 0)
         t->tick = host->timeout_add(host, (guint)cfg_int(config, "tick_ms"), on_tick, t);
     const char *qpat = cfg_str(config, "queue", NULL);
@@ -139,6 +161,8 @@ static void tp_destroy(void *instance)
         g_thread_join(t->thread);
     if (!t->leak) {
         t->host->unfollow(t->host, t->follower);
+        if (t->relay)
+            t->host->unfollow(t->host, t->relay);
         t->host->source_remove(t->host, t->tick);
         t->host->queue_free(t->host, t->queue);
     }

@@ -23,6 +23,10 @@ extern "C" {
 
 typedef struct bmq_server bmq_server;
 
+/* Log sink of a server: @level is a BMQ_LOG_* level of berrymq/plugin.h
+ * (syslog numbering), @line one line without newline. Any thread. */
+typedef void (*bmq_server_log_fn)(int level, const char *line, void *user_data);
+
 typedef struct bmq_server_options {
     size_t size;                /* sizeof(bmq_server_options); set by _init */
     const char *host;           /* listen address; default "127.0.0.1" */
@@ -37,12 +41,25 @@ typedef struct bmq_server_options {
     /* Fields below were added later; callers that set size from an older
      * header get their defaults. */
     unsigned max_conns; /* open connections at once; 0 = 1024 */
+    /* Browser guard (see bmq_server_start): extra names a Host header may
+     * carry, and web origins ("http://host:port") let in with CORS. */
+    const char *const *server_names;  /* (nullable) NULL-terminated */
+    const char *const *allow_origins; /* (nullable) NULL-terminated */
+    bmq_server_log_fn log;            /* (nullable) refusals and problems */
+    void *log_data;
 } bmq_server_options;
 
 BMQ_API void bmq_server_options_init(bmq_server_options *opts);
 
 /* Start serving @bus. Refuses (NULL, *error set to one line) a non-loopback
- * host without allow-list or secret, an unparsable CIDR, a busy port.
+ * host without allow-list or secret, an unparsable CIDR or origin, a busy
+ * port.
+ * Browser guard, before anything reads a request: a Host header that names
+ * neither the listen address, a loopback IP literal, "localhost" nor one of
+ * server_names gets HTTP 421 (DNS rebinding); an Origin header not in
+ * allow_origins, or Sec-Fetch-Site other than "none"/"same-origin", gets
+ * HTTP 403. Both answers carry a JSON-RPC error body and count as
+ * "refused_browser". A listed origin gets CORS headers (and preflights).
  * With an allow-list, loopback clients are always admitted; others need an
  * address in one of the CIDRs (else HTTP 403). With a secret every request
  * needs "Authorization: Bearer SECRET" (else HTTP 401). The first server
@@ -82,7 +99,8 @@ BMQ_API void bmq_server_set_reply_hook(bmq_server *s, bmq_reply_check_fn check,
 /* Status for "berrymq status": {"listen": "host:port", "node_id": ...,
  * "links": [{"token","style","peer","pattern","idle_s","sent","received",
  * "failed","queued"}...], "counters": {"requests","errors","rejected",
- * "too_large","messages_in","messages_out","dropped"}}. (transfer full)
+ * "refused_browser","too_large","messages_in","messages_out","dropped"}}.
+ * (transfer full)
  * Link fields: "style" is "01", "02" or "03"; also "direction" ("out": made
  * by this node, "in": made by the peer), "ttl" (0 = never expires) and
  * "extension" (the peer is a node of this project: batches, loop-free

@@ -233,6 +233,14 @@ struct bmq_server {
     bmq_reply_check_fn reply_check; /* atomic, nullable */
     bmq_reply_wait_fn reply_wait;
     void *reply_hook_data;
+    /* browser guard (net_guard.c) */
+    char **server_names;      /* (nullable) lower-case */
+    char **allow_origins;     /* (nullable) normalized origins */
+    bool open_to_remote;      /* listening beyond loopback */
+    uint64_t refused_browser; /* atomic */
+    gint64 guard_logged[4];   /* monotonic us of the last log line per reason */
+    bmq_server_log_fn log;    /* (nullable) */
+    void *log_data;
 };
 
 /* A server without sockets around @bus, for the fuzzer and unit tests:
@@ -242,6 +250,32 @@ bmq_server *net__server_new_offline(bmq_bus *bus, double max_block);
 /* Whether an allow-list of the single entry @cidr admits client @ip. */
 bool net__cidr_admits(const char *cidr, const char *ip);
 bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out);
+
+/* ---- net_guard.c ---- */
+enum { NET_GUARD_OK, NET_GUARD_HOST, NET_GUARD_ORIGIN, NET_GUARD_FETCH_SITE, NET_GUARD_N };
+struct MHD_Connection;
+struct MHD_Response;
+/* The browser checks on header values (each nullable: absent): NET_GUARD_OK
+ * or the reason of the refusal. *cors is the allow_origins entry to echo
+ * (transfer none) or NULL. Pure: no counting, no logging. */
+int net__guard_verdict(const bmq_server *s, const char *host, const char *origin,
+                       const char *fetch_site, const char **cors);
+/* Request handler side, before the body is read: true when the request may
+ * go on (*cors as above); otherwise a refusal (or a CORS preflight answer)
+ * is queued, counted, logged, and *ret is what the handler returns. */
+bool net__guard_request(bmq_server *s, struct MHD_Connection *conn, const char *method,
+                        const char *peer, const char **cors, int *ret);
+/* Add the CORS headers for @cors (nullable: nothing) to an answer. */
+void net__guard_decorate(struct MHD_Response *r, const char *cors);
+/* "Scheme://Host:port[/]" -> "scheme://host:port" (transfer full); NULL
+ * when @origin is not a web origin. */
+char *net__origin_normalize(const char *origin);
+/* {"id":null,"result":null,"error":{"code":@code,"message":...}} + "\n"
+ * (transfer full). */
+char *net__refusal_body(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Queue @body (transfer full) as an application/json answer. */
+int net__reply_refused(struct MHD_Connection *conn, unsigned status, char *body);
+void net__server_log(bmq_server *s, int level, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 #define net__atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define net__atomic_get(p)    __atomic_load_n((p), __ATOMIC_RELAXED)

@@ -31,6 +31,7 @@ struct req {
     char label[INET6_ADDRSTRLEN + 8]; /* sender label: "rpc ADDRESS" */
     char *held;                       /* an answer held back by the reply hook */
     uint64_t ticket;                  /* the reply hook's ticket for it */
+    const char *cors; /* (nullable) allowed web origin to echo (net_guard.c) */
 };
 
 #define WAIT_POOL_MAX 256 /* blocking gets waiting at once */
@@ -167,11 +168,12 @@ static bool auth_ok(bmq_server *s, struct MHD_Connection *conn)
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *text,
-                             const char *type)
+                             const char *type, const char *cors)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    net__guard_decorate(r, cors);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"berrymq\"");
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -183,7 +185,7 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char 
 
 static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, const char *msg)
 {
-    return reply(conn, status, g_strdup_printf("%s\n", msg), "text/plain");
+    return reply(conn, status, g_strdup_printf("%s\n", msg), "text/plain", NULL);
 }
 
 /* The 413 for a body that turned out too large while streaming in: MHD
@@ -237,6 +239,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
             return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
+        int guarded;
+        if (!net__guard_request(s, conn, method, r->peer, &r->cors, &guarded))
+            return (enum MHD_Result)guarded;
         if (!client_allowed(s, sa)) {
             net__atomic_add(&s->rejected, 1);
             return reply_text(conn, MHD_HTTP_FORBIDDEN, "address not in the allow-list");
@@ -263,7 +268,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->answer) {    /* back from a pool thread */
         char *text = r->answer;
         r->answer = NULL;
-        return reply(conn, MHD_HTTP_OK, text, "application/json");
+        return reply(conn, MHD_HTTP_OK, text, "application/json", r->cors);
     }
     if (*upload_data_size) {
         if (r->body->len + *upload_data_size > s->max_body) {
@@ -286,7 +291,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!defer) {
         ticket = reply_check(s);
         if (!ticket)
-            return reply(conn, MHD_HTTP_OK, text, "application/json");
+            return reply(conn, MHD_HTTP_OK, text, "application/json", r->cors);
         /* Held back: wait on the pool, not on the event loop. */
         defer = NET_DEFER_WAIT;
     }
@@ -302,7 +307,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     g_mutex_unlock(&s->defer_lock);
     if (!pool && text) /* stopping: nothing waits any more */
-        return reply(conn, MHD_HTTP_OK, text, "application/json");
+        return reply(conn, MHD_HTTP_OK, text, "application/json", r->cors);
     return pool ? MHD_YES : reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
 }
 
@@ -419,6 +424,29 @@ static bool fail(char **error, int *code, int c, const char *fmt, ...)
     return false;
 }
 
+/* Copy the browser guard's lists: names lower-cased, origins normalized. */
+static bool guard_setup(bmq_server *s, const bmq_server_options *o, char **error, int *code)
+{
+    size_t n = 0;
+    while (o->server_names && o->server_names[n])
+        n++;
+    s->server_names = n ? g_new0(char *, n + 1) : NULL;
+    for (size_t i = 0; i < n; i++)
+        s->server_names[i] = g_ascii_strdown(o->server_names[i], -1);
+    n = 0;
+    while (o->allow_origins && o->allow_origins[n])
+        n++;
+    s->allow_origins = n ? g_new0(char *, n + 1) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        s->allow_origins[i] = net__origin_normalize(o->allow_origins[i]);
+        if (!s->allow_origins[i])
+            return fail(error, code, -BMQ_EINVAL,
+                        "bad allowed origin '%s': expected SCHEME://HOST[:PORT]",
+                        o->allow_origins[i]);
+    }
+    return true;
+}
+
 static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char **error, int *code)
 {
     bmq_server_options o;
@@ -461,6 +489,13 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
     }
     bmq_server *s = server_alloc(bus);
     s->allow = allow;
+    s->open_to_remote = !is_loopback(fam, b);
+    s->log = o.log;
+    s->log_data = o.log_data;
+    if (!guard_setup(s, &o, error, code)) {
+        bmq_server_stop(s);
+        return NULL;
+    }
     s->secret = has_secret ? g_strdup(o.secret) : NULL;
     if (o.max_body)
         s->max_body = o.max_body;
@@ -565,6 +600,8 @@ void bmq_server_stop(bmq_server *s)
     g_hash_table_destroy(s->methods);
     g_rw_lock_clear(&s->methods_lock);
     g_free(s->secret);
+    g_strfreev(s->server_names);
+    g_strfreev(s->allow_origins);
     g_free(s->host);
     g_free(s->listen);
     g_free(s);
@@ -636,6 +673,7 @@ json_object *bmq_server_status(bmq_server *s)
     COUNTER("requests", &s->requests);
     COUNTER("errors", &s->errors);
     COUNTER("rejected", &s->rejected);
+    COUNTER("refused_browser", &s->refused_browser);
     COUNTER("too_large", &s->too_large);
     COUNTER("messages_in", &nb->messages_in);
     COUNTER("messages_out", &nb->messages_out);
