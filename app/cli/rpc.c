@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <berrymq/json.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -332,11 +334,10 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
                                                      : "";
         *errtext = strdupf("hub at %s answered HTTP %d%s", ctx->hostport, code, why);
     } else {
-        json_tokener *tok = json_tokener_new();
-        json_object *reply = tok ? json_tokener_parse_ex(tok, rbody, (int)rlen) : NULL;
-        if (tok && !reply && json_tokener_get_error(tok) == json_tokener_continue)
-            reply = json_tokener_parse_ex(tok, "", 1); /* a bare number needs its end */
-        json_tokener_free(tok);
+        /* Big integers in messages stay exact up to the printout. */
+        json_object *reply = NULL;
+        if (bmq_json_parse(rbody, rlen, 0, &reply, NULL) != 0)
+            reply = NULL;
         json_object *res = NULL, *err = NULL;
         if (!json_object_is_type(reply, json_type_object) ||
             !json_object_object_get_ex(reply, "result", &res)) {

@@ -11,26 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <berrymq/json.h>
+
 #define SEND_TIMEOUT_S 10.0
 
 /* True when @s is exactly one JSON text (any type, null included). */
 static bool is_json(const char *s, json_object **out)
 {
-    size_t len = strlen(s);
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return false;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *v = json_tokener_parse_ex(tok, s, (int)len + 1);
-    bool ok = json_tokener_get_error(tok) == json_tokener_success &&
-              json_tokener_get_parse_end(tok) >= len;
-    json_tokener_free(tok);
-    if (!ok) {
-        json_object_put(v);
-        return false;
-    }
-    *out = v;
-    return true;
+    /* Exact big integers, no NUL, valid UTF-8: what the hub accepts. */
+    return bmq_json_parse(s, strlen(s), BMQ_JSON_STRICT, out, NULL) == 0;
 }
 
 json_object *cli__json_parse_typed(const char *s, json_type type)

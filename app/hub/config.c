@@ -4,8 +4,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <berrymq/json.h>
 
 #include "hub.h"
 
@@ -420,31 +423,24 @@ static hub_config *parse_file(const char *file, char **error)
         g_error_free(gerr);
         return NULL;
     }
-    json_tokener *tok = json_tokener_new();
-    json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    if (!root || jerr != json_tokener_success || (size_t)json_tokener_get_parse_end(tok) < len) {
-        /* Trailing whitespace after the document is fine. */
-        size_t end = json_tokener_get_parse_end(tok);
-        bool trailing_ws = root && jerr == json_tokener_success;
-        for (size_t i = end; trailing_ws && i < len; i++)
-            trailing_ws = g_ascii_isspace(text[i]);
-        if (!trailing_ws) {
-            int line = 1;
-            for (size_t i = 0; i < end && i < len; i++)
-                line += text[i] == '\n';
-            *error = g_strdup_printf(
-                "%s: (syntax): invalid JSON at line %d: %s", file, line,
-                jerr != json_tokener_success
-                    ? json_tokener_error_desc(jerr)
-                    : (root ? "unexpected data after the document" : "unexpected end of input"));
-            json_object_put(root);
-            json_tokener_free(tok);
-            g_free(text);
-            return NULL;
-        }
+    /* Strict: a trailing comma or a NaN is a mistake to point at, not to
+     * guess around. */
+    json_object *root = NULL;
+    char *perr = NULL;
+    bool blank = true;
+    for (gsize i = 0; i < len && blank; i++)
+        blank = g_ascii_isspace(text[i]);
+    if (blank) {
+        *error = g_strdup_printf("%s: the file is empty (write {} to run on the defaults)", file);
+        g_free(text);
+        return NULL;
     }
-    json_tokener_free(tok);
+    if (bmq_json_parse(text, len, BMQ_JSON_STRICT, &root, &perr) != 0) {
+        *error = g_strdup_printf("%s: (syntax): invalid JSON at %s", file, perr);
+        free(perr);
+        g_free(text);
+        return NULL;
+    }
     g_free(text);
     hub_config *cfg = config_new();
     ctx c = {file, error};

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <berrymq/json.h>
+
 #include "hub_harness.h"
 
 static char *marker_path(hh_env *e, const char *id)
@@ -421,6 +423,186 @@ static void test_links_recover(void)
     hh_env_free(eb);
 }
 
+/* POST @body to the hub as is; the answer body (transfer full) or NULL. */
+static char *post_raw(hh_hub *h, const char *body)
+{
+    unsigned port = (unsigned)atoi(strrchr(h->listen, ':') + 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return NULL;
+    }
+    char *req = g_strdup_printf("POST /JSON HTTP/1.1\r\nHost: %s\r\nContent-Type: "
+                                "application/json\r\nContent-Length: %zu\r\nConnection: "
+                                "close\r\n\r\n%s",
+                                h->listen, strlen(body), body);
+    size_t off = 0, n = strlen(req);
+    while (off < n) {
+        ssize_t w = write(fd, req + off, n - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    g_free(req);
+    GString *in = g_string_new(NULL);
+    char buf[4096];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0)
+        g_string_append_len(in, buf, r);
+    close(fd);
+    const char *sep = strstr(in->str, "\r\n\r\n");
+    char *out = sep ? g_strdup(sep + 4) : NULL;
+    g_string_free(in, TRUE);
+    return out;
+}
+
+typedef struct {
+    GPid pid;
+    int out_fd;
+    GString *out;
+    GMutex lock;
+    GThread *reader;
+} listener;
+
+static gpointer listener_read(gpointer data)
+{
+    listener *l = data;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(l->out_fd, buf, sizeof buf)) > 0) {
+        g_mutex_lock(&l->lock);
+        g_string_append_len(l->out, buf, n);
+        g_mutex_unlock(&l->lock);
+    }
+    return NULL;
+}
+
+static listener *listen_start(hh_hub *h, const char *pattern)
+{
+    listener *l = g_new0(listener, 1);
+    char *exe = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
+    const char *argv[] = {exe, "--hub", h->listen, "listen", pattern, NULL};
+    GError *ge = NULL;
+    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                  &l->pid, NULL, &l->out_fd, NULL, &ge)) {
+        fprintf(stderr, "cannot run listen: %s\n", ge->message);
+        exit(1);
+    }
+    g_free(exe);
+    l->out = g_string_new(NULL);
+    g_mutex_init(&l->lock);
+    l->reader = g_thread_new("listen-out", listener_read, l);
+    return l;
+}
+
+static bool listen_saw(listener *l, const char *needle, int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    for (;;) {
+        g_mutex_lock(&l->lock);
+        bool ok = strstr(l->out->str, needle) != NULL;
+        g_mutex_unlock(&l->lock);
+        if (ok || g_get_monotonic_time() >= end)
+            return ok;
+        g_usleep(10000);
+    }
+}
+
+static void listen_stop(listener *l)
+{
+    kill(l->pid, SIGTERM);
+    waitpid(l->pid, NULL, 0);
+    g_thread_join(l->reader);
+    close(l->out_fd);
+    g_spawn_close_pid(l->pid);
+    g_string_free(l->out, TRUE);
+    g_mutex_clear(&l->lock);
+    g_free(l);
+}
+
+/* Send @id until a listener prints it (its queue exists from then on). */
+static bool listen_ready(hh_hub *h, listener *l, const char *id)
+{
+    char *params = g_strdup_printf("[\"%s\"]", id);
+    char *needle = g_strdup_printf("\"%s\"", id);
+    bool ok = false;
+    for (int i = 0; i < 100 && !ok; i++) {
+        json_object_put(hh_call(h, "hub.twitter", params, NULL));
+        ok = listen_saw(l, needle, 100);
+    }
+    g_free(params);
+    g_free(needle);
+    return ok;
+}
+
+#define P70  "1180591620717411303424"                  /* 2^70 */
+#define M64  "-18446744073709551616"                   /* -2^64 */
+#define P128 "340282366920938463463374607431768211456" /* 2^128 */
+
+/* Integers beyond 64 bits arrive as sent, on every way in: the CLI, a
+ * hub.* call, the batch fast path of send_message. */
+static void test_exact_integers(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{}");
+    hh_hub *h = hh_start(e, NULL, true);
+    listener *l = listen_start(h, "num:*");
+    HH_CHECK(listen_ready(h, l, "num:ready"));
+
+    char *err = NULL;
+    char *exe = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
+    const char *argv[] = {exe,
+                          "--hub",
+                          h->listen,
+                          "twitter",
+                          "num:cli",
+                          "--json-args",
+                          "[" P70 "," M64 "]",
+                          "--json-kwargs",
+                          "{\"big\":" P128 "}",
+                          NULL};
+    int status = 0;
+    HH_CHECK(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                          &err, &status, NULL));
+    HH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_free(err);
+    g_free(exe);
+    HH_CHECK(listen_saw(l, "\"args\":[" P70 "," M64 "]", 5000));
+    HH_CHECK(listen_saw(l, "{\"big\":" P128 "}", 1000));
+
+    json_object *params = NULL;
+    HH_CHECK(bmq_json_parse("[\"num:rpc\", [" P128 ", -" P70 "], {}]",
+                            strlen("[\"num:rpc\", [" P128 ", -" P70 "], {}]"), 0, &params,
+                            NULL) == 0);
+    json_object *r = NULL;
+    HH_CHECK(bmq_rpc_client_call(h->rpc, "hub.twitter", params, &r, NULL) == 0);
+    json_object_put(r);
+    HH_CHECK(listen_saw(l, "\"args\":[" P128 ",-" P70 "]", 5000));
+
+    json_object *token = hh_call(h, "connect_oneway", "[600]", NULL);
+    HH_CHECK(token != NULL);
+    char *batch = g_strdup_printf(
+        "[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"num:batch\",[" P70
+        "],{}]},{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"num:batch2\",[" M64
+        "],{}]}]",
+        json_object_get_string(token), json_object_get_string(token));
+    char *answer = post_raw(h, batch);
+    HH_CONTAINS(answer, "\"ok\"");
+    g_free(answer);
+    g_free(batch);
+    json_object_put(token);
+    HH_CHECK(listen_saw(l, "\"id\":\"num:batch\",\"args\":[" P70 "]", 5000));
+    HH_CHECK(listen_saw(l, "\"id\":\"num:batch2\",\"args\":[" M64 "]", 5000));
+
+    listen_stop(l);
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    hh_env_free(e);
+}
+
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
@@ -437,6 +619,7 @@ int main(int argc, char **argv)
     RUN("timeout", test_crash_in_timeout());
     RUN("exit", test_exit_in_follower());
     RUN("links", test_links_recover());
+    RUN("integers", test_exact_integers());
     RUN("hang-create", test_hang_in_create());
     RUN("hang-load", test_hang_in_load());
     if (hh_failures)

@@ -4,6 +4,8 @@
 
 #include "bus.h"
 
+#include <berrymq/json.h>
+
 static atomic_uint stripe_next;
 static BMQ_TLS unsigned stripe_mine; /* 0: not assigned yet */
 
@@ -167,34 +169,8 @@ static int parse_json(const char *text, json_object **out)
     *out = NULL;
     if (!text)
         return 0;
-    enum json_tokener_error jerr;
-    size_t len = strlen(text);
-    if (len > INT32_MAX)
-        return -BMQ_EINVAL;
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return -BMQ_ENOMEM;
-    /* -1: the terminating NUL ends a bare literal ("null", "1") too. */
-    json_object *o = json_tokener_parse_ex(tok, text, -1);
-    jerr = json_tokener_get_error(tok);
-    /* Trailing garbage after a complete value is an error too. */
-    size_t end = json_tokener_get_parse_end(tok);
-    if (end > len)
-        end = len;
-    while (end < len && g_ascii_isspace(text[end]))
-        end++;
-    if (jerr == json_tokener_success && end != len) {
-        json_object_put(o);
-        o = NULL;
-        jerr = json_tokener_error_parse_unexpected;
-    }
-    json_tokener_free(tok);
-    if (jerr != json_tokener_success) {
-        json_object_put(o);
-        return -BMQ_EINVAL;
-    }
-    *out = o; /* NULL for the text "null": the same as no arguments */
-    return 0;
+    /* NULL for the text "null": the same as no arguments. */
+    return bmq_json_parse(text, strlen(text), 0, out, NULL);
 }
 
 int bmq_twitter_json(bmq_bus *bus, const char *id, const char *args_json, const char *kwargs_json)

@@ -2,6 +2,8 @@
  * the thread that forwards it (net_send.c builds and posts the requests). */
 #include "net_internal.h"
 
+#include <berrymq/json.h>
+
 #include <string.h>
 
 bmq_link *net__link_new(net_bus *nb, int style, bool inbound)
@@ -137,7 +139,10 @@ void net__link_enqueue(bmq_link *l, const bmq_message *m)
 int net__message_parts(const bmq_message *m, json_object **id, json_object **args,
                        json_object **kwargs)
 {
-    json_object *o = json_tokener_parse(bmq_message_to_json(m));
+    const char *text = bmq_message_to_json(m);
+    json_object *o = NULL;
+    if (bmq_json_parse(text, strlen(text), 0, &o, NULL) != 0)
+        o = NULL;
     json_object *a = NULL, *k = NULL;
     if (!o || !json_object_object_get_ex(o, "args", &a) ||
         !json_object_object_get_ex(o, "kwargs", &k)) {

@@ -3,6 +3,8 @@
  * (original nodes) close it after each response and curl reconnects. */
 #include "net_internal.h"
 
+#include <berrymq/json.h>
+
 #include <curl/curl.h>
 #include <limits.h>
 #include <string.h>
@@ -250,9 +252,9 @@ int rpc__client_post(bmq_rpc_client *c, const char *body, size_t len, json_objec
     int rc = rpc__client_post_text(c, body, len, &text, &tlen, errtext);
     if (rc < 0)
         return rc;
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, text, (int)MIN(tlen, (size_t)INT_MAX));
-    json_tokener_free(tok);
+    json_object *o = NULL;
+    if (bmq_json_parse(text, tlen, 0, &o, NULL) != 0)
+        o = NULL;
     if (!o ||
         !(json_object_is_type(o, json_type_object) || json_object_is_type(o, json_type_array))) {
         if (errtext)

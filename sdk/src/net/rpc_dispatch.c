@@ -3,6 +3,10 @@
  * response body, so the fuzzer and unit tests drive it directly. */
 #include "net_internal.h"
 
+#include <stdlib.h>
+
+#include <berrymq/json.h>
+
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -522,23 +526,12 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
             return g_string_free(fast, FALSE);
         g_string_free(fast, TRUE);
     }
-    json_tokener *tok = json_tokener_new();
-    json_object *req = len > INT_MAX ? NULL : json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    if (!req && jerr == json_tokener_continue) {
-        used = len;
-        /* A bare number at the very end needs a terminator to complete. */
-        req = json_tokener_parse_ex(tok, "", 1);
-        jerr = json_tokener_get_error(tok);
-    }
-    /* Only whitespace may follow the JSON value. */
-    bool trailing = false;
-    for (size_t i = used; req && i < len; i++)
-        if (!g_ascii_isspace(body[i]))
-            trailing = true;
-    json_tokener_free(tok);
-    if (ctx && ctx->defer && req && jerr == json_tokener_success && !trailing) {
+    /* Big integers exact; NUL and invalid UTF-8 refused; only whitespace
+     * after the value. */
+    json_object *req = NULL;
+    char *perr = NULL;
+    bool parsed = bmq_json_parse(body, len, 0, &req, &perr) == 0;
+    if (ctx && ctx->defer && req) {
         /* A batch is run whole where it may wait, so that no part of it
          * runs twice; a single get first tries without waiting. */
         int kind = NET_DEFER_NONE;
@@ -556,11 +549,16 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
         }
     }
     GString *out = g_string_sized_new(len / 2 + 64);
-    if (!req || jerr != json_tokener_success || trailing) {
+    if (!parsed) {
+        net__atomic_add(&s->errors, 1);
+        response(out, NULL, NULL, rpc__error(RPC_EPARSE, "parse error: %s", perr));
+    } else if (!json_object_is_type(req, json_type_object) &&
+               !json_object_is_type(req, json_type_array)) {
         net__atomic_add(&s->errors, 1);
         response(out, NULL, NULL,
-                 rpc__error(RPC_EPARSE, "parse error: %s",
-                            trailing ? "trailing data" : json_tokener_error_desc(jerr)));
+                 rpc__error(RPC_EREQUEST,
+                            "invalid request: expected a request object or a batch array, got %s",
+                            req ? json_type_to_name(json_object_get_type(req)) : "null"));
     } else if (json_object_is_type(req, json_type_array)) {
         size_t n = json_object_array_length(req);
         if (n == 0 || n > NET_MAX_BATCH) {
@@ -587,6 +585,7 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
         }
     }
     json_object_put(req);
+    free(perr);
     char *text = g_string_free(out, FALSE);
     return text;
 }

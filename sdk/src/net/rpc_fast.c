@@ -7,6 +7,8 @@
  * general path answers it. */
 #include "net_internal.h"
 
+#include <berrymq/json.h>
+
 #include <string.h>
 
 typedef struct {
@@ -134,10 +136,8 @@ static bool parse_values(fast_req *reqs, size_t n)
         g_string_append_len(all, reqs[i].k, (gssize)reqs[i].k_len);
     }
     g_string_append_c(all, ']');
-    json_tokener *tok = json_tokener_new();
-    json_object *arr =
-        all->len > (gsize)G_MAXINT ? NULL : json_tokener_parse_ex(tok, all->str, (int)all->len);
-    bool ok = arr && json_tokener_get_parse_end(tok) == all->len &&
+    json_object *arr = NULL;
+    bool ok = bmq_json_parse(all->str, all->len, 0, &arr, NULL) == 0 &&
               json_object_is_type(arr, json_type_array) && json_object_array_length(arr) == 2 * n;
     for (size_t i = 0; ok && i < n; i++) {
         json_object *a = json_object_array_get_idx(arr, 2 * i);
@@ -148,7 +148,6 @@ static bool parse_values(fast_req *reqs, size_t n)
             reqs[i].kwargs = json_object_get(k);
         }
     }
-    json_tokener_free(tok);
     json_object_put(arr); /* the values live on in reqs */
     g_string_free(all, TRUE);
     return ok;

@@ -1,0 +1,42 @@
+/* json.h - the one JSON reader of berryMQ: json-c underneath, with the
+ * guarantees messages need.
+ *
+ * - Integers outside 64 bits keep their exact value: json-c would clamp
+ *   2^70 to 2^64-1. They become json-c doubles whose text is the literal
+ *   (json_object_new_double_s): written back out digit for digit, read as
+ *   a double by json_object_get_double.
+ * - Invalid UTF-8 and the NUL character (\u0000) in strings are refused:
+ *   identifiers and keys are C strings, a NUL would cut them short.
+ * - The whole text must be one value; whitespace may follow it.
+ */
+#ifndef BERRYMQ_JSON_H
+#define BERRYMQ_JSON_H
+
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include <berrymq/berrymq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    /* Also refuse what json-c lets through by default: trailing commas,
+     * NaN/Infinity, single quotes. For files people write (hub.json). */
+    BMQ_JSON_STRICT = 1u,
+};
+
+/* Parse @len bytes of @text. 0 and *out (transfer full; NULL for the text
+ * "null"), or -BMQ_EINVAL with *error (nullable, transfer full, free()) as
+ * "line L, column C: problem" ("empty document" when there is nothing but
+ * whitespace). */
+BMQ_API int bmq_json_parse(const char *text, size_t len, unsigned flags, json_object **out,
+                           char **error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BERRYMQ_JSON_H */
