@@ -164,6 +164,24 @@ static void print_configured_links(json_object *links, FILE *out)
     }
 }
 
+/* "history:  ok, 1234 messages, 2.1 MiB, /path" (+ the error, if any). */
+static void print_history(json_object *st, FILE *out)
+{
+    json_object *h = NULL, *v = NULL;
+    if (!json_object_object_get_ex(st, "history", &h) || !h)
+        return;
+    fprintf(out, "history:  %s", str_field(h, "state", "?"));
+    if (json_object_object_get_ex(h, "messages", &v))
+        fprintf(out, ", %s messages", json_object_to_json_string(v));
+    if (json_object_object_get_ex(h, "bytes", &v))
+        fprintf(out, ", %.1f MiB", (double)json_object_get_int64(v) / (1024.0 * 1024.0));
+    if (json_object_object_get_ex(h, "path", &v))
+        fprintf(out, ", %s", json_object_get_string(v));
+    if (json_object_object_get_ex(h, "error", &v) && v)
+        fprintf(out, ": %s", json_object_get_string(v));
+    fputc('\n', out);
+}
+
 static void print_status(json_object *st, FILE *out)
 {
     json_object *v = NULL, *server = NULL;
@@ -207,6 +225,7 @@ static void print_status(json_object *st, FILE *out)
         print_counters("messages: ", counters, out);
     if (json_object_object_get_ex(server, "counters", &counters))
         print_counters("rpc:      ", counters, out);
+    print_history(st, out);
 }
 
 int cli__cmd_status(cli_ctx *ctx, int argc, char **argv)

@@ -60,6 +60,8 @@ void store__move_aside(history *h, const char *why);
  * a full scan, done at open) from the database. Writer side. */
 void store__load_stats(history *h, bool count);
 bool store__is_corrupt(int rc);
+/* PRAGMA quick_check on the writer's connection: 0 when the file is sound. */
+int store__check(history *h);
 
 /* writer.c */
 gpointer writer__main(gpointer data);

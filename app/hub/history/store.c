@@ -75,16 +75,36 @@ static int try_open(history *h, char **error)
                             -1, &h->insert, NULL);
     if (rc != SQLITE_OK)
         goto fail;
-    rc = sqlite3_open_v2(h->path, &h->rdb, SQLITE_OPEN_READWRITE, NULL);
-    if (rc != SQLITE_OK)
+    sqlite3 *rdb = NULL;
+    rc = sqlite3_open_v2(h->path, &rdb, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(rdb);
         goto fail;
-    sqlite3_busy_timeout(h->rdb, 5000);
+    }
+    sqlite3_busy_timeout(rdb, 5000);
+    g_mutex_lock(&h->read_lock); /* readers may be waiting for it */
+    h->rdb = rdb;
+    g_mutex_unlock(&h->read_lock);
     return 0;
 fail:
     if (!*error)
         *error = g_strdup(h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
     store__close(h);
     return rc ? rc : SQLITE_ERROR;
+}
+
+int store__check(history *h)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h->db, "PRAGMA quick_check", -1, &st, NULL);
+    bool ok = false;
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ok = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+    if (!ok)
+        hub_log(BMQ_LOG_WARNING, "history: %s fails its check: %s", h->path,
+                rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errstr(rc));
+    sqlite3_finalize(st);
+    return ok ? 0 : -1;
 }
 
 void store__close(history *h)

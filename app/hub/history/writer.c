@@ -282,6 +282,13 @@ gpointer writer__main(gpointer data)
     history *h = data;
     hist_record **v = g_new(hist_record *, HISTORY_BATCH_MAX);
     bool retention_more = true; /* a first pass at start */
+    /* Damage beyond the header shows only when a page is read: check the
+     * whole file here, off the startup path; appends queue meanwhile. */
+    if (h->db && store__check(h) != 0) {
+        store__close(h);
+        store__move_aside(h, "integrity check failed");
+        store__open(h);
+    }
     g_mutex_lock(&h->lock);
     for (;;) {
         while (!h->stop && h->pending.length == 0 && !retention_more) {
