@@ -17,7 +17,7 @@
 
 #include <berrymq/berrymq.h>
 #include <berrymq/net.h>
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 #include "history/history.h"
 

@@ -194,7 +194,7 @@ void capture__want_timer_locked(cap_plugin *p)
 
 static void cap_destroy(void *instance);
 
-static void *cap_create(bmq_host *host, json_object *config, char **error)
+static void *cap_create(const bmq_host *host, json_object *config, char **error)
 {
     cap_plugin *p = g_new0(cap_plugin, 1);
     p->refs = 1;
@@ -272,6 +272,7 @@ static json_object *cap_status(void *instance)
 
 static const bmq_plugin_descriptor capture_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "capture",
     .version = "1.0",
     .description = "other programs' desktop notifications become messages (APP:captured)",

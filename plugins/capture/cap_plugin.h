@@ -37,7 +37,7 @@ typedef struct cap_counters {
 
 typedef struct cap_plugin {
     gint refs;
-    bmq_host *host;
+    const bmq_host *host;
     cap_config cfg; /* read-only after create: the worker reads it unlocked */
 
     GMutex lock;          /* guards everything below up to the end of the block */

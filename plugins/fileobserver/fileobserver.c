@@ -192,7 +192,7 @@ static void fo_free(fo_inst *fo)
     g_free(fo);
 }
 
-static void *fo_create(bmq_host *host, json_object *config, char **error)
+static void *fo_create(const bmq_host *host, json_object *config, char **error)
 {
     fo_config cfg;
     if (fo__config_parse(host, config, &cfg, error) < 0) {
@@ -268,6 +268,7 @@ static json_object *fo_status(void *instance)
 
 static const bmq_plugin_descriptor fo_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "fileobserver",
     .version = "1.0",
     .description = "reports created/modified/removed files matching a glob (inotify)",

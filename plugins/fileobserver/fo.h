@@ -65,7 +65,7 @@ typedef struct fo_pending {
 #define FO_READ_BUF (64 * 1024)
 
 typedef struct fo_inst {
-    bmq_host *host; /* (transfer none) valid until destroy returns */
+    const bmq_host *host; /* (transfer none) valid until destroy returns */
     fo_config cfg;
     json_object *config_copy; /* (transfer full) last applied config */
     char *ev_id[3];           /* (transfer full) "ID:created", "ID:modified", "ID:removed" */
@@ -87,7 +87,7 @@ typedef struct fo_inst {
 } fo_inst;
 
 /* fo_config.c */
-int fo__config_parse(bmq_host *host, json_object *config, fo_config *out, char **error);
+int fo__config_parse(const bmq_host *host, json_object *config, fo_config *out, char **error);
 void fo__config_clear(fo_config *c);
 /* Expand "~", "~user" and $VAR / ${VAR}; (transfer full) or NULL + *error. */
 char *fo__path_expand(const char *in, char **error);

@@ -132,7 +132,7 @@ static char *unescape(const char *s)
 /* Split the absolute glob @pat into base + comps. "." and ".." are
  * resolved textually; a trailing '/' or an existing directory without
  * wildcards means "every file in it". */
-static int split_glob(bmq_host *host, const char *pat, fo_config *out, char **error)
+static int split_glob(const bmq_host *host, const char *pat, fo_config *out, char **error)
 {
     GPtrArray *parts = g_ptr_array_new_with_free_func(g_free);
     char **raw = g_strsplit(pat, "/", -1);
@@ -215,7 +215,7 @@ static int parse_events(json_object *v, unsigned *mask, char **error)
     return 0;
 }
 
-int fo__config_parse(bmq_host *host, json_object *config, fo_config *out, char **error)
+int fo__config_parse(const bmq_host *host, json_object *config, fo_config *out, char **error)
 {
     memset(out, 0, sizeof(*out));
     out->debounce_ms = FO_DEBOUNCE_DEFAULT;

@@ -19,7 +19,7 @@
 #define MAX_REPLY   (64 * 1024)
 
 struct growl_callbacks {
-    bmq_host *host;
+    const bmq_host *host;
     const void *origin; /* tag of the messages sent */
     GList *watches;     /* cb_watch*, main thread only */
 };
@@ -181,7 +181,7 @@ static void handoff_run(void *data)
     g_source_unref(src);
 }
 
-growl_callbacks *growl__callbacks_new(bmq_host *host, const void *origin)
+growl_callbacks *growl__callbacks_new(const bmq_host *host, const void *origin)
 {
     growl_callbacks *s = g_new0(growl_callbacks, 1);
     s->host = host;

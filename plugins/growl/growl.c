@@ -23,7 +23,7 @@
 #define MAX_ICON (1024 * 1024)
 
 typedef struct growl_inst {
-    bmq_host *host;
+    const bmq_host *host;
     growl_sender *sender;     /* (nullable) */
     growl_receiver *receiver; /* (nullable) */
     GPtrArray *followers;     /* bmq_follower* (owned by the host) */
@@ -307,7 +307,7 @@ static void growl_destroy(void *instance)
     g_free(gi);
 }
 
-static void *growl_create(bmq_host *host, json_object *config, char **error)
+static void *growl_create(const bmq_host *host, json_object *config, char **error)
 {
     if (!json_object_is_type(config, json_type_object)) {
         *error = g_strdup("config must be a JSON object");
@@ -395,6 +395,7 @@ static json_object *growl_status(void *instance)
 
 static const bmq_plugin_descriptor growl_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "growl",
     .version = "1.0",
     .description = "Forward messages to Growl (GNTP 1.0, legacy UDP) and accept Growl senders",

@@ -43,7 +43,7 @@ typedef struct growl_sender growl_sender;
 
 /* Start the worker thread. @cfg is taken over (its strings, array and
  * icon are owned by the sender afterwards). (transfer full) */
-growl_sender *growl__sender_new(bmq_host *host, growl_sender_config *cfg);
+growl_sender *growl__sender_new(const bmq_host *host, growl_sender_config *cfg);
 /* Queue @job (transfer full). Any thread; never blocks on the network. */
 void growl__sender_push(growl_sender *s, growl_job *job);
 void growl__job_free(growl_job *job);
@@ -59,7 +59,7 @@ void growl__sender_config_clear(growl_sender_config *cfg);
 typedef struct growl_callbacks growl_callbacks;
 
 /* @origin tags the NAME:clicked|closed|timedout messages. (transfer full) */
-growl_callbacks *growl__callbacks_new(bmq_host *host, const void *origin);
+growl_callbacks *growl__callbacks_new(const bmq_host *host, const void *origin);
 /* Wait on @conn (a reference is taken) for the -CALLBACK about @context (a
  * message id); @rest holds bytes already read past the -OK. Any thread. */
 void growl__callbacks_adopt(growl_callbacks *s, GSocketConnection *conn, const guint8 *rest,
@@ -75,7 +75,7 @@ typedef struct growl_receiver growl_receiver;
 
 /* Open the listeners described by the "listen" object. NULL with *error
  * (transfer full) on a bad config or a port that cannot be bound. */
-growl_receiver *growl__receiver_new(bmq_host *host, json_object *listen, const void *origin,
+growl_receiver *growl__receiver_new(const bmq_host *host, json_object *listen, const void *origin,
                                     char **error);
 void growl__receiver_free(growl_receiver *r);
 void growl__receiver_status(growl_receiver *r, json_object *obj);

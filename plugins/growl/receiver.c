@@ -30,7 +30,7 @@
 typedef struct rconn rconn;
 
 struct growl_receiver {
-    bmq_host *host;
+    const bmq_host *host;
     const void *origin;
     char *password;
     GPtrArray *allow; /* GInetAddressMask* */
@@ -556,7 +556,7 @@ static bool parse_config(growl_receiver *r, json_object *listen, int *gntp_port,
     return true;
 }
 
-growl_receiver *growl__receiver_new(bmq_host *host, json_object *listen, const void *origin,
+growl_receiver *growl__receiver_new(const bmq_host *host, json_object *listen, const void *origin,
                                     char **error)
 {
     growl_receiver *r = g_new0(growl_receiver, 1);

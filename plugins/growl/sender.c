@@ -26,7 +26,7 @@
 #define UDP_REREGISTER_US (300 * G_USEC_PER_SEC)
 
 struct growl_sender {
-    bmq_host *host;
+    const bmq_host *host;
     growl_sender_config cfg;
     GThread *thread;
     GMutex lock;
@@ -407,7 +407,7 @@ static gpointer worker(gpointer data)
     return NULL;
 }
 
-growl_sender *growl__sender_new(bmq_host *host, growl_sender_config *cfg)
+growl_sender *growl__sender_new(const bmq_host *host, growl_sender_config *cfg)
 {
     growl_sender *s = g_new0(growl_sender, 1);
     s->host = host;

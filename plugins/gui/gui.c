@@ -171,7 +171,7 @@ static bool configure(gui *g, json_object *cfg, bool *open_monitor, char **error
 
 static void gui_destroy(void *instance);
 
-static void *gui_create(bmq_host *host, json_object *config, char **error)
+static void *gui_create(const bmq_host *host, json_object *config, char **error)
 {
     bool open_monitor = false;
     gui *g = g_new0(gui, 1);
@@ -251,6 +251,7 @@ static json_object *gui_status(void *instance)
 
 static const bmq_plugin_descriptor gui_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "gui",
     .version = "1.0",
     .description = "GTK event bridge: tray icon, recent messages and the message monitor",

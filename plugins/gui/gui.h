@@ -14,7 +14,7 @@ typedef struct gui_tray gui_tray;
 typedef struct gui_monitor gui_monitor;
 
 typedef struct gui {
-    bmq_host *host;
+    const bmq_host *host;
     BmqGtkBridge *bridge; /* (owned) messages in, GUI actions out */
     char *follow;
     guint history;

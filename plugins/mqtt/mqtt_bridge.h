@@ -53,7 +53,7 @@ typedef struct mqtt_pending {
 #define MQTT_SEEN_SLOTS (2 * MQTT_SEEN_MAX)
 
 typedef struct mqtt_bridge {
-    bmq_host *host; /* (transfer none) */
+    const bmq_host *host; /* (transfer none) */
     mqtt_config cfg;
     struct mosquitto *mosq;
     char *origin_json; /* JSON string literal of cfg.hub_id */

@@ -75,7 +75,7 @@ static int make_filters(mqtt_bridge *b, char **error)
     return 0;
 }
 
-static void *mqtt_create(bmq_host *host, json_object *config, char **error)
+static void *mqtt_create(const bmq_host *host, json_object *config, char **error)
 {
     mqtt_bridge *b = g_new0(mqtt_bridge, 1);
     b->host = host;
@@ -160,6 +160,7 @@ static json_object *mqtt_status(void *instance)
 
 static const bmq_plugin_descriptor mqtt_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "mqtt",
     .version = "1.0",
     .description = "Bridges berryMQ messages to an MQTT broker and back",

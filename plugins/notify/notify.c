@@ -362,7 +362,7 @@ static bool configure(nplugin *p, json_object *cfg, char **error)
 
 static void nplugin_destroy(void *instance);
 
-static void *nplugin_create(bmq_host *host, json_object *config, char **error)
+static void *nplugin_create(const bmq_host *host, json_object *config, char **error)
 {
     nplugin *p = g_new0(nplugin, 1);
     p->host = host;
@@ -447,6 +447,7 @@ static json_object *nplugin_status(void *instance)
 
 static const bmq_plugin_descriptor notify_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "notify",
     .version = "1.0",
     .description = "desktop notifications (libnotify) for messages matching a filter",

@@ -18,7 +18,7 @@ typedef struct nbucket {
 } nbucket;
 
 typedef struct nplugin {
-    bmq_host *host;
+    const bmq_host *host;
     char *filter;
     char *app_name;
     int default_timeout;

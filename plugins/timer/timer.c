@@ -33,7 +33,7 @@ typedef struct timer_config {
 } timer_config;
 
 typedef struct timer_inst {
-    bmq_host *host; /* (transfer none) valid until destroy returns */
+    const bmq_host *host; /* (transfer none) valid until destroy returns */
     timer_config cfg;
     char *id;                 /* (transfer full) "INSTANCE:ACTION" */
     json_object *config_copy; /* (transfer full) last applied config */
@@ -66,7 +66,7 @@ static bool action_valid(const char *a)
 
 /* Parse @config into @out. Returns 0 or -BMQ_EINVAL/-BMQ_ETYPE with
  * *error naming the offending key. Unknown keys are only logged. */
-static int config_parse(bmq_host *host, json_object *config, timer_config *out, char **error)
+static int config_parse(const bmq_host *host, json_object *config, timer_config *out, char **error)
 {
     memset(out, 0, sizeof(*out));
     if (config && !json_object_is_type(config, json_type_object)) {
@@ -243,7 +243,7 @@ static void tmr_apply(timer_inst *t, timer_config *cfg, json_object *config)
     t->config_copy = config ? json_object_get(config) : NULL;
 }
 
-static void *tmr_create(bmq_host *host, json_object *config, char **error)
+static void *tmr_create(const bmq_host *host, json_object *config, char **error)
 {
     timer_config cfg;
     if (config_parse(host, config, &cfg, error) < 0) {
@@ -339,6 +339,7 @@ static json_object *tmr_status(void *instance)
 
 static const bmq_plugin_descriptor timer_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "timer",
     .version = "1.0",
     .description = "sends ID:tick every interval seconds (drift-free timerfd)",

@@ -190,7 +190,7 @@ typedef struct wh_sender wh_sender;
 
 /* Start the sender thread. @cfg and @rate (transfer none) must outlive it.
  * NULL with *error when libcurl cannot be set up. */
-wh_sender *wh__sender_new(bmq_host *host, const wh_config *cfg, wh_rate *rate, char **error);
+wh_sender *wh__sender_new(const bmq_host *host, const wh_config *cfg, wh_rate *rate, char **error);
 /* Queue @m (a reference is taken). Any thread; never waits for the
  * network. */
 void wh__sender_push(wh_sender *s, const bmq_message *m);

@@ -21,7 +21,7 @@ typedef struct wh_follow_ctx {
 } wh_follow_ctx;
 
 struct wh_inst {
-    bmq_host *host;
+    const bmq_host *host;
     wh_config cfg;
     wh_rate rate;
     wh_sender *sender;
@@ -72,7 +72,7 @@ static void wh_destroy(void *instance)
     g_free(w);
 }
 
-static void *wh_create(bmq_host *host, json_object *config, char **error)
+static void *wh_create(const bmq_host *host, json_object *config, char **error)
 {
     wh_inst *w = g_new0(wh_inst, 1);
     w->host = host;
@@ -122,6 +122,7 @@ static json_object *wh_status(void *instance)
 
 static const bmq_plugin_descriptor webhook_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "webhook",
     .version = "1.0",
     .description =

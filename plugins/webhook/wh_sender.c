@@ -33,7 +33,7 @@
 #define RETRY_AFTER_MAX_S 3600
 
 struct wh_sender {
-    bmq_host *host;
+    const bmq_host *host;
     const wh_config *cfg;
     wh_rate *rate;
     CURLM *multi;
@@ -487,7 +487,7 @@ static void setup_easy(wh_sender *s)
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf);
 }
 
-wh_sender *wh__sender_new(bmq_host *host, const wh_config *cfg, wh_rate *rate, char **error)
+wh_sender *wh__sender_new(const bmq_host *host, const wh_config *cfg, wh_rate *rate, char **error)
 {
     static GOnce once = G_ONCE_INIT;
     g_once(&once, curl_init_once, NULL);

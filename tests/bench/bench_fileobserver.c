@@ -24,7 +24,7 @@
 
 #include <glib/gstdio.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 typedef struct bench {
     bmq_bus *bus;

@@ -15,7 +15,7 @@
 
 #include <glib/gstdio.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 #include "http_server.h"
 

@@ -9,7 +9,7 @@
  * that was going to arrive would have. */
 #include "desktop_env.h"
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
  * Screenshots land in <build>/test-artifacts/. */
 #include "desktop_env.h"
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 #include <gdk/gdkx.h>
 #include <gtk/gtkx.h>
 #include <gtk/gtk.h>

@@ -5,7 +5,7 @@
  * plugin sends back for the daemon's events. */
 #include "desktop_env.h"
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -11,7 +11,7 @@ static gboolean on_timeout(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static void *fp_create(bmq_host *host, json_object *config, char **error)
+static void *fp_create(const bmq_host *host, json_object *config, char **error)
 {
     host->follow(host, "failplug:*", on_any, NULL, NULL, BMQ_FOLLOW_MAIN_THREAD);
     host->timeout_add(host, 1000, on_timeout, NULL);
@@ -25,6 +25,7 @@ static void fp_destroy(void *instance)
 
 static const bmq_plugin_descriptor descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "failplug",
     .version = "1.0",
     .description = "test plugin whose create fails",

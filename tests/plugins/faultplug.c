@@ -15,7 +15,7 @@
 #include <berrymq/plugin.h>
 
 typedef struct {
-    bmq_host *host;
+    const bmq_host *host;
     char *crash;
     char *exit_in;
 } faultplug;
@@ -54,7 +54,7 @@ static gboolean on_timeout(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-static void *fp_create(bmq_host *host, json_object *config, char **error)
+static void *fp_create(const bmq_host *host, json_object *config, char **error)
 {
     (void)error;
     const char *crash = cfg_str(config, "crash");
@@ -87,6 +87,7 @@ static void fp_destroy(void *instance)
 
 static const bmq_plugin_descriptor desc = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "faultplug",
     .version = "1.0",
     .description = "fails on request: crashes, hangs, exit()",

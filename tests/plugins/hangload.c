@@ -13,7 +13,7 @@ __attribute__((constructor)) static void hang_at_load(void)
         sleep(1000);
 }
 
-static void *hl_create(bmq_host *host, json_object *config, char **error)
+static void *hl_create(const bmq_host *host, json_object *config, char **error)
 {
     (void)host;
     (void)config;
@@ -28,6 +28,7 @@ static void hl_destroy(void *instance)
 
 static const bmq_plugin_descriptor desc = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "hangload",
     .version = "1.0",
     .description = "never finishes loading",

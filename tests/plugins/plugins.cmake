@@ -26,9 +26,17 @@ _bmq_test_plugin(hangload hangload.c)
 # there, and this one never finishes loading.
 set_target_properties(testplugin_hangload PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY ${BMQ_TEST_PLUGIN_DIR}/hang)
+# ABI growth: built against an older/shorter header, a newer/longer one,
+# the layout from before the descriptor size, and a descriptor too short.
+_bmq_test_plugin(oldplug oldplug.c)
+_bmq_test_plugin(tinyplug oldplug.c)
+target_compile_definitions(testplugin_tinyplug PRIVATE OLDPLUG_TINY)
+_bmq_test_plugin(newplug newplug.c)
+_bmq_test_plugin(legacyplug legacyplug.c)
 # "notso.so": a text file with a plugin's name, to be refused by dlopen.
 file(WRITE ${BMQ_TEST_PLUGIN_DIR}/notso.so "this is not an ELF shared object\n")
 
 add_custom_target(bmq_test_plugins DEPENDS testplugin_testplug testplugin_testplug_norecfg
   testplugin_failplug testplugin_badabi testplugin_nosym testplugin_faultplug
-  testplugin_hangload)
+  testplugin_hangload
+  testplugin_oldplug testplugin_tinyplug testplugin_newplug testplugin_legacyplug)

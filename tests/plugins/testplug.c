@@ -22,7 +22,7 @@
 #include <berrymq/plugin.h>
 
 typedef struct {
-    bmq_host *host;
+    const bmq_host *host;
     bmq_follower *follower;
     bmq_follower *relay;
     bmq_queue *queue;
@@ -53,7 +53,7 @@ static int cfg_int(json_object *cfg, const char *key)
     return json_object_object_get_ex(cfg, key, &v) ? json_object_get_int(v) : 0;
 }
 
-static void journal(bmq_host *host, json_object *cfg, const char *what)
+static void journal(const bmq_host *host, json_object *cfg, const char *what)
 {
     const char *path = cfg_str(cfg, "journal", NULL);
     if (!path)
@@ -120,7 +120,7 @@ static gpointer thread_main(gpointer data)
     return NULL;
 }
 
-static void *tp_create(bmq_host *host, json_object *config, char **error)
+static void *tp_create(const bmq_host *host, json_object *config, char **error)
 {
     testplug *t = g_new0(testplug, 1);
     t->host = host;
@@ -198,6 +198,7 @@ static json_object *tp_status(void *instance)
 
 static const bmq_plugin_descriptor descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
 #ifdef TESTPLUG_NO_RECONFIGURE
     .name = "testplug_norecfg",
     .description = "test plugin without in-place reconfigure",

@@ -12,7 +12,7 @@
 
 #include <gio/gio.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 extern int mqtt_failures;
 

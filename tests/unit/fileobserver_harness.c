@@ -16,7 +16,7 @@
 
 #include <glib/gstdio.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 typedef struct ev {
     char *name;   /* instance id */

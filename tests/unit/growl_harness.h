@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 typedef struct fixture {
     bmq_bus *bus;

@@ -2,7 +2,7 @@
  * limiting counts and do-not-disturb, through the real plugin host, with
  * no notification daemon reachable (the session bus address points
  * nowhere): the plugin must keep working and count what it holds back. */
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -8,7 +8,7 @@
 
 #include <glib/gstdio.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 static int failures;
 

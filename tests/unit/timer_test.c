@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 typedef struct tick {
     char *id;

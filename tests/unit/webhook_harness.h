@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 #include "check.h"
 #include "http_server.h"

@@ -8,7 +8,7 @@
 #include <berrymq/plugin.h>
 
 typedef struct {
-    bmq_host *host;     /* (transfer none) valid until destroy */
+    const bmq_host *host; /* (transfer none) valid until destroy */
     bmq_follower *ping; /* (transfer none) owned by the host */
     char *greeting;
     unsigned count;
@@ -29,7 +29,7 @@ static void on_ping(const bmq_message *msg, void *user_data)
     g_free(id);
 }
 
-static void *example_create(bmq_host *host, json_object *config, char **error)
+static void *example_create(const bmq_host *host, json_object *config, char **error)
 {
     json_object *v = NULL;
     const char *greeting = "hello";
@@ -69,6 +69,7 @@ static json_object *example_status(void *instance)
 
 static const bmq_plugin_descriptor example_descriptor = {
     .abi = BMQ_PLUGIN_ABI_1,
+    .size = sizeof(bmq_plugin_descriptor),
     .name = "example",
     .version = "1.0",
     .description = "Answers ID:ping with ID:pong",

@@ -25,7 +25,7 @@ typedef struct plugin_pending {
 /* Deliveries handled per idle dispatch, so a flood cannot starve the loop. */
 #define DISPATCH_BATCH 64
 
-static bmq_instance *inst_of(bmq_host *h)
+static bmq_instance *inst_of(const bmq_host *h)
 {
     return (bmq_instance *)h->priv;
 }
@@ -160,7 +160,7 @@ static void any_thread_trampoline(const bmq_message *msg, void *user_data)
     bmq_plugin_call_leave(&call);
 }
 
-static int api_twitter(bmq_host *h, const char *id, json_object *args, json_object *kwargs)
+static int api_twitter(const bmq_host *h, const char *id, json_object *args, json_object *kwargs)
 {
     bmq_instance *inst = inst_of(h);
     const char *prev = bmq_sender_label_set(inst->label);
@@ -169,7 +169,7 @@ static int api_twitter(bmq_host *h, const char *id, json_object *args, json_obje
     return rc;
 }
 
-static int api_twitter_message(bmq_host *h, bmq_message *msg)
+static int api_twitter_message(const bmq_host *h, bmq_message *msg)
 {
     bmq_instance *inst = inst_of(h);
     const char *prev = bmq_sender_label_set(inst->label);
@@ -178,7 +178,7 @@ static int api_twitter_message(bmq_host *h, bmq_message *msg)
     return rc;
 }
 
-static bmq_follower *api_follow(bmq_host *h, const char *pattern, bmq_follower_fn fn,
+static bmq_follower *api_follow(const bmq_host *h, const char *pattern, bmq_follower_fn fn,
                                 bmq_guard_fn guard, void *user_data, unsigned flags)
 {
     bmq_instance *inst = inst_of(h);
@@ -217,7 +217,7 @@ static void remove_follow(bmq_instance *inst, plugin_follow *f)
     g_mutex_unlock(&inst->lock);
 }
 
-static void api_unfollow(bmq_host *h, bmq_follower *follower)
+static void api_unfollow(const bmq_host *h, bmq_follower *follower)
 {
     bmq_instance *inst = inst_of(h);
     if (!follower)
@@ -239,7 +239,7 @@ static void api_unfollow(bmq_host *h, bmq_follower *follower)
         plugin__log(inst->host, BMQ_LOG_WARNING, inst->id, "unfollow of an unknown follower");
 }
 
-static bmq_queue *api_queue_new(bmq_host *h, const char *pattern, bool shared)
+static bmq_queue *api_queue_new(const bmq_host *h, const char *pattern, bool shared)
 {
     bmq_instance *inst = inst_of(h);
     bmq_queue *q = bmq_queue_new(inst->host->bus, pattern, shared);
@@ -251,7 +251,7 @@ static bmq_queue *api_queue_new(bmq_host *h, const char *pattern, bool shared)
     return q;
 }
 
-static void api_queue_free(bmq_host *h, bmq_queue *q)
+static void api_queue_free(const bmq_host *h, bmq_queue *q)
 {
     bmq_instance *inst = inst_of(h);
     if (!q)
@@ -284,7 +284,7 @@ static void sweep_sources_locked(bmq_instance *inst)
     }
 }
 
-static guint api_source_attach(bmq_host *h, GSource *source)
+static guint api_source_attach(const bmq_host *h, GSource *source)
 {
     bmq_instance *inst = inst_of(h);
     if (!source)
@@ -299,7 +299,7 @@ static guint api_source_attach(bmq_host *h, GSource *source)
     return s->id;
 }
 
-static void api_source_remove(bmq_host *h, guint id)
+static void api_source_remove(const bmq_host *h, guint id)
 {
     bmq_instance *inst = inst_of(h);
     if (id == 0)
@@ -338,7 +338,7 @@ static gboolean timeout_trampoline(gpointer data)
     return again;
 }
 
-static guint api_timeout_add(bmq_host *h, guint interval_ms, GSourceFunc fn, void *data)
+static guint api_timeout_add(const bmq_host *h, guint interval_ms, GSourceFunc fn, void *data)
 {
     if (!fn)
         return 0;
@@ -351,7 +351,7 @@ static guint api_timeout_add(bmq_host *h, guint interval_ms, GSourceFunc fn, voi
     return id;
 }
 
-static void api_log(bmq_host *h, int level, const char *fmt, ...)
+static void api_log(const bmq_host *h, int level, const char *fmt, ...)
 {
     bmq_instance *inst = inst_of(h);
     va_list ap;
@@ -360,7 +360,8 @@ static void api_log(bmq_host *h, int level, const char *fmt, ...)
     va_end(ap);
 }
 
-static void api_invoke(bmq_host *h, void (*fn)(void *data), void *data, GDestroyNotify free_fn)
+static void api_invoke(const bmq_host *h, void (*fn)(void *data), void *data,
+                       GDestroyNotify free_fn)
 {
     bmq_instance *inst = inst_of(h);
     g_mutex_lock(&inst->lock);

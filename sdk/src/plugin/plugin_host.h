@@ -8,7 +8,7 @@
 
 #include <sys/stat.h>
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 
 struct bmq_plugin_host {
     bmq_bus *bus;          /* (transfer none) */
@@ -28,7 +28,8 @@ struct bmq_plugin {
     bmq_plugin_host *host;
     char *path;
     void *handle;
-    const bmq_plugin_descriptor *desc;
+    const bmq_plugin_descriptor *desc; /* &desc_copy */
+    bmq_plugin_descriptor desc_copy;   /* the plugin's, up to its size; the rest NULL */
     int instances; /* live instances; main thread */
     dev_t dev;     /* the file as loaded, to notice a reinstall */
     ino_t ino;

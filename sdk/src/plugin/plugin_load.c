@@ -205,9 +205,25 @@ static bool valid_plugin_name(const char *s)
     return true;
 }
 
+/* The descriptor as the plugin built it, read no further than its size,
+ * into @out (the fields it lacks NULL). NULL when too short to be used. */
+static const char *copy_descriptor(const bmq_plugin_descriptor *d, bmq_plugin_descriptor *out)
+{
+    /* Descriptors from before the size field have 0 there (the padding
+     * after abi, zero in static storage): the ABI 1 layout through status. */
+    size_t size = d->size ? d->size : offsetof(bmq_plugin_descriptor, status) + sizeof(d->status);
+    if (!BMQ_STRUCT_HAS(size, bmq_plugin_descriptor, destroy))
+        return "size is too small for the ABI";
+    memset(out, 0, sizeof *out);
+    memcpy(out, d, MIN(size, sizeof *out));
+    out->size = (uint32_t)sizeof *out;
+    return NULL;
+}
+
 /* dlopen @path and check it. @label names the plugin in messages. Returns the
- * handle and descriptor, or NULL with *error and a negative code in *code. */
-static void *open_checked(const char *path, const char *label, const bmq_plugin_descriptor **out,
+ * handle with the descriptor copied into @out, or NULL with *error and a
+ * negative code in *code. */
+static void *open_checked(const char *path, const char *label, bmq_plugin_descriptor *out,
                           char **error, int *code)
 {
     dlerror();
@@ -246,12 +262,12 @@ static void *open_checked(const char *path, const char *label, const bmq_plugin_
         dlclose(handle);
         return NULL;
     }
-    const char *bad = NULL;
-    if (!valid_plugin_name(d->name))
+    const char *bad = copy_descriptor(d, out);
+    if (!bad && !valid_plugin_name(out->name))
         bad = "name must match [a-z0-9_-]{1,64}";
-    else if (!d->version)
+    else if (!bad && !out->version)
         bad = "version is missing";
-    else if (!d->create || !d->destroy)
+    else if (!bad && (!out->create || !out->destroy))
         bad = "create and destroy are required";
     if (bad) {
         *error = g_strdup_printf("plugin '%s': invalid descriptor: %s", label, bad);
@@ -259,7 +275,6 @@ static void *open_checked(const char *path, const char *label, const bmq_plugin_
         dlclose(handle);
         return NULL;
     }
-    *out = d;
     return handle;
 }
 
@@ -361,9 +376,10 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
     }
     if (p)
         retire(h, p);
-    const bmq_plugin_descriptor *d = NULL;
+    bmq_plugin_descriptor desc;
+    const bmq_plugin_descriptor *d = &desc;
     int code = 0;
-    void *handle = open_checked(path, name_or_path, &d, err, &code);
+    void *handle = open_checked(path, name_or_path, &desc, err, &code);
     if (!handle) {
         g_free(path);
         goto fail;
@@ -389,7 +405,8 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
     p->host = h;
     p->path = path;
     p->handle = handle;
-    p->desc = d;
+    p->desc_copy = desc;
+    p->desc = &p->desc_copy;
     struct stat st;
     if (stat(path, &st) == 0) {
         p->dev = st.st_dev;
@@ -438,10 +455,11 @@ int bmq_plugin_check_file(const char *path, char **name, char **version, char **
     }
     /* dlopen wants a path with a slash to avoid the library search path. */
     char *abs = g_canonicalize_filename(path, NULL);
-    const bmq_plugin_descriptor *d = NULL;
+    bmq_plugin_descriptor desc;
+    const bmq_plugin_descriptor *d = &desc;
     char *err = NULL;
     int code = 0;
-    void *handle = open_checked(abs, path, &d, &err, &code);
+    void *handle = open_checked(abs, path, &desc, &err, &code);
     g_free(abs);
     if (!handle) {
         if (error)

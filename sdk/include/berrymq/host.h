@@ -1,0 +1,159 @@
+/* host.h - the berryMQ plugin host, program side: find, load, check,
+ * instantiate and destroy plugins (berrymq/plugin.h is the plugin side).
+ *
+ * Any program using libberrymq can run adapters in-process; the hub is the
+ * first user. Unless a function says otherwise, call it from the thread
+ * that owns the host's main context ("main thread").
+ *
+ * Ownership: every returned pointer is (transfer none) and owned by the
+ * host unless its comment says (transfer full); char **error outputs are
+ * (transfer full), g_malloc'd, one line, freed with g_free, and set to NULL
+ * on success. Passing NULL for error sends the line to the host log.
+ */
+#ifndef BERRYMQ_HOST_H
+#define BERRYMQ_HOST_H
+
+#include <berrymq/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bmq_plugin_host bmq_plugin_host;
+typedef struct bmq_plugin bmq_plugin;     /* a loaded shared object */
+typedef struct bmq_instance bmq_instance; /* one created instance */
+
+/* Log sink for the host and its instances; @instance_id is NULL for host
+ * messages. Called from any thread. */
+typedef void (*bmq_log_fn)(int level, const char *instance_id, const char *line, void *user_data);
+
+/* @bus (transfer none) must outlive the host. @context (nullable: the
+ * thread-default/global default context) is where instance callbacks run.
+ * @data_root (nullable): parent of per-instance data dirs, default
+ * $XDG_DATA_HOME/berrymq/instances.
+ * Returns: (transfer full) a host, freed with bmq_plugin_host_free; NULL
+ * only when @bus is NULL (a programmer error). */
+BMQ_API bmq_plugin_host *bmq_plugin_host_new(bmq_bus *bus, GMainContext *context,
+                                             const char *data_root);
+/* Destroy every instance (reverse creation order), unload every plugin.
+ * NULL-safe. */
+BMQ_API void bmq_plugin_host_free(bmq_plugin_host *h);
+BMQ_API void bmq_plugin_host_set_log(bmq_plugin_host *h, bmq_log_fn fn, void *user_data);
+/* @node_id (transfer none) is copied. Instances see the new id in
+ * host->node_id; the old string stays valid until the host is freed. */
+BMQ_API void bmq_plugin_host_set_node_id(bmq_plugin_host *h, const char *node_id);
+/* Append a directory to the search path (searched in the order added). */
+BMQ_API void bmq_plugin_host_add_dir(bmq_plugin_host *h, const char *dir);
+/* Append the standard directories: $XDG_DATA_HOME/berrymq/plugins, then
+ * $BMQ_PLUGIN_BUILD_DIR if set, then the build tree's plugins/ when this
+ * library runs from the build tree it was built in, then the installed
+ * ${libdir}/berrymq/plugins. */
+BMQ_API void bmq_plugin_host_add_default_dirs(bmq_plugin_host *h);
+
+/* Load by name ("timer" -> DIR/timer.so on the search path) or by path
+ * (contains '/'). Loading an already-loaded name returns the same plugin,
+ * unless its file was replaced and no instance of it exists: then the old
+ * code is closed and the new file loaded (the old bmq_plugin is invalid).
+ * Returns: (transfer none) the plugin, owned by the host and valid until
+ * bmq_plugin_host_free or a reload replaces it; NULL with *error on:
+ *   - file not found / invalid name (BMQ_ENOENT),
+ *   - not a shared object, missing entry symbol, bad descriptor (BMQ_ELOAD),
+ *   - no common ABI version (BMQ_EABI),
+ *   - another plugin of the same name already loaded (BMQ_EEXIST). */
+BMQ_API bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char **error);
+/* Returns: (transfer none) the host's copy of the plugin's descriptor,
+ * complete up to the fields this library knows (those the plugin's
+ * descriptor lacked are NULL), valid as long as @p; NULL when @p is NULL. */
+BMQ_API const bmq_plugin_descriptor *bmq_plugin_descriptor_get(const bmq_plugin *p);
+/* Returns: (transfer none) the canonical file path, valid as long as @p;
+ * NULL when @p is NULL. */
+BMQ_API const char *bmq_plugin_path(const bmq_plugin *p);
+
+/* Check a file without keeping it loaded (for installers; run it in a child
+ * process when the file is untrusted). Any thread.
+ * Returns: 0 and *name, *version (transfer full, g_free; nullable outputs),
+ * or with *error: -BMQ_EINVAL (empty path), -BMQ_ENOENT (no such file),
+ * -BMQ_ELOAD (not a shared object, missing symbol, bad descriptor),
+ * -BMQ_EABI (no common ABI version). */
+BMQ_API int bmq_plugin_check_file(const char *path, char **name, char **version, char **error);
+
+/* Create instance @id (unique per host) of plugin @plugin_name (loaded on
+ * demand) with @config (transfer none: the instance takes its own
+ * reference; nullable = {}).
+ * Returns: (transfer none) the instance, owned by the host and valid until
+ * bmq_instance_destroy or bmq_plugin_host_free; NULL with *error when the
+ * id is invalid or taken, the load fails (as bmq_plugin_load), the data
+ * directory cannot be made, or the plugin's create() fails. */
+BMQ_API bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name,
+                                          const char *id, json_object *config, char **error);
+/* destroy() the instance and remove what it left registered. NULL-safe. */
+BMQ_API void bmq_instance_destroy(bmq_instance *inst);
+/* Apply a new config (transfer none: the instance takes its own reference;
+ * nullable = {}): reconfigure() if the plugin has it, else destroy and
+ * recreate.
+ * Returns: 0, or a negative BMQ_E* with *error: -BMQ_ETYPE when @config is
+ * not an object, the plugin's own code when its reconfigure() refuses (the
+ * old config stays), -BMQ_EFAILED when the recreate's create() fails. When
+ * the recreate fails the instance stays registered but stopped
+ * (bmq_instance_is_running() is false): destroy it or reconfigure again. */
+BMQ_API int bmq_instance_reconfigure(bmq_instance *inst, json_object *config, char **error);
+/* False after a failed recreate in bmq_instance_reconfigure. */
+BMQ_API bool bmq_instance_is_running(const bmq_instance *inst);
+/* Returns: (transfer none) the instance named @id, valid until it is
+ * destroyed; NULL when there is none. */
+BMQ_API bmq_instance *bmq_instance_find(bmq_plugin_host *h, const char *id);
+/* Returns: (transfer none) the instance id, valid as long as @inst. */
+BMQ_API const char *bmq_instance_id(const bmq_instance *inst);
+/* Returns: (transfer none) the plugin of @inst, valid as long as @inst. */
+BMQ_API const bmq_plugin *bmq_instance_plugin(const bmq_instance *inst);
+/* Returns: (transfer none) the config the instance runs with, valid until
+ * the next bmq_instance_reconfigure or destroy; do not modify. */
+BMQ_API json_object *bmq_instance_config(const bmq_instance *inst);
+/* Returns: (transfer full) {"id","plugin","version","running","followers",
+ * "queues","sources","status": plugin status or null}; never NULL. */
+BMQ_API json_object *bmq_instance_status(bmq_instance *inst);
+/* Returns: (transfer container) the instances in creation order, a GList
+ * of (transfer none) bmq_instance*; free with g_list_free. NULL when there
+ * are none. */
+BMQ_API GList *bmq_plugin_host_instances(bmq_plugin_host *h);
+/* Every NAME.so on the search path (first one of each name wins), loaded to
+ * read its descriptor.
+ * Returns: (transfer full) a JSON array of {"name","version","description",
+ * "path","error"}; "error" is null for a usable plugin and one line
+ * (version and description null) otherwise; never NULL. */
+BMQ_API json_object *bmq_plugin_host_available(bmq_plugin_host *h);
+/* Returns: (transfer none) the search path, NULL-terminated, valid until
+ * the next add_dir / add_default_dirs. */
+BMQ_API const char *const *bmq_plugin_host_dirs(bmq_plugin_host *h);
+
+/* Where the calling thread is in plugin code. The host sets one around
+ * every call it makes into a plugin: load (dlopen and the entry function),
+ * create, destroy, reconfigure, status, followers and their guards,
+ * invoke()d functions and timeout_add callbacks. Calls nest (a follower
+ * that twitters reaches another instance's follower): @outer is the call
+ * around this one. */
+typedef struct bmq_plugin_call {
+    const char *instance_id; /* (transfer none) the instance */
+    const char *plugin;      /* (transfer none) plugin name (or the path being loaded) */
+    const char *what;        /* (transfer none) "load", "create", "follower", ... */
+    const struct bmq_plugin_call *outer; /* (nullable) */
+} bmq_plugin_call;
+
+/* The innermost plugin call of the calling thread, or NULL when the thread
+ * is not in plugin code. (transfer none) valid until that call returns.
+ * Async-signal-safe: a fatal-signal handler may read it to name the
+ * instance that crashed. */
+BMQ_API const bmq_plugin_call *bmq_plugin_call_current(void);
+/* For a program that calls plugin code itself (bmq_plugin_load, say): mark
+ * the calling thread as in that code until bmq_plugin_call_leave. @c lives
+ * in the caller (its stack), the strings are borrowed and must stay valid
+ * until the leave; pairs nest. */
+BMQ_API void bmq_plugin_call_enter(bmq_plugin_call *c, const char *instance_id, const char *plugin,
+                                   const char *what);
+BMQ_API void bmq_plugin_call_leave(bmq_plugin_call *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BERRYMQ_HOST_H */
