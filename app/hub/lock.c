@@ -46,7 +46,17 @@ int hub_lock_acquire(int *pid, char **listen, char **error)
         *error = g_strdup_printf("cannot open %s: %s", lock_path, g_strerror(errno));
         return -2;
     }
-    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    /* Only "held by another process" means another hub runs. */
+    int fl = flock(lock_fd, LOCK_EX | LOCK_NB);
+    if (fl != 0 && errno != EWOULDBLOCK) {
+        *error = g_strdup_printf("cannot lock %s: %s", lock_path, g_strerror(errno));
+        close(lock_fd);
+        lock_fd = -1;
+        g_free(lock_path);
+        lock_path = NULL;
+        return -2;
+    }
+    if (fl != 0) {
         char buf[256] = {0};
         ssize_t n = pread(lock_fd, buf, sizeof buf - 1, 0);
         if (n > 0) {
@@ -72,8 +82,15 @@ void hub_lock_write(const char *listen)
     if (lock_fd < 0)
         return;
     char *text = g_strdup_printf("%d %s\n", (int)getpid(), listen ? listen : "-");
-    if (ftruncate(lock_fd, 0) == 0 && pwrite(lock_fd, text, strlen(text), 0) < 0)
-        hub_log(BMQ_LOG_WARNING, "cannot write %s: %s", lock_path, g_strerror(errno));
+    /* A failed truncate shows in the write that follows (or in the
+     * reader, which stops at the first newline). */
+    if (ftruncate(lock_fd, 0) != 0)
+        hub_log(BMQ_LOG_DEBUG, "cannot truncate %s: %s", lock_path, g_strerror(errno));
+    if (pwrite(lock_fd, text, strlen(text), 0) < 0)
+        hub_log(BMQ_LOG_WARNING,
+                "cannot write %s: %s; another hub started now will not be told our pid and "
+                "address",
+                lock_path, g_strerror(errno));
     g_free(text);
 }
 

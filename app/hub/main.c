@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #include "hub.h"
 
 static char *opt_config;
@@ -125,7 +124,10 @@ static int start_and_run(hub *h)
     char *where = NULL;
     int lrc = hub_lock_acquire(&pid, &where, &err);
     if (lrc == -1) {
-        if (where && strcmp(where, "-") != 0)
+        if (pid <= 0)
+            fprintf(stderr, "berrymq-hub: another hub holds the lock, but its pid could not be "
+                            "read from the lock file (a full disk?)\n");
+        else if (where && strcmp(where, "-") != 0)
             fprintf(stderr, "berrymq-hub: already running (pid %d, listening on %s)\n", pid, where);
         else
             fprintf(stderr, "berrymq-hub: already running (pid %d)\n", pid);
@@ -140,8 +142,15 @@ static int start_and_run(hub *h)
     /* Before the server: nothing is accepted that the history misses. */
     hub_history_start(h);
     if (start_server(h, &err) != 0) {
-        fprintf(stderr, "berrymq-hub: cannot listen on %s:%u: %s\n", h->config->listen_host,
-                (unsigned)h->config->listen_port, err ? err : "unknown error");
+        /* The server's message already names the address. */
+        if (err)
+            fprintf(stderr, "berrymq-hub: %s%s\n", err,
+                    strstr(err, "in use") ? " (another program has the port: choose another with "
+                                            "--listen or \"listen\" in hub.json)"
+                                          : "");
+        else
+            fprintf(stderr, "berrymq-hub: cannot listen on %s:%u\n", h->config->listen_host,
+                    (unsigned)h->config->listen_port);
         g_free(err);
         hub_history_stop(h);
         hub_lock_release();

@@ -61,6 +61,7 @@ void gntp__msg_free(gntp_msg *m)
     g_free(m->hash_alg);
     g_free(m->key_hash);
     g_free(m->salt);
+    g_free(m->info_text);
     if (m->sections)
         g_ptr_array_free(m->sections, TRUE);
     if (m->resources)
@@ -140,6 +141,16 @@ static int line_fail(cursor *c, int r, perr *e)
     return fail(e, GNTP_E_INVALID_REQUEST, "line longer than %d bytes", GNTP_MAX_LINE);
 }
 
+static bool known_encryption(const char *field)
+{
+    static const char *const algs[] = {"NONE", "AES", "DES", "3DES"};
+    size_t n = strcspn(field, ":");
+    for (size_t i = 0; i < G_N_ELEMENTS(algs); i++)
+        if (strlen(algs[i]) == n && g_ascii_strncasecmp(field, algs[i], n) == 0)
+            return true;
+    return false;
+}
+
 /* GNTP/<version> <type> <enc>[:<iv>][ <alg>:<hash>.<salt>] */
 static int parse_info(const char *line, size_t n, gntp_msg *m, perr *e)
 {
@@ -165,6 +176,15 @@ static int parse_info(const char *line, size_t n, gntp_msg *m, perr *e)
                   tok[0] + 5);
     } else if (nt < 2) {
         rc = fail(e, GNTP_E_INVALID_REQUEST, "missing message type");
+    } else if (tok[1][0] == '-' && nt >= 3 && !known_encryption(tok[2])) {
+        /* A reply whose type is followed by words, not an encryption
+         * field: some servers put the error there ("-ERROR Invalid
+         * request") and no Error-Code header. Keep the words. */
+        m->version = g_strdup("1.0");
+        m->type = g_ascii_strup(tok[1], -1);
+        m->encryption = g_strdup("NONE");
+        size_t off = (size_t)(tok[2] - copy);
+        m->info_text = g_strstrip(g_strndup(line + off, n - off));
     } else if (nt > 4) {
         rc = fail(e, GNTP_E_INVALID_REQUEST, "malformed information line");
     } else {

@@ -2,7 +2,9 @@
  * or legacy UDP) and, optionally, accept Growl clients (receiver.c).
  *
  * Instance config (all keys optional):
- *   filter         pattern or array of patterns to forward ("*:*")
+ *   filter         pattern or array of patterns to forward ("*:*"); the hub's
+ *                  own local messages (_name:*) only when a pattern names
+ *                  them ("_hub:*"), never through a wildcard
  *   host, port     the Growl server ("localhost", 23053 / 9887)
  *   protocol       "gntp" | "udp"
  *   password, hash key hash (GNTP) / checksum (UDP) algorithm, "MD5"
@@ -30,6 +32,7 @@ typedef struct growl_inst {
     char *title;              /* (nullable) template; NULL = default */
     char *text;               /* (nullable) */
     GPtrArray *types;         /* (nullable) configured notification types */
+    bool want_local;          /* a filter names a local (_name) identifier */
 } growl_inst;
 
 static const char *const known_keys[] = {
@@ -63,6 +66,10 @@ static void forward(const bmq_message *msg, void *user_data)
     growl_inst *gi = user_data;
     if (bmq_message_origin(msg) == gi)
         return; /* our own callbacks and received notifications */
+    /* Local control traffic (_hub:instances is a long status dump) is not
+     * for the Growl screen unless asked for by name. */
+    if (!gi->want_local && bmq_message_name(msg)[0] == '_')
+        return;
     json_object *args = bmq_message_args(msg), *kw = bmq_message_kwargs(msg);
     const char *id = bmq_message_id(msg), *name = bmq_message_name(msg);
     const char *action = bmq_message_action(msg);
@@ -333,6 +340,8 @@ static void *growl_create(const bmq_host *host, json_object *config, char **erro
               get_string(config, "text", NULL, &gi->text, error) &&
               (filters = get_strings(config, "filter", "*:*", error)) != NULL;
     for (guint i = 0; ok && i < filters->len; i++) {
+        if (((const char *)filters->pdata[i])[0] == '_')
+            gi->want_local = true;
         if (bmq_id_validate(filters->pdata[i]) != 0) {
             *error = g_strdup_printf("'filter' pattern '%s' is not a valid identifier pattern",
                                      (const char *)filters->pdata[i]);

@@ -106,13 +106,14 @@ typedef struct gntp_header {
 } gntp_header;
 
 typedef struct gntp_msg {
-    char *version;         /* "1.0" */
-    char *type;            /* REGISTER, NOTIFY, SUBSCRIBE, -OK, -ERROR, -CALLBACK, ... */
-    char *encryption;      /* "NONE" or "AES" (without the IV) */
-    char *hash_alg;        /* (nullable) */
-    char *key_hash;        /* (nullable) */
-    char *salt;            /* (nullable) */
-    GPtrArray *sections;   /* GPtrArray of GPtrArray of gntp_header; [0] = main */
+    char *version;       /* "1.0" */
+    char *type;          /* REGISTER, NOTIFY, SUBSCRIBE, -OK, -ERROR, -CALLBACK, ... */
+    char *encryption;    /* "NONE" or "AES" (without the IV) */
+    char *hash_alg;      /* (nullable) */
+    char *key_hash;      /* (nullable) */
+    char *salt;          /* (nullable) */
+    char *info_text;     /* (nullable) free text after a reply's type ("-ERROR Invalid request") */
+    GPtrArray *sections; /* GPtrArray of GPtrArray of gntp_header; [0] = main */
     GHashTable *resources; /* identifier (char*) -> GBytes */
 } gntp_msg;
 

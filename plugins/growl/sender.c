@@ -24,6 +24,7 @@
 #define BACKOFF_MIN_MS    500
 #define BACKOFF_MAX_MS    30000
 #define UDP_REREGISTER_US (300 * G_USEC_PER_SEC)
+#define UDP_MAX_PACKET    8192
 
 struct growl_sender {
     const bmq_host *host;
@@ -166,8 +167,13 @@ static result gntp_exchange(growl_sender *s, GBytes *req, const char *what,
          * without an Error-Code header. */
         const char *c = gntp__msg_get(m, 0, "Error-Code");
         const char *d = gntp__msg_get(m, 0, "Error-Description");
+        if (!d)
+            d = m->info_text;
         *code = c ? atoi(c) : 0;
-        *desc = g_strdup_printf("%s refused: %s %d: %s", what, m->type, *code, d ? d : "");
+        if (c)
+            *desc = g_strdup_printf("%s refused: %s %d: %s", what, m->type, *code, d ? d : "");
+        else
+            *desc = g_strdup_printf("%s refused: %s: %s", what, m->type, d ? d : "no description");
         r = RES_ERROR;
     }
     if (r == RES_OK && keep_context)
@@ -289,6 +295,14 @@ static result udp_send(growl_sender *s, GBytes *pkt, char **desc)
     GError *e = NULL;
     gsize len;
     const gchar *data = g_bytes_get_data(pkt, &len);
+    if (len > UDP_MAX_PACKET) {
+        /* Sent, it would count as delivered; common receivers (and
+         * fragmenting paths) drop it. */
+        *desc = g_strdup_printf("UDP packet of %zu bytes is over the %d-byte limit Growl receivers "
+                                "take; use GNTP (\"protocol\": \"gntp\") or a shorter message",
+                                (size_t)len, UDP_MAX_PACKET);
+        return RES_ERROR;
+    }
     gssize n = g_socket_send_with_blocking(s->udp, data, len, TRUE, s->cancel, &e);
     if (n < 0) {
         *desc =
@@ -361,6 +375,9 @@ static void process(growl_sender *s, growl_job *job)
         result r = s->cfg.udp ? udp_deliver(s, job, &desc) : gntp_deliver(s, job, &desc);
         if (r == RES_OK) {
             g_atomic_int_inc(&s->sent);
+            g_mutex_lock(&s->lock);
+            g_clear_pointer(&s->last_error, g_free); /* status tells the present */
+            g_mutex_unlock(&s->lock);
             if (s->down)
                 s->host->log(s->host, BMQ_LOG_NOTICE, "Growl server %s:%u reachable again",
                              s->cfg.host, s->cfg.port);

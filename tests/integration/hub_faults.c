@@ -603,6 +603,289 @@ static void test_exact_integers(void)
     hh_env_free(e);
 }
 
+/* ---- smaller defects ---------------------------------------------------- */
+
+static int udp_listener(unsigned *port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("udp");
+        exit(1);
+    }
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Every datagram received until one contains @needle or @ms pass. */
+static GString *udp_until(int fd, const char *needle, int ms)
+{
+    GString *all = g_string_new(NULL);
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    char buf[65536];
+    while (g_get_monotonic_time() < end) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n > 0) {
+            g_string_append_len(all, buf, n);
+            g_string_append_c(all, '\n');
+            if (needle && memmem(buf, (size_t)n, needle, strlen(needle)))
+                break;
+        }
+    }
+    return all;
+}
+
+static const char *instance_status_str(hh_hub *h, const char *id, const char *key, char **keep)
+{
+    json_object *i = hh_instance(h, id);
+    char *path = g_strdup_printf("status.status.%s", key);
+    const char *v = i ? hh_str(i, path) : NULL;
+    *keep = v ? g_strdup(v) : NULL;
+    g_free(path);
+    json_object_put(i);
+    return *keep;
+}
+
+/* A Growl server that answers every request with @answer. */
+typedef struct {
+    int fd;
+    unsigned port;
+    const char *answer;
+    GThread *t;
+} gntp_srv;
+
+static gpointer gntp_srv_main(gpointer data)
+{
+    gntp_srv *s = data;
+    for (;;) {
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[65536];
+        size_t got = 0;
+        ssize_t n;
+        while (got < sizeof buf - 1 && (n = read(c, buf + got, sizeof buf - 1 - got)) > 0) {
+            got += (size_t)n;
+            buf[got] = '\0';
+            if (strstr(buf, "\r\n\r\n"))
+                break;
+        }
+        ssize_t w = write(c, s->answer, strlen(s->answer));
+        (void)w;
+        close(c);
+    }
+}
+
+static void gntp_srv_start(gntp_srv *s, const char *answer)
+{
+    s->answer = answer;
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(s->fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->fd, 8) != 0 ||
+        getsockname(s->fd, (struct sockaddr *)&a, &len) != 0) {
+        perror("gntp server");
+        exit(1);
+    }
+    s->port = ntohs(a.sin_port);
+    s->t = g_thread_new("gntp-srv", gntp_srv_main, s);
+}
+
+static void gntp_srv_stop(gntp_srv *s)
+{
+    shutdown(s->fd, SHUT_RDWR);
+    close(s->fd);
+    g_thread_join(s->t);
+}
+
+/* Growl: the hub's own _hub:* traffic stays off the Growl screen; a UDP
+ * packet over 8 KB is refused and counted as failed, not as sent; the last
+ * error goes once messages go through again; a server's "-ERROR Invalid
+ * request" without a code keeps its words. */
+static void test_growl(void)
+{
+    unsigned uport = 0;
+    int ufd = udp_listener(&uport);
+    gntp_srv gs;
+    gntp_srv_start(&gs, "GNTP/1.0 -ERROR Invalid request\r\n\r\n");
+    hh_env *e = hh_env_new();
+    char *cfg = g_strdup_printf(
+        "{\"plugins\": [{\"plugin\": \"growl\", \"id\": \"udp\", \"config\": "
+        "{\"protocol\": \"udp\", \"host\": \"127.0.0.1\", \"port\": %u}},"
+        "{\"plugin\": \"growl\", \"id\": \"gntp\", \"config\": {\"host\": \"127.0.0.1\", "
+        "\"port\": %u, \"filter\": \"err:*\"}},"
+        "{\"plugin\": \"testplug\", \"id\": \"t\"}]}",
+        uport, gs.port);
+    hh_write_config(e, cfg);
+    g_free(cfg);
+    hh_hub *h = hh_start(e, NULL, true);
+    /* An instance change sends _hub:instances. */
+    json_object_put(hh_call(h, "hub.disable", "[\"t\"]", NULL));
+    json_object_put(hh_call(h, "hub.enable", "[\"t\"]", NULL));
+    json_object_put(hh_call(h, "hub.twitter", "[\"small:one\", [], {\"text\": \"hi\"}]", NULL));
+    GString *got = udp_until(ufd, "small", 10000);
+    /* Binary packets: search the bytes. */
+    HH_CHECK(memmem(got->str, got->len, "small", 5) != NULL);
+    HH_CHECK(memmem(got->str, got->len, "_hub", 4) == NULL);
+    g_string_free(got, TRUE);
+
+    GString *big = g_string_new("[\"big:one\", [], {\"text\": \"");
+    for (int i = 0; i < 10000; i++)
+        g_string_append_c(big, 'x');
+    g_string_append(big, "\"}]");
+    json_object_put(hh_call(h, "hub.twitter", big->str, NULL));
+    g_string_free(big, TRUE);
+    HH_CHECK(hh_wait_log(h, "over the 8192-byte limit", 10000));
+    char *keep = NULL;
+    HH_CHECK(strcmp(instance_status_str(h, "udp", "failed", &keep) ?: "", "1") == 0);
+    g_free(keep);
+    HH_CONTAINS(instance_status_str(h, "udp", "last_error", &keep), "8192-byte limit");
+    g_free(keep);
+    json_object_put(hh_call(h, "hub.twitter", "[\"small:two\", [], {}]", NULL));
+    got = udp_until(ufd, "small:two", 10000);
+    g_string_free(got, TRUE);
+    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (instance_status_str(h, "udp", "last_error", &keep) && g_get_monotonic_time() < end) {
+        g_free(keep);
+        g_usleep(20000);
+    }
+    HH_CHECK(keep == NULL); /* cleared once a message went through */
+    g_free(keep);
+
+    json_object_put(hh_call(h, "hub.twitter", "[\"err:x\"]", NULL));
+    HH_CHECK(hh_wait_log(h, "refused: -ERROR: Invalid request", 10000));
+    char *log = hh_log(h);
+    HH_CHECK(strstr(log, "malformed key field") == NULL);
+    g_free(log);
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    hh_env_free(e);
+    gntp_srv_stop(&gs);
+    close(ufd);
+}
+
+/* What the wire refuses: NUL in identifiers and keys, invalid UTF-8, a
+ * body that is not a request; an expired queue token answers "timeout"
+ * once, then "invalid token". */
+static void test_wire_refusals(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{}");
+    hh_hub *h = hh_start(e, NULL, true);
+    listener *l = listen_start(h, "a");
+    HH_CHECK(listen_ready(h, l, "a:ready"));
+
+    char *r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a\\u0000b:c\"]}");
+    HH_CONTAINS(r, "NUL character");
+    g_free(r);
+    r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:k\",[],"
+                    "{\"k\\u0000x\":1}]}");
+    HH_CONTAINS(r, "NUL character");
+    g_free(r);
+    r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:\xff\xfe\"]}");
+    HH_CONTAINS(r, "parse error");
+    HH_CONTAINS(r, "utf-8");
+    g_free(r);
+    r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:v\",[\"\xc3\"]]}");
+    HH_CONTAINS(r, "utf-8");
+    g_free(r);
+    r = post_raw(h, "null");
+    HH_CONTAINS(r, "invalid request: expected a request object or a batch array, got null");
+    HH_CHECK(strstr(r, "success") == NULL);
+    g_free(r);
+    /* None of them reached a listener as a wildcard or cut short. */
+    json_object_put(hh_call(h, "hub.twitter", "[\"a:end\"]", NULL));
+    HH_CHECK(listen_saw(l, "\"a:end\"", 5000));
+    g_mutex_lock(&l->lock);
+    HH_CHECK(strstr(l->out->str, "\"a:*\"") == NULL && strstr(l->out->str, "a:k") == NULL &&
+             strstr(l->out->str, "a:v") == NULL);
+    g_mutex_unlock(&l->lock);
+    listen_stop(l);
+
+    json_object *token = hh_call(h, "connect_via_queue", "[\"q:*\", 1]", NULL);
+    HH_CHECK(json_object_is_type(token, json_type_string));
+    char *params = g_strdup_printf("[\"%s\"]", json_object_get_string(token));
+    g_usleep(1600 * 1000); /* idle past its ttl of 1 s */
+    json_object *a1 = hh_call(h, "get_nowait", params, NULL);
+    json_object *a2 = hh_call(h, "get_nowait", params, NULL);
+    json_object *a3 = hh_call(h, "get_nowait", params, NULL);
+    HH_CHECK(a1 && strcmp(json_object_get_string(a1), "timeout") == 0);
+    HH_CHECK(a2 && strcmp(json_object_get_string(a2), "invalid token") == 0);
+    HH_CHECK(a3 && strcmp(json_object_get_string(a3), "invalid token") == 0);
+    json_object_put(a1);
+    json_object_put(a2);
+    json_object_put(a3);
+    g_free(params);
+    json_object_put(token);
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    hh_env_free(e);
+}
+
+/* A hub that cannot start says why, once, in words that help. */
+static char *start_fails(hh_env *e, const char *const *extra)
+{
+    hh_hub *h = hh_start(e, extra, false);
+    int rc = hh_wait_exit(h, 20000);
+    HH_CHECK(rc == 1);
+    hh_finish_log(h);
+    char *log = hh_log(h);
+    hh_free(h);
+    return log;
+}
+
+static void test_start_messages(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "");
+    char *log = start_fails(e, NULL);
+    HH_CONTAINS(log, "hub.json: the file is empty (write {} to run on the defaults)");
+    HH_CHECK(strstr(log, "continue") == NULL);
+    g_free(log);
+
+    hh_write_config(e, "{\"plugins\": [],\n}\n");
+    log = start_fails(e, NULL);
+    HH_CONTAINS(log, "hub.json: (syntax): invalid JSON at line 2");
+    g_free(log);
+
+    /* The port is taken (by another hub with its own runtime dir). */
+    hh_write_config(e, "{}");
+    hh_env *other = hh_env_new();
+    hh_write_config(other, "{}");
+    hh_hub *a = hh_start(other, NULL, true);
+    const char *args[] = {"--listen", a->listen, NULL};
+    log = start_fails(e, args);
+    HH_CHECK(count(log, "cannot listen") == 1);
+    HH_CONTAINS(log, "choose another with --listen");
+    g_free(log);
+    hh_stop(a);
+    hh_free(a);
+    hh_env_free(other);
+
+    /* The lock file cannot be written (a full disk): the second hub does
+     * not claim "already running (pid 0)". */
+    char *dir = g_build_filename(e->root, "run", "berrymq", NULL);
+    g_mkdir_with_parents(dir, 0700);
+    char *lock = g_build_filename(dir, "hub.lock", NULL);
+    g_unlink(lock);
+    HH_CHECK(symlink("/dev/full", lock) == 0);
+    hh_hub *first = hh_start(e, NULL, true);
+    HH_CHECK(hh_wait_log(first, "No space left on device", 5000));
+    log = start_fails(e, NULL);
+    HH_CHECK(strstr(log, "pid 0") == NULL);
+    HH_CONTAINS(log, "another hub holds the lock, but its pid could not be read");
+    g_free(log);
+    hh_stop(first);
+    hh_free(first);
+    g_free(lock);
+    g_free(dir);
+    hh_env_free(e);
+}
+
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
@@ -620,6 +903,9 @@ int main(int argc, char **argv)
     RUN("exit", test_exit_in_follower());
     RUN("links", test_links_recover());
     RUN("integers", test_exact_integers());
+    RUN("growl", test_growl());
+    RUN("wire", test_wire_refusals());
+    RUN("start", test_start_messages());
     RUN("hang-create", test_hang_in_create());
     RUN("hang-load", test_hang_in_load());
     if (hh_failures)

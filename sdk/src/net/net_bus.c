@@ -203,6 +203,18 @@ void net__link_drop(bmq_link *link, bool expired)
     net__link_unref(link);
 }
 
+/* An expired token answers "timeout" once and is forgotten: from then on
+ * it is an "invalid token" like any other. Lock held. */
+static bool forget_expired_locked(net_bus *nb, const char *token)
+{
+    gpointer key = NULL;
+    if (!g_hash_table_steal_extended(nb->expired, token, &key, NULL))
+        return false;
+    g_queue_remove(&nb->expired_order, key);
+    g_free(key);
+    return true;
+}
+
 bmq_link *net__bus_lookup(net_bus *nb, const char *token, bool *expired)
 {
     *expired = false;
@@ -213,10 +225,13 @@ bmq_link *net__bus_lookup(net_bus *nb, const char *token, bool *expired)
     if (l)
         net__link_ref(l);
     else
-        *expired = g_hash_table_contains(nb->expired, token);
+        *expired = forget_expired_locked(nb, token);
     g_mutex_unlock(&nb->lock);
     if (l && net__link_idle(l, g_get_monotonic_time())) {
         net__link_drop(l, true);
+        g_mutex_lock(&nb->lock);
+        forget_expired_locked(nb, l->token); /* this answer is its one "timeout" */
+        g_mutex_unlock(&nb->lock);
         net__link_unref(l);
         *expired = true;
         return NULL;
