@@ -32,6 +32,10 @@ dpkg-deb -c "$hub_deb" | awk '{print $6}' >"$work/files"
 for f in ./usr/bin/berrymq ./usr/bin/berrymq-hub ./usr/lib/systemd/user/berrymq-hub.service \
          ./etc/xdg/autostart/berrymq-hub.desktop ./usr/share/applications/berrymq-hub.desktop \
          ./usr/share/icons/hicolor/scalable/apps/berrymq.svg ./usr/share/berrymq/hub.json \
+         ./usr/share/man/man1/berrymq.1 ./usr/share/man/man1/berrymq-hub.1 \
+         ./usr/share/man/man5/berrymq-hub.json.5 ./usr/share/man/man7/berrymq-plugin.7 \
+         ./usr/share/bash-completion/completions/berrymq ./usr/share/zsh/vendor-completions/_berrymq \
+         ./usr/share/fish/vendor_completions.d/berrymq.fish \
          "./usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/berrymq/plugins/notify.so"; do
   grep -qx "$f" "$work/files" || fail "$f not in the package"
 done
