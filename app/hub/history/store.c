@@ -125,6 +125,11 @@ void store__move_aside(history *h, const char *why)
     char *stamp = g_date_time_format(now, "%Y%m%dT%H%M%SZ");
     g_date_time_unref(now);
     char *dest = g_strdup_printf("%s.corrupt-%s", h->path, stamp);
+    /* Never over an earlier one moved aside within the same second. */
+    for (int i = 2; g_file_test(dest, G_FILE_TEST_EXISTS) && i < 1000; i++) {
+        g_free(dest);
+        dest = g_strdup_printf("%s.corrupt-%s-%d", h->path, stamp, i);
+    }
     if (g_rename(h->path, dest) == 0) {
         hub_log(BMQ_LOG_ERROR, "history: %s is unreadable (%s); moved to %s, starting a new one",
                 h->path, why, dest);
