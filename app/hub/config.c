@@ -3,6 +3,7 @@
  * file is used. Keys starting with '_' are comments and ignored.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,10 +323,42 @@ static bool parse_link(ctx *c, hub_config *cfg, size_t i, json_object *o)
     return true;
 }
 
+/* Server limits: whole numbers in a range, stored as unsigned. */
+static const struct {
+    const char *key;
+    size_t offset;
+    unsigned min, max;
+} uint_keys[] = {
+    {"threads", offsetof(hub_config, threads), 1, 64},
+    {"max_connections", offsetof(hub_config, max_connections), 16, 1000000},
+    {"max_connections_per_peer", offsetof(hub_config, max_connections_per_peer), 1, 1000000},
+    {"idle_timeout", offsetof(hub_config, idle_timeout), 1, 86400},
+    {"header_timeout", offsetof(hub_config, header_timeout), 1, 3600},
+    {"body_timeout", offsetof(hub_config, body_timeout), 1, 3600},
+};
+
+/* true when @k is one of uint_keys; *ok tells whether its value is good. */
+static bool parse_uint_key(ctx *c, hub_config *cfg, const char *k, json_object *v, bool *ok)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(uint_keys); i++) {
+        if (strcmp(k, uint_keys[i].key))
+            continue;
+        int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
+        if (n < uint_keys[i].min || n > uint_keys[i].max)
+            *ok = fail(c, k, "expected a whole number from %u to %u", uint_keys[i].min,
+                       uint_keys[i].max);
+        else
+            *(unsigned *)((char *)cfg + uint_keys[i].offset) = (unsigned)n, *ok = true;
+        return true;
+    }
+    return false;
+}
+
 static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
 {
     if (!json_object_is_type(root, json_type_object))
         return fail(c, "(top level)", "expected an object, got %s", type_name(root));
+    bool uint_ok = true;
     json_object_object_foreach(root, k, v)
     {
         if (k[0] == '_')
@@ -404,10 +437,15 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
                 g_free(err);
                 return false;
             }
+        } else if (parse_uint_key(c, cfg, k, v, &uint_ok)) {
+            if (!uint_ok)
+                return false;
         } else {
             return fail(c, k,
                         "unknown key (known: listen, allow, secret, server_names, "
-                        "allow_origins, max_body, plugins, links, log_level, history)");
+                        "allow_origins, max_body, plugins, links, log_level, history, "
+                        "threads, max_connections, max_connections_per_peer, "
+                        "idle_timeout, header_timeout, body_timeout)");
         }
     }
     return true;

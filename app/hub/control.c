@@ -101,7 +101,11 @@ static bool same_listen(hub *h, hub_config *a, hub_config *b)
     /* With --listen the address never comes from the file. */
     bool addr = h->listen_arg ||
                 (strcmp(a->listen_host, b->listen_host) == 0 && a->listen_port == b->listen_port);
-    return addr && g_strcmp0(a->secret, b->secret) == 0 && a->max_body == b->max_body;
+    return addr && g_strcmp0(a->secret, b->secret) == 0 && a->max_body == b->max_body &&
+           a->threads == b->threads && a->max_connections == b->max_connections &&
+           a->max_connections_per_peer == b->max_connections_per_peer &&
+           a->idle_timeout == b->idle_timeout && a->header_timeout == b->header_timeout &&
+           a->body_timeout == b->body_timeout;
 }
 
 json_object *hub_reload(hub *h, char **error)
@@ -113,7 +117,8 @@ json_object *hub_reload(hub *h, char **error)
     }
     hub_log(BMQ_LOG_INFO, "reloading %s", cfg->source ? cfg->source : "built-in defaults");
     if (!same_listen(h, h->config, cfg))
-        hub_log(BMQ_LOG_NOTICE, "listen, secret and max_body changes apply after a restart");
+        hub_log(BMQ_LOG_NOTICE,
+                "listen, secret, max_body and connection limit changes apply after a restart");
     /* Keep the running server settings: the new config changes instances,
      * links and the log level. */
     g_free(cfg->listen_host);

@@ -51,6 +51,9 @@ typedef struct hub_config {
     char **server_names;  /* NULL-terminated, nullable: extra Host names */
     char **allow_origins; /* NULL-terminated, nullable: web origins let in */
     size_t max_body;    /* 0 = library default */
+    /* Server limits (docs/server.md); 0 = the library's default. */
+    unsigned threads, max_connections, max_connections_per_peer;
+    unsigned idle_timeout, header_timeout, body_timeout;
     GPtrArray *plugins; /* hub_plugin_cfg* */
     GPtrArray *links;   /* hub_link_cfg* */
     int log_level;      /* BMQ_LOG_* */

@@ -90,6 +90,12 @@ static int start_server(hub *h, char **error)
     o.server_names = (const char *const *)c->server_names;
     o.allow_origins = (const char *const *)c->allow_origins;
     o.log = server_log;
+    o.threads = c->threads;
+    o.max_conns = c->max_connections;
+    o.max_conns_per_peer = c->max_connections_per_peer;
+    o.conn_timeout_s = c->idle_timeout;
+    o.header_timeout_s = c->header_timeout;
+    o.body_timeout_s = c->body_timeout;
     h->server = bmq_server_start(h->bus, &o, error);
     if (!h->server)
         return -1;

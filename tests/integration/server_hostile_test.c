@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define N_IDLE 300
@@ -195,6 +196,86 @@ static void chunked_too_large(cli_h *h)
     CHECK(sent < 32u * 1024 * 1024, "%zu bytes were taken before the refusal", sent);
 }
 
+/* A client that sends its headers a byte at a time is closed once the
+ * header deadline (10 s by default) has passed, drip or not. */
+static void header_deadline(cli_h *h)
+{
+    int fd = dial(h->port);
+    CHECK(fd >= 0 && send_all(fd, "POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ", 35), "dial");
+    bool closed = false;
+    double until = cli_now() + 60;
+    while (fd >= 0 && !closed && cli_now() < until) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 1000) > 0) {
+            char b[256];
+            closed = recv(fd, b, sizeof b, MSG_DONTWAIT) <= 0;
+        } else if (send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
+            closed = true;
+        }
+    }
+    CHECK(closed, "a header drip was never cut off");
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Another local user (uid 65534) gets at most 64 connections; the hub's
+ * own user is unaffected. Needs root to become that user. */
+static void other_uid_limit(cli_h *h)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "not root: per-uid limit not tried\n");
+        return;
+    }
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pipefd[0]);
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(2);
+        int fds[100], refused = 0;
+        char why[512] = "";
+        for (int i = 0; i < 100; i++)
+            fds[i] = dial(h->port);
+        sleep(1); /* refusals are written at once; the rest stay open for 10 s */
+        for (int i = 0; i < 100; i++) {
+            if (fds[i] < 0) {
+                refused++;
+                continue;
+            }
+            struct pollfd p = {.fd = fds[i], .events = POLLIN};
+            if (poll(&p, 1, 0) > 0) {
+                char b[512];
+                ssize_t n = recv(fds[i], b, sizeof b - 1, 0);
+                refused++;
+                if (n > 0 && !why[0]) {
+                    b[n] = '\0';
+                    snprintf(why, sizeof why, "%s", b);
+                }
+            }
+        }
+        dprintf(pipefd[1], "%d\n%s", refused, why);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    char buf[1024] = "";
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(pipefd[0], buf + got, sizeof buf - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    close(pipefd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "uid 65534 child failed");
+    CHECK(atoi(buf) == 36, "uid 65534: %d of 100 connections refused, expected 36", atoi(buf));
+    CHECK(strstr(buf, "max_connections_per_peer") != NULL, "refusal text: %s", buf);
+    cli_run r;
+    int rc = cli_h_runv(h, &r, "twitter", "hostile:owner", NULL);
+    CHECK(rc == 0, "twitter next to another user's connections: exit %d, %s", rc, r.err);
+    cli_run_free(&r);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -208,6 +289,8 @@ int main(void)
     }
     hostile_load(&h);
     chunked_too_large(&h);
+    header_deadline(&h);
+    other_uid_limit(&h);
     /* The hub is still fine afterwards. */
     cli_run r;
     int rc = cli_h_runv(&h, &r, "twitter", "hostile:after", NULL);

@@ -40,7 +40,10 @@ typedef struct bmq_server_options {
     void *reserved[8];
     /* Fields below were added later; callers that set size from an older
      * header get their defaults. */
-    unsigned max_conns; /* open connections at once; 0 = 1024 */
+    unsigned max_conns;          /* open connections at once; 0 = 1024 */
+    unsigned max_conns_per_peer; /* per remote address or other local uid; 0 = 64 */
+    unsigned header_timeout_s;   /* a request's headers must arrive within; 0 = 10 */
+    unsigned body_timeout_s;     /* and its body within this after them; 0 = 30 */
     /* Browser guard (see bmq_server_start): extra names a Host header may
      * carry, and web origins ("http://host:port") let in with CORS. */
     const char *const *server_names;  /* (nullable) NULL-terminated */

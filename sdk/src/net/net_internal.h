@@ -184,6 +184,8 @@ char *rpc__url_for(const char *host, uint16_t port); /* (transfer full) */
 enum { NET_DEFER_NONE = 0, NET_DEFER_WAIT = 1, NET_DEFER_CALL = 2 };
 typedef struct rpc_ctx {
     const char *peer; /* (nullable) client address, for status */
+    const char *peer_key; /* (nullable) "uid:N" or "ip:ADDR": whose state a request makes */
+    bool owner;           /* a loopback client of the server's own uid */
     /* (nullable) Set by the event loop: requests that could hold the thread
      * (a blocking get on an empty queue, a method added with
      * bmq_server_add_method) are not run; *defer tells which kind, and the
@@ -199,6 +201,27 @@ bool rpc__is_builtin(const char *name);
 /* rpc_fast.c: answer a batch of send_message requests in our links' exact
  * layout into @out; false (and no side effect) for anything else. */
 bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *out);
+
+/* ---- net_conns.c ---- */
+typedef struct net_conns net_conns;
+typedef struct net_conn net_conn;
+typedef struct net_conns_limits {
+    unsigned per_peer; /* connections per peer other than the server's own uid */
+    unsigned header_s, body_s, idle_s;
+} net_conns_limits;
+enum { NET_PHASE_HEADERS, NET_PHASE_BODY, NET_PHASE_WAIT, NET_PHASE_ANSWER, NET_PHASE_IDLE };
+net_conns *net__conns_new(const net_conns_limits *lim);
+void net__conns_free(net_conns *g);
+/* A connection on @fd was accepted: its record (transfer full, freed by
+ * net__conns_close). @why is set to a one-line refusal when the peer has
+ * too many connections; the caller then closes it. */
+net_conn *net__conns_open(net_conns *g, int fd, char *why, size_t why_len);
+void net__conns_close(net_conns *g, net_conn *c); /* before the socket is closed */
+/* Start the deadline of a request's next phase (NET_PHASE_WAIT: none). */
+void net__conns_phase(net_conns *g, net_conn *c, int phase);
+bool net__conn_owner(const net_conn *c);      /* a loopback client of our own uid */
+const char *net__conn_key(const net_conn *c); /* "uid:N" or "ip:ADDR" */
+void net__conns_stats(net_conns *g, uint64_t *refused, uint64_t *expired);
 
 /* ---- net_server.c ---- */
 struct rpc_method {
@@ -219,6 +242,7 @@ struct bmq_server {
     unsigned conn_timeout;
     unsigned max_conns;
     unsigned threads; /* event loop threads */
+    net_conns *conns; /* (nullable) per-peer limits and request deadlines */
     /* Requests that may wait run here, their connection suspended meanwhile:
      * blocking gets (wait_pool) and program-added methods (call_pool), so
      * that neither holds an event loop thread nor starves the other. */

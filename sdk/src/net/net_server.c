@@ -27,12 +27,21 @@ struct req {
     char peer[INET6_ADDRSTRLEN + 8];
     bmq_server *s;
     struct MHD_Connection *conn;
+    net_conn *nc;                     /* (nullable) the connection's record in the guard */
     char *answer;                     /* set by a pool thread before it resumes the connection */
     char label[INET6_ADDRSTRLEN + 8]; /* sender label: "rpc ADDRESS" */
     char *held;                       /* an answer held back by the reply hook */
     uint64_t ticket;                  /* the reply hook's ticket for it */
     const char *cors; /* (nullable) allowed web origin to echo (net_guard.c) */
 };
+
+/* The guard's record of @conn (NULL for a server without a guard). */
+static net_conn *conn_record(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
 
 #define WAIT_POOL_MAX 256 /* blocking gets waiting at once */
 #define CALL_POOL_MAX 32  /* program-added methods running at once */
@@ -261,13 +270,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
         }
         r->body = g_string_sized_new(cl ? (gsize)g_ascii_strtoull(cl, NULL, 10) + 1 : 256);
+        r->nc = conn_record(conn);
+        if (s->conns)
+            net__conns_phase(s->conns, r->nc, NET_PHASE_BODY);
         return MHD_YES;
     }
     if (!r->body)
         return MHD_YES; /* a response is already queued */
-    if (r->answer) {    /* back from a pool thread */
+    if (r->answer) { /* back from a pool thread */
         char *text = r->answer;
         r->answer = NULL;
+        if (s->conns)
+            net__conns_phase(s->conns, r->nc, NET_PHASE_ANSWER);
         return reply(conn, MHD_HTTP_OK, text, "application/json", r->cors);
     }
     if (*upload_data_size) {
@@ -283,18 +297,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     int defer = NET_DEFER_NONE;
-    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL, .defer = &defer};
+    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL,
+                   .peer_key = net__conn_key(r->nc),
+                   .owner = net__conn_owner(r->nc),
+                   .defer = &defer};
     const char *prev = bmq_sender_label_set(r->label[0] ? r->label : "rpc");
     char *text = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
     bmq_sender_label_set(prev);
     uint64_t ticket = 0;
     if (!defer) {
         ticket = reply_check(s);
-        if (!ticket)
+        if (!ticket) {
+            if (s->conns)
+                net__conns_phase(s->conns, r->nc, NET_PHASE_ANSWER);
             return reply(conn, MHD_HTTP_OK, text, "application/json", r->cors);
+        }
         /* Held back: wait on the pool, not on the event loop. */
         defer = NET_DEFER_WAIT;
     }
+    if (s->conns)
+        net__conns_phase(s->conns, r->nc, NET_PHASE_WAIT);
     g_mutex_lock(&s->defer_lock);
     GThreadPool *pool = defer == NET_DEFER_WAIT ? s->wait_pool : s->call_pool;
     if (pool) {
@@ -325,7 +347,9 @@ static void run_deferred(gpointer data, gpointer user_data)
         MHD_resume_connection(r->conn);
         return;
     }
-    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL};
+    rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL,
+                   .peer_key = net__conn_key(r->nc),
+                   .owner = net__conn_owner(r->nc)};
     const char *prev = bmq_sender_label_set(r->label[0] ? r->label : "rpc");
     r->answer = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
     bmq_sender_label_set(prev);
@@ -338,7 +362,10 @@ static void run_deferred(gpointer data, gpointer user_data)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    bmq_server *s = cls;
     struct req *r = *con_cls;
+    if (s && s->conns && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        net__conns_phase(s->conns, conn_record(conn), NET_PHASE_IDLE);
     if (!r)
         return;
     if (r->body)
@@ -354,13 +381,34 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+    bmq_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        net__conns_close(s->conns, *socket_context);
+        *socket_context = NULL;
         return;
+    }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return;
     int one = 1;
-    if (ci)
-        setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    char why[160];
+    *socket_context = net__conns_open(s->conns, ci->connect_fd, why, sizeof why);
+    if (why[0]) {
+        /* Refused before any request: the answer waits in the socket for
+         * the client to read, and the connection is closed. */
+        char *msg = g_strdup_printf("HTTP/1.1 503 Service Unavailable\r\n"
+                                    "Content-Type: text/plain\r\n"
+                                    "Content-Length: %zu\r\n"
+                                    "Connection: close\r\n\r\n%s\n",
+                                    strlen(why) + 1, why);
+        net__atomic_add(&s->rejected, 1);
+        if (send(ci->connect_fd, msg, strlen(msg), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+            g_debug("could not tell a refused client why");
+        g_free(msg);
+        shutdown(ci->connect_fd, SHUT_RDWR);
+    }
 }
 
 static bmq_server *server_alloc(bmq_bus *bus)
@@ -506,6 +554,13 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
     s->host = g_strdup(host);
     if (o.node_id && *o.node_id)
         g_strlcpy(s->nb->node_id, o.node_id, sizeof s->nb->node_id);
+    net_conns_limits lim = {
+        .per_peer = o.max_conns_per_peer ? o.max_conns_per_peer : 64,
+        .header_s = o.header_timeout_s ? o.header_timeout_s : 10,
+        .body_s = o.body_timeout_s ? o.body_timeout_s : 30,
+        .idle_s = s->conn_timeout,
+    };
+    s->conns = net__conns_new(&lim);
     s->wait_pool = g_thread_pool_new(run_deferred, s, WAIT_POOL_MAX, FALSE, NULL);
     s->call_pool = g_thread_pool_new(run_deferred, s, CALL_POOL_MAX, FALSE, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
@@ -516,8 +571,8 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
         flags, o.port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)s->threads, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->max_conns,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_END);
     if (!s->mhd) {
         int e = errno;
         fail(error, code, -BMQ_ENET, "cannot listen on %s:%u: %s", host, (unsigned)o.port,
@@ -594,6 +649,7 @@ void bmq_server_stop(bmq_server *s)
     g_mutex_unlock(&s->nb->lock);
     net__bus_unref(s->nb);
     stop_pools(s);
+    net__conns_free(s->conns); /* after MHD: its last connections are closed */
     g_mutex_clear(&s->defer_lock);
     if (s->allow)
         g_array_free(s->allow, TRUE);
