@@ -91,8 +91,8 @@ static void hostile_load(cli_h *h)
         drip_fds[i] = dial(h->port);
         /* half drip their headers, half a body that never ends */
         const char *start = i % 2
-                                ? "POST / HTTP/1.1\r\nHost: x\r\nX-Slow: "
-                                : "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                ? "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+                                : "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                                   "Content-Length: 100000\r\n\r\n[";
         CHECK(drip_fds[i] >= 0 && send_all(drip_fds[i], start, strlen(start)), "drip connection %d",
               i);
@@ -144,7 +144,7 @@ static void chunked_too_large(cli_h *h)
     CHECK(fd >= 0, "dial");
     if (fd < 0)
         return;
-    const char *head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    const char *head = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                        "Transfer-Encoding: chunked\r\n\r\n";
     CHECK(send_all(fd, head, strlen(head)), "send head");
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -201,7 +201,8 @@ static void chunked_too_large(cli_h *h)
 static void header_deadline(cli_h *h)
 {
     int fd = dial(h->port);
-    CHECK(fd >= 0 && send_all(fd, "POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ", 35), "dial");
+    const char *start = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    CHECK(fd >= 0 && send_all(fd, start, strlen(start)), "dial");
     bool closed = false;
     double until = cli_now() + 60;
     while (fd >= 0 && !closed && cli_now() < until) {
