@@ -7,3 +7,9 @@ if(TARGET plugin_capture AND TARGET plugin_notify)
     LIBS berrymq PkgConfig::GLIB TIMEOUT 300 LABELS desktop integration capture)
   add_dependencies(desktop_capture plugin_capture plugin_notify)
 endif()
+# Buses of the test's own (no display): policy refusal, bus restart, images.
+if(TARGET plugin_capture)
+  bmq_add_test(capture_bus SOURCES ${_cap}/capture_bus.c
+    LIBS berrymq PkgConfig::GLIB TIMEOUT 120 LABELS capture)
+  add_dependencies(capture_bus plugin_capture)
+endif()
