@@ -4,7 +4,7 @@
  * image-data hints turned into PNG files. */
 #include "check.h"
 
-#include <berrymq/plugin.h>
+#include <berrymq/host.h>
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -102,19 +102,19 @@ static bool tbus_start(tbus *b, const char *name, bool refuse_monitoring)
         b->address = g_strdup_printf("unix:path=%s", b->socket);
     }
     char *conf = g_strdup_printf("%s.conf", b->socket);
-    char *text = g_strdup_printf(conf_fmt, b->socket,
-                                 refuse_monitoring
-                                     ? "<deny send_destination=\"org.freedesktop.DBus\" "
-                                       "send_interface=\"org.freedesktop.DBus.Monitoring\"/>"
-                                     : "");
+    char *text =
+        g_strdup_printf(conf_fmt, b->socket,
+                        refuse_monitoring ? "<deny send_destination=\"org.freedesktop.DBus\" "
+                                            "send_interface=\"org.freedesktop.DBus.Monitoring\"/>"
+                                          : "");
     g_file_set_contents(conf, text, -1, NULL);
     char *arg = g_strdup_printf("--config-file=%s", conf);
     const char *argv[] = {"dbus-daemon", arg, "--nofork", NULL};
     g_unlink(b->socket);
-    bool ok = g_spawn_async(NULL, (char **)argv, NULL,
-                            G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
-                                G_SPAWN_STDOUT_TO_DEV_NULL,
-                            NULL, NULL, &b->pid, NULL);
+    bool ok =
+        g_spawn_async(NULL, (char **)argv, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+                      NULL, NULL, &b->pid, NULL);
     if (ok)
         live[b - buses] = b->pid;
     for (int i = 0; ok && i < 500 && !g_file_test(b->socket, G_FILE_TEST_EXISTS); i++)
@@ -146,11 +146,11 @@ static void tbus_free(tbus *b)
 static GDBusConnection *peer_new(tbus *b)
 {
     GError *err = NULL;
-    GDBusConnection *c = g_dbus_connection_new_for_address_sync(
-        b->address,
-        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-            G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-        NULL, NULL, &err);
+    GDBusConnection *c =
+        g_dbus_connection_new_for_address_sync(b->address,
+                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                               NULL, NULL, &err);
     if (!c) {
         fprintf(stderr, "peer: %s\n", err->message);
         g_error_free(err);
