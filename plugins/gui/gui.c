@@ -13,6 +13,7 @@
  */
 #include "gui.h"
 
+#include <dlfcn.h>
 #include <string.h>
 
 static int send_cb(const char *id, json_object *args, json_object *kwargs, void *user_data)
@@ -161,6 +162,19 @@ static bool configure(gui *g, json_object *cfg, bool *open_monitor, char **error
     if (v && json_object_is_type(v, json_type_string)) {
         g->icon_path = g_strdup(json_object_get_string(v));
     } else {
+        /* Installed: the icon relative to this plugin's own file, so any
+         * install prefix works; then the source tree's, then the
+         * configured prefix's. */
+        Dl_info info;
+        char *rel = NULL;
+        if (dladdr((void *)configure, &info) && info.dli_fname) {
+            char *dir = g_path_get_dirname(info.dli_fname);
+            rel = g_build_filename(dir, BMQ_GUI_PLUGIN_TO_ICON, NULL);
+            g_free(dir);
+            if (g_file_test(rel, G_FILE_TEST_IS_REGULAR))
+                g->icon_path = g_steal_pointer(&rel);
+            g_free(rel);
+        }
         const char *candidates[] = {BMQ_GUI_SOURCE_ICON, BMQ_GUI_INSTALLED_ICON};
         for (size_t i = 0; i < G_N_ELEMENTS(candidates) && !g->icon_path; i++)
             if (g_file_test(candidates[i], G_FILE_TEST_IS_REGULAR))
