@@ -41,7 +41,10 @@ else()
 endif()
 
 set(BMQ_HUB_EXE "${_prefix}/${BMQ_BINDIR}/berrymq-hub")
-set(_gen "${BMQ_GEN_DIR}/install-time")
+# One folder per destination: installs to different prefixes from the same
+# build tree may run at the same time.
+string(MD5 _dest "$ENV{DESTDIR}|${_prefix}")
+set(_gen "${BMQ_GEN_DIR}/install-time/${_dest}")
 configure_file("${BMQ_DATA_SRC}/berrymq-hub.service.in" "${_gen}/berrymq-hub.service" @ONLY)
 configure_file("${BMQ_DATA_SRC}/berrymq-hub-autostart.desktop.in" "${_gen}/berrymq-hub.desktop" @ONLY)
 file(INSTALL "${_gen}/berrymq-hub.service" DESTINATION "${_unit_dir}")
