@@ -56,6 +56,11 @@ def enter_namespaces():
     if os.geteuid() != 0 or not shutil.which("unshare"):
         print("skip: needs root and unshare for private network and mount namespaces")
         sys.exit(SKIP)
+    probe = subprocess.run(["unshare", "-m", "-n", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        print("skip: no private namespaces here (%s); the examples need 127.0.0.1:29887 and a "
+              "writable copy of the tree to themselves" % probe.stderr.strip())
+        sys.exit(SKIP)
     env = dict(os.environ, BMQ_DOCS_NS="1")
     r = subprocess.run(["unshare", "-m", "-n", sys.executable] + sys.argv, env=env)
     sys.exit(r.returncode)

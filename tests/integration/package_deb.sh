@@ -117,23 +117,37 @@ echo "installed, shown by dunst as buildbot, removed"
 exit 0
 INSIDE
 
-unshare -m sh -c '
-  set -e
-  w=$1
-  mount --make-rprivate /
-  mount -t overlay bmq-deb -o lowerdir=/,upperdir=$w/upper,workdir=$w/ovl $w/root
-  mount --rbind /dev $w/root/dev
-  mount -t proc proc $w/root/proc
-  mount --rbind /sys $w/root/sys
-  mkdir -p $w/root/bmq
-  mount --bind $w/share $w/root/bmq
-  exec chroot $w/root sh /bmq/inside.sh
-' sh "$work" >"$work/inside.log" 2>&1
-rc=$?
-cat "$work/inside.log"
-if [ $rc -ne 0 ] && grep -q "mount:.*\(permission denied\|must be superuser\)" "$work/inside.log"; then
-  echo "skip: no overlay mount here"
+# Can this machine give us a private overlay of / (root, CAP_SYS_ADMIN)?
+probe="$work/probe"
+mkdir -p "$probe/l" "$probe/u" "$probe/w" "$probe/m"
+if unshare -m sh -c "mount -t overlay bmq-probe -o lowerdir=$probe/l,upperdir=$probe/u,workdir=$probe/w $probe/m" \
+   >"$work/probe.log" 2>&1; then
+  unshare -m sh -c '
+    set -e
+    w=$1
+    mount --make-rprivate /
+    mount -t overlay bmq-deb -o lowerdir=/,upperdir=$w/upper,workdir=$w/ovl $w/root
+    mount --rbind /dev $w/root/dev
+    mount -t proc proc $w/root/proc
+    mount --rbind /sys $w/root/sys
+    mkdir -p $w/root/bmq
+    mount --bind $w/share $w/root/bmq
+    exec chroot $w/root sh /bmq/inside.sh
+  ' sh "$work" >"$work/inside.log" 2>&1
+  rc=$?
+  cat "$work/inside.log"
+  [ -e /usr/bin/berrymq-hub ] && [ /usr/bin/berrymq-hub -nt "$work/pkgs" ] && fail "the real /usr was changed"
+  exit $rc
+fi
+# No overlay here (an unprivileged container): install on the machine itself,
+# as a user would, and remove again; only when nothing of ours is installed.
+echo "no private overlay ($(cat "$work/probe.log")): installing on this machine and removing again"
+if [ -e /usr/bin/berrymq-hub ] || [ -e /bmq ] || dpkg -s berrymq-hub >/dev/null 2>&1; then
+  echo "skip: berrymq-hub is installed here already; not touching it"
   exit 77
 fi
-[ -e /usr/bin/berrymq-hub ] && [ /usr/bin/berrymq-hub -nt "$work/pkgs" ] && fail "the real /usr was changed"
+ln -s "$work/share" /bmq
+sh /bmq/inside.sh
+rc=$?
+rm -f /bmq
 exit $rc
