@@ -33,6 +33,7 @@ typedef enum cli_rpc_status {
     CLI_RPC_HTTP,        /* HTTP status other than 200 (401/403/413...) */
     CLI_RPC_ERROR,       /* a JSON-RPC error object */
     CLI_RPC_INTERRUPTED, /* *interrupt became non-zero while waiting */
+    CLI_RPC_OTHER_USER,  /* the hub found belongs to another user */
 } cli_rpc_status;
 
 typedef struct cli_ctx {
@@ -42,6 +43,8 @@ typedef struct cli_ctx {
     char port[8];
     char path[128];                   /* HTTP path, default "/JSON" */
     char hostport[300];               /* "HOST:PORT" for messages */
+    char unix_path[108];              /* the hub's Unix socket; "" = TCP */
+    bool check_uid;                   /* TCP found, not given: the hub must be ours */
     volatile sig_atomic_t *interrupt; /* (nullable) polled while waiting */
 } cli_ctx;
 
@@ -71,6 +74,11 @@ int cli__opt_error(const char *cmd, int opt, char **argv);
     {                                                                                              \
         "help", no_argument, NULL, CLI_OPT_HELP                                                    \
     }
+
+/* Pick the hub when no --hub / BERRYMQ_HUB was given: its Unix socket, else
+ * the TCP address in its lock file, else the default port (whose owner is
+ * then checked). */
+void cli__find_hub(cli_ctx *ctx);
 
 /* ---- rpc.c ---- */
 /* Call @method with @params (transfer full, nullable = []). On CLI_RPC_OK

@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,7 +174,9 @@ bool cli__help(const char *cmd, FILE *out)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fputs("\n"
           "Options:\n"
-          "  --hub HOST:PORT   hub to talk to (env BERRYMQ_HUB, default " DEFAULT_HUB ")\n"
+          "  --hub HOST:PORT   hub to talk to over TCP (env BERRYMQ_HUB; default: the\n"
+          "                    hub's socket $XDG_RUNTIME_DIR/berrymq/hub.sock, else the\n"
+          "                    address in its lock file, else " DEFAULT_HUB ")\n"
           "  --secret S        bearer secret for a hub that requires one (env BERRYMQ_SECRET)\n"
           "  -h, --help        this help; 'berrymq COMMAND --help' for a command\n"
           "  -V, --version     print the version\n"
@@ -181,6 +185,43 @@ bool cli__help(const char *cmd, FILE *out)
           "3 rejected by the hub (its message is printed).\n",
           out);
     return true;
+}
+
+static void runtime_dir(char *out, size_t size)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    struct stat st;
+    if (xdg && *xdg && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(out, size, "%s/berrymq", xdg);
+    else
+        snprintf(out, size, "/tmp/berrymq-%u", (unsigned)getuid());
+}
+
+void cli__find_hub(cli_ctx *ctx)
+{
+    char dir[200], path[260];
+    runtime_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/hub.sock", dir);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && strlen(path) < sizeof ctx->unix_path) {
+        strcpy(ctx->unix_path, path);
+        snprintf(ctx->hostport, sizeof ctx->hostport, "%s", path);
+        strcpy(ctx->host, "localhost");
+        return;
+    }
+    /* No socket: the address our hub wrote ("PID HOST:PORT"). */
+    snprintf(path, sizeof path, "%s/hub.lock", dir);
+    FILE *f = fopen(path, "r");
+    char addr[200] = "";
+    if (f) {
+        int pid;
+        if (fscanf(f, "%d %199s", &pid, addr) != 2 || strcmp(addr, "-") == 0)
+            addr[0] = '\0';
+        fclose(f);
+    }
+    if (addr[0])
+        cli__set_hub(ctx, addr);
+    ctx->check_uid = true; /* found, not given: it must be our own hub */
 }
 
 int cli__set_hub(cli_ctx *ctx, const char *hub)
@@ -222,6 +263,8 @@ int cli__set_hub(cli_ctx *ctx, const char *hub)
     } else {
         goto bad;
     }
+    ctx->unix_path[0] = '\0';
+    ctx->check_uid = false;
     snprintf(ctx->hostport, sizeof ctx->hostport, "%s%s%s:%lu", strchr(ctx->host, ':') ? "[" : "",
              ctx->host, strchr(ctx->host, ':') ? "]" : "", port);
     ctx->hub = hub;
@@ -298,8 +341,12 @@ int main(int argc, char **argv)
     const command *cmd = find_command(name);
     if (!cmd)
         return cli__usage(NULL, "unknown command '%s'", name);
-    if (!hub_given && env_hub && *env_hub && cli__set_hub(&ctx, env_hub) != 0)
-        return CLI_EUSAGE;
+    if (!hub_given && env_hub && *env_hub) {
+        if (cli__set_hub(&ctx, env_hub) != 0)
+            return CLI_EUSAGE;
+    } else if (!hub_given) {
+        cli__find_hub(&ctx);
+    }
     /* Commands parse with getopt_long from a fresh start: argv[0] = name. */
     int first = optind;
     optind = 0;

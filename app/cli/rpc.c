@@ -14,15 +14,19 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <berrymq/json.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <berrymq/json.h>
+
+#include "peer_uid.h"
 
 #define CONNECT_TIMEOUT_S 5.0
 #define MAX_REPLY         (64u * 1024u * 1024u)
@@ -86,8 +90,44 @@ static int wait_fd(cli_ctx *ctx, int fd, short events, double deadline)
 }
 
 /* Connect to ctx's host:port. Returns the socket or -1 with *st set. */
+static int connect_unix(cli_ctx *ctx, cli_rpc_status *st, char **errtext)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", ctx->unix_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        *st = CLI_RPC_OK;
+        return fd;
+    }
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    *st = CLI_RPC_UNREACHABLE;
+    *errtext = strdupf("connect to %s: %s", ctx->unix_path, strerror(err));
+    return -1;
+}
+
+/* A hub we found (not one we were told) must be our user's: another user's
+ * hub on the default port would take our messages and refuse the rest. */
+static int check_owner(cli_ctx *ctx, int fd, cli_rpc_status *st, char **errtext)
+{
+    uid_t uid;
+    if (!ctx->check_uid || ctx->secret || peer_uid_of_fd(fd, &uid) != 0 || uid == getuid())
+        return fd;
+    struct passwd *pw = getpwuid(uid);
+    close(fd);
+    *st = CLI_RPC_OTHER_USER;
+    *errtext = strdupf("the hub at %s belongs to another user (%s, uid %u), not to you; start "
+                       "your own hub (berrymq-hub) or pass --hub and --secret",
+                       ctx->hostport, pw ? pw->pw_name : "?", (unsigned)uid);
+    return -1;
+}
+
 static int connect_hub(cli_ctx *ctx, double deadline, cli_rpc_status *st, char **errtext)
 {
+    if (ctx->unix_path[0])
+        return connect_unix(ctx, st, errtext);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(ctx->host, ctx->port, &hints, &res);
@@ -134,7 +174,7 @@ static int connect_hub(cli_ctx *ctx, double deadline, cli_rpc_status *st, char *
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     *st = CLI_RPC_OK;
-    return fd;
+    return check_owner(ctx, fd, st, errtext);
 }
 
 static bool send_all(cli_ctx *ctx, int fd, const char *p, size_t n, double deadline)
@@ -297,7 +337,7 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
     int n = asprintf(&b.data,
                      "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n%s",
-                     ctx->path, ctx->hostport, blen, ctx->secret ? "Authorization: Bearer " : "",
+                     ctx->path, ctx->unix_path[0] ? "localhost" : ctx->hostport, blen, ctx->secret ? "Authorization: Bearer " : "",
                      ctx->secret ? ctx->secret : "", ctx->secret ? "\r\n" : "", body);
     json_object_put(req);
     if (n < 0) {
@@ -364,6 +404,7 @@ int cli__report(cli_ctx *ctx, cli_rpc_status st, const char *errtext)
     case CLI_RPC_UNREACHABLE:
         cli__err("hub not running at %s", ctx->hostport);
         return CLI_EHUB;
+    case CLI_RPC_OTHER_USER:
     case CLI_RPC_NOANSWER:
     case CLI_RPC_BADREPLY:
         cli__err("%s", errtext ? errtext : "no answer from the hub");

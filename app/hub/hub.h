@@ -85,6 +85,9 @@ int hub_log_level_parse(const char *s); /* -1 when unknown */
 int hub_lock_acquire(int *pid, char **listen, char **error);
 void hub_lock_write(const char *listen);
 void hub_lock_release(void);
+/* $XDG_RUNTIME_DIR/berrymq (else /tmp/berrymq-UID), holding hub.lock and
+ * hub.sock; mode 0700. (transfer full) */
+char *hub_runtime_dir(void);
 
 /* ---- entries.c --------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 static int lock_fd = -1;
 static char *lock_path;
 
-static char *runtime_dir(void)
+char *hub_runtime_dir(void)
 {
     const char *xdg = g_getenv("XDG_RUNTIME_DIR");
     if (xdg && *xdg && g_file_test(xdg, G_FILE_TEST_IS_DIR))
@@ -27,7 +27,7 @@ int hub_lock_acquire(int *pid, char **listen, char **error)
 {
     *pid = 0;
     *listen = NULL;
-    char *dir = runtime_dir();
+    char *dir = hub_runtime_dir();
     if (g_mkdir_with_parents(dir, 0700) != 0) {
         *error = g_strdup_printf("cannot create %s: %s", dir, g_strerror(errno));
         g_free(dir);
@@ -36,6 +36,12 @@ int hub_lock_acquire(int *pid, char **listen, char **error)
     struct stat st;
     if (stat(dir, &st) == 0 && st.st_uid != getuid()) {
         *error = g_strdup_printf("%s belongs to another user", dir);
+        g_free(dir);
+        return -2;
+    }
+    /* Only this user may reach the socket inside. */
+    if (stat(dir, &st) == 0 && (st.st_mode & 0077) && chmod(dir, 0700) != 0) {
+        *error = g_strdup_printf("cannot make %s private: %s", dir, g_strerror(errno));
         g_free(dir);
         return -2;
     }

@@ -96,7 +96,12 @@ static int start_server(hub *h, char **error)
     o.conn_timeout_s = c->idle_timeout;
     o.header_timeout_s = c->header_timeout;
     o.body_timeout_s = c->body_timeout;
+    char *dir = hub_runtime_dir();
+    char *sock = g_build_filename(dir, "hub.sock", NULL);
+    o.unix_path = sock;
     h->server = bmq_server_start(h->bus, &o, error);
+    g_free(sock);
+    g_free(dir);
     if (!h->server)
         return -1;
     bool v6 = strchr(c->listen_host, ':') != NULL;

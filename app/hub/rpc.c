@@ -57,12 +57,60 @@ static gboolean run_on_main(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static json_object *m_load(hub *h, json_object *params, json_object **error);
+
+/* A string anywhere in @v that names a local file (an absolute or home path
+ * or a file: URL), or NULL: icons, watched paths, certificates... A client
+ * holding only the secret must not make the hub read (and maybe forward)
+ * the user's files. */
+static const char *find_local_file(json_object *v)
+{
+    if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        return s[0] == '/' || g_str_has_prefix(s, "~/") || g_str_has_prefix(s, "file:") ||
+                       strstr(s, "../")
+                   ? s
+                   : NULL;
+    }
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            const char *f = find_local_file(json_object_array_get_idx(v, i));
+            if (f)
+                return f;
+        }
+    }
+    if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, k, val)
+        {
+            (void)k;
+            const char *f = find_local_file(val);
+            if (f)
+                return f;
+        }
+    }
+    return NULL;
+}
+
+static const char *names_local_file(json_object *params)
+{
+    return find_local_file(params);
+}
+
 /* Server thread: hand the call to the main loop and wait. The main loop
  * keeps running until the server has stopped (see main.c), so this wait
  * always ends. */
 static json_object *marshal(json_object *params, void *user_data, json_object **error)
 {
     binding *b = user_data;
+    const bmq_rpc_peer_info *who = bmq_rpc_peer();
+    const char *file = NULL;
+    if (b->fn == m_load && !(who && who->same_user) && (file = names_local_file(params))) {
+        *error = rpc_error(BMQ_EDENIED,
+                           "plugin config naming a local file ('%.200s') is accepted only from "
+                           "the hub's own user",
+                           file);
+        return NULL;
+    }
     if (g_atomic_int_get(&b->h->shutting_down)) {
         *error = rpc_error(BMQ_ECLOSED, "the hub is shutting down");
         return NULL;
@@ -314,6 +362,35 @@ static json_object *m_twitter(json_object *params, void *user_data, json_object 
     return json_object_new_string("ok");
 }
 
+/* Sent in-process, as the tray does: these steer the notify plugin and the
+ * hub itself, which is why hub.twitter refuses them from RPC clients and
+ * these methods are for the hub's own user only. */
+static json_object *send_local(hub *h, const char *id, json_object **error)
+{
+    int rc = bmq_twitter(h->bus, id, NULL, NULL);
+    if (rc < 0) {
+        *error = rpc_error(-rc, "cannot send '%s': %s", id, bmq_strerror(rc));
+        return NULL;
+    }
+    return json_object_new_string("ok");
+}
+
+static json_object *m_pause(json_object *params, void *user_data, json_object **error)
+{
+    return send_local(user_data, "_notify:pause", error);
+}
+
+static json_object *m_resume(json_object *params, void *user_data, json_object **error)
+{
+    return send_local(user_data, "_notify:resume", error);
+}
+
+static json_object *m_quit(json_object *params, void *user_data, json_object **error)
+{
+    hub_log(BMQ_LOG_INFO, "quit requested over RPC");
+    return send_local(user_data, "_hub:quit", error);
+}
+
 static binding bindings[] = {
     {NULL, m_status}, {NULL, m_plugins}, {NULL, m_load},   {NULL, m_unload},
     {NULL, m_enable}, {NULL, m_disable}, {NULL, m_reload},
@@ -327,8 +404,13 @@ void hub_rpc_register(hub *h)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(bindings); i++) {
         bindings[i].h = h;
-        bmq_server_add_method(h->server, names[i], marshal, &bindings[i]);
+        /* Changing what runs in the hub is for its own user (or the secret). */
+        unsigned flags = i >= 2 ? BMQ_RPC_ADMIN : 0;
+        bmq_server_add_method_full(h->server, names[i], marshal, &bindings[i], flags);
     }
+    bmq_server_add_method_full(h->server, "hub.pause", m_pause, h, BMQ_RPC_ADMIN);
+    bmq_server_add_method_full(h->server, "hub.resume", m_resume, h, BMQ_RPC_ADMIN);
+    bmq_server_add_method_full(h->server, "hub.quit", m_quit, h, BMQ_RPC_ADMIN);
     bmq_server_add_method(h->server, "hub.twitter", m_twitter, h);
     hub_history_register(h);
 }

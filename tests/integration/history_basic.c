@@ -63,6 +63,10 @@ static void test_record_and_read(hh_env *env)
     hh_write_config(env, "{\"plugins\": []}");
     hh_hub *h = hh_start(env, NULL, true);
     send(h, "[\"build:start\", [\"proj\"], {\"n\": 1}]");
+    /* Local identifiers are refused over RPC (and never stored). */
+    char *lerr = NULL;
+    HH_CHECK(hh_call(h, "hub.twitter", "[\"_private:x\", [], {}]", &lerr) == NULL);
+    g_free(lerr);
     send(h, "[\"build:done\", [\"proj\", 42], {\"ok\": true}]");
     send(h, "[\"mail@work:new\", [], {\"from\": \"a\"}]");
     send(h, "[\"test:run\"]");

@@ -50,6 +50,10 @@ typedef struct bmq_server_options {
     const char *const *allow_origins; /* (nullable) NULL-terminated */
     bmq_server_log_fn log;            /* (nullable) refusals and problems */
     void *log_data;
+    /* (nullable) also serve on this Unix socket (created mode 0600, a stale
+     * one replaced; its directory should be 0700); peers of another uid
+     * are refused (SO_PEERCRED) and same-uid peers need no secret. */
+    const char *unix_path;
 } bmq_server_options;
 
 BMQ_API void bmq_server_options_init(bmq_server_options *opts);
@@ -63,6 +67,9 @@ BMQ_API void bmq_server_options_init(bmq_server_options *opts);
  * allow_origins, or Sec-Fetch-Site other than "none"/"same-origin", gets
  * HTTP 403. Both answers carry a JSON-RPC error body and count as
  * "refused_browser". A listed origin gets CORS headers (and preflights).
+ * Other local users: a loopback TCP client whose uid (inet_diag) is not
+ * the server's gets HTTP 403 unless it presents the secret; a Unix socket
+ * client of another uid always does ("refused_user").
  * With an allow-list, loopback clients are always admitted; others need an
  * address in one of the CIDRs (else HTTP 403). With a secret every request
  * needs "Authorization: Bearer SECRET" (else HTTP 401). The first server
@@ -81,6 +88,29 @@ BMQ_API void bmq_server_stop(bmq_server *s);
  * (transfer none). Returns -BMQ_EEXIST if the name is taken. */
 typedef json_object *(*bmq_rpc_method_fn)(json_object *params, void *user_data,
                                           json_object **error);
+
+/* Who is calling: valid inside a method handler (bmq_rpc_peer), about the
+ * client of the request being handled. */
+typedef struct bmq_rpc_peer_info {
+    bool local;      /* Unix socket or a loopback address */
+    bool via_socket; /* came through the Unix socket */
+    bool uid_known;  /* uid below is the client's (SO_PEERCRED / inet_diag) */
+    unsigned uid;
+    bool same_user; /* uid_known and uid == the server's effective uid */
+    bool secret;    /* presented the server's bearer secret */
+} bmq_rpc_peer_info;
+/* (transfer none, nullable) the calling peer, NULL outside a handler. */
+BMQ_API const bmq_rpc_peer_info *bmq_rpc_peer(void);
+
+enum {
+    /* Only for the server's own user (same uid over the socket or a
+     * loopback TCP connection) or a client presenting the secret; others
+     * get an error (code BMQ_EDENIED) and the handler is not called. */
+    BMQ_RPC_ADMIN = 1u << 0,
+};
+/* bmq_server_add_method with BMQ_RPC_* @flags. */
+BMQ_API int bmq_server_add_method_full(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
+                                       void *user_data, unsigned flags);
 BMQ_API int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
                                   void *user_data);
 
@@ -102,7 +132,8 @@ BMQ_API void bmq_server_set_reply_hook(bmq_server *s, bmq_reply_check_fn check,
 /* Status for "berrymq status": {"listen": "host:port", "node_id": ...,
  * "links": [{"token","style","peer","pattern","idle_s","sent","received",
  * "failed","queued"}...], "counters": {"requests","errors","rejected",
- * "refused_browser","too_large","messages_in","messages_out","dropped"}}.
+ * "refused_browser","refused_user","too_large","messages_in","messages_out",
+ * "dropped"}}; "unix": the socket path when there is one.
  * (transfer full)
  * Link fields: "style" is "01", "02" or "03"; also "direction" ("out": made
  * by this node, "in": made by the peer), "ttl" (0 = never expires) and

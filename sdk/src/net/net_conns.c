@@ -24,12 +24,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "peer_uid.h"
+
 struct net_conn {
     int fd;
     char key[INET6_ADDRSTRLEN + 8]; /* "uid:N" or "ip:ADDR" */
     bool owner;                     /* a loopback client of the server's own uid */
     bool counted;                   /* holds a place in the per-peer count */
     long uid;                       /* -1 when unknown */
+    bool local;                     /* Unix socket or loopback */
+    bool via_socket;                /* accepted on the Unix socket */
     gint64 due;                     /* monotonic us, 0 = none */
     int heap_idx;                   /* -1 when not in the heap */
 };
@@ -247,8 +251,13 @@ net_conn *net__conns_open(net_conns *g, int fd, char *why, size_t why_len)
     socklen_t pl = sizeof peer, ll = sizeof local;
     bool have = getpeername(fd, (struct sockaddr *)&peer, &pl) == 0 &&
                 getsockname(fd, (struct sockaddr *)&local, &ll) == 0;
+    c->local = have && (peer.ss_family == AF_UNIX || is_loopback_addr(&peer));
+    c->via_socket = have && local.ss_family == AF_UNIX;
     if (have && is_loopback_addr(&peer))
         c->uid = loopback_uid(&peer, &local);
+    uid_t u;
+    if (c->via_socket && peer_uid_of_fd(fd, &u) == 0) /* SO_PEERCRED */
+        c->uid = (long)u;
     if (c->uid >= 0) {
         g_snprintf(c->key, sizeof c->key, "uid:%ld", c->uid);
         c->owner = (uid_t)c->uid == geteuid();
@@ -326,6 +335,21 @@ void net__conns_phase(net_conns *g, net_conn *c, int phase)
 bool net__conn_owner(const net_conn *c)
 {
     return c && c->owner;
+}
+
+long net__conn_uid(const net_conn *c)
+{
+    return c ? c->uid : -1;
+}
+
+bool net__conn_local(const net_conn *c)
+{
+    return c && c->local;
+}
+
+bool net__conn_via_socket(const net_conn *c)
+{
+    return c && c->via_socket;
 }
 
 const char *net__conn_key(const net_conn *c)

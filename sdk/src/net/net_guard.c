@@ -23,7 +23,11 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <berrymq/plugin.h> /* BMQ_LOG_* */
+
 
 #define GUARD_LOG_INTERVAL_US (60 * G_USEC_PER_SEC)
 
@@ -284,4 +288,77 @@ bool net__guard_request(bmq_server *s, struct MHD_Connection *conn, const char *
         body = net__refusal_body(BMQ_EDENIED, "requests made by other web sites are refused");
     *ret = net__reply_refused(conn, v == NET_GUARD_HOST ? 421 : MHD_HTTP_FORBIDDEN, body);
     return false;
+}
+
+/* ---- other local users ------------------------------------------------ */
+
+static bool secret_presented(bmq_server *s, struct MHD_Connection *conn)
+{
+    if (!s->secret)
+        return false;
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || g_ascii_strncasecmp(h, "Bearer ", 7))
+        return false;
+    h += 7;
+    size_t a = strlen(h), b = strlen(s->secret);
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < a; i++) /* constant time in the secret's content */
+        diff |= (unsigned char)(h[i] ^ s->secret[i % (b ? b : 1)]);
+    return diff == 0;
+}
+
+bool net__guard_user(bmq_server *s, struct MHD_Connection *conn, const char *peer,
+                     bmq_rpc_peer_info *who, int *ret)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const net_conn *c = ci ? ci->socket_context : NULL;
+    memset(who, 0, sizeof *who);
+    if (c) {
+        long uid = net__conn_uid(c);
+        who->local = net__conn_local(c);
+        who->via_socket = net__conn_via_socket(c);
+        who->uid_known = uid >= 0;
+        who->uid = uid >= 0 ? (unsigned)uid : 0;
+        who->same_user = uid >= 0 && (uid_t)uid == geteuid();
+        if (who->local && !who->uid_known && !who->via_socket &&
+            !__atomic_exchange_n(&s->uid_unknown_logged, 1, __ATOMIC_RELAXED))
+            net__server_log(s, BMQ_LOG_WARNING,
+                            "cannot tell which user a loopback client runs as (no inet_diag "
+                            "in this kernel?): other local users are not refused on TCP; use "
+                            "the Unix socket or a secret");
+    }
+    who->secret = secret_presented(s, conn);
+    bool other = who->uid_known && !who->same_user;
+    if (!other || (!who->via_socket && who->secret))
+        return true;
+    net__atomic_add(&s->refused_user, 1);
+    gint64 now = g_get_monotonic_time();
+    gint64 last = __atomic_load_n(&s->user_logged, __ATOMIC_RELAXED);
+    if ((!last || now - last >= GUARD_LOG_INTERVAL_US) &&
+        __atomic_compare_exchange_n(&s->user_logged, &last, now, false, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED))
+        net__server_log(s, BMQ_LOG_WARNING,
+                        "refused a request of uid %u (%s): this hub serves uid %u only%s; "
+                        "counted as refused_user, logged at most once a minute",
+                        (unsigned)who->uid,
+                        who->via_socket ? "Unix socket" : (peer && *peer ? peer : "loopback"),
+                        (unsigned)geteuid(), who->via_socket ? "" : " unless given the secret");
+    char *body =
+        net__refusal_body(BMQ_EDENIED, "this hub belongs to uid %u and serves no other user%s",
+                          (unsigned)geteuid(), who->via_socket ? "" : " (unless given its secret)");
+    *ret = net__reply_refused(conn, MHD_HTTP_FORBIDDEN, body);
+    return false;
+}
+
+static __thread const bmq_rpc_peer_info *current_peer;
+
+void net__peer_set(const bmq_rpc_peer_info *who)
+{
+    current_peer = who;
+}
+
+const bmq_rpc_peer_info *bmq_rpc_peer(void)
+{
+    return current_peer;
 }

@@ -221,12 +221,16 @@ void net__conns_close(net_conns *g, net_conn *c); /* before the socket is closed
 void net__conns_phase(net_conns *g, net_conn *c, int phase);
 bool net__conn_owner(const net_conn *c);      /* a loopback client of our own uid */
 const char *net__conn_key(const net_conn *c); /* "uid:N" or "ip:ADDR" */
+long net__conn_uid(const net_conn *c);        /* -1 when unknown */
+bool net__conn_local(const net_conn *c);      /* Unix socket or loopback */
+bool net__conn_via_socket(const net_conn *c); /* accepted on the Unix socket */
 void net__conns_stats(net_conns *g, uint64_t *refused, uint64_t *expired);
 
 /* ---- net_server.c ---- */
 struct rpc_method {
     bmq_rpc_method_fn fn;
     void *user_data;
+    unsigned flags; /* BMQ_RPC_* */
 };
 
 struct bmq_server {
@@ -265,6 +269,12 @@ struct bmq_server {
     gint64 guard_logged[4];   /* monotonic us of the last log line per reason */
     bmq_server_log_fn log;    /* (nullable) */
     void *log_data;
+    /* other users (net_guard.c, peer_uid.c) */
+    struct MHD_Daemon *mhd_unix; /* (nullable) the Unix socket's daemon */
+    char *unix_path;             /* (nullable) */
+    uint64_t refused_user;       /* atomic */
+    gint64 user_logged;          /* monotonic us of the last refusal line */
+    int uid_unknown_logged;      /* atomic flag */
 };
 
 /* A server without sockets around @bus, for the fuzzer and unit tests:
@@ -299,6 +309,12 @@ char *net__origin_normalize(const char *origin);
 char *net__refusal_body(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Queue @body (transfer full) as an application/json answer. */
 int net__reply_refused(struct MHD_Connection *conn, unsigned status, char *body);
+/* After the browser checks: refuse another local user (queued 403, counted
+ * as refused_user, *ret to return) or fill *who and return true. */
+bool net__guard_user(bmq_server *s, struct MHD_Connection *conn, const char *peer,
+                     bmq_rpc_peer_info *who, int *ret);
+/* The calling peer seen by bmq_rpc_peer() on this thread (nullable). */
+void net__peer_set(const bmq_rpc_peer_info *who);
 void net__server_log(bmq_server *s, int level, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
 #define net__atomic_add(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)

@@ -14,6 +14,8 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct net_cidr {
@@ -33,6 +35,7 @@ struct req {
     char *held;                       /* an answer held back by the reply hook */
     uint64_t ticket;                  /* the reply hook's ticket for it */
     const char *cors; /* (nullable) allowed web origin to echo (net_guard.c) */
+    bmq_rpc_peer_info who; /* the client, for bmq_rpc_peer() */
 };
 
 /* The guard's record of @conn (NULL for a server without a guard). */
@@ -251,11 +254,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         int guarded;
         if (!net__guard_request(s, conn, method, r->peer, &r->cors, &guarded))
             return (enum MHD_Result)guarded;
-        if (!client_allowed(s, sa)) {
+        if (!net__guard_user(s, conn, r->peer, &r->who, &guarded))
+            return (enum MHD_Result)guarded;
+        if (r->who.via_socket)
+            g_strlcpy(r->label, "rpc socket", sizeof r->label);
+        if (!r->who.via_socket && !client_allowed(s, sa)) {
             net__atomic_add(&s->rejected, 1);
             return reply_text(conn, MHD_HTTP_FORBIDDEN, "address not in the allow-list");
         }
-        if (!auth_ok(s, conn)) {
+        if (!r->who.via_socket && !auth_ok(s, conn)) {
             net__atomic_add(&s->rejected, 1);
             return reply_text(conn, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer secret");
         }
@@ -302,7 +309,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                    .owner = net__conn_owner(r->nc),
                    .defer = &defer};
     const char *prev = bmq_sender_label_set(r->label[0] ? r->label : "rpc");
+    net__peer_set(&r->who);
     char *text = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
+    net__peer_set(NULL);
     bmq_sender_label_set(prev);
     uint64_t ticket = 0;
     if (!defer) {
@@ -351,7 +360,9 @@ static void run_deferred(gpointer data, gpointer user_data)
                    .peer_key = net__conn_key(r->nc),
                    .owner = net__conn_owner(r->nc)};
     const char *prev = bmq_sender_label_set(r->label[0] ? r->label : "rpc");
+    net__peer_set(&r->who);
     r->answer = rpc__dispatch(s, r->body->str, r->body->len, &ctx);
+    net__peer_set(NULL);
     bmq_sender_label_set(prev);
     uint64_t ticket = reply_check(s);
     if (ticket)
@@ -495,6 +506,44 @@ static bool guard_setup(bmq_server *s, const bmq_server_options *o, char **error
     return true;
 }
 
+/* The same handler on a Unix socket: a second daemon on a listening socket
+ * made here (MHD binds only IP addresses itself). */
+static bool unix_start(bmq_server *s, const char *path, char **error, int *code)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path)
+        return fail(error, code, -BMQ_EINVAL, "socket path too long: %s", path);
+    g_strlcpy(a.sun_path, path, sizeof a.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return fail(error, code, -BMQ_ENET, "socket: %s", g_strerror(errno));
+    /* A stale socket of a dead server is replaced; the caller's lock says
+     * no live one uses it. */
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path);
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (rc != 0 || listen(fd, 128) != 0) {
+        int e = errno;
+        close(fd);
+        return fail(error, code, -BMQ_ENET, "cannot listen on %s: %s", path, g_strerror(e));
+    }
+    s->unix_path = g_strdup(path);
+    s->mhd_unix = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)s->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->max_conns,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, s, MHD_OPTION_END);
+    if (!s->mhd_unix) {
+        close(fd);
+        return fail(error, code, -BMQ_ENET, "cannot serve on %s", path);
+    }
+    return true;
+}
+
 static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char **error, int *code)
 {
     bmq_server_options o;
@@ -588,6 +637,10 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
                                                     : ((struct sockaddr_in *)&bound)->sin_port);
     s->listen = strchr(host, ':') ? g_strdup_printf("[%s]:%u", host, (unsigned)s->port)
                                   : g_strdup_printf("%s:%u", host, (unsigned)s->port);
+    if (o.unix_path && *o.unix_path && !unix_start(s, o.unix_path, error, code)) {
+        bmq_server_stop(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -632,15 +685,22 @@ void bmq_server_stop(bmq_server *s)
     g_mutex_unlock(&s->nb->lock);
     /* Inbound links belong to the bus's server; a second server on the same
      * bus (or one that failed to start) leaves them alone. */
+    MHD_socket ufd = s->mhd_unix ? MHD_quiesce_daemon(s->mhd_unix) : MHD_INVALID_SOCKET;
     if (s->mhd) {
         MHD_socket fd = MHD_quiesce_daemon(s->mhd);
         if (primary)
             net__bus_drop_inbound(s->nb); /* wakes blocked gets */
         stop_pools(s);                    /* every suspended connection is resumed */
+        if (s->mhd_unix)
+            MHD_stop_daemon(s->mhd_unix);
         MHD_stop_daemon(s->mhd);
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
     }
+    if (ufd != MHD_INVALID_SOCKET)
+        close(ufd);
+    if (s->unix_path)
+        unlink(s->unix_path);
     if (primary && (s->mhd || s->offline))
         net__bus_drop_inbound(s->nb);
     g_mutex_lock(&s->nb->lock);
@@ -658,6 +718,7 @@ void bmq_server_stop(bmq_server *s)
     g_free(s->secret);
     g_strfreev(s->server_names);
     g_strfreev(s->allow_origins);
+    g_free(s->unix_path);
     g_free(s->host);
     g_free(s->listen);
     g_free(s);
@@ -675,6 +736,12 @@ void bmq_server_set_reply_hook(bmq_server *s, bmq_reply_check_fn check, bmq_repl
 
 int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn, void *user_data)
 {
+    return bmq_server_add_method_full(s, name, fn, user_data, 0);
+}
+
+int bmq_server_add_method_full(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
+                               void *user_data, unsigned flags)
+{
     if (!s || !name || !*name || !fn)
         return -BMQ_EINVAL;
     if (rpc__is_builtin(name) || g_str_has_prefix(name, "bmq."))
@@ -685,6 +752,7 @@ int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
         struct rpc_method *m = g_new(struct rpc_method, 1);
         m->fn = fn;
         m->user_data = user_data;
+        m->flags = flags;
         g_hash_table_insert(s->methods, g_strdup(name), m);
         rc = 0;
     }
@@ -709,6 +777,8 @@ json_object *bmq_server_status(bmq_server *s)
     net_bus *nb = s->nb;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "listen", json_object_new_string(s->listen ? s->listen : ""));
+    if (s->unix_path)
+        json_object_object_add(o, "unix", json_object_new_string(s->unix_path));
     json_object_object_add(o, "node_id", json_object_new_string(nb->node_id));
     json_object *links = json_object_new_array();
     gint64 now = g_get_monotonic_time();
@@ -730,6 +800,7 @@ json_object *bmq_server_status(bmq_server *s)
     COUNTER("errors", &s->errors);
     COUNTER("rejected", &s->rejected);
     COUNTER("refused_browser", &s->refused_browser);
+    COUNTER("refused_user", &s->refused_user);
     COUNTER("too_large", &s->too_large);
     COUNTER("messages_in", &nb->messages_in);
     COUNTER("messages_out", &nb->messages_out);

@@ -482,6 +482,14 @@ static bool call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx, GStrin
             *ctx->defer = NET_DEFER_CALL;
             return false;
         }
+        const bmq_rpc_peer_info *who = bmq_rpc_peer();
+        if ((m.flags & BMQ_RPC_ADMIN) && !(who && (who->same_user || who->secret))) {
+            error = rpc__error(BMQ_EDENIED,
+                               "%.100s is only for the hub's own user (its Unix socket or "
+                               "loopback from the same uid) or with the secret",
+                               name);
+            goto done;
+        }
         result = m.fn(params, m.user_data, &error);
         if (error && json_object_is_type(error, json_type_string)) {
             json_object *e = rpc__error(RPC_EINTERNAL, "%s", json_object_get_string(error));
