@@ -22,6 +22,7 @@ enum {
     CLI_EUSAGE = 1,  /* bad usage, bad input, local failure */
     CLI_EHUB = 2,    /* hub unreachable */
     CLI_EREJECT = 3, /* the hub rejected the request */
+    CLI_ELOST = 4,   /* listen: the hub's queue for us overflowed (see --lossy) */
 };
 
 /* Outcome of one RPC call, before it becomes an exit code. */

@@ -19,6 +19,7 @@
 #define POLL_S        20.0 /* longest single blocking get */
 #define CONN_TTL_S    120  /* idle ttl of the queue connection: well above POLL_S */
 #define CALL_MARGIN_S 10.0
+#define BATCH_MAX     1000 /* messages per bmq.get_many answer */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -63,6 +64,8 @@ static bool print_message(json_object *res)
     return ok;
 }
 
+static bool lossy;
+
 static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern, long *count,
                       double *timeout, const char **since)
 {
@@ -71,6 +74,7 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
         {"count", required_argument, NULL, 'n'},
         {"timeout", required_argument, NULL, 't'},
         {"since", required_argument, NULL, 's'},
+        {"lossy", no_argument, NULL, 'L'},
         {0},
     };
     const char *cmd = "listen";
@@ -95,6 +99,9 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
             break;
         case 's':
             *since = optarg;
+            break;
+        case 'L':
+            lossy = true;
             break;
         case 't':
             *timeout = strtod(optarg, &end);
@@ -143,6 +150,9 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
     ctx->interrupt = &stop_flag;
     long seen = 0;
     bool done = false;
+    /* Our hubs answer bmq.get_many: many messages per call and the count of
+     * those the queue dropped; other nodes get one get per message. */
+    bool many = true;
     double idle_deadline = timeout >= 0 ? now_s() + timeout : INFINITY;
     while (!stop_flag && (count == 0 || seen < count)) {
         double wait = idle_deadline - now_s();
@@ -154,11 +164,43 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
         json_object_array_add(params, json_object_get(token));
         json_object_array_add(params, json_object_new_boolean(true));
         json_object_array_add(params, json_object_new_double(wait));
+        if (many) {
+            long left = count ? count - seen : BATCH_MAX;
+            json_object_array_add(params, json_object_new_int(left < BATCH_MAX ? (int)left
+                                                                               : BATCH_MAX));
+        }
         json_object *res = NULL;
         char *errtext = NULL;
         double t0 = now_s();
-        cli_rpc_status st = cli__rpc(ctx, "get", params, wait + CALL_MARGIN_S, &res, &errtext);
-        if (st == CLI_RPC_OK && json_object_is_type(res, json_type_array) &&
+        cli_rpc_status st = cli__rpc(ctx, many ? "bmq.get_many" : "get", params,
+                                     wait + CALL_MARGIN_S, &res, &errtext);
+        json_object *msgs = NULL, *dropped = NULL;
+        if (many && st == CLI_RPC_ERROR && errtext && strstr(errtext, "unknown method")) {
+            many = false; /* not one of our hubs: ask again the original way */
+        } else if (many && st == CLI_RPC_OK && json_object_is_type(res, json_type_object) &&
+                   json_object_object_get_ex(res, "messages", &msgs) &&
+                   json_object_is_type(msgs, json_type_array)) {
+            size_t n = json_object_array_length(msgs);
+            for (size_t i = 0; i < n && !stop_flag; i++) {
+                seen++;
+                if (!print_message(json_object_array_get_idx(msgs, i)))
+                    stop_flag = 1;
+            }
+            if (n && timeout >= 0)
+                idle_deadline = now_s() + timeout;
+            int64_t lost = json_object_object_get_ex(res, "dropped", &dropped)
+                               ? json_object_get_int64(dropped)
+                               : 0;
+            if (lost > 0) {
+                cli__err("lost %lld messages (queue full)", (long long)lost);
+                if (!lossy)
+                    rc = CLI_ELOST;
+            }
+            if (!n && now_s() >= idle_deadline)
+                done = true;
+            else if (!n && now_s() - t0 < wait / 2)
+                usleep(50000);
+        } else if (st == CLI_RPC_OK && json_object_is_type(res, json_type_array) &&
             json_object_array_length(res) >= 1) {
             seen++;
             if (timeout >= 0)

@@ -62,7 +62,7 @@ static const command commands[] = {
      "(no notify instance, or no daemon and no backlog).\n"
      "Example: berrymq notify -u critical -a backup \"Backup failed\" \"disk full\"\n"},
     {"listen", NULL, cli__cmd_listen, "print matching messages as JSON lines",
-     "Usage: berrymq listen [PATTERN] [--count N] [--timeout S] [--since D]\n"
+     "Usage: berrymq listen [PATTERN] [--count N] [--timeout S] [--since D] [--lossy]\n"
      "\n"
      "Follow PATTERN (default \"*\": everything) through a queue in the hub and\n"
      "print each message on one line: {\"id\":...,\"args\":[...],\"kwargs\":{...}}.\n"
@@ -72,8 +72,11 @@ static const command commands[] = {
      "  -s, --since D     first print the stored messages since D (a duration like\n"
      "                    10m, an ISO 8601 time or a seq; see 'berrymq history'),\n"
      "                    then follow, with no gap and no duplicate in between\n"
+     "      --lossy       go on after the hub's queue for this listener overflowed\n"
      "\n"
      "Exits 0 on --count, --timeout, SIGINT or SIGTERM, or when stdout is closed.\n"
+     "When the queue overflowed it prints 'berrymq: lost N messages (queue full)'\n"
+     "on stderr and exits 4 (with --lossy: prints it and goes on).\n"
      "Example: berrymq listen 'build:*' --count 1 --timeout 60\n"},
     {"history", NULL, cli__cmd_history, "print stored messages (the hub's history)",
      "Usage: berrymq history [PATTERN] [--since D] [--until D] [--limit N] [--json]\n"

@@ -6,11 +6,11 @@ if(TARGET berrymq-hub)
 else()
   set(_srv_hub_bin "${CMAKE_BINARY_DIR}/app/hub/berrymq-hub")
 endif()
-foreach(_t hostile)
+foreach(_t hostile listen)
   bmq_add_test(server_${_t}
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/server_${_t}_test.c
       ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
-    LIBS PkgConfig::JSONC Threads::Threads
+    LIBS PkgConfig::JSONC PkgConfig::GLIB Threads::Threads
     TIMEOUT 240 LABELS server)
   target_compile_definitions(server_${_t} PRIVATE
     BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"

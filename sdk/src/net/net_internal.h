@@ -24,6 +24,8 @@
 #define NET_TOKEN_MAX   128
 #define NET_MAX_TOKENS    10000 /* live tokens per bus: bounds what clients make us hold */
 #define NET_MAX_BATCH     10000 /* requests per JSON-RPC batch */
+#define NET_QUEUE_CAP     100000 /* messages a style 03 queue holds (oldest dropped first) */
+#define NET_GET_MANY_MAX  10000  /* messages one bmq.get_many answer carries */
 
 enum { NET_STYLE_INTERCONNECT = 1, NET_STYLE_ONEWAY = 2, NET_STYLE_QUEUE = 3 };
 
@@ -89,6 +91,7 @@ struct bmq_link {
     GString *expect;   /* (nullable) our server's answer to an accepted batch of expect_n */
     size_t expect_n;
     uint64_t sent, received, failed; /* atomics */
+    uint64_t drops_told; /* style 03: queue drops already reported by bmq.get_many (atomic) */
     /* drop notification (client side), guarded by nb->lock */
     bmq_link_drop_fn drop_fn;
     void *drop_data;

@@ -206,7 +206,8 @@ static json_object *m_connect_via_queue(bmq_server *s, json_object *params, cons
     }
     if (!get_ttl(json_object_array_get_idx(params, 1), &ttl, error))
         return NULL;
-    bmq_queue *q = bmq_queue_new(s->bus, json_object_get_string(pat), false);
+    bmq_queue *q = bmq_queue_new_full(s->bus, json_object_get_string(pat), false, NET_QUEUE_CAP,
+                                      BMQ_OVERFLOW_DROP_OLDEST);
     if (!q) {
         *error = rpc__error(RPC_EPARAMS, "connect_via_queue: bad identifier");
         return NULL;
@@ -343,6 +344,77 @@ static json_object *m_get(bmq_server *s, json_object *params, const rpc_ctx *ctx
     return queue_get(s, token, block, timeout, ctx);
 }
 
+/* bmq.get_many [token, block, timeout, max]: up to @max queued messages in
+ * one answer, {"messages": [[id, args, kwargs]...], "dropped": N} where N
+ * counts what the queue had to drop (full) since the previous answer, so a
+ * listener learns of every loss. Blocks like get for the first message. */
+static json_object *m_get_many(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                               json_object **error)
+{
+    const char *token;
+    if (!params_count(params, 1, 4, error, "bmq.get_many") ||
+        !get_token(json_object_array_get_idx(params, 0), &token, error))
+        return NULL;
+    json_object *b = json_object_array_get_idx(params, 1);
+    json_object *t = json_object_array_get_idx(params, 2);
+    json_object *n = json_object_array_get_idx(params, 3);
+    if ((b && !json_object_is_type(b, json_type_boolean) &&
+         !json_object_is_type(b, json_type_int)) ||
+        (t && !is_number(t)) || (n && !json_object_is_type(n, json_type_int))) {
+        *error = rpc__error(RPC_EPARAMS,
+                            "bmq.get_many: block must be a boolean, timeout a number or null, "
+                            "max an integer");
+        return NULL;
+    }
+    bool block = json_object_array_length(params) < 2 || json_object_get_boolean(b);
+    double timeout = t ? json_object_get_double(t) : -1;
+    if (!isfinite(timeout))
+        timeout = -1;
+    int64_t max = n ? json_object_get_int64(n) : 1000;
+    max = max < 1 ? 1 : max > NET_GET_MANY_MAX ? NET_GET_MANY_MAX : max;
+    json_object *answer = NULL;
+    bmq_link *l = find_link(s, token, &answer);
+    if (!l)
+        return answer;
+    if (l->style != NET_STYLE_QUEUE || !l->queue) {
+        net__link_unref(l);
+        return str("invalid token");
+    }
+    if (timeout < 0 || timeout > s->max_block)
+        timeout = s->max_block;
+    bool wait = block && timeout > 0;
+    bmq_message *m = wait && !(ctx && ctx->defer) ? bmq_queue_get(l->queue, true, timeout)
+                                                  : bmq_queue_get_nowait(l->queue);
+    if (!m && wait && ctx && ctx->defer) {
+        *ctx->defer = NET_DEFER_WAIT;
+        net__link_unref(l);
+        return NULL;
+    }
+    json_object *msgs = json_object_new_array();
+    for (int64_t i = 0; m; i++) {
+        json_object *id, *args, *kwargs;
+        if (net__message_parts(m, &id, &args, &kwargs) == 0) {
+            json_object *r = json_object_new_array_ext(3);
+            json_object_array_add(r, id);
+            json_object_array_add(r, args);
+            json_object_array_add(r, kwargs);
+            json_object_array_add(msgs, r);
+            net__atomic_add(&l->sent, 1);
+            net__atomic_add(&s->nb->messages_out, 1);
+        }
+        bmq_message_unref(m);
+        m = i + 1 < max ? bmq_queue_get_nowait(l->queue) : NULL;
+    }
+    net__link_touch(l);
+    uint64_t drops = bmq_queue_dropped(l->queue);
+    uint64_t told = __atomic_exchange_n(&l->drops_told, drops, __ATOMIC_RELAXED);
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "messages", msgs);
+    json_object_object_add(r, "dropped", json_object_new_int64((int64_t)(drops - told)));
+    net__link_unref(l);
+    return r;
+}
+
 static json_object *m_get_nowait(bmq_server *s, json_object *params, const rpc_ctx *ctx,
                                  json_object **error)
 {
@@ -392,6 +464,7 @@ static const struct {
     {"send_message", m_send_message},
     {"get", m_get},
     {"get_nowait", m_get_nowait},
+    {"bmq.get_many", m_get_many},
     {"close_connection", m_close_connection},
     {"bmq.hello", m_hello},
 };
@@ -515,7 +588,7 @@ static int defer_kind(json_object *req)
         !json_object_is_type(method, json_type_string))
         return NET_DEFER_NONE;
     const char *name = json_object_get_string(method);
-    if (!strcmp(name, "get")) {
+    if (!strcmp(name, "get") || !strcmp(name, "bmq.get_many")) {
         json_object_object_get_ex(req, "params", &params);
         json_object *b = json_object_is_type(params, json_type_array)
                              ? json_object_array_get_idx(params, 1)
