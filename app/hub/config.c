@@ -38,6 +38,7 @@ static hub_config *config_new(void)
     c->links = g_ptr_array_new_with_free_func(link_cfg_free);
     c->log_level = BMQ_LOG_INFO;
     history_opts_default(&c->history);
+    ntfy_cfg_defaults(&c->ntfy);
     return c;
 }
 
@@ -440,12 +441,19 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
         } else if (parse_uint_key(c, cfg, k, v, &uint_ok)) {
             if (!uint_ok)
                 return false;
+        } else if (strcmp(k, "ntfy") == 0) {
+            char *err = NULL;
+            if (ntfy_cfg_parse(v, &cfg->ntfy, &err)) {
+                fail(c, "ntfy", "%s", err);
+                g_free(err);
+                return false;
+            }
         } else {
             return fail(c, k,
                         "unknown key (known: listen, allow, secret, server_names, "
                         "allow_origins, max_body, plugins, links, log_level, history, "
                         "threads, max_connections, max_connections_per_peer, "
-                        "idle_timeout, header_timeout, body_timeout)");
+                        "idle_timeout, header_timeout, body_timeout, ntfy)");
         }
     }
     return true;

@@ -3,7 +3,8 @@
  * Files: main.c (options, startup, signals, shutdown), config.c (hub.json),
  * entries.c (configured instances and their state), rpc.c (hub.* methods,
  * marshaled to the main thread), control.c (_hub:* local messages, links),
- * log.c (stderr / journal logging), lock.c (one hub per user).
+ * log.c (stderr / journal logging), lock.c (one hub per user), ntfy*.c
+ * (ntfy's HTTP API on the listener, see ntfy.h).
  * Everything that touches the plugin host runs on the main thread.
  */
 #ifndef BMQ_HUB_H
@@ -20,6 +21,8 @@
 #include <berrymq/host.h>
 
 #include "history/history.h"
+
+#include "ntfy.h"
 
 #define HUB_DEFAULT_HOST "127.0.0.1"
 #define HUB_DEFAULT_PORT 29887
@@ -58,6 +61,7 @@ typedef struct hub_config {
     GPtrArray *links;   /* hub_link_cfg* */
     int log_level;      /* BMQ_LOG_* */
     history_opts history;
+    ntfy_cfg ntfy;      /* "ntfy": the ntfy API on the listener */
 } hub_config;
 
 /* Load @explicit_path (nullable: the user file, else the default hub.json,
@@ -111,6 +115,7 @@ typedef struct hub {
     GMainLoop *loop;
     bmq_plugin_host *host;
     bmq_server *server;
+    ntfy *ntfy; /* (nullable) the ntfy API */
     hub_config *config;
     char *config_arg; /* --config, nullable */
     char *listen_arg; /* --listen, nullable */

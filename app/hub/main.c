@@ -37,6 +37,7 @@ static gint server_stopped;
 static gpointer stop_server_thread(gpointer data)
 {
     hub *h = data;
+    ntfy_shutdown(h->ntfy); /* streams end before the server stops */
     bmq_server_stop(h->server);
     g_atomic_int_set(&server_stopped, 1);
     g_main_context_wakeup(h->context);
@@ -104,6 +105,10 @@ static int start_server(hub *h, char **error)
     g_free(dir);
     if (!h->server)
         return -1;
+    if (c->ntfy.enabled) {
+        h->ntfy = ntfy_new(h->bus, &c->ntfy);
+        bmq_server_set_route(h->server, ntfy_route, h->ntfy);
+    }
     bool v6 = strchr(c->listen_host, ':') != NULL;
     h->listen = g_strdup_printf(v6 ? "[%s]:%u" : "%s:%u", c->listen_host,
                                 (unsigned)bmq_server_port(h->server));
@@ -200,6 +205,8 @@ static int start_and_run(hub *h)
         g_main_context_iteration(h->context, TRUE);
     g_thread_join(t);
     h->server = NULL;
+    ntfy_free(h->ntfy);
+    h->ntfy = NULL;
     hub_links_stop(h);
     hub_entries_free(h);
     bmq_plugin_host_free(h->host);

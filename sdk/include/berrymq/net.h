@@ -129,6 +129,35 @@ typedef void (*bmq_reply_wait_fn)(void *user_data, uint64_t ticket);
 BMQ_API void bmq_server_set_reply_hook(bmq_server *s, bmq_reply_check_fn check,
                                        bmq_reply_wait_fn wait, void *user_data);
 
+/* Other HTTP routes on the server's listener (e.g. the hub's ntfy API).
+ * Every request that passed the server's checks (allow-list, secret, ...)
+ * and is not JSON-RPC (POST to "/" or "/JSON") is handed to the route
+ * handler once its body has arrived; so is a POST to "/" whose body the
+ * handler recognises, before it is read as JSON-RPC. */
+typedef struct bmq_http_request {
+    size_t size;        /* sizeof(bmq_http_request) */
+    const char *method; /* "GET", "POST", ... (transfer none) */
+    const char *url;    /* path, without the query string (transfer none) */
+    const char *body;   /* the request body, NUL-terminated (transfer none) */
+    size_t body_len;
+    bool too_large;   /* the body was over max_body and was not kept */
+    const char *peer; /* "ip:port" or "" (transfer none) */
+    void *connection; /* the libmicrohttpd struct MHD_Connection (transfer none) */
+    const char *cors; /* (nullable) a web origin let in: echo as Access-Control-Allow-Origin */
+    void *reserved[4];
+} bmq_http_request;
+#define BMQ_HTTP_DECLINED (-1)
+/* Runs on a server thread. Queue a response on req->connection with
+ * libmicrohttpd and return 1 (MHD_YES) or 0 (MHD_NO to close the
+ * connection), or return BMQ_HTTP_DECLINED: a POST to "/" goes on as
+ * JSON-RPC, anything else gets the server's 404/405. The server is started
+ * with MHD_ALLOW_SUSPEND_RESUME so that a handler can stream answers
+ * without holding a thread; it must resume every connection it suspended
+ * before bmq_server_stop. */
+typedef int (*bmq_http_route_fn)(const bmq_http_request *req, void *user_data);
+/* Set (or clear with NULL) the route handler; at most one. 0 or -BMQ_EINVAL. */
+BMQ_API int bmq_server_set_route(bmq_server *s, bmq_http_route_fn fn, void *user_data);
+
 /* Status for "berrymq status": {"listen": "host:port", "node_id": ...,
  * "links": [{"token","style","peer","pattern","idle_s","sent","received",
  * "failed","queued"}...], "counters": {"requests","errors","rejected",

@@ -260,6 +260,8 @@ struct bmq_server {
     int stopping;                       /* atomic */
     GRWLock methods_lock;
     GHashTable *methods;                            /* name -> struct rpc_method */
+    bmq_http_route_fn route_fn;                     /* (nullable) other paths */
+    void *route_data;
     uint64_t requests, errors, rejected, too_large; /* atomics */
     bmq_reply_check_fn reply_check; /* atomic, nullable */
     bmq_reply_wait_fn reply_wait;

@@ -26,6 +26,7 @@ struct net_cidr {
 
 struct req {
     GString *body;
+    bool routed; /* handed to the route handler (not a JSON-RPC request) */
     char peer[INET6_ADDRSTRLEN + 8];
     bmq_server *s;
     struct MHD_Connection *conn;
@@ -224,6 +225,38 @@ static uint64_t reply_check(bmq_server *s)
     return check ? check(s->reply_hook_data) : 0;
 }
 
+static enum MHD_Result not_rpc(struct MHD_Connection *conn, const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_POST))
+        return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST with a JSON-RPC body");
+    return reply_text(conn, MHD_HTTP_NOT_FOUND, "post to / or /JSON");
+}
+
+/* Hand a request to the route handler. On a POST to "/" a decline returns
+ * BMQ_HTTP_DECLINED (read it as JSON-RPC); elsewhere it gets 404/405. */
+static int route(bmq_server *s, struct req *r, struct MHD_Connection *conn, const char *url,
+                 const char *method, bool too_large)
+{
+    bmq_http_route_fn fn = __atomic_load_n(&s->route_fn, __ATOMIC_ACQUIRE);
+    if (fn) {
+        bmq_http_request hr = {.size = sizeof hr,
+                               .method = method,
+                               .url = url,
+                               .body = r->body && !too_large ? r->body->str : "",
+                               .body_len = r->body && !too_large ? r->body->len : 0,
+                               .too_large = too_large,
+                               .peer = r->peer,
+                               .connection = conn,
+                               .cors = r->cors};
+        int rc = fn(&hr, s->route_data);
+        if (rc != BMQ_HTTP_DECLINED)
+            return rc ? MHD_YES : MHD_NO;
+    }
+    if (!r->routed)
+        return BMQ_HTTP_DECLINED;
+    return not_rpc(conn, method);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -266,14 +299,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             net__atomic_add(&s->rejected, 1);
             return reply_text(conn, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer secret");
         }
-        if (strcmp(method, MHD_HTTP_METHOD_POST))
-            return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST with a JSON-RPC body");
-        if (strcmp(url, "/") && strcmp(url, "/JSON"))
-            return reply_text(conn, MHD_HTTP_NOT_FOUND, "post to / or /JSON");
+        bool rpc =
+            !strcmp(method, MHD_HTTP_METHOD_POST) && (!strcmp(url, "/") || !strcmp(url, "/JSON"));
+        r->routed = !rpc && __atomic_load_n(&s->route_fn, __ATOMIC_ACQUIRE);
+        if (!rpc && !r->routed)
+            return not_rpc(conn, method);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && g_ascii_strtoull(cl, NULL, 10) > s->max_body) {
             net__atomic_add(&s->too_large, 1);
+            if (r->routed)
+                return (enum MHD_Result)route(s, r, conn, url, method, true);
             return reply_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
         }
         r->body = g_string_sized_new(cl ? (gsize)g_ascii_strtoull(cl, NULL, 10) + 1 : 256);
@@ -302,6 +338,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         g_string_append_len(r->body, upload_data, (gssize)*upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    if (r->routed)
+        return (enum MHD_Result)route(s, r, conn, url, method, false);
+    if (url[1] == '\0' && __atomic_load_n(&s->route_fn, __ATOMIC_ACQUIRE)) {
+        int rc = route(s, r, conn, url, method, false);
+        if (rc != BMQ_HTTP_DECLINED)
+            return (enum MHD_Result)rc;
     }
     int defer = NET_DEFER_NONE;
     rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL,
@@ -758,6 +801,17 @@ int bmq_server_add_method_full(bmq_server *s, const char *name, bmq_rpc_method_f
     }
     g_rw_lock_writer_unlock(&s->methods_lock);
     return rc;
+}
+
+int bmq_server_set_route(bmq_server *s, bmq_http_route_fn fn, void *user_data)
+{
+    if (!s)
+        return -BMQ_EINVAL;
+    /* Set before requests arrive (or cleared after they stop): no lock on
+     * the request path. */
+    s->route_data = user_data;
+    __atomic_store_n(&s->route_fn, fn, __ATOMIC_RELEASE);
+    return 0;
 }
 
 bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out)
