@@ -1,41 +1,6 @@
-/* fileobserver_harness.c - shared fixture of the fileobserver tests,
- * included by each test file: a bus, the real plugin host loading the
- * built plugin, a follower recording every message, a temp directory, and
- * main-loop helpers that block (no polling) until something happens. */
-/* Not every test file uses every helper. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <glib/gstdio.h>
-
-#include <berrymq/host.h>
-
-typedef struct ev {
-    char *name;   /* instance id */
-    char *action; /* created / modified / removed */
-    char *path;   /* args[0] */
-    int64_t size; /* kwargs.size, -1 if absent */
-    double mtime; /* kwargs.mtime, -1 if absent */
-} ev;
-
-typedef struct fo_fx {
-    bmq_bus *bus;
-    bmq_plugin_host *host;
-    bmq_follower *f;
-    GPtrArray *evs;  /* ev* in delivery order */
-    GPtrArray *logs; /* char* */
-    GPtrArray *strs; /* char* returned by fx_path, freed with the fixture */
-    char *root;      /* temp dir for the files under test */
-    char *data_root;
-} fo_fx;
+/* fileobserver_harness.c - shared fixture of the fileobserver tests (see
+ * fileobserver_harness.h). */
+#include "fileobserver_harness.h"
 
 static void ev_free(gpointer p)
 {
@@ -74,7 +39,7 @@ static void fx_on_log(int level, const char *id, const char *line, void *ud)
         fprintf(stderr, "log %d [%s] %s\n", level, id ? id : "-", line);
 }
 
-static void fx_init(fo_fx *fx)
+void fx_init(fo_fx *fx)
 {
     memset(fx, 0, sizeof(*fx));
     fx->bus = bmq_bus_new();
@@ -93,14 +58,14 @@ static void fx_init(fo_fx *fx)
     g_assert_nonnull(fx->f);
 }
 
-static void rm_rf(const char *path)
+void rm_rf(const char *path)
 {
     char *argv[] = {"rm", "-rf", (char *)path, NULL};
     g_assert_true(
         g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
 }
 
-static void fx_clear(fo_fx *fx)
+void fx_clear(fo_fx *fx)
 {
     bmq_plugin_host_free(fx->host);
     bmq_unfollow(fx->f);
@@ -115,7 +80,7 @@ static void fx_clear(fo_fx *fx)
 
 /* Path under the fixture root (printf-style); (transfer none): owned by
  * the fixture. */
-G_GNUC_PRINTF(2, 3) static char *fx_path(fo_fx *fx, const char *fmt, ...)
+char *fx_path(fo_fx *fx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -130,7 +95,7 @@ G_GNUC_PRINTF(2, 3) static char *fx_path(fo_fx *fx, const char *fmt, ...)
 /* Create an instance from a printf-style JSON config; asserts success
  * unless @error is given. */
 G_GNUC_PRINTF(4, 5)
-static bmq_instance *fx_create(fo_fx *fx, const char *id, char **error, const char *fmt, ...)
+bmq_instance *fx_create(fo_fx *fx, const char *id, char **error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -152,14 +117,14 @@ static bmq_instance *fx_create(fo_fx *fx, const char *id, char **error, const ch
     return inst;
 }
 
-static gboolean fx_wake(gpointer p)
+gboolean fx_wake(gpointer p)
 {
     *(bool *)p = true;
     return G_SOURCE_REMOVE;
 }
 
 /* Block in the main loop until @n events were recorded or @timeout_ms. */
-static bool fx_wait(fo_fx *fx, guint n, int timeout_ms)
+bool fx_wait(fo_fx *fx, guint n, int timeout_ms)
 {
     bool expired = false;
     guint id = g_timeout_add((guint)timeout_ms, fx_wake, &expired);
@@ -171,7 +136,7 @@ static bool fx_wait(fo_fx *fx, guint n, int timeout_ms)
 }
 
 /* Run the loop until no event arrived for @quiet_ms (at most 20 s). */
-static void fx_settle(fo_fx *fx, int quiet_ms)
+void fx_settle(fo_fx *fx, int quiet_ms)
 {
     gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
     for (;;) {
@@ -186,7 +151,7 @@ static void fx_settle(fo_fx *fx, int quiet_ms)
 }
 
 /* Number of events of instance @name with @action and @path (NULL = any). */
-static guint fx_count(fo_fx *fx, const char *name, const char *action, const char *path)
+guint fx_count(fo_fx *fx, const char *name, const char *action, const char *path)
 {
     guint n = 0;
     for (guint i = 0; i < fx->evs->len; i++) {
@@ -198,14 +163,14 @@ static guint fx_count(fo_fx *fx, const char *name, const char *action, const cha
     return n;
 }
 
-static ev *fx_ev(fo_fx *fx, guint i)
+ev *fx_ev(fo_fx *fx, guint i)
 {
     g_assert_cmpuint(i, <, fx->evs->len);
     return fx->evs->pdata[i];
 }
 
 /* Assert event @i is exactly (name, action, path). */
-static void fx_assert_ev(fo_fx *fx, guint i, const char *name, const char *action, const char *path)
+void fx_assert_ev(fo_fx *fx, guint i, const char *name, const char *action, const char *path)
 {
     ev *e = fx_ev(fx, i);
     g_assert_cmpstr(e->name, ==, name);
@@ -213,7 +178,7 @@ static void fx_assert_ev(fo_fx *fx, guint i, const char *name, const char *actio
     g_assert_cmpstr(e->path, ==, path);
 }
 
-static void write_file(const char *path, const char *data, bool append)
+void write_file(const char *path, const char *data, bool append)
 {
     int fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
     g_assert_cmpint(fd, >=, 0);
@@ -222,13 +187,13 @@ static void write_file(const char *path, const char *data, bool append)
     close(fd);
 }
 
-static void make_dirs(const char *path)
+void make_dirs(const char *path)
 {
     g_assert_cmpint(g_mkdir_with_parents(path, 0755), ==, 0);
 }
 
 /* Number of inotify fds this process holds. */
-static int count_inotify_fds(void)
+int count_inotify_fds(void)
 {
     int n = 0;
     GDir *d = g_dir_open("/proc/self/fd", 0, NULL);

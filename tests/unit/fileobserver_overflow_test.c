@@ -6,7 +6,7 @@
  * observer must rescan, and what it reported (created minus removed) must
  * equal what is really on disk. Creating files is the slow part on a busy
  * disk, so the burst is mostly writes. */
-#include "fileobserver_harness.c"
+#include "fileobserver_harness.h"
 
 #define NFILES  5000
 #define NREMOVE (NFILES / 5)

@@ -5,7 +5,7 @@
 #include <sched.h>
 #include <sys/wait.h>
 
-#include "fileobserver_harness.c"
+#include "fileobserver_harness.h"
 
 #define WAIT_MS 3000
 

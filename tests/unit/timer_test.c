@@ -1,7 +1,8 @@
 /* timer_test.c - the timer plugin loaded by the real plugin host, driven
- * by a real GMainLoop: tick accuracy, count, missed ticks, destroy,
- * reconfigure, status and config errors. Timing is asserted loosely. */
-#include <math.h>
+ * by a real GMainLoop: the schedule (seq, never early, no drift in seq),
+ * count, missed ticks, destroy, reconfigure, status and config errors.
+ * Nothing here bounds how late a tick may be: a loaded machine may delay
+ * any of them. tests/bench/bench_timer prints the lateness instead. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,51 +136,37 @@ static bmq_instance *create(fixture *fx, const char *id, const char *json, char 
     return inst;
 }
 
-static gint cmp_double(gconstpointer a, gconstpointer b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* 20 ticks at 50 ms: each on its absolute deadline (no accumulated drift),
- * seq 1..20, and nothing after count. */
+/* 20 ticks at 50 ms: seq names each absolute deadline (a late tick does not
+ * shift the ones after it), no tick comes before its deadline, seq 1..20,
+ * and nothing after count. */
 static void test_accuracy_and_count(void)
 {
     fixture fx = {0};
     fx_init(&fx, "t1:*");
     char *err = NULL;
     gint64 t0 = g_get_monotonic_time();
+    double real0 = g_get_real_time() / 1e6;
     bmq_instance *inst = create(&fx, "t1", "{\"interval\": 0.05, \"count\": 20}", &err);
-    g_assert_no_error(NULL);
     g_assert_null(err);
     g_assert_nonnull(inst);
-    run_until(&fx, 20, 5000);
+    run_until(&fx, 20, 30000);
     g_assert_cmpint(slots(&fx), ==, 20);
-    double worst = 0;
-    GArray *lates = g_array_new(FALSE, FALSE, sizeof(double));
     for (guint i = 0; i < fx.ticks->len; i++) {
         tick *t = fx.ticks->pdata[i];
         g_assert_cmpstr(t->id, ==, "t1:tick");
         /* seq names the slot; it only grows (by more after a coalesced tick). */
         int64_t prev = i ? ((tick *)fx.ticks->pdata[i - 1])->seq : 0;
         g_assert_cmpint(t->seq, ==, prev + 1 + t->missed);
+        /* Never early: t0 precedes the timer's start, so the real deadline
+         * is at or after this one (2 ms of slack for clock granularity). */
         double due = (t0 / 1e6) + t->seq * 0.05;
-        double late = t->seen_us / 1e6 - due;
-        worst = fmax(worst, late);
-        g_array_append_val(lates, late);
-        /* Never early; late only by scheduling noise (loose: loaded CI). */
-        g_assert_cmpfloat(late, >, -0.002);
-        g_assert_cmpfloat(late, <, 0.25);
-        g_assert_cmpfloat(fabs(t->time - g_get_real_time() / 1e6), <, 5.0);
+        g_assert_cmpfloat(t->seen_us / 1e6 - due, >, -0.001);
+        /* "time" is the wall clock at the tick: after the start, not after
+         * its delivery. */
+        g_assert_cmpfloat(t->time, >=, real0 - 0.001);
+        g_assert_cmpfloat(t->time, <=, g_get_real_time() / 1e6 + 0.001);
     }
     g_assert_cmpint(((tick *)fx.ticks->pdata[fx.ticks->len - 1])->seq, ==, 20);
-    /* Drift would grow with seq; the typical tick stays near its deadline. */
-    g_array_sort(lates, cmp_double);
-    double median = g_array_index(lates, double, lates->len / 2);
-    g_test_message("median tick lateness %.2f ms", median * 1000);
-    g_assert_cmpfloat(median, <, 0.03);
-    g_array_free(lates, TRUE);
-    g_test_message("worst tick lateness %.2f ms", worst * 1000);
     run_for(200);
     g_assert_cmpint(slots(&fx), ==, 20);
     json_object *st = bmq_instance_status(inst), *s, *v;
@@ -202,23 +189,22 @@ static void test_missed_ticks(void)
     gint64 t0 = g_get_monotonic_time();
     bmq_instance *inst = create(&fx, "t2", "{\"interval\": 0.03, \"action\": \"beat\"}", &err);
     g_assert_nonnull(inst);
-    run_until(&fx, 1, 2000);
+    run_until(&fx, 1, 30000);
     g_assert_cmpuint(fx.ticks->len, ==, 1);
     int64_t seq1 = ((tick *)fx.ticks->pdata[0])->seq;
     g_usleep(100 * 1000); /* blocks across at least 3 deadlines */
-    run_until(&fx, slots(&fx) + 1, 2000);
+    run_until(&fx, slots(&fx) + 1, 30000);
     g_assert_cmpuint(fx.ticks->len, ==, 2);
     tick *t = fx.ticks->pdata[1];
     g_assert_cmpstr(t->id, ==, "t2:beat");
     g_assert_cmpint(t->seq, >=, seq1 + 3);
     g_assert_cmpint(t->missed, ==, t->seq - seq1 - 1);
     /* The next one is back on the grid: due at t0 + seq * interval. */
-    run_until(&fx, slots(&fx) + 1, 2000);
+    run_until(&fx, slots(&fx) + 1, 30000);
     g_assert_cmpuint(fx.ticks->len, ==, 3);
     t = fx.ticks->pdata[2];
     double due = t0 / 1e6 + t->seq * 0.03;
-    g_assert_cmpfloat(t->seen_us / 1e6 - due, >, -0.002);
-    g_assert_cmpfloat(t->seen_us / 1e6 - due, <, 0.1);
+    g_assert_cmpfloat(t->seen_us / 1e6 - due, >, -0.001);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -229,7 +215,7 @@ static void test_destroy_stops(void)
     fx_init(&fx, "t3:*");
     bmq_instance *inst = create(&fx, "t3", "{\"interval\": 0.02}", NULL);
     g_assert_nonnull(inst);
-    run_until(&fx, 3, 2000);
+    run_until(&fx, 3, 30000);
     g_assert_cmpint(slots(&fx), >=, 3);
     bmq_instance_destroy(inst);
     guint n = fx.ticks->len;
@@ -246,9 +232,9 @@ static void test_stop_start(void)
     fx_init(&fx, "t5:tick");
     bmq_instance *inst = create(&fx, "t5", "{\"interval\": 0.04}", NULL);
     g_assert_nonnull(inst);
-    run_until(&fx, 2, 2000);
+    run_until(&fx, 2, 30000);
     g_assert_cmpint(bmq_twitter(fx.bus, "t5:*", NULL, NULL), ==, 0);
-    run_until(&fx, slots(&fx) + 2, 2000); /* still ticking */
+    run_until(&fx, slots(&fx) + 2, 30000); /* still ticking */
     g_assert_cmpint(slots(&fx), >=, 4);
     g_assert_cmpint(bmq_twitter(fx.bus, "t5:stop", NULL, NULL), ==, 0);
     run_for(60); /* the control message is delivered on the main loop */
@@ -257,7 +243,7 @@ static void test_stop_start(void)
     g_assert_cmpuint(fx.ticks->len, ==, n);
     g_assert_cmpint(bmq_twitter(fx.bus, "t5:start", NULL, NULL), ==, 0);
     int64_t before = slots(&fx);
-    run_until(&fx, before + 2, 2000);
+    run_until(&fx, before + 2, 30000);
     g_assert_cmpuint(fx.ticks->len, >, n);
     /* A fresh schedule: the first slot after start is seq 1. */
     tick *first = fx.ticks->pdata[n];
@@ -276,7 +262,7 @@ static void test_reconfigure_and_status(void)
     json_object *st = bmq_instance_status(inst), *s, *v;
     g_assert_true(json_object_object_get_ex(st, "status", &s));
     g_assert_true(json_object_object_get_ex(s, "next_in_s", &v));
-    g_assert_cmpfloat(json_object_get_double(v), >, 9.0);
+    g_assert_cmpfloat(json_object_get_double(v), >=, 0.0);
     g_assert_cmpfloat(json_object_get_double(v), <=, 10.0);
     g_assert_true(json_object_object_get_ex(s, "interval", &v));
     g_assert_cmpfloat(json_object_get_double(v), ==, 10.0);
@@ -293,7 +279,7 @@ static void test_reconfigure_and_status(void)
     err = NULL;
     g_assert_cmpint(bmq_instance_reconfigure(inst, cfg, &err), ==, 0);
     json_object_put(cfg);
-    run_until(&fx, 3, 2000);
+    run_until(&fx, 3, 30000);
     run_for(100);
     g_assert_cmpint(slots(&fx), ==, 3); /* count 3, then nothing */
     tick *last = fx.ticks->pdata[fx.ticks->len - 1];

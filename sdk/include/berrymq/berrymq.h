@@ -56,7 +56,8 @@ enum {
 /* A static English description of an error code (either sign). Never NULL. */
 BMQ_API const char *bmq_strerror(int code);
 
-/* Library version string, e.g. "0.1.0". (transfer none) */
+/* Returns: (transfer none) the library version string, e.g. "0.1.0",
+ * static; never NULL. */
 BMQ_API const char *bmq_version(void);
 
 typedef struct bmq_bus bmq_bus;
@@ -117,10 +118,12 @@ BMQ_API const char *bmq_message_namespace(const bmq_message *m); /* "" for the d
 BMQ_API bool bmq_message_is_local(const bmq_message *m);         /* name starts with '_' */
 BMQ_API json_object *bmq_message_args(const bmq_message *m);     /* array; do not modify */
 BMQ_API json_object *bmq_message_kwargs(const bmq_message *m);   /* object; do not modify */
-/* Serialized {"id":..,"args":..,"kwargs":..} (transfer none), computed once. */
+/* Returns: (transfer none) serialized {"id":..,"args":..,"kwargs":..},
+ * computed once, valid while the caller holds a reference; never NULL. */
 BMQ_API const char *bmq_message_to_json(const bmq_message *m);
-/* The JSON text of args / kwargs alone (transfer none), computed once: for
- * building wire formats without touching the shared json-c objects. */
+/* Returns: (transfer none) the JSON text of args / kwargs alone, computed
+ * once, valid while the caller holds a reference; never NULL. For building
+ * wire formats without touching the shared json-c objects. */
 BMQ_API const char *bmq_message_args_json(const bmq_message *m);
 BMQ_API const char *bmq_message_kwargs_json(const bmq_message *m);
 /* Threading: one message may be read by several threads at once (followers
@@ -135,7 +138,11 @@ BMQ_API const char *bmq_message_kwargs_json(const bmq_message *m);
 /* Origin metadata, used by bridges (net links, MQTT) to avoid echo loops.
  * The uid is a unique 32-hex-char string, generated lazily on first call
  * unless the message was created with one. origin is an opaque tag of the
- * component that injected the message (NULL for local senders). */
+ * component that injected the message (NULL for local senders).
+ * bmq_message_uid returns: (transfer none) the uid, valid while the caller
+ * holds a reference; NULL only for a NULL message or when memory runs out.
+ * bmq_message_origin returns: (transfer none, nullable) the tag as given;
+ * the message does not own it. Any thread. */
 BMQ_API const char *bmq_message_uid(const bmq_message *m);
 BMQ_API const void *bmq_message_origin(const bmq_message *m);
 /* As bmq_message_new, also setting uid (nullable: generated lazily; else
@@ -253,12 +260,15 @@ BMQ_API bmq_queue *bmq_queue_new_full(bmq_bus *bus, const char *pattern, bool sh
 /* Returns (transfer full) the next message, or NULL when none arrived
  * (non-blocking, or after timeout_s; timeout_s < 0 blocks forever). */
 BMQ_API bmq_message *bmq_queue_get(bmq_queue *q, bool block, double timeout_s);
+/* As bmq_queue_get(q, false, 0): (transfer full) or NULL when empty. */
 BMQ_API bmq_message *bmq_queue_get_nowait(bmq_queue *q);
 BMQ_API size_t bmq_queue_qsize(bmq_queue *q);
 BMQ_API bool bmq_queue_empty(bmq_queue *q);
 BMQ_API bool bmq_queue_full(bmq_queue *q);
 BMQ_API size_t bmq_queue_capacity(bmq_queue *q);
 BMQ_API uint64_t bmq_queue_dropped(bmq_queue *q);
+/* Returns: (transfer none) the pattern the queue follows, valid until
+ * bmq_queue_free of this handle; NULL only for a NULL handle. */
 BMQ_API const char *bmq_queue_pattern(bmq_queue *q);
 /* Wake every getter blocked on this queue handle with NULL and make further
  * gets non-blocking (messages already queued are still returned). */

@@ -91,7 +91,8 @@ gulong bmq_gtk_bridge_bind_menu_item(BmqGtkBridge *bridge, gpointer menu_item, c
 gulong bmq_gtk_bridge_bind_action(BmqGtkBridge *bridge, gpointer action, const char *id,
                                   json_object *args, json_object *kwargs);
 
-/* (transfer none, nullable) the followed pattern; NULL for a fed bridge. */
+/* Returns: (transfer none, nullable) the followed pattern, valid as long
+ * as the bridge; NULL for a fed bridge. */
 const char *bmq_gtk_bridge_get_pattern(BmqGtkBridge *bridge);
 /* Counters: messages emitted, and messages dropped because the queue was full. */
 guint64 bmq_gtk_bridge_get_emitted(BmqGtkBridge *bridge);

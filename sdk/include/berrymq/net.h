@@ -78,6 +78,8 @@ BMQ_API void bmq_server_options_init(bmq_server_options *opts);
  * (transfer full, nullable). */
 BMQ_API bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, char **error);
 BMQ_API uint16_t bmq_server_port(const bmq_server *s);    /* the bound port */
+/* Returns: (transfer none) this node's id (sent to peers to avoid loops),
+ * valid until bmq_server_stop; never NULL for a running server. */
 BMQ_API const char *bmq_server_node_id(const bmq_server *s);
 /* Stop listening, drop all links and tokens, free. NULL-safe. */
 BMQ_API void bmq_server_stop(bmq_server *s);
@@ -207,7 +209,8 @@ typedef struct bmq_link bmq_link;
  * ttl everywhere below: seconds of allowed idleness, <= 0 = never expires. */
 BMQ_API int bmq_init_connection(bmq_bus *bus, const char *host, uint16_t port,
                                 uint16_t *bound_port);
-/* The server started by bmq_init_connection (transfer none, nullable). */
+/* Returns: (transfer none, nullable) the server started by
+ * bmq_init_connection, valid until it is stopped; NULL when there is none. */
 BMQ_API bmq_server *bmq_bus_server(bmq_bus *bus);
 
 /* Style 01. Requires bmq_init_connection on this bus first (the peer calls
@@ -232,7 +235,9 @@ BMQ_API bmq_message *bmq_get(bmq_link *link, bool block, double timeout_s, int *
 BMQ_API bmq_message *bmq_get_nowait(bmq_link *link, int *err);
 /* Send close_connection, stop forwarding, free the link. NULL-safe. */
 BMQ_API int bmq_close_connection(bmq_link *link);
-BMQ_API const char *bmq_link_token(const bmq_link *link); /* (transfer none, nullable) */
+/* Returns: (transfer none, nullable) the link's token, valid until
+ * bmq_close_connection; NULL when an original server answered with none. */
+BMQ_API const char *bmq_link_token(const bmq_link *link);
 /* Largest JSON-RPC batch the link sends to a peer of this project (original
  * nodes always get one request per message). Default 256; 1..10000. */
 BMQ_API int bmq_link_set_batch(bmq_link *link, unsigned max);
