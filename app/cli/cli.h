@@ -100,6 +100,9 @@ int cli__cmd_twitter(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_status(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_pause(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_resume(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_quit(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_plugin(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_history(cli_ctx *ctx, int argc, char **argv);
 /* listen --since: replay the stored messages from @since, then follow, as

@@ -100,6 +100,20 @@ static const command commands[] = {
      "Usage: berrymq status [--json]\n"
      "\n"
      "  --json   print the hub's raw hub.status result as JSON\n"},
+    {"pause", NULL, cli__cmd_pause, "pause desktop notifications (as the tray does)",
+     "Usage: berrymq pause\n"
+     "\n"
+     "Hold back desktop notifications until 'berrymq resume'. Only the hub's own\n"
+     "user (or a client with its secret) may do this.\n"},
+    {"resume", NULL, cli__cmd_resume, "show desktop notifications again",
+     "Usage: berrymq resume\n"
+     "\n"
+     "Undo 'berrymq pause'. Only the hub's own user (or with its secret).\n"},
+    {"quit", NULL, cli__cmd_quit, "stop the hub",
+     "Usage: berrymq quit\n"
+     "\n"
+     "Stop the hub cleanly (exit status 0). Only the hub's own user (or with its\n"
+     "secret).\n"},
     {"plugin", NULL, cli__cmd_plugin, "list, install, remove, enable, disable plugins",
      "Usage: berrymq plugin list [--json]\n"
      "       berrymq plugin install FILE.so [--id ID] [--config JSON] [--no-load]\n"
