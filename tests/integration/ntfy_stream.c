@@ -1,0 +1,111 @@
+/* ntfy_stream.c - live subscriptions on the real hub: json, sse and raw
+ * streams (open event, messages, keepalive), a berryMQ twitter reaching an
+ * SSE subscriber, several topics, since= on a stream, the subscriber limit,
+ * and a hub that stops cleanly while streams are open.
+ */
+#include <string.h>
+
+#include "hub_harness.h"
+#include "ntfy_http.h"
+
+static char *base;
+
+static char *url(const char *path)
+{
+    return g_strconcat(base, path, NULL);
+}
+
+static void publish(const char *path, const char *body)
+{
+    char *u = url(path);
+    nt_resp r = nt_request(NULL, u, NULL, body, strlen(body));
+    HH_CHECK(r.status == 200);
+    nt_resp_clear(&r);
+    g_free(u);
+}
+
+static nt_stream *open_stream(const char *path)
+{
+    char *u = url(path);
+    nt_stream *s = nt_stream_start(u);
+    g_free(u);
+    /* the open event (or, for raw, its empty line) says we are subscribed */
+    HH_CHECK(nt_stream_wait(s, strstr(path, "/raw") ? "\n" : "\"event\":\"open\"", 1, 10000));
+    return s;
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    hh_env *env = hh_env_new();
+    hh_write_config(env, "{\"plugins\": [], \"ntfy\": {\"keepalive\": 1, \"max_subscribers\": 4}}");
+    hh_hub *h = hh_start(env, NULL, true);
+    if (!h->listen) {
+        hh_free(h);
+        hh_env_free(env);
+        return 1;
+    }
+    base = g_strconcat("http://", h->listen, NULL);
+
+    fprintf(stderr, "-- json, sse, raw\n");
+    publish("/st", "before"); /* stored: only since= brings it */
+    nt_stream *js = open_stream("/st,other/json");
+    nt_stream *sse = open_stream("/st/sse?since=all");
+    nt_stream *raw = open_stream("/st/raw");
+    publish("/st", "hello stream");
+    publish("/other", "second topic");
+    HH_CHECK(nt_stream_wait(js, "\"message\":\"hello stream\"", 1, 10000));
+    HH_CHECK(nt_stream_wait(js, "\"topic\":\"other\",\"message\":\"second topic\"", 1, 10000));
+    HH_CHECK(nt_stream_wait(sse, "data: {", 3, 10000)); /* open, before, hello */
+    HH_CHECK(nt_stream_wait(sse, "\"message\":\"before\"", 1, 10000));
+    HH_CHECK(nt_stream_wait(raw, "hello stream\n", 1, 10000));
+    char *t = nt_stream_text(js);
+    HH_CHECK(!strstr(t, "\"before\""));
+    g_free(t);
+
+    fprintf(stderr, "-- a twitter reaches an SSE subscriber\n");
+    char *err = NULL;
+    json_object *res = hh_call(h, "hub.twitter", "[\"st:built\", [\"make\", \"ok\"], {}]", &err);
+    g_free(err);
+    json_object_put(res);
+    HH_CHECK(nt_stream_wait(sse, "\"topic\":\"st\",\"message\":\"make ok\"", 1, 10000));
+
+    fprintf(stderr, "-- keepalive\n");
+    HH_CHECK(nt_stream_wait(js, "\"event\":\"keepalive\"", 1, 10000));
+    HH_CHECK(nt_stream_wait(sse, "event: keepalive\n", 1, 10000));
+
+    fprintf(stderr, "-- subscriber limit\n");
+    nt_stream *fourth = open_stream("/st/json");
+    char *u = url("/st/json");
+    nt_resp r = nt_request(NULL, u, NULL, NULL, 0);
+    g_free(u);
+    HH_CHECK(r.status == 429);
+    HH_CONTAINS(r.body, "\"code\":42901");
+    nt_resp_clear(&r);
+    nt_stream_free(fourth); /* a closed stream frees its slot */
+    bool freed = false;
+    for (int i = 0; i < 500 && !freed; i++) {
+        u = url("/st/json");
+        nt_stream *again = nt_stream_start(u);
+        g_free(u);
+        freed = nt_stream_wait(again, "\"event\":\"open\"", 1, 200);
+        nt_stream_free(again);
+    }
+    HH_CHECK(freed);
+
+    fprintf(stderr, "-- stop with streams open\n");
+    HH_CHECK(hh_stop(h) == 0);
+    HH_CHECK(nt_stream_wait_end(js, 10000));
+    HH_CHECK(nt_stream_wait_end(sse, 10000));
+    HH_CHECK(nt_stream_wait_end(raw, 10000));
+    nt_stream_free(js);
+    nt_stream_free(sse);
+    nt_stream_free(raw);
+    hh_free(h);
+    hh_env_free(env);
+    g_free(base);
+    curl_global_cleanup();
+    if (hh_failures)
+        fprintf(stderr, "%d check(s) failed\n", hh_failures);
+    return hh_failures ? 1 : 0;
+}
