@@ -13,3 +13,10 @@ if(TARGET plugin_capture)
     LIBS berrymq PkgConfig::GLIB TIMEOUT 120 LABELS capture)
   add_dependencies(capture_bus plugin_capture)
 endif()
+# Through the real hub and the CLI.
+if(TARGET plugin_capture AND TARGET plugin_notify AND TARGET berrymq-hub AND TARGET berrymq-cli)
+  bmq_add_test(desktop_capture_hub SOURCES ${_cap}/desktop_capture_hub.c
+    ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
+    LIBS berrymq PkgConfig::GLIB PkgConfig::JSONC TIMEOUT 300 LABELS desktop integration hub capture)
+  add_dependencies(desktop_capture_hub plugin_capture plugin_notify berrymq-hub berrymq-cli)
+endif()
