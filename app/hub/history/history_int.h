@@ -43,6 +43,7 @@ struct history {
 
     sqlite3 *db; /* the writer's connection; writer thread only once running */
     sqlite3_stmt *insert;
+    sqlite3_stmt *set_last; /* meta last_seq: seqs never go back, even when emptied */
 
     GMutex read_lock; /* the reader connection */
     sqlite3 *rdb;

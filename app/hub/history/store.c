@@ -10,12 +10,15 @@
 #include "history_int.h"
 
 static const char schema[] = "CREATE TABLE IF NOT EXISTS messages("
-                             " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                             " seq INTEGER PRIMARY KEY,"
                              " time_us INTEGER NOT NULL,"
                              " id TEXT NOT NULL,"
                              " args TEXT NOT NULL,"
                              " kwargs TEXT NOT NULL,"
                              " origin TEXT);"
+                             "CREATE TABLE IF NOT EXISTS meta("
+                             " key TEXT PRIMARY KEY,"
+                             " value);"
                              "CREATE TABLE IF NOT EXISTS cursors("
                              " name TEXT PRIMARY KEY,"
                              " seq INTEGER NOT NULL);";
@@ -75,6 +78,10 @@ static int try_open(history *h, char **error)
                             -1, &h->insert, NULL);
     if (rc != SQLITE_OK)
         goto fail;
+    rc = sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('last_seq', ?)",
+                            -1, &h->set_last, NULL);
+    if (rc != SQLITE_OK)
+        goto fail;
     sqlite3 *rdb = NULL;
     rc = sqlite3_open_v2(h->path, &rdb, SQLITE_OPEN_READWRITE, NULL);
     if (rc != SQLITE_OK) {
@@ -111,6 +118,8 @@ void store__close(history *h)
 {
     sqlite3_finalize(h->insert);
     h->insert = NULL;
+    sqlite3_finalize(h->set_last);
+    h->set_last = NULL;
     sqlite3_close(h->db);
     h->db = NULL;
     g_mutex_lock(&h->read_lock);
@@ -204,8 +213,7 @@ int store__open(history *h)
     g_free(error);
     g_chmod(h->path, 0600); /* other users must not read what was sent */
     /* Seqs never go back, even when retention emptied the table. */
-    uint64_t last =
-        (uint64_t)query_int(h->db, "SELECT seq FROM sqlite_sequence WHERE name='messages'", 0);
+    uint64_t last = (uint64_t)query_int(h->db, "SELECT value FROM meta WHERE key='last_seq'", 0);
     uint64_t max = (uint64_t)query_int(h->db, "SELECT max(seq) FROM messages", 0);
     if (max > last)
         last = max;

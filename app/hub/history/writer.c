@@ -157,6 +157,12 @@ static int write_batch(history *h, hist_record **v, unsigned n)
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(h->set_last, 1, (sqlite3_int64)v[n - 1]->seq);
+        rc = sqlite3_step(h->set_last);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset(h->set_last);
+    }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK && !sqlite3_get_autocommit(h->db))
