@@ -227,5 +227,7 @@ static json_object *m_history(json_object *params, void *user_data, json_object 
 
 void hub_history_register(hub *h)
 {
-    bmq_server_add_method(h->server, "hub.history", m_history, h);
+    /* The history holds what everybody sent: the hub's own user only (or a
+     * client with the secret). */
+    bmq_server_add_method_full(h->server, "hub.history", m_history, h, BMQ_RPC_ADMIN);
 }
