@@ -260,9 +260,8 @@ static bool parse_plugin(ctx *c, hub_config *cfg, size_t i, json_object *o, GHas
     }
     char idkey[128];
     g_snprintf(idkey, sizeof idkey, "%s.id", key);
-    for (const char *s = p->id; *s; s++)
-        if (!g_ascii_isalnum(*s) && *s != '_' && *s != '-' && *s != '.')
-            return fail(c, idkey, "'%s': use letters, digits, '_', '-' and '.'", p->id);
+    if (!bmq_instance_id_valid(p->id))
+        return fail(c, idkey, "'%s': use letters, digits, '_', '-' and '.' (at most 64)", p->id);
     if (g_hash_table_contains(ids, p->id))
         return fail(c, idkey, "duplicate id '%s' (give each instance its own \"id\")", p->id);
     g_hash_table_add(ids, p->id);

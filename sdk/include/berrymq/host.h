@@ -77,6 +77,10 @@ BMQ_API const char *bmq_plugin_path(const bmq_plugin *p);
  * -BMQ_EABI (no common ABI version). */
 BMQ_API int bmq_plugin_check_file(const char *path, char **name, char **version, char **error);
 
+/* The one rule for instance ids: 1..64 of letters, digits, '_', '-', '.'.
+ * Returns true when @id (nullable: false) follows it. Any thread. */
+BMQ_API bool bmq_instance_id_valid(const char *id);
+
 /* Create instance @id (unique per host) of plugin @plugin_name (loaded on
  * demand) with @config (transfer none: the instance takes its own
  * reference; nullable = {}).

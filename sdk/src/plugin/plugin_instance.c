@@ -8,7 +8,7 @@
 
 #include "plugin_host.h"
 
-static bool valid_instance_id(const char *s)
+bool bmq_instance_id_valid(const char *s)
 {
     if (!s || !*s || strlen(s) > 64)
         return false;
@@ -78,7 +78,7 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
     bmq_instance *inst = NULL;
     if (!id)
         id = plugin_name;
-    if (!valid_instance_id(id)) {
+    if (!bmq_instance_id_valid(id)) {
         *err = g_strdup_printf("instance '%s': invalid id (use letters, digits, '_', '-', "
                                "'.'; at most 64)",
                                id);
