@@ -77,7 +77,11 @@ int main(void)
         fprintf(stderr, "not root: cannot run a client as another uid; skipped\n");
         return 77;
     }
-    if (!g_find_program_in_path("setpriv") || !g_find_program_in_path("curl")) {
+    char *setpriv = g_find_program_in_path("setpriv"), *curl = g_find_program_in_path("curl");
+    bool have = setpriv && curl;
+    g_free(setpriv);
+    g_free(curl);
+    if (!have) {
         fprintf(stderr, "setpriv or curl missing; skipped\n");
         return 77;
     }
