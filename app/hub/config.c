@@ -335,6 +335,9 @@ static const struct {
     {"idle_timeout", offsetof(hub_config, idle_timeout), 1, 86400},
     {"header_timeout", offsetof(hub_config, header_timeout), 1, 3600},
     {"body_timeout", offsetof(hub_config, body_timeout), 1, 3600},
+    {"max_queues", offsetof(hub_config, max_queues), 1, 10000},
+    {"max_queues_per_peer", offsetof(hub_config, max_queues_per_peer), 1, 10000},
+    {"max_ttl", offsetof(hub_config, max_ttl), 1, 1000000000},
 };
 
 /* true when @k is one of uint_keys; *ok tells whether its value is good. */
@@ -452,7 +455,8 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
                         "unknown key (known: listen, allow, secret, server_names, "
                         "allow_origins, max_body, plugins, links, log_level, history, "
                         "threads, max_connections, max_connections_per_peer, "
-                        "idle_timeout, header_timeout, body_timeout, ntfy)");
+                        "idle_timeout, header_timeout, body_timeout, ntfy, max_queues, "
+                        "max_queues_per_peer, max_ttl)");
         }
     }
     return true;

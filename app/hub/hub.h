@@ -57,6 +57,7 @@ typedef struct hub_config {
     /* Server limits (docs/server.md); 0 = the library's default. */
     unsigned threads, max_connections, max_connections_per_peer;
     unsigned idle_timeout, header_timeout, body_timeout;
+    unsigned max_queues, max_queues_per_peer, max_ttl;
     GPtrArray *plugins; /* hub_plugin_cfg* */
     GPtrArray *links;   /* hub_link_cfg* */
     int log_level;      /* BMQ_LOG_* */

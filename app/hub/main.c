@@ -97,6 +97,9 @@ static int start_server(hub *h, char **error)
     o.conn_timeout_s = c->idle_timeout;
     o.header_timeout_s = c->header_timeout;
     o.body_timeout_s = c->body_timeout;
+    o.max_queues = c->max_queues;
+    o.max_queues_per_peer = c->max_queues_per_peer;
+    o.max_ttl_s = c->max_ttl;
     char *dir = hub_runtime_dir();
     char *sock = g_build_filename(dir, "hub.sock", NULL);
     o.unix_path = sock;

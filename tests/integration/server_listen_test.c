@@ -151,6 +151,39 @@ static void overflow(cli_h *h, bool lossy)
     CHECK(cli_h_wait_queue(h, "burst:*", false, 10.0), "queue left behind");
 }
 
+/* 10,000 connect_via_queue calls with ttl 0 from the hub's own user: at
+ * most max_queues (1,024) are granted, the rest refused naming the limit;
+ * closing them frees the places again. */
+static void queue_flood(cli_h *h)
+{
+    int granted = 0, named = 0;
+    GString *b = g_string_new(NULL);
+    for (int sent = 0; sent < 10000; sent += 1000) {
+        g_string_assign(b, "[");
+        for (int i = 0; i < 1000; i++)
+            g_string_append_printf(b,
+                                   "%s{\"id\":%d,\"method\":\"connect_via_queue\",\"params\":"
+                                   "[\"flood%d:*\",0]}",
+                                   i ? "," : "", sent + i, sent + i);
+        g_string_append_c(b, ']');
+        char *r = post(h, b->str);
+        for (char *p = r; p && (p = strstr(p, "\"result\":\"")); p++)
+            granted++;
+        for (char *p = r; p && (p = strstr(p, "(max_queues)")); p++)
+            named++;
+        free(r);
+    }
+    g_string_free(b, TRUE);
+    fprintf(stderr, "queue flood: %d of 10000 granted, %d refusals name max_queues\n", granted,
+            named);
+    CHECK(granted > 0 && granted <= 1024, "%d queues granted", granted);
+    CHECK(named == 10000 - granted, "%d refusals name the limit", named);
+    cli_run r;
+    int rc = cli_h_runv(h, &r, "twitter", "flood1:x", NULL);
+    CHECK(rc == 0, "twitter after the flood: %d %s", rc, r.err);
+    cli_run_free(&r);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -164,6 +197,7 @@ int main(void)
     whole_burst(&h);
     overflow(&h, false);
     overflow(&h, true);
+    queue_flood(&h);
     int rc = cli_h_hub_stop(&h);
     CHECK(rc == 0, "hub exit %d", rc);
     cli_h_cleanup(&h);

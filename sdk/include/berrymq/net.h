@@ -44,6 +44,9 @@ typedef struct bmq_server_options {
     unsigned max_conns_per_peer; /* per remote address or other local uid; 0 = 64 */
     unsigned header_timeout_s;   /* a request's headers must arrive within; 0 = 10 */
     unsigned body_timeout_s;     /* and its body within this after them; 0 = 30 */
+    unsigned max_queues;          /* tokens (queues, links) clients hold in all; 0 = 1024 */
+    unsigned max_queues_per_peer; /* ... per peer other than our own uid; 0 = 64 */
+    unsigned max_ttl_s;           /* largest ttl of such a peer's token (no ttl 0); 0 = 3600 */
     /* Browser guard (see bmq_server_start): extra names a Host header may
      * carry, and web origins ("http://host:port") let in with CORS. */
     const char *const *server_names;  /* (nullable) NULL-terminated */

@@ -33,6 +33,7 @@ net_bus *net__bus_get(bmq_bus *bus)
     nb->fwd = g_ptr_array_new();
     nb->expired = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_queue_init(&nb->expired_order);
+    nb->per_peer = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     nb->seen = net__seen_new();
     char *uuid = g_uuid_string_random();
     g_strlcpy(nb->node_id, uuid, sizeof nb->node_id);
@@ -81,6 +82,7 @@ void net__bus_unref(net_bus *nb)
     g_ptr_array_free(nb->fwd, TRUE);
     g_hash_table_destroy(nb->expired);
     g_queue_clear(&nb->expired_order);
+    g_hash_table_destroy(nb->per_peer);
     net__seen_free(nb->seen);
     g_cond_clear(&nb->sweep_cond);
     g_mutex_clear(&nb->seen_lock);
@@ -116,9 +118,25 @@ int net__bus_add_link(net_bus *nb, bmq_link *link, bool table)
             g_mutex_unlock(&nb->lock);
             return -BMQ_EEXIST;
         }
-        if (g_hash_table_size(nb->tokens) >= NET_MAX_TOKENS) {
+        if (g_hash_table_size(nb->tokens) >= NET_MAX_TOKENS ||
+            (link->inbound && nb->server && nb->server->max_queues &&
+             nb->n_inbound >= nb->server->max_queues)) {
             g_mutex_unlock(&nb->lock);
             return -BMQ_EFULL;
+        }
+        guint held = link->peer_key ? GPOINTER_TO_UINT(g_hash_table_lookup(nb->per_peer,
+                                                                           link->peer_key))
+                                    : 0;
+        if (link->inbound && link->peer_key && !link->owner && nb->server &&
+            nb->server->max_queues_per_peer && held >= nb->server->max_queues_per_peer) {
+            g_mutex_unlock(&nb->lock);
+            return -BMQ_EDENIED;
+        }
+        if (link->inbound) {
+            nb->n_inbound++;
+            if (link->peer_key)
+                g_hash_table_insert(nb->per_peer, g_strdup(link->peer_key),
+                                    GUINT_TO_POINTER(held + 1));
         }
         g_hash_table_insert(nb->tokens, link->token, net__link_ref(link));
         link->in_table = true;
@@ -157,6 +175,17 @@ static int unlink_locked(bmq_link *link, bool expired)
     if (link->in_table) {
         g_hash_table_remove(nb->tokens, link->token);
         link->in_table = false;
+        if (link->inbound) {
+            nb->n_inbound--;
+            guint held = link->peer_key ? GPOINTER_TO_UINT(g_hash_table_lookup(nb->per_peer,
+                                                                               link->peer_key))
+                                        : 0;
+            if (held > 1)
+                g_hash_table_insert(nb->per_peer, g_strdup(link->peer_key),
+                                    GUINT_TO_POINTER(held - 1));
+            else if (held)
+                g_hash_table_remove(nb->per_peer, link->peer_key);
+        }
         refs++;
         if (expired)
             remember_expired(nb, link->token);

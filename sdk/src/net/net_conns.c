@@ -12,6 +12,7 @@
  * the heap under the lock before libmicrohttpd closes its socket,
  * so a shutdown never reaches a reused descriptor.
  */
+#define _GNU_SOURCE 1 /* struct ucred */
 #include "net_internal.h"
 
 #include <arpa/inet.h>
@@ -255,6 +256,11 @@ net_conn *net__conns_open(net_conns *g, int fd, char *why, size_t why_len)
     c->via_socket = have && local.ss_family == AF_UNIX;
     if (have && is_loopback_addr(&peer))
         c->uid = loopback_uid(&peer, &local);
+    struct ucred cred;
+    socklen_t cl = sizeof cred;
+    if (have && peer.ss_family == AF_UNIX &&
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0)
+        c->uid = (long)cred.uid; /* the Unix socket: the kernel says who */
     uid_t u;
     if (c->via_socket && peer_uid_of_fd(fd, &u) == 0) /* SO_PEERCRED */
         c->uid = (long)u;

@@ -45,6 +45,8 @@ struct net_bus {
     bmq_follower *follower; /* "*@*:*" forwarder, created with the first forwarding link */
     GHashTable *expired;    /* tokens dropped for idleness */
     GQueue expired_order;
+    GHashTable *per_peer; /* peer_key -> inbound tokens it holds */
+    unsigned n_inbound;   /* inbound tokens */
     /* loop suppression */
     GMutex seen_lock;
     net_seen *seen; /* the last NET_SEEN_CAP uids (net_seen.c) */
@@ -91,6 +93,8 @@ struct bmq_link {
     GString *expect;   /* (nullable) our server's answer to an accepted batch of expect_n */
     size_t expect_n;
     uint64_t sent, received, failed; /* atomics */
+    char *peer_key; /* (nullable) inbound: the peer that made it ("uid:N", "ip:ADDR") */
+    bool owner;     /* inbound: made by a local client of the server's own uid */
     uint64_t drops_told; /* style 03: queue drops already reported by bmq.get_many (atomic) */
     /* drop notification (client side), guarded by nb->lock */
     bmq_link_drop_fn drop_fn;
@@ -104,7 +108,8 @@ net_bus *net__bus_get(bmq_bus *bus); /* (transfer full), created on demand */
 net_bus *net__bus_ref(net_bus *nb);
 void net__bus_unref(net_bus *nb);
 /* Register @link (ref taken); in the token table too when @table. -BMQ_EEXIST
- * when the token is taken, -BMQ_EFULL when NET_MAX_TOKENS are live. */
+ * when the token is taken, -BMQ_EFULL when NET_MAX_TOKENS (or the server's
+ * max_queues) are live, -BMQ_EDENIED when its peer holds max_queues_per_peer. */
 int net__bus_add_link(net_bus *nb, bmq_link *link, bool table);
 /* Look a token up: the link (transfer full) or NULL; *expired tells whether
  * the token died of idleness (answer "timeout"). An idle link found here is
@@ -249,6 +254,10 @@ struct bmq_server {
     unsigned conn_timeout;
     unsigned max_conns;
     unsigned threads; /* event loop threads */
+    /* tokens made by clients: in all (0 = NET_MAX_TOKENS), per peer other
+     * than the server's own uid; their largest ttl (owner: any) */
+    unsigned max_queues, max_queues_per_peer;
+    double max_ttl;
     net_conns *conns; /* (nullable) per-peer limits and request deadlines */
     /* Requests that may wait run here, their connection suspended meanwhile:
      * blocking gets (wait_pool) and program-added methods (call_pool), so

@@ -56,6 +56,7 @@ void net__link_unref(bmq_link *l)
     g_free(l->peer);
     g_free(l->peer_node);
     g_free(l->pattern);
+    g_free(l->peer_key);
     g_cond_clear(&l->q_cond);
     g_mutex_clear(&l->q_lock);
     g_mutex_clear(&l->call_lock);

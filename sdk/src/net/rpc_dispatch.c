@@ -66,6 +66,34 @@ static bool get_ttl(json_object *o, double *ttl, json_object **error)
     return true;
 }
 
+/* Who holds an inbound link, and the ttl it may have: only a local client
+ * of the server's own uid may keep one forever (ttl 0); others get at most
+ * the server's max_ttl. */
+static void link_owner(bmq_server *s, bmq_link *l, const rpc_ctx *ctx)
+{
+    l->owner = !ctx || !ctx->peer_key || ctx->owner;
+    l->peer_key = ctx && ctx->peer_key ? g_strdup(ctx->peer_key) : NULL;
+    if (!l->owner && s->max_ttl > 0 && (l->ttl <= 0 || l->ttl > s->max_ttl))
+        l->ttl = s->max_ttl;
+}
+
+/* The refusal of a link net__bus_add_link did not take, naming the limit. */
+static json_object *limit_error(bmq_server *s, const char *method, int rc, const rpc_ctx *ctx)
+{
+    if (rc == -BMQ_EDENIED)
+        return rpc__error(RPC_EINTERNAL,
+                          "%s: too many connections from %s: at most %u queues and links per "
+                          "peer (max_queues_per_peer)",
+                          method, ctx && ctx->peer_key ? ctx->peer_key : "this peer",
+                          s->max_queues_per_peer);
+    if (s->max_queues)
+        return rpc__error(RPC_EINTERNAL,
+                          "%s: too many connections: at most %u queues and links in all "
+                          "(max_queues)",
+                          method, s->max_queues);
+    return rpc__error(RPC_EINTERNAL, "%s: too many connections", method);
+}
+
 /* A token parameter: string or null (null is never a valid token here). */
 static bool get_token(json_object *o, const char **token, json_object **error)
 {
@@ -144,12 +172,16 @@ static json_object *m_interconnect(bmq_server *s, json_object *params, const rpc
         bmq_rpc_client_set_timeout(l->rpc, 5);
         rpc__client_set_connect_timeout(l->rpc, 2);
     }
+    link_owner(s, l, ctx);
     int rc = !s->offline && !l->rpc ? -BMQ_EINVAL : net__bus_add_link(s->nb, l, true);
+    if (rc == -BMQ_EFULL || rc == -BMQ_EDENIED) {
+        *error = limit_error(s, "interconnect", rc, ctx);
+        net__link_unref(l);
+        return NULL;
+    }
     if (rc < 0) {
-        *error = rpc__error(rc == -BMQ_EFULL ? RPC_EINTERNAL : RPC_EPARAMS, "interconnect: %s",
-                            rc == -BMQ_EFULL    ? "too many connections"
-                            : rc == -BMQ_EEXIST ? "token already in use"
-                                                : "bad address");
+        *error = rpc__error(RPC_EPARAMS, "interconnect: %s",
+                            rc == -BMQ_EEXIST ? "token already in use" : "bad address");
         net__link_unref(l);
         return NULL;
     }
@@ -166,10 +198,14 @@ static json_object *add_server_link(bmq_server *s, bmq_link *l, const rpc_ctx *c
     l->token = new_token();
     l->peer = g_strdup(ctx && ctx->peer ? ctx->peer : "local");
     l->offline = true; /* inbound 02/03 links never call out */
+    link_owner(s, l, ctx);
     int rc = net__bus_add_link(s->nb, l, true);
     if (rc < 0) {
-        *error = rpc__error(RPC_EINTERNAL, "%s",
-                            rc == -BMQ_EFULL ? "too many connections" : "token collision");
+        *error = rc == -BMQ_EFULL || rc == -BMQ_EDENIED
+                     ? limit_error(s, l->style == NET_STYLE_QUEUE ? "connect_via_queue"
+                                                                  : "connect_oneway",
+                                   rc, ctx)
+                     : rpc__error(RPC_EINTERNAL, "token collision");
         net__link_unref(l);
         return NULL;
     }
