@@ -46,7 +46,7 @@ static bool expand_home(const char *in, GString *out, const char **rest, char **
         char buf[4096];
         getpwnam_r(user, &pw, buf, sizeof(buf), &res);
         if (!res) {
-            *error = g_strdup_printf("\"path\": unknown user \"~%s\"", user);
+            *error = g_strdup_printf("key 'path': unknown user \"~%s\"", user);
             g_free(user);
             return false;
         }
@@ -81,7 +81,7 @@ char *fo__path_expand(const char *in, char **error)
             name++;
             end = strchr(name, '}');
             if (!end || end == name) {
-                *error = g_strdup_printf("\"path\": unterminated or empty ${...} in \"%s\"", in);
+                *error = g_strdup_printf("key 'path': unterminated or empty ${...} in \"%s\"", in);
                 g_string_free(out, TRUE);
                 return NULL;
             }
@@ -92,7 +92,7 @@ char *fo__path_expand(const char *in, char **error)
         char *var = g_strndup(name, (size_t)(end - name));
         const char *val = getenv(var);
         if (!val) {
-            *error = g_strdup_printf("\"path\": environment variable %s is not set", var);
+            *error = g_strdup_printf("key 'path': environment variable %s is not set", var);
             g_free(var);
             g_string_free(out, TRUE);
             return NULL;
@@ -188,26 +188,20 @@ static int split_glob(const bmq_host *host, const char *pat, fo_config *out, cha
     return 0;
 }
 
-static int parse_events(json_object *v, unsigned *mask, char **error)
+static const char *const known_keys[] = {"path", "recursive", "debounce_ms", "events", NULL};
+
+static int parse_events(char **names, unsigned *mask, char **error)
 {
-    if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0) {
-        *error = g_strdup_printf("\"events\" must be a non-empty array of \"created\", "
-                                 "\"modified\", \"removed\", got %s",
-                                 json_object_to_json_string(v));
-        return -BMQ_EINVAL;
-    }
     *mask = 0;
-    for (size_t i = 0; i < json_object_array_length(v); i++) {
-        json_object *e = json_object_array_get_idx(v, i);
-        const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
+    for (char **n = names; *n; n++) {
         unsigned bit = 0;
         for (int k = 0; k < 3; k++)
-            if (!strcmp(s, event_names[k]))
+            if (!strcmp(*n, event_names[k]))
                 bit = 1u << k;
         if (!bit) {
-            *error = g_strdup_printf("\"events\": unknown event %s (known: created, modified, "
-                                     "removed)",
-                                     json_object_to_json_string(e));
+            *error = g_strdup_printf("key 'events': unknown event \"%s\" (known: created, "
+                                     "modified, removed)",
+                                     *n);
             return -BMQ_EINVAL;
         }
         *mask |= bit;
@@ -218,61 +212,45 @@ static int parse_events(json_object *v, unsigned *mask, char **error)
 int fo__config_parse(const bmq_host *host, json_object *config, fo_config *out, char **error)
 {
     memset(out, 0, sizeof(*out));
-    out->debounce_ms = FO_DEBOUNCE_DEFAULT;
     out->events = FO_EV_ALL;
-    if (!config || !json_object_is_type(config, json_type_object)) {
-        *error = g_strdup("config must be a JSON object with at least \"path\"");
-        return -BMQ_ETYPE;
+    /* Unknown keys are only logged: a typo shows without stopping the watch. */
+    char *unknown = NULL;
+    int rc = bmq_config_check_keys(config, known_keys, &unknown);
+    if (rc == -BMQ_ETYPE) {
+        *error = unknown;
+        return rc;
     }
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(config, "path", &v) ||
-        !json_object_is_type(v, json_type_string) || !*json_object_get_string(v)) {
-        *error = g_strdup("missing or empty required key \"path\" (a glob, e.g. \"~/log/*.log\")");
-        return -BMQ_EINVAL;
+    if (rc) {
+        host->log(host, BMQ_LOG_WARNING, "%s: ignored", unknown);
+        g_free(unknown);
     }
-    char *pat = fo__path_expand(json_object_get_string(v), error);
+    char *path = NULL;
+    char **events = NULL;
+    int64_t debounce = FO_DEBOUNCE_DEFAULT;
+    if ((rc = bmq_config_get_string(config, "path", BMQ_CONFIG_REQUIRED | BMQ_CONFIG_NONEMPTY,
+                                    &path, error)) ||
+        (rc = bmq_config_get_bool(config, "recursive", 0, &out->recursive, error)) ||
+        (rc = bmq_config_get_int(config, "debounce_ms", 0, 0, FO_DEBOUNCE_MAX, &debounce, error)) ||
+        (rc = bmq_config_get_strv(config, "events", BMQ_CONFIG_NONEMPTY, &events, error)) ||
+        (events && (rc = parse_events(events, &out->events, error)))) {
+        g_free(path);
+        g_strfreev(events);
+        return rc;
+    }
+    g_strfreev(events);
+    out->debounce_ms = (int)debounce;
+    char *pat = fo__path_expand(path, error);
+    g_free(path);
     if (!pat)
         return -BMQ_EINVAL;
     if (pat[0] != '/') {
-        *error = g_strdup_printf("\"path\" must be absolute after expansion (start with / or ~), "
-                                 "got \"%s\"",
+        *error = g_strdup_printf("key 'path': expected an absolute glob after expansion (start "
+                                 "with / or ~), got \"%s\"",
                                  pat);
         g_free(pat);
         return -BMQ_EINVAL;
     }
     out->pattern = pat;
-    if (json_object_object_get_ex(config, "recursive", &v) && v) {
-        if (!json_object_is_type(v, json_type_boolean)) {
-            *error = g_strdup_printf("\"recursive\" must be true or false, got %s",
-                                     json_object_to_json_string(v));
-            return -BMQ_ETYPE;
-        }
-        out->recursive = json_object_get_boolean(v);
-    }
-    if (json_object_object_get_ex(config, "debounce_ms", &v) && v) {
-        int64_t d = json_object_get_int64(v);
-        if (!json_object_is_type(v, json_type_int) || d < 0 || d > FO_DEBOUNCE_MAX) {
-            *error = g_strdup_printf("\"debounce_ms\" must be an integer from 0 to %d, got %s",
-                                     FO_DEBOUNCE_MAX, json_object_to_json_string(v));
-            return -BMQ_EINVAL;
-        }
-        out->debounce_ms = (int)d;
-    }
-    if (json_object_object_get_ex(config, "events", &v) && v) {
-        int rc = parse_events(v, &out->events, error);
-        if (rc < 0)
-            return rc;
-    }
-    json_object_object_foreach(config, key, val)
-    {
-        (void)val;
-        if (strcmp(key, "path") && strcmp(key, "recursive") && strcmp(key, "debounce_ms") &&
-            strcmp(key, "events"))
-            host->log(host, BMQ_LOG_WARNING,
-                      "unknown config key \"%s\" ignored (known: path, recursive, debounce_ms, "
-                      "events)",
-                      key);
-    }
     return split_glob(host, out->pattern, out, error);
 }
 

@@ -64,68 +64,46 @@ static bool action_valid(const char *a)
     return true;
 }
 
+static const char *const known_keys[] = {"interval", "count", "action", NULL};
+
 /* Parse @config into @out. Returns 0 or -BMQ_EINVAL/-BMQ_ETYPE with
- * *error naming the offending key. Unknown keys are only logged. */
+ * *error naming the offending key. Unknown keys are only logged: a typo
+ * shows in the log without stopping the ticks. */
 static int config_parse(const bmq_host *host, json_object *config, timer_config *out, char **error)
 {
     memset(out, 0, sizeof(*out));
-    if (config && !json_object_is_type(config, json_type_object)) {
-        *error = g_strdup("config must be a JSON object");
-        return -BMQ_ETYPE;
+    char *unknown = NULL;
+    int rc = bmq_config_check_keys(config, known_keys, &unknown);
+    if (rc == -BMQ_ETYPE) {
+        *error = unknown;
+        return rc;
     }
-    json_object *v = NULL;
-    if (!config || !json_object_object_get_ex(config, "interval", &v) || !v) {
-        *error = g_strdup("missing required key \"interval\" (seconds, a number > 0)");
+    if (rc) {
+        host->log(host, BMQ_LOG_WARNING, "%s: ignored", unknown);
+        g_free(unknown);
+    }
+    char *action = g_strdup("tick");
+    if ((rc = bmq_config_get_double(config, "interval", BMQ_CONFIG_REQUIRED, TIMER_MIN_INTERVAL,
+                                    TIMER_MAX_INTERVAL, &out->interval, error)) ||
+        (rc = bmq_config_get_int(config, "count", 0, 1, INT64_MAX, &out->count, error)) ||
+        (rc = bmq_config_get_string(config, "action", 0, &action, error))) {
+        g_free(action);
+        return rc;
+    }
+    if (!action_valid(action)) {
+        *error = g_strdup("key 'action': expected an identifier action (no ':', '@', '*' or "
+                          "spaces)");
+        g_free(action);
         return -BMQ_EINVAL;
     }
-    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
-        *error = g_strdup_printf("\"interval\" must be a number of seconds, got %s",
-                                 json_object_to_json_string(v));
-        return -BMQ_ETYPE;
-    }
-    out->interval = json_object_get_double(v);
-    if (!isfinite(out->interval) || out->interval <= 0) {
-        *error = g_strdup_printf("\"interval\" must be > 0 seconds, got %s",
-                                 json_object_to_json_string(v));
+    if (!strcmp(action, "stop") || !strcmp(action, "start")) {
+        *error = g_strdup_printf("key 'action': \"%s\" is reserved: ID:stop and ID:start "
+                                 "control the timer",
+                                 action);
+        g_free(action);
         return -BMQ_EINVAL;
     }
-    if (out->interval < TIMER_MIN_INTERVAL || out->interval > TIMER_MAX_INTERVAL) {
-        *error = g_strdup_printf("\"interval\" must be between %g and %g seconds, got %g",
-                                 TIMER_MIN_INTERVAL, TIMER_MAX_INTERVAL, out->interval);
-        return -BMQ_EINVAL;
-    }
-    if (json_object_object_get_ex(config, "count", &v) && v) {
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0) {
-            *error = g_strdup_printf("\"count\" must be a positive integer, got %s",
-                                     json_object_to_json_string(v));
-            return -BMQ_EINVAL;
-        }
-        out->count = json_object_get_int64(v);
-    }
-    const char *action = "tick";
-    if (json_object_object_get_ex(config, "action", &v) && v) {
-        if (!json_object_is_type(v, json_type_string) || !action_valid(json_object_get_string(v))) {
-            *error = g_strdup_printf("\"action\" must be an identifier action (no ':', '@', "
-                                     "'*' or spaces), got %s",
-                                     json_object_to_json_string(v));
-            return -BMQ_EINVAL;
-        }
-        action = json_object_get_string(v);
-        if (!strcmp(action, "stop") || !strcmp(action, "start")) {
-            *error = g_strdup_printf("\"action\" \"%s\" is reserved: ID:stop and ID:start "
-                                     "control the timer",
-                                     action);
-            return -BMQ_EINVAL;
-        }
-    }
-    out->action = g_strdup(action);
-    json_object_object_foreach(config, key, val)
-    {
-        (void)val;
-        if (strcmp(key, "interval") && strcmp(key, "count") && strcmp(key, "action"))
-            host->log(host, BMQ_LOG_WARNING,
-                      "unknown config key \"%s\" ignored (known: interval, count, action)", key);
-    }
+    out->action = action;
     return 0;
 }
 

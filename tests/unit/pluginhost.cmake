@@ -11,3 +11,7 @@ bmq_add_test(unit_pluginabi SOURCES ${CMAKE_CURRENT_LIST_DIR}/pluginabi.c
 add_dependencies(unit_pluginabi bmq_test_plugins)
 set_property(TEST unit_pluginabi APPEND PROPERTY ENVIRONMENT
   "BMQ_TEST_PLUGIN_DIR=${CMAKE_BINARY_DIR}/tests/plugins")
+
+# bmq_config_get_*: types, ranges, defaults and the words of each refusal.
+bmq_add_test(unit_plugin_config SOURCES ${CMAKE_CURRENT_LIST_DIR}/plugin_config.c
+  LIBS berrymq TIMEOUT 60 LABELS pluginhost)

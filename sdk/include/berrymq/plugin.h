@@ -176,6 +176,56 @@ typedef const bmq_plugin_descriptor *(*bmq_plugin_entry_fn)(uint32_t host_abi_mi
         return ((desc).abi >= abi_min && (desc).abi <= abi_max) ? &(desc) : NULL;        \
     }
 
+/* ---- Reading an instance config ----
+ *
+ * One helper per type, so every plugin reads its config the same way and
+ * refuses it with the same words. @key names a member of @config; a dotted
+ * key ("tls.ca") descends into nested objects. A member that is absent or
+ * JSON null leaves *out as it was (the caller's default) unless the flags
+ * say BMQ_CONFIG_REQUIRED. The error text names the key and what it
+ * expects, never the value of a string (it may be a secret):
+ *     key 'qos': expected an integer from 0 to 2, got 5
+ *     key 'url': expected a non-empty string, got an integer
+ *     unknown key 'colour' (known: url, filter, format)
+ * The host puts "instance 'ID': " in front of what create/reconfigure
+ * return, so the line a user reads names both the instance and the key.
+ *
+ * Common to all: @config (transfer none, nullable: then every key is
+ * absent) is a JSON object; @error (nullable) receives one line (transfer
+ * full, g_free) on failure, else is left alone. Any thread; no state.
+ * Returns: 0 (read, or absent and not required); -BMQ_ETYPE when the
+ * member (or an object on its dotted path) has the wrong JSON type;
+ * -BMQ_EINVAL when it is out of range, empty against BMQ_CONFIG_NONEMPTY,
+ * or absent against BMQ_CONFIG_REQUIRED. On failure *out is unchanged. */
+enum {
+    BMQ_CONFIG_REQUIRED = 1u << 0, /* absent or null is an error */
+    BMQ_CONFIG_NONEMPTY = 1u << 1, /* string: not ""; strv: at least one element */
+};
+
+/* A JSON string. On success the old *out is g_free()d and replaced by a
+ * copy (transfer full, g_free): start from NULL or a g_malloc'd default. */
+BMQ_API int bmq_config_get_string(json_object *config, const char *key, unsigned flags,
+                                  char **out, char **error);
+/* A JSON integer (not a fraction, not a string) within [min, max]. */
+BMQ_API int bmq_config_get_int(json_object *config, const char *key, unsigned flags, int64_t min,
+                               int64_t max, int64_t *out, char **error);
+/* A JSON number (integer or fractional), finite, within [min, max]. */
+BMQ_API int bmq_config_get_double(json_object *config, const char *key, unsigned flags,
+                                  double min, double max, double *out, char **error);
+/* true or false (not 0/1, not "yes"). */
+BMQ_API int bmq_config_get_bool(json_object *config, const char *key, unsigned flags, bool *out,
+                                char **error);
+/* A string (a list of one) or an array of strings. On success the old
+ * *out is g_strfreev()d and replaced by a NULL-terminated copy (transfer
+ * full, g_strfreev). */
+BMQ_API int bmq_config_get_strv(json_object *config, const char *key, unsigned flags,
+                                char ***out, char **error);
+/* Refuse members of @config not listed in @known (NULL-terminated): the
+ * first unknown one is named with the list of known keys. Returns 0 (also
+ * for a NULL @config), -BMQ_ETYPE when @config is not an object, or
+ * -BMQ_EINVAL. */
+BMQ_API int bmq_config_check_keys(json_object *config, const char *const *known, char **error);
+
 /* "error", "warning", "notice", "info" or "debug" for a BMQ_LOG_* level.
  * Returns (transfer none) a static string; never NULL ("debug" for any
  * other value). */
