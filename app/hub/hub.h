@@ -203,6 +203,8 @@ void hub_history_start(hub *h);
 /* Hold RPC answers until their messages are stored; register hub.history. */
 void hub_history_attach_server(hub *h);
 void hub_history_register(hub *h);
+/* Offer the history to plugins (host->history_cursor). */
+void hub_history_attach_host(hub *h);
 /* After the server and the instances are gone: commit, close. */
 void hub_history_stop(hub *h);
 void hub_history_reconfigure(hub *h, const history_opts *o);

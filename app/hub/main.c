@@ -188,6 +188,7 @@ static int start_and_run(hub *h)
     h->host = bmq_plugin_host_new(h->bus, h->context, NULL);
     bmq_plugin_host_set_log(h->host, hub_log_plugin, NULL);
     bmq_plugin_host_set_node_id(h->host, bmq_server_node_id(h->server));
+    hub_history_attach_host(h);
     for (char **d = opt_plugin_dirs; d && *d; d++)
         bmq_plugin_host_add_dir(h->host, *d);
     bmq_plugin_host_add_default_dirs(h->host);

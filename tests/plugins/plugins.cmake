@@ -35,10 +35,12 @@ _bmq_test_plugin(tinyplug oldplug.c)
 target_compile_definitions(testplugin_tinyplug PRIVATE OLDPLUG_TINY)
 _bmq_test_plugin(newplug newplug.c)
 _bmq_test_plugin(legacyplug legacyplug.c)
+_bmq_test_plugin(cursorplug cursorplug.c)
 # "notso.so": a text file with a plugin's name, to be refused by dlopen.
 file(WRITE ${BMQ_TEST_PLUGIN_DIR}/notso.so "this is not an ELF shared object\n")
 
 add_custom_target(bmq_test_plugins DEPENDS testplugin_testplug testplugin_testplug_norecfg
   testplugin_failplug testplugin_badabi testplugin_nosym testplugin_faultplug
   testplugin_hangload
-  testplugin_oldplug testplugin_tinyplug testplugin_newplug testplugin_legacyplug)
+  testplugin_oldplug testplugin_tinyplug testplugin_newplug testplugin_legacyplug
+  testplugin_cursorplug)

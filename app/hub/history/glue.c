@@ -24,8 +24,10 @@ static void tap(const bmq_message *m, void *user_data)
     if (bmq_message_is_local(m))
         return;
     uint64_t seq = history_append(h->history, m, bmq_sender_label());
-    if (seq)
+    if (seq) {
         tls_seq = seq;
+        bmq_message_set_seq(m, seq); /* followers and cursors see it */
+    }
 }
 
 /* Server thread, right after a request: 0 when its messages are settled
@@ -67,6 +69,56 @@ void hub_history_attach_server(hub *h)
         bmq_server_set_reply_hook(h->server, reply_check, reply_wait, h);
 }
 
+/* The provider behind host->history_cursor. */
+static void *prov_open(void *data, const char *key, const char *pattern, char **error)
+{
+    hub *h = data;
+    if (!h->history) {
+        *error = g_strdup("no history: \"history\" is false in hub.json");
+        return NULL;
+    }
+    return history_cursor_open(h->history, key, pattern, error);
+}
+
+static int prov_next(void *data, void *c, bmq_message **out, unsigned max)
+{
+    (void)data;
+    return history_cursor_next(c, out, max);
+}
+
+static bool prov_live(void *data, void *c, const bmq_message *m)
+{
+    (void)data;
+    return history_cursor_live(c, m);
+}
+
+static int prov_ack(void *data, void *c, uint64_t seq)
+{
+    (void)data;
+    return history_cursor_ack(c, seq);
+}
+
+static void prov_close(void *data, void *c)
+{
+    (void)data;
+    history_cursor_close(c);
+}
+
+static const bmq_history_provider provider = {
+    .size = sizeof(bmq_history_provider),
+    .open = prov_open,
+    .next = prov_next,
+    .live = prov_live,
+    .ack = prov_ack,
+    .close = prov_close,
+};
+
+void hub_history_attach_host(hub *h)
+{
+    if (h->history)
+        bmq_plugin_host_set_history(h->host, &provider, h);
+}
+
 void hub_history_stop(hub *h)
 {
     if (!h->history)
@@ -92,7 +144,9 @@ json_object *hub_history_status(hub *h)
         json_object_object_add(o, "state", json_object_new_string("off"));
         return o;
     }
-    return history_status(h->history);
+    json_object *o = history_status(h->history);
+    json_object_object_add(o, "cursors", history_cursors_status(h->history));
+    return o;
 }
 
 static json_object *rpc_error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

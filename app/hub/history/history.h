@@ -3,7 +3,8 @@
  *
  * Files: options.c (the "history" config key), store.c (open, schema,
  * recovery of a corrupt file), writer.c (append, group commit, durability
- * waits, retention), query.c (reads), glue.c (the hub side: bus tap, reply
+ * waits, retention), query.c (reads), cursor.c (plugins' durable cursors),
+ * glue.c (the hub side: bus tap, reply
  * hook, hub.history, status).
  *
  * Threading: history_append, history_wait and history_query may be called
@@ -89,5 +90,18 @@ typedef struct history_query {
  * Everything appended before the call is committed before it reads.
  * NULL with *error (transfer full) when the store cannot be read. */
 json_object *history_query_run(history *h, const history_query *q, char **error);
+
+/* ---- cursor.c: durable cursors (host->history_cursor) ----
+ * Semantics as in berrymq/plugin.h; @key is "INSTANCE/NAME". */
+typedef struct hist_cursor hist_cursor;
+/* NULL with *error (transfer full) when the store is unavailable or @key
+ * is open already. */
+hist_cursor *history_cursor_open(history *h, const char *key, const char *pattern, char **error);
+int history_cursor_next(hist_cursor *c, bmq_message **out, unsigned max);
+bool history_cursor_live(hist_cursor *c, const bmq_message *m);
+int history_cursor_ack(hist_cursor *c, uint64_t seq);
+void history_cursor_close(hist_cursor *c); /* NULL-safe */
+/* {"INSTANCE/NAME": saved seq, ...} (transfer full) */
+json_object *history_cursors_status(history *h);
 
 #endif /* BMQ_HUB_HISTORY_H */

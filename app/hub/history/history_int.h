@@ -15,11 +15,17 @@
 /* Rows deleted by one retention pass: retention never stalls the writer. */
 #define HISTORY_RETENTION_STEP 5000
 
+/* A message to store, or (msg NULL) a cursor position to save: the writer
+ * keeps them in order, so a cursor made before a message is committed no
+ * later than that message. */
 typedef struct hist_record {
-    uint64_t seq;
+    uint64_t seq;     /* the message's seq; for a cursor, the position */
     int64_t time_us;
-    bmq_message *msg; /* a reference */
-    char *origin;     /* nullable */
+    bmq_message *msg; /* a reference; NULL for a cursor record */
+    char *origin;     /* nullable; for a cursor record, its key */
+    /* A cursor record still updatable by acks: where its cursor points to
+     * it, cleared when the writer takes it (under lock). */
+    struct hist_record **slot;
 } hist_record;
 
 struct history {
@@ -39,11 +45,14 @@ struct history {
     char *error;  /* the last error, nullable */
     uint64_t failed, dropped, written;
     uint64_t messages, first_seq;
+    GHashTable *cursor_pos;  /* key -> uint64_t* saved (or queued) position */
+    GHashTable *cursor_open; /* key -> hist_cursor* open now */
     int64_t bytes, oldest_us;
 
     sqlite3 *db; /* the writer's connection; writer thread only once running */
     sqlite3_stmt *insert;
     sqlite3_stmt *set_last; /* meta last_seq: seqs never go back, even when emptied */
+    sqlite3_stmt *set_cursor;
 
     GMutex read_lock; /* the reader connection */
     sqlite3 *rdb;
@@ -66,5 +75,16 @@ int store__check(history *h);
 
 /* writer.c */
 gpointer writer__main(gpointer data);
+void writer__record_free(hist_record *r);
+/* Queue @r (lock held); false when the store takes nothing now. */
+bool writer__push_locked(history *h, hist_record *r);
+/* Wait until @seq is settled whatever the sync setting, or until
+ * @deadline (monotonic, 0: none). True when settled. */
+bool writer__wait_settled(history *h, uint64_t seq, gint64 deadline);
+
+/* query.c */
+/* A message stored as @id/@args/@kwargs (JSON texts), stamped with @seq.
+ * (transfer full), NULL when the row cannot make one. */
+bmq_message *query__message(uint64_t seq, const char *id, const char *args, const char *kwargs);
 
 #endif

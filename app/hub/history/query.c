@@ -37,6 +37,21 @@ static json_object *row_json(sqlite3_stmt *st)
     return o;
 }
 
+bmq_message *query__message(uint64_t seq, const char *id, const char *args, const char *kwargs)
+{
+    if (!id)
+        return NULL;
+    json_object *a = args ? json_tokener_parse(args) : NULL;
+    json_object *k = kwargs ? json_tokener_parse(kwargs) : NULL;
+    if (a && !json_object_is_type(a, json_type_array))
+        g_clear_pointer(&a, json_object_put);
+    if (k && !json_object_is_type(k, json_type_object))
+        g_clear_pointer(&k, json_object_put);
+    bmq_message *m = bmq_message_new(id, a, k, NULL);
+    bmq_message_set_seq(m, seq);
+    return m;
+}
+
 static bool row_wanted(sqlite3_stmt *st, const history_query *q)
 {
     const char *id = (const char *)sqlite3_column_text(st, 2);
@@ -127,30 +142,13 @@ static int scan_tail(sqlite3 *db, const history_query *q, json_object *out)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Wait until everything appended up to @seq is settled, whatever the sync
- * setting, or until @deadline (monotonic, 0: none). */
-static bool wait_settled(history *h, uint64_t seq, gint64 deadline)
-{
-    bool ok = true;
-    g_mutex_lock(&h->lock);
-    while (ok && h->settled_seq < seq && !h->stop) {
-        if (deadline)
-            ok = g_cond_wait_until(&h->settled_cond, &h->lock, deadline);
-        else
-            g_cond_wait(&h->settled_cond, &h->lock);
-    }
-    ok = h->settled_seq >= seq;
-    g_mutex_unlock(&h->lock);
-    return ok;
-}
-
 json_object *history_query_run(history *h, const history_query *q, char **error)
 {
     gint64 deadline = g_get_monotonic_time() + (gint64)(q->wait_s * G_USEC_PER_SEC);
     /* Read your writes: what was appended before the call is settled
      * before the first scan, and every seq <= base is final in it. */
     uint64_t base = history_last_seq(h);
-    wait_settled(h, base, 0);
+    writer__wait_settled(h, base, 0);
     json_object *out = json_object_new_array();
     uint64_t from = q->since_seq;
     bool first = true;
@@ -198,6 +196,6 @@ json_object *history_query_run(history *h, const history_query *q, char **error)
         if (stop)
             return out;
         base = history_last_seq(h);
-        wait_settled(h, base, deadline);
+        writer__wait_settled(h, base, deadline);
     }
 }

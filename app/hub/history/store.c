@@ -82,6 +82,10 @@ static int try_open(history *h, char **error)
                             -1, &h->set_last, NULL);
     if (rc != SQLITE_OK)
         goto fail;
+    rc = sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO cursors(name, seq) VALUES(?, ?)", -1,
+                            &h->set_cursor, NULL);
+    if (rc != SQLITE_OK)
+        goto fail;
     sqlite3 *rdb = NULL;
     rc = sqlite3_open_v2(h->path, &rdb, SQLITE_OPEN_READWRITE, NULL);
     if (rc != SQLITE_OK) {
@@ -120,6 +124,8 @@ void store__close(history *h)
     h->insert = NULL;
     sqlite3_finalize(h->set_last);
     h->set_last = NULL;
+    sqlite3_finalize(h->set_cursor);
+    h->set_cursor = NULL;
     sqlite3_close(h->db);
     h->db = NULL;
     g_mutex_lock(&h->read_lock);

@@ -8,7 +8,7 @@
 #include "../hub.h"
 #include "history_int.h"
 
-static void record_free(hist_record *r)
+void writer__record_free(hist_record *r)
 {
     bmq_message_unref(r->msg);
     g_free(r->origin);
@@ -26,6 +26,8 @@ history *history_open(const char *path, const history_opts *o)
     g_cond_init(&h->settled_cond);
     g_mutex_init(&h->read_lock);
     g_queue_init(&h->pending);
+    h->cursor_pos = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    h->cursor_open = g_hash_table_new(g_str_hash, g_str_equal);
     store__open(h);
     h->settled_seq = h->next_seq - 1;
     h->writer = g_thread_new("hub-history", writer__main, h);
@@ -42,11 +44,13 @@ void history_close(history *h)
     g_mutex_unlock(&h->lock);
     g_thread_join(h->writer);
     store__close(h);
-    g_queue_clear_full(&h->pending, (GDestroyNotify)record_free);
+    g_queue_clear_full(&h->pending, (GDestroyNotify)writer__record_free);
     g_mutex_clear(&h->lock);
     g_cond_clear(&h->wake);
     g_cond_clear(&h->settled_cond);
     g_mutex_clear(&h->read_lock);
+    g_hash_table_destroy(h->cursor_pos);
+    g_hash_table_destroy(h->cursor_open);
     g_free(h->error);
     g_free(h->path);
     g_free(h);
@@ -65,22 +69,46 @@ uint64_t history_append(history *h, const bmq_message *m, const char *origin)
     hist_record *r = g_new(hist_record, 1);
     r->msg = bmq_message_ref(m);
     r->origin = origin ? g_strdup(origin) : NULL;
+    r->slot = NULL;
     g_mutex_lock(&h->lock);
     if (h->broken || h->stop || h->pending.length >= HISTORY_PENDING_MAX) {
         h->dropped++;
         g_mutex_unlock(&h->lock);
-        record_free(r);
+        writer__record_free(r);
         return 0;
     }
     /* Time and seq under one lock: time never goes back along seq (short
      * of a clock step), which lets a time bound be found by seq. */
     uint64_t seq = r->seq = h->next_seq++;
     r->time_us = g_get_real_time();
-    g_queue_push_tail(&h->pending, r); /* the writer may free r from here on */
-    if (h->pending.length == 1)
-        g_cond_signal(&h->wake);
+    writer__push_locked(h, r); /* the writer may free r from here on */
     g_mutex_unlock(&h->lock);
     return seq;
+}
+
+bool writer__push_locked(history *h, hist_record *r)
+{
+    if (h->broken || h->stop || h->pending.length >= HISTORY_PENDING_MAX)
+        return false;
+    g_queue_push_tail(&h->pending, r);
+    if (h->pending.length == 1)
+        g_cond_signal(&h->wake);
+    return true;
+}
+
+bool writer__wait_settled(history *h, uint64_t seq, gint64 deadline)
+{
+    bool ok = true;
+    g_mutex_lock(&h->lock);
+    while (ok && h->settled_seq < seq && !h->stop) {
+        if (deadline)
+            ok = g_cond_wait_until(&h->settled_cond, &h->lock, deadline);
+        else
+            g_cond_wait(&h->settled_cond, &h->lock);
+    }
+    ok = h->settled_seq >= seq;
+    g_mutex_unlock(&h->lock);
+    return ok;
 }
 
 void history_wait(history *h, uint64_t seq)
@@ -143,7 +171,18 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s)
 static int write_batch(history *h, hist_record **v, unsigned n)
 {
     int rc = sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    uint64_t last = 0;
     for (unsigned i = 0; rc == SQLITE_OK && i < n; i++) {
+        if (!v[i]->msg) { /* a cursor position */
+            sqlite3_stmt *st = h->set_cursor;
+            bind_text(st, 1, v[i]->origin);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)v[i]->seq);
+            rc = sqlite3_step(st);
+            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+            sqlite3_reset(st);
+            continue;
+        }
+        last = v[i]->seq;
         sqlite3_stmt *st = h->insert;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)v[i]->seq);
         sqlite3_bind_int64(st, 2, v[i]->time_us);
@@ -157,8 +196,8 @@ static int write_batch(history *h, hist_record **v, unsigned n)
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(h->set_last, 1, (sqlite3_int64)v[n - 1]->seq);
+    if (rc == SQLITE_OK && last) {
+        sqlite3_bind_int64(h->set_last, 1, (sqlite3_int64)last);
         rc = sqlite3_step(h->set_last);
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
         sqlite3_reset(h->set_last);
@@ -255,21 +294,30 @@ static gint64 retention_deadline(history *h)
 
 static void settle(history *h, hist_record **v, unsigned n, int rc)
 {
+    /* Counts and bounds are about messages; cursor records ride along. */
+    unsigned nm = 0;
+    hist_record *first = NULL, *last = NULL;
+    for (unsigned i = 0; i < n; i++)
+        if (v[i]->msg) {
+            nm++;
+            first = first ? first : v[i];
+            last = v[i];
+        }
     g_mutex_lock(&h->lock);
     if (rc == SQLITE_OK) {
-        h->written += n;
-        h->messages += n;
-        if (!h->first_seq)
-            h->first_seq = v[0]->seq;
-        if (!h->oldest_us)
-            h->oldest_us = v[0]->time_us;
+        h->written += nm;
+        h->messages += nm;
+        if (!h->first_seq && first)
+            h->first_seq = first->seq;
+        if (!h->oldest_us && first)
+            h->oldest_us = first->time_us;
         if (h->failing)
             hub_log(BMQ_LOG_NOTICE,
                     "history: writing again after %" G_GUINT64_FORMAT " lost messages", h->failed);
         h->failing = false;
         g_clear_pointer(&h->error, g_free);
     } else {
-        h->failed += n;
+        h->failed += nm;
         if (!h->failing)
             hub_log(BMQ_LOG_ERROR,
                     "history: cannot write %s: %s; messages are delivered but not recorded",
@@ -278,7 +326,8 @@ static void settle(history *h, hist_record **v, unsigned n, int rc)
         g_free(h->error);
         h->error = g_strdup(h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
     }
-    h->settled_seq = v[n - 1]->seq;
+    if (last)
+        h->settled_seq = last->seq;
     g_cond_broadcast(&h->settled_cond);
     g_mutex_unlock(&h->lock);
 }
@@ -308,8 +357,13 @@ gpointer writer__main(gpointer data)
             }
         }
         unsigned n = 0;
-        while (n < HISTORY_BATCH_MAX && h->pending.length)
-            v[n++] = g_queue_pop_head(&h->pending);
+        while (n < HISTORY_BATCH_MAX && h->pending.length) {
+            hist_record *r = v[n++] = g_queue_pop_head(&h->pending);
+            if (r->slot) { /* later acks queue a new record */
+                *r->slot = NULL;
+                r->slot = NULL;
+            }
+        }
         if (n == 0 && h->stop)
             break;
         g_mutex_unlock(&h->lock);
@@ -324,7 +378,7 @@ gpointer writer__main(gpointer data)
             }
             settle(h, v, n, rc);
             for (unsigned i = 0; i < n; i++)
-                record_free(v[i]);
+                writer__record_free(v[i]);
             if (rc == SQLITE_OK)
                 store__load_stats(h, false);
             retention_more = true;

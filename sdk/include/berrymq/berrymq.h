@@ -150,6 +150,16 @@ BMQ_API const void *bmq_message_origin(const bmq_message *m);
 BMQ_API bmq_message *bmq_message_new_full(const char *id, json_object *args, json_object *kwargs,
                                           const char *uid, const void *origin, int *err);
 
+/* Sequence number in a message store (the hub's history): 0 until a store
+ * stamps the message, which it does in its bus tap, before any follower or
+ * queue sees it, so a follower reads the final value. A message read back
+ * from the store carries the seq it was stored under. Any thread.
+ * bmq_message_seq returns 0 for NULL or an unstamped message.
+ * bmq_message_set_seq stamps @m once: it returns true when @seq (non-zero)
+ * was set, false when @m already had one (it keeps the first) or on NULL. */
+BMQ_API uint64_t bmq_message_seq(const bmq_message *m);
+BMQ_API bool bmq_message_set_seq(const bmq_message *m, uint64_t seq);
+
 /* ---- Bus --------------------------------------------------------------- */
 
 BMQ_API bmq_bus *bmq_bus_new(void);        /* (transfer full) */

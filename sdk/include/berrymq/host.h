@@ -42,6 +42,31 @@ BMQ_API void bmq_plugin_host_set_log(bmq_plugin_host *h, bmq_log_fn fn, void *us
 /* @node_id (transfer none) is copied. Instances see the new id in
  * host->node_id; the old string stays valid until the host is freed. */
 BMQ_API void bmq_plugin_host_set_node_id(bmq_plugin_host *h, const char *node_id);
+/* The store behind host->history_cursor, supplied by the program (the
+ * hub: its history). Every function may be called from any thread, one
+ * thread at a time per cursor. @key is "INSTANCE_ID/NAME"; the other
+ * parameters and results are as documented for the host table's cursor
+ * calls (berrymq/plugin.h). Fields are only appended; size first. */
+typedef struct bmq_history_provider {
+    size_t size; /* sizeof(bmq_history_provider) as the program built it */
+    /* Returns: (transfer full) the provider's cursor, or NULL with *error. */
+    void *(*open)(void *user_data, const char *key, const char *pattern, char **error);
+    int (*next)(void *user_data, void *cursor, bmq_message **out, unsigned max);
+    bool (*live)(void *user_data, void *cursor, const bmq_message *m);
+    int (*ack)(void *user_data, void *cursor, uint64_t seq);
+    void (*close)(void *user_data, void *cursor); /* frees @cursor */
+} bmq_history_provider;
+
+/* Offer a history to the instances: @p (transfer none, nullable: none) and
+ * @user_data must stay valid until the host is freed or the provider is
+ * replaced. Without one, host->history_cursor answers NULL ("no
+ * history"). Set it before creating instances; replacing it while cursors
+ * are open is refused.
+ * Returns: 0, or -BMQ_EINVAL (NULL host, @p->size too small) or
+ * -BMQ_EEXIST (cursors are open). */
+BMQ_API int bmq_plugin_host_set_history(bmq_plugin_host *h, const bmq_history_provider *p,
+                                        void *user_data);
+
 /* Append a directory to the search path (searched in the order added). */
 BMQ_API void bmq_plugin_host_add_dir(bmq_plugin_host *h, const char *dir);
 /* Append the standard directories: $XDG_DATA_HOME/berrymq/plugins, then

@@ -75,6 +75,8 @@ enum {
 };
 
 typedef struct bmq_host bmq_host;
+/* A durable cursor over the program's message history (host->history_cursor). */
+typedef struct bmq_cursor bmq_cursor;
 
 /* One per instance, owned by the host, read-only for the plugin, valid
  * from create() until destroy() returns. The first field is its size: a
@@ -124,6 +126,66 @@ struct bmq_host {
      * Any thread. If the instance is destroyed first, fn is not run but free
      * still is. */
     void (*invoke)(const bmq_host *h, void (*fn)(void *data), void *data, GDestroyNotify free_fn);
+
+    /* ---- Durable cursors over the program's message history ----------
+     * For forwarders and backlogs that must not lose what was acknowledged
+     * to its sender: a cursor is a position in the history, saved by the
+     * host (the hub: in history.db, table "cursors"), named per instance.
+     * Test BMQ_HOST_HAS(h, cursor_close) before using any of the five.
+     * The intended use (docs/plugins.md, "Durable cursors"):
+     *   1. follow(h, pattern, ...) as usual, first;
+     *   2. c = history_cursor(h, "out", pattern, &err); NULL: no history,
+     *      keep an in-memory outbox as before;
+     *   3. cursor_next() in batches and deliver, until it returns fewer
+     *      than asked: the backlog stored before the open is done;
+     *   4. in the follower, deliver a message only if cursor_live() is
+     *      true (else the cursor has returned it or will);
+     *   5. cursor_ack(seq) once a message is delivered (in seq order).
+     * Delivery is at least once: what was delivered but not yet acked (or
+     * acked in the last few milliseconds before a crash) comes again.
+     * Messages carry their seq: bmq_message_seq(). A cursor may be used
+     * from any one thread at a time. */
+
+    /* Open the instance's cursor @name (the same rule as instance ids)
+     * over the messages matching @pattern (nullable: every message; use
+     * the pattern you follow). A saved cursor resumes where its last ack
+     * left it: cursor_next returns what was stored after that and before
+     * the open, cursor_live claims the rest. A new cursor starts at the end
+     * of the history: cursor_next has nothing, every message is live.
+     * Returns: (transfer none) the cursor, owned by the host, valid until
+     * cursor_close or the instance's destroy (which closes it; its acks
+     * stay saved); NULL with *error (nullable; transfer full, g_free) when
+     * the program keeps no history (history off, or a program that
+     * offers none), the name or pattern is invalid, the cursor is already
+     * open, or the store cannot be read. */
+    bmq_cursor *(*history_cursor)(const bmq_host *h, const char *name, const char *pattern,
+                                  char **error);
+    /* Up to @max (1..10000) stored messages after the cursor's read
+     * position that match its pattern, in seq order, into @out; advances
+     * the read position (not the saved one: see cursor_ack). Waits until
+     * what was sent before the call is stored (a few milliseconds). Call
+     * it from a worker thread when the backlog may be large. Once it has
+     * returned fewer than @max, the cursor is caught up with what was
+     * stored before the open: later messages come through your follower
+     * (cursor_live) and a plugin that follows stops calling cursor_next;
+     * one that does not follow may keep calling it to poll what has been
+     * stored since.
+     * Returns: the number of messages (0..max), each (transfer full) to be
+     * released with bmq_message_unref, stamped with its seq; or
+     * -BMQ_EINVAL (NULL cursor/out, max out of range), -BMQ_EIO (the store
+     * cannot be read; nothing was returned, try again later). */
+    int (*cursor_next)(const bmq_host *h, bmq_cursor *c, bmq_message **out, unsigned max);
+    /* In a follower: true when @m is for the follower to deliver (it was
+     * not stored, or was stored after the open), false when cursor_next
+     * has returned it or will. Any thread. */
+    bool (*cursor_live)(const bmq_host *h, bmq_cursor *c, const bmq_message *m);
+    /* Save the position: every matching message with seq <= @seq has been
+     * delivered. Never moves backwards; 0 is ignored. Does not wait: the
+     * position is written with the history's next commit (milliseconds).
+     * Returns: 0, or -BMQ_EINVAL (NULL cursor). */
+    int (*cursor_ack)(const bmq_host *h, bmq_cursor *c, uint64_t seq);
+    /* Close @c (NULL-safe); the saved position stays for the next open. */
+    void (*cursor_close)(const bmq_host *h, bmq_cursor *c);
     /* Append new members here only; a plugin using one tests BMQ_HOST_HAS. */
 };
 

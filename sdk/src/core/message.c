@@ -276,6 +276,7 @@ bmq_message *message__new(const char *id, size_t id_len, json_object *args, json
     atomic_init(&m->args_json, NULL);
     atomic_init(&m->kwargs_json, NULL);
     m->reply_to = reply_to ? strdup(reply_to) : NULL;
+    atomic_init(&m->seq, 0);
     if (err)
         *err = 0;
     return m;
@@ -347,6 +348,21 @@ bool bmq_message_is_local(const bmq_message *m)
 const void *bmq_message_origin(const bmq_message *m)
 {
     return m ? m->origin : NULL;
+}
+
+uint64_t bmq_message_seq(const bmq_message *m)
+{
+    return m ? atomic_load_explicit(&m->seq, memory_order_relaxed) : 0;
+}
+
+bool bmq_message_set_seq(const bmq_message *m, uint64_t seq)
+{
+    if (!m || !seq)
+        return false;
+    /* The field is the store's annotation, not part of the message's
+     * content: set through a const pointer, once. */
+    uint64_t zero = 0;
+    return atomic_compare_exchange_strong(&((bmq_message *)m)->seq, &zero, seq);
 }
 
 /* Publish a lazily made object; the loser of a race frees its own copy. */

@@ -22,6 +22,7 @@ struct bmq_message {
     _Atomic(char *) args_json;   /* static "[]" when args is NULL */
     _Atomic(char *) kwargs_json; /* static "{}" when kwargs is NULL */
     char *reply_to;              /* talk: where follower results go (nullable) */
+    _Atomic(uint64_t) seq;       /* a store's sequence number, 0 until stamped */
     const char *name;            /* into buf */
     const char *action;
     const char *ns;

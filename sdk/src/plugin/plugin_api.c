@@ -403,6 +403,7 @@ void plugin__api_init(bmq_instance *inst)
     a->timeout_add = api_timeout_add;
     a->log = api_log;
     a->invoke = api_invoke;
+    plugin__cursor_init(inst);
 }
 
 void plugin__api_stop(bmq_instance *inst)
@@ -446,6 +447,7 @@ void plugin__api_cleanup(bmq_instance *inst)
         g_free(s);
     }
     g_list_free(sources);
+    plugin__cursor_cleanup(inst);
 
     /* No trampoline runs now (unfollow waited), so the pending list only
      * shrinks: drop it, releasing message references and invoke data. */

@@ -22,6 +22,9 @@ struct bmq_plugin_host {
     void *log_data;
     char *node_id;
     GPtrArray *old_node_ids; /* kept alive: instances may hold the pointer */
+    bmq_history_provider history; /* zeroed: none; copied up to its size */
+    void *history_data;
+    int open_cursors; /* atomic */
 };
 
 struct bmq_plugin {
@@ -70,6 +73,7 @@ struct bmq_instance {
     GList *follows;    /* plugin_follow* */
     GList *queues;     /* bmq_queue* */
     GList *sources;    /* plugin_source* */
+    GList *cursors;    /* bmq_cursor* (plugin_cursor.c) */
     GQueue pending;    /* plugin_pending*, deliveries for the main thread */
     GSource *dispatch; /* idle source draining pending, NULL when idle */
 };
@@ -91,6 +95,10 @@ void plugin__api_cleanup(bmq_instance *inst);
 /* Allow deliveries again (after a recreate). */
 void plugin__api_restart(bmq_instance *inst);
 void plugin__api_counts(bmq_instance *inst, int *followers, int *queues, int *sources);
+
+/* plugin_cursor.c: the host table's cursor calls; close what is left. */
+void plugin__cursor_init(bmq_instance *inst);
+void plugin__cursor_cleanup(bmq_instance *inst);
 
 /* plugin_guard.c: bmq_plugin_call_enter for an instance. */
 void plugin__call_enter_inst(bmq_plugin_call *c, const bmq_instance *inst, const char *what);
