@@ -53,6 +53,16 @@ enum {
     BMQ_EFAILED = 18,   /* generic failure reported by a wrapped call */
 };
 
+/* Log levels (syslog numbering), for every log sink of the library: the
+ * plugin host's (berrymq/plugin.h) and the server's (berrymq/net.h). */
+enum {
+    BMQ_LOG_ERROR = 3,
+    BMQ_LOG_WARNING = 4,
+    BMQ_LOG_NOTICE = 5,
+    BMQ_LOG_INFO = 6,
+    BMQ_LOG_DEBUG = 7,
+};
+
 /* A static English description of an error code (either sign). Never NULL. */
 BMQ_API const char *bmq_strerror(int code);
 

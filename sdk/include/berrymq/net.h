@@ -23,7 +23,7 @@ extern "C" {
 
 typedef struct bmq_server bmq_server;
 
-/* Log sink of a server: @level is a BMQ_LOG_* level of berrymq/plugin.h
+/* Log sink of a server: @level is a BMQ_LOG_* level of berrymq/berrymq.h
  * (syslog numbering), @line one line without newline. Any thread. */
 typedef void (*bmq_server_log_fn)(int level, const char *line, void *user_data);
 

@@ -59,14 +59,7 @@ extern "C" {
 #define BMQ_STRUCT_HAS(size, type, field)                                                          \
     ((size_t)(size) >= offsetof(type, field) + sizeof(((type *)0)->field))
 
-/* Log levels (syslog numbering). */
-enum {
-    BMQ_LOG_ERROR = 3,
-    BMQ_LOG_WARNING = 4,
-    BMQ_LOG_NOTICE = 5,
-    BMQ_LOG_INFO = 6,
-    BMQ_LOG_DEBUG = 7,
-};
+/* Log levels: BMQ_LOG_* in berrymq/berrymq.h. */
 
 /* Follow flags. */
 enum {

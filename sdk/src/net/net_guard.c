@@ -26,9 +26,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <berrymq/plugin.h> /* BMQ_LOG_* */
-
-
 #define GUARD_LOG_INTERVAL_US (60 * G_USEC_PER_SEC)
 
 static const char *const reason_text[NET_GUARD_N] = {
