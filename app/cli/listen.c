@@ -192,7 +192,19 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
                                ? json_object_get_int64(dropped)
                                : 0;
             if (lost > 0) {
-                cli__err("lost %lld messages (queue full)", (long long)lost);
+                /* Name the bound that dropped them, as the hub tells. */
+                json_object *by = NULL;
+                char limits[96] = "";
+                if (json_object_object_get_ex(res, "dropped_by", &by) &&
+                    json_object_is_type(by, json_type_object)) {
+                    json_object_object_foreach(by, k, v)
+                    {
+                        (void)v;
+                        if (strlen(limits) + strlen(k) + 3 < sizeof limits)
+                            strcat(strcat(limits, limits[0] ? ", " : ": "), k);
+                    }
+                }
+                cli__err("lost %lld messages (queue full%s)", (long long)lost, limits);
                 if (!lossy)
                     rc = CLI_ELOST;
             }

@@ -75,8 +75,9 @@ static const command commands[] = {
      "      --lossy       go on after the hub's queue for this listener overflowed\n"
      "\n"
      "Exits 0 on --count, --timeout, SIGINT or SIGTERM, or when stdout is closed.\n"
-     "When the queue overflowed it prints 'berrymq: lost N messages (queue full)'\n"
-     "on stderr and exits 4 (with --lossy: prints it and goes on).\n"
+     "When the queue overflowed it prints 'berrymq: lost N messages (queue full: LIMIT)'\n"
+     "(LIMIT: the hub's max_queue_messages or max_queue_bytes) on stderr and\n"
+     "exits 4 (with --lossy: prints it and goes on).\n"
      "Example: berrymq listen 'build:*' --count 1 --timeout 60\n"},
     {"history", NULL, cli__cmd_history, "print stored messages (the hub's history)",
      "Usage: berrymq history [PATTERN] [--since D] [--until D] [--limit N] [--json]\n"

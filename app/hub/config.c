@@ -338,6 +338,8 @@ static const struct {
     {"max_queues", offsetof(hub_config, max_queues), 1, 10000},
     {"max_queues_per_peer", offsetof(hub_config, max_queues_per_peer), 1, 10000},
     {"max_ttl", offsetof(hub_config, max_ttl), 1, 1000000000},
+    {"max_queue_messages", offsetof(hub_config, max_queue_messages), 1, 10000000},
+    {"max_queue_bytes", offsetof(hub_config, max_queue_bytes), 1024, 4000000000u},
 };
 
 /* true when @k is one of uint_keys; *ok tells whether its value is good. */
@@ -456,7 +458,7 @@ static bool parse_root(ctx *c, hub_config *cfg, json_object *root)
                         "allow_origins, max_body, plugins, links, log_level, history, "
                         "threads, max_connections, max_connections_per_peer, "
                         "idle_timeout, header_timeout, body_timeout, ntfy, max_queues, "
-                        "max_queues_per_peer, max_ttl)");
+                        "max_queues_per_peer, max_ttl, max_queue_messages, max_queue_bytes)");
         }
     }
     return true;

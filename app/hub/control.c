@@ -106,7 +106,9 @@ static bool same_listen(hub *h, hub_config *a, hub_config *b)
            a->max_connections_per_peer == b->max_connections_per_peer &&
            a->idle_timeout == b->idle_timeout && a->header_timeout == b->header_timeout &&
            a->body_timeout == b->body_timeout && a->max_queues == b->max_queues &&
-           a->max_queues_per_peer == b->max_queues_per_peer && a->max_ttl == b->max_ttl;
+           a->max_queues_per_peer == b->max_queues_per_peer && a->max_ttl == b->max_ttl &&
+           a->max_queue_messages == b->max_queue_messages &&
+           a->max_queue_bytes == b->max_queue_bytes;
 }
 
 json_object *hub_reload(hub *h, char **error)

@@ -58,6 +58,7 @@ typedef struct hub_config {
     unsigned threads, max_connections, max_connections_per_peer;
     unsigned idle_timeout, header_timeout, body_timeout;
     unsigned max_queues, max_queues_per_peer, max_ttl;
+    unsigned max_queue_messages, max_queue_bytes; /* each listener's queue */
     GPtrArray *plugins; /* hub_plugin_cfg* */
     GPtrArray *links;   /* hub_link_cfg* */
     int log_level;      /* BMQ_LOG_* */
@@ -160,7 +161,7 @@ void hub_fault_mark(const char *id, const char *plugin, const char *event, const
 /* True when @id has a crash marker; *why (transfer full) is the reason
  * shown as the instance's error. */
 bool hub_fault_marker(const char *id, char **why);
-/* Forget the marker of @id (hub.enable). */
+/* Forget the marker of @id (hub.enable, hub.load of that id). */
 void hub_fault_clear(const char *id);
 
 /* ---- watchdog.c -------------------------------------------------------- */

@@ -100,6 +100,8 @@ static int start_server(hub *h, char **error)
     o.max_queues = c->max_queues;
     o.max_queues_per_peer = c->max_queues_per_peer;
     o.max_ttl_s = c->max_ttl;
+    o.max_queue_messages = c->max_queue_messages;
+    o.max_queue_bytes = c->max_queue_bytes;
     char *dir = hub_runtime_dir();
     char *sock = g_build_filename(dir, "hub.sock", NULL);
     o.unix_path = sock;

@@ -132,6 +132,46 @@ static void test_overflow(void)
     bmq_bus_free(bus);
 }
 
+/* The byte bound: a message weighs its id plus its args' and kwargs' JSON
+ * text; the oldest go first, one heavier than the bound never enters, and
+ * the drops it causes are counted apart. */
+static void test_byte_bound(void)
+{
+    bmq_bus *bus = bmq_bus_new();
+    bmq_queue *q = bmq_queue_new_full(bus, "b", false, 100, BMQ_OVERFLOW_DROP_OLDEST);
+    CHECK_EQ(bmq_queue_max_bytes(q), 0);
+    send_prio(bus, "b:x", 0, 0);     /* "b:x" + "[0]" + "{}" = 8 bytes */
+    CHECK_EQ(bmq_queue_bytes(q), 0); /* not kept without a bound */
+    CHECK_EQ(bmq_queue_set_max_bytes(q, 30), 0);
+    CHECK_EQ(bmq_queue_bytes(q), 8); /* what was queued is counted */
+    for (int i = 1; i < 6; i++)
+        send_prio(bus, "b:x", 0, i);
+    CHECK_EQ(bmq_queue_qsize(q), 3);
+    CHECK_EQ(bmq_queue_bytes(q), 24);
+    CHECK_EQ(bmq_queue_dropped(q), 3);
+    CHECK_EQ(bmq_queue_dropped_over_bytes(q), 3);
+    int err = 0;
+    json_object *big = json_object_new_array();
+    json_object_array_add(big, json_object_new_string("0123456789012345678901234567890"));
+    bmq_message *m = bmq_message_new("b:x", big, NULL, &err);
+    CHECK(m && bmq_message_size(m) == 3 + 35 + 2);
+    CHECK_EQ(bmq_twitter_message(bus, m), 0);
+    CHECK_EQ(bmq_queue_qsize(q), 3); /* heavier than the bound alone */
+    CHECK_EQ(bmq_queue_dropped_over_bytes(q), 4);
+    CHECK_EQ(tag_of(bmq_queue_get_nowait(q)), 3);
+    CHECK_EQ(bmq_queue_bytes(q), 16);
+    /* the message bound is counted apart */
+    CHECK_EQ(bmq_queue_set_max_bytes(q, 0), 0);
+    bmq_queue *small = bmq_queue_new_full(bus, "b", false, 1, BMQ_OVERFLOW_DROP_OLDEST);
+    CHECK_EQ(bmq_queue_set_max_bytes(small, 1000), 0);
+    send_prio(bus, "b:x", 0, 7);
+    send_prio(bus, "b:x", 0, 8);
+    CHECK_EQ(bmq_queue_dropped(small), 1);
+    CHECK_EQ(bmq_queue_dropped_over_bytes(small), 0);
+    CHECK_EQ(bmq_queue_set_max_bytes(NULL, 1), -BMQ_EINVAL);
+    bmq_bus_free(bus);
+}
+
 typedef struct waker {
     bmq_bus *bus;
     double delay;
@@ -265,6 +305,7 @@ int main(void)
     RUN(test_standalone_vs_shared);
     RUN(test_priority);
     RUN(test_overflow);
+    RUN(test_byte_bound);
     RUN(test_blocking);
     RUN(test_close);
     RUN(test_shared_getters);

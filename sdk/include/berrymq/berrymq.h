@@ -136,6 +136,10 @@ BMQ_API const char *bmq_message_to_json(const bmq_message *m);
  * wire formats without touching the shared json-c objects. */
 BMQ_API const char *bmq_message_args_json(const bmq_message *m);
 BMQ_API const char *bmq_message_kwargs_json(const bmq_message *m);
+/* The bytes a message weighs in a queue's byte bound: its id plus the JSON
+ * text of its args and kwargs (serialized once if not yet done). 0 for
+ * NULL. Any thread. */
+BMQ_API size_t bmq_message_size(const bmq_message *m);
 /* Threading: one message may be read by several threads at once (followers
  * on the pool, queue getters, bridges). Read-only json-c calls on args and
  * kwargs (get_ex, array_get_idx, get_int, get_string...) are safe. json-c's
@@ -287,6 +291,17 @@ BMQ_API bool bmq_queue_empty(bmq_queue *q);
 BMQ_API bool bmq_queue_full(bmq_queue *q);
 BMQ_API size_t bmq_queue_capacity(bmq_queue *q);
 BMQ_API uint64_t bmq_queue_dropped(bmq_queue *q);
+/* A byte bound beside the message capacity: the sum of bmq_message_size of
+ * the queued messages stays at most @max_bytes (0 = none, the default).
+ * The overflow policy applies to either bound; a message larger than the
+ * bound by itself is dropped. Applies to the backing queue (every handle of
+ * a shared pattern). Returns 0, or -BMQ_EINVAL for a NULL handle. */
+BMQ_API int bmq_queue_set_max_bytes(bmq_queue *q, size_t max_bytes);
+BMQ_API size_t bmq_queue_max_bytes(bmq_queue *q); /* 0: no byte bound */
+/* Bytes queued now (0 while there is no byte bound). */
+BMQ_API size_t bmq_queue_bytes(bmq_queue *q);
+/* The part of bmq_queue_dropped that the byte bound caused. */
+BMQ_API uint64_t bmq_queue_dropped_over_bytes(bmq_queue *q);
 /* Returns: (transfer none) the pattern the queue follows, valid until
  * bmq_queue_free of this handle; NULL only for a NULL handle. */
 BMQ_API const char *bmq_queue_pattern(bmq_queue *q);

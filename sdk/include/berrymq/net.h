@@ -57,6 +57,11 @@ typedef struct bmq_server_options {
      * one replaced; its directory should be 0700); peers of another uid
      * are refused (SO_PEERCRED) and same-uid peers need no secret. */
     const char *unix_path;
+    /* Bounds of each style-03 queue (connect_via_queue): when one is
+     * reached the oldest messages are dropped and counted, and bmq.get_many
+     * names the bound that dropped them. */
+    size_t max_queue_messages; /* 0 = 100000 */
+    size_t max_queue_bytes;    /* sum of bmq_message_size; 0 = 64 MiB */
 } bmq_server_options;
 
 BMQ_API void bmq_server_options_init(bmq_server_options *opts);

@@ -275,6 +275,7 @@ bmq_message *message__new(const char *id, size_t id_len, json_object *args, json
     atomic_init(&m->json, NULL);
     atomic_init(&m->args_json, NULL);
     atomic_init(&m->kwargs_json, NULL);
+    atomic_init(&m->wire, 0);
     m->reply_to = reply_to ? strdup(reply_to) : NULL;
     atomic_init(&m->seq, 0);
     if (err)
@@ -687,4 +688,19 @@ const char *bmq_message_to_json(const bmq_message *m)
     }
     pthread_mutex_unlock(lock_of(m));
     return cur;
+}
+
+size_t bmq_message_size(const bmq_message *m)
+{
+    if (!m)
+        return 0;
+    bmq_message *mm = (bmq_message *)m;
+    size_t n = atomic_load_explicit(&mm->wire, memory_order_relaxed);
+    if (n)
+        return n;
+    const char *as = bmq_message_args_json(m);
+    const char *ks = bmq_message_kwargs_json(m);
+    n = strlen(m->id) + (as ? strlen(as) : 2) + (ks ? strlen(ks) : 2);
+    atomic_store_explicit(&mm->wire, n, memory_order_relaxed);
+    return n;
 }

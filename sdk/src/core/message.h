@@ -31,6 +31,7 @@ struct bmq_message {
     unsigned ns_len;
     unsigned pair_hash; /* id__pair_hash(name, action) */
     unsigned size;      /* bytes allocated, for the block cache */
+    atomic_size_t wire; /* bmq_message_size once computed, 0 before */
     char id[]; /* normalized id, then name\0action\0ns\0 */
 };
 

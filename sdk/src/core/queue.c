@@ -32,6 +32,11 @@ struct bq {
     size_t capacity; /* 0: unbounded */
     bmq_overflow_policy policy;
     atomic_uint_fast64_t dropped;
+    /* Byte bound (0: none); bytes is the sum of bmq_message_size of what
+     * is queued, kept only while there is a bound. */
+    atomic_size_t max_bytes;
+    size_t bytes;
+    atomic_uint_fast64_t dropped_bytes; /* the drops the byte bound caused */
     pclass *cls;
     unsigned ncls;
     unsigned capcls;
@@ -109,12 +114,22 @@ static void class_trim(bq *q, unsigned i)
     q->ncls--;
 }
 
+/* Account for @m leaving the queue (the caller holds the lock). */
+static void bytes_forget(bq *q, const bmq_message *m)
+{
+    if (!atomic_load_explicit(&q->max_bytes, memory_order_relaxed))
+        return;
+    size_t n = bmq_message_size(m);
+    q->bytes = q->bytes > n ? q->bytes - n : 0;
+}
+
 static bmq_message *pop_first(bq *q)
 {
     for (unsigned i = 0; i < q->ncls; i++) {
         if (q->cls[i].len) {
             bmq_message *m = ring_pop(&q->cls[i]);
             q->count--;
+            bytes_forget(q, m);
             class_trim(q, i);
             return m;
         }
@@ -160,12 +175,64 @@ void bq__destroy(bq *q)
     free(q);
 }
 
+/* Messages evicted under the lock, released after it. */
+typedef struct evicted {
+    bmq_message *small[8];
+    bmq_message **v;
+    size_t n, cap;
+} evicted;
+
+static void evicted_add(evicted *e, bmq_message *m)
+{
+    if (e->n < G_N_ELEMENTS(e->small)) {
+        e->small[e->n++] = m;
+        return;
+    }
+    size_t k = e->n - G_N_ELEMENTS(e->small);
+    if (k == e->cap) {
+        size_t ncap = e->cap ? e->cap * 2 : 32;
+        bmq_message **v = realloc(e->v, ncap * sizeof(*v));
+        if (!v) {
+            bmq_message_unref(m); /* under the lock, but only out of memory */
+            return;
+        }
+        e->v = v;
+        e->cap = ncap;
+    }
+    e->v[k] = m;
+    e->n++;
+}
+
+static void evicted_release(evicted *e)
+{
+    size_t ns = G_N_ELEMENTS(e->small);
+    for (size_t i = 0; i < e->n && i < ns; i++)
+        bmq_message_unref(e->small[i]);
+    for (size_t i = 0; e->n > ns && i < e->n - ns; i++)
+        bmq_message_unref(e->v[i]);
+    free(e->v);
+}
+
 bool bq__put(bq *q, bmq_message *m)
 {
-    bmq_message *evicted = NULL;
+    evicted ev = {0};
+    uint64_t drops = 0, byte_drops = 0;
     bool ok = true;
+    /* Serialize (once per message) outside the lock. */
+    size_t sz = atomic_load_explicit(&q->max_bytes, memory_order_relaxed) ? bmq_message_size(m) : 0;
     pthread_mutex_lock(&q->lock);
-    if (q->capacity && q->count >= q->capacity) {
+    size_t max_bytes = atomic_load_explicit(&q->max_bytes, memory_order_relaxed);
+    if (max_bytes && !sz)
+        sz = bmq_message_size(m);
+    if (max_bytes && sz > max_bytes) {
+        ok = false; /* it could never fit */
+        byte_drops++;
+    }
+    for (;;) {
+        bool over_count = q->capacity && q->count >= q->capacity;
+        bool over_bytes = max_bytes && q->bytes + sz > max_bytes;
+        if (!ok || (!over_count && !over_bytes))
+            break;
         /* Make room by dropping the least important, oldest message; when
          * the newcomer is itself the least important it is the one dropped. */
         pclass *last = NULL;
@@ -176,12 +243,17 @@ bool bq__put(bq *q, bmq_message *m)
                 li = i;
                 break;
             }
+        if (!over_count)
+            byte_drops++;
         if (q->policy == BMQ_OVERFLOW_DROP_NEW || !last || m->priority > last->prio) {
             ok = false;
         } else {
-            evicted = ring_pop(last);
+            bmq_message *old = ring_pop(last);
             q->count--;
+            bytes_forget(q, old);
             class_trim(q, li);
+            evicted_add(&ev, old);
+            drops++;
         }
     }
     if (ok) {
@@ -189,6 +261,8 @@ bool bq__put(bq *q, bmq_message *m)
         if (c && ring_push(c, m)) {
             bmq_message_ref(m);
             q->count++;
+            if (max_bytes)
+                q->bytes += sz;
             if (q->waiters)
                 pthread_cond_signal(&q->cond);
         } else {
@@ -196,11 +270,15 @@ bool bq__put(bq *q, bmq_message *m)
         }
     }
     pthread_mutex_unlock(&q->lock);
-    if (!ok || evicted) {
-        atomic_fetch_add(&q->dropped, 1);
-        atomic_fetch_add(&q->bus->dropped, 1);
+    if (!ok)
+        drops++;
+    if (drops) {
+        atomic_fetch_add(&q->dropped, drops);
+        atomic_fetch_add(&q->bus->dropped, drops);
     }
-    bmq_message_unref(evicted);
+    if (byte_drops)
+        atomic_fetch_add(&q->dropped_bytes, byte_drops);
+    evicted_release(&ev);
     return ok;
 }
 
@@ -358,6 +436,45 @@ size_t bmq_queue_capacity(bmq_queue *h)
 uint64_t bmq_queue_dropped(bmq_queue *h)
 {
     return h ? atomic_load(&h->q->dropped) : 0;
+}
+
+int bmq_queue_set_max_bytes(bmq_queue *h, size_t max_bytes)
+{
+    if (!h)
+        return -BMQ_EINVAL;
+    bq *q = h->q;
+    pthread_mutex_lock(&q->lock);
+    /* Sizes of what is queued already, so that the sum stays exact. */
+    size_t sum = 0;
+    for (unsigned i = 0; max_bytes && i < q->ncls; i++) {
+        pclass *c = &q->cls[i];
+        for (size_t k = 0; k < c->len; k++)
+            sum += bmq_message_size(c->v[(c->head + k) % c->cap]);
+    }
+    q->bytes = sum;
+    atomic_store_explicit(&q->max_bytes, max_bytes, memory_order_relaxed);
+    pthread_mutex_unlock(&q->lock);
+    return 0;
+}
+
+size_t bmq_queue_max_bytes(bmq_queue *h)
+{
+    return h ? atomic_load(&h->q->max_bytes) : 0;
+}
+
+size_t bmq_queue_bytes(bmq_queue *h)
+{
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&h->q->lock);
+    size_t n = h->q->bytes;
+    pthread_mutex_unlock(&h->q->lock);
+    return n;
+}
+
+uint64_t bmq_queue_dropped_over_bytes(bmq_queue *h)
+{
+    return h ? atomic_load(&h->q->dropped_bytes) : 0;
 }
 
 const char *bmq_queue_pattern(bmq_queue *h)

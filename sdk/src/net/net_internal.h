@@ -25,6 +25,7 @@
 #define NET_MAX_TOKENS    10000 /* live tokens per bus: bounds what clients make us hold */
 #define NET_MAX_BATCH     10000 /* requests per JSON-RPC batch */
 #define NET_QUEUE_CAP     100000 /* messages a style 03 queue holds (oldest dropped first) */
+#define NET_QUEUE_BYTES   (64u * 1024u * 1024u) /* ... and bytes (bmq_message_size) */
 #define NET_GET_MANY_MAX  10000  /* messages one bmq.get_many answer carries */
 
 enum { NET_STYLE_INTERCONNECT = 1, NET_STYLE_ONEWAY = 2, NET_STYLE_QUEUE = 3 };
@@ -96,6 +97,7 @@ struct bmq_link {
     char *peer_key; /* (nullable) inbound: the peer that made it ("uid:N", "ip:ADDR") */
     bool owner;     /* inbound: made by a local client of the server's own uid */
     uint64_t drops_told; /* style 03: queue drops already reported by bmq.get_many (atomic) */
+    uint64_t byte_drops_told; /* ... of them, those the byte bound caused (atomic) */
     /* drop notification (client side), guarded by nb->lock */
     bmq_link_drop_fn drop_fn;
     void *drop_data;
@@ -258,6 +260,7 @@ struct bmq_server {
      * than the server's own uid; their largest ttl (owner: any) */
     unsigned max_queues, max_queues_per_peer;
     double max_ttl;
+    size_t max_queue_messages, max_queue_bytes; /* bounds of each style-03 queue */
     net_conns *conns; /* (nullable) per-peer limits and request deadlines */
     /* Requests that may wait run here, their connection suspended meanwhile:
      * blocking gets (wait_pool) and program-added methods (call_pool), so

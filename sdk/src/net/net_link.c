@@ -344,6 +344,12 @@ json_object *net__link_status(bmq_link *l, gint64 now)
     if (l->queue)
         queued += bmq_queue_qsize(l->queue);
     json_object_object_add(o, "queued", json_object_new_int64((int64_t)queued));
+    if (l->queue) {
+        json_object_object_add(o, "queued_bytes",
+                               json_object_new_int64((int64_t)bmq_queue_bytes(l->queue)));
+        json_object_object_add(o, "dropped",
+                               json_object_new_int64((int64_t)bmq_queue_dropped(l->queue)));
+    }
     json_object_object_add(o, "extension", json_object_new_boolean(l->ext == 1));
     return o;
 }

@@ -656,6 +656,8 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
     s->max_queues = o.max_queues ? o.max_queues : 1024;
     s->max_queues_per_peer = o.max_queues_per_peer ? o.max_queues_per_peer : 64;
     s->max_ttl = o.max_ttl_s ? o.max_ttl_s : 3600;
+    s->max_queue_messages = o.max_queue_messages ? o.max_queue_messages : NET_QUEUE_CAP;
+    s->max_queue_bytes = o.max_queue_bytes ? o.max_queue_bytes : NET_QUEUE_BYTES;
     s->wait_pool = g_thread_pool_new(run_deferred, s, WAIT_POOL_MAX, FALSE, NULL);
     s->call_pool = g_thread_pool_new(run_deferred, s, CALL_POOL_MAX, FALSE, NULL);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;

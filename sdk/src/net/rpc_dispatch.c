@@ -242,12 +242,14 @@ static json_object *m_connect_via_queue(bmq_server *s, json_object *params, cons
     }
     if (!get_ttl(json_object_array_get_idx(params, 1), &ttl, error))
         return NULL;
-    bmq_queue *q = bmq_queue_new_full(s->bus, json_object_get_string(pat), false, NET_QUEUE_CAP,
+    size_t cap = s->max_queue_messages ? s->max_queue_messages : NET_QUEUE_CAP;
+    bmq_queue *q = bmq_queue_new_full(s->bus, json_object_get_string(pat), false, cap,
                                       BMQ_OVERFLOW_DROP_OLDEST);
     if (!q) {
         *error = rpc__error(RPC_EPARAMS, "connect_via_queue: bad identifier");
         return NULL;
     }
+    bmq_queue_set_max_bytes(q, s->max_queue_bytes ? s->max_queue_bytes : NET_QUEUE_BYTES);
     bmq_link *l = net__link_new(s->nb, NET_STYLE_QUEUE, true);
     l->ttl = ttl;
     l->queue = q;
@@ -383,7 +385,9 @@ static json_object *m_get(bmq_server *s, json_object *params, const rpc_ctx *ctx
 /* bmq.get_many [token, block, timeout, max]: up to @max queued messages in
  * one answer, {"messages": [[id, args, kwargs]...], "dropped": N} where N
  * counts what the queue had to drop (full) since the previous answer, so a
- * listener learns of every loss. Blocks like get for the first message. */
+ * listener learns of every loss; with N > 0, "dropped_by" splits it by the
+ * bound that was reached ({"max_queue_messages": A, "max_queue_bytes": B},
+ * the zero ones left out). Blocks like get for the first message. */
 static json_object *m_get_many(bmq_server *s, json_object *params, const rpc_ctx *ctx,
                                json_object **error)
 {
@@ -442,11 +446,24 @@ static json_object *m_get_many(bmq_server *s, json_object *params, const rpc_ctx
         m = i + 1 < max ? bmq_queue_get_nowait(l->queue) : NULL;
     }
     net__link_touch(l);
+    /* Read the byte part first: it never runs ahead of the total. */
+    uint64_t byte_drops = bmq_queue_dropped_over_bytes(l->queue);
     uint64_t drops = bmq_queue_dropped(l->queue);
     uint64_t told = __atomic_exchange_n(&l->drops_told, drops, __ATOMIC_RELAXED);
+    uint64_t byte_told = __atomic_exchange_n(&l->byte_drops_told, byte_drops, __ATOMIC_RELAXED);
     json_object *r = json_object_new_object();
     json_object_object_add(r, "messages", msgs);
     json_object_object_add(r, "dropped", json_object_new_int64((int64_t)(drops - told)));
+    if (drops > told) {
+        uint64_t nb = byte_drops - byte_told;
+        uint64_t nm = drops - told > nb ? drops - told - nb : 0;
+        json_object *by = json_object_new_object();
+        if (nm)
+            json_object_object_add(by, "max_queue_messages", json_object_new_int64((int64_t)nm));
+        if (nb)
+            json_object_object_add(by, "max_queue_bytes", json_object_new_int64((int64_t)nb));
+        json_object_object_add(r, "dropped_by", by);
+    }
     net__link_unref(l);
     return r;
 }
