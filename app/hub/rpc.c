@@ -236,8 +236,20 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
         return NULL;
     }
     char *err = NULL;
-    /* Load first: the default id is the plugin's own name, also for a path. */
+    /* Load first: the default id is the plugin's own name, also for a path.
+     * Watched as at start: a plugin whose loading never returns is
+     * abandoned after the start-time bound (watchdog.c), and a crash in it
+     * names the instance it was going to be. */
+    char *wid = idv ? g_strdup(json_object_get_string(idv)) : g_path_get_basename(name);
+    if (!idv && g_str_has_suffix(wid, ".so"))
+        wid[strlen(wid) - 3] = '\0';
+    bmq_plugin_call call;
+    hub_watchdog_arm(wid, name, "load");
+    bmq_plugin_call_enter(&call, wid, name, "load");
     bmq_plugin *p = bmq_plugin_load(h->host, name, &err);
+    bmq_plugin_call_leave(&call);
+    hub_watchdog_disarm();
+    g_free(wid);
     if (!p) {
         hub_log(BMQ_LOG_ERROR, "%s", err);
         *error = rpc_error(error_code_of(err), "%s", err);
@@ -249,6 +261,10 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
         *error = rpc_error(BMQ_EEXIST, "instance '%s' already exists", id);
         return NULL;
     }
+    /* Asking for it again is the retry: a record left by an earlier
+     * hub.load of this id that crashed or hung (no hub.json entry holds the
+     * id, so `berrymq plugin enable` cannot reach it) is forgotten. */
+    hub_fault_clear(id);
     hub_entry *e = g_new0(hub_entry, 1);
     e->id = g_strdup(id);
     e->plugin = g_strdup(name);

@@ -271,6 +271,105 @@ static void test_hang_in_load(void)
     hh_env_free(e);
 }
 
+/* The state of instance @id in hub.status ("" when there is none): unlike
+ * hub.plugins it loads no plugin file, so it is safe with a plugin
+ * directory that holds one that hangs. */
+static char *status_state(hh_hub *h, const char *id)
+{
+    json_object *st = hh_call(h, "hub.status", "[]", NULL), *arr;
+    char *state = g_strdup("");
+    if (st && json_object_object_get_ex(st, "instances", &arr))
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+            json_object *e = json_object_array_get_idx(arr, i);
+            const char *eid = hh_str(e, "id"), *s = hh_str(e, "state");
+            if (eid && strcmp(eid, id) == 0) {
+                g_free(state);
+                state = g_strdup(s ? s : "?");
+            }
+        }
+    json_object_put(st);
+    return state;
+}
+
+static bool status_wait(hh_hub *h, const char *id, const char *want, int ms)
+{
+    gint64 until = g_get_monotonic_time() + (gint64)ms * 1000;
+    for (;;) {
+        char *s = status_state(h, id);
+        bool ok = strcmp(s, want) == 0;
+        g_free(s);
+        if (ok || g_get_monotonic_time() >= until)
+            return ok;
+        g_usleep(50000);
+    }
+}
+
+/* Plugin code that never returns when loaded at run time (hub.load) is
+ * bounded as at start: after 10 s the hub starts again on the same
+ * address, with its hub.json instances and without the one that hung, in
+ * create as in load. */
+static void test_hang_at_runtime(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{\"plugins\": [{\"plugin\": \"testplug\", \"id\": \"first\"}]}");
+    char *hang_dir = g_build_filename(e->plugin_dir, "hang", NULL);
+    const char *extra[] = {"--plugin-dir", hang_dir, NULL};
+    hh_hub *h = hh_start(e, extra, true);
+    h->rpc = bmq_rpc_client_new(h->listen, NULL);
+    HH_CHECK(status_wait(h, "first", "running", 10000));
+    static const struct {
+        const char *params, *id, *plugin, *what;
+    } cases[] = {
+        {"[\"faultplug\", \"slowrt\", {\"hang\": \"create\"}]", "slowrt", "faultplug", "create"},
+        {"[\"hangload\", \"stuckrt\"]", "stuckrt", "hangload", "load"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *err = NULL;
+        json_object *r = hh_call(h, "hub.load", cases[i].params, &err);
+        HH_CHECK(r == NULL); /* no answer: the hub restarted under the call */
+        json_object_put(r);
+        g_free(err);
+        char *line = g_strdup_printf("instance '%s' (plugin %s) did not return from %s within "
+                                     "10 s; restarting the hub without it",
+                                     cases[i].id, cases[i].plugin, cases[i].what);
+        HH_CHECK(hh_wait_log(h, line, 40000));
+        g_free(line);
+        char *again = g_strdup_printf("listening on %s ", h->listen);
+        char *log = NULL;
+        gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+        do {
+            g_free(log);
+            g_usleep(50000);
+            log = hh_log(h);
+        } while (count(log, again) < (int)i + 2 && g_get_monotonic_time() < until);
+        HH_CHECK(count(log, again) == (int)i + 2);
+        g_free(log);
+        g_free(again);
+        bmq_rpc_client_free(h->rpc);
+        h->rpc = bmq_rpc_client_new(h->listen, NULL);
+        HH_CHECK(status_wait(h, "first", "running", 10000));
+        /* a run-time instance is not in hub.json */
+        HH_CHECK(status_wait(h, cases[i].id, "", 1000));
+        /* loading that id again is the retry */
+        char *retry = g_strdup_printf("[\"testplug\", \"%s\"]", cases[i].id);
+        json_object *r2 = hh_call(h, "hub.load", retry, &err);
+        HH_CHECK(r2 != NULL);
+        if (!r2)
+            fprintf(stderr, "hub.load again: %s\n", err ? err : "?");
+        json_object_put(r2);
+        g_free(err);
+        g_free(retry);
+        HH_CHECK(status_wait(h, cases[i].id, "running", 5000));
+        char *unload = g_strdup_printf("[\"%s\"]", cases[i].id);
+        json_object_put(hh_call(h, "hub.unload", unload, NULL));
+        g_free(unload);
+    }
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    g_free(hang_dir);
+    hh_env_free(e);
+}
+
 static unsigned free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -916,6 +1015,7 @@ int main(int argc, char **argv)
     RUN("start", test_start_messages());
     RUN("hang-create", test_hang_in_create());
     RUN("hang-load", test_hang_in_load());
+    RUN("hang-runtime", test_hang_at_runtime());
     if (hh_failures)
         fprintf(stderr, "%d check(s) failed\n", hh_failures);
     return hh_failures ? 1 : 0;
