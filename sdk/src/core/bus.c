@@ -21,7 +21,7 @@ unsigned bus__stripe(void)
 void bus__count_delivered(bmq_bus *bus, uint64_t n)
 {
     if (n)
-        atomic_fetch_add_explicit(&bus->counters[bus__stripe()].delivered, n, memory_order_relaxed);
+        readers__count(bus, 0, n);
 }
 
 bmq_bus *bmq_bus_new(void)
@@ -41,6 +41,7 @@ bmq_bus *bmq_bus_new(void)
     pthread_cond_init(&bus->wait_cond, NULL);
     pthread_mutex_init(&bus->pool_lock, NULL);
     index__init(bus);
+    atomic_init(&bus->gen, readers__new_gen());
     bus->followers = g_hash_table_new(g_direct_hash, g_direct_equal);
     bus->queues = g_hash_table_new(g_direct_hash, g_direct_equal);
     bus->shared = g_hash_table_new(g_str_hash, g_str_equal);
@@ -70,6 +71,7 @@ void bmq_bus_free(bmq_bus *bus)
      * process ends; freeing it would leave them with a dangling pointer. */
     if (!bus || bus->is_default)
         return;
+    readers__forget(bus);
     pool *p = atomic_load(&bus->pool);
     if (p)
         pool__free(p);
@@ -113,8 +115,6 @@ int bus__dispatch(bmq_bus *bus, bmq_message *msg)
         run_tap(bus, msg);
     route r;
     route__collect(bus, msg, &r);
-    bus_counter *c = &bus->counters[bus__stripe()];
-    atomic_fetch_add_explicit(&c->sent, 1, memory_order_relaxed);
     pool *p = NULL;
     if (atomic_load_explicit(&bus->multiplicity, memory_order_acquire) > 0)
         p = atomic_load_explicit(&bus->pool, memory_order_acquire);
@@ -135,8 +135,7 @@ int bus__dispatch(bmq_bus *bus, bmq_message *msg)
         route__release(&r);
         bmq_message_unref(msg);
     }
-    if (n)
-        atomic_fetch_add_explicit(&c->delivered, n, memory_order_relaxed);
+    readers__count(bus, 1, n);
     return 0;
 }
 
@@ -198,6 +197,7 @@ void bmq_bus_get_stats(bmq_bus *bus, bmq_bus_stats *out)
         out->sent += atomic_load_explicit(&bus->counters[i].sent, memory_order_relaxed);
         out->delivered += atomic_load_explicit(&bus->counters[i].delivered, memory_order_relaxed);
     }
+    readers__pending(bus, &out->sent, &out->delivered);
     out->dropped = atomic_load(&bus->dropped);
     out->followers = atomic_load(&bus->nfollowers);
     out->queues = atomic_load(&bus->nqueues);

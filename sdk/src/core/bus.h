@@ -74,9 +74,19 @@ typedef struct route {
 
 /* Senders read the index without a lock shared with writers: each thread
  * announces the bus it reads in a slot of its own (see readers.c). */
+#define RUN_DEPTH 8
 typedef struct reader_slot {
     _Atomic(const void *) in;
     struct reader_slot *next;
+    /* The followers this thread is running, outermost first (the first
+     * RUN_DEPTH of them): unfollow waits while a slot names its follower. */
+    atomic_uint depth;
+    _Atomic(struct bmq_follower *) run[RUN_DEPTH];
+    /* Sends and deliveries this thread made on one bus, not yet added to
+     * the bus's counters: counting needs no atomic add (readers__count). */
+    _Atomic(struct bmq_bus *) count_bus;
+    atomic_uint_fast64_t sent;
+    atomic_uint_fast64_t delivered;
 } reader_slot;
 
 #define BUS_STRIPES 16
@@ -91,6 +101,7 @@ typedef struct pool pool;
 struct bmq_bus {
     pthread_rwlock_t lock;  /* writers of the index, shared queue table, handle sets */
     atomic_int writing;     /* a writer is changing the index: readers wait */
+    atomic_uint_fast64_t gen; /* changes with every write of the index (unique over buses) */
     pthread_mutex_t write_gate; /* held while writing; readers that saw it wait here */
     GHashTable *namespaces; /* char* ns -> ns_index* */
     ns_index *ns_default;   /* namespaces[""] */
@@ -117,6 +128,13 @@ struct bmq_bus {
 
 /* readers.c: the index's read side. */
 void readers__enter(bmq_bus *bus);
+uint64_t readers__new_gen(void);
+reader_slot *readers__slot(void);        /* this thread's slot */
+bool readers__fenceless(void);           /* membarrier in use: slots need no fence */
+bool readers__running(const struct bmq_follower *f); /* another thread runs @f */
+void readers__count(bmq_bus *bus, uint64_t sent, uint64_t delivered);
+void readers__pending(bmq_bus *bus, uint64_t *sent, uint64_t *delivered); /* adds */
+void readers__forget(bmq_bus *bus); /* the bus is being freed */
 void readers__leave(void);
 void readers__write_begin(bmq_bus *bus); /* caller holds bus->lock for writing */
 void readers__write_end(bmq_bus *bus);

@@ -7,6 +7,7 @@
  * another name or action is never looked at, however many share a part. A
  * wildcard send ("*:a", "n:*") scans and filters the whole namespace.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,84 @@ static inline void add(route *r, sub_array *a, bool check)
     r->a[r->n++] = array_ref(a);
 }
 
+/* Where the followers of an id were, remembered per thread: a sender that
+ * repeats an id (the common case) skips the hash lookups. An entry holds as
+ * long as the index generation it was read at is current; the arrays are
+ * then still the index's own. Ids in the default namespace only. */
+#define MEMO_SLOTS 64
+#define MEMO_KEY 56
+typedef struct route_memo {
+    const bmq_bus *bus;
+    uint64_t gen;
+    unsigned hash, name_len, action_len;
+    sub_array *exact, *by_name, *by_action;
+    char key[MEMO_KEY]; /* name, then action */
+} route_memo;
+
+static BMQ_TLS route_memo *memos;
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void memo_setup(void)
+{
+    pthread_key_create(&memo_key, free);
+}
+
+static route_memo *memo_slot(const bmq_message *m)
+{
+    if (!memos) {
+        pthread_once(&memo_once, memo_setup);
+        memos = calloc(MEMO_SLOTS, sizeof(*memos));
+        if (!memos)
+            return NULL;
+        pthread_setspecific(memo_key, memos); /* freed when the thread ends */
+    }
+    return &memos[m->pair_hash & (MEMO_SLOTS - 1)];
+}
+
+static inline bool memo_hit(const route_memo *e, const bmq_bus *bus, uint64_t gen,
+                            const bmq_message *m)
+{
+    return e->bus == bus && e->gen == gen && e->hash == m->pair_hash &&
+           e->name_len == m->name_len && e->action_len == m->action_len &&
+           memcmp(e->key, m->name, m->name_len) == 0 &&
+           memcmp(e->key + m->name_len, m->action, m->action_len) == 0;
+}
+
+static void lookup_pair(bmq_bus *bus, ns_index *x, const bmq_message *m, route *r)
+{
+    uint64_t gen = atomic_load_explicit(&bus->gen, memory_order_relaxed);
+    bool memoable = x == bus->ns_default && m->name_len + m->action_len <= MEMO_KEY;
+    route_memo *e = memoable ? memo_slot(m) : NULL;
+    if (e && memo_hit(e, bus, gen, m)) {
+        add(r, e->exact, false);
+        add(r, e->by_name, false);
+        add(r, e->by_action, false);
+        return;
+    }
+    pair_key k = {m->name, m->action, m->pair_hash};
+    sub_array *exact = g_hash_table_lookup(x->exact, &k);
+    sub_array *by_name =
+        g_hash_table_size(x->by_name) ? g_hash_table_lookup(x->by_name, m->name) : NULL;
+    sub_array *by_action =
+        g_hash_table_size(x->by_action) ? g_hash_table_lookup(x->by_action, m->action) : NULL;
+    add(r, exact, false);
+    add(r, by_name, false);
+    add(r, by_action, false);
+    if (e) {
+        e->bus = bus;
+        e->gen = gen;
+        e->hash = m->pair_hash;
+        e->name_len = m->name_len;
+        e->action_len = m->action_len;
+        memcpy(e->key, m->name, m->name_len);
+        memcpy(e->key + m->name_len, m->action, m->action_len);
+        e->exact = exact;
+        e->by_name = by_name;
+        e->by_action = by_action;
+    }
+}
+
 void route__collect(bmq_bus *bus, const bmq_message *m, route *r)
 {
     r->n = 0;
@@ -317,12 +396,7 @@ void route__collect(bmq_bus *bus, const bmq_message *m, route *r)
             add_all(r, x->by_action);
             add(r, x->wild, false);
         } else {
-            pair_key k = {m->name, m->action, m->pair_hash};
-            add(r, g_hash_table_lookup(x->exact, &k), false);
-            if (g_hash_table_size(x->by_name))
-                add(r, g_hash_table_lookup(x->by_name, m->name), false);
-            if (g_hash_table_size(x->by_action))
-                add(r, g_hash_table_lookup(x->by_action, m->action), false);
+            lookup_pair(bus, x, m, r);
             add(r, x->wild, false);
         }
     }
@@ -383,8 +457,20 @@ static void talk_reply(bmq_bus *bus, const bmq_message *m, json_object *result)
 static bool invoke(bmq_bus *bus, bmq_follower *f, const bmq_message *m)
 {
     bool ran = false;
-    atomic_fetch_add(&f->active, 1);
-    if (!atomic_load(&f->removed)) {
+    /* Say that this thread runs @f: in its reader slot (plain stores; an
+     * unfollow's membarrier orders them) or, nested deeper or without
+     * membarrier, in the follower's shared count. */
+    reader_slot *s = readers__slot();
+    unsigned d = atomic_load_explicit(&s->depth, memory_order_relaxed);
+    bool in_slot = d < RUN_DEPTH && readers__fenceless();
+    if (in_slot) {
+        atomic_store_explicit(&s->run[d], f, memory_order_relaxed);
+        atomic_store_explicit(&s->depth, d + 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        atomic_fetch_add(&f->active, 1);
+    }
+    if (!atomic_load_explicit(&f->removed, memory_order_relaxed)) {
         frame fr = {f, tls_top};
         tls_top = &fr;
         if (!f->guard || f->guard(m, f->user_data)) {
@@ -396,8 +482,13 @@ static bool invoke(bmq_bus *bus, bmq_follower *f, const bmq_message *m)
         }
         tls_top = fr.up;
     }
-    atomic_fetch_sub(&f->active, 1);
-    if (atomic_load(&f->removed))
+    if (in_slot) {
+        atomic_store_explicit(&s->depth, d, memory_order_release);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        atomic_fetch_sub(&f->active, 1);
+    }
+    if (atomic_load_explicit(&f->removed, memory_order_relaxed))
         wake_unfollowers(bus);
     return ran;
 }
@@ -480,7 +571,7 @@ void follow__wait_idle(bmq_follower *f)
         return;
     bmq_bus *bus = f->bus;
     pthread_mutex_lock(&bus->wait_lock);
-    while (atomic_load(&f->active) > 0)
+    while (atomic_load(&f->active) > 0 || readers__running(f))
         pthread_cond_wait(&bus->wait_cond, &bus->wait_lock);
     pthread_mutex_unlock(&bus->wait_lock);
 }

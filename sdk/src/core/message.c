@@ -305,7 +305,12 @@ bmq_message *bmq_message_ref(const bmq_message *m)
 
 void bmq_message_unref(bmq_message *m)
 {
-    if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+    if (!m)
+        return;
+    /* The only holder needs no atomic decrement: nobody else can take a
+     * reference to a message without holding one. */
+    if (atomic_load_explicit(&m->refs, memory_order_acquire) != 1 &&
+        atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
         return;
     json_object_put(atomic_load_explicit(&m->args, memory_order_relaxed));
     json_object_put(atomic_load_explicit(&m->kwargs, memory_order_relaxed));
