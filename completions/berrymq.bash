@@ -67,8 +67,14 @@ _berrymq()
     case $prev in
     --hub | --secret | -k | --kwarg | --json-args | --json-kwargs | -t | --timeout | \
         --expire-time | -n | --count | -c | --category | --hint | -r | --replace-id | \
-        -A | --action | --id | --config | -a | --app-name)
+        -A | --action | --id | --config | -a | --app-name | --title | --tags | --click)
         return
+        ;;
+    -p | --priority)
+        if [[ $verb == publish ]]; then
+            COMPREPLY=($(compgen -W 'min low default high max urgent 1 2 3 4 5' -- "$cur"))
+            return
+        fi
         ;;
     -h)
         [[ $verb == notify ]] && return # notify-send's -h is --hint

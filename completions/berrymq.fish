@@ -88,6 +88,10 @@ function __berrymq_complete
             if contains -- (commandline -opc)[-1] -u --urgency
                 printf '%s\n' low normal critical
             end
+        case publish
+            if contains -- (commandline -opc)[-1] -p --priority
+                printf '%s\n' min low default high max urgent 1 2 3 4 5
+            end
     end
 end
 

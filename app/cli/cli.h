@@ -10,8 +10,11 @@
 #ifndef BERRYMQ_CLI_H
 #define BERRYMQ_CLI_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -76,6 +79,28 @@ int cli__opt_error(const char *cmd, int opt, char **argv);
         "help", no_argument, NULL, CLI_OPT_HELP                                                    \
     }
 
+/* ---- opts.c ---- */
+#define CLI_HELPED (-1) /* cli__getopt: the help was printed (exit 0) */
+/* The next option of @cmd's own, after handling the common ones (--hub,
+ * --secret), --help (and -h when @shortopts has it without a value) and
+ * unknown or value-less options. @shortopts starts with ':'. Returns the
+ * option, or -1 with *rc = CLI_OK (no more options), CLI_HELPED or
+ * CLI_EUSAGE (message printed). */
+int cli__getopt(cli_ctx *ctx, const char *cmd, int argc, char **argv, const char *shortopts,
+                const struct option *longopts, int *rc);
+/* Option @name's value @arg as a whole number in [@min, @max]: CLI_OK, or
+ * the usage error (printed). */
+int cli__opt_long(const char *cmd, const char *name, const char *arg, long long min,
+                  long long max, long long *out);
+/* ... as seconds (0 or more, decimals allowed). */
+int cli__opt_seconds(const char *cmd, const char *name, const char *arg, double *out);
+/* Set by SIGINT/SIGTERM once cli__signals_install ran; point
+ * ctx->interrupt at it to cut a waiting call short. */
+extern volatile sig_atomic_t cli__stop;
+/* Catch SIGINT/SIGTERM into cli__stop (interrupting poll), ignore SIGPIPE. */
+void cli__signals_install(void);
+double cli__now(void); /* monotonic seconds */
+
 /* Pick the hub when no --hub / BERRYMQ_HUB was given: its Unix socket, else
  * the TCP address in its lock file, else the default port (whose owner is
  * then checked). */
@@ -88,6 +113,14 @@ void cli__find_hub(cli_ctx *ctx);
  * @timeout_s bounds the whole call. */
 cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
                         json_object **result, char **errtext);
+/* One HTTP request (@method @path, body @body of type @ctype) to the hub
+ * on ctx's transport, with its secret as Bearer token. CLI_RPC_OK once an
+ * HTTP answer came: *status, *rbody (transfer full, malloc'd,
+ * NUL-terminated) and *rlen hold it, whatever the status; otherwise
+ * *errtext (transfer full) says why. */
+cli_rpc_status cli__http(cli_ctx *ctx, const char *method, const char *path, const char *ctype,
+                         const char *body, size_t blen, double timeout_s, int *status,
+                         char **rbody, size_t *rlen, char **errtext);
 /* cli__rpc, then map a failure to its exit code and print one line: 0 with
  * *result set, or CLI_EHUB / CLI_EREJECT. */
 int cli__call(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
@@ -105,6 +138,7 @@ int cli__cmd_resume(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_quit(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_plugin(cli_ctx *ctx, int argc, char **argv);
 int cli__cmd_history(cli_ctx *ctx, int argc, char **argv);
+int cli__cmd_publish(cli_ctx *ctx, int argc, char **argv);
 /* listen --since: replay the stored messages from @since, then follow, as
  * listen lines; @count and @timeout as listen's. An exit code. */
 int cli__history_listen(cli_ctx *ctx, const char *pattern, const char *since, long count,

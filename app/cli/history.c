@@ -6,8 +6,7 @@
 
 #include "cli.h"
 
-#include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +18,6 @@
 #define TAIL_LIMIT  100 /* without --since: the newest 100 */
 
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 typedef struct run {
     cli_ctx *ctx;
@@ -191,7 +175,7 @@ static int replay(run *r, const char *since, int64_t *from)
         if (n)
             *from = MAX(*from, last_seq_of(res, 0));
         json_object_put(res);
-        if ((long)n < want || r->out_gone || (r->limit && r->printed >= r->limit) || stop_flag)
+        if ((long)n < want || r->out_gone || (r->limit && r->printed >= r->limit) || cli__stop)
             return CLI_OK;
         point = json_object_new_int64(*from);
     }
@@ -201,9 +185,9 @@ static int replay(run *r, const char *since, int64_t *from)
  * timeout (< 0: none). */
 static int follow(run *r, int64_t from, double idle_timeout)
 {
-    double idle_deadline = idle_timeout >= 0 ? now_s() + idle_timeout : INFINITY;
-    while (!stop_flag && !r->out_gone && (!r->limit || r->printed < r->limit)) {
-        double wait = idle_deadline - now_s();
+    double idle_deadline = idle_timeout >= 0 ? cli__now() + idle_timeout : INFINITY;
+    while (!cli__stop && !r->out_gone && (!r->limit || r->printed < r->limit)) {
+        double wait = idle_deadline - cli__now();
         if (wait <= 0)
             return CLI_OK;
         if (wait > POLL_S)
@@ -220,7 +204,7 @@ static int follow(run *r, int64_t from, double idle_timeout)
         if (n) {
             from = last_seq_of(res, from);
             if (idle_timeout >= 0)
-                idle_deadline = now_s() + idle_timeout;
+                idle_deadline = cli__now() + idle_timeout;
         }
         json_object_put(res);
     }
@@ -229,12 +213,8 @@ static int follow(run *r, int64_t from, double idle_timeout)
 
 static void install_signals(cli_ctx *ctx)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    ctx->interrupt = &stop_flag;
+    cli__signals_install();
+    ctx->interrupt = &cli__stop;
 }
 
 int cli__history_listen(cli_ctx *ctx, const char *pattern, const char *since, long count,
@@ -267,19 +247,10 @@ int cli__cmd_history(cli_ctx *ctx, int argc, char **argv)
     const char *since = NULL;
     bool follow_on = false;
     run r = {.ctx = ctx};
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":hs:u:n:jf", longopts, NULL)) != -1) {
-        int c = cli__common_opt(ctx, opt, optarg);
-        if (c < 0)
-            return CLI_EUSAGE;
-        if (c > 0)
-            continue;
-        char *end;
+    int opt, rc;
+    long long n;
+    while ((opt = cli__getopt(ctx, cmd, argc, argv, ":hs:u:n:jf", longopts, &rc)) != -1) {
         switch (opt) {
-        case 'h':
-        case CLI_OPT_HELP:
-            cli__help(cmd, stdout);
-            return CLI_OK;
         case 's':
             since = optarg;
             break;
@@ -287,10 +258,9 @@ int cli__cmd_history(cli_ctx *ctx, int argc, char **argv)
             r.until = optarg;
             break;
         case 'n':
-            errno = 0;
-            r.limit = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || r.limit < 1)
-                return cli__usage(cmd, "--limit needs a positive number, not '%s'", optarg);
+            if ((rc = cli__opt_long(cmd, "--limit", optarg, 1, LONG_MAX, &n)))
+                return rc;
+            r.limit = (long)n;
             break;
         case 'j':
             r.json = true;
@@ -298,10 +268,10 @@ int cli__cmd_history(cli_ctx *ctx, int argc, char **argv)
         case 'f':
             follow_on = true;
             break;
-        default:
-            return cli__opt_error(cmd, opt, argv);
         }
     }
+    if (rc != CLI_OK)
+        return rc == CLI_HELPED ? CLI_OK : rc;
     if (argc - optind > 1)
         return cli__usage(cmd, "only one PATTERN, got '%s' after '%s'", argv[optind + 1],
                           argv[optind]);
@@ -312,7 +282,6 @@ int cli__cmd_history(cli_ctx *ctx, int argc, char **argv)
     if (follow_on)
         install_signals(ctx);
     int64_t from = 0;
-    int rc = CLI_OK;
     if (follow_on) /* the seam: everything up to here is replayed, the rest followed */
         rc = newest_seq(&r, &from);
     if (rc == CLI_OK)

@@ -8,8 +8,7 @@
  */
 #include "cli.h"
 
-#include <errno.h>
-#include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,31 +19,6 @@
 #define CONN_TTL_S    120  /* idle ttl of the queue connection: well above POLL_S */
 #define CALL_MARGIN_S 10.0
 #define BATCH_MAX     1000 /* messages per bmq.get_many answer */
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: a blocked poll() must return */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a closed stdout is seen as a write error */
-}
 
 /* Print one message line; false when stdout is gone. */
 static bool print_message(json_object *res)
@@ -78,24 +52,14 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
         {0},
     };
     const char *cmd = "listen";
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":hn:t:s:", longopts, NULL)) != -1) {
-        int r = cli__common_opt(ctx, opt, optarg);
-        if (r < 0)
-            return CLI_EUSAGE;
-        if (r > 0)
-            continue;
-        char *end;
+    int opt, rc;
+    long long n;
+    while ((opt = cli__getopt(ctx, cmd, argc, argv, ":hn:t:s:", longopts, &rc)) != -1) {
         switch (opt) {
-        case 'h':
-        case CLI_OPT_HELP:
-            cli__help(cmd, stdout);
-            return -1;
         case 'n':
-            errno = 0;
-            *count = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || *count < 1)
-                return cli__usage(cmd, "--count needs a positive number, not '%s'", optarg);
+            if ((rc = cli__opt_long(cmd, "--count", optarg, 1, LONG_MAX, &n)))
+                return rc;
+            *count = (long)n;
             break;
         case 's':
             *since = optarg;
@@ -104,14 +68,13 @@ static int parse_args(cli_ctx *ctx, int argc, char **argv, const char **pattern,
             lossy = true;
             break;
         case 't':
-            *timeout = strtod(optarg, &end);
-            if (end == optarg || *end || !isfinite(*timeout) || *timeout < 0)
-                return cli__usage(cmd, "--timeout needs seconds (0 or more), not '%s'", optarg);
+            if ((rc = cli__opt_seconds(cmd, "--timeout", optarg, timeout)))
+                return rc;
             break;
-        default:
-            return cli__opt_error(cmd, opt, argv);
         }
     }
+    if (rc != CLI_OK)
+        return rc;
     if (argc - optind > 1)
         return cli__usage(cmd, "only one PATTERN, got '%s' after '%s'", argv[optind + 1],
                           argv[optind]);
@@ -128,11 +91,11 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
     const char *since = NULL;
     int rc = parse_args(ctx, argc, argv, &pattern, &count, &timeout, &since);
     if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
+        return rc == CLI_HELPED ? CLI_OK : rc;
     if (since) /* stored messages, then new ones: all by seq from the history */
         return cli__history_listen(ctx, pattern, since, count, timeout);
 
-    install_signals();
+    cli__signals_install();
     json_object *params = json_object_new_array();
     json_object_array_add(params, json_object_new_string(pattern));
     json_object_array_add(params, json_object_new_int(CONN_TTL_S));
@@ -147,15 +110,15 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
         return CLI_EREJECT;
     }
     /* From here on a signal interrupts the waiting call instead of killing us. */
-    ctx->interrupt = &stop_flag;
+    ctx->interrupt = &cli__stop;
     long seen = 0;
     bool done = false;
     /* Our hubs answer bmq.get_many: many messages per call and the count of
      * those the queue dropped; other nodes get one get per message. */
     bool many = true;
-    double idle_deadline = timeout >= 0 ? now_s() + timeout : INFINITY;
-    while (!stop_flag && (count == 0 || seen < count)) {
-        double wait = idle_deadline - now_s();
+    double idle_deadline = timeout >= 0 ? cli__now() + timeout : INFINITY;
+    while (!cli__stop && (count == 0 || seen < count)) {
+        double wait = idle_deadline - cli__now();
         if (wait < 0)
             wait = 0; /* still ask once: drain what is already queued */
         if (wait > POLL_S)
@@ -171,7 +134,7 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
         }
         json_object *res = NULL;
         char *errtext = NULL;
-        double t0 = now_s();
+        double t0 = cli__now();
         cli_rpc_status st = cli__rpc(ctx, many ? "bmq.get_many" : "get", params,
                                      wait + CALL_MARGIN_S, &res, &errtext);
         json_object *msgs = NULL, *dropped = NULL;
@@ -181,13 +144,13 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
                    json_object_object_get_ex(res, "messages", &msgs) &&
                    json_object_is_type(msgs, json_type_array)) {
             size_t n = json_object_array_length(msgs);
-            for (size_t i = 0; i < n && !stop_flag; i++) {
+            for (size_t i = 0; i < n && !cli__stop; i++) {
                 seen++;
                 if (!print_message(json_object_array_get_idx(msgs, i)))
-                    stop_flag = 1;
+                    cli__stop = 1;
             }
             if (n && timeout >= 0)
-                idle_deadline = now_s() + timeout;
+                idle_deadline = cli__now() + timeout;
             int64_t lost = json_object_object_get_ex(res, "dropped", &dropped)
                                ? json_object_get_int64(dropped)
                                : 0;
@@ -208,29 +171,29 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
                 if (!lossy)
                     rc = CLI_ELOST;
             }
-            if (!n && now_s() >= idle_deadline)
+            if (!n && cli__now() >= idle_deadline)
                 done = true;
-            else if (!n && now_s() - t0 < wait / 2)
+            else if (!n && cli__now() - t0 < wait / 2)
                 usleep(50000);
         } else if (st == CLI_RPC_OK && json_object_is_type(res, json_type_array) &&
             json_object_array_length(res) >= 1) {
             seen++;
             if (timeout >= 0)
-                idle_deadline = now_s() + timeout;
+                idle_deadline = cli__now() + timeout;
             if (!print_message(res))
-                stop_flag = 1;
+                cli__stop = 1;
         } else if (st == CLI_RPC_OK && json_object_is_type(res, json_type_string) &&
                    strcmp(json_object_get_string(res), "timeout") == 0) {
-            if (now_s() >= idle_deadline)
+            if (cli__now() >= idle_deadline)
                 done = true; /* --timeout: nothing more came */
-            else if (now_s() - t0 < wait / 2)
+            else if (cli__now() - t0 < wait / 2)
                 usleep(50000); /* a peer that does not block: do not spin */
         } else if (st == CLI_RPC_ERROR) {
             /* Original berryMQ nodes answer an empty queue with an error
              * object: no message. Do not spin on a node that never blocks. */
-            if (now_s() >= idle_deadline)
+            if (cli__now() >= idle_deadline)
                 done = true;
-            else if (now_s() - t0 < wait)
+            else if (cli__now() - t0 < wait)
                 usleep(100000);
         } else if (st == CLI_RPC_OK) {
             cli__err("hub rejected the listener: %s",

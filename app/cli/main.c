@@ -61,6 +61,26 @@ static const command commands[] = {
      "queued for a daemon or held back (paused); exit 3 when nothing can show it\n"
      "(no notify instance, or no daemon and no backlog).\n"
      "Example: berrymq notify -u critical -a backup \"Backup failed\" \"disk full\"\n"},
+    {"publish", NULL, cli__cmd_publish, "publish an ntfy-style message to a topic",
+     "Usage: berrymq publish TOPIC MESSAGE [-t TITLE] [-p PRIORITY] [--tags T,T...]\n"
+     "                       [--click URL] [--icon URL] [--markdown]\n"
+     "\n"
+     "Publish MESSAGE to TOPIC through the hub's ntfy API, as 'curl -d MESSAGE\n"
+     "HUB/TOPIC' would: the hub sends TOPIC:notify (a desktop notification, and\n"
+     "every ntfy subscriber of TOPIC gets it). Prints the hub's answer, ntfy's\n"
+     "message JSON.\n"
+     "\n"
+     "  TOPIC                  1 to 64 of A-Z a-z 0-9 _ -\n"
+     "  -t, --title TITLE      the notification's title\n"
+     "  -p, --priority P       1-5 or min, low, default, high, max (urgent);\n"
+     "                         1-2 show as low urgency, 4-5 as critical\n"
+     "      --tags T,T...      comma-separated tags\n"
+     "      --click URL        opened when the notification is clicked\n"
+     "      --icon URL         icon for ntfy clients\n"
+     "      --markdown         the message is Markdown\n"
+     "\n"
+     "Exit 3 when the hub refuses the message (its reason is printed).\n"
+     "Example: berrymq publish backups \"Backup done\" -t srv1 -p high --tags floppy_disk\n"},
     {"listen", NULL, cli__cmd_listen, "print matching messages as JSON lines",
      "Usage: berrymq listen [PATTERN] [--count N] [--timeout S] [--since D] [--lossy]\n"
      "\n"

@@ -27,21 +27,6 @@
 #define POLL_S            20.0 /* longest single blocking get */
 #define QUEUE_TTL_S       120
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* notify-send's --hint TYPE:NAME:VALUE into hints[NAME]. */
 static bool hint_set(json_object *hints, const char *spec)
 {
@@ -135,18 +120,10 @@ static int parse(cli_ctx *ctx, int argc, char **argv, opts *o)
         {0},
     };
     const char *cmd = "notify";
-    int opt, nactions = 0;
-    while ((opt = getopt_long(argc, argv, ":u:t:i:a:c:h:epr:A:w", longopts, NULL)) != -1) {
-        int r = cli__common_opt(ctx, opt, optarg);
-        if (r < 0)
-            return CLI_EUSAGE;
-        if (r > 0)
-            continue;
-        char *end;
+    int opt, rc, nactions = 0;
+    while ((opt = cli__getopt(ctx, cmd, argc, argv, ":u:t:i:a:c:h:epr:A:w", longopts, &rc)) !=
+           -1) {
         switch (opt) {
-        case CLI_OPT_HELP:
-            cli__help(cmd, stdout);
-            return -1;
         case 'u':
             if (strcmp(optarg, "low") != 0 && strcmp(optarg, "normal") != 0 &&
                 strcmp(optarg, "critical") != 0)
@@ -154,11 +131,8 @@ static int parse(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->urgency = optarg;
             break;
         case 't':
-            errno = 0;
-            o->timeout = strtoll(optarg, &end, 10);
-            if (errno || end == optarg || *end || o->timeout < -1 || o->timeout > INT32_MAX)
-                return cli__usage(cmd, "--expire-time needs milliseconds (-1 or more), not '%s'",
-                                  optarg);
+            if ((rc = cli__opt_long(cmd, "--expire-time", optarg, -1, INT32_MAX, &o->timeout)))
+                return rc;
             break;
         case 'i':
             o->icon = optarg;
@@ -183,11 +157,8 @@ static int parse(cli_ctx *ctx, int argc, char **argv, opts *o)
             o->print_id = true;
             break;
         case 'r':
-            errno = 0;
-            o->replace_id = strtoll(optarg, &end, 10);
-            if (errno || end == optarg || *end || o->replace_id < 1 || o->replace_id > INT32_MAX)
-                return cli__usage(cmd, "--replace-id needs a notification id (1 or more), not '%s'",
-                                  optarg);
+            if ((rc = cli__opt_long(cmd, "--replace-id", optarg, 1, INT32_MAX, &o->replace_id)))
+                return rc;
             break;
         case 'A':
             if (!o->actions)
@@ -203,10 +174,10 @@ static int parse(cli_ctx *ctx, int argc, char **argv, opts *o)
         case 'w':
             o->wait = true;
             break;
-        default:
-            return cli__opt_error(cmd, opt, argv);
         }
     }
+    if (rc != CLI_OK)
+        return rc;
     if (optind >= argc)
         return cli__usage(cmd, "missing SUMMARY");
     if (argc - optind > 2)
@@ -324,10 +295,10 @@ static const char *kw_str(json_object *kwargs, const char *key)
  * what @o asked. Returns the exit code. */
 static int follow_receipts(cli_ctx *ctx, json_object *token, const opts *o)
 {
-    double first_deadline = now_s() + RECEIPT_TIMEOUT_S;
+    double first_deadline = cli__now() + RECEIPT_TIMEOUT_S;
     bool answered = false;
-    while (!stop_flag) {
-        double wait = answered ? POLL_S : first_deadline - now_s();
+    while (!cli__stop) {
+        double wait = answered ? POLL_S : first_deadline - cli__now();
         if (wait < 0)
             wait = 0;
         if (wait > POLL_S)
@@ -352,7 +323,7 @@ static int follow_receipts(cli_ctx *ctx, json_object *token, const opts *o)
         free(errtext);
         if (!json_object_is_type(res, json_type_array)) {
             json_object_put(res); /* "timeout": nothing yet */
-            if (!answered && now_s() >= first_deadline) {
+            if (!answered && cli__now() >= first_deadline) {
                 cli__err("no notify instance answered within %.0f s (is its \"filter\" "
                          "matching %s:notify?)",
                          RECEIPT_TIMEOUT_S, o->app);
@@ -442,7 +413,7 @@ int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv)
     unsigned rnd = 0;
     FILE *ur = fopen("/dev/urandom", "rb");
     if (!ur || fread(&rnd, sizeof rnd, 1, ur) != 1)
-        rnd = (unsigned)(now_s() * 1e6);
+        rnd = (unsigned)(cli__now() * 1e6);
     if (ur)
         fclose(ur);
     snprintf(receipt, sizeof receipt, "r%ldx%08x@receipt", (long)getpid(), rnd);
@@ -463,11 +434,8 @@ int cli__cmd_notify(cli_ctx *ctx, int argc, char **argv)
     rc = cli__send_message(ctx, id, json_object_new_array(),
                            build_kwargs(&o, summary, body, receipt));
     if (rc == CLI_OK) {
-        struct sigaction sa = {.sa_handler = on_signal};
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        ctx->interrupt = &stop_flag;
+        cli__signals_install();
+        ctx->interrupt = &cli__stop;
         rc = follow_receipts(ctx, token, &o);
         ctx->interrupt = NULL;
     }

@@ -319,31 +319,31 @@ static char *error_text(json_object *err)
     return line;
 }
 
-cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
-                        json_object **result, char **errtext)
+cli_rpc_status cli__http(cli_ctx *ctx, const char *method, const char *path, const char *ctype,
+                         const char *body, size_t blen, double timeout_s, int *status,
+                         char **rbody, size_t *rlen, char **errtext)
 {
     double deadline = now_s() + timeout_s;
     cli_rpc_status st = CLI_RPC_OK;
-    json_object *req = json_object_new_object();
-    json_object_object_add(req, "id", json_object_new_int(1));
-    json_object_object_add(req, "method", json_object_new_string(method));
-    json_object_object_add(req, "params", params ? params : json_object_new_array());
-    const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-    size_t blen = strlen(body);
-    *result = NULL;
+    *status = 0;
+    *rbody = NULL;
+    *rlen = 0;
     *errtext = NULL;
-
     buf b = {0};
     int n = asprintf(&b.data,
-                     "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n%s",
-                     ctx->path, ctx->unix_path[0] ? "localhost" : ctx->hostport, blen, ctx->secret ? "Authorization: Bearer " : "",
-                     ctx->secret ? ctx->secret : "", ctx->secret ? "\r\n" : "", body);
-    json_object_put(req);
-    if (n < 0) {
+                     "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n",
+                     method, path, ctx->unix_path[0] ? "localhost" : ctx->hostport, ctype, blen,
+                     ctx->secret ? "Authorization: Bearer " : "", ctx->secret ? ctx->secret : "",
+                     ctx->secret ? "\r\n" : "");
+    if (n < 0 || !buf_reserve(&b, blen)) {
+        free(b.data);
         *errtext = strdup("out of memory");
         return CLI_RPC_NOANSWER;
     }
+    b.len = (size_t)n;
+    memcpy(b.data + b.len, body, blen);
+    b.len += blen;
     double cdeadline = now_s() + CONNECT_TIMEOUT_S;
     int fd = connect_hub(ctx, cdeadline < deadline ? cdeadline : deadline, &st, errtext);
     if (fd < 0) {
@@ -352,12 +352,12 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
     }
     /* A failed send is not the end: a hub refusing a too large body answers
      * 413 and closes before reading all of it, so the answer is read anyway. */
-    send_all(ctx, fd, b.data, (size_t)n, deadline);
+    send_all(ctx, fd, b.data, b.len, deadline);
     free(b.data);
     b = (buf){0};
-    char *rbody = NULL;
-    size_t rlen = 0;
-    int code = read_response(ctx, fd, &b, deadline, &rbody, &rlen);
+    char *rb = NULL;
+    size_t rl = 0;
+    int code = read_response(ctx, fd, &b, deadline, &rb, &rl);
     close(fd);
     if (code == -2 || (ctx->interrupt && *ctx->interrupt)) {
         st = CLI_RPC_INTERRUPTED;
@@ -367,7 +367,36 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
     } else if (code < 0) {
         st = CLI_RPC_BADREPLY;
         *errtext = strdupf("%s did not answer with HTTP", ctx->hostport);
-    } else if (code != 200) {
+    } else {
+        *status = code;
+        memmove(b.data, rb, rl);
+        b.data[rl] = '\0';
+        *rbody = b.data;
+        *rlen = rl;
+        return CLI_RPC_OK;
+    }
+    free(b.data);
+    return st;
+}
+
+cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
+                        json_object **result, char **errtext)
+{
+    json_object *req = json_object_new_object();
+    json_object_object_add(req, "id", json_object_new_int(1));
+    json_object_object_add(req, "method", json_object_new_string(method));
+    json_object_object_add(req, "params", params ? params : json_object_new_array());
+    const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+    *result = NULL;
+    int code;
+    char *rbody;
+    size_t rlen;
+    cli_rpc_status st = cli__http(ctx, "POST", ctx->path, "application/json", body, strlen(body),
+                                  timeout_s, &code, &rbody, &rlen, errtext);
+    json_object_put(req);
+    if (st != CLI_RPC_OK)
+        return st;
+    if (code != 200) {
         st = CLI_RPC_HTTP;
         const char *why = code == 401 || code == 403 ? " (wrong or missing --secret)"
                           : code == 413              ? " (request too large)"
@@ -391,7 +420,7 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
         }
         json_object_put(reply);
     }
-    free(b.data);
+    free(rbody);
     return st;
 }
 

@@ -88,6 +88,7 @@ for shell, fn in shells:
         if subs:
             check(shell, fn, ["berrymq", verb, ""], subs)
     check(shell, fn, ["berrymq", "notify", "-u", ""], ["low", "normal", "critical"])
+    check(shell, fn, ["berrymq", "publish", "-p", ""], ["min", "low", "default", "high", "max", "urgent"])
     check(shell, fn, ["berrymq-hub", "--"], [o for o in hub_options(hub) if o.startswith("--")])
 
 # Instance ids from a running hub.

@@ -15,11 +15,15 @@ else()
   set(_cli_hub_bin "${CMAKE_BINARY_DIR}/app/hub/berrymq-hub")
 endif()
 
-foreach(_t send plugin exit)
+foreach(_t send plugin exit publish)
+  set(_labels cli integration)
+  if(_t STREQUAL "publish")
+    list(APPEND _labels ntfy)
+  endif()
   bmq_add_test(cli_${_t}
     SOURCES ${_cli_dir}/cli_${_t}_test.c ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
     LIBS PkgConfig::JSONC
-    TIMEOUT 180 LABELS cli integration)
+    TIMEOUT 180 LABELS ${_labels})
   target_compile_definitions(cli_${_t} PRIVATE
     BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"
     BMQ_HUB_BIN="${_cli_hub_bin}"
@@ -35,7 +39,7 @@ endforeach()
 # this one: add the dependency once the whole directory is read.
 function(_cli_add_test_plugin_deps)
   if(TARGET bmq_test_plugins)
-    foreach(_t send plugin exit)
+    foreach(_t send plugin exit publish)
       add_dependencies(cli_${_t} bmq_test_plugins)
     endforeach()
   endif()
