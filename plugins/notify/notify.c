@@ -5,7 +5,10 @@
  *  - the daemon watch: org.freedesktop.Notifications is watched with
  *    g_bus_watch_name (no polling); without a daemon messages wait in a
  *    bounded backlog and are shown when one appears; the absence is logged
- *    once per outage;
+ *    once per outage. With the hub's history on, the backlog is durable:
+ *    a cursor ("backlog") is saved just before the oldest message still
+ *    waiting, and after a restart (even a crash) what was waiting is read
+ *    back from the history;
  *  - a token bucket per message name; what a flood exceeds is counted and
  *    shown as one "N more from NAME" notification, updated in place by a
  *    summary timer while the flood lasts;
@@ -110,6 +113,31 @@ static void backlog_push(nplugin *p, const bmq_message *msg)
     nplugin__receipt(p, msg, NULL, "queued", NULL);
 }
 
+/* Save the durable position: everything handled so far when nothing
+ * waits, else just before the oldest waiting message. */
+static void backlog_ack(nplugin *p)
+{
+    if (!p->cursor)
+        return;
+    uint64_t pos = p->seen_seq;
+    for (GList *l = p->backlog.head; l; l = l->next) {
+        uint64_t s = bmq_message_seq(l->data);
+        if (s && s - 1 < pos)
+            pos = s - 1;
+    }
+    if (pos > p->acked_seq) {
+        p->host->cursor_ack(p->host, p->cursor, pos);
+        p->acked_seq = pos;
+    }
+}
+
+static void seen(nplugin *p, const bmq_message *msg)
+{
+    uint64_t s = bmq_message_seq(msg);
+    if (s > p->seen_seq)
+        p->seen_seq = s;
+}
+
 static void present(nplugin *p, const bmq_message *msg)
 {
     if (p->daemon == DAEMON_DOWN) {
@@ -136,6 +164,7 @@ static void flush_backlog(nplugin *p)
         present(p, m);
         bmq_message_unref(m);
     }
+    backlog_ack(p);
 }
 
 static void name_appeared(GDBusConnection *c, const char *name, const char *owner, gpointer data)
@@ -239,9 +268,22 @@ static bool rate_take(nplugin *p, const char *name)
     return false;
 }
 
+static void handle(nplugin *p, const bmq_message *msg);
+
 static void on_notify(const bmq_message *msg, void *user_data)
 {
     nplugin *p = user_data;
+    if (p->cursor && !p->host->cursor_live(p->host, p->cursor, msg))
+        return; /* read back from the history at the start */
+    seen(p, msg);
+    handle(p, msg);
+    /* While messages wait, the position stays before the oldest. */
+    if (g_queue_is_empty(&p->backlog))
+        backlog_ack(p);
+}
+
+static void handle(nplugin *p, const bmq_message *msg)
+{
     if (p->paused) {
         p->suppressed++;
         p->paused_suppressed++;
@@ -362,6 +404,49 @@ static bool configure(nplugin *p, json_object *cfg, char **error)
 
 static void nplugin_destroy(void *instance);
 
+#define REPLAY_BATCH 256
+
+/* With the hub's history: open the durable backlog and read back what was
+ * waiting for a daemon when the hub last stopped (or crashed). Called
+ * after the follow, so nothing falls between the two. */
+static void open_backlog(nplugin *p)
+{
+    const bmq_host *host = p->host;
+    if (!BMQ_HOST_HAS(host, cursor_close) || p->backlog_max == 0)
+        return;
+    char *err = NULL;
+    p->cursor = host->history_cursor(host, "backlog", p->filter, &err);
+    if (!p->cursor) {
+        host->log(host, BMQ_LOG_DEBUG, "the backlog is kept in memory only: %s", err);
+        g_free(err);
+        return;
+    }
+    bmq_message **v = g_new(bmq_message *, REPLAY_BATCH);
+    int n;
+    do {
+        n = host->cursor_next(host, p->cursor, v, REPLAY_BATCH);
+        for (int i = 0; i < n; i++) {
+            seen(p, v[i]);
+            /* No receipt: whoever asked for one went with the old hub. */
+            if (g_queue_get_length(&p->backlog) >= p->backlog_max) {
+                bmq_message_unref(g_queue_pop_head(&p->backlog));
+                p->backlog_dropped++;
+            }
+            g_queue_push_tail(&p->backlog, v[i]);
+            p->replayed++;
+        }
+    } while (n == REPLAY_BATCH);
+    g_free(v);
+    if (n < 0)
+        host->log(host, BMQ_LOG_WARNING, "cannot read the waiting notifications back: %s",
+                  bmq_strerror(n));
+    if (p->replayed)
+        host->log(host, BMQ_LOG_INFO,
+                  "%" G_GUINT64_FORMAT " notification(s) waiting from before the restart",
+                  p->replayed);
+    backlog_ack(p);
+}
+
 static void *nplugin_create(const bmq_host *host, json_object *config, char **error)
 {
     nplugin *p = g_new0(nplugin, 1);
@@ -387,6 +472,7 @@ static void *nplugin_create(const bmq_host *host, json_object *config, char **er
         nplugin_destroy(p);
         return NULL;
     }
+    open_backlog(p);
     /* The watch reports on the thread-default context of the caller. */
     g_main_context_push_thread_default(host->context);
     p->watch_id =
@@ -412,6 +498,8 @@ static void nplugin_destroy(void *instance)
     if (p->summary_timer)
         p->host->source_remove(p->host, p->summary_timer);
     nplugin__drop_live(p);
+    if (p->cursor)
+        p->host->cursor_close(p->host, p->cursor);
     g_queue_clear_full(&p->backlog, (GDestroyNotify)bmq_message_unref);
     g_hash_table_destroy(p->by_key);
     g_hash_table_destroy(p->buckets);
@@ -441,6 +529,8 @@ static json_object *nplugin_status(void *instance)
     json_object_object_add(s, "waiting", json_object_new_int((int)g_queue_get_length(&p->backlog)));
     json_object_object_add(s, "waiting_dropped",
                            json_object_new_int64((int64_t)p->backlog_dropped));
+    json_object_object_add(s, "durable", json_object_new_boolean(p->cursor != NULL));
+    json_object_object_add(s, "replayed", json_object_new_int64((int64_t)p->replayed));
     json_object_object_add(s, "on_screen", json_object_new_int((int)g_queue_get_length(&p->live)));
     return s;
 }

@@ -32,6 +32,12 @@ typedef struct nplugin {
     daemon_state daemon;
     bool daemon_warned;
     GQueue backlog; /* bmq_message* waiting for a daemon */
+    /* Durable backlog (history on): the saved position is just before the
+     * oldest message still waiting, so a restart shows what never was. */
+    bmq_cursor *cursor; /* (nullable) no history */
+    uint64_t seen_seq;  /* highest seq handled or waiting */
+    uint64_t acked_seq;
+    guint64 replayed;
 
     GQueue live;         /* NotifyNotification* (owned) on screen, oldest first */
     GHashTable *by_key;  /* replace key -> NotifyNotification* (borrowed from live) */

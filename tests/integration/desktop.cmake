@@ -31,3 +31,11 @@ if(TARGET plugin_notify AND TARGET berrymq-hub AND TARGET berrymq-cli)
   add_dependencies(desktop_notify_send plugin_notify berrymq-hub berrymq-cli)
   set_tests_properties(desktop_notify_send PROPERTIES RESOURCE_LOCK berrymq_hub)
 endif()
+if(TARGET plugin_notify AND TARGET berrymq-hub AND TARGET berrymq-cli)
+  # The notify backlog kept in the history across a kill -9 of the hub.
+  bmq_add_test(desktop_notify_restart SOURCES ${_desk}/desktop_notify_restart.c
+    ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
+    LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration history)
+  add_dependencies(desktop_notify_restart plugin_notify berrymq-hub berrymq-cli)
+  set_tests_properties(desktop_notify_restart PROPERTIES RESOURCE_LOCK berrymq_hub)
+endif()
