@@ -312,17 +312,25 @@ void bmq_message_unref(bmq_message *m)
     if (atomic_load_explicit(&m->refs, memory_order_acquire) != 1 &&
         atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
         return;
-    json_object_put(atomic_load_explicit(&m->args, memory_order_relaxed));
-    json_object_put(atomic_load_explicit(&m->kwargs, memory_order_relaxed));
-    free(atomic_load_explicit(&m->uid, memory_order_relaxed));
-    free(atomic_load_explicit(&m->json, memory_order_relaxed));
+    /* Most messages never had their arguments or texts made: skip the
+     * calls for what is not there. */
+    json_object *args = atomic_load_explicit(&m->args, memory_order_relaxed);
+    json_object *kwargs = atomic_load_explicit(&m->kwargs, memory_order_relaxed);
+    char *uid = atomic_load_explicit(&m->uid, memory_order_relaxed);
+    char *json = atomic_load_explicit(&m->json, memory_order_relaxed);
     char *aj = atomic_load_explicit(&m->args_json, memory_order_relaxed);
     char *kj = atomic_load_explicit(&m->kwargs_json, memory_order_relaxed);
-    if (aj != empty_array)
-        free(aj);
-    if (kj != empty_object)
-        free(kj);
-    free(m->reply_to);
+    if (args || kwargs || uid || json || aj || kj || m->reply_to) {
+        json_object_put(args);
+        json_object_put(kwargs);
+        free(uid);
+        free(json);
+        if (aj != empty_array)
+            free(aj);
+        if (kj != empty_object)
+            free(kj);
+        free(m->reply_to);
+    }
     block_free(m, m->size);
 }
 
