@@ -305,15 +305,15 @@ static inline void add(route *r, sub_array *a, bool check)
 /* Where the followers of an id were, remembered per thread: a sender that
  * repeats an id (the common case) skips the hash lookups. An entry holds as
  * long as the index generation it was read at is current; the arrays are
- * then still the index's own. Ids in the default namespace only. */
+ * then still the index's own. */
 #define MEMO_SLOTS 64
-#define MEMO_KEY 56
+#define MEMO_KEY 48
 typedef struct route_memo {
     const bmq_bus *bus;
     uint64_t gen;
-    unsigned hash, name_len, action_len;
-    sub_array *exact, *by_name, *by_action;
-    char key[MEMO_KEY]; /* name, then action */
+    unsigned hash, name_len, action_len, ns_len;
+    sub_array *exact, *by_name, *by_action, *wild;
+    char key[MEMO_KEY]; /* name, action, namespace */
 } route_memo;
 
 static BMQ_TLS route_memo *memos;
@@ -342,41 +342,53 @@ static inline bool memo_hit(const route_memo *e, const bmq_bus *bus, uint64_t ge
 {
     return e->bus == bus && e->gen == gen && e->hash == m->pair_hash &&
            e->name_len == m->name_len && e->action_len == m->action_len &&
-           memcmp(e->key, m->name, m->name_len) == 0 &&
-           memcmp(e->key + m->name_len, m->action, m->action_len) == 0;
+           e->ns_len == m->ns_len && memcmp(e->key, m->name, m->name_len) == 0 &&
+           memcmp(e->key + m->name_len, m->action, m->action_len) == 0 &&
+           memcmp(e->key + m->name_len + m->action_len, m->ns, m->ns_len) == 0;
 }
 
-static void lookup_pair(bmq_bus *bus, ns_index *x, const bmq_message *m, route *r)
+/* The lists a send of an exact id "name:action[@ns]" visits. */
+static void lookup_exact(bmq_bus *bus, const bmq_message *m, route *r)
 {
     uint64_t gen = atomic_load_explicit(&bus->gen, memory_order_relaxed);
-    bool memoable = x == bus->ns_default && m->name_len + m->action_len <= MEMO_KEY;
+    bool memoable = m->name_len + m->action_len + m->ns_len <= MEMO_KEY;
     route_memo *e = memoable ? memo_slot(m) : NULL;
     if (e && memo_hit(e, bus, gen, m)) {
         add(r, e->exact, false);
         add(r, e->by_name, false);
         add(r, e->by_action, false);
+        add(r, e->wild, false);
         return;
     }
-    pair_key k = {m->name, m->action, m->pair_hash};
-    sub_array *exact = g_hash_table_lookup(x->exact, &k);
-    sub_array *by_name =
-        g_hash_table_size(x->by_name) ? g_hash_table_lookup(x->by_name, m->name) : NULL;
-    sub_array *by_action =
-        g_hash_table_size(x->by_action) ? g_hash_table_lookup(x->by_action, m->action) : NULL;
+    ns_index *x = m->ns_len ? g_hash_table_lookup(bus->namespaces, m->ns) : bus->ns_default;
+    sub_array *exact = NULL, *by_name = NULL, *by_action = NULL, *wild = NULL;
+    if (x) {
+        pair_key k = {m->name, m->action, m->pair_hash};
+        exact = g_hash_table_lookup(x->exact, &k);
+        if (g_hash_table_size(x->by_name))
+            by_name = g_hash_table_lookup(x->by_name, m->name);
+        if (g_hash_table_size(x->by_action))
+            by_action = g_hash_table_lookup(x->by_action, m->action);
+        wild = x->wild;
+    }
     add(r, exact, false);
     add(r, by_name, false);
     add(r, by_action, false);
+    add(r, wild, false);
     if (e) {
         e->bus = bus;
         e->gen = gen;
         e->hash = m->pair_hash;
         e->name_len = m->name_len;
         e->action_len = m->action_len;
+        e->ns_len = m->ns_len;
         memcpy(e->key, m->name, m->name_len);
         memcpy(e->key + m->name_len, m->action, m->action_len);
+        memcpy(e->key + m->name_len + m->action_len, m->ns, m->ns_len);
         e->exact = exact;
         e->by_name = by_name;
         e->by_action = by_action;
+        e->wild = wild;
     }
 }
 
@@ -386,19 +398,18 @@ void route__collect(bmq_bus *bus, const bmq_message *m, route *r)
     r->check = 0;
     r->more = NULL;
     readers__enter(bus);
-    ns_index *x = m->ns_len ? g_hash_table_lookup(bus->namespaces, m->ns) : bus->ns_default;
-    if (x) {
-        if (m->name_any || m->action_any) {
-            /* A wildcard send (rare): every follower of the namespace may
-             * match; filter them all. */
+    if (m->name_any || m->action_any) {
+        /* A wildcard send (rare): every follower of the namespace may
+         * match; filter them all. */
+        ns_index *x = m->ns_len ? g_hash_table_lookup(bus->namespaces, m->ns) : bus->ns_default;
+        if (x) {
             add_all(r, x->exact);
             add_all(r, x->by_name);
             add_all(r, x->by_action);
             add(r, x->wild, false);
-        } else {
-            lookup_pair(bus, x, m, r);
-            add(r, x->wild, false);
         }
+    } else {
+        lookup_exact(bus, m, r);
     }
     add(r, bus->ns_wild, true);
     readers__leave();
