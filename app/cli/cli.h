@@ -50,7 +50,11 @@ typedef struct cli_ctx {
     char unix_path[108];              /* the hub's Unix socket; "" = TCP */
     bool check_uid;                   /* TCP found, not given: the hub must be ours */
     volatile sig_atomic_t *interrupt; /* (nullable) polled while waiting */
+    long rpc_code; /* the "code" of the last CLI_RPC_ERROR answer; 0 when it had none */
 } cli_ctx;
+
+/* JSON-RPC's "method not found" (the CLI does not link libberrymq). */
+#define CLI_RPC_EMETHOD (-32601)
 
 /* ---- main.c ---- */
 /* Parse --hub/--secret for @ctx; 0 or CLI_EUSAGE (message printed). */
@@ -109,7 +113,8 @@ void cli__find_hub(cli_ctx *ctx);
 /* ---- rpc.c ---- */
 /* Call @method with @params (transfer full, nullable = []). On CLI_RPC_OK
  * *result (transfer full, nullable for JSON null) holds the result;
- * otherwise *errtext (transfer full, malloc'd, one line) says why.
+ * otherwise *errtext (transfer full, malloc'd, one line) says why, and on
+ * CLI_RPC_ERROR ctx->rpc_code holds the error object's code.
  * @timeout_s bounds the whole call. */
 cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, double timeout_s,
                         json_object **result, char **errtext);

@@ -138,7 +138,7 @@ int cli__cmd_listen(cli_ctx *ctx, int argc, char **argv)
         cli_rpc_status st = cli__rpc(ctx, many ? "bmq.get_many" : "get", params,
                                      wait + CALL_MARGIN_S, &res, &errtext);
         json_object *msgs = NULL, *dropped = NULL;
-        if (many && st == CLI_RPC_ERROR && errtext && strstr(errtext, "unknown method")) {
+        if (many && st == CLI_RPC_ERROR && ctx->rpc_code == CLI_RPC_EMETHOD) {
             many = false; /* not one of our hubs: ask again the original way */
         } else if (many && st == CLI_RPC_OK && json_object_is_type(res, json_type_object) &&
                    json_object_object_get_ex(res, "messages", &msgs) &&

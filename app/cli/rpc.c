@@ -415,6 +415,11 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
         } else if (json_object_object_get_ex(reply, "error", &err) && err) {
             st = CLI_RPC_ERROR;
             *errtext = error_text(err);
+            json_object *code = NULL;
+            ctx->rpc_code = json_object_object_get_ex(err, "code", &code) &&
+                                    json_object_is_type(code, json_type_int)
+                                ? (long)json_object_get_int64(code)
+                                : 0;
         } else {
             *result = json_object_get(res);
         }

@@ -36,6 +36,7 @@ bool hub_entry_start(hub *h, hub_entry *e)
     if (e->inst)
         return true;
     g_clear_pointer(&e->error, g_free);
+    e->error_code = 0;
     e->skipped = false;
     if (!e->enabled)
         return false;
@@ -44,6 +45,7 @@ bool hub_entry_start(hub *h, hub_entry *e)
     g_free(base);
     if (gui && (h->no_tray || !hub_display_available())) {
         e->skipped = true;
+        e->error_code = -BMQ_EDENIED;
         e->error = g_strdup(h->no_tray ? "skipped: --no-tray"
                                        : "skipped: no display (DISPLAY and WAYLAND_DISPLAY "
                                          "are unset)");
@@ -52,31 +54,35 @@ bool hub_entry_start(hub *h, hub_entry *e)
     }
     if (hub_watchdog_stopping()) {
         e->error = g_strdup("not started: the hub is stopping");
+        e->error_code = -BMQ_ECLOSED;
         return false;
     }
     char *why = NULL;
     if (hub_fault_marker(e->id, &why)) {
         e->error = why;
+        e->error_code = -BMQ_ELOAD;
         hub_log(BMQ_LOG_ERROR, "instance '%s' not started: %s", e->id, why);
         return false;
     }
     /* Loading apart from creating, each watched: a plugin that never
      * returns is abandoned, and the log tells which of the two hung. */
     char *err = NULL;
+    int code = 0;
     bmq_plugin_call call;
     hub_watchdog_arm(e->id, e->plugin, "load");
     bmq_plugin_call_enter(&call, e->id, e->plugin, "load");
-    bmq_plugin *p = bmq_plugin_load(h->host, e->plugin, &err);
+    bmq_plugin *p = bmq_plugin_load(h->host, e->plugin, &code, &err);
     bmq_plugin_call_leave(&call);
     hub_watchdog_disarm();
     if (p) {
         hub_watchdog_arm(e->id, bmq_plugin_descriptor_get(p)->name, "create");
-        e->inst = bmq_instance_create(h->host, e->plugin, e->id, e->config, &err);
+        e->inst = bmq_instance_create(h->host, e->plugin, e->id, e->config, &code, &err);
         hub_watchdog_disarm();
     }
     if (!e->inst) {
         hub_log(BMQ_LOG_ERROR, "%s", err ? err : "instance creation failed");
         e->error = err;
+        e->error_code = code ? code : -BMQ_EFAILED;
         return false;
     }
     const bmq_plugin_descriptor *d = bmq_plugin_descriptor_get(bmq_instance_plugin(e->inst));
@@ -233,6 +239,7 @@ static int update_entry(hub *h, hub_entry *e, const hub_plugin_cfg *pc)
             }
             g_free(e->error);
             e->error = err;
+            e->error_code = rc;
             return FAILED;
         }
         hub_log(BMQ_LOG_INFO, "instance '%s' reconfigured", e->id);

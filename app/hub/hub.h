@@ -108,6 +108,7 @@ typedef struct hub_entry {
     bool from_config;   /* false: added with hub.load */
     bmq_instance *inst; /* NULL unless running */
     char *error;        /* last failure or skip reason */
+    int error_code;     /* its negative BMQ_E* code (0 with error NULL) */
     bool skipped;       /* "gui" without a display: reported as disabled */
 } hub_entry;
 

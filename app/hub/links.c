@@ -151,8 +151,8 @@ static void mark_down_locked(link_entry *e, const char *why, bmq_link **close)
 /* Without the lock: make the link. */
 static bmq_link *try_link(hub *h, link_entry *e, char **err)
 {
-    return e->interconnect ? bmq_interconnect(h->bus, e->host, e->port, e->ttl, err)
-                           : bmq_connect_oneway(h->bus, e->host, e->port, e->ttl, err);
+    return e->interconnect ? bmq_interconnect(h->bus, e->host, e->port, e->ttl, NULL, err)
+                           : bmq_connect_oneway(h->bus, e->host, e->port, e->ttl, NULL, err);
 }
 
 static void tried_locked(link_entry *e, bmq_link *l, char *err)

@@ -78,7 +78,7 @@ static void server_log(int level, const char *line, void *user_data)
     hub_log(level, "%s", line);
 }
 
-static int start_server(hub *h, char **error)
+static int start_server(hub *h, int *code, char **error)
 {
     hub_config *c = h->config;
     bmq_server_options o;
@@ -105,7 +105,7 @@ static int start_server(hub *h, char **error)
     char *dir = hub_runtime_dir();
     char *sock = g_build_filename(dir, "hub.sock", NULL);
     o.unix_path = sock;
-    h->server = bmq_server_start(h->bus, &o, error);
+    h->server = bmq_server_start(h->bus, &o, code, error);
     g_free(sock);
     g_free(dir);
     if (!h->server)
@@ -162,11 +162,12 @@ static int start_and_run(hub *h)
     }
     /* Before the server: nothing is accepted that the history misses. */
     hub_history_start(h);
-    if (start_server(h, &err) != 0) {
+    int code = 0;
+    if (start_server(h, &code, &err) != 0) {
         /* The server's message already names the address. */
         if (err)
             fprintf(stderr, "berrymq-hub: %s%s\n", err,
-                    strstr(err, "in use") ? " (another program has the port: choose another with "
+                    code == -BMQ_EBUSY ? " (another program has the port: choose another with "
                                             "--listen or \"listen\" in hub.json)"
                                           : "");
         else

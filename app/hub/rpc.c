@@ -9,7 +9,7 @@
 
 #include "hub.h"
 
-#define RPC_EPARAMS (-32602)
+#define RPC_EPARAMS BMQ_RPC_EPARAMS
 
 typedef json_object *(*main_fn)(hub *h, json_object *params, json_object **error);
 
@@ -29,25 +29,11 @@ typedef struct {
     GCond cond;
 } call;
 
-static json_object *rpc_error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static json_object *rpc_error(int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_int(code));
-    json_object_object_add(e, "message", json_object_new_string(msg));
-    g_free(msg);
-    return e;
-}
-
 static gboolean run_on_main(gpointer data)
 {
     call *c = data;
     if (g_atomic_int_get(&c->h->shutting_down))
-        c->error = rpc_error(BMQ_ECLOSED, "the hub is shutting down");
+        c->error = bmq_rpc_error(BMQ_ECLOSED, "the hub is shutting down");
     else
         c->result = c->fn(c->h, c->params, &c->error);
     g_mutex_lock(&c->lock);
@@ -105,14 +91,14 @@ static json_object *marshal(json_object *params, void *user_data, json_object **
     const bmq_rpc_peer_info *who = bmq_rpc_peer();
     const char *file = NULL;
     if (b->fn == m_load && !(who && who->same_user) && (file = names_local_file(params))) {
-        *error = rpc_error(BMQ_EDENIED,
+        *error = bmq_rpc_error(BMQ_EDENIED,
                            "plugin config naming a local file ('%.200s') is accepted only from "
                            "the hub's own user",
                            file);
         return NULL;
     }
     if (g_atomic_int_get(&b->h->shutting_down)) {
-        *error = rpc_error(BMQ_ECLOSED, "the hub is shutting down");
+        *error = bmq_rpc_error(BMQ_ECLOSED, "the hub is shutting down");
         return NULL;
     }
     call c = {.h = b->h, .fn = b->fn, .params = params};
@@ -187,17 +173,6 @@ static json_object *m_plugins(hub *h, json_object *params, json_object **error)
     return o;
 }
 
-static int error_code_of(const char *msg)
-{
-    if (strstr(msg, "ABI mismatch"))
-        return BMQ_EABI;
-    if (strstr(msg, "create failed"))
-        return BMQ_EFAILED;
-    if (strstr(msg, "already in use"))
-        return BMQ_EEXIST;
-    return BMQ_ELOAD;
-}
-
 /* Over RPC only files already in a plugin directory may be loaded: anyone
  * who can reach the port (other local users, too) must not make the hub
  * run code from an arbitrary file. */
@@ -224,12 +199,12 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
     json_object *idv = param(params, 1), *cfg = param(params, 2);
     if (!name || !*name || (idv && !json_object_is_type(idv, json_type_string)) ||
         (cfg && !json_object_is_type(cfg, json_type_object))) {
-        *error = rpc_error(RPC_EPARAMS, "hub.load expects [name_or_path, id (optional string), "
+        *error = bmq_rpc_error(RPC_EPARAMS, "hub.load expects [name_or_path, id (optional string), "
                                         "config (optional object)]");
         return NULL;
     }
     if (strchr(name, '/') && !in_plugin_dir(h, name)) {
-        *error = rpc_error(BMQ_EDENIED,
+        *error = bmq_rpc_error(BMQ_EDENIED,
                            "plugin '%s': hub.load takes a plugin name or a file in a plugin "
                            "directory; install the file first (berrymq plugin install)",
                            name);
@@ -246,19 +221,20 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
     bmq_plugin_call call;
     hub_watchdog_arm(wid, name, "load");
     bmq_plugin_call_enter(&call, wid, name, "load");
-    bmq_plugin *p = bmq_plugin_load(h->host, name, &err);
+    int code = 0;
+    bmq_plugin *p = bmq_plugin_load(h->host, name, &code, &err);
     bmq_plugin_call_leave(&call);
     hub_watchdog_disarm();
     g_free(wid);
     if (!p) {
         hub_log(BMQ_LOG_ERROR, "%s", err);
-        *error = rpc_error(error_code_of(err), "%s", err);
+        *error = bmq_rpc_error(code, "%s", err);
         g_free(err);
         return NULL;
     }
     const char *id = idv ? json_object_get_string(idv) : bmq_plugin_descriptor_get(p)->name;
     if (hub_entry_find(h, id)) {
-        *error = rpc_error(BMQ_EEXIST, "instance '%s' already exists", id);
+        *error = bmq_rpc_error(BMQ_EEXIST, "instance '%s' already exists", id);
         return NULL;
     }
     /* Asking for it again is the retry: a record left by an earlier
@@ -272,7 +248,7 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
     e->enabled = e->cfg_enabled = true;
     g_ptr_array_add(h->entries, e);
     if (!hub_entry_start(h, e)) {
-        *error = rpc_error(e->skipped ? BMQ_EDENIED : error_code_of(e->error), "%s", e->error);
+        *error = bmq_rpc_error(e->error_code, "%s", e->error);
         hub_entry_remove(h, e);
         return NULL;
     }
@@ -284,12 +260,12 @@ static hub_entry *entry_param(hub *h, json_object *params, const char *method, j
 {
     const char *id = param_str(params, 0);
     if (!id) {
-        *error = rpc_error(RPC_EPARAMS, "%s expects [id]", method);
+        *error = bmq_rpc_error(RPC_EPARAMS, "%s expects [id]", method);
         return NULL;
     }
     hub_entry *e = hub_entry_find(h, id);
     if (!e)
-        *error = rpc_error(BMQ_ENOENT, "no instance '%s'", id);
+        *error = bmq_rpc_error(BMQ_ENOENT, "no instance '%s'", id);
     return e;
 }
 
@@ -313,7 +289,7 @@ static json_object *m_enable(hub *h, json_object *params, json_object **error)
     bool ok = hub_entry_start(h, e);
     hub_announce(h);
     if (!ok) {
-        *error = rpc_error(e->skipped ? BMQ_EDENIED : error_code_of(e->error), "%s", e->error);
+        *error = bmq_rpc_error(e->error_code, "%s", e->error);
         return NULL;
     }
     return json_object_new_string("ok");
@@ -336,7 +312,7 @@ static json_object *m_reload(hub *h, json_object *params, json_object **error)
     char *err = NULL;
     json_object *diff = hub_reload(h, &err);
     if (!diff) {
-        *error = rpc_error(BMQ_EINVAL, "%s", err);
+        *error = bmq_rpc_error(BMQ_EINVAL, "%s", err);
         g_free(err);
     }
     return diff;
@@ -350,7 +326,7 @@ static json_object *m_twitter(json_object *params, void *user_data, json_object 
     json_object *args = param(params, 1), *kwargs = param(params, 2);
     if (!id || (args && !json_object_is_type(args, json_type_array)) ||
         (kwargs && !json_object_is_type(kwargs, json_type_object))) {
-        *error = rpc_error(RPC_EPARAMS, "hub.twitter expects [id, args (array), kwargs "
+        *error = bmq_rpc_error(RPC_EPARAMS, "hub.twitter expects [id, args (array), kwargs "
                                         "(object)]");
         return NULL;
     }
@@ -359,7 +335,7 @@ static json_object *m_twitter(json_object *params, void *user_data, json_object 
      * the port stop the hub (exit 0: not restarted) or silence it. The
      * dedicated methods (hub.quit, hub.pause, ...) are checked instead. */
     if (id[0] == '_') {
-        *error = rpc_error(BMQ_EDENIED,
+        *error = bmq_rpc_error(BMQ_EDENIED,
                            "'%s' is a local identifier: it cannot be sent over RPC (use "
                            "berrymq quit, pause or resume)",
                            id);
@@ -372,7 +348,7 @@ static json_object *m_twitter(json_object *params, void *user_data, json_object 
         json_object_deep_copy(kwargs, &k, NULL);
     int rc = bmq_twitter(h->bus, id, a, k);
     if (rc < 0) {
-        *error = rpc_error(-rc, "cannot send '%s': %s", id, bmq_strerror(rc));
+        *error = bmq_rpc_error(-rc, "cannot send '%s': %s", id, bmq_strerror(rc));
         return NULL;
     }
     return json_object_new_string("ok");
@@ -385,7 +361,7 @@ static json_object *send_local(hub *h, const char *id, json_object **error)
 {
     int rc = bmq_twitter(h->bus, id, NULL, NULL);
     if (rc < 0) {
-        *error = rpc_error(-rc, "cannot send '%s': %s", id, bmq_strerror(rc));
+        *error = bmq_rpc_error(-rc, "cannot send '%s': %s", id, bmq_strerror(rc));
         return NULL;
     }
     return json_object_new_string("ok");

@@ -169,7 +169,7 @@ int main(int argc, char **argv)
     char *cfg_text = g_strdup_printf("{\"bus\": \"%s\", \"backlog\": 1000000}", address);
     json_object *cfg = json_tokener_parse(cfg_text);
     char *err = NULL;
-    bmq_instance *inst = bmq_instance_create(host, "capture", "capture", cfg, &err);
+    bmq_instance *inst = bmq_instance_create(host, "capture", "capture", cfg, NULL, &err);
     json_object_put(cfg);
     if (!inst) {
         fprintf(stderr, "capture: %s\n", err);

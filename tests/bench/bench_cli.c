@@ -77,7 +77,7 @@ static void bench_twitter(cli_h *h, const char *hub, int runs)
         *colon = '\0';
     bmq_bus *bus = bmq_bus_new();
     char *err = NULL;
-    bmq_link *link = bmq_connect_via_queue(bus, host, port, "bench:*", 60, &err);
+    bmq_link *link = bmq_connect_via_queue(bus, host, port, "bench:*", 60, NULL, &err);
     if (!link) {
         fprintf(stderr, "bench_cli: cannot follow bench:* at %s: %s\n", hub, err ? err : "?");
         free(err);

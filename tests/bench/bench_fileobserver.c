@@ -74,7 +74,7 @@ static bmq_instance *observe(bench *b, const char *id, const char *path, bool re
     json_object_object_add(cfg, "recursive", json_object_new_boolean(recursive));
     json_object_object_add(cfg, "debounce_ms", json_object_new_int(debounce));
     char *err = NULL;
-    bmq_instance *inst = bmq_instance_create(b->host, "fileobserver", id, cfg, &err);
+    bmq_instance *inst = bmq_instance_create(b->host, "fileobserver", id, cfg, NULL, &err);
     json_object_put(cfg);
     if (!inst) {
         fprintf(stderr, "cannot create the observer: %s\n", err);

@@ -125,7 +125,7 @@ static void wait_received(uint64_t want)
 static void bench_single(bmq_bus *client, uint16_t port, long n)
 {
     char *err = NULL;
-    bmq_link *l = bmq_connect_oneway(client, "127.0.0.1", port, 0, &err);
+    bmq_link *l = bmq_connect_oneway(client, "127.0.0.1", port, 0, NULL, &err);
     if (!l) {
         fprintf(stderr, "connect: %s\n", err);
         exit(1);
@@ -150,7 +150,7 @@ static void bench_single(bmq_bus *client, uint16_t port, long n)
 static void bench_batch(bmq_bus *client, uint16_t port, unsigned batch, long n)
 {
     char *err = NULL;
-    bmq_link *l = bmq_connect_oneway(client, "127.0.0.1", port, 0, &err);
+    bmq_link *l = bmq_connect_oneway(client, "127.0.0.1", port, 0, NULL, &err);
     if (!l) {
         fprintf(stderr, "connect: %s\n", err);
         exit(1);
@@ -181,7 +181,7 @@ static void bench_batch(bmq_bus *client, uint16_t port, unsigned batch, long n)
 static void bench_get(bmq_bus *server_bus, bmq_bus *client, uint16_t port, long n)
 {
     char *err = NULL;
-    bmq_link *q = bmq_connect_via_queue(client, "127.0.0.1", port, "job:*", 0, &err);
+    bmq_link *q = bmq_connect_via_queue(client, "127.0.0.1", port, "job:*", 0, NULL, &err);
     if (!q) {
         fprintf(stderr, "connect: %s\n", err);
         exit(1);

@@ -66,7 +66,7 @@ static int bench(bmq_bus *bus, bmq_plugin_host *host, double interval, int ticks
     json_object *cfg = json_tokener_parse(cfg_text);
     char *err = NULL;
     r.t0 = g_get_monotonic_time();
-    bmq_instance *inst = bmq_instance_create(host, "timer", "bench", cfg, &err);
+    bmq_instance *inst = bmq_instance_create(host, "timer", "bench", cfg, NULL, &err);
     json_object_put(cfg);
     g_free(cfg_text);
     if (!inst) {

@@ -83,7 +83,7 @@ static void run_plugin(bmq_plugin_host *host, bmq_bus *bus, hs_server *s, const 
                                      hs_port(s), format, n + 16);
     json_object *cfg = json_tokener_parse(cfg_text);
     char *err = NULL;
-    bmq_instance *in = bmq_instance_create(host, "webhook", format, cfg, &err);
+    bmq_instance *in = bmq_instance_create(host, "webhook", format, cfg, NULL, &err);
     json_object_put(cfg);
     g_free(cfg_text);
     if (!in) {

@@ -178,7 +178,7 @@ static void peer_notify(GDBusConnection *c, const char *title, GVariant *hints)
 static bmq_instance *create(const char *id, const char *json, char **err)
 {
     json_object *cfg = json_tokener_parse(json);
-    bmq_instance *i = bmq_instance_create(host, "capture", id, cfg, err);
+    bmq_instance *i = bmq_instance_create(host, "capture", id, cfg, NULL, err);
     json_object_put(cfg);
     return i;
 }

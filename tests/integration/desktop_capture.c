@@ -256,7 +256,7 @@ static void test_own_not_captured(void)
     /* The hub's notify plugin in the same host: what it shows is marked as
      * the hub's and stays out. */
     char *err = NULL;
-    bmq_instance *notify = bmq_instance_create(host, "notify", "notify", NULL, &err);
+    bmq_instance *notify = bmq_instance_create(host, "notify", "notify", NULL, NULL, &err);
     DESK_CHECK(notify != NULL);
     if (!notify) {
         fprintf(stderr, "notify: %s\n", err);
@@ -379,7 +379,7 @@ int main(void)
     bmq_plugin_host_set_log(host, log_cb, NULL);
     bmq_plugin_host_add_dir(host, g_getenv("BMQ_PLUGIN_BUILD_DIR"));
     char *err = NULL;
-    inst = bmq_instance_create(host, "capture", "capture", NULL, &err);
+    inst = bmq_instance_create(host, "capture", "capture", NULL, NULL, &err);
     if (!inst) {
         fprintf(stderr, "capture instance: %s\n", err);
         g_free(err);

@@ -757,7 +757,7 @@ int main(void)
     bmq_plugin_host_add_dir(host, g_getenv("BMQ_PLUGIN_BUILD_DIR"));
     json_object *cfg = json_tokener_parse("{\"history\": 50}");
     char *err = NULL;
-    inst = bmq_instance_create(host, "gui", "gui", cfg, &err);
+    inst = bmq_instance_create(host, "gui", "gui", cfg, NULL, &err);
     json_object_put(cfg);
     if (!inst) {
         fprintf(stderr, "gui instance: %s\n", err);

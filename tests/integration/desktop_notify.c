@@ -355,7 +355,7 @@ int main(void)
     bmq_plugin_host_add_dir(host, g_getenv("BMQ_PLUGIN_BUILD_DIR"));
     json_object *cfg = json_tokener_parse("{\"summary_interval_ms\": 300}");
     char *err = NULL;
-    inst = bmq_instance_create(host, "notify", "notify", cfg, &err);
+    inst = bmq_instance_create(host, "notify", "notify", cfg, NULL, &err);
     json_object_put(cfg);
     if (!inst) {
         fprintf(stderr, "notify instance: %s\n", err);

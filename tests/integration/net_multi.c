@@ -152,7 +152,7 @@ static void test_killed_peer(void)
     peer_listen(&b);
     g_free(peer_expect(&b, "ok", "follow *@*:*"));
     char *err = NULL;
-    bmq_link *l = bmq_interconnect(bus, "127.0.0.1", (uint16_t)b.port, 100, &err);
+    bmq_link *l = bmq_interconnect(bus, "127.0.0.1", (uint16_t)b.port, 100, NULL, &err);
     CHECK(l && !err);
     for (int i = 0; i < 200; i++) {
         json_object *a = json_object_new_array();

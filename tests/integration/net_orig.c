@@ -91,7 +91,7 @@ static void our_client_to_original(bmq_bus *bus, uint16_t oport)
 {
     char *err = NULL;
     /* style 02: the original answers null; we keep and send the null token */
-    bmq_link *ow = bmq_connect_oneway(bus, "127.0.0.1", oport, 100, &err);
+    bmq_link *ow = bmq_connect_oneway(bus, "127.0.0.1", oport, 100, NULL, &err);
     CHECK(ow && !err);
     CHECK(bmq_link_token(ow) == NULL);
     bmq_twitter_json(bus, "fwd:one", "[1]", NULL);
@@ -102,7 +102,7 @@ static void our_client_to_original(bmq_bus *bus, uint16_t oport)
     CHECK(bmq_close_connection(ow) == 0);
 
     /* style 03: queue.Empty (an error object) means "no message" */
-    bmq_link *q = bmq_connect_via_queue(bus, "127.0.0.1", oport, "job:*", 100, &err);
+    bmq_link *q = bmq_connect_via_queue(bus, "127.0.0.1", oport, "job:*", 100, NULL, &err);
     CHECK(q && !err);
     int e = 0;
     CHECK(bmq_get_nowait(q, &e) == NULL && e == -BMQ_EEMPTY);
@@ -115,7 +115,7 @@ static void our_client_to_original(bmq_bus *bus, uint16_t oport)
     CHECK(bmq_close_connection(q) == 0);
 
     /* style 01: both directions, nothing echoed */
-    bmq_link *ic = bmq_interconnect(bus, "127.0.0.1", oport, 100, &err);
+    bmq_link *ic = bmq_interconnect(bus, "127.0.0.1", oport, 100, NULL, &err);
     CHECK(ic && !err);
     bmq_twitter_json(bus, "ours:x", "[3]", NULL);
     CHECK(bmq_link_flush(ic, 10) == 0);

@@ -90,13 +90,13 @@ int main(int argc, char **argv)
             reply("count %lu %u", total, g_hash_table_size(seen));
             g_mutex_unlock(&lock);
         } else if (!strcmp(cmd, "inter") && n == 3) {
-            add_link(bmq_interconnect(bus, "127.0.0.1", (uint16_t)atoi(w[1]), atof(w[2]), &err),
+            add_link(bmq_interconnect(bus, "127.0.0.1", (uint16_t)atoi(w[1]), atof(w[2]), NULL, &err),
                      err);
         } else if (!strcmp(cmd, "oneway") && n == 3) {
-            add_link(bmq_connect_oneway(bus, "127.0.0.1", (uint16_t)atoi(w[1]), atof(w[2]), &err),
+            add_link(bmq_connect_oneway(bus, "127.0.0.1", (uint16_t)atoi(w[1]), atof(w[2]), NULL, &err),
                      err);
         } else if (!strcmp(cmd, "queue") && n == 4) {
-            add_link(bmq_connect_via_queue(bus, "127.0.0.1", (uint16_t)atoi(w[1]), w[2], atof(w[3]),
+            add_link(bmq_connect_via_queue(bus, "127.0.0.1", (uint16_t)atoi(w[1]), w[2], atof(w[3]), NULL,
                                            &err),
                      err);
         } else if (!strcmp(cmd, "tw") && n == 3) {

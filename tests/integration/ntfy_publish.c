@@ -406,9 +406,9 @@ int main(void)
     port = (uint16_t)atoi(colon + 1);
     bus = bmq_bus_new();
     char *err = NULL;
-    link_q = bmq_connect_via_queue(bus, host, port, "*", 0, &err);
+    link_q = bmq_connect_via_queue(bus, host, port, "*", 0, NULL, &err);
     HH_CHECK(link_q != NULL);
-    bmq_link *out = bmq_connect_oneway(bus, host, port, 0, &err);
+    bmq_link *out = bmq_connect_oneway(bus, host, port, 0, NULL, &err);
     HH_CHECK(out != NULL);
 
     fprintf(stderr, "-- body\n");

@@ -168,7 +168,7 @@ test_hub *test_hub_new(const char *node_id, const char *config_json)
     if (cfg == NULL)
         die("bad test config JSON");
     char *error = NULL;
-    h->inst = bmq_instance_create(h->host, "mqtt", "mq", cfg, &error);
+    h->inst = bmq_instance_create(h->host, "mqtt", "mq", cfg, NULL, &error);
     json_object_put(cfg);
     if (h->inst == NULL) {
         fprintf(stderr, "instance create failed: %s\n", error ? error : "?");

@@ -104,7 +104,7 @@ bmq_instance *fx_create(fo_fx *fx, const char *id, char **error, const char *fmt
     json_object *cfg = json_tokener_parse(json);
     g_assert_nonnull(cfg);
     char *err = NULL;
-    bmq_instance *inst = bmq_instance_create(fx->host, "fileobserver", id, cfg, &err);
+    bmq_instance *inst = bmq_instance_create(fx->host, "fileobserver", id, cfg, NULL, &err);
     json_object_put(cfg);
     if (!error) {
         if (!inst)

@@ -405,7 +405,7 @@ static void test_config(void)
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         char *err = NULL;
         json_object *cfg = json_tokener_parse(bad[i].json);
-        bmq_instance *inst = bmq_instance_create(fx.host, "fileobserver", "bad", cfg, &err);
+        bmq_instance *inst = bmq_instance_create(fx.host, "fileobserver", "bad", cfg, NULL, &err);
         json_object_put(cfg);
         g_test_message("%s -> %s", bad[i].json, err ? err : "(none)");
         g_assert_null(inst);

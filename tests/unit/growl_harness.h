@@ -85,7 +85,7 @@ G_GNUC_UNUSED static bmq_instance *fx_create(fixture *fx, const char *id, const 
 {
     json_object *cfg = json_tokener_parse(json);
     g_assert_nonnull(cfg);
-    bmq_instance *inst = bmq_instance_create(fx->host, "growl", id, cfg, error);
+    bmq_instance *inst = bmq_instance_create(fx->host, "growl", id, cfg, NULL, error);
     json_object_put(cfg);
     return inst;
 }

@@ -286,7 +286,7 @@ static void test_secret(bmq_bus *bus)
     bmq_server_options_init(&o);
     o.secret = "s3cret";
     char *err = NULL;
-    bmq_server *s = bmq_server_start(bus, &o, &err);
+    bmq_server *s = bmq_server_start(bus, &o, NULL, &err);
     CHECK(s && !err);
     uint16_t port = bmq_server_port(s);
     const char *body = "{\"id\":1,\"method\":\"bmq.hello\",\"params\":[]}";
@@ -335,23 +335,45 @@ static void test_refusals(bmq_bus *bus, uint16_t busy_port)
     bmq_server_options o;
     bmq_server_options_init(&o);
     char *err = NULL;
+    int code = 0;
     o.host = "0.0.0.0";
-    CHECK(bmq_server_start(bus, &o, &err) == NULL);
-    CHECK_CONTAINS(err, "refusing to listen on 0.0.0.0");
+    CHECK(bmq_server_start(bus, &o, &code, &err) == NULL);
+    CHECK(code == -BMQ_EDENIED);
+    CHECK_CONTAINS(err, "0.0.0.0");
     CHECK(strchr(err, '\n') == NULL);
     g_free(err);
     err = NULL;
     const char *bad[] = {"10.0.0.0/99", NULL};
     o.allow = bad;
-    CHECK(bmq_server_start(bus, &o, &err) == NULL);
+    CHECK(bmq_server_start(bus, &o, &code, &err) == NULL);
+    CHECK(code == -BMQ_EINVAL);
     CHECK_CONTAINS(err, "10.0.0.0/99");
     g_free(err);
     err = NULL;
     bmq_server_options_init(&o);
     o.port = busy_port;
-    CHECK(bmq_server_start(bus, &o, &err) == NULL);
-    CHECK_CONTAINS(err, "cannot listen on 127.0.0.1");
+    CHECK(bmq_server_start(bus, &o, &code, &err) == NULL);
+    CHECK(code == -BMQ_EBUSY);
+    CHECK_CONTAINS(err, "127.0.0.1");
     g_free(err);
+    /* Without the server's own call, as bmq_init_connection reports it. */
+    bmq_bus *other = bmq_bus_new();
+    CHECK(bmq_init_connection(other, "0.0.0.0", 0, NULL) == -BMQ_EDENIED);
+    CHECK(bmq_init_connection(other, "127.0.0.1", busy_port, NULL) == -BMQ_EBUSY);
+    bmq_bus_free(other);
+
+    /* JSON-RPC codes: BMQ_E* in the server range, JSON-RPC's own kept. */
+    CHECK(bmq_rpc_code(-BMQ_EDENIED) == -32011);
+    CHECK(bmq_rpc_code(BMQ_EDENIED) == -32011);
+    CHECK(bmq_rpc_code(BMQ_RPC_EPARAMS) == -32602);
+    json_object *e = bmq_rpc_error(-BMQ_EABI, "plugin '%s' speaks %d", "x", 99);
+    CHECK(bmq_rpc_error_code(e) == -BMQ_EABI);
+    json_object *c = NULL;
+    CHECK(json_object_object_get_ex(e, "code", &c) && json_object_get_int(c) == -32012);
+    json_object_put(e);
+    e = bmq_rpc_error(BMQ_RPC_EMETHOD, "unknown method");
+    CHECK(bmq_rpc_error_code(e) == -BMQ_EPROTO);
+    json_object_put(e);
 }
 
 static void test_client(uint16_t port)
@@ -404,10 +426,10 @@ static void test_batch_over_limit(void)
     bmq_server_options_init(&o);
     o.max_body = 2048;
     char *err = NULL;
-    bmq_server *s = bmq_server_start(sb, &o, &err);
+    bmq_server *s = bmq_server_start(sb, &o, NULL, &err);
     CHECK(s && !err);
     bmq_follower *f = bmq_follow(sb, "big:*", on_arrival, NULL, NULL);
-    bmq_link *l = bmq_connect_oneway(cb, "127.0.0.1", bmq_server_port(s), 0, &err);
+    bmq_link *l = bmq_connect_oneway(cb, "127.0.0.1", bmq_server_port(s), 0, NULL, &err);
     CHECK(l && !err);
     char pad[3000];
     memset(pad, 'x', sizeof pad - 1);
@@ -439,7 +461,7 @@ int main(void)
     o.max_body = 4096;
     o.conn_timeout_s = 1;
     char *err = NULL;
-    bmq_server *s = bmq_server_start(bus, &o, &err);
+    bmq_server *s = bmq_server_start(bus, &o, NULL, &err);
     CHECK(s && !err);
     uint16_t port = bmq_server_port(s);
     CHECK(port != 0);

@@ -38,7 +38,7 @@ static void expect_refused(const char *config, const char *needle)
 {
     json_object *cfg = json_tokener_parse(config);
     char *err = NULL;
-    bmq_instance *inst = bmq_instance_create(host, "notify", "bad", cfg, &err);
+    bmq_instance *inst = bmq_instance_create(host, "notify", "bad", cfg, NULL, &err);
     CHECK(inst == NULL);
     if (!err || !strstr(err, needle))
         fprintf(stderr, "config %s: error \"%s\", want \"%s\"\n", config, err ? err : "", needle);
@@ -87,7 +87,7 @@ int main(void)
     json_object *cfg = json_tokener_parse("{\"filter\": \"ci:*\", \"burst\": 5, \"rate\": 0.001, "
                                           "\"backlog\": 3, \"summary_interval_ms\": 100}");
     char *err = NULL;
-    bmq_instance *inst = bmq_instance_create(host, "notify", "n", cfg, &err);
+    bmq_instance *inst = bmq_instance_create(host, "notify", "n", cfg, NULL, &err);
     json_object_put(cfg);
     CHECK(inst != NULL);
     if (!inst) {

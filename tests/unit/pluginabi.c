@@ -51,7 +51,7 @@ static void test_older_plugin(const char *root)
     bmq_follower *f = bmq_follow(bus, "old1:hello", on_msg, NULL, seen);
     char *err = NULL;
 
-    bmq_instance *inst = bmq_instance_create(h, "oldplug", "old1", NULL, &err);
+    bmq_instance *inst = bmq_instance_create(h, "oldplug", "old1", NULL, NULL, &err);
     CHECK(inst != NULL && err == NULL);
     bmq_message *m = g_async_queue_try_pop(seen); /* sent from create, same thread */
     CHECK(m != NULL);
@@ -73,14 +73,14 @@ static void test_older_plugin(const char *root)
     bmq_instance_destroy(inst);
 
     /* The layout from before the size field: status is read. */
-    inst = bmq_instance_create(h, "legacyplug", NULL, NULL, &err);
+    inst = bmq_instance_create(h, "legacyplug", NULL, NULL, NULL, &err);
     CHECK(inst != NULL && err == NULL);
     CHECK_STR(json_object_get_string(status_of(inst, &whole)), "legacy status");
     json_object_put(whole);
     bmq_instance_destroy(inst);
 
     /* Too short to hold create and destroy. */
-    CHECK(bmq_plugin_load(h, "tinyplug", &err) == NULL);
+    CHECK(bmq_plugin_load(h, "tinyplug", NULL, &err) == NULL);
     CHECK_CONTAINS(err, "plugin 'tinyplug': invalid descriptor: size is too small");
     g_free(err);
     char *path = g_build_filename(plugin_dir, "tinyplug.so", NULL);
@@ -100,7 +100,7 @@ static void test_newer_plugin(const char *root)
     bmq_bus *bus = bmq_bus_new();
     bmq_plugin_host *h = new_host(bus, root);
     char *err = NULL;
-    bmq_instance *inst = bmq_instance_create(h, "newplug", NULL, NULL, &err);
+    bmq_instance *inst = bmq_instance_create(h, "newplug", NULL, NULL, NULL, &err);
     CHECK(inst != NULL && err == NULL);
     json_object *whole, *v;
     json_object *st = status_of(inst, &whole);
@@ -124,6 +124,13 @@ static void test_symbol_versions(void)
     CHECK(dlvsym(RTLD_DEFAULT, "bmq_version", "BERRYMQ_0") != NULL);
     CHECK(dlvsym(RTLD_DEFAULT, "bmq_plugin_host_new", "BERRYMQ_0") != NULL);
     CHECK(dlvsym(RTLD_DEFAULT, "bmq_version", "BERRYMQ_1") == NULL);
+    /* Calls that gained `int *code` are at BERRYMQ_1 and keep their old
+     * form at BERRYMQ_0, for programs linked before. */
+    CHECK(dlvsym(RTLD_DEFAULT, "bmq_plugin_load", "BERRYMQ_1") != NULL);
+    CHECK(dlvsym(RTLD_DEFAULT, "bmq_plugin_load", "BERRYMQ_0") != NULL);
+    CHECK(dlvsym(RTLD_DEFAULT, "bmq_plugin_load", "BERRYMQ_0") !=
+          dlvsym(RTLD_DEFAULT, "bmq_plugin_load", "BERRYMQ_1"));
+    CHECK(dlvsym(RTLD_DEFAULT, "bmq_rpc_error", "BERRYMQ_1") != NULL);
     const char *build = g_getenv("BMQ_BUILD_DIR");
     char *gtk = build ? g_build_filename(build, "sdk", "gtk", "libberrymq-gtk.so", NULL) : NULL;
     if (gtk && g_file_test(gtk, G_FILE_TEST_EXISTS)) {

@@ -131,7 +131,7 @@ static bmq_instance *create(fixture *fx, const char *id, const char *json, char 
 {
     json_object *cfg = json_tokener_parse(json);
     g_assert_nonnull(cfg);
-    bmq_instance *inst = bmq_instance_create(fx->host, "timer", id, cfg, error);
+    bmq_instance *inst = bmq_instance_create(fx->host, "timer", id, cfg, NULL, error);
     json_object_put(cfg);
     return inst;
 }

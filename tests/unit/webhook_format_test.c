@@ -404,7 +404,7 @@ static void test_docs_examples(void)
                 CHECK(json_object_object_get_ex(e, "config", &cfg));
                 char *err = NULL;
                 bmq_instance *in =
-                    bmq_instance_create(fx.host, "webhook", json_object_get_string(id), cfg, &err);
+                    bmq_instance_create(fx.host, "webhook", json_object_get_string(id), cfg, NULL, &err);
                 if (!in)
                     fprintf(stderr, "docs example %s: %s\n", json_object_get_string(id), err);
                 CHECK(in != NULL);

@@ -72,7 +72,7 @@ G_GNUC_UNUSED G_GNUC_PRINTF(4, 5) static bmq_instance *fx_create(fixture *fx, co
         fprintf(stderr, "bad test config: %s\n", json);
     CHECK(cfg != NULL);
     char *err = NULL;
-    bmq_instance *inst = bmq_instance_create(fx->host, "webhook", id, cfg, &err);
+    bmq_instance *inst = bmq_instance_create(fx->host, "webhook", id, cfg, NULL, &err);
     json_object_put(cfg);
     g_free(json);
     if (error)

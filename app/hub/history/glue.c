@@ -10,7 +10,6 @@
 #include "../hub.h"
 #include "history.h"
 
-#define RPC_EPARAMS   (-32602)
 #define DEFAULT_LIMIT 100
 #define MAX_WAIT_S    60.0
 
@@ -149,20 +148,6 @@ json_object *hub_history_status(hub *h)
     return o;
 }
 
-static json_object *rpc_error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static json_object *rpc_error(int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_int(code));
-    json_object_object_add(e, "message", json_object_new_string(msg));
-    g_free(msg);
-    return e;
-}
-
 static bool all_digits(const char *s)
 {
     if (!*s)
@@ -226,7 +211,7 @@ static json_object *m_history(json_object *params, void *user_data, json_object 
 {
     hub *h = user_data;
     if (!h->history) {
-        *error = rpc_error(BMQ_EDENIED, "the history is off (\"history\": false in hub.json)");
+        *error = bmq_rpc_error(BMQ_EDENIED, "the history is off (\"history\": false in hub.json)");
         return NULL;
     }
     json_object *pat = param(params, 0), *since = param(params, 1), *limit = param(params, 2),
@@ -234,14 +219,14 @@ static json_object *m_history(json_object *params, void *user_data, json_object 
     history_query q = {.limit = DEFAULT_LIMIT};
     if (pat && (!json_object_is_type(pat, json_type_string) ||
                 bmq_id_validate(json_object_get_string(pat)) != 0)) {
-        *error = rpc_error(RPC_EPARAMS, "hub.history: pattern must be an identifier pattern "
+        *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: pattern must be an identifier pattern "
                                         "like \"build:*\"");
         return NULL;
     }
     q.pattern = pat ? json_object_get_string(pat) : NULL;
     if (since) {
         if (!parse_point(since, &q.since_seq, &q.since_us)) {
-            *error = rpc_error(RPC_EPARAMS,
+            *error = bmq_rpc_error(BMQ_RPC_EPARAMS,
                                "hub.history: since must be a seq, a duration like \"10m\" or "
                                "an ISO 8601 time");
             return NULL;
@@ -251,19 +236,19 @@ static json_object *m_history(json_object *params, void *user_data, json_object 
     if (limit) {
         int64_t n = json_object_is_type(limit, json_type_int) ? json_object_get_int64(limit) : 0;
         if (n < 1 || n > HISTORY_QUERY_MAX) {
-            *error = rpc_error(RPC_EPARAMS, "hub.history: limit must be 1..%d", HISTORY_QUERY_MAX);
+            *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: limit must be 1..%d", HISTORY_QUERY_MAX);
             return NULL;
         }
         q.limit = (unsigned)n;
     }
     if (opts && !json_object_is_type(opts, json_type_object)) {
-        *error = rpc_error(RPC_EPARAMS, "hub.history: the 4th parameter is {\"until\", \"wait\"}");
+        *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: the 4th parameter is {\"until\", \"wait\"}");
         return NULL;
     }
     json_object *until = NULL, *wait = NULL;
     if (opts && json_object_object_get_ex(opts, "until", &until) && until &&
         !parse_point(until, &q.until_seq, &q.until_us)) {
-        *error = rpc_error(RPC_EPARAMS, "hub.history: until must be a seq, a duration or a time");
+        *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: until must be a seq, a duration or a time");
         return NULL;
     }
     if (opts && json_object_object_get_ex(opts, "wait", &wait) && wait) {
@@ -273,7 +258,7 @@ static json_object *m_history(json_object *params, void *user_data, json_object 
     char *err = NULL;
     json_object *r = history_query_run(h->history, &q, &err);
     if (!r) {
-        *error = rpc_error(BMQ_EIO, "%s", err);
+        *error = bmq_rpc_error(BMQ_EIO, "%s", err);
         g_free(err);
     }
     return r;

@@ -51,7 +51,18 @@ enum {
     BMQ_EIO = 16,       /* I/O error */
     BMQ_ETYPE = 17,     /* wrong JSON type */
     BMQ_EFAILED = 18,   /* generic failure reported by a wrapped call */
+    BMQ_EBUSY = 19,     /* address or resource in use */
 };
+
+/* How every public call fails, in all of libberrymq's headers:
+ *   - a function returning int returns 0 or a negative BMQ_E* code;
+ *   - a function returning a pointer returns NULL and, where it has the
+ *     parameters, sets *code (nullable) to the negative BMQ_E* code;
+ *   - a `char **error` parameter (nullable) receives one line of English
+ *     for people, (transfer full): free it with g_free. It is set to NULL
+ *     on success (and left NULL by functions that fail without a line).
+ * Decide by the code, never by the text: the text may change. Over
+ * JSON-RPC a code travels as bmq_rpc_code() (berrymq/net.h). */
 
 /* Log levels (syslog numbering), for every log sink of the library: the
  * plugin host's (berrymq/plugin.h) and the server's (berrymq/net.h). */

@@ -6,9 +6,9 @@
  * that owns the host's main context ("main thread").
  *
  * Ownership: every returned pointer is (transfer none) and owned by the
- * host unless its comment says (transfer full); char **error outputs are
- * (transfer full), g_malloc'd, one line, freed with g_free, and set to NULL
- * on success. Passing NULL for error sends the line to the host log.
+ * host unless its comment says (transfer full). Failures follow berrymq.h
+ * (int *code, char **error freed with g_free); passing NULL for error
+ * sends the line to the host log.
  */
 #ifndef BERRYMQ_HOST_H
 #define BERRYMQ_HOST_H
@@ -80,12 +80,14 @@ BMQ_API void bmq_plugin_host_add_default_dirs(bmq_plugin_host *h);
  * unless its file was replaced and no instance of it exists: then the old
  * code is closed and the new file loaded (the old bmq_plugin is invalid).
  * Returns: (transfer none) the plugin, owned by the host and valid until
- * bmq_plugin_host_free or a reload replaces it; NULL with *error on:
- *   - file not found / invalid name (BMQ_ENOENT),
+ * bmq_plugin_host_free or a reload replaces it; NULL with *code (nullable,
+ * the negative value) and *error on:
+ *   - file not found (BMQ_ENOENT), invalid name (BMQ_EINVAL),
  *   - not a shared object, missing entry symbol, bad descriptor (BMQ_ELOAD),
  *   - no common ABI version (BMQ_EABI),
  *   - another plugin of the same name already loaded (BMQ_EEXIST). */
-BMQ_API bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char **error);
+BMQ_API bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, int *code,
+                                    char **error);
 /* Returns: (transfer none) the host's copy of the plugin's descriptor,
  * complete up to the fields this library knows (those the plugin's
  * descriptor lacked are NULL), valid as long as @p; NULL when @p is NULL. */
@@ -110,11 +112,13 @@ BMQ_API bool bmq_instance_id_valid(const char *id);
  * demand) with @config (transfer none: the instance takes its own
  * reference; nullable = {}).
  * Returns: (transfer none) the instance, owned by the host and valid until
- * bmq_instance_destroy or bmq_plugin_host_free; NULL with *error when the
- * id is invalid or taken, the load fails (as bmq_plugin_load), the data
- * directory cannot be made, or the plugin's create() fails. */
+ * bmq_instance_destroy or bmq_plugin_host_free; NULL with *code (nullable)
+ * and *error when the id is invalid (-BMQ_EINVAL) or taken (-BMQ_EEXIST),
+ * @config is not an object (-BMQ_ETYPE), the load fails (the codes of
+ * bmq_plugin_load), or the plugin's create() fails (-BMQ_EFAILED). */
 BMQ_API bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name,
-                                          const char *id, json_object *config, char **error);
+                                          const char *id, json_object *config, int *code,
+                                          char **error);
 /* destroy() the instance and remove what it left registered. NULL-safe. */
 BMQ_API void bmq_instance_destroy(bmq_instance *inst);
 /* Apply a new config (transfer none: the instance takes its own reference;
@@ -148,8 +152,9 @@ BMQ_API GList *bmq_plugin_host_instances(bmq_plugin_host *h);
 /* Every NAME.so on the search path (first one of each name wins), loaded to
  * read its descriptor.
  * Returns: (transfer full) a JSON array of {"name","version","description",
- * "path","error"}; "error" is null for a usable plugin and one line
- * (version and description null) otherwise; never NULL. */
+ * "path","error","code"}; "error" and "code" are null for a usable plugin,
+ * else one line and the negative BMQ_E* code of bmq_plugin_load (version
+ * and description null); never NULL. */
 BMQ_API json_object *bmq_plugin_host_available(bmq_plugin_host *h);
 /* Returns: (transfer none) the search path, NULL-terminated, valid until
  * the next add_dir / add_default_dirs. */

@@ -66,9 +66,12 @@ typedef struct bmq_server_options {
 
 BMQ_API void bmq_server_options_init(bmq_server_options *opts);
 
-/* Start serving @bus. Refuses (NULL, *error set to one line) a non-loopback
- * host without allow-list or secret, an unparsable CIDR or origin, a busy
- * port.
+/* Start serving @bus. Returns NULL, with *code (nullable) and *error
+ * (nullable, one line) set, on:
+ *   - a non-loopback host without allow-list or secret (-BMQ_EDENIED),
+ *   - an unparsable host, CIDR, origin or socket path (-BMQ_EINVAL),
+ *   - a port or address in use (-BMQ_EBUSY),
+ *   - any other failure to listen (-BMQ_ENET).
  * Browser guard, before anything reads a request: a Host header that names
  * neither the listen address, a loopback IP literal, "localhost" nor one of
  * server_names gets HTTP 421 (DNS rebinding); an Origin header not in
@@ -84,7 +87,8 @@ BMQ_API void bmq_server_options_init(bmq_server_options *opts);
  * started on a bus becomes the bus's server (bmq_bus_server). Stop it (and
  * close links) before bmq_bus_free. (transfer full) server; *error
  * (transfer full, nullable). */
-BMQ_API bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, char **error);
+BMQ_API bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, int *code,
+                                     char **error);
 BMQ_API uint16_t bmq_server_port(const bmq_server *s);    /* the bound port */
 /* Returns: (transfer none) this node's id (sent to peers to avoid loops),
  * valid until bmq_server_stop; never NULL for a running server. */
@@ -92,10 +96,33 @@ BMQ_API const char *bmq_server_node_id(const bmq_server *s);
 /* Stop listening, drop all links and tokens, free. NULL-safe. */
 BMQ_API void bmq_server_stop(bmq_server *s);
 
+/* JSON-RPC error codes: JSON-RPC 2.0's own, and the server range, where a
+ * BMQ_E* code N (either sign) travels as -32000 - N (BMQ_EDENIED: -32011). */
+#define BMQ_RPC_EPARSE (-32700)    /* the body is not JSON */
+#define BMQ_RPC_EREQUEST (-32600)  /* not a request object */
+#define BMQ_RPC_EMETHOD (-32601)   /* no such method */
+#define BMQ_RPC_EPARAMS (-32602)   /* wrong parameters */
+#define BMQ_RPC_EINTERNAL (-32603) /* the handler failed without a code */
+#define BMQ_RPC_ESERVER (-32000)   /* BMQ_E* codes count down from here */
+/* The JSON-RPC code of @code: a BMQ_E* code of either sign becomes
+ * -32000 - |code|; a code already in JSON-RPC's reserved range
+ * (-32768..-32000) stays as it is; anything else is BMQ_RPC_EINTERNAL. */
+BMQ_API int bmq_rpc_code(int code);
+/* The negative BMQ_E* code a JSON-RPC error object (or its code) carries:
+ * the inverse of bmq_rpc_code for the server range; -BMQ_EPROTO for any
+ * other code, a missing one or a non-object. */
+BMQ_API int bmq_rpc_error_code(json_object *error);
+/* A JSON-RPC error object {"code": bmq_rpc_code(@code), "message": text}.
+ * Returns: (transfer full) never NULL. */
+BMQ_API json_object *bmq_rpc_error(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Extra methods (e.g. the hub's "hub.*"). The handler runs on a server
  * thread. It returns the result (transfer full; NULL means JSON null) or
- * sets *error (transfer full) to an error object/string. @params is
- * (transfer none). Returns -BMQ_EEXIST if the name is taken. */
+ * sets *error (transfer full) to an error object (bmq_rpc_error) or a
+ * string (sent with BMQ_RPC_EINTERNAL). @params is (transfer none): a
+ * handler may take it over with json_object_get. Returns -BMQ_EEXIST if
+ * the name is taken. */
 typedef json_object *(*bmq_rpc_method_fn)(json_object *params, void *user_data,
                                           json_object **error);
 
@@ -115,7 +142,8 @@ BMQ_API const bmq_rpc_peer_info *bmq_rpc_peer(void);
 enum {
     /* Only for the server's own user (same uid over the socket or a
      * loopback TCP connection) or a client presenting the secret; others
-     * get an error (code BMQ_EDENIED) and the handler is not called. */
+     * get an error (BMQ_EDENIED, bmq_rpc_code) and the handler is not
+     * called. */
     BMQ_RPC_ADMIN = 1u << 0,
 };
 /* bmq_server_add_method with BMQ_RPC_* @flags. */
@@ -212,8 +240,9 @@ typedef struct bmq_link bmq_link;
 /* Start the bus's server on host:port (port 0 = free port; the bound port is
  * returned through *bound_port, nullable). 0 or a negative BMQ_E* code:
  * -BMQ_EEXIST (the bus has a server), -BMQ_EDENIED (non-loopback host; use
- * bmq_server_start with an allow-list or a secret), -BMQ_ENET (cannot bind);
- * the reason is logged. Stop with bmq_server_stop(bmq_bus_server(bus)).
+ * bmq_server_start with an allow-list or a secret), -BMQ_EBUSY (the port
+ * is in use), -BMQ_EINVAL (a host that is no address), -BMQ_ENET (cannot
+ * bind otherwise); the reason is logged. Stop with bmq_server_stop(bmq_bus_server(bus)).
  * ttl everywhere below: seconds of allowed idleness, <= 0 = never expires. */
 BMQ_API int bmq_init_connection(bmq_bus *bus, const char *host, uint16_t port,
                                 uint16_t *bound_port);
@@ -222,16 +251,23 @@ BMQ_API int bmq_init_connection(bmq_bus *bus, const char *host, uint16_t port,
 BMQ_API bmq_server *bmq_bus_server(bmq_bus *bus);
 
 /* Style 01. Requires bmq_init_connection on this bus first (the peer calls
- * back to it). (transfer full) link or NULL with *error (transfer full). */
+ * back to it).
+ * Returns: (transfer full) link, or NULL with *code and *error (both
+ * nullable) set: -BMQ_EINVAL (bad arguments or peer address, no server on
+ * the bus), -BMQ_EID (bad pattern), -BMQ_ENET (peer unreachable),
+ * -BMQ_EDENIED (HTTP 401/403), -BMQ_EEXIST (token collision),
+ * -BMQ_EPROTO (the peer refused or answered nonsense). */
 BMQ_API bmq_link *bmq_interconnect(bmq_bus *bus, const char *host, uint16_t port, double ttl,
-                                   char **error);
-/* Style 02: every non-local message twittered on @bus is sent to the peer. */
+                                   int *code, char **error);
+/* Style 02: every non-local message twittered on @bus is sent to the peer.
+ * Returns as bmq_interconnect. */
 BMQ_API bmq_link *bmq_connect_oneway(bmq_bus *bus, const char *host, uint16_t port, double ttl,
-                                     char **error);
+                                     int *code, char **error);
 /* Style 03: the peer queues messages matching @pattern for us; pull them
- * with bmq_get. Nothing is forwarded from @bus. */
+ * with bmq_get. Nothing is forwarded from @bus. Returns as
+ * bmq_interconnect. */
 BMQ_API bmq_link *bmq_connect_via_queue(bmq_bus *bus, const char *host, uint16_t port,
-                                        const char *pattern, double ttl, char **error);
+                                        const char *pattern, double ttl, int *code, char **error);
 /* Send one message over a link now (synchronous). args/kwargs (transfer
  * full). 0, -BMQ_ETOKEN ("invalid token"), -BMQ_ETIMEDOUT ("timeout"),
  * -BMQ_ENET, -BMQ_EPROTO. */

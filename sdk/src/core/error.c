@@ -25,6 +25,7 @@ const char *bmq_strerror(int code)
     case BMQ_EIO: return "input/output error";
     case BMQ_ETYPE: return "wrong JSON type";
     case BMQ_EFAILED: return "operation failed";
+    case BMQ_EBUSY: return "address or resource in use";
     default: return "unknown error";
     }
 }

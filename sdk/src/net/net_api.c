@@ -18,9 +18,9 @@ int bmq_init_connection(bmq_bus *bus, const char *host, uint16_t port, uint16_t 
         o.host = host;
     o.port = port;
     char *err = NULL;
-    bmq_server *s = bmq_server_start(bus, &o, &err);
+    int rc = 0;
+    bmq_server *s = bmq_server_start(bus, &o, &rc, &err);
     if (!s) {
-        int rc = err && strstr(err, "refusing") ? -BMQ_EDENIED : -BMQ_ENET;
         g_warning("berrymq: %s", err ? err : "cannot start the server");
         g_free(err);
         return rc;
@@ -53,6 +53,22 @@ static void set_error(char **error, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Fail with code @c (negative) and one line; NULL for the caller to return. */
+static bmq_link *link_fail(int *code, int c, char **error, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+static bmq_link *link_fail(int *code, int c, char **error, const char *fmt, ...)
+{
+    if (code)
+        *code = c;
+    if (error) {
+        va_list ap;
+        va_start(ap, fmt);
+        *error = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+    }
+    return NULL;
+}
+
 static json_object *ttl_json(double ttl)
 {
     return ttl > 0 ? json_object_new_double(ttl) : NULL;
@@ -69,20 +85,21 @@ static int link_call(bmq_link *l, const char *method, json_object *params, json_
 }
 
 static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t port,
-                           const char *pattern, double ttl, char **error)
+                           const char *pattern, double ttl, int *code, char **error)
 {
     if (error)
         *error = NULL;
-    if (!bus || !host || !*host || !port) {
-        set_error(error, "invalid arguments");
-        return NULL;
-    }
+    if (code)
+        *code = 0;
+    if (!bus || !host || !*host || !port)
+        return link_fail(code, -BMQ_EINVAL, error, "invalid arguments");
     net_bus *nb = net__bus_get(bus);
     bmq_server *srv = bmq_bus_server(bus);
     if (style == NET_STYLE_INTERCONNECT && !srv) {
-        set_error(error, "interconnect needs a server on this bus: call bmq_init_connection first");
         net__bus_unref(nb);
-        return NULL;
+        return link_fail(code, -BMQ_EINVAL, error,
+                         "interconnect needs a server on this bus: call bmq_init_connection "
+                         "first");
     }
     bmq_link *l = net__link_new(nb, style, false);
     net__bus_unref(nb);
@@ -95,7 +112,7 @@ static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t p
     l->rpc = bmq_rpc_client_new(url, srv ? srv->secret : NULL);
     g_free(url);
     if (!l->rpc) {
-        set_error(error, "bad peer address %s", l->peer);
+        link_fail(code, -BMQ_EINVAL, error, "bad peer address %s", l->peer);
         net__link_unref(l);
         return NULL;
     }
@@ -109,7 +126,8 @@ static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t p
     char *err = NULL;
     int rc = link_call(l, "bmq.hello", params, &result, &err);
     if (rc == -BMQ_ENET || rc == -BMQ_EDENIED) {
-        set_error(error, "cannot connect to %s: %s", l->peer, err ? err : bmq_strerror(rc));
+        link_fail(code, rc, error, "cannot connect to %s: %s", l->peer,
+                  err ? err : bmq_strerror(rc));
         g_free(err);
         net__link_unref(l);
         return NULL;
@@ -140,7 +158,7 @@ static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t p
         json_object_array_add(params, ttl_json(ttl));
         /* The peer may start sending as soon as it has the token. */
         if (net__bus_add_link(l->nb, l, true) < 0) {
-            set_error(error, "token collision");
+            link_fail(code, -BMQ_EEXIST, error, "token collision");
             json_object_put(params);
             net__link_unref(l);
             return NULL;
@@ -155,7 +173,7 @@ static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t p
     }
     rc = link_call(l, method, params, &result, &err);
     if (rc < 0 || (result && !json_object_is_type(result, json_type_string))) {
-        set_error(error, "%s to %s failed: %s", method, l->peer,
+        link_fail(code, rc < 0 ? rc : -BMQ_EPROTO, error, "%s to %s failed: %s", method, l->peer,
                   err      ? err
                   : rc < 0 ? bmq_strerror(rc)
                            : "unexpected result");
@@ -178,26 +196,27 @@ static bmq_link *link_open(bmq_bus *bus, int style, const char *host, uint16_t p
     return l;
 }
 
-bmq_link *bmq_interconnect(bmq_bus *bus, const char *host, uint16_t port, double ttl, char **error)
+bmq_link *bmq_interconnect(bmq_bus *bus, const char *host, uint16_t port, double ttl, int *code,
+                           char **error)
 {
-    return link_open(bus, NET_STYLE_INTERCONNECT, host, port, NULL, ttl, error);
+    return link_open(bus, NET_STYLE_INTERCONNECT, host, port, NULL, ttl, code, error);
 }
 
-bmq_link *bmq_connect_oneway(bmq_bus *bus, const char *host, uint16_t port, double ttl,
+bmq_link *bmq_connect_oneway(bmq_bus *bus, const char *host, uint16_t port, double ttl, int *code,
                              char **error)
 {
-    return link_open(bus, NET_STYLE_ONEWAY, host, port, NULL, ttl, error);
+    return link_open(bus, NET_STYLE_ONEWAY, host, port, NULL, ttl, code, error);
 }
 
 bmq_link *bmq_connect_via_queue(bmq_bus *bus, const char *host, uint16_t port, const char *pattern,
-                                double ttl, char **error)
+                                double ttl, int *code, char **error)
 {
-    if (!pattern || bmq_id_validate(pattern) < 0) {
-        if (error)
-            *error = g_strdup_printf("invalid pattern '%s'", pattern ? pattern : "(null)");
-        return NULL;
-    }
-    return link_open(bus, NET_STYLE_QUEUE, host, port, pattern, ttl, error);
+    if (error)
+        *error = NULL;
+    if (!pattern || bmq_id_validate(pattern) < 0)
+        return link_fail(code, -BMQ_EID, error, "invalid pattern '%s'",
+                         pattern ? pattern : "(null)");
+    return link_open(bus, NET_STYLE_QUEUE, host, port, pattern, ttl, code, error);
 }
 
 static int string_result(json_object *result)

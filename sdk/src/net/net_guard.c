@@ -225,7 +225,7 @@ char *net__refusal_body(int code, const char *fmt, ...)
     json_object_object_add(o, "id", NULL);
     json_object_object_add(o, "result", NULL);
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_int(code));
+    json_object_object_add(e, "code", json_object_new_int(bmq_rpc_code(code)));
     json_object_object_add(e, "message", json_object_new_string(msg));
     json_object_object_add(o, "error", e);
     char *text = g_strdup_printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

@@ -7,11 +7,11 @@
 #include <glib.h>
 
 /* JSON-RPC error codes (the JSON-RPC 2.0 numbers; 1.0 leaves them open). */
-#define RPC_EPARSE    (-32700)
-#define RPC_EREQUEST  (-32600)
-#define RPC_EMETHOD   (-32601)
-#define RPC_EPARAMS   (-32602)
-#define RPC_EINTERNAL (-32603)
+#define RPC_EPARSE    BMQ_RPC_EPARSE
+#define RPC_EREQUEST  BMQ_RPC_EREQUEST
+#define RPC_EMETHOD   BMQ_RPC_EMETHOD
+#define RPC_EPARAMS   BMQ_RPC_EPARAMS
+#define RPC_EINTERNAL BMQ_RPC_EINTERNAL
 
 #define NET_SEEN_CAP    65536  /* uids remembered for loop suppression */
 #define NET_EXPIRED_CAP 4096   /* expired tokens remembered to answer "timeout" */
@@ -206,7 +206,6 @@ typedef struct rpc_ctx {
 /* Handle one HTTP body: a request or a batch. Returns the response text
  * (transfer full, g_free). NULL only when *ctx->defer was set. */
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx);
-json_object *rpc__error(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 bool rpc__is_builtin(const char *name);
 /* rpc_fast.c: answer a batch of send_message requests in our links' exact
  * layout into @out; false (and no side effect) for anything else. */

@@ -672,7 +672,10 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
         on_connection, s, MHD_OPTION_END);
     if (!s->mhd) {
         int e = errno;
-        fail(error, code, -BMQ_ENET, "cannot listen on %s:%u: %s", host, (unsigned)o.port,
+        /* libmicrohttpd does not always keep errno: no errno is most
+         * likely a busy port too. */
+        fail(error, code, e == EADDRINUSE || e == 0 ? -BMQ_EBUSY : -BMQ_ENET,
+             "cannot listen on %s:%u: %s", host, (unsigned)o.port,
              e ? g_strerror(e) : "address in use or not available");
         bmq_server_stop(s);
         return NULL;
@@ -692,11 +695,14 @@ static bmq_server *server_start(bmq_bus *bus, const bmq_server_options *in, char
     return s;
 }
 
-bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, char **error)
+bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, int *code,
+                             char **error)
 {
     if (error)
         *error = NULL;
-    return server_start(bus, opts, error, NULL);
+    if (code)
+        *code = 0;
+    return server_start(bus, opts, error, code);
 }
 
 uint16_t bmq_server_port(const bmq_server *s)

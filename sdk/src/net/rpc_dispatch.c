@@ -15,14 +15,36 @@
 typedef json_object *(*builtin_fn)(bmq_server *s, json_object *params, const rpc_ctx *ctx,
                                    json_object **error);
 
-json_object *rpc__error(int code, const char *fmt, ...)
+int bmq_rpc_code(int code)
+{
+    if (code <= BMQ_RPC_ESERVER && code >= -32768)
+        return code; /* JSON-RPC's own, or already mapped */
+    int n = code < 0 ? -code : code;
+    if (n > 0 && n < 100) /* the server range is -32000..-32099 */
+        return BMQ_RPC_ESERVER - n;
+    return BMQ_RPC_EINTERNAL;
+}
+
+int bmq_rpc_error_code(json_object *error)
+{
+    json_object *c = NULL;
+    if (!json_object_is_type(error, json_type_object) ||
+        !json_object_object_get_ex(error, "code", &c) || !json_object_is_type(c, json_type_int))
+        return -BMQ_EPROTO;
+    int64_t v = json_object_get_int64(c);
+    if (v < BMQ_RPC_ESERVER && v > BMQ_RPC_ESERVER - 100)
+        return (int)(v - BMQ_RPC_ESERVER); /* -32011 -> -11 */
+    return -BMQ_EPROTO;
+}
+
+json_object *bmq_rpc_error(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     json_object *e = json_object_new_object();
-    json_object_object_add(e, "code", json_object_new_int(code));
+    json_object_object_add(e, "code", json_object_new_int(bmq_rpc_code(code)));
     json_object_object_add(e, "message", json_object_new_string(msg));
     g_free(msg);
     return e;
@@ -36,10 +58,10 @@ static bool params_count(json_object *params, size_t min, size_t max, json_objec
     size_t n = json_object_array_length(params);
     if (n < min || n > max) {
         if (min == max)
-            *error = rpc__error(RPC_EPARAMS, "%s takes %zu params, got %zu", method, min, n);
+            *error = bmq_rpc_error(RPC_EPARAMS, "%s takes %zu params, got %zu", method, min, n);
         else
             *error =
-                rpc__error(RPC_EPARAMS, "%s takes %zu to %zu params, got %zu", method, min, max, n);
+                bmq_rpc_error(RPC_EPARAMS, "%s takes %zu to %zu params, got %zu", method, min, max, n);
         return false;
     }
     return true;
@@ -59,7 +81,7 @@ static bool get_ttl(json_object *o, double *ttl, json_object **error)
     }
     double v = is_number(o) ? json_object_get_double(o) : NAN;
     if (!isfinite(v) || v < 0 || v > 1e9) {
-        *error = rpc__error(RPC_EPARAMS, "ttl must be a number of seconds >= 0 or null");
+        *error = bmq_rpc_error(RPC_EPARAMS, "ttl must be a number of seconds >= 0 or null");
         return false;
     }
     *ttl = v;
@@ -81,17 +103,17 @@ static void link_owner(bmq_server *s, bmq_link *l, const rpc_ctx *ctx)
 static json_object *limit_error(bmq_server *s, const char *method, int rc, const rpc_ctx *ctx)
 {
     if (rc == -BMQ_EDENIED)
-        return rpc__error(RPC_EINTERNAL,
+        return bmq_rpc_error(RPC_EINTERNAL,
                           "%s: too many connections from %s: at most %u queues and links per "
                           "peer (max_queues_per_peer)",
                           method, ctx && ctx->peer_key ? ctx->peer_key : "this peer",
                           s->max_queues_per_peer);
     if (s->max_queues)
-        return rpc__error(RPC_EINTERNAL,
+        return bmq_rpc_error(RPC_EINTERNAL,
                           "%s: too many connections: at most %u queues and links in all "
                           "(max_queues)",
                           method, s->max_queues);
-    return rpc__error(RPC_EINTERNAL, "%s: too many connections", method);
+    return bmq_rpc_error(RPC_EINTERNAL, "%s: too many connections", method);
 }
 
 /* A token parameter: string or null (null is never a valid token here). */
@@ -102,7 +124,7 @@ static bool get_token(json_object *o, const char **token, json_object **error)
         return true;
     }
     if (!json_object_is_type(o, json_type_string)) {
-        *error = rpc__error(RPC_EPARAMS, "token must be a string");
+        *error = bmq_rpc_error(RPC_EPARAMS, "token must be a string");
         return false;
     }
     *token = json_object_get_string(o);
@@ -148,12 +170,12 @@ static json_object *m_interconnect(bmq_server *s, json_object *params, const rpc
         !json_object_is_type(port, json_type_int) || json_object_get_int64(port) < 1 ||
         json_object_get_int64(port) > 65535 || json_object_get_string_len(host) == 0 ||
         json_object_get_string_len(host) > 255) {
-        *error = rpc__error(RPC_EPARAMS, "interconnect: address must be [host, port]");
+        *error = bmq_rpc_error(RPC_EPARAMS, "interconnect: address must be [host, port]");
         return NULL;
     }
     if (!json_object_is_type(tok, json_type_string) || json_object_get_string_len(tok) == 0 ||
         json_object_get_string_len(tok) > NET_TOKEN_MAX) {
-        *error = rpc__error(RPC_EPARAMS, "interconnect: token must be a non-empty string");
+        *error = bmq_rpc_error(RPC_EPARAMS, "interconnect: token must be a non-empty string");
         return NULL;
     }
     if (!get_ttl(json_object_array_get_idx(params, 2), &ttl, error))
@@ -180,7 +202,7 @@ static json_object *m_interconnect(bmq_server *s, json_object *params, const rpc
         return NULL;
     }
     if (rc < 0) {
-        *error = rpc__error(RPC_EPARAMS, "interconnect: %s",
+        *error = bmq_rpc_error(RPC_EPARAMS, "interconnect: %s",
                             rc == -BMQ_EEXIST ? "token already in use" : "bad address");
         net__link_unref(l);
         return NULL;
@@ -205,7 +227,7 @@ static json_object *add_server_link(bmq_server *s, bmq_link *l, const rpc_ctx *c
                      ? limit_error(s, l->style == NET_STYLE_QUEUE ? "connect_via_queue"
                                                                   : "connect_oneway",
                                    rc, ctx)
-                     : rpc__error(RPC_EINTERNAL, "token collision");
+                     : bmq_rpc_error(RPC_EINTERNAL, "token collision");
         net__link_unref(l);
         return NULL;
     }
@@ -237,7 +259,7 @@ static json_object *m_connect_via_queue(bmq_server *s, json_object *params, cons
     json_object *pat = json_object_array_get_idx(params, 0);
     if (!json_object_is_type(pat, json_type_string) ||
         bmq_id_validate(json_object_get_string(pat)) < 0) {
-        *error = rpc__error(RPC_EPARAMS, "connect_via_queue: identifier must be a valid pattern");
+        *error = bmq_rpc_error(RPC_EPARAMS, "connect_via_queue: identifier must be a valid pattern");
         return NULL;
     }
     if (!get_ttl(json_object_array_get_idx(params, 1), &ttl, error))
@@ -246,7 +268,7 @@ static json_object *m_connect_via_queue(bmq_server *s, json_object *params, cons
     bmq_queue *q = bmq_queue_new_full(s->bus, json_object_get_string(pat), false, cap,
                                       BMQ_OVERFLOW_DROP_OLDEST);
     if (!q) {
-        *error = rpc__error(RPC_EPARAMS, "connect_via_queue: bad identifier");
+        *error = bmq_rpc_error(RPC_EPARAMS, "connect_via_queue: bad identifier");
         return NULL;
     }
     bmq_queue_set_max_bytes(q, s->max_queue_bytes ? s->max_queue_bytes : NET_QUEUE_BYTES);
@@ -271,13 +293,13 @@ static json_object *m_send_message(bmq_server *s, json_object *params, const rpc
         return NULL;
     if (!json_object_is_type(id, json_type_string) ||
         bmq_id_validate(json_object_get_string(id)) < 0) {
-        *error = rpc__error(RPC_EPARAMS, "send_message: identifier must be a valid identifier");
+        *error = bmq_rpc_error(RPC_EPARAMS, "send_message: identifier must be a valid identifier");
         return NULL;
     }
     if ((args && !json_object_is_type(args, json_type_array)) ||
         (kwargs && !json_object_is_type(kwargs, json_type_object)) ||
         (meta && !json_object_is_type(meta, json_type_object))) {
-        *error = rpc__error(RPC_EPARAMS, "send_message: args must be an array, kwargs an object");
+        *error = bmq_rpc_error(RPC_EPARAMS, "send_message: args must be an array, kwargs an object");
         return NULL;
     }
     const char *uid = NULL;
@@ -285,7 +307,7 @@ static json_object *m_send_message(bmq_server *s, json_object *params, const rpc
     if (meta && json_object_object_get_ex(meta, "uid", &u)) {
         if (!json_object_is_type(u, json_type_string) || json_object_get_string_len(u) == 0 ||
             json_object_get_string_len(u) > 64) {
-            *error = rpc__error(RPC_EPARAMS, "send_message: uid must be a short string");
+            *error = bmq_rpc_error(RPC_EPARAMS, "send_message: uid must be a short string");
             return NULL;
         }
         uid = json_object_get_string(u);
@@ -308,7 +330,7 @@ static json_object *m_send_message(bmq_server *s, json_object *params, const rpc
     bmq_message *m = bmq_message_new_full(json_object_get_string(id), args, kwargs, uid, l, &err);
     if (!m) {
         net__link_unref(l);
-        *error = rpc__error(RPC_EPARAMS, "send_message: %s", bmq_strerror(err));
+        *error = bmq_rpc_error(RPC_EPARAMS, "send_message: %s", bmq_strerror(err));
         return NULL;
     }
     net__atomic_add(&l->received, 1);
@@ -372,7 +394,7 @@ static json_object *m_get(bmq_server *s, json_object *params, const rpc_ctx *ctx
     if ((b && !json_object_is_type(b, json_type_boolean) &&
          !json_object_is_type(b, json_type_int)) ||
         (t && !is_number(t))) {
-        *error = rpc__error(RPC_EPARAMS, "get: block must be a boolean, timeout a number or null");
+        *error = bmq_rpc_error(RPC_EPARAMS, "get: block must be a boolean, timeout a number or null");
         return NULL;
     }
     bool block = json_object_array_length(params) < 2 || json_object_get_boolean(b);
@@ -401,7 +423,7 @@ static json_object *m_get_many(bmq_server *s, json_object *params, const rpc_ctx
     if ((b && !json_object_is_type(b, json_type_boolean) &&
          !json_object_is_type(b, json_type_int)) ||
         (t && !is_number(t)) || (n && !json_object_is_type(n, json_type_int))) {
-        *error = rpc__error(RPC_EPARAMS,
+        *error = bmq_rpc_error(RPC_EPARAMS,
                             "bmq.get_many: block must be a boolean, timeout a number or null, "
                             "max an integer");
         return NULL;
@@ -571,18 +593,18 @@ static bool call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx, GStrin
     json_object *id = NULL, *method = NULL, *params = NULL, *error = NULL, *result = NULL;
     if (!json_object_is_type(req, json_type_object)) {
         net__atomic_add(&s->errors, 1);
-        return response(out, NULL, NULL, rpc__error(RPC_EREQUEST, "request must be a JSON object"));
+        return response(out, NULL, NULL, bmq_rpc_error(RPC_EREQUEST, "request must be a JSON object"));
     }
     json_object_object_get_ex(req, "id", &id);
     if (!json_object_object_get_ex(req, "method", &method) ||
         !json_object_is_type(method, json_type_string)) {
         net__atomic_add(&s->errors, 1);
-        return response(out, id, NULL, rpc__error(RPC_EREQUEST, "method must be a string"));
+        return response(out, id, NULL, bmq_rpc_error(RPC_EREQUEST, "method must be a string"));
     }
     bool has_params = json_object_object_get_ex(req, "params", &params);
     if (has_params && params && !json_object_is_type(params, json_type_array)) {
         net__atomic_add(&s->errors, 1);
-        return response(out, id, NULL, rpc__error(RPC_EREQUEST, "params must be an array"));
+        return response(out, id, NULL, bmq_rpc_error(RPC_EREQUEST, "params must be an array"));
     }
     if (!params) {
         params = json_object_new_array();
@@ -610,7 +632,7 @@ static bool call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx, GStrin
         }
         const bmq_rpc_peer_info *who = bmq_rpc_peer();
         if ((m.flags & BMQ_RPC_ADMIN) && !(who && (who->same_user || who->secret))) {
-            error = rpc__error(BMQ_EDENIED,
+            error = bmq_rpc_error(BMQ_EDENIED,
                                "%.100s is only for the hub's own user (its Unix socket or "
                                "loopback from the same uid) or with the secret",
                                name);
@@ -618,12 +640,12 @@ static bool call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx, GStrin
         }
         result = m.fn(params, m.user_data, &error);
         if (error && json_object_is_type(error, json_type_string)) {
-            json_object *e = rpc__error(RPC_EINTERNAL, "%s", json_object_get_string(error));
+            json_object *e = bmq_rpc_error(RPC_EINTERNAL, "%s", json_object_get_string(error));
             json_object_put(error);
             error = e;
         }
     } else {
-        error = rpc__error(RPC_EMETHOD, "unknown method: %.100s", name);
+        error = bmq_rpc_error(RPC_EMETHOD, "unknown method: %.100s", name);
     }
 done:
     if (error)
@@ -685,12 +707,12 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
     GString *out = g_string_sized_new(len / 2 + 64);
     if (!parsed) {
         net__atomic_add(&s->errors, 1);
-        response(out, NULL, NULL, rpc__error(RPC_EPARSE, "parse error: %s", perr));
+        response(out, NULL, NULL, bmq_rpc_error(RPC_EPARSE, "parse error: %s", perr));
     } else if (!json_object_is_type(req, json_type_object) &&
                !json_object_is_type(req, json_type_array)) {
         net__atomic_add(&s->errors, 1);
         response(out, NULL, NULL,
-                 rpc__error(RPC_EREQUEST,
+                 bmq_rpc_error(RPC_EREQUEST,
                             "invalid request: expected a request object or a batch array, got %s",
                             req ? json_type_to_name(json_object_get_type(req)) : "null"));
     } else if (json_object_is_type(req, json_type_array)) {
@@ -699,8 +721,8 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
             net__atomic_add(&s->errors, 1);
             response(
                 out, NULL, NULL,
-                n ? rpc__error(RPC_EREQUEST, "batch of %zu requests: at most %d", n, NET_MAX_BATCH)
-                  : rpc__error(RPC_EREQUEST, "empty batch"));
+                n ? bmq_rpc_error(RPC_EREQUEST, "batch of %zu requests: at most %d", n, NET_MAX_BATCH)
+                  : bmq_rpc_error(RPC_EREQUEST, "empty batch"));
         } else {
             g_string_append_c(out, '[');
             for (size_t i = 0; i < n; i++) {

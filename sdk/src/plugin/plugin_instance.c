@@ -68,11 +68,14 @@ static void stop(bmq_instance *inst)
 }
 
 bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, const char *id,
-                                  json_object *config, char **error)
+                                  json_object *config, int *code_out, char **error)
 {
     char *local_err = NULL;
     char **err = error ? error : &local_err;
     *err = NULL;
+    int code = -BMQ_EINVAL;
+    if (code_out)
+        *code_out = 0;
     g_return_val_if_fail(h != NULL && plugin_name != NULL, NULL);
     bmq_plugin *p = NULL;
     bmq_instance *inst = NULL;
@@ -86,17 +89,19 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
     }
     if (bmq_instance_find(h, id)) {
         *err = g_strdup_printf("instance '%s': id already in use", id);
+        code = -BMQ_EEXIST;
         goto fail;
     }
     if (config && !json_object_is_type(config, json_type_object)) {
         *err = g_strdup_printf("instance '%s': config must be a JSON object", id);
+        code = -BMQ_ETYPE;
         goto fail;
     }
     /* Loading runs the file's constructors and entry function: plugin code
      * already, to be named if it crashes or hangs. */
     bmq_plugin_call call;
     bmq_plugin_call_enter(&call, id, plugin_name, "load");
-    p = bmq_plugin_load(h, plugin_name, err);
+    p = bmq_plugin_load(h, plugin_name, &code, err);
     bmq_plugin_call_leave(&call);
     if (!p)
         goto fail;
@@ -111,7 +116,8 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
     g_mutex_init(&inst->lock);
     g_queue_init(&inst->pending);
     plugin__api_init(inst);
-    if (start(inst, err) != 0) {
+    code = start(inst, err);
+    if (code != 0) {
         plugin__instance_unref(inst);
         goto fail;
     }
@@ -121,6 +127,8 @@ bmq_instance *bmq_instance_create(bmq_plugin_host *h, const char *plugin_name, c
                 p->desc->version);
     return inst;
 fail:
+    if (code_out)
+        *code_out = code;
     if (!error) {
         plugin__log(h, BMQ_LOG_ERROR, NULL, "%s", local_err);
         g_free(local_err);

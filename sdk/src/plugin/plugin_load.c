@@ -278,9 +278,11 @@ static void *open_checked(const char *path, const char *label, bmq_plugin_descri
     return handle;
 }
 
-/* Resolve @name_or_path to an existing file, or NULL with *error. */
-static char *find_file(bmq_plugin_host *h, const char *name_or_path, char **error)
+/* Resolve @name_or_path to an existing file, or NULL with *error and
+ * *code (-BMQ_ENOENT, -BMQ_EINVAL). */
+static char *find_file(bmq_plugin_host *h, const char *name_or_path, char **error, int *code)
 {
+    *code = -BMQ_ENOENT;
     if (strchr(name_or_path, '/')) {
         if (g_file_test(name_or_path, G_FILE_TEST_IS_REGULAR))
             return g_canonicalize_filename(name_or_path, NULL);
@@ -289,6 +291,7 @@ static char *find_file(bmq_plugin_host *h, const char *name_or_path, char **erro
     }
     if (!valid_plugin_name(name_or_path)) {
         *error = g_strdup_printf("plugin '%s': invalid plugin name", name_or_path);
+        *code = -BMQ_EINVAL;
         return NULL;
     }
     char *file = g_strconcat(name_or_path, ".so", NULL);
@@ -354,11 +357,15 @@ static void retire(bmq_plugin_host *h, bmq_plugin *p)
     g_free(p);
 }
 
-bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char **error)
+bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, int *code_out,
+                            char **error)
 {
     char *local_err = NULL;
     char **err = error ? error : &local_err;
     *err = NULL;
+    int code = 0;
+    if (code_out)
+        *code_out = 0;
     g_return_val_if_fail(h != NULL && name_or_path != NULL, NULL);
     bool by_path = strchr(name_or_path, '/') != NULL;
     if (!by_path) {
@@ -366,7 +373,7 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
         if (p && !replaceable(p))
             return p;
     }
-    char *path = find_file(h, name_or_path, err);
+    char *path = find_file(h, name_or_path, err, &code);
     if (!path)
         goto fail;
     bmq_plugin *p = find_loaded(h, NULL, path);
@@ -378,7 +385,6 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
         retire(h, p);
     bmq_plugin_descriptor desc;
     const bmq_plugin_descriptor *d = &desc;
-    int code = 0;
     void *handle = open_checked(path, name_or_path, &desc, err, &code);
     if (!handle) {
         g_free(path);
@@ -397,6 +403,7 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
         *err = g_strdup_printf("plugin '%s': another plugin named '%s' is already loaded "
                                "from %s",
                                name_or_path, d->name, other->path);
+        code = -BMQ_EEXIST;
         dlclose(handle);
         g_free(path);
         goto fail;
@@ -418,6 +425,8 @@ bmq_plugin *bmq_plugin_load(bmq_plugin_host *h, const char *name_or_path, char *
                 d->version, (unsigned)d->abi, path);
     return p;
 fail:
+    if (code_out)
+        *code_out = code;
     if (!error) {
         plugin__log(h, BMQ_LOG_ERROR, NULL, "%s", local_err);
         g_free(local_err);

@@ -10,7 +10,7 @@ const char *const *bmq_plugin_host_dirs(bmq_plugin_host *h)
 }
 
 static json_object *entry_json(const char *name, const bmq_plugin *p, const char *path,
-                               const char *error)
+                               int code, const char *error)
 {
     json_object *o = json_object_new_object();
     const bmq_plugin_descriptor *d = p ? p->desc : NULL;
@@ -20,6 +20,7 @@ static json_object *entry_json(const char *name, const bmq_plugin *p, const char
                            d ? json_object_new_string(d->description ? d->description : "") : NULL);
     json_object_object_add(o, "path", json_object_new_string(p ? p->path : path));
     json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+    json_object_object_add(o, "code", p ? NULL : json_object_new_int(code));
     return o;
 }
 
@@ -54,8 +55,9 @@ json_object *bmq_plugin_host_available(bmq_plugin_host *h)
             char *path = g_build_filename(dir, file, NULL);
             g_free(file);
             char *err = NULL;
-            bmq_plugin *p = bmq_plugin_load(h, path, &err);
-            json_object_array_add(arr, entry_json(name, p, path, err));
+            int code = 0;
+            bmq_plugin *p = bmq_plugin_load(h, path, &code, &err);
+            json_object_array_add(arr, entry_json(name, p, path, code, err));
             g_free(err);
             g_free(path);
         }
