@@ -125,6 +125,8 @@ int ntfy__reply(void *connection, unsigned status, const char *type, char *body,
     ntfy__decorate(r);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, PUT, POST");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"berrymq\"");
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -223,6 +225,17 @@ int ntfy_route(const bmq_http_request *req, void *user_data)
     const char *m = req->method;
     bool get = is(m, "GET"), post = is(m, "POST") || is(m, "PUT");
     ntfy__cors = req->size > offsetof(bmq_http_request, cors) ? req->cors : NULL;
+
+    if (req->size > offsetof(bmq_http_request, refusal) && req->refused) {
+        if (is(url, "/") || is(url, "/JSON"))
+            return BMQ_HTTP_DECLINED; /* maybe JSON-RPC: its error object */
+        /* ntfy's own: 40101 unauthorized, 40301 forbidden */
+        return ntfy__error(conn, (int)req->refused * 100 + 1, "%s: %s",
+                           req->refused == 401   ? "unauthorized"
+                           : req->refused == 403 ? "forbidden"
+                                                 : "refused",
+                           req->refusal ? req->refusal : "refused");
+    }
 
     if (is(url, "/")) {
         if (!post)

@@ -1,5 +1,5 @@
 # ntfy's HTTP API on the real berrymq-hub, driven with libcurl.
-foreach(_t publish stream)
+foreach(_t publish stream auth)
   bmq_add_test(ntfy_${_t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/ntfy_${_t}.c
     ${CMAKE_SOURCE_DIR}/tests/support/hub_harness.c
     LIBS berrymq PkgConfig::CURL PkgConfig::JSONC PkgConfig::GLIB

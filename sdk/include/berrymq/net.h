@@ -182,7 +182,14 @@ typedef struct bmq_http_request {
     const char *peer; /* "ip:port" or "" (transfer none) */
     void *connection; /* the libmicrohttpd struct MHD_Connection (transfer none) */
     const char *cors; /* (nullable) a web origin let in: echo as Access-Control-Allow-Origin */
-    void *reserved[4];
+    /* Nonzero: the server refuses the request with this HTTP status (401
+     * no or wrong secret, 403 address, user or web origin refused, 421
+     * foreign Host) for the reason @refusal (one line, transfer none). The
+     * handler may queue the refusal in its own format (and must not serve
+     * the request), or decline and the server answers. */
+    unsigned refused;
+    const char *refusal;
+    void *reserved[2];
 } bmq_http_request;
 #define BMQ_HTTP_DECLINED (-1)
 /* Runs on a server thread. Queue a response on req->connection with

@@ -244,13 +244,28 @@ int net__reply_refused(struct MHD_Connection *conn, unsigned status, char *body)
     return ret;
 }
 
+/* Header names a preflight may ask for: tokens and ", " only. */
+static bool header_list_ok(const char *v)
+{
+    if (!v || !*v || strlen(v) > 1024)
+        return false;
+    for (const char *p = v; *p; p++)
+        if (!g_ascii_isalnum(*p) && !strchr("-_, ", *p))
+            return false;
+    return true;
+}
+
 static enum MHD_Result preflight(struct MHD_Connection *conn, const char *cors)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     net__guard_decorate(r, cors);
     MHD_add_response_header(r, "Access-Control-Allow-Methods", "POST, GET, PUT, OPTIONS");
+    /* A listed origin may send the headers it asks for (ntfy's Title,
+     * Priority, Tags, ... besides Authorization and Content-Type). */
+    const char *asked =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Headers");
     MHD_add_response_header(r, "Access-Control-Allow-Headers",
-                            "Content-Type, Authorization, Accept");
+                            header_list_ok(asked) ? asked : "Content-Type, Authorization, Accept");
     MHD_add_response_header(r, "Access-Control-Max-Age", "600");
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
     MHD_destroy_response(r);
@@ -273,35 +288,71 @@ bool net__guard_request(bmq_server *s, struct MHD_Connection *conn, const char *
     }
     net__atomic_add(&s->refused_browser, 1);
     log_refusal(s, v, peer, v == NET_GUARD_HOST ? host : v == NET_GUARD_ORIGIN ? origin : site);
-    char *body;
-    if (v == NET_GUARD_HOST)
-        body = net__refusal_body(BMQ_EDENIED,
-                                 "Host is not a name of this hub (DNS rebinding protection); "
-                                 "add it to server_names to allow it");
-    else if (v == NET_GUARD_ORIGIN)
-        body = net__refusal_body(BMQ_EDENIED, "requests from web pages are refused; add the "
-                                              "origin to allow_origins to let it in");
-    else
-        body = net__refusal_body(BMQ_EDENIED, "requests made by other web sites are refused");
-    *ret = net__reply_refused(conn, v == NET_GUARD_HOST ? 421 : MHD_HTTP_FORBIDDEN, body);
+    const char *why =
+        v == NET_GUARD_HOST
+            ? "Host is not a name of this hub (DNS rebinding protection); add it to "
+              "server_names to allow it"
+        : v == NET_GUARD_ORIGIN
+            ? "requests from web pages are refused; add the origin to allow_origins to let it in"
+            : "requests made by other web sites are refused";
+    *ret = net__refuse(s, conn, v == NET_GUARD_HOST ? 421 : MHD_HTTP_FORBIDDEN, why);
     return false;
 }
 
 /* ---- other local users ------------------------------------------------ */
 
-static bool secret_presented(bmq_server *s, struct MHD_Connection *conn)
+static bool same_secret(const char *given, size_t a, const char *secret)
+{
+    size_t b = strlen(secret);
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < a; i++) /* constant time in the secret's content */
+        diff |= (unsigned char)(given[i] ^ secret[i % (b ? b : 1)]);
+    return diff == 0;
+}
+
+/* "Bearer SECRET", or "Basic base64(USER:SECRET)" with any user. */
+static bool header_has_secret(const char *h, const char *secret)
+{
+    if (!h)
+        return false;
+    if (!g_ascii_strncasecmp(h, "Bearer ", 7))
+        return same_secret(h + 7, strlen(h + 7), secret);
+    if (g_ascii_strncasecmp(h, "Basic ", 6))
+        return false;
+    gsize n = 0;
+    guchar *raw = g_base64_decode(h + 6, &n);
+    const char *colon = raw ? memchr(raw, ':', n) : NULL;
+    bool ok = colon && same_secret(colon + 1, n - (gsize)(colon + 1 - (const char *)raw), secret);
+    g_free(raw);
+    return ok;
+}
+
+bool net__secret_presented(const bmq_server *s, struct MHD_Connection *conn)
 {
     if (!s->secret)
         return false;
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (!h || g_ascii_strncasecmp(h, "Bearer ", 7))
+    if (header_has_secret(
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            s->secret))
+        return true;
+    /* ntfy's ?auth=: the Authorization value, base64 (URL-safe, often
+     * unpadded), for clients that cannot set headers (EventSource). */
+    const char *q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "auth");
+    if (!q || !*q || strlen(q) > 4096)
         return false;
-    h += 7;
-    size_t a = strlen(h), b = strlen(s->secret);
-    unsigned char diff = (unsigned char)(a != b);
-    for (size_t i = 0; i < a; i++) /* constant time in the secret's content */
-        diff |= (unsigned char)(h[i] ^ s->secret[i % (b ? b : 1)]);
-    return diff == 0;
+    GString *b64 = g_string_new(q);
+    for (gsize i = 0; i < b64->len; i++)
+        b64->str[i] = b64->str[i] == '-' ? '+' : b64->str[i] == '_' ? '/' : b64->str[i];
+    while (b64->len % 4)
+        g_string_append_c(b64, '=');
+    gsize n = 0;
+    guchar *raw = g_base64_decode(b64->str, &n);
+    g_string_free(b64, TRUE);
+    char *h = raw ? g_strndup((const char *)raw, n) : NULL;
+    bool ok = h && strlen(h) == n && header_has_secret(h, s->secret);
+    g_free(h);
+    g_free(raw);
+    return ok;
 }
 
 bool net__guard_user(bmq_server *s, struct MHD_Connection *conn, const char *peer,
@@ -325,7 +376,7 @@ bool net__guard_user(bmq_server *s, struct MHD_Connection *conn, const char *pee
                             "in this kernel?): other local users are not refused on TCP; use "
                             "the Unix socket or a secret");
     }
-    who->secret = secret_presented(s, conn);
+    who->secret = net__secret_presented(s, conn);
     bool other = who->uid_known && !who->same_user;
     if (!other || (!who->via_socket && who->secret))
         return true;
@@ -341,10 +392,11 @@ bool net__guard_user(bmq_server *s, struct MHD_Connection *conn, const char *pee
                         (unsigned)who->uid,
                         who->via_socket ? "Unix socket" : (peer && *peer ? peer : "loopback"),
                         (unsigned)geteuid(), who->via_socket ? "" : " unless given the secret");
-    char *body =
-        net__refusal_body(BMQ_EDENIED, "this hub belongs to uid %u and serves no other user%s",
-                          (unsigned)geteuid(), who->via_socket ? "" : " (unless given its secret)");
-    *ret = net__reply_refused(conn, MHD_HTTP_FORBIDDEN, body);
+    char *why = g_strdup_printf("this hub belongs to uid %u and serves no other user%s",
+                                (unsigned)geteuid(),
+                                who->via_socket ? "" : " (unless given its secret)");
+    *ret = net__refuse(s, conn, MHD_HTTP_FORBIDDEN, why);
+    g_free(why);
     return false;
 }
 

@@ -325,6 +325,15 @@ char *net__origin_normalize(const char *origin);
 char *net__refusal_body(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Queue @body (transfer full) as an application/json answer. */
 int net__reply_refused(struct MHD_Connection *conn, unsigned status, char *body);
+/* The request presents the server's secret: "Authorization: Bearer
+ * SECRET", Basic auth with SECRET as the password, or ntfy's ?auth= (that
+ * header value in base64). false when the server has none. */
+bool net__secret_presented(const bmq_server *s, struct MHD_Connection *conn);
+/* Queue the refusal of the request being handled on this thread, counted
+ * and logged by the caller: the route handler answers it in its own format
+ * when the request is one of its paths, else a JSON-RPC error object
+ * (BMQ_EDENIED, @why). What the request handler returns (net_server.c). */
+int net__refuse(bmq_server *s, struct MHD_Connection *conn, unsigned status, const char *why);
 /* After the browser checks: refuse another local user (queued 403, counted
  * as refused_user, *ret to return) or fill *who and return true. */
 bool net__guard_user(bmq_server *s, struct MHD_Connection *conn, const char *peer,

@@ -167,17 +167,44 @@ static bool client_allowed(bmq_server *s, const struct sockaddr *sa)
 
 static bool auth_ok(bmq_server *s, struct MHD_Connection *conn)
 {
-    if (!s->secret)
-        return true;
-    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (!h || g_ascii_strncasecmp(h, "Bearer ", 7))
-        return false;
-    h += 7;
-    size_t a = strlen(h), b = strlen(s->secret);
-    unsigned char diff = (unsigned char)(a != b);
-    for (size_t i = 0; i < a; i++) /* constant time in the secret's content */
-        diff |= (unsigned char)(h[i] ^ s->secret[i % (b ? b : 1)]);
-    return diff == 0;
+    return !s->secret || net__secret_presented(s, conn);
+}
+
+/* The request on_request is refusing on this thread, when it is one the
+ * route handler would get: the refusal goes to the handler. */
+struct refusing {
+    bmq_server *s;
+    const char *url, *method, *peer;
+    const char *const *cors; /* the request's, once the browser checks passed */
+};
+static __thread const struct refusing *refusing;
+
+static int route_refusal(struct MHD_Connection *conn, unsigned status, const char *why)
+{
+    const struct refusing *f = refusing;
+    bmq_http_route_fn fn = f ? __atomic_load_n(&f->s->route_fn, __ATOMIC_ACQUIRE) : NULL;
+    if (!fn)
+        return BMQ_HTTP_DECLINED;
+    bmq_http_request hr = {.size = sizeof hr,
+                           .method = f->method,
+                           .url = f->url,
+                           .body = "",
+                           .peer = f->peer,
+                           .connection = conn,
+                           .cors = *f->cors,
+                           .refused = status,
+                           .refusal = why};
+    int rc = fn(&hr, f->s->route_data);
+    return rc == BMQ_HTTP_DECLINED ? rc : rc ? MHD_YES : MHD_NO;
+}
+
+int net__refuse(bmq_server *s, struct MHD_Connection *conn, unsigned status, const char *why)
+{
+    (void)s;
+    int rc = route_refusal(conn, status, why);
+    if (rc != BMQ_HTTP_DECLINED)
+        return rc;
+    return net__reply_refused(conn, status, net__refusal_body(BMQ_EDENIED, "%s", why));
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *text,
@@ -284,23 +311,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE))
             return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "server is stopping");
-        int guarded;
-        if (!net__guard_request(s, conn, method, r->peer, &r->cors, &guarded))
-            return (enum MHD_Result)guarded;
-        if (!net__guard_user(s, conn, r->peer, &r->who, &guarded))
-            return (enum MHD_Result)guarded;
-        if (r->who.via_socket)
-            g_strlcpy(r->label, "rpc socket", sizeof r->label);
-        if (!r->who.via_socket && !client_allowed(s, sa)) {
-            net__atomic_add(&s->rejected, 1);
-            return reply_text(conn, MHD_HTTP_FORBIDDEN, "address not in the allow-list");
-        }
-        if (!r->who.via_socket && !auth_ok(s, conn)) {
-            net__atomic_add(&s->rejected, 1);
-            return reply_text(conn, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer secret");
-        }
         bool rpc =
             !strcmp(method, MHD_HTTP_METHOD_POST) && (!strcmp(url, "/") || !strcmp(url, "/JSON"));
+        /* Refusals of the route handler's paths are answered in its format
+         * (a POST to "/" may be either: JSON-RPC's). */
+        struct refusing f = {s, url, method, r->peer, &r->cors};
+        refusing = !rpc ? &f : NULL;
+        int guarded;
+        if (!net__guard_request(s, conn, method, r->peer, &r->cors, &guarded) ||
+            !net__guard_user(s, conn, r->peer, &r->who, &guarded)) {
+            refusing = NULL;
+            return (enum MHD_Result)guarded;
+        }
+        if (r->who.via_socket)
+            g_strlcpy(r->label, "rpc socket", sizeof r->label);
+        const char *why = NULL;
+        unsigned status = 0;
+        if (!r->who.via_socket && !client_allowed(s, sa)) {
+            status = MHD_HTTP_FORBIDDEN;
+            why = "address not in the allow-list";
+        } else if (!r->who.via_socket && !auth_ok(s, conn)) {
+            status = MHD_HTTP_UNAUTHORIZED;
+            why = "missing or wrong secret (Authorization: Bearer SECRET, or Basic with it as the "
+                  "password)";
+        }
+        if (why) {
+            net__atomic_add(&s->rejected, 1);
+            int rc = route_refusal(conn, status, why);
+            refusing = NULL;
+            return rc != BMQ_HTTP_DECLINED ? (enum MHD_Result)rc : reply_text(conn, status, why);
+        }
+        refusing = NULL;
         r->routed = !rpc && __atomic_load_n(&s->route_fn, __ATOMIC_ACQUIRE);
         if (!rpc && !r->routed)
             return not_rpc(conn, method);
