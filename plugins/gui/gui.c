@@ -256,6 +256,7 @@ static json_object *gui_status(void *instance)
                            json_object_new_string(g->tray ? gui__tray_kind(g->tray) : "off"));
     json_object_object_add(s, "history", json_object_new_int((int)g->history));
     json_object_object_add(s, "rows", json_object_new_int((int)gui__monitor_rows(g->monitor)));
+    json_object_object_add(s, "loaded", json_object_new_int((int)gui__monitor_loaded(g->monitor)));
     json_object_object_add(s, "paused", json_object_new_boolean(g->paused));
     json_object_object_add(s, "attention", json_object_new_int((int)g->attention));
     json_object_object_add(s, "dropped",

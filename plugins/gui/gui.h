@@ -52,6 +52,8 @@ void gui__monitor_add(gui_monitor *m, bmq_message *msg);
 /* Show (and raise) the window; select @msg when given (nullable). */
 void gui__monitor_present(gui_monitor *m, bmq_message *msg);
 guint gui__monitor_rows(gui_monitor *m);
+/* Rows listed from the hub's history when the window first opened. */
+guint gui__monitor_loaded(gui_monitor *m);
 
 /* gui.c */
 void gui__open_monitor(gui *g, bmq_message *msg);

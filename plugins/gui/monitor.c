@@ -1,6 +1,7 @@
 /* monitor.c - the message monitor window: a live, bounded list of messages
  * (time, identifier, args, kwargs) with a berryMQ pattern filter, pause,
- * clear and copy-as-JSON.
+ * clear and copy-as-JSON. When it first opens it also lists the hub's
+ * stored messages from before the instance started (host->history_recent).
  *
  * The list store lives as long as the instance, so history is kept while the
  * window is closed; closing only hides the window. Keyboard: Ctrl+F filter,
@@ -13,8 +14,16 @@
 
 enum { COL_TIME, COL_ID, COL_ARGS, COL_KWARGS, COL_MSG, N_COLS };
 
+/* Rows read from the hub's history when the window first opens: what came
+ * before the instance started. */
+#define MONITOR_LOAD_MAX 1000
+
 struct gui_monitor {
     gui *g;
+    uint64_t first_seq;  /* seq of the first stored message listed live (0: none yet) */
+    uint64_t loaded_seq; /* newest seq loaded from the history */
+    guint loaded;        /* rows loaded from the history */
+    bool history_done;
     GtkListStore *store; /* newest first */
     GtkTreeModel *filtered;
     char *pattern; /* (nullable) NULL shows everything */
@@ -44,6 +53,8 @@ static void update_status(gui_monitor *m)
     GString *s = g_string_new(NULL);
     g_string_printf(s, "%d of %u message%s (history %u)", shown, m->rows, m->rows == 1 ? "" : "s",
                     m->g->history);
+    if (m->loaded)
+        g_string_append_printf(s, "  ·  %u from before the start", m->loaded);
     if (m->pattern)
         g_string_append_printf(s, "  ·  filter %s", m->pattern);
     if (gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(m->pause)))
@@ -68,28 +79,50 @@ static void update_status_soon(gui_monitor *m)
         m->status_id = m->g->host->timeout_add(m->g->host, 150, status_cb, m);
 }
 
+/* "HH:MM:SS.mmm" in local time; the date too when not today. */
+static char *row_time(int64_t time_us)
+{
+    GDateTime *t = g_date_time_new_from_unix_local(time_us / G_USEC_PER_SEC);
+    GDateTime *now = g_date_time_new_now_local();
+    bool today = g_date_time_get_year(t) == g_date_time_get_year(now) &&
+                 g_date_time_get_day_of_year(t) == g_date_time_get_day_of_year(now);
+    char *hms = g_date_time_format(t, today ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S");
+    char *s = g_strdup_printf("%s.%03d", hms, (int)(time_us % G_USEC_PER_SEC / 1000));
+    g_free(hms);
+    g_date_time_unref(now);
+    g_date_time_unref(t);
+    return s;
+}
+
+/* Insert a row at @pos (0: newest; -1: after the others). */
+static void add_row(gui_monitor *m, bmq_message *msg, int64_t time_us, int pos)
+{
+    char *time = row_time(time_us);
+    char *args = json_text(bmq_message_args(msg));
+    char *kwargs = json_text(bmq_message_kwargs(msg));
+    char *id = g_utf8_make_valid(bmq_message_id(msg), -1);
+    gtk_list_store_insert_with_values(m->store, NULL, pos, COL_TIME, time, COL_ID, id, COL_ARGS,
+                                      args, COL_KWARGS, kwargs, COL_MSG, msg, -1);
+    g_free(id);
+    g_free(time);
+    g_free(args);
+    g_free(kwargs);
+    m->rows++;
+}
+
 void gui__monitor_add(gui_monitor *m, bmq_message *msg)
 {
+    uint64_t seq = bmq_message_seq(msg);
+    if (seq && seq <= m->loaded_seq)
+        return; /* listed already from the history */
+    if (seq && !m->first_seq)
+        m->first_seq = seq;
     if (m->pause && gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(m->pause))) {
         m->skipped++;
         update_status_soon(m);
         return;
     }
-    GDateTime *now = g_date_time_new_now_local();
-    char *hms = g_date_time_format(now, "%H:%M:%S");
-    char *time = g_strdup_printf("%s.%03d", hms, g_date_time_get_microsecond(now) / 1000);
-    char *args = json_text(bmq_message_args(msg));
-    char *kwargs = json_text(bmq_message_kwargs(msg));
-    char *id = g_utf8_make_valid(bmq_message_id(msg), -1);
-    gtk_list_store_insert_with_values(m->store, NULL, 0, COL_TIME, time, COL_ID, id, COL_ARGS, args,
-                                      COL_KWARGS, kwargs, COL_MSG, msg, -1);
-    g_free(id);
-    g_date_time_unref(now);
-    g_free(hms);
-    g_free(time);
-    g_free(args);
-    g_free(kwargs);
-    m->rows++;
+    add_row(m, msg, g_get_real_time(), 0);
     while (m->rows > m->g->history) {
         GtkTreeIter last;
         if (!gtk_tree_model_iter_nth_child(GTK_TREE_MODEL(m->store), &last, NULL, (int)m->rows - 1))
@@ -98,6 +131,32 @@ void gui__monitor_add(gui_monitor *m, bmq_message *msg)
         m->rows--;
     }
     update_status_soon(m);
+}
+
+/* Once, when the window first opens: the stored messages from before the
+ * instance started (older than the first one listed live), below the
+ * others. Nothing when the hub keeps no history. */
+static void load_history(gui_monitor *m)
+{
+    const bmq_host *host = m->g->host;
+    m->history_done = true;
+    if (!BMQ_HOST_HAS(host, history_recent) || m->rows >= m->g->history)
+        return;
+    unsigned max = MIN(MONITOR_LOAD_MAX, m->g->history - m->rows);
+    bmq_message **v = g_new(bmq_message *, max);
+    int64_t *t = g_new(int64_t, max);
+    int n = host->history_recent(host, m->g->follow, m->first_seq, v, t, max);
+    if (n < 0 && n != -BMQ_ENOENT)
+        host->log(host, BMQ_LOG_WARNING, "monitor: cannot read the history: %s", bmq_strerror(n));
+    if (n > 0) /* what arrives live up to here is listed already */
+        m->loaded_seq = bmq_message_seq(v[n - 1]);
+    for (int i = n - 1; i >= 0; i--) { /* newest first, after the live rows */
+        add_row(m, v[i], t[i], -1);
+        m->loaded++;
+        bmq_message_unref(v[i]);
+    }
+    g_free(v);
+    g_free(t);
 }
 
 static gboolean visible_func(GtkTreeModel *model, GtkTreeIter *iter, gpointer data)
@@ -314,6 +373,8 @@ static void build_window(gui_monitor *m)
     gtk_style_context_add_class(gtk_widget_get_style_context(m->status), "dim-label");
     gtk_box_pack_start(GTK_BOX(vbox), m->status, FALSE, FALSE, 0);
     gtk_widget_show_all(vbox);
+    if (!m->history_done)
+        load_history(m);
     update_status(m);
 }
 
@@ -377,4 +438,9 @@ void gui__monitor_present(gui_monitor *m, bmq_message *msg)
 guint gui__monitor_rows(gui_monitor *m)
 {
     return m ? m->rows : 0;
+}
+
+guint gui__monitor_loaded(gui_monitor *m)
+{
+    return m ? m->loaded : 0;
 }

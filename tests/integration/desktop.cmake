@@ -39,3 +39,16 @@ if(TARGET plugin_notify AND TARGET berrymq-hub AND TARGET berrymq-cli)
   add_dependencies(desktop_notify_restart plugin_notify berrymq-hub berrymq-cli)
   set_tests_properties(desktop_notify_restart PROPERTIES RESOURCE_LOCK berrymq_hub)
 endif()
+if(TARGET plugin_gui AND TARGET berrymq-hub AND TARGET berrymq-cli)
+  # The monitor lists the history from before it started; keys sent with XTest.
+  pkg_check_modules(XTST IMPORTED_TARGET x11 xtst)
+  if(XTST_FOUND)
+    bmq_add_test(desktop_monitor_history SOURCES ${_desk}/desktop_monitor_history.c
+      ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
+      LIBS berrymq PkgConfig::GTK PkgConfig::XTST TIMEOUT 240 LABELS desktop integration history)
+    add_dependencies(desktop_monitor_history plugin_gui berrymq-hub berrymq-cli)
+    set_tests_properties(desktop_monitor_history PROPERTIES RESOURCE_LOCK berrymq_hub)
+    set_property(TEST desktop_monitor_history APPEND PROPERTY ENVIRONMENT
+      "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:fast_unwind_on_malloc=0")
+  endif()
+endif()

@@ -103,6 +103,14 @@ static void prov_close(void *data, void *c)
     history_cursor_close(c);
 }
 
+static int prov_recent(void *data, const char *pattern, uint64_t before, bmq_message **out,
+                       int64_t *time_us, unsigned max)
+{
+    hub *h = data;
+    return h->history ? history_recent(h->history, pattern, before, out, time_us, max)
+                      : -BMQ_ENOENT;
+}
+
 static const bmq_history_provider provider = {
     .size = sizeof(bmq_history_provider),
     .open = prov_open,
@@ -110,6 +118,7 @@ static const bmq_history_provider provider = {
     .live = prov_live,
     .ack = prov_ack,
     .close = prov_close,
+    .recent = prov_recent,
 };
 
 void hub_history_attach_host(hub *h)

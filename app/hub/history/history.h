@@ -91,6 +91,12 @@ typedef struct history_query {
  * NULL with *error (transfer full) when the store cannot be read. */
 json_object *history_query_run(history *h, const history_query *q, char **error);
 
+/* The newest @max messages matching @pattern (nullable) with seq < @before
+ * (0: any), oldest first, stamped with their seq; times into @time_us
+ * (nullable). Count, or -BMQ_EIO. */
+int history_recent(history *h, const char *pattern, uint64_t before, bmq_message **out,
+                   int64_t *time_us, unsigned max);
+
 /* ---- cursor.c: durable cursors (host->history_cursor) ----
  * Semantics as in berrymq/plugin.h; @key is "INSTANCE/NAME". */
 typedef struct hist_cursor hist_cursor;

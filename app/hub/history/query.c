@@ -199,3 +199,55 @@ json_object *history_query_run(history *h, const history_query *q, char **error)
         writer__wait_settled(h, base, deadline);
     }
 }
+
+int history_recent(history *h, const char *pattern, uint64_t before, bmq_message **out,
+                   int64_t *time_us, unsigned max)
+{
+    unsigned n = 0;
+    g_mutex_lock(&h->read_lock);
+    if (!h->rdb) {
+        g_mutex_unlock(&h->read_lock);
+        return -BMQ_EIO;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        h->rdb,
+        "SELECT seq, time_us, id, args, kwargs FROM messages WHERE seq < ? ORDER BY seq DESC", -1,
+        &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, before ? (sqlite3_int64)before : INT64_MAX);
+        while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *id = (const char *)sqlite3_column_text(st, 2);
+            if (!id || (pattern && !bmq_id_match(pattern, id)))
+                continue;
+            bmq_message *m = query__message((uint64_t)sqlite3_column_int64(st, 0), id,
+                                            (const char *)sqlite3_column_text(st, 3),
+                                            (const char *)sqlite3_column_text(st, 4));
+            if (!m)
+                continue;
+            if (time_us)
+                time_us[n] = sqlite3_column_int64(st, 1);
+            out[n++] = m;
+        }
+    }
+    bool ok = rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE;
+    sqlite3_finalize(st);
+    g_mutex_unlock(&h->read_lock);
+    if (!ok) {
+        for (unsigned i = 0; i < n; i++)
+            bmq_message_unref(out[i]);
+        return -BMQ_EIO;
+    }
+    /* Newest first from the scan: turn to oldest first. */
+    for (unsigned i = 0; i < n / 2; i++) {
+        bmq_message *m = out[i];
+        out[i] = out[n - 1 - i];
+        out[n - 1 - i] = m;
+        if (time_us) {
+            int64_t t = time_us[i];
+            time_us[i] = time_us[n - 1 - i];
+            time_us[n - 1 - i] = t;
+        }
+    }
+    return (int)n;
+}

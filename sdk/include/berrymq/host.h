@@ -55,6 +55,9 @@ typedef struct bmq_history_provider {
     bool (*live)(void *user_data, void *cursor, const bmq_message *m);
     int (*ack)(void *user_data, void *cursor, uint64_t seq);
     void (*close)(void *user_data, void *cursor); /* frees @cursor */
+    /* Appended: host->history_recent (nullable: -BMQ_ENOENT). */
+    int (*recent)(void *user_data, const char *pattern, uint64_t before, bmq_message **out,
+                  int64_t *time_us, unsigned max);
 } bmq_history_provider;
 
 /* Offer a history to the instances: @p (transfer none, nullable: none) and

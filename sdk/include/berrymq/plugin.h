@@ -179,6 +179,18 @@ struct bmq_host {
     int (*cursor_ack)(const bmq_host *h, bmq_cursor *c, uint64_t seq);
     /* Close @c (NULL-safe); the saved position stays for the next open. */
     void (*cursor_close)(const bmq_host *h, bmq_cursor *c);
+    /* The newest @max (1..10000) stored messages matching @pattern
+     * (nullable: every message) with a seq below @before (0: no bound),
+     * oldest first, into @out; their times (microseconds since the epoch)
+     * into @time_us (nullable, @max entries). For a view that shows what
+     * came before it started (the message monitor). Reads the disk: a few
+     * milliseconds for a thousand messages. Test BMQ_HOST_HAS(h,
+     * history_recent).
+     * Returns: the number of messages, each (transfer full) stamped with
+     * its seq; -BMQ_ENOENT when the program keeps no history, -BMQ_EINVAL
+     * (NULL out, max out of range, bad pattern), -BMQ_EIO (unreadable). */
+    int (*history_recent)(const bmq_host *h, const char *pattern, uint64_t before,
+                          bmq_message **out, int64_t *time_us, unsigned max);
     /* Append new members here only; a plugin using one tests BMQ_HOST_HAS. */
 };
 

@@ -1,8 +1,8 @@
-/* plugin_cursor.c - durable cursors in the host table: host->history_cursor
- * and the cursor_* calls forward to the program's history provider (the
- * hub's history), recording each open cursor on its instance so that
- * destroying the instance closes what the plugin left open. Without a
- * provider every open answers NULL: "no history".
+/* plugin_cursor.c - the history in the host table: host->history_cursor,
+ * the cursor_* calls and history_recent forward to the program's history
+ * provider (the hub's history), recording each open cursor on its instance
+ * so that destroying the instance closes what the plugin left open.
+ * Without a provider every open answers NULL: "no history".
  */
 #include <string.h>
 
@@ -129,6 +129,17 @@ static void api_cursor_close(const bmq_host *hh, bmq_cursor *c)
                     "cursor_close: not an open cursor of this instance (ignored)");
 }
 
+static int api_history_recent(const bmq_host *hh, const char *pattern, uint64_t before,
+                              bmq_message **out, int64_t *time_us, unsigned max)
+{
+    bmq_plugin_host *h = inst_of(hh)->host;
+    if (!out || max < 1 || max > 10000 || (pattern && bmq_id_validate(pattern) != 0))
+        return -BMQ_EINVAL;
+    if (!h->history.recent)
+        return -BMQ_ENOENT;
+    return h->history.recent(h->history_data, pattern, before, out, time_us, max);
+}
+
 void plugin__cursor_init(bmq_instance *inst)
 {
     struct bmq_host *a = &inst->api;
@@ -137,6 +148,7 @@ void plugin__cursor_init(bmq_instance *inst)
     a->cursor_live = api_cursor_live;
     a->cursor_ack = api_cursor_ack;
     a->cursor_close = api_cursor_close;
+    a->history_recent = api_history_recent;
 }
 
 void plugin__cursor_cleanup(bmq_instance *inst)
