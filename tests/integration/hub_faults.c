@@ -892,16 +892,37 @@ static void test_wire_refusals(void)
     r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:v\",[\"\xc3\"]]}");
     HH_CONTAINS(r, "utf-8");
     g_free(r);
+    /* The same in the exact layout of a batch between our hubs (the bulk
+     * path that reads the envelope itself). */
+    json_object *ow = hh_call(h, "connect_oneway", "[60]", NULL);
+    HH_CHECK(ow && json_object_is_type(ow, json_type_string));
+    char *batch = g_strdup_printf("[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\","
+                                  "\"a:\xff\xfe\",[],{}]}]",
+                                  ow ? json_object_get_string(ow) : "");
+    r = post_raw(h, batch);
+    HH_CONTAINS(r, "utf-8");
+    HH_CHECK(r && strstr(r, "\"ok\"") == NULL);
+    g_free(r);
+    g_free(batch);
+    json_object_put(ow);
+    /* A lone surrogate escape is valid JSON: it becomes U+FFFD, never raw
+     * bytes. */
+    r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:s\",[\"\\ud800x\"]]}");
+    HH_CONTAINS(r, "\"ok\"");
+    g_free(r);
+    HH_CHECK(listen_saw(l, "\"a:s\",\"args\":[\"\xef\xbf\xbdx\"]", 5000));
     r = post_raw(h, "null");
     HH_CONTAINS(r, "invalid request: expected a request object or a batch array, got null");
     HH_CHECK(strstr(r, "success") == NULL);
     g_free(r);
-    /* None of them reached a listener as a wildcard or cut short. */
+    /* None of them reached a listener as a wildcard or cut short, and what
+     * the listener printed is valid UTF-8. */
     json_object_put(hh_call(h, "hub.twitter", "[\"a:end\"]", NULL));
     HH_CHECK(listen_saw(l, "\"a:end\"", 5000));
     g_mutex_lock(&l->lock);
     HH_CHECK(strstr(l->out->str, "\"a:*\"") == NULL && strstr(l->out->str, "a:k") == NULL &&
-             strstr(l->out->str, "a:v") == NULL);
+             strstr(l->out->str, "a:v") == NULL && strstr(l->out->str, "a:\xff") == NULL);
+    HH_CHECK(g_utf8_validate(l->out->str, -1, NULL));
     g_mutex_unlock(&l->lock);
     listen_stop(l);
 

@@ -114,6 +114,12 @@ static bool scan_one(cursor *c, fast_req *r)
         if (!simple_string(c, &r->uid, &r->uid_len, 64) || !r->uid_len || !lit(c, "}"))
             return false;
     }
+    /* The general path refuses invalid UTF-8 anywhere in the body (its
+     * parser checks every string); these strings skip that parser. */
+    if (!g_utf8_validate(r->id, (gssize)r->id_len, NULL) ||
+        !g_utf8_validate(r->token, (gssize)r->token_len, NULL) ||
+        (r->uid && !g_utf8_validate(r->uid, (gssize)r->uid_len, NULL)))
+        return false;
     char id[BMQ_ID_MAX + 1];
     copy_z(id, r->id, r->id_len);
     return bmq_id_validate(id) == 0 && lit(c, "]}");
