@@ -13,6 +13,7 @@
 #define BMQ_WEBHOOK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <glib.h>
 #include <json-c/json.h>
@@ -164,25 +165,61 @@ typedef struct wh_entry {
     double time;      /* Unix time taken */
     wh_request *req;  /* (nullable, owned) rendered on first attempt */
     guint attempts;   /* HTTP answers asking for a retry so far */
+    uint64_t seq;     /* history seq, 0 = not stored (never acked) */
 } wh_entry;
 
+/* The messages still to deliver, oldest first. With a durable cursor over
+ * the hub's history (host->history_cursor) what was acknowledged to its
+ * sender but not yet delivered comes back after a restart: the cursor's
+ * backlog is read into the outbox first, while live messages wait in
+ * "held"; each delivered head is acked to the cursor. Without one (history
+ * off, an older host) the outbox is in memory only. Not thread-safe: the
+ * sender's lock guards it. */
 typedef struct wh_outbox {
     GQueue q;  /* wh_entry*, oldest first */
     guint max; /* bound */
+    const bmq_host *host;
+    bmq_cursor *cursor;   /* (nullable, owned: closed by wh__outbox_clear) */
+    bool replaying;       /* the backlog is being read: live messages wait */
+    GQueue held;          /* wh_entry*: live messages during the replay */
+    uint64_t replayed_to; /* highest seq the cursor returned */
+    guint64 replayed;     /* backlog messages queued */
 } wh_outbox;
 
 void wh__outbox_init(wh_outbox *o, guint max);
 /* Append @e (transfer full). When full, the oldest entry that is not
  * @busy is removed and returned (transfer full) for the caller to count
- * and free; else NULL. */
+ * and free; else NULL. While replaying @e waits in "held" instead (bounded
+ * the same way). */
 wh_entry *wh__outbox_push(wh_outbox *o, wh_entry *e, const wh_entry *busy);
 wh_entry *wh__outbox_head(wh_outbox *o); /* (transfer none, nullable) */
-/* Remove the head (delivered or given up) and free it. */
+/* Remove the head (delivered or given up), ack its seq to the cursor, and
+ * free it. */
 void wh__outbox_ack(wh_outbox *o);
 guint wh__outbox_length(const wh_outbox *o);
+/* Free every entry and close the cursor. */
 void wh__outbox_clear(wh_outbox *o);
 wh_entry *wh__entry_new(const bmq_message *m, double time);
 void wh__entry_free(wh_entry *e);
+
+/* Durable mode. wh__outbox_hold: live messages wait from now on (call it
+ * before following, when @host offers cursors). wh__outbox_set_cursor:
+ * @c (nullable: no history, stay in memory; transfer full) was opened after
+ * following; held messages the cursor will return are dropped. Returns the
+ * number of entries the bound dropped. */
+void wh__outbox_hold(wh_outbox *o, const bmq_host *host);
+guint wh__outbox_set_cursor(wh_outbox *o, bmq_cursor *c);
+/* Whether a follower should push @m: false when the cursor returns it. */
+bool wh__outbox_wants(wh_outbox *o, const bmq_message *m);
+/* How many backlog messages to read now (0: not replaying or full). */
+guint wh__outbox_replay_room(const wh_outbox *o);
+/* Queue @n messages (transfer full each) cursor_next returned for a
+ * request of @asked; @n < @asked (or negative: the store failed) ends the
+ * replay and releases the held messages. @admit (nullable) may refuse a
+ * message (not for this instance's filter, the rate limit). Returns the number of entries dropped.
+ */
+guint wh__outbox_replay_add(wh_outbox *o, bmq_message **msgs, int n, guint asked,
+                            bool (*admit)(void *data, const bmq_message *m), void *data);
 
 /* ---- sender (wh_sender.c) --------------------------------------------------- */
 
@@ -191,6 +228,13 @@ typedef struct wh_sender wh_sender;
 /* Start the sender thread. @cfg and @rate (transfer none) must outlive it.
  * NULL with *error when libcurl cannot be set up. */
 wh_sender *wh__sender_new(const bmq_host *host, const wh_config *cfg, wh_rate *rate, char **error);
+/* Whether @m is for the followers to push: false when the history cursor
+ * returns it itself (and while stopping). Any thread. */
+bool wh__sender_wants(wh_sender *s, const bmq_message *m);
+/* Hand over the history cursor (transfer full; nullable: the history is
+ * off, messages held since the start go on in memory). Main thread, after
+ * the followers are in place. */
+void wh__sender_set_cursor(wh_sender *s, bmq_cursor *c);
 /* Queue @m (a reference is taken). Any thread; never waits for the
  * network. */
 void wh__sender_push(wh_sender *s, const bmq_message *m);

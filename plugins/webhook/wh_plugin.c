@@ -47,11 +47,31 @@ static void on_message(const bmq_message *m, void *user_data)
         if (bmq_id_match(w->cfg.filters[j], bmq_message_id(m)) &&
             pattern_sends(w->cfg.filters[j], m))
             return;
+    if (!wh__sender_wants(w->sender, m))
+        return; /* the history cursor gives it back */
     if (!wh__rate_admit(&w->rate, g_get_monotonic_time())) {
         wh__sender_wake(w->sender);
         return;
     }
     wh__sender_push(w->sender, m);
+}
+
+/* The durable outbox: a cursor over the hub's history, opened once the
+ * followers are in place (see wh_outbox.c). With one filter pattern the
+ * cursor reads only what matches it; with several, every message, and
+ * the replay keeps those a follower would have sent. */
+static void open_cursor(wh_inst *w)
+{
+    const bmq_host *host = w->host;
+    if (!BMQ_HOST_HAS(host, cursor_close) || !host->history_cursor)
+        return;
+    const char *pattern = g_strv_length(w->cfg.filters) == 1 ? w->cfg.filters[0] : NULL;
+    char *err = NULL;
+    bmq_cursor *c = host->history_cursor(host, "outbox", pattern, &err);
+    if (!c)
+        host->log(host, BMQ_LOG_INFO, "outbox in memory only (%s)", err ? err : "no history");
+    g_free(err);
+    wh__sender_set_cursor(w->sender, c);
 }
 
 static void wh_destroy(void *instance)
@@ -103,6 +123,7 @@ static void *wh_create(const bmq_host *host, json_object *config, char **error)
         }
         g_ptr_array_add(w->followers, f);
     }
+    open_cursor(w);
     host->log(host, BMQ_LOG_INFO, "forwarding %s to %s (%s%s%s)", w->cfg.filter_text,
               w->cfg.url_shown, wh__format_name(w->cfg.format),
               w->cfg.rate_text ? ", at most " : "", w->cfg.rate_text ? w->cfg.rate_text : "");

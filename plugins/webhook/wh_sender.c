@@ -144,11 +144,27 @@ static void wake(wh_sender *s, bool force)
         curl_multi_wakeup(s->multi);
 }
 
+bool wh__sender_wants(wh_sender *s, const bmq_message *m)
+{
+    g_mutex_lock(&s->lock);
+    bool w = !s->stop && wh__outbox_wants(&s->outbox, m);
+    g_mutex_unlock(&s->lock);
+    return w;
+}
+
+void wh__sender_set_cursor(wh_sender *s, bmq_cursor *c)
+{
+    g_mutex_lock(&s->lock);
+    s->dropped += wh__outbox_set_cursor(&s->outbox, c);
+    g_mutex_unlock(&s->lock);
+    wake(s, true);
+}
+
 void wh__sender_push(wh_sender *s, const bmq_message *m)
 {
     wh_entry *e = wh__entry_new(m, (double)g_get_real_time() / 1e6);
     g_mutex_lock(&s->lock);
-    if (s->stop) {
+    if (s->stop || !wh__outbox_wants(&s->outbox, m)) {
         g_mutex_unlock(&s->lock);
         wh__entry_free(e);
         return;
@@ -395,6 +411,50 @@ static bool should_quit_locked(wh_sender *s, gint64 now)
     return false;
 }
 
+/* A backlog message goes out as a follower would have sent it: when a
+ * filter pattern takes it (the cursor reads every message when there are
+ * several) and the rate limit lets it. */
+static bool admit_replayed(void *data, const bmq_message *m)
+{
+    wh_sender *s = data;
+    bool match = false;
+    for (char **f = s->cfg->filters; *f && !match; f++)
+        match = bmq_id_match(*f, bmq_message_id(m)) && (!bmq_message_is_local(m) || **f == '_');
+    return match && wh__rate_admit(s->rate, g_get_monotonic_time());
+}
+
+/* Read the next batch of the cursor's backlog into the outbox while it has
+ * room. Lock held; released around the read (it waits for the store).
+ * true when it read something. */
+static bool replay_locked(wh_sender *s)
+{
+    guint room = s->stop ? 0 : wh__outbox_replay_room(&s->outbox);
+    if (!room)
+        return false;
+    bmq_message **msgs = g_new(bmq_message *, room);
+    bmq_cursor *c = s->outbox.cursor;
+    g_mutex_unlock(&s->lock);
+    int n = s->host->cursor_next(s->host, c, msgs, room);
+    if (n < 0)
+        s->host->log(s->host, BMQ_LOG_WARNING,
+                     "cannot read the messages queued before the restart from the history: %s; "
+                     "going on with new ones",
+                     bmq_strerror(n));
+    g_mutex_lock(&s->lock);
+    s->dropped += wh__outbox_replay_add(&s->outbox, msgs, n, room, admit_replayed, s);
+    bool done = !s->outbox.replaying;
+    g_free(msgs);
+    if (done && s->outbox.replayed) {
+        guint total = (guint)s->outbox.replayed;
+        g_mutex_unlock(&s->lock);
+        s->host->log(s->host, BMQ_LOG_NOTICE,
+                     "%u message%s queued before the restart taken back from the history", total,
+                     total == 1 ? "" : "s");
+        g_mutex_lock(&s->lock);
+    }
+    return n > 0;
+}
+
 static gpointer run(gpointer data)
 {
     wh_sender *s = data;
@@ -407,6 +467,8 @@ static gpointer run(gpointer data)
             g_mutex_unlock(&s->lock);
             break;
         }
+        while (replay_locked(s))
+            ;
         if (!s->busy && !s->stop) {
             gint64 sw;
             guint64 n = wh__rate_take_summary(s->rate, now, &sw);
@@ -508,6 +570,10 @@ wh_sender *wh__sender_new(const bmq_host *host, const wh_config *cfg, wh_rate *r
     }
     g_mutex_init(&s->lock);
     wh__outbox_init(&s->outbox, cfg->queue_max);
+    /* A host with a history: live messages wait until the cursor (opened
+     * once the followers are in place) has given back the backlog. */
+    if (BMQ_HOST_HAS(host, cursor_close) && host->history_cursor)
+        wh__outbox_hold(&s->outbox, host);
     s->answer = g_string_new(NULL);
     setup_easy(s);
     s->thread = g_thread_new("webhook", run, s);
@@ -553,6 +619,8 @@ void wh__sender_status(wh_sender *s, json_object *o)
     json_object_object_add(o, "queued", json_object_new_int64(wh__outbox_length(&s->outbox)));
     json_object_object_add(o, "dropped", json_object_new_int64((int64_t)s->dropped));
     json_object_object_add(o, "retrying", json_object_new_int(retrying ? 1 : 0));
+    json_object_object_add(o, "durable", json_object_new_boolean(s->outbox.cursor != NULL));
+    json_object_object_add(o, "replayed", json_object_new_int64((int64_t)s->outbox.replayed));
     json_object_object_add(o, "retries", json_object_new_int64((int64_t)s->retries));
     json_object_object_add(o, "last_error",
                            s->last_error ? json_object_new_string(s->last_error) : NULL);

@@ -17,3 +17,17 @@ add_dependencies(webhook_hub_test berrymq-cli plugin_webhook)
 if(TARGET berrymq-hub)
   add_dependencies(webhook_hub_test berrymq-hub)
 endif()
+# The outbox across a SIGKILL of the hub (history on) and an outage with
+# the history off.
+bmq_add_test(webhook_restart
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_restart.c
+    ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
+  LIBS PkgConfig::JSONC bmq_http_server
+  TIMEOUT 300 LABELS integration webhook history)
+target_compile_definitions(webhook_restart PRIVATE
+  BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"
+  BMQ_HUB_BIN="${_wh_hub_bin}")
+add_dependencies(webhook_restart berrymq-cli plugin_webhook)
+if(TARGET berrymq-hub)
+  add_dependencies(webhook_restart berrymq-hub)
+endif()
