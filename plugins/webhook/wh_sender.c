@@ -597,8 +597,9 @@ void wh__sender_free(wh_sender *s)
     g_thread_join(s->thread);
     guint left = wh__outbox_length(&s->outbox);
     if (left)
-        s->host->log(s->host, BMQ_LOG_NOTICE, "stopping with %u message%s not delivered to %s",
-                     left, left == 1 ? "" : "s", s->cfg->url_shown);
+        s->host->log(s->host, BMQ_LOG_NOTICE, "stopping with %u message%s not delivered to %s%s",
+                     left, left == 1 ? "" : "s", s->cfg->url_shown,
+                     s->outbox.cursor ? " (kept in the history for the next start)" : "");
     wh__outbox_clear(&s->outbox);
     curl_easy_cleanup(s->easy);
     curl_multi_cleanup(s->multi);
