@@ -33,6 +33,7 @@ typedef struct growl_inst {
     char *text;               /* (nullable) */
     GPtrArray *types;         /* (nullable) configured notification types */
     bool want_local;          /* a filter names a local (_name) identifier */
+    GPtrArray *filters;       /* char* patterns followed */
 } growl_inst;
 
 static const char *const known_keys[] = {
@@ -61,15 +62,9 @@ static char *default_text(json_object *args, json_object *kwargs)
     return t;
 }
 
-static void forward(const bmq_message *msg, void *user_data)
+/* The notification @msg becomes (transfer full). */
+static growl_job *job_for(growl_inst *gi, const bmq_message *msg)
 {
-    growl_inst *gi = user_data;
-    if (bmq_message_origin(msg) == gi)
-        return; /* our own callbacks and received notifications */
-    /* Local control traffic (_hub:instances is a long status dump) is not
-     * for the Growl screen unless asked for by name. */
-    if (!gi->want_local && bmq_message_name(msg)[0] == '_')
-        return;
     json_object *args = bmq_message_args(msg), *kw = bmq_message_kwargs(msg);
     const char *id = bmq_message_id(msg), *name = bmq_message_name(msg);
     const char *action = bmq_message_action(msg);
@@ -105,7 +100,58 @@ static void forward(const bmq_message *msg, void *user_data)
     if (icon && strstr(icon, "://"))
         job->icon.url = g_strdup(icon);
     job->context = g_strdup(id);
+    job->seq = job->ack_seq = bmq_message_seq(msg);
+    return job;
+}
+
+static void forward(const bmq_message *msg, void *user_data)
+{
+    growl_inst *gi = user_data;
+    if (bmq_message_origin(msg) == gi) {
+        /* Our own callbacks and received notifications: not sent back, but
+         * the history cursor moves past them. */
+        growl__sender_skip(gi->sender, bmq_message_seq(msg));
+        return;
+    }
+    /* Local control traffic (_hub:instances is a long status dump) is not
+     * for the Growl screen unless asked for by name. */
+    if (!gi->want_local && bmq_message_name(msg)[0] == '_')
+        return;
+    if (!growl__sender_wants(gi->sender, msg))
+        return; /* the history cursor gives it back */
+    growl_job *job = job_for(gi, msg);
+    job->msg = bmq_message_ref(msg);
     growl__sender_push(gi->sender, job);
+}
+
+/* A message read back from the history: a job when a filter takes it. */
+static growl_job *replayed_job(const bmq_message *msg, void *data)
+{
+    growl_inst *gi = data;
+    bool match = false;
+    for (guint i = 0; i < gi->filters->len && !match; i++)
+        match = bmq_id_match(gi->filters->pdata[i], bmq_message_id(msg));
+    if (!match || (!gi->want_local && bmq_message_name(msg)[0] == '_'))
+        return NULL;
+    return job_for(gi, msg);
+}
+
+/* The durable queue: a cursor over the hub's history, opened once the
+ * followers are in place (see sender.c). One filter pattern: the cursor
+ * reads what matches it; several: every message, kept by replayed_job. */
+static void open_cursor(growl_inst *gi)
+{
+    const bmq_host *host = gi->host;
+    bmq_cursor *c = NULL;
+    if (BMQ_HOST_HAS(host, cursor_close) && host->history_cursor) {
+        const char *pattern = gi->filters->len == 1 ? gi->filters->pdata[0] : NULL;
+        char *err = NULL;
+        c = host->history_cursor(host, "outbox", pattern, &err);
+        if (!c)
+            host->log(host, BMQ_LOG_INFO, "queue in memory only (%s)", err ? err : "no history");
+        g_free(err);
+    }
+    growl__sender_set_cursor(gi->sender, c, replayed_job, gi);
 }
 
 /* ---- config ------------------------------------------------------------------------ */
@@ -309,6 +355,8 @@ static void growl_destroy(void *instance)
     growl__receiver_free(gi->receiver);
     if (gi->types)
         g_ptr_array_free(gi->types, TRUE);
+    if (gi->filters)
+        g_ptr_array_free(gi->filters, TRUE);
     g_free(gi->title);
     g_free(gi->text);
     g_free(gi);
@@ -371,12 +419,13 @@ static void *growl_create(const bmq_host *host, json_object *config, char **erro
         }
     }
     growl__sender_config_clear(&sc);
-    if (filters)
-        g_ptr_array_free(filters, TRUE);
+    gi->filters = filters;
     if (!ok) {
         growl_destroy(gi);
         return NULL;
     }
+    if (gi->sender)
+        open_cursor(gi);
     return gi;
 }
 

@@ -35,9 +35,17 @@ typedef struct growl_job {
     char *text;
     int priority;
     bool sticky;
-    gntp_icon icon; /* per-message icon; both NULL = the configured one */
-    char *context;  /* (nullable) message id, for callbacks */
+    gntp_icon icon;   /* per-message icon; both NULL = the configured one */
+    char *context;    /* (nullable) message id, for callbacks */
+    bmq_message *msg; /* (nullable, a reference) the message while it may wait */
+    uint64_t seq;     /* history seq of its message, 0 = not stored */
+    uint64_t ack_seq; /* acked once the job is done: seq, or the seq of a
+                       * later message this instance skips */
 } growl_job;
+
+/* Makes the job for a message read back from the history (transfer full),
+ * or NULL when the message is not for this instance. Any thread. */
+typedef growl_job *(*growl_job_fn)(const bmq_message *m, void *data);
 
 typedef struct growl_sender growl_sender;
 
@@ -46,6 +54,15 @@ typedef struct growl_sender growl_sender;
 growl_sender *growl__sender_new(const bmq_host *host, growl_sender_config *cfg);
 /* Queue @job (transfer full). Any thread; never blocks on the network. */
 void growl__sender_push(growl_sender *s, growl_job *job);
+/* Durable mode (the host keeps a history; see sender.c). wants: false when
+ * the history cursor gives @m back itself, so the follower leaves it.
+ * skip: the follower does not forward the stored message @seq (our own
+ * traffic): it is acked in order with the jobs. set_cursor: @c (transfer
+ * full; nullable: stay in memory) was opened after following; @make turns
+ * the backlog into jobs. Any thread; set_cursor on the main thread. */
+bool growl__sender_wants(growl_sender *s, const bmq_message *m);
+void growl__sender_skip(growl_sender *s, uint64_t seq);
+void growl__sender_set_cursor(growl_sender *s, bmq_cursor *c, growl_job_fn make, void *data);
 void growl__job_free(growl_job *job);
 /* Stop the worker (cancelling any I/O), close callback sockets, free.
  * Main thread. */

@@ -9,6 +9,18 @@
  * write on its own connection; the reply is awaited for timeout_s seconds
  * (at least 6). Network failures back off from 0.5 s doubling up to 30 s.
  *
+ * A network failure never loses the job being sent: it is retried with the
+ * backoff until the server answers (or the instance stops). Only an answer
+ * refusing it (-ERROR) gives it up.
+ *
+ * Durable mode, when the host keeps a history (the hub): the instance holds
+ * a cursor "outbox" over it, acked with the seq of each job done. After a
+ * restart the messages stored since the last ack are read back (in batches,
+ * as the queue has room) and sent before new ones, which wait in "held"
+ * meanwhile. Delivery is then at least once: the job in flight when the hub
+ * dies, or done in the last milliseconds before (its ack not yet written),
+ * is sent again.
+ *
  * Socket callbacks: after a -OK to a NOTIFY that carried a callback context,
  * the connection goes to callback.c, which waits for the -CALLBACK.
  */
@@ -38,6 +50,16 @@ struct growl_sender {
     GCancellable *cancel;
     gint sent, failed, dropped; /* atomic */
 
+    /* Durable mode, under lock. */
+    bmq_cursor *cursor;   /* (nullable) */
+    bool replaying;       /* reading the backlog: new jobs wait in held */
+    GQueue held;          /* growl_job* */
+    uint64_t replayed_to; /* highest seq the cursor returned */
+    guint replayed;       /* backlog jobs queued */
+    growl_job_fn make_job;
+    void *make_data;
+    growl_job *current; /* the job the worker is on */
+
     /* Worker thread only. */
     GPtrArray *names; /* notification types registered (or to register) */
     bool need_register;
@@ -63,6 +85,8 @@ void growl__job_free(growl_job *job)
     if (job->icon.data)
         g_bytes_unref(job->icon.data);
     g_free(job->context);
+    if (job->msg)
+        bmq_message_unref(job->msg);
     g_free(job);
 }
 
@@ -362,14 +386,16 @@ static bool wait_until(growl_sender *s, gint64 until)
     return go;
 }
 
-static void process(growl_sender *s, growl_job *job)
+/* Deliver @job, retrying network failures with backoff. true when it is
+ * done (sent, or refused for good); false when stopping interrupted it. */
+static bool process(growl_sender *s, growl_job *job)
 {
     if (!s->cfg.notifications)
         note_name(s, job->name);
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (;;) {
         if (s->retry_at && !wait_until(s, s->retry_at)) {
             g_atomic_int_inc(&s->dropped);
-            return;
+            return false;
         }
         char *desc = NULL;
         result r = s->cfg.udp ? udp_deliver(s, job, &desc) : gntp_deliver(s, job, &desc);
@@ -385,14 +411,14 @@ static void process(growl_sender *s, growl_job *job)
             s->backoff_ms = 0;
             s->retry_at = 0;
             g_free(desc);
-            return;
+            return true;
         }
         set_error(s, "%s", desc ? desc : "failed");
         if (r == RES_ERROR) {
             s->host->log(s->host, BMQ_LOG_WARNING, "%s", desc ? desc : "failed");
             g_atomic_int_inc(&s->failed);
             g_free(desc);
-            return;
+            return true;
         }
         if (!s->down)
             s->host->log(s->host, BMQ_LOG_WARNING, "%s (retrying with backoff)", desc);
@@ -402,7 +428,134 @@ static void process(growl_sender *s, growl_job *job)
         s->backoff_ms = s->backoff_ms ? MIN(s->backoff_ms * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
         s->retry_at = g_get_monotonic_time() + (gint64)s->backoff_ms * 1000;
     }
-    g_atomic_int_inc(&s->failed);
+}
+
+/* ---- durable mode ------------------------------------------------------------ */
+
+/* Append @job to @q bounded by queue_max (the oldest goes). Lock held. */
+static void push_locked(growl_sender *s, GQueue *q, growl_job *job)
+{
+    if (q->length >= s->cfg.queue_max) {
+        growl__job_free(g_queue_pop_head(q));
+        g_atomic_int_inc(&s->dropped);
+    }
+    g_queue_push_tail(q, job);
+}
+
+/* The backlog is read: held jobs follow it, but for those the cursor
+ * returned itself. Lock held. */
+static void release_held_locked(growl_sender *s)
+{
+    s->replaying = false;
+    growl_job *job;
+    while ((job = g_queue_pop_head(&s->held))) {
+        if (job->seq && job->seq <= s->replayed_to)
+            growl__job_free(job);
+        else
+            push_locked(s, &s->queue, job);
+    }
+    if (s->replayed)
+        s->host->log(s->host, BMQ_LOG_NOTICE,
+                     "%u notification%s queued before the restart taken back from the history",
+                     s->replayed, s->replayed == 1 ? "" : "s");
+}
+
+/* Read the next batch of the backlog while the queue has room. Lock held,
+ * released around the read. true when there may be more to read now. */
+static bool replay_locked(growl_sender *s)
+{
+    if (s->stop || !s->replaying || !s->cursor || s->queue.length >= s->cfg.queue_max)
+        return false;
+    guint room = MIN(s->cfg.queue_max - s->queue.length, 256u);
+    bmq_message **msgs = g_new(bmq_message *, room);
+    bmq_cursor *c = s->cursor;
+    g_mutex_unlock(&s->lock);
+    int n = s->host->cursor_next(s->host, c, msgs, room);
+    if (n < 0)
+        s->host->log(s->host, BMQ_LOG_WARNING,
+                     "cannot read the notifications queued before the restart from the history: "
+                     "%s; going on with new ones",
+                     bmq_strerror(n));
+    GPtrArray *jobs = g_ptr_array_new();
+    uint64_t top = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t seq = bmq_message_seq(msgs[i]);
+        top = MAX(top, seq);
+        growl_job *job = s->make_job(msgs[i], s->make_data);
+        if (job) {
+            job->seq = job->ack_seq = seq;
+            g_ptr_array_add(jobs, job);
+        }
+        bmq_message_unref(msgs[i]);
+    }
+    g_free(msgs);
+    g_mutex_lock(&s->lock);
+    s->replayed_to = MAX(s->replayed_to, top);
+    for (guint i = 0; i < jobs->len; i++)
+        g_queue_push_tail(&s->queue, jobs->pdata[i]);
+    s->replayed += jobs->len;
+    g_ptr_array_free(jobs, TRUE);
+    if (n < (int)room)
+        release_held_locked(s);
+    return n > 0;
+}
+
+bool growl__sender_wants(growl_sender *s, const bmq_message *m)
+{
+    g_mutex_lock(&s->lock);
+    uint64_t seq = bmq_message_seq(m);
+    bool w = !s->stop && (!s->cursor || (s->host->cursor_live(s->host, s->cursor, m) &&
+                                         (!seq || seq > s->replayed_to)));
+    g_mutex_unlock(&s->lock);
+    return w;
+}
+
+void growl__sender_skip(growl_sender *s, uint64_t seq)
+{
+    bmq_cursor *ack_now = NULL;
+    g_mutex_lock(&s->lock);
+    if (s->cursor && seq && !s->stop) {
+        GQueue *q = s->replaying ? &s->held : &s->queue;
+        growl_job *tail = g_queue_peek_tail(q);
+        if (!tail && !s->replaying)
+            tail = s->current;
+        if (tail)
+            tail->ack_seq = MAX(tail->ack_seq, seq);
+        else if (!s->replaying)
+            ack_now = s->cursor; /* nothing before it is pending */
+    }
+    g_mutex_unlock(&s->lock);
+    if (ack_now)
+        s->host->cursor_ack(s->host, ack_now, seq);
+}
+
+void growl__sender_set_cursor(growl_sender *s, bmq_cursor *c, growl_job_fn make, void *data)
+{
+    g_mutex_lock(&s->lock);
+    s->cursor = c;
+    s->make_job = make;
+    s->make_data = data;
+    if (!c) {
+        release_held_locked(s);
+    } else {
+        /* Followed before the open: what the cursor claims is its own. */
+        for (GList *l = s->held.head; l;) {
+            GList *next = l->next;
+            growl_job *job = l->data;
+            if (job->msg && !s->host->cursor_live(s->host, c, job->msg)) {
+                growl__job_free(job);
+                g_queue_delete_link(&s->held, l);
+            }
+            l = next;
+        }
+    }
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+static bool replay_wanted_locked(growl_sender *s)
+{
+    return s->replaying && s->cursor && s->queue.length < s->cfg.queue_max;
 }
 
 static gpointer worker(gpointer data)
@@ -410,15 +563,29 @@ static gpointer worker(gpointer data)
     growl_sender *s = data;
     for (;;) {
         g_mutex_lock(&s->lock);
-        while (!s->stop && g_queue_is_empty(&s->queue))
+        while (replay_locked(s))
+            ;
+        while (!s->stop && g_queue_is_empty(&s->queue) && !replay_wanted_locked(s))
             g_cond_wait(&s->cond, &s->lock);
         if (s->stop) {
             g_mutex_unlock(&s->lock);
             break;
         }
         growl_job *job = g_queue_pop_head(&s->queue);
+        if (!job) {
+            g_mutex_unlock(&s->lock);
+            continue;
+        }
+        s->current = job;
         g_mutex_unlock(&s->lock);
-        process(s, job);
+        bool done = process(s, job);
+        g_mutex_lock(&s->lock);
+        s->current = NULL;
+        uint64_t ack = done && s->cursor ? job->ack_seq : 0;
+        bmq_cursor *c = s->cursor;
+        g_mutex_unlock(&s->lock);
+        if (ack)
+            s->host->cursor_ack(s->host, c, ack);
         growl__job_free(job);
     }
     return NULL;
@@ -433,6 +600,10 @@ growl_sender *growl__sender_new(const bmq_host *host, growl_sender_config *cfg)
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
     g_queue_init(&s->queue);
+    g_queue_init(&s->held);
+    /* A host with a history: new jobs wait until the cursor (opened once
+     * the followers are in place) has given back the backlog. */
+    s->replaying = BMQ_HOST_HAS(host, cursor_close) && host->history_cursor;
     s->cancel = g_cancellable_new();
     s->names = g_ptr_array_new_with_free_func(g_free);
     GPtrArray *first = s->cfg.notifications ? s->cfg.notifications : s->cfg.seed_names;
@@ -451,6 +622,11 @@ void growl__sender_push(growl_sender *s, growl_job *job)
     if (s->stop) {
         g_mutex_unlock(&s->lock);
         growl__job_free(job);
+        return;
+    }
+    if (s->replaying) { /* after the backlog */
+        push_locked(s, &s->held, job);
+        g_mutex_unlock(&s->lock);
         return;
     }
     if (s->queue.length >= s->cfg.queue_max) {
@@ -474,9 +650,10 @@ void growl__sender_free(growl_sender *s)
     g_cancellable_cancel(s->cancel);
     g_thread_join(s->thread);
     growl__callbacks_free(s->callbacks);
-    growl_job *job;
-    while ((job = g_queue_pop_head(&s->queue)))
-        growl__job_free(job);
+    g_queue_clear_full(&s->queue, (GDestroyNotify)growl__job_free);
+    g_queue_clear_full(&s->held, (GDestroyNotify)growl__job_free);
+    if (s->cursor)
+        s->host->cursor_close(s->host, s->cursor);
     g_clear_object(&s->udp);
     g_object_unref(s->cancel);
     g_ptr_array_free(s->names, TRUE);
@@ -496,7 +673,10 @@ void growl__sender_status(growl_sender *s, json_object *obj)
     json_object_object_add(obj, "failed", json_object_new_int(g_atomic_int_get(&s->failed)));
     json_object_object_add(obj, "dropped", json_object_new_int(g_atomic_int_get(&s->dropped)));
     g_mutex_lock(&s->lock);
-    json_object_object_add(obj, "queued", json_object_new_int((int)s->queue.length));
+    json_object_object_add(obj, "queued",
+                           json_object_new_int((int)(s->queue.length + s->held.length)));
+    json_object_object_add(obj, "durable", json_object_new_boolean(s->cursor != NULL));
+    json_object_object_add(obj, "replayed", json_object_new_int((int)s->replayed));
     json_object_object_add(obj, "last_error",
                            s->last_error ? json_object_new_string(s->last_error) : NULL);
     g_mutex_unlock(&s->lock);
