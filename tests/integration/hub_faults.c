@@ -314,8 +314,7 @@ static void test_hang_at_runtime(void)
     hh_write_config(e, "{\"plugins\": [{\"plugin\": \"testplug\", \"id\": \"first\"}]}");
     char *hang_dir = g_build_filename(e->plugin_dir, "hang", NULL);
     const char *extra[] = {"--plugin-dir", hang_dir, NULL};
-    hh_hub *h = hh_start(e, extra, true);
-    h->rpc = bmq_rpc_client_new(h->listen, NULL);
+    hh_hub *h = hh_start(e, extra, true); /* with its RPC client */
     HH_CHECK(status_wait(h, "first", "running", 10000));
     static const struct {
         const char *params, *id, *plugin, *what;
