@@ -35,7 +35,8 @@ typedef struct mqtt_config {
 } mqtt_config;
 
 /* Parse and check @cfg (transfer none). @default_hub_id (nullable) is the
- * host's node id. 0, or -BMQ_EINVAL with *error (g_malloc'd) naming the key. */
+ * host's node id. 0, or -BMQ_EINVAL/-BMQ_ETYPE with *error (g_malloc'd)
+ * naming the key (bmq_config_get_* wording). */
 int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char *instance_id,
                        mqtt_config *out, char **error);
 void mqtt_config__clear(mqtt_config *c);

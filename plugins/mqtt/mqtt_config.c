@@ -12,6 +12,8 @@ static const char *const known_keys[] = {
     "hub_id",   "reconnect_min", "reconnect_max", "flush_delay", NULL,
 };
 
+static const char *const tls_keys[] = {"ca", "capath", "cert", "key", "insecure", NULL};
+
 static int fail(char **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static int fail(char **error, const char *fmt, ...)
 {
@@ -22,66 +24,41 @@ static int fail(char **error, const char *fmt, ...)
     return -BMQ_EINVAL;
 }
 
-static int get_string(json_object *cfg, const char *key, char **out, char **error)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(cfg, key, &v) || json_object_is_type(v, json_type_null))
-        return 0;
-    if (!json_object_is_type(v, json_type_string))
-        return fail(error, "\"%s\" must be a string", key);
-    g_free(*out);
-    *out = g_strdup(json_object_get_string(v));
-    return 0;
-}
-
+/* An int within [lo, hi] into @out (left alone when absent). */
 static int get_int(json_object *cfg, const char *key, int lo, int hi, int *out, char **error)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(cfg, key, &v) || json_object_is_type(v, json_type_null))
-        return 0;
-    if (!json_object_is_type(v, json_type_int))
-        return fail(error, "\"%s\" must be an integer", key);
-    int64_t n = json_object_get_int64(v);
-    if (n < lo || n > hi)
-        return fail(error, "\"%s\" must be between %d and %d", key, lo, hi);
-    *out = (int)n;
-    return 0;
+    int64_t n = *out;
+    int rc = bmq_config_get_int(cfg, key, 0, lo, hi, &n, error);
+    if (rc == 0)
+        *out = (int)n;
+    return rc;
 }
 
-/* "publish"/"subscribe": a pattern, a list of them, or null/[] for none. */
+/* "publish"/"subscribe": a pattern, a list of them, or null/""/[] for none. */
 static int get_patterns(json_object *cfg, const char *key, char ***out, char **error)
 {
     json_object *v;
     if (!json_object_object_get_ex(cfg, key, &v))
         return 0; /* keep the default */
-    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-    if (json_object_is_type(v, json_type_string)) {
-        if (json_object_get_string_len(v) > 0)
-            g_ptr_array_add(a, g_strdup(json_object_get_string(v)));
-    } else if (json_object_is_type(v, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            json_object *e = json_object_array_get_idx(v, i);
-            if (!json_object_is_type(e, json_type_string)) {
-                g_ptr_array_free(a, TRUE);
-                return fail(error, "\"%s\" must be a pattern or a list of patterns", key);
-            }
-            g_ptr_array_add(a, g_strdup(json_object_get_string(e)));
-        }
-    } else if (!json_object_is_type(v, json_type_null)) {
-        g_ptr_array_free(a, TRUE);
-        return fail(error, "\"%s\" must be a pattern or a list of patterns", key);
+    char **list = NULL;
+    int rc = bmq_config_get_strv(cfg, key, 0, &list, error);
+    if (rc)
+        return rc;
+    if (!list) /* null */
+        list = g_new0(char *, 1);
+    if (list[0] && !list[1] && !*list[0]) { /* "" */
+        g_free(list[0]);
+        list[0] = NULL;
     }
-    for (guint i = 0; i < a->len; i++) {
-        const char *p = g_ptr_array_index(a, i);
-        if (bmq_id_validate(p) != 0 || p[0] == '_') {
-            int rc = fail(error, "\"%s\": \"%s\" is not a valid non-local pattern", key, p);
-            g_ptr_array_free(a, TRUE);
+    for (char **p = list; *p; p++) {
+        if (bmq_id_validate(*p) != 0 || (*p)[0] == '_') {
+            rc = fail(error, "key '%s': \"%s\" is not a valid non-local pattern", key, *p);
+            g_strfreev(list);
             return rc;
         }
     }
-    g_ptr_array_add(a, NULL);
     g_strfreev(*out);
-    *out = (char **)g_ptr_array_free(a, FALSE);
+    *out = list;
     return 0;
 }
 
@@ -98,7 +75,7 @@ static int parse_broker(const char *url, mqtt_config *c, char **error)
                  (n == 3 && strncmp(url, "ssl", 3) == 0))
             tls = true;
         else
-            return fail(error, "\"broker\": unknown scheme in \"%s\" (use mqtt:// or mqtts://)",
+            return fail(error, "key 'broker': unknown scheme in \"%s\" (use mqtt:// or mqtts://)",
                         url);
         rest = sep + 3;
     }
@@ -111,7 +88,7 @@ static int parse_broker(const char *url, mqtt_config *c, char **error)
         char *end = strchr(host, ']');
         if (end == NULL) {
             g_free(hostport);
-            return fail(error, "\"broker\": bad address \"%s\"", url);
+            return fail(error, "key 'broker': bad address \"%s\"", url);
         }
         *end = '\0';
         host++;
@@ -126,12 +103,12 @@ static int parse_broker(const char *url, mqtt_config *c, char **error)
         p = strtol(port, &endp, 10);
         if (*port == '\0' || *endp != '\0' || p < 1 || p > 65535) {
             g_free(hostport);
-            return fail(error, "\"broker\": bad port in \"%s\"", url);
+            return fail(error, "key 'broker': bad port in \"%s\"", url);
         }
     }
     if (*host == '\0') {
         g_free(hostport);
-        return fail(error, "\"broker\": no host in \"%s\"", url);
+        return fail(error, "key 'broker': no host in \"%s\"", url);
     }
     g_free(c->host);
     c->host = g_strdup(host);
@@ -151,25 +128,22 @@ static int parse_tls(json_object *cfg, mqtt_config *c, char **error)
         return 0;
     }
     if (!json_object_is_type(t, json_type_object))
-        return fail(error, "\"tls\" must be an object {\"ca\": FILE, ...} or a boolean");
-    json_object_object_foreach(t, k, v)
-    {
-        (void)v;
-        if (strcmp(k, "ca") && strcmp(k, "capath") && strcmp(k, "cert") && strcmp(k, "key") &&
-            strcmp(k, "insecure"))
-            return fail(error, "\"tls\": unknown key \"%s\" (ca, capath, cert, key, insecure)", k);
-    }
-    int rc;
-    if ((rc = get_string(t, "ca", &c->ca, error)) ||
-        (rc = get_string(t, "capath", &c->capath, error)) ||
-        (rc = get_string(t, "cert", &c->cert, error)) ||
-        (rc = get_string(t, "key", &c->key, error)))
+        return fail(error, "key 'tls': expected an object {\"ca\": FILE, ...} or true or false");
+    char *unknown = NULL;
+    int rc = bmq_config_check_keys(t, tls_keys, &unknown);
+    if (rc) {
+        rc = fail(error, "key 'tls': %s", unknown);
+        g_free(unknown);
         return rc;
-    json_object *ins;
-    if (json_object_object_get_ex(t, "insecure", &ins))
-        c->tls_insecure = json_object_get_boolean(ins);
+    }
+    if ((rc = bmq_config_get_string(cfg, "tls.ca", 0, &c->ca, error)) ||
+        (rc = bmq_config_get_string(cfg, "tls.capath", 0, &c->capath, error)) ||
+        (rc = bmq_config_get_string(cfg, "tls.cert", 0, &c->cert, error)) ||
+        (rc = bmq_config_get_string(cfg, "tls.key", 0, &c->key, error)) ||
+        (rc = bmq_config_get_bool(cfg, "tls.insecure", 0, &c->tls_insecure, error)))
+        return rc;
     if ((c->cert == NULL) != (c->key == NULL))
-        return fail(error, "\"tls\": \"cert\" and \"key\" go together");
+        return fail(error, "key 'tls': \"cert\" and \"key\" go together");
     c->tls = true;
     return 0;
 }
@@ -182,7 +156,7 @@ static int parse_prefix(mqtt_config *c, char **error)
     if (n == 0 || c->prefix[0] == '/' || c->prefix[0] == '$' || strpbrk(c->prefix, "+#") ||
         strstr(c->prefix, "//"))
         return fail(error,
-                    "\"prefix\": \"%s\" is not a valid topic prefix "
+                    "key 'prefix': \"%s\" is not a valid topic prefix "
                     "(no '+', '#', empty levels or leading '$')",
                     c->prefix);
     return 0;
@@ -208,69 +182,34 @@ int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char 
     int rc = 0;
     char *broker = NULL, *hub_id = NULL;
     int buffer = (int)c->buffer, rmin = (int)c->reconnect_min, rmax = (int)c->reconnect_max;
-    if (cfg != NULL) {
-        if (!json_object_is_type(cfg, json_type_object)) {
-            rc = fail(error, "the config must be a JSON object");
-            goto out;
-        }
-        json_object_object_foreach(cfg, k, val)
-        {
-            (void)val;
-            bool known = false;
-            for (size_t i = 0; known_keys[i]; i++)
-                known = known || strcmp(k, known_keys[i]) == 0;
-            if (!known) {
-                rc = fail(error, "unknown config key \"%s\"", k);
-                goto out;
-            }
-        }
-        json_object *v = NULL;
-        if ((rc = get_string(cfg, "broker", &broker, error)) ||
-            (rc = get_patterns(cfg, "publish", &c->publish, error)) ||
-            (rc = get_patterns(cfg, "subscribe", &c->subscribe, error)) ||
-            (rc = get_int(cfg, "qos", 0, 2, &c->qos, error)) ||
-            (rc = get_string(cfg, "client_id", &c->client_id, error)) ||
-            (rc = get_string(cfg, "username", &c->username, error)) ||
-            (rc = get_string(cfg, "password", &c->password, error)) ||
-            (rc = get_string(cfg, "prefix", &c->prefix, error)) ||
-            (rc = get_int(cfg, "buffer", 0, 10000000, &buffer, error)) ||
-            (rc = get_int(cfg, "keepalive", 5, 65535, &c->keepalive, error)) ||
-            (rc = get_string(cfg, "hub_id", &hub_id, error)) ||
-            (rc = get_int(cfg, "reconnect_min", 1, 3600, &rmin, error)) ||
-            (rc = get_int(cfg, "reconnect_max", 1, 86400, &rmax, error)))
-            goto out;
-        if (json_object_object_get_ex(cfg, "retain", &v)) {
-            if (!json_object_is_type(v, json_type_boolean)) {
-                rc = fail(error, "\"retain\" must be true or false");
-                goto out;
-            }
-            c->retain = json_object_get_boolean(v);
-        }
-        if (json_object_object_get_ex(cfg, "flush_delay", &v)) {
-            if (!json_object_is_type(v, json_type_double) &&
-                !json_object_is_type(v, json_type_int)) {
-                rc = fail(error, "\"flush_delay\" must be a number of seconds");
-                goto out;
-            }
-            c->flush_delay = json_object_get_double(v);
-            if (c->flush_delay < 0 || c->flush_delay > 60) {
-                rc = fail(error, "\"flush_delay\" must be between 0 and 60 seconds");
-                goto out;
-            }
-        }
-        if ((rc = parse_tls(cfg, c, error)))
-            goto out;
-    }
+    if ((rc = bmq_config_check_keys(cfg, known_keys, error)) ||
+        (rc = bmq_config_get_string(cfg, "broker", 0, &broker, error)) ||
+        (rc = get_patterns(cfg, "publish", &c->publish, error)) ||
+        (rc = get_patterns(cfg, "subscribe", &c->subscribe, error)) ||
+        (rc = get_int(cfg, "qos", 0, 2, &c->qos, error)) ||
+        (rc = bmq_config_get_bool(cfg, "retain", 0, &c->retain, error)) ||
+        (rc = bmq_config_get_string(cfg, "client_id", 0, &c->client_id, error)) ||
+        (rc = bmq_config_get_string(cfg, "username", 0, &c->username, error)) ||
+        (rc = bmq_config_get_string(cfg, "password", 0, &c->password, error)) ||
+        (rc = bmq_config_get_string(cfg, "prefix", 0, &c->prefix, error)) ||
+        (rc = get_int(cfg, "buffer", 0, 10000000, &buffer, error)) ||
+        (rc = get_int(cfg, "keepalive", 5, 65535, &c->keepalive, error)) ||
+        (rc = bmq_config_get_string(cfg, "hub_id", 0, &hub_id, error)) ||
+        (rc = get_int(cfg, "reconnect_min", 1, 3600, &rmin, error)) ||
+        (rc = get_int(cfg, "reconnect_max", 1, 86400, &rmax, error)) ||
+        (rc = bmq_config_get_double(cfg, "flush_delay", 0, 0, 60, &c->flush_delay, error)) ||
+        (rc = parse_tls(cfg, c, error)))
+        goto out;
     if (broker != NULL && (rc = parse_broker(broker, c, error)))
         goto out;
     if ((rc = parse_prefix(c, error)))
         goto out;
     if (c->password != NULL && c->username == NULL) {
-        rc = fail(error, "\"password\" needs \"username\"");
+        rc = fail(error, "key 'password': needs \"username\"");
         goto out;
     }
     if (rmax < rmin) {
-        rc = fail(error, "\"reconnect_max\" must not be below \"reconnect_min\"");
+        rc = fail(error, "key 'reconnect_max': must not be below \"reconnect_min\"");
         goto out;
     }
     c->buffer = (unsigned)buffer;
@@ -280,8 +219,8 @@ int mqtt_config__parse(json_object *cfg, const char *default_hub_id, const char 
         /* The hub id names messages (HUBID:online): it must be a valid name. */
         char *fixed = mqtt_map__sanitize_name(hub_id);
         if (strcmp(fixed, hub_id) != 0) {
-            rc = fail(error, "\"hub_id\": \"%s\" is not a valid message name (try \"%s\")", hub_id,
-                      fixed);
+            rc = fail(error, "key 'hub_id': \"%s\" is not a valid message name (try \"%s\")",
+                      hub_id, fixed);
             g_free(fixed);
             goto out;
         }

@@ -167,7 +167,7 @@ static void expect_error(const char *json, const char *needle)
     mqtt_config c;
     char *error = NULL;
     int rc = parse(json, &c, &error);
-    CHECK(rc == -BMQ_EINVAL);
+    CHECK(rc == -BMQ_EINVAL || rc == -BMQ_ETYPE);
     if (error == NULL || strstr(error, needle) == NULL) {
         fprintf(stderr, "config %s: error \"%s\" lacks \"%s\"\n", json, error ? error : "(null)",
                 needle);
