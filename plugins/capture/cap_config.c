@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <berrymq/plugin.h>
+
 typedef enum { K_APPS, K_URGENCY, K_BOOL, K_COUNT, K_STRING } key_kind;
 
 typedef struct key_def {
@@ -24,73 +26,70 @@ static const key_def keys[] = {
     {"bus", K_STRING, offsetof(cap_config, bus), 0, 0},
 };
 
+static const char *const key_names[] = {
+    "ignore_apps", "only_apps",   "urgency_min", "redact_body", "include_images",
+    "backlog",     "images_keep", "bus",         NULL,
+};
+
 static void glob_free(gpointer p)
 {
     g_pattern_spec_free(p);
 }
 
-static bool read_apps(json_object *v, GPtrArray **out, const char *key, char **error)
+static bool read_apps(json_object *cfg, json_object *v, GPtrArray **out, const char *key,
+                      char **error)
 {
+    /* A list even for one app: a lone string is more likely a mistake. */
     if (!json_object_is_type(v, json_type_array)) {
-        *error = g_strdup_printf("config \"%s\" must be an array of app names", key);
+        *error = g_strdup_printf("key '%s': expected a list of app names", key);
         return false;
     }
+    char **names = NULL;
+    if (bmq_config_get_strv(cfg, key, 0, &names, error))
+        return false;
     GPtrArray *a = g_ptr_array_new_with_free_func(glob_free);
-    for (size_t i = 0; i < json_object_array_length(v); i++) {
-        json_object *s = json_object_array_get_idx(v, i);
-        if (!json_object_is_type(s, json_type_string) ||
-            !g_utf8_validate(json_object_get_string(s), -1, NULL)) {
-            *error = g_strdup_printf("config \"%s\"[%zu] must be a string", key, i);
+    for (char **n = names; *n; n++) {
+        if (!g_utf8_validate(*n, -1, NULL)) {
+            *error = g_strdup_printf("key '%s': expected UTF-8 app names", key);
             g_ptr_array_unref(a);
+            g_strfreev(names);
             return false;
         }
         /* Names compare without case: "mail" also stops "Mail". */
-        char *folded = g_utf8_casefold(json_object_get_string(s), -1);
+        char *folded = g_utf8_casefold(*n, -1);
         g_ptr_array_add(a, g_pattern_spec_new(folded));
         g_free(folded);
     }
+    g_strfreev(names);
     *out = a;
     return true;
 }
 
-static bool read_key(const key_def *k, json_object *v, cap_config *c, char **error)
+static bool read_key(const key_def *k, json_object *cfg, json_object *v, cap_config *c,
+                     char **error)
 {
     void *field = (char *)c + k->offset;
     switch (k->kind) {
     case K_APPS:
-        return read_apps(v, field, k->name, error);
+        return read_apps(cfg, v, field, k->name, error);
     case K_URGENCY:
         if (!capture__urgency_parse(v, field)) {
-            *error = g_strdup_printf("config \"%s\" must be \"low\", \"normal\" or \"critical\"",
-                                     k->name);
+            *error =
+                g_strdup_printf("key '%s': expected \"low\", \"normal\" or \"critical\"", k->name);
             return false;
         }
         return true;
     case K_BOOL:
-        if (!json_object_is_type(v, json_type_boolean)) {
-            *error = g_strdup_printf("config \"%s\" must be true or false", k->name);
-            return false;
-        }
-        *(bool *)field = json_object_get_boolean(v);
-        return true;
+        return bmq_config_get_bool(cfg, k->name, 0, field, error) == 0;
     case K_COUNT: {
-        int64_t n = json_object_get_int64(v);
-        if (!json_object_is_type(v, json_type_int) || n < k->min || n > k->max) {
-            *error =
-                g_strdup_printf("config \"%s\" must be an integer from %" PRId64 " to %" PRId64,
-                                k->name, k->min, k->max);
+        int64_t n = 0;
+        if (bmq_config_get_int(cfg, k->name, 0, k->min, k->max, &n, error))
             return false;
-        }
         *(unsigned *)field = (unsigned)n;
         return true;
     }
     case K_STRING:
-        if (!json_object_is_type(v, json_type_string)) {
-            *error = g_strdup_printf("config \"%s\" must be a string", k->name);
-            return false;
-        }
-        *(char **)field = g_strdup(json_object_get_string(v));
-        return true;
+        return bmq_config_get_string(cfg, k->name, 0, field, error) == 0;
     }
     return false;
 }
@@ -101,28 +100,21 @@ bool capture__config_read(json_object *cfg, cap_config *out, char **error)
     out->urgency_min = CAP_URGENCY_LOW;
     out->backlog = 256;
     out->images_keep = 64;
-    if (cfg && !json_object_is_type(cfg, json_type_object)) {
-        *error = g_strdup("config must be a JSON object");
+    /* A misspelt key would silently capture what the user meant to keep
+     * private: refuse it. */
+    if (bmq_config_check_keys(cfg, key_names, error))
         return false;
-    }
-    if (!cfg)
-        return true;
-    json_object_object_foreach(cfg, key, v)
-    {
-        const key_def *k = NULL;
-        for (size_t i = 0; i < G_N_ELEMENTS(keys) && !k; i++)
-            if (strcmp(keys[i].name, key) == 0)
-                k = &keys[i];
-        /* A misspelt key would silently capture what the user meant to
-         * keep private: refuse it. */
-        if (!k) {
-            *error = g_strdup_printf("config \"%s\" is not a capture setting", key);
+    for (size_t i = 0; cfg && i < G_N_ELEMENTS(keys); i++) {
+        json_object *v = NULL;
+        if (!json_object_object_get_ex(cfg, keys[i].name, &v))
+            continue;
+        /* null is refused too, not read as "the default": same reason. */
+        if (!v) {
+            *error = g_strdup_printf("key '%s': must not be null", keys[i].name);
             capture__config_clear(out);
             return false;
         }
-        if (!v || !read_key(k, v, out, error)) {
-            if (!v)
-                *error = g_strdup_printf("config \"%s\" must not be null", key);
+        if (!read_key(&keys[i], cfg, v, out, error)) {
             capture__config_clear(out);
             return false;
         }

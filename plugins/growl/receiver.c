@@ -465,18 +465,14 @@ static bool parse_config(growl_receiver *r, json_object *listen, int *gntp_port,
     static const char *const known[] = {"gntp",  "udp",         "host", "password",
                                         "allow", "max_request", NULL};
     if (!json_object_is_type(listen, json_type_object)) {
-        *error = g_strdup("listen must be an object like {\"gntp\": 23053, \"udp\": 9887}");
+        *error = g_strdup("key 'listen': expected an object like {\"gntp\": 23053, \"udp\": 9887}");
         return false;
     }
-    json_object_object_foreach(listen, key, val)
-    {
-        (void)val;
-        if (!g_strv_contains(known, key)) {
-            *error = g_strdup_printf("unknown key listen.%s (known: gntp, udp, host, password, "
-                                     "allow, max_request)",
-                                     key);
-            return false;
-        }
+    char *unknown = NULL;
+    if (bmq_config_check_keys(listen, known, &unknown)) {
+        *error = g_strdup_printf("key 'listen': %s", unknown);
+        g_free(unknown);
+        return false;
     }
     json_object *v;
     *gntp_port = port_value(json_object_object_get_ex(listen, "gntp", &v) ? v : NULL,

@@ -117,47 +117,36 @@ static void open_cb(const bmq_message *msg, void *user_data)
     gui__monitor_present(g->monitor, NULL);
 }
 
-static bool cfg_bool(json_object *cfg, const char *key, bool def, bool *out, char **error)
-{
-    json_object *v = NULL;
-    *out = def;
-    if (!json_object_object_get_ex(cfg, key, &v) || !v)
-        return true;
-    if (!json_object_is_type(v, json_type_boolean)) {
-        *error = g_strdup_printf("config \"%s\" must be true or false", key);
-        return false;
-    }
-    *out = json_object_get_boolean(v);
-    return true;
-}
+static const char *const known_keys[] = {"tray", "monitor", "history", "follow", "icon", NULL};
 
 static bool configure(gui *g, json_object *cfg, bool *open_monitor, char **error)
 {
-    json_object *v = NULL;
-    if (!cfg_bool(cfg, "tray", true, &g->want_tray, error) ||
-        !cfg_bool(cfg, "monitor", false, open_monitor, error))
-        return false;
-    g->history = 1000;
-    if (json_object_object_get_ex(cfg, "history", &v) && v) {
-        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
-            json_object_get_int64(v) > 1000000) {
-            *error = g_strdup("config \"history\" must be an integer from 1 to 1000000");
-            return false;
-        }
-        g->history = (guint)json_object_get_int64(v);
-    }
-    v = NULL;
-    json_object_object_get_ex(cfg, "follow", &v);
-    if (v && !json_object_is_type(v, json_type_string)) {
-        *error = g_strdup("config \"follow\" must be a string");
+    /* Unknown keys are only logged: a typo shows, the tray still comes up. */
+    char *unknown = NULL;
+    int rc = bmq_config_check_keys(cfg, known_keys, &unknown);
+    if (rc == -BMQ_ETYPE) {
+        *error = unknown;
         return false;
     }
-    g->follow = g_strdup(v ? json_object_get_string(v) : "*:*");
+    if (rc) {
+        g->host->log(g->host, BMQ_LOG_WARNING, "%s: ignored", unknown);
+        g_free(unknown);
+    }
+    int64_t history = 1000;
+    g->want_tray = true;
+    *open_monitor = false;
+    g->follow = g_strdup("*:*");
+    if (bmq_config_get_bool(cfg, "tray", 0, &g->want_tray, error) ||
+        bmq_config_get_bool(cfg, "monitor", 0, open_monitor, error) ||
+        bmq_config_get_int(cfg, "history", 0, 1, 1000000, &history, error) ||
+        bmq_config_get_string(cfg, "follow", 0, &g->follow, error))
+        return false;
+    g->history = (guint)history;
     if (bmq_id_validate(g->follow) != 0) {
-        *error = g_strdup_printf("config \"follow\": \"%s\" is not a valid pattern", g->follow);
+        *error = g_strdup_printf("key 'follow': \"%s\" is not a valid pattern", g->follow);
         return false;
     }
-    v = NULL;
+    json_object *v = NULL;
     json_object_object_get_ex(cfg, "icon", &v);
     if (v && json_object_is_type(v, json_type_string)) {
         g->icon_path = g_strdup(json_object_get_string(v));

@@ -27,6 +27,8 @@
  */
 #include "nplugin.h"
 
+#include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #define NOTIFY_BUS_NAME "org.freedesktop.Notifications"
@@ -349,54 +351,48 @@ static void on_query(const bmq_message *msg, void *user_data)
     send_status(user_data);
 }
 
-/* Read an optional config member of the expected type; false with *error set
- * when present with another type. */
-static bool cfg_get(json_object *cfg, const char *key, json_type want, json_object **out,
-                    char **error)
-{
-    *out = NULL;
-    if (!json_object_object_get_ex(cfg, key, out) || !*out)
-        return true;
-    bool ok = json_object_is_type(*out, want) ||
-              (want == json_type_double && json_object_is_type(*out, json_type_int));
-    if (!ok) {
-        *error = g_strdup_printf("config \"%s\" must be %s", key,
-                                 want == json_type_string ? "a string" : "a number");
-        *out = NULL;
-    }
-    return ok;
-}
+static const char *const known_keys[] = {
+    "filter", "app_name", "timeout", "rate", "burst", "summary_interval_ms", "backlog", NULL,
+};
 
 static bool configure(nplugin *p, json_object *cfg, char **error)
 {
-    json_object *v;
-    if (!cfg_get(cfg, "filter", json_type_string, &v, error))
-        return false;
-    p->filter = g_strdup(v ? json_object_get_string(v) : "*:notify");
-    if (bmq_id_validate(p->filter) != 0) {
-        *error = g_strdup_printf("config \"filter\": \"%s\" is not a valid pattern", p->filter);
+    /* Unknown keys are only logged: a typo shows, the popups go on. */
+    char *unknown = NULL;
+    int rc = bmq_config_check_keys(cfg, known_keys, &unknown);
+    if (rc == -BMQ_ETYPE) {
+        *error = unknown;
         return false;
     }
-    if (!cfg_get(cfg, "app_name", json_type_string, &v, error))
+    if (rc) {
+        p->host->log(p->host, BMQ_LOG_WARNING, "%s: ignored", unknown);
+        g_free(unknown);
+    }
+    p->filter = g_strdup("*:notify");
+    p->app_name = g_strdup("berryMQ");
+    int64_t timeout = NOTIFY_EXPIRES_DEFAULT, summary = 1000, backlog = 64;
+    double rate = 2.0, burst = 10.0;
+    if (bmq_config_get_string(cfg, "filter", 0, &p->filter, error) ||
+        bmq_config_get_string(cfg, "app_name", 0, &p->app_name, error) ||
+        bmq_config_get_int(cfg, "timeout", 0, INT64_MIN, INT64_MAX, &timeout, error) ||
+        bmq_config_get_double(cfg, "rate", 0, -INFINITY, INFINITY, &rate, error) ||
+        bmq_config_get_double(cfg, "burst", 0, -INFINITY, INFINITY, &burst, error) ||
+        bmq_config_get_int(cfg, "summary_interval_ms", 0, INT64_MIN, INT64_MAX, &summary,
+                           error) ||
+        bmq_config_get_int(cfg, "backlog", 0, INT64_MIN, INT64_MAX, &backlog, error))
         return false;
-    p->app_name = g_strdup(v ? json_object_get_string(v) : "berryMQ");
-    if (!cfg_get(cfg, "timeout", json_type_int, &v, error))
+    if (bmq_id_validate(p->filter) != 0) {
+        *error = g_strdup_printf("key 'filter': \"%s\" is not a valid pattern", p->filter);
         return false;
-    p->default_timeout = v ? json_object_get_int(v) : NOTIFY_EXPIRES_DEFAULT;
-    if (!cfg_get(cfg, "rate", json_type_double, &v, error))
-        return false;
-    p->rate = v ? json_object_get_double(v) : 2.0;
-    if (!cfg_get(cfg, "burst", json_type_double, &v, error))
-        return false;
-    p->burst = v ? json_object_get_double(v) : 10.0;
-    if (!cfg_get(cfg, "summary_interval_ms", json_type_int, &v, error))
-        return false;
-    p->summary_ms = v ? (guint)CLAMP(json_object_get_int(v), 50, 60000) : 1000;
-    if (!cfg_get(cfg, "backlog", json_type_int, &v, error))
-        return false;
-    p->backlog_max = v ? (guint)CLAMP(json_object_get_int(v), 0, 100000) : 64;
+    }
+    p->default_timeout = (int)CLAMP(timeout, INT_MIN, INT_MAX);
+    p->rate = rate;
+    p->burst = burst;
+    /* Out-of-range values are brought into range rather than refused. */
+    p->summary_ms = (guint)CLAMP(summary, 50, 60000);
+    p->backlog_max = (guint)CLAMP(backlog, 0, 100000);
     if (p->rate <= 0 || p->burst < 1) {
-        *error = g_strdup("config \"rate\" must be > 0 and \"burst\" >= 1");
+        *error = g_strdup("keys 'rate' and 'burst': \"rate\" must be > 0 and \"burst\" >= 1");
         return false;
     }
     return true;

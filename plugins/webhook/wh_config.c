@@ -57,93 +57,47 @@ static json_object *member(json_object *cfg, const char *key)
 static int get_string(json_object *cfg, const char *key, const char *dflt, bool empty_ok,
                       char **out, char **error)
 {
-    json_object *v = member(cfg, key);
-    if (!v) {
-        *out = g_strdup(dflt);
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_string))
-        return fail(error, "\"%s\" must be a string", key);
-    if (!empty_ok && json_object_get_string_len(v) == 0)
-        return fail(error, "\"%s\" must not be empty", key);
-    *out = g_strdup(json_object_get_string(v));
-    return 0;
-}
-
-static int get_bool(json_object *cfg, const char *key, bool dflt, bool *out, char **error)
-{
-    json_object *v = member(cfg, key);
-    *out = dflt;
-    if (!v)
-        return 0;
-    if (!json_object_is_type(v, json_type_boolean))
-        return fail(error, "\"%s\" must be true or false", key);
-    *out = json_object_get_boolean(v);
-    return 0;
+    *out = g_strdup(dflt);
+    return bmq_config_get_string(cfg, key, empty_ok ? 0 : BMQ_CONFIG_NONEMPTY, out, error);
 }
 
 static int get_int(json_object *cfg, const char *key, int dflt, int lo, int hi, guint *out,
                    char **error)
 {
-    json_object *v = member(cfg, key);
-    *out = (guint)dflt;
-    if (!v)
-        return 0;
-    int64_t n = json_object_get_int64(v);
-    if (!json_object_is_type(v, json_type_int) || n < lo || n > hi)
-        return fail(error, "\"%s\" must be an integer from %d to %d", key, lo, hi);
+    int64_t n = dflt;
+    int rc = bmq_config_get_int(cfg, key, 0, lo, hi, &n, error);
     *out = (guint)n;
-    return 0;
+    return rc;
 }
 
 /* Seconds (integer or fractional) as milliseconds. */
 static int get_seconds(json_object *cfg, const char *key, double dflt, double lo, double hi,
                        guint *out_ms, char **error)
 {
-    json_object *v = member(cfg, key);
     double s = dflt;
-    if (v) {
-        if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
-            return fail(error, "\"%s\" must be a number of seconds", key);
-        s = json_object_get_double(v);
-        if (!(s >= lo && s <= hi))
-            return fail(error, "\"%s\" must be from %g to %g seconds", key, lo, hi);
-    }
+    int rc = bmq_config_get_double(cfg, key, 0, lo, hi, &s, error);
     *out_ms = (guint)(s * 1000.0 + 0.5);
-    return 0;
+    return rc;
 }
 
 static int get_filters(json_object *cfg, wh_config *c, char **error)
 {
-    json_object *v = member(cfg, "filter");
-    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-    if (!v) {
-        g_ptr_array_add(a, g_strdup("*:notify"));
-    } else if (json_object_is_type(v, json_type_string)) {
-        g_ptr_array_add(a, g_strdup(json_object_get_string(v)));
-    } else if (json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0) {
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            json_object *e = json_object_array_get_idx(v, i);
-            if (!json_object_is_type(e, json_type_string)) {
-                g_ptr_array_free(a, TRUE);
-                return fail(error, "\"filter\" must be a pattern or a list of patterns");
-            }
-            g_ptr_array_add(a, g_strdup(json_object_get_string(e)));
-        }
-    } else {
-        g_ptr_array_free(a, TRUE);
-        return fail(error, "\"filter\" must be a pattern or a non-empty list of patterns");
+    char **filters = NULL;
+    int rc = bmq_config_get_strv(cfg, "filter", BMQ_CONFIG_NONEMPTY, &filters, error);
+    if (rc)
+        return rc;
+    if (!filters) {
+        filters = g_new0(char *, 2);
+        filters[0] = g_strdup("*:notify");
     }
-    for (guint i = 0; i < a->len; i++) {
-        if (bmq_id_validate(a->pdata[i]) != 0) {
-            int rc =
-                fail(error, "\"filter\": \"%s\" is not a valid pattern", (const char *)a->pdata[i]);
-            g_ptr_array_free(a, TRUE);
+    for (char **f = filters; *f; f++) {
+        if (bmq_id_validate(*f) != 0) {
+            rc = fail(error, "key 'filter': \"%s\" is not a valid pattern", *f);
+            g_strfreev(filters);
             return rc;
         }
     }
-    g_ptr_array_add(a, NULL);
-    c->filters = (char **)g_ptr_array_free(a, FALSE);
+    c->filters = filters;
     c->filter_text = g_strjoinv(", ", c->filters);
     return 0;
 }
@@ -165,7 +119,7 @@ static int get_headers(json_object *cfg, wh_config *c, char **error)
     GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
     if (v && !json_object_is_type(v, json_type_object)) {
         g_ptr_array_free(a, TRUE);
-        return fail(error, "\"headers\" must be an object of \"Name\": \"value\" strings");
+        return fail(error, "key 'headers': expected an object of \"Name\": \"value\" strings");
     }
     if (v) {
         json_object_object_foreach(v, name, val)
@@ -174,14 +128,14 @@ static int get_headers(json_object *cfg, wh_config *c, char **error)
                 json_object_is_type(val, json_type_string) ? json_object_get_string(val) : NULL;
             int rc = 0;
             if (!header_name_ok(name))
-                rc = fail(error, "\"headers\": \"%s\" is not a valid header name", name);
+                rc = fail(error, "key 'headers': \"%s\" is not a valid header name", name);
             else if (!g_ascii_strcasecmp(name, "Content-Length") ||
                      !g_ascii_strcasecmp(name, "Transfer-Encoding"))
-                rc = fail(error, "\"headers\": \"%s\" is set by the plugin", name);
+                rc = fail(error, "key 'headers': \"%s\" is set by the plugin", name);
             else if (!s)
-                rc = fail(error, "\"headers\": the value of \"%s\" must be a string", name);
+                rc = fail(error, "key 'headers': the value of \"%s\" must be a string", name);
             else if (strpbrk(s, "\r\n") || strlen(s) != (size_t)json_object_get_string_len(val))
-                rc = fail(error, "\"headers\": the value of \"%s\" must be one line", name);
+                rc = fail(error, "key 'headers': the value of \"%s\" must be one line", name);
             if (rc) {
                 g_ptr_array_free(a, TRUE);
                 return rc;
@@ -217,8 +171,8 @@ static int get_rate(json_object *cfg, wh_config *c, char **error)
         g_free(unit);
     }
     if (period == 0 || n < 1 || n > 1000000)
-        return fail(error, "\"rate\" must look like \"10/min\" (1..1000000 per sec, min, hour "
-                           "or day)");
+        return fail(error, "key 'rate': expected \"N/unit\" like \"10/min\" (N from 1 to 1000000, "
+                           "unit sec, min, hour or day)");
     c->rate_n = (guint)n;
     c->rate_period = period;
     c->rate_text = g_strdup(s);
@@ -262,7 +216,7 @@ static int check_json_template(wh_config *c, char **error)
     int rc = 0;
     if (!ok)
         rc = fail(error,
-                  "\"template\": with content_type %s the body must be JSON, and a sample "
+                  "key 'template': with content_type %s the body must be JSON, and a sample "
                   "message gives %s (a value outside quotes needs {field!json})",
                   c->content_type,
                   je == json_tokener_success ? "trailing text" : json_tokener_error_desc(je));
@@ -291,7 +245,7 @@ static int get_format(json_object *cfg, wh_config *c, char **error)
         if (strcmp(fmt, names[i]) == 0)
             idx = i;
     if (rc == 0 && idx < 0)
-        rc = fail(error, "\"format\" must be ntfy, gotify, json, slack or template, not \"%s\"",
+        rc = fail(error, "key 'format': expected ntfy, gotify, json, slack or template, got \"%s\"",
                   fmt);
     c->format = (wh_format)idx;
     if (rc == 0)
@@ -300,16 +254,16 @@ static int get_format(json_object *cfg, wh_config *c, char **error)
         rc = get_string(cfg, "content_type", "text/plain; charset=utf-8", false, &c->content_type,
                         error);
     if (rc == 0 && c->format == WH_FORMAT_TEMPLATE && !tmpl)
-        rc = fail(error, "\"template\" is required with format template");
+        rc = fail(error, "key 'template': required with format template");
     if (rc == 0 && c->format != WH_FORMAT_TEMPLATE && (tmpl || member(cfg, "content_type")))
-        rc = fail(error, "\"template\" and \"content_type\" go with format template only");
+        rc = fail(error, "keys 'template' and 'content_type': go with format template only");
     if (rc == 0 && strpbrk(c->content_type, "\r\n"))
-        rc = fail(error, "\"content_type\" must be one line");
+        rc = fail(error, "key 'content_type': must be one line");
     if (rc == 0 && tmpl) {
         char *terr = NULL;
         c->tmpl = wh__template_compile(tmpl, &terr);
         if (!c->tmpl) {
-            rc = fail(error, "\"template\": %s", terr);
+            rc = fail(error, "key 'template': %s", terr);
             g_free(terr);
         }
     }
@@ -331,11 +285,11 @@ static int get_auth(json_object *cfg, wh_config *c, char **error)
     if (rc == 0)
         rc = get_string(cfg, "password", NULL, true, &c->password, error);
     if (rc == 0 && c->token && (c->user || c->password))
-        rc = fail(error, "\"token\" and \"user\"/\"password\" exclude each other");
+        rc = fail(error, "keys 'token' and 'user'/'password': exclude each other");
     if (rc == 0 && c->password && !c->user)
-        rc = fail(error, "\"password\" needs \"user\"");
+        rc = fail(error, "key 'password': needs \"user\"");
     if (rc == 0 && c->token && strpbrk(c->token, "\r\n"))
-        rc = fail(error, "\"token\" must be one line");
+        rc = fail(error, "key 'token': must be one line");
     return rc;
 }
 
@@ -343,11 +297,11 @@ static int get_tls(json_object *cfg, wh_config *c, char **error)
 {
     int rc = get_string(cfg, "ca_file", NULL, false, &c->ca_file, error);
     if (rc == 0 && c->ca_file && access(c->ca_file, R_OK) != 0)
-        rc = fail(error, "\"ca_file\": cannot read %s", c->ca_file);
+        rc = fail(error, "key 'ca_file': cannot read %s", c->ca_file);
     if (rc == 0)
-        rc = get_bool(cfg, "insecure", false, &c->insecure, error);
+        rc = bmq_config_get_bool(cfg, "insecure", 0, &c->insecure, error);
     if (rc == 0 && (c->ca_file || c->insecure) && !c->https)
-        rc = fail(error, "\"ca_file\" and \"insecure\" need an https url");
+        rc = fail(error, "keys 'ca_file' and 'insecure': need an https url");
     return rc;
 }
 
@@ -366,22 +320,12 @@ static char *summary_id(const char *instance_id)
 int wh__config_parse(json_object *cfg, const char *instance_id, wh_config *c, char **error)
 {
     memset(c, 0, sizeof *c);
-    if (!json_object_is_type(cfg, json_type_object))
-        return fail(error, "the config must be a JSON object");
-    json_object_object_foreach(cfg, key, val)
-    {
-        (void)val;
-        if (!g_strv_contains(known_keys, key)) {
-            char *list = g_strjoinv(", ", (char **)known_keys);
-            int rc = fail(error, "unknown config key \"%s\" (known: %s)", key, list);
-            g_free(list);
-            return rc;
-        }
-    }
+    int rc = bmq_config_check_keys(cfg, known_keys, error);
+    if (rc)
+        return rc;
     char *method = NULL;
-    int rc = get_string(cfg, "url", NULL, false, &c->url, error);
-    if (rc == 0 && !c->url)
-        rc = fail(error, "\"url\" is required");
+    rc = bmq_config_get_string(cfg, "url", BMQ_CONFIG_REQUIRED | BMQ_CONFIG_NONEMPTY, &c->url,
+                               error);
     if (rc == 0)
         rc = wh__url_check(c->url, &c->https, error);
     if (rc == 0)
@@ -395,7 +339,7 @@ int wh__config_parse(json_object *cfg, const char *instance_id, wh_config *c, ch
     if (rc == 0) {
         c->method = g_ascii_strup(method, -1);
         if (strcmp(c->method, "POST") && strcmp(c->method, "PUT") && strcmp(c->method, "PATCH"))
-            rc = fail(error, "\"method\" must be POST, PUT or PATCH, not \"%s\"", method);
+            rc = fail(error, "key 'method': expected POST, PUT or PATCH, got \"%s\"", method);
     }
     if (rc == 0)
         rc = get_headers(cfg, c, error);
@@ -416,7 +360,7 @@ int wh__config_parse(json_object *cfg, const char *instance_id, wh_config *c, ch
     if (rc == 0)
         rc = get_seconds(cfg, "retry_max", 300, 0.01, 86400, &c->retry_max_ms, error);
     if (rc == 0 && c->retry_max_ms < c->retry_min_ms)
-        rc = fail(error, "\"retry_max\" must not be below \"retry_min\"");
+        rc = fail(error, "key 'retry_max': must not be below \"retry_min\"");
     if (rc == 0)
         rc = get_seconds(cfg, "drain", 2, 0, 30, &c->drain_ms, error);
     g_free(method);
@@ -426,7 +370,7 @@ int wh__config_parse(json_object *cfg, const char *instance_id, wh_config *c, ch
                                                   : g_strdup(c->url);
         c->summary_id = summary_id(instance_id);
         if (!c->target)
-            rc = fail(error, "\"url\": cannot add /message to it");
+            rc = fail(error, "key 'url': cannot add /message to it");
     }
     if (rc != 0)
         wh__config_clear(c);

@@ -334,14 +334,14 @@ static void config_error(const char *json, const char *needle)
 
 static void test_config(void)
 {
-    config_error("{\"ignore_app\": [\"x\"]}", "\"ignore_app\" is not a capture setting");
-    config_error("{\"ignore_apps\": \"Mail\"}", "\"ignore_apps\" must be an array");
-    config_error("{\"only_apps\": [3]}", "\"only_apps\"[0] must be a string");
-    config_error("{\"urgency_min\": \"urgent\"}", "\"urgency_min\" must be");
-    config_error("{\"urgency_min\": 3}", "\"urgency_min\" must be");
-    config_error("{\"redact_body\": \"yes\"}", "\"redact_body\" must be true or false");
-    config_error("{\"backlog\": 0}", "\"backlog\" must be an integer from 1");
-    config_error("{\"include_images\": null}", "\"include_images\" must not be null");
+    config_error("{\"ignore_app\": [\"x\"]}", "unknown key 'ignore_app' (known: ignore_apps,");
+    config_error("{\"ignore_apps\": \"Mail\"}", "key 'ignore_apps': expected a list of app names");
+    config_error("{\"only_apps\": [3]}", "key 'only_apps': expected a string or a list of strings, got an integer at [0]");
+    config_error("{\"urgency_min\": \"urgent\"}", "key 'urgency_min': expected \"low\"");
+    config_error("{\"urgency_min\": 3}", "key 'urgency_min': expected \"low\"");
+    config_error("{\"redact_body\": \"yes\"}", "key 'redact_body': expected true or false, got a string");
+    config_error("{\"backlog\": 0}", "key 'backlog': expected an integer from 1 to 1000000, got 0");
+    config_error("{\"include_images\": null}", "key 'include_images': must not be null");
     cap_config c = config("{\"include_images\": true, \"backlog\": 10, \"urgency_min\": \"low\"}");
     CHECK(c.include_images && !c.redact_body);
     CHECK_EQ(c.backlog, 10);

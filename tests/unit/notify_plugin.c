@@ -79,10 +79,10 @@ int main(void)
     bmq_plugin_host_add_dir(host, g_getenv("BMQ_PLUGIN_BUILD_DIR"));
 
     expect_refused("{\"filter\": \"not a pattern\"}", "filter");
-    expect_refused("{\"filter\": 3}", "\"filter\" must be a string");
-    expect_refused("{\"app_name\": false}", "\"app_name\" must be a string");
+    expect_refused("{\"filter\": 3}", "key 'filter': expected a string, got an integer");
+    expect_refused("{\"app_name\": false}", "key 'app_name': expected a string, got false");
     expect_refused("{\"rate\": 0}", "\"rate\" must be > 0");
-    expect_refused("{\"burst\": \"ten\"}", "\"burst\" must be a number");
+    expect_refused("{\"burst\": \"ten\"}", "key 'burst': expected a number, got a string");
 
     json_object *cfg = json_tokener_parse("{\"filter\": \"ci:*\", \"burst\": 5, \"rate\": 0.001, "
                                           "\"backlog\": 3, \"summary_interval_ms\": 100}");
