@@ -22,6 +22,8 @@
 
 #include <string.h>
 
+#include <berrymq/json.h>
+
 #define MAX_ICON (1024 * 1024)
 
 typedef struct growl_inst {
@@ -62,10 +64,18 @@ static char *default_text(json_object *args, json_object *kwargs)
     return t;
 }
 
-/* The notification @msg becomes (transfer full). */
+/* The notification @msg becomes (transfer full); NULL if its JSON text cannot be read. */
 static growl_job *job_for(growl_inst *gi, const bmq_message *msg)
 {
-    json_object *args = bmq_message_args(msg), *kw = bmq_message_kwargs(msg);
+    /* Private copies from the message's cached JSON text: this runs in any
+     * thread, and rendering a shared json-c value writes into it. */
+    json_object *args = NULL, *kw = NULL;
+    const char *aj = bmq_message_args_json(msg), *kj = bmq_message_kwargs_json(msg);
+    if (bmq_json_parse(aj, strlen(aj), 0, &args, NULL) != 0 ||
+        bmq_json_parse(kj, strlen(kj), 0, &kw, NULL) != 0) {
+        json_object_put(args);
+        return NULL;
+    }
     const char *id = bmq_message_id(msg), *name = bmq_message_name(msg);
     const char *action = bmq_message_action(msg);
 
@@ -100,6 +110,8 @@ static growl_job *job_for(growl_inst *gi, const bmq_message *msg)
     if (icon && strstr(icon, "://"))
         job->icon.url = g_strdup(icon);
     job->context = g_strdup(id);
+    json_object_put(args);
+    json_object_put(kw);
     job->seq = job->ack_seq = bmq_message_seq(msg);
     return job;
 }
@@ -120,6 +132,8 @@ static void forward(const bmq_message *msg, void *user_data)
     if (!growl__sender_wants(gi->sender, msg))
         return; /* the history cursor gives it back */
     growl_job *job = job_for(gi, msg);
+    if (!job)
+        return;
     job->msg = bmq_message_ref(msg);
     growl__sender_push(gi->sender, job);
 }
@@ -156,77 +170,50 @@ static void open_cursor(growl_inst *gi)
 
 /* ---- config ------------------------------------------------------------------------ */
 
+/* Thin adapters over bmq_config_get_*: @dflt when absent, false on error. */
 static bool get_string(json_object *cfg, const char *key, const char *dflt, char **out,
                        char **error)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(cfg, key, &v) || !v) {
-        *out = dflt ? g_strdup(dflt) : NULL;
-        return true;
-    }
-    if (!json_object_is_type(v, json_type_string)) {
-        *error = g_strdup_printf("'%s' must be a string", key);
-        return false;
-    }
-    *out = g_strdup(json_object_get_string(v));
-    return true;
+    *out = g_strdup(dflt);
+    return bmq_config_get_string(cfg, key, 0, out, error) == 0;
 }
 
 static bool get_bool(json_object *cfg, const char *key, bool dflt, bool *out, char **error)
 {
-    json_object *v;
     *out = dflt;
-    if (!json_object_object_get_ex(cfg, key, &v) || !v)
-        return true;
-    if (!json_object_is_type(v, json_type_boolean)) {
-        *error = g_strdup_printf("'%s' must be true or false", key);
-        return false;
-    }
-    *out = json_object_get_boolean(v);
-    return true;
+    return bmq_config_get_bool(cfg, key, 0, out, error) == 0;
 }
 
 static bool get_int(json_object *cfg, const char *key, int dflt, int lo, int hi, int *out,
                     char **error)
 {
-    json_object *v;
-    *out = dflt;
-    if (!json_object_object_get_ex(cfg, key, &v) || !v)
-        return true;
-    int64_t n = json_object_get_int64(v);
-    if (!json_object_is_type(v, json_type_int) || n < lo || n > hi) {
-        *error = g_strdup_printf("'%s' must be an integer %d..%d", key, lo, hi);
-        return false;
-    }
+    int64_t n = dflt;
+    bool ok = bmq_config_get_int(cfg, key, 0, lo, hi, &n, error) == 0;
     *out = (int)n;
-    return true;
+    return ok;
 }
 
+/* A non-empty string or list of non-empty strings; @dflt (nullable) when
+ * absent. NULL on error. */
 static GPtrArray *get_strings(json_object *cfg, const char *key, const char *dflt, char **error)
 {
-    json_object *v;
-    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-    if (!json_object_object_get_ex(cfg, key, &v) || !v) {
-        if (dflt)
-            g_ptr_array_add(a, g_strdup(dflt));
-        return a;
-    }
-    if (json_object_is_type(v, json_type_string)) {
-        g_ptr_array_add(a, g_strdup(json_object_get_string(v)));
-        return a;
-    }
-    bool ok = json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0;
-    for (size_t i = 0; ok && i < json_object_array_length(v); i++) {
-        json_object *it = json_object_array_get_idx(v, i);
-        ok = json_object_is_type(it, json_type_string) && json_object_get_string_len(it) > 0;
-        if (ok)
-            g_ptr_array_add(a, g_strdup(json_object_get_string(it)));
-    }
-    if (!ok) {
-        *error = g_strdup_printf("'%s' must be a non-empty string or array of strings", key);
-        g_ptr_array_free(a, TRUE);
+    char **list = NULL;
+    if (bmq_config_get_strv(cfg, key, BMQ_CONFIG_NONEMPTY, &list, error))
         return NULL;
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+    if (!list && dflt)
+        g_ptr_array_add(a, g_strdup(dflt));
+    for (char **p = list; p && *p; p++) {
+        if (!**p) {
+            *error =
+                g_strdup_printf("key '%s': expected non-empty strings, got an empty string", key);
+            g_strfreev(list);
+            g_ptr_array_free(a, TRUE);
+            return NULL;
+        }
+        g_ptr_array_add(a, *p);
     }
+    g_free(list); /* the strings moved into @a */
     return a;
 }
 
@@ -246,10 +233,11 @@ static bool load_icon(const char *icon, gntp_icon *out, char **error)
     GError *e = NULL;
     bool ok = path && g_file_get_contents(path, &data, &len, &e);
     if (!ok) {
-        *error = g_strdup_printf("cannot read icon '%s': %s", icon, e ? e->message : "bad URI");
-    } else if (len == 0 || len > MAX_ICON) {
         *error =
-            g_strdup_printf("icon '%s' must be 1 byte..1 MiB (is %zu bytes)", icon, (size_t)len);
+            g_strdup_printf("key 'icon': cannot read '%s': %s", icon, e ? e->message : "bad URI");
+    } else if (len == 0 || len > MAX_ICON) {
+        *error = g_strdup_printf("key 'icon': '%s' must be 1 byte..1 MiB (is %zu bytes)", icon,
+                                 (size_t)len);
         ok = false;
         g_free(data);
     } else {
@@ -265,7 +253,7 @@ static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config 
     char *proto = NULL, *hash = NULL, *icon = NULL;
     bool ok = get_string(cfg, "protocol", "gntp", &proto, error);
     if (ok && strcmp(proto, "gntp") && strcmp(proto, "udp")) {
-        *error = g_strdup_printf("'protocol' must be \"gntp\" or \"udp\", not \"%s\"", proto);
+        *error = g_strdup_printf("key 'protocol': expected \"gntp\" or \"udp\", got \"%s\"", proto);
         ok = false;
     }
     sc->udp = ok && !strcmp(proto, "udp");
@@ -281,7 +269,7 @@ static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config 
          get_int(cfg, "timeout", 10, 1, 600, &timeout, error) &&
          get_string(cfg, "icon", NULL, &icon, error);
     if (ok && (!*sc->host || !*sc->application)) {
-        *error = g_strdup("'host' and 'application' must not be empty");
+        *error = g_strdup("keys 'host' and 'application': must not be empty");
         ok = false;
     }
     if (ok) {
@@ -291,7 +279,7 @@ static bool sender_config(growl_inst *gi, json_object *cfg, growl_sender_config 
                                 h == GNTP_HASH_SHA256 || h == GNTP_HASH_SHA512);
         if (!valid) {
             *error = g_strdup_printf(
-                "'hash' must be %s, not \"%s\"",
+                "key 'hash': expected %s, got \"%s\"",
                 sc->udp ? "MD5, SHA256 or NONE (UDP)" : "MD5, SHA1, SHA256 or SHA512", hash);
             ok = false;
         }
@@ -364,20 +352,8 @@ static void growl_destroy(void *instance)
 
 static void *growl_create(const bmq_host *host, json_object *config, char **error)
 {
-    if (!json_object_is_type(config, json_type_object)) {
-        *error = g_strdup("config must be a JSON object");
+    if (bmq_config_check_keys(config, known_keys, error))
         return NULL;
-    }
-    json_object_object_foreach(config, key, val)
-    {
-        (void)val;
-        if (!g_strv_contains(known_keys, key)) {
-            char *list = g_strjoinv(", ", (char **)known_keys);
-            *error = g_strdup_printf("unknown config key '%s' (known: %s)", key, list);
-            g_free(list);
-            return NULL;
-        }
-    }
     growl_inst *gi = g_new0(growl_inst, 1);
     gi->host = host;
     bool fwd = true;
@@ -391,7 +367,7 @@ static void *growl_create(const bmq_host *host, json_object *config, char **erro
         if (((const char *)filters->pdata[i])[0] == '_')
             gi->want_local = true;
         if (bmq_id_validate(filters->pdata[i]) != 0) {
-            *error = g_strdup_printf("'filter' pattern '%s' is not a valid identifier pattern",
+            *error = g_strdup_printf("key 'filter': '%s' is not a valid identifier pattern",
                                      (const char *)filters->pdata[i]);
             ok = false;
         }

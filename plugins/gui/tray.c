@@ -40,7 +40,7 @@ static char *recent_label(bmq_message *msg)
         json_object_is_type(t, json_type_string))
         detail = g_strdup(json_object_get_string(t));
     else
-        detail = bmq_gtk_message_render(msg, NULL);
+        detail = bmq_message_render(msg, NULL);
     /* One line: "21.5, room: office, unit: °C"; UTF-8 whatever was sent. */
     char *valid = g_utf8_make_valid(detail, -1);
     g_free(detail);

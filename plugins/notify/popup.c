@@ -3,7 +3,6 @@
  * daemon's answers (action clicks, closing) sent back as messages. */
 #include "nplugin.h"
 
-#include <berrymq/gtk.h>
 #include <string.h>
 
 /* Live notifications beyond this are forgotten (left on screen, no longer
@@ -81,7 +80,7 @@ static char *body_of(const bmq_message *msg)
                         ? json_object_get_string(v)
                         : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     /* Rendered data is not markup: escape it for daemons that parse markup. */
-    char *text = bmq_gtk_message_render(msg, notify_keys);
+    char *text = bmq_message_render(msg, notify_keys);
     char *valid = utf8(text);
     char *esc = g_markup_escape_text(valid, -1);
     g_free(text);

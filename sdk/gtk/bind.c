@@ -109,49 +109,7 @@ gulong bmq_gtk_bridge_bind_action(BmqGtkBridge *bridge, gpointer action, const c
     return bmq_gtk_bridge_bind(bridge, action, "activate", id, args, kwargs);
 }
 
-static void append_value(GString *out, json_object *v)
-{
-    if (json_object_is_type(v, json_type_string))
-        g_string_append(out, json_object_get_string(v));
-    else
-        g_string_append(out, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
-static bool skipped(const char *key, const char *const *skip)
-{
-    for (; skip && *skip; skip++)
-        if (strcmp(key, *skip) == 0)
-            return true;
-    return false;
-}
-
 char *bmq_gtk_message_render(const bmq_message *msg, const char *const *skip)
 {
-    g_return_val_if_fail(msg != NULL, NULL);
-    GString *out = g_string_new(NULL);
-    json_object *args = bmq_message_args(msg);
-    json_object *kwargs = bmq_message_kwargs(msg);
-
-    size_t n = args ? json_object_array_length(args) : 0;
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            g_string_append_c(out, ' ');
-        append_value(out, json_object_array_get_idx(args, i));
-    }
-    if (kwargs) {
-        json_object_object_foreach(kwargs, key, val)
-        {
-            if (skipped(key, skip))
-                continue;
-            if (out->len)
-                g_string_append_c(out, '\n');
-            g_string_append_printf(out, "%s: ", key);
-            if (val)
-                append_value(out, val);
-            else
-                g_string_append(out, "null");
-        }
-    }
-    return g_string_free(out, FALSE);
+    return bmq_message_render(msg, skip);
 }

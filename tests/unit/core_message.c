@@ -186,9 +186,36 @@ static void test_uid_unique(void)
     close(fd[1]);
 }
 
+/* What people read: args by spaces, kwargs as lines, strings decoded. */
+static void test_render(void)
+{
+    bmq_message *m = bmq_message_new(
+        "build:notify",
+        json_tokener_parse("[\"a b\", 1, {\"x\": [2, \"q\\\"\"]}, true, 1.5]"),
+        json_tokener_parse("{\"title\": \"T\", \"k\": \"line 1\\nline 2\", \"n\": null, "
+                           "\"\\u00e9t\\u00e9\": \"\\ud83d\\ude00 \\/ \\\\\"}"),
+        NULL);
+    CHECK(m);
+    const char *skip[] = {"title", NULL};
+    char *text = bmq_message_render(m, skip);
+    CHECK_STR(text, "a b 1 {\"x\":[2,\"q\\\"\"]} true 1.5\nk: line 1\nline 2\nn: null\n"
+                    "\xc3\xa9t\xc3\xa9: \xf0\x9f\x98\x80 / \\");
+    free(text);
+    text = bmq_message_render(m, NULL);
+    CHECK(strncmp(text, "a b 1", 5) == 0 && strstr(text, "\ntitle: T\n"));
+    free(text);
+    bmq_message_unref(m);
+    m = bmq_message_new("x:y", NULL, NULL, NULL);
+    text = bmq_message_render(m, NULL);
+    CHECK_STR(text, "");
+    free(text);
+    bmq_message_unref(m);
+}
+
 int main(void)
 {
     RUN(test_accessors);
+    RUN(test_render);
     RUN(test_empty_args);
     RUN(test_types);
     RUN(test_uid_origin);

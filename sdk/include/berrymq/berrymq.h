@@ -151,6 +151,13 @@ BMQ_API const char *bmq_message_kwargs_json(const bmq_message *m);
  * text of its args and kwargs (serialized once if not yet done). 0 for
  * NULL. Any thread. */
 BMQ_API size_t bmq_message_size(const bmq_message *m);
+/* Render @m for people: args joined by spaces (strings without quotes,
+ * other values as JSON), then kwargs as "key: value" lines, skipping the
+ * keys listed in @skip (nullable, NULL-terminated). Read from the cached
+ * JSON text above: any thread, never touching the shared json-c objects.
+ * Returns: (transfer full, g_free) the text ("" for an empty message);
+ * NULL only for a NULL @m. */
+BMQ_API char *bmq_message_render(const bmq_message *m, const char *const *skip);
 /* Threading: one message may be read by several threads at once (followers
  * on the pool, queue getters, bridges). Read-only json-c calls on args and
  * kwargs (get_ex, array_get_idx, get_int, get_string...) are safe. json-c's

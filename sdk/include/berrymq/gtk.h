@@ -99,9 +99,8 @@ guint64 bmq_gtk_bridge_get_emitted(BmqGtkBridge *bridge);
 guint64 bmq_gtk_bridge_get_dropped(BmqGtkBridge *bridge);
 void bmq_gtk_bridge_set_max_pending(BmqGtkBridge *bridge, guint max_pending);
 
-/* Render a message for people: args joined by spaces (strings unquoted) and
- * kwargs as "key: value" lines, skipping the keys listed in @skip
- * (nullable, NULL-terminated). Returns (transfer full, g_free) text. */
+/* The same as bmq_message_render() (berrymq.h), kept for programs built
+ * against it. Returns (transfer full, g_free) text. */
 char *bmq_gtk_message_render(const bmq_message *msg, const char *const *skip);
 
 G_END_DECLS

@@ -16,6 +16,8 @@
 
 #include <berrymq/json.h>
 
+#include "json_scan.h"
+
 #define MARK     "\001bmqint:"
 #define MARK_LEN (sizeof MARK - 1)
 
@@ -62,15 +64,9 @@ static void scan(const char *t, size_t len, spans *bigs, size_t *nul_at)
     while (i < len) {
         char c = t[i];
         if (c == '"') {
-            for (i++; i < len && t[i] != '"'; i++) {
-                if (t[i] != '\\')
-                    continue;
-                if (i + 5 < len && t[i + 1] == 'u' && t[i + 2] == '0' && t[i + 3] == '0' &&
-                    t[i + 4] == '0' && t[i + 5] == '0' && *nul_at == SIZE_MAX)
-                    *nul_at = i;
-                i++; /* the escaped character */
-            }
-            i++;
+            i = json_scan__string(t, len, i, nul_at);
+            if (!i)
+                return; /* cut short: json-c says where */
             continue;
         }
         if (c == '-' || is_digit(c)) {
