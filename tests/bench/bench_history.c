@@ -1,6 +1,6 @@
 /* bench_history.c - what the message history costs.
  *
- *   bench_history [MESSAGES]     (default 200000)
+ *   bench_history [MESSAGES] [CLI_RUNS]     (defaults 200000, 200)
  *
  * Starts berrymq-hub three times in a temporary HOME: "history": false,
  * history with sync "normal" (the default) and with sync "full". For each:
@@ -25,7 +25,9 @@
 
 #define CONNS 4
 #define BATCH 256
-#define RUNS  200
+#define RUNS_DEFAULT 200
+
+static int cli_runs = RUNS_DEFAULT;
 
 extern char **environ;
 
@@ -92,8 +94,8 @@ static void cli_latency(hh_hub *h, double *median, double *p99)
 {
     char *cli = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
     g_setenv("BERRYMQ_HUB", h->listen, TRUE);
-    double ms[RUNS];
-    for (int i = 0; i < RUNS; i++) {
+    double *ms = g_new(double, cli_runs);
+    for (int i = 0; i < cli_runs; i++) {
         char n[16];
         g_snprintf(n, sizeof n, "%d", i);
         char *argv[] = {cli, "twitter", "bench:one", n, NULL};
@@ -107,9 +109,10 @@ static void cli_latency(hh_hub *h, double *median, double *p99)
         }
         ms[i] = (now() - t0) * 1000;
     }
-    qsort(ms, RUNS, sizeof ms[0], cmp);
-    *median = ms[RUNS / 2];
-    *p99 = ms[RUNS * 99 / 100];
+    qsort(ms, cli_runs, sizeof ms[0], cmp);
+    *median = ms[cli_runs / 2];
+    *p99 = ms[cli_runs * 99 / 100];
+    g_free(ms);
     g_free(cli);
 }
 
@@ -125,6 +128,11 @@ static int64_t status_int(hh_hub *h, const char *path)
 int main(int argc, char **argv)
 {
     int total = argc > 1 ? atoi(argv[1]) : 200000;
+    cli_runs = argc > 2 ? atoi(argv[2]) : RUNS_DEFAULT;
+    if (total < 1 || cli_runs < 1) {
+        fprintf(stderr, "usage: bench_history [MESSAGES] [CLI_RUNS]\n");
+        return 1;
+    }
     if (!g_getenv("BMQ_BUILD_DIR"))
         g_setenv("BMQ_BUILD_DIR", BMQ_BUILD_DIR_DEFAULT, TRUE);
     if (!g_getenv("BMQ_TEST_PLUGIN_DIR"))
@@ -139,7 +147,7 @@ int main(int argc, char **argv)
     };
     double rate[3];
     printf("bench_history: %d messages, %d connections, batches of %d; %d CLI runs\n", total, CONNS,
-           BATCH, RUNS);
+           BATCH, cli_runs);
     printf("%-8s %14s %12s %12s %16s\n", "history", "ingest msg/s", "cli median", "cli p99",
            "bytes/1M msgs");
     for (int i = 0; i < 3; i++) {

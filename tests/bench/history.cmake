@@ -1,6 +1,6 @@
 # bench_history: ingestion rate, `berrymq twitter` latency and database size
 # with the message history off, on (sync normal) and on (sync full).
-# Built, not run by ctest: run build/tests/bench_history [MESSAGES].
+# Built; ctest only smoke-runs it (bench_smoke): build/tests/bench_history [MESSAGES] [CLI_RUNS].
 add_executable(bench_history ${CMAKE_CURRENT_LIST_DIR}/bench_history.c
   ${CMAKE_SOURCE_DIR}/tests/support/hub_harness.c ${CMAKE_SOURCE_DIR}/tests/support/rpc_post.c)
 target_link_libraries(bench_history PRIVATE berrymq PkgConfig::JSONC)

@@ -1,5 +1,12 @@
-/* check.h - assertion helpers shared by the test programs: a failed check
- * prints FILE:LINE and what failed, and exits 1. */
+/* check.h - the assertion helpers of every test program.
+ *
+ * CHECK*: fatal. A failed check prints FILE:LINE and what failed, and
+ *   exits 1 at once: for preconditions a test cannot go on without.
+ * EXPECT*: counting. A failed expectation prints the same line, counts,
+ *   and the test goes on, so one run shows every difference; main()
+ *   ends with `return check_result();` (1 when any EXPECT failed).
+ * The count is one per program (a weak symbol shared by every file that
+ * includes this header). */
 #ifndef BMQ_TEST_CHECK_H
 #define BMQ_TEST_CHECK_H
 
@@ -42,6 +49,53 @@
             fprintf(stderr, "%s:%d: \"%s\" not found in \"%s\"\n", __FILE__, __LINE__, n_,         \
                     h_ ? h_ : "(null)");                                                           \
             exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* Failed EXPECTs so far, in the whole program. */
+__attribute__((weak)) int check_failures;
+
+static inline int check_result(void)
+{
+    if (check_failures)
+        fprintf(stderr, "%d expectation(s) failed\n", check_failures);
+    return check_failures ? 1 : 0;
+}
+
+#define EXPECT(c)                                                                                  \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: expectation failed: %s\n", __FILE__, __LINE__, #c);            \
+            check_failures++;                                                                      \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_STR(a, b)                                                                           \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                                   \
+            fprintf(stderr, "%s:%d: expected \"%s\", got \"%s\"\n", __FILE__, __LINE__,            \
+                    b_ ? b_ : "(null)", a_ ? a_ : "(null)");                                       \
+            check_failures++;                                                                      \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_EQ(a, b)                                                                            \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_) {                                                                            \
+            fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
+            check_failures++;                                                                      \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_CONTAINS(hay, needle)                                                               \
+    do {                                                                                           \
+        const char *h_ = (hay), *n_ = (needle);                                                    \
+        if (!h_ || !strstr(h_, n_)) {                                                              \
+            fprintf(stderr, "%s:%d: \"%s\" not found in \"%s\"\n", __FILE__, __LINE__, n_,         \
+                    h_ ? h_ : "(null)");                                                           \
+            check_failures++;                                                                      \
         }                                                                                          \
     } while (0)
 

@@ -61,7 +61,7 @@ static char *result_of(const char *fmt, ...)
     return out;
 }
 
-#define EXPECT(expected, ...)                                                                      \
+#define EXPECT_RESULT(expected, ...)                                                               \
     do {                                                                                           \
         char *got_ = result_of(__VA_ARGS__);                                                       \
         CHECK_STR(got_, expected);                                                                 \
@@ -111,52 +111,58 @@ static void test_oneway_and_send(void)
 {
     bmq_follower *f = bmq_follow(bus, "app:*", count, NULL, NULL);
     char *t = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[100]}");
-    EXPECT("\"ok\"",
-           "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[1],{\"a\":1}]}",
-           t);
+    EXPECT_RESULT(
+        "\"ok\"",
+        "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[1],{\"a\":1}]}", t);
     CHECK(seen == 1);
-    EXPECT("\"ok\"",
-           "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",null,null]}", t);
+    EXPECT_RESULT("\"ok\"",
+                  "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",null,null]}",
+                  t);
     CHECK(seen == 2);
-    EXPECT("\"invalid token\"",
-           "{\"id\":3,\"method\":\"send_message\",\"params\":[\"nope\",\"app:go\",[],{}]}");
-    EXPECT("\"invalid token\"",
-           "{\"id\":3,\"method\":\"send_message\",\"params\":[null,\"app:go\",[],{}]}");
+    EXPECT_RESULT("\"invalid token\"",
+                  "{\"id\":3,\"method\":\"send_message\",\"params\":[\"nope\",\"app:go\",[],{}]}");
+    EXPECT_RESULT("\"invalid token\"",
+                  "{\"id\":3,\"method\":\"send_message\",\"params\":[null,\"app:go\",[],{}]}");
     CHECK(seen == 2);
     /* wrong types and counts */
-    EXPECT("ERROR:-32602",
-           "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",{},{}]}", t);
-    EXPECT("ERROR:-32602",
-           "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],[]]}", t);
-    EXPECT("ERROR:-32602",
-           "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"bad id\",[],{}]}", t);
-    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",5,[],{}]}", t);
-    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"send_message\",\"params\":[5,\"a:b\",[],{}]}");
-    EXPECT("ERROR:-32602",
-           "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[]]}", t);
-    EXPECT("ERROR:-32602",
-           "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"a:b\",[],{},{},1]}", t);
-    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"connect_oneway\",\"params\":[\"x\"]}");
-    EXPECT("ERROR:-32602", "{\"id\":4,\"method\":\"connect_oneway\",\"params\":[-1]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",{},{}]}", t);
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],[]]}", t);
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"bad id\",[],{}]}", t);
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",5,[],{}]}", t);
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":4,\"method\":\"send_message\",\"params\":[5,\"a:b\",[],{}]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[]]}", t);
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":4,\"method\":\"send_message\",\"params\":[\"%s\",\"a:b\",[],{},{},1]}",
+                  t);
+    EXPECT_RESULT("ERROR:-32602", "{\"id\":4,\"method\":\"connect_oneway\",\"params\":[\"x\"]}");
+    EXPECT_RESULT("ERROR:-32602", "{\"id\":4,\"method\":\"connect_oneway\",\"params\":[-1]}");
     /* uid extension: a second copy of one uid is not delivered again */
-    EXPECT("\"ok\"",
-           "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":"
-           "\"u1\"}]}",
-           t);
-    EXPECT("\"ok\"",
-           "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":"
-           "\"u1\"}]}",
-           t);
+    EXPECT_RESULT(
+        "\"ok\"",
+        "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":"
+        "\"u1\"}]}",
+        t);
+    EXPECT_RESULT(
+        "\"ok\"",
+        "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":"
+        "\"u1\"}]}",
+        t);
     CHECK(seen == 3);
-    EXPECT(
+    EXPECT_RESULT(
         "ERROR:-32602",
         "{\"id\":5,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{},{\"uid\":7}]}",
         t);
-    EXPECT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"%s\"]}", t);
-    EXPECT("\"invalid token\"",
-           "{\"id\":7,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{}]}", t);
-    EXPECT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"unknown\"]}");
-    EXPECT("ERROR:-32602", "{\"id\":6,\"method\":\"close_connection\",\"params\":[]}");
+    EXPECT_RESULT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"%s\"]}", t);
+    EXPECT_RESULT("\"invalid token\"",
+                  "{\"id\":7,\"method\":\"send_message\",\"params\":[\"%s\",\"app:go\",[],{}]}", t);
+    EXPECT_RESULT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"unknown\"]}");
+    EXPECT_RESULT("ERROR:-32602", "{\"id\":6,\"method\":\"close_connection\",\"params\":[]}");
     g_free(t);
     bmq_unfollow(f);
 }
@@ -165,29 +171,35 @@ static void test_queue(void)
 {
     char *t = token_of("{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"job:*\",100]}");
     char *o = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[null]}");
-    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
-    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,0.05]}", t);
-    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",false,null]}", t);
+    EXPECT_RESULT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    EXPECT_RESULT("\"timeout\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,0.05]}", t);
+    EXPECT_RESULT("\"timeout\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",false,null]}", t);
     bmq_twitter_json(bus, "job:done", "[1,\"x\"]", "{\"k\":true}");
     bmq_twitter_json(bus, "other:done", NULL, NULL);
     bmq_twitter_json(bus, "job@ns:done", NULL, NULL); /* another namespace */
-    EXPECT("[\"job:done\",[1,\"x\"],{\"k\":true}]",
-           "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,1]}", t);
-    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    EXPECT_RESULT("[\"job:done\",[1,\"x\"],{\"k\":true}]",
+                  "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,1]}", t);
+    EXPECT_RESULT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
     /* a message sent through a oneway token reaches the queue */
-    EXPECT("\"ok\"", "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"job:x\",[],{}]}",
-           o);
-    EXPECT("[\"job:x\",[],{}]", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
-    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,1]}", o);
-    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"zzz\",true,1]}");
-    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[null]}");
-    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",\"yes\",1]}", t);
-    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,\"1\"]}", t);
-    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[]}");
-    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"a b\",1]}");
-    EXPECT("ERROR:-32602", "{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"a:b\"]}");
-    EXPECT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"%s\"]}", t);
-    EXPECT("\"invalid token\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    EXPECT_RESULT("\"ok\"",
+                  "{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"job:x\",[],{}]}", o);
+    EXPECT_RESULT("[\"job:x\",[],{}]", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}",
+                  t);
+    EXPECT_RESULT("\"invalid token\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,1]}",
+                  o);
+    EXPECT_RESULT("\"invalid token\"", "{\"id\":1,\"method\":\"get\",\"params\":[\"zzz\",true,1]}");
+    EXPECT_RESULT("\"invalid token\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[null]}");
+    EXPECT_RESULT("ERROR:-32602", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",\"yes\",1]}", t);
+    EXPECT_RESULT("ERROR:-32602", "{\"id\":1,\"method\":\"get\",\"params\":[\"%s\",true,\"1\"]}",
+                  t);
+    EXPECT_RESULT("ERROR:-32602", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"a b\",1]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"a:b\"]}");
+    EXPECT_RESULT("\"ok\"", "{\"id\":6,\"method\":\"close_connection\",\"params\":[\"%s\"]}", t);
+    EXPECT_RESULT("\"invalid token\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}",
+                  t);
     g_free(t);
     g_free(o);
 }
@@ -196,11 +208,11 @@ static void test_ttl(void)
 {
     char *t = token_of("{\"id\":1,\"method\":\"connect_via_queue\",\"params\":[\"x:*\",0.2]}");
     char *o = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[0.2]}");
-    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    EXPECT_RESULT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
     g_usleep(350000);
-    EXPECT("\"timeout\"",
-           "{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"x:y\",[],{}]}", o);
-    EXPECT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
+    EXPECT_RESULT("\"timeout\"",
+                  "{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"x:y\",[],{}]}", o);
+    EXPECT_RESULT("\"timeout\"", "{\"id\":1,\"method\":\"get_nowait\",\"params\":[\"%s\"]}", t);
     g_free(t);
     g_free(o);
 }
@@ -208,22 +220,25 @@ static void test_ttl(void)
 static void test_interconnect(void)
 {
     /* Offline server: the callback link is registered but never connects. */
-    EXPECT("\"tok-1\"",
-           "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"tok-1\",100]}");
-    EXPECT("ERROR:-32602",
-           "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"tok-1\",100]}");
-    EXPECT("\"ok\"", "{\"id\":1,\"method\":\"send_message\",\"params\":[\"tok-1\",\"a:b\",[],{}]}");
-    EXPECT("ERROR:-32602",
-           "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",0],\"t2\",1]}");
-    EXPECT("ERROR:-32602",
-           "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\"],\"t2\",1]}");
-    EXPECT("ERROR:-32602",
-           "{\"id\":1,\"method\":\"interconnect\",\"params\":[\"127.0.0.1:9\",\"t2\",1]}");
-    EXPECT("ERROR:-32602",
-           "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"\",1]}");
-    EXPECT("ERROR:-32602",
-           "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"t2\"]}");
-    EXPECT("\"ok\"", "{\"id\":1,\"method\":\"close_connection\",\"params\":[\"tok-1\"]}");
+    EXPECT_RESULT(
+        "\"tok-1\"",
+        "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"tok-1\",100]}");
+    EXPECT_RESULT(
+        "ERROR:-32602",
+        "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"tok-1\",100]}");
+    EXPECT_RESULT("\"ok\"",
+                  "{\"id\":1,\"method\":\"send_message\",\"params\":[\"tok-1\",\"a:b\",[],{}]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",0],\"t2\",1]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\"],\"t2\",1]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":1,\"method\":\"interconnect\",\"params\":[\"127.0.0.1:9\",\"t2\",1]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"\",1]}");
+    EXPECT_RESULT("ERROR:-32602",
+                  "{\"id\":1,\"method\":\"interconnect\",\"params\":[[\"127.0.0.1\",9],\"t2\"]}");
+    EXPECT_RESULT("\"ok\"", "{\"id\":1,\"method\":\"close_connection\",\"params\":[\"tok-1\"]}");
 }
 
 static json_object *echo(json_object *params, void *ud, json_object **error)
@@ -237,23 +252,23 @@ static json_object *echo(json_object *params, void *ud, json_object **error)
 
 static void test_malformed_and_batch(void)
 {
-    EXPECT("ERROR:-32700", "{\"id\":1,");
-    EXPECT("ERROR:-32700", "");
-    EXPECT("ERROR:-32700", "{} x");
-    EXPECT("ERROR:-32700", "\x01\x02");
-    EXPECT("ERROR:-32600", "[]");
-    EXPECT("ERROR:-32600", "42");
-    EXPECT("ERROR:-32600", "{\"id\":1}");
-    EXPECT("ERROR:-32600", "{\"id\":1,\"method\":5}");
-    EXPECT("ERROR:-32600", "{\"id\":1,\"method\":\"get\",\"params\":{}}");
-    EXPECT("ERROR:-32601", "{\"id\":1,\"method\":\"no_such\",\"params\":[]}");
-    EXPECT("ERROR:-32601", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[]}");
+    EXPECT_RESULT("ERROR:-32700", "{\"id\":1,");
+    EXPECT_RESULT("ERROR:-32700", "");
+    EXPECT_RESULT("ERROR:-32700", "{} x");
+    EXPECT_RESULT("ERROR:-32700", "\x01\x02");
+    EXPECT_RESULT("ERROR:-32600", "[]");
+    EXPECT_RESULT("ERROR:-32600", "42");
+    EXPECT_RESULT("ERROR:-32600", "{\"id\":1}");
+    EXPECT_RESULT("ERROR:-32600", "{\"id\":1,\"method\":5}");
+    EXPECT_RESULT("ERROR:-32600", "{\"id\":1,\"method\":\"get\",\"params\":{}}");
+    EXPECT_RESULT("ERROR:-32601", "{\"id\":1,\"method\":\"no_such\",\"params\":[]}");
+    EXPECT_RESULT("ERROR:-32601", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[]}");
     CHECK(bmq_server_add_method(srv, "hub.echo", echo, NULL) == 0);
     CHECK(bmq_server_add_method(srv, "hub.echo", echo, NULL) == -BMQ_EEXIST);
     CHECK(bmq_server_add_method(srv, "send_message", echo, NULL) == -BMQ_EEXIST);
-    EXPECT("[1,2]", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[[1,2]]}");
-    EXPECT("ERROR:-32603", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[]}");
-    EXPECT("ERROR:-32603", "{\"id\":1,\"method\":\"hub.echo\"}");
+    EXPECT_RESULT("[1,2]", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[[1,2]]}");
+    EXPECT_RESULT("ERROR:-32603", "{\"id\":1,\"method\":\"hub.echo\",\"params\":[]}");
+    EXPECT_RESULT("ERROR:-32603", "{\"id\":1,\"method\":\"hub.echo\"}");
 
     /* A batch answers each element in order, errors included. */
     char *t = token_of("{\"id\":1,\"method\":\"connect_oneway\",\"params\":[100]}");

@@ -6,14 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static bmq_bus *bus;
 static bmq_plugin_host *host;
@@ -39,10 +32,10 @@ static void expect_refused(const char *config, const char *needle)
     json_object *cfg = json_tokener_parse(config);
     char *err = NULL;
     bmq_instance *inst = bmq_instance_create(host, "notify", "bad", cfg, NULL, &err);
-    CHECK(inst == NULL);
+    EXPECT(inst == NULL);
     if (!err || !strstr(err, needle))
         fprintf(stderr, "config %s: error \"%s\", want \"%s\"\n", config, err ? err : "", needle);
-    CHECK(err && strstr(err, needle));
+    EXPECT(err && strstr(err, needle));
     bmq_instance_destroy(inst);
     g_free(err);
     json_object_put(cfg);
@@ -89,7 +82,7 @@ int main(void)
     char *err = NULL;
     bmq_instance *inst = bmq_instance_create(host, "notify", "n", cfg, NULL, &err);
     json_object_put(cfg);
-    CHECK(inst != NULL);
+    EXPECT(inst != NULL);
     if (!inst) {
         fprintf(stderr, "create: %s\n", err);
         g_free(err);
@@ -104,33 +97,33 @@ int main(void)
     for (int i = 0; i < 20; i++)
         bmq_twitter_json(bus, "ci:failed", NULL, "{\"title\": \"red\"}");
     spin(300);
-    CHECK(status_int(inst, "rate_limited") == 15);
-    CHECK(status_int(inst, "waiting") == 3);
-    CHECK(status_int(inst, "waiting_dropped") == 2);
-    CHECK(status_int(inst, "shown") == 0);
+    EXPECT(status_int(inst, "rate_limited") == 15);
+    EXPECT(status_int(inst, "waiting") == 3);
+    EXPECT(status_int(inst, "waiting_dropped") == 2);
+    EXPECT(status_int(inst, "shown") == 0);
 
     /* Do not disturb: counted, critical ones raise attention, status sent. */
     bmq_twitter_json(bus, "_notify:pause", NULL, NULL);
     bmq_twitter_json(bus, "ci:notify", NULL, "{\"title\": \"quiet\"}");
     bmq_twitter_json(bus, "ci:notify", NULL, "{\"title\": \"Prod down\", \"urgency\": 2}");
     spin(200);
-    CHECK(status_int(inst, "paused_suppressed") == 2);
-    CHECK(status_int(inst, "suppressed") == 2);
-    CHECK(got_has_prefix("_notify:status {\"paused\":true"));
-    CHECK(got_has_prefix("_notify:attention {\"id\":\"ci:notify\",\"title\":\"Prod down\","
-                         "\"critical\":1"));
+    EXPECT(status_int(inst, "paused_suppressed") == 2);
+    EXPECT(status_int(inst, "suppressed") == 2);
+    EXPECT(got_has_prefix("_notify:status {\"paused\":true"));
+    EXPECT(got_has_prefix("_notify:attention {\"id\":\"ci:notify\",\"title\":\"Prod down\","
+                          "\"critical\":1"));
     bmq_twitter_json(bus, "_notify:resume", NULL, NULL);
     spin(100);
-    CHECK(got_has_prefix("_notify:status {\"paused\":false,\"suppressed\":2}"));
+    EXPECT(got_has_prefix("_notify:status {\"paused\":false,\"suppressed\":2}"));
 
     g_ptr_array_set_size(got, 0);
     bmq_twitter_json(bus, "_notify:query", NULL, NULL);
     spin(100);
-    CHECK(got_has_prefix("_notify:status {\"paused\":false"));
+    EXPECT(got_has_prefix("_notify:status {\"paused\":false"));
 
     json_object *st = bmq_instance_status(inst);
     const char *text = json_object_to_json_string(st);
-    CHECK(strstr(text, "\"daemon\": \"down\""));
+    EXPECT(strstr(text, "\"daemon\": \"down\""));
     json_object_put(st);
 
     bmq_plugin_host_free(host);
@@ -140,6 +133,5 @@ int main(void)
     char *argv[] = {"rm", "-rf", data, NULL};
     g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
     g_free(data);
-    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, failures);
-    return failures ? 1 : 0;
+    return check_result();
 }

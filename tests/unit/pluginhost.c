@@ -10,25 +10,7 @@
 
 #include <berrymq/host.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_CONTAINS(hay, needle)                                                                \
-    do {                                                                                           \
-        const char *h_ = (hay);                                                                    \
-        if (!h_ || !strstr(h_, (needle))) {                                                        \
-            fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,             \
-                    h_ ? h_ : "(null)", (needle));                                                 \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static const char *plugin_dir;
 static char *tmp_root;
@@ -109,78 +91,78 @@ static void test_load_failures(void)
 
     /* Each refusal carries its code; the line names the plugin and where
      * it was looked for. */
-    CHECK(bmq_plugin_load(h, "nosuchplugin", &code, &err) == NULL);
-    CHECK(code == -BMQ_ENOENT);
-    CHECK_CONTAINS(err, "plugin 'nosuchplugin': ");
-    CHECK_CONTAINS(err, plugin_dir);
+    EXPECT(bmq_plugin_load(h, "nosuchplugin", &code, &err) == NULL);
+    EXPECT(code == -BMQ_ENOENT);
+    EXPECT_CONTAINS(err, "plugin 'nosuchplugin': ");
+    EXPECT_CONTAINS(err, plugin_dir);
     g_free(err);
 
-    CHECK(bmq_plugin_load(h, "notso", &code, &err) == NULL);
-    CHECK(code == -BMQ_ELOAD);
-    CHECK_CONTAINS(err, "plugin 'notso': ");
+    EXPECT(bmq_plugin_load(h, "notso", &code, &err) == NULL);
+    EXPECT(code == -BMQ_ELOAD);
+    EXPECT_CONTAINS(err, "plugin 'notso': ");
     g_free(err);
 
-    CHECK(bmq_plugin_load(h, "nosym", &code, &err) == NULL);
-    CHECK(code == -BMQ_ELOAD);
-    CHECK_CONTAINS(err, "plugin 'nosym': ");
-    CHECK_CONTAINS(err, "bmq_plugin_entry");
+    EXPECT(bmq_plugin_load(h, "nosym", &code, &err) == NULL);
+    EXPECT(code == -BMQ_ELOAD);
+    EXPECT_CONTAINS(err, "plugin 'nosym': ");
+    EXPECT_CONTAINS(err, "bmq_plugin_entry");
     g_free(err);
 
-    CHECK(bmq_plugin_load(h, "badabi", &code, &err) == NULL);
-    CHECK(code == -BMQ_EABI);
-    CHECK_CONTAINS(err, "plugin 'badabi': ");
-    CHECK_CONTAINS(err, "99");
+    EXPECT(bmq_plugin_load(h, "badabi", &code, &err) == NULL);
+    EXPECT(code == -BMQ_EABI);
+    EXPECT_CONTAINS(err, "plugin 'badabi': ");
+    EXPECT_CONTAINS(err, "99");
     g_free(err);
 
-    CHECK(bmq_plugin_load(h, "../evil", &code, &err) == NULL);
-    CHECK(code == -BMQ_ENOENT);
-    CHECK(err != NULL);
+    EXPECT(bmq_plugin_load(h, "../evil", &code, &err) == NULL);
+    EXPECT(code == -BMQ_ENOENT);
+    EXPECT(err != NULL);
     g_free(err);
-    CHECK(bmq_plugin_load(h, "Bad Name", &code, NULL) == NULL);
-    CHECK(code == -BMQ_EINVAL);
+    EXPECT(bmq_plugin_load(h, "Bad Name", &code, NULL) == NULL);
+    EXPECT(code == -BMQ_EINVAL);
 
     /* A failing create: error names the instance and carries the plugin's
      * text, and what create registered before failing is gone. */
     uint64_t base = followers_now(bus);
-    CHECK(bmq_instance_create(h, "failplug", "f1", NULL, &code, &err) == NULL);
-    CHECK(code == -BMQ_EFAILED);
-    CHECK_CONTAINS(err, "instance 'f1': ");
-    CHECK_CONTAINS(err, "failplug refuses to start");
+    EXPECT(bmq_instance_create(h, "failplug", "f1", NULL, &code, &err) == NULL);
+    EXPECT(code == -BMQ_EFAILED);
+    EXPECT_CONTAINS(err, "instance 'f1': ");
+    EXPECT_CONTAINS(err, "failplug refuses to start");
     g_free(err);
-    CHECK(followers_now(bus) == base);
-    CHECK(bmq_instance_find(h, "f1") == NULL);
-    CHECK(bmq_plugin_host_instances(h) == NULL);
+    EXPECT(followers_now(bus) == base);
+    EXPECT(bmq_instance_find(h, "f1") == NULL);
+    EXPECT(bmq_plugin_host_instances(h) == NULL);
 
     /* Loading errors reach instance creation too. */
-    CHECK(bmq_instance_create(h, "badabi", NULL, NULL, &code, &err) == NULL);
-    CHECK(code == -BMQ_EABI);
+    EXPECT(bmq_instance_create(h, "badabi", NULL, NULL, &code, &err) == NULL);
+    EXPECT(code == -BMQ_EABI);
     g_free(err);
 
     /* check_file, as an installer uses it. */
     char *path = g_build_filename(plugin_dir, "testplug.so", NULL);
     char *name = NULL, *version = NULL;
-    CHECK(bmq_plugin_check_file(path, &name, &version, &err) == 0);
-    CHECK(name && strcmp(name, "testplug") == 0);
-    CHECK(version && strcmp(version, "1.0") == 0);
+    EXPECT(bmq_plugin_check_file(path, &name, &version, &err) == 0);
+    EXPECT(name && strcmp(name, "testplug") == 0);
+    EXPECT(version && strcmp(version, "1.0") == 0);
     g_free(name);
     g_free(version);
     g_free(path);
     path = g_build_filename(plugin_dir, "badabi.so", NULL);
-    CHECK(bmq_plugin_check_file(path, NULL, NULL, &err) == -BMQ_EABI);
-    CHECK_CONTAINS(err, "99");
+    EXPECT(bmq_plugin_check_file(path, NULL, NULL, &err) == -BMQ_EABI);
+    EXPECT_CONTAINS(err, "99");
     g_free(err);
     g_free(path);
     path = g_build_filename(plugin_dir, "notso.so", NULL);
-    CHECK(bmq_plugin_check_file(path, NULL, NULL, &err) == -BMQ_ELOAD);
-    CHECK(err != NULL);
+    EXPECT(bmq_plugin_check_file(path, NULL, NULL, &err) == -BMQ_ELOAD);
+    EXPECT(err != NULL);
     g_free(err);
     g_free(path);
     path = g_build_filename(plugin_dir, "nosym.so", NULL);
-    CHECK(bmq_plugin_check_file(path, NULL, NULL, &err) == -BMQ_ELOAD);
-    CHECK_CONTAINS(err, "bmq_plugin_entry");
+    EXPECT(bmq_plugin_check_file(path, NULL, NULL, &err) == -BMQ_ELOAD);
+    EXPECT_CONTAINS(err, "bmq_plugin_entry");
     g_free(err);
     g_free(path);
-    CHECK(bmq_plugin_check_file("/nonexistent/x.so", NULL, NULL, &err) == -BMQ_ENOENT);
+    EXPECT(bmq_plugin_check_file("/nonexistent/x.so", NULL, NULL, &err) == -BMQ_ENOENT);
     g_free(err);
 
     /* The available list shows good and bad files. */
@@ -198,8 +180,8 @@ static void test_load_failures(void)
         if (strcmp(n, "badabi") == 0)
             saw_bad = er != NULL && json_object_get_int(ec) == -BMQ_EABI;
     }
-    CHECK(saw_good);
-    CHECK(saw_bad);
+    EXPECT(saw_good);
+    EXPECT(saw_bad);
     json_object_put(avail);
 
     bmq_plugin_host_free(h);
@@ -251,46 +233,46 @@ static void test_instances(void)
     char *err = NULL;
 
     bmq_instance *a = bmq_instance_create(h, "testplug", "alpha", NULL, NULL, &err);
-    CHECK(a != NULL && err == NULL);
+    EXPECT(a != NULL && err == NULL);
     json_object *cfg = json_tokener_parse("{\"greeting\": \"hi\"}");
     bmq_instance *b = bmq_instance_create(h, "testplug", "beta", cfg, NULL, &err);
     json_object_put(cfg);
-    CHECK(b != NULL);
+    EXPECT(b != NULL);
     int code = 0;
-    CHECK(bmq_instance_create(h, "testplug", "alpha", NULL, &code, &err) == NULL);
-    CHECK(code == -BMQ_EEXIST);
-    CHECK_CONTAINS(err, "instance 'alpha': ");
+    EXPECT(bmq_instance_create(h, "testplug", "alpha", NULL, &code, &err) == NULL);
+    EXPECT(code == -BMQ_EEXIST);
+    EXPECT_CONTAINS(err, "instance 'alpha': ");
     g_free(err);
-    CHECK(bmq_instance_create(h, "testplug", "bad id", NULL, &code, &err) == NULL);
-    CHECK(code == -BMQ_EINVAL);
+    EXPECT(bmq_instance_create(h, "testplug", "bad id", NULL, &code, &err) == NULL);
+    EXPECT(code == -BMQ_EINVAL);
     g_free(err);
     json_object *notobj = json_object_new_array();
-    CHECK(bmq_instance_create(h, "testplug", "gamma", notobj, &code, NULL) == NULL);
-    CHECK(code == -BMQ_ETYPE);
+    EXPECT(bmq_instance_create(h, "testplug", "gamma", notobj, &code, NULL) == NULL);
+    EXPECT(code == -BMQ_ETYPE);
     json_object_put(notobj);
 
     GList *list = bmq_plugin_host_instances(h);
-    CHECK(g_list_length(list) == 2 && list->data == a && list->next->data == b);
+    EXPECT(g_list_length(list) == 2 && list->data == a && list->next->data == b);
     g_list_free(list);
-    CHECK(bmq_instance_find(h, "beta") == b);
-    CHECK(strcmp(bmq_plugin_descriptor_get(bmq_instance_plugin(a))->name, "testplug") == 0);
-    CHECK(followers_now(bus) == base_f + 2);
+    EXPECT(bmq_instance_find(h, "beta") == b);
+    EXPECT(strcmp(bmq_plugin_descriptor_get(bmq_instance_plugin(a))->name, "testplug") == 0);
+    EXPECT(followers_now(bus) == base_f + 2);
 
     /* The data dir exists under data_root/ID. */
     char *dd = g_build_filename(tmp_root, "alpha", NULL);
-    CHECK(g_file_test(dd, G_FILE_TEST_IS_DIR));
+    EXPECT(g_file_test(dd, G_FILE_TEST_IS_DIR));
     g_free(dd);
 
     /* Sent from another thread: nothing runs until the main loop does, and
      * then on the main thread. */
     send_in_thread(bus, "alpha:ping");
-    CHECK(g_async_queue_length(pongs) == 0);
+    EXPECT(g_async_queue_length(pongs) == 0);
     bmq_message *m = wait_msg(pongs, 2000);
-    CHECK(m != NULL);
+    EXPECT(m != NULL);
     if (m) {
-        CHECK(strcmp(bmq_message_id(m), "alpha:pong") == 0);
-        CHECK(json_object_get_boolean(kw(m, "main_thread")));
-        CHECK(strcmp(json_object_to_json_string(bmq_message_args(m)), "[ 1, \"two\" ]") == 0);
+        EXPECT(strcmp(bmq_message_id(m), "alpha:pong") == 0);
+        EXPECT(json_object_get_boolean(kw(m, "main_thread")));
+        EXPECT(strcmp(json_object_to_json_string(bmq_message_args(m)), "[ 1, \"two\" ]") == 0);
         bmq_message_unref(m);
     }
     /* A message sent while the host context is owned by the sender runs
@@ -299,17 +281,17 @@ static void test_instances(void)
     bmq_twitter_json(bus, "beta:ping", NULL, NULL);
     g_main_context_release(NULL);
     m = g_async_queue_try_pop(pongs);
-    CHECK(m != NULL);
+    EXPECT(m != NULL);
     if (m) {
-        CHECK(strcmp(json_object_get_string(kw(m, "greeting")), "hi") == 0);
+        EXPECT(strcmp(json_object_get_string(kw(m, "greeting")), "hi") == 0);
         bmq_message_unref(m);
     }
 
     /* Status. */
     json_object *st = bmq_instance_status(a), *v;
-    CHECK(json_object_object_get_ex(st, "followers", &v) && json_object_get_int(v) == 1);
-    CHECK(json_object_object_get_ex(st, "status", &v) &&
-          json_object_object_get_ex(v, "received", &v) && json_object_get_int(v) == 1);
+    EXPECT(json_object_object_get_ex(st, "followers", &v) && json_object_get_int(v) == 1);
+    EXPECT(json_object_object_get_ex(st, "status", &v) &&
+           json_object_object_get_ex(v, "received", &v) && json_object_get_int(v) == 1);
     json_object_put(st);
 
     /* A burst from another thread is delivered in order (several idle
@@ -328,33 +310,33 @@ static void test_instances(void)
         if (got != expect)
             break;
     }
-    CHECK(expect == 2 + BURST);
+    EXPECT(expect == 2 + BURST);
 
     /* Never run after destroy: queued from a thread, then destroyed. */
     send_in_thread(bus, "alpha:ping");
     bmq_instance_destroy(a);
     spin(50);
-    CHECK(g_async_queue_length(pongs) == 0);
-    CHECK(followers_now(bus) == base_f + 1);
+    EXPECT(g_async_queue_length(pongs) == 0);
+    EXPECT(followers_now(bus) == base_f + 1);
 
     /* Reconfigure in place. */
     cfg = json_tokener_parse("{\"greeting\": \"again\"}");
-    CHECK(bmq_instance_reconfigure(b, cfg, &err) == 0);
+    EXPECT(bmq_instance_reconfigure(b, cfg, &err) == 0);
     json_object_put(cfg);
     st = bmq_instance_status(b);
-    CHECK(json_object_object_get_ex(st, "status", &v) &&
-          json_object_object_get_ex(v, "greeting", &v) &&
-          strcmp(json_object_get_string(v), "again") == 0);
+    EXPECT(json_object_object_get_ex(st, "status", &v) &&
+           json_object_object_get_ex(v, "greeting", &v) &&
+           strcmp(json_object_get_string(v), "again") == 0);
     json_object_put(st);
     cfg = json_tokener_parse("{\"reject\": true}");
-    CHECK(bmq_instance_reconfigure(b, cfg, &err) < 0);
-    CHECK_CONTAINS(err, "instance 'beta': reconfigure failed: reconfigure rejected on request");
+    EXPECT(bmq_instance_reconfigure(b, cfg, &err) < 0);
+    EXPECT_CONTAINS(err, "instance 'beta': reconfigure failed: reconfigure rejected on request");
     g_free(err);
     json_object_put(cfg);
-    CHECK(bmq_instance_is_running(b));
+    EXPECT(bmq_instance_is_running(b));
 
     bmq_instance_destroy(b);
-    CHECK(followers_now(bus) == base_f);
+    EXPECT(followers_now(bus) == base_f);
     bmq_unfollow(watch);
     drain(pongs);
     g_async_queue_unref(pongs);
@@ -379,9 +361,9 @@ static void test_cleanup_and_recreate(void)
     json_object *cfg = json_tokener_parse(cfgtext);
     g_free(cfgtext);
     bmq_instance *l = bmq_instance_create(h, "testplug_norecfg", "leaky", cfg, NULL, &err);
-    CHECK(l != NULL);
-    CHECK(followers_now(bus) == base_f + 1);
-    CHECK(queues_now(bus) == base_q + 1);
+    EXPECT(l != NULL);
+    EXPECT(followers_now(bus) == base_f + 1);
+    EXPECT(queues_now(bus) == base_q + 1);
 
     bool tick = false, invoked = false;
     gint64 end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
@@ -393,54 +375,54 @@ static void test_cleanup_and_recreate(void)
         invoked |= strcmp(bmq_message_id(m), "leaky:invoked") == 0;
         bmq_message_unref(m);
     }
-    CHECK(tick);
-    CHECK(invoked);
+    EXPECT(tick);
+    EXPECT(invoked);
     g_mutex_lock(&log_lock);
-    CHECK_CONTAINS(log_text->str, "[leaky] hello from a plugin thread");
+    EXPECT_CONTAINS(log_text->str, "[leaky] hello from a plugin thread");
     g_mutex_unlock(&log_lock);
 
     /* Recreate path (no reconfigure in this plugin): journal shows it. */
-    CHECK(bmq_instance_reconfigure(l, cfg, &err) == 0);
+    EXPECT(bmq_instance_reconfigure(l, cfg, &err) == 0);
     json_object_put(cfg);
-    CHECK(followers_now(bus) == base_f + 1);
-    CHECK(queues_now(bus) == base_q + 1);
+    EXPECT(followers_now(bus) == base_f + 1);
+    EXPECT(queues_now(bus) == base_q + 1);
 
     /* Destroy removes what the plugin left behind: no more ticks. */
     bmq_instance_destroy(l);
-    CHECK(followers_now(bus) == base_f);
-    CHECK(queues_now(bus) == base_q);
+    EXPECT(followers_now(bus) == base_f);
+    EXPECT(queues_now(bus) == base_q);
     drain(seen);
     spin(40);
-    CHECK(g_async_queue_length(seen) == 0);
+    EXPECT(g_async_queue_length(seen) == 0);
 
     char *text = NULL;
-    CHECK(g_file_get_contents(journal, &text, NULL, NULL));
-    CHECK(text && strcmp(text, "create leaky\ndestroy leaky\ncreate leaky\ndestroy leaky\n") == 0);
+    EXPECT(g_file_get_contents(journal, &text, NULL, NULL));
+    EXPECT(text && strcmp(text, "create leaky\ndestroy leaky\ncreate leaky\ndestroy leaky\n") == 0);
     g_free(text);
     g_free(journal);
 
     /* A recreate that fails leaves a stopped instance. */
     bmq_instance *n = bmq_instance_create(h, "testplug_norecfg", "n1", NULL, NULL, &err);
-    CHECK(n != NULL);
+    EXPECT(n != NULL);
     cfg = json_tokener_parse("{\"follow\": \"bad pattern\"}");
-    CHECK(bmq_instance_reconfigure(n, cfg, &err) == -BMQ_EFAILED);
-    CHECK_CONTAINS(err, "bad follow pattern");
+    EXPECT(bmq_instance_reconfigure(n, cfg, &err) == -BMQ_EFAILED);
+    EXPECT_CONTAINS(err, "bad follow pattern");
     g_free(err);
     json_object_put(cfg);
-    CHECK(!bmq_instance_is_running(n));
-    CHECK(followers_now(bus) == base_f);
+    EXPECT(!bmq_instance_is_running(n));
+    EXPECT(followers_now(bus) == base_f);
 
     /* Host free destroys what is left, in reverse creation order. */
-    CHECK(bmq_instance_create(h, "testplug", "last1", NULL, NULL, NULL) != NULL);
-    CHECK(bmq_instance_create(h, "testplug", "last2", NULL, NULL, NULL) != NULL);
+    EXPECT(bmq_instance_create(h, "testplug", "last1", NULL, NULL, NULL) != NULL);
+    EXPECT(bmq_instance_create(h, "testplug", "last2", NULL, NULL, NULL) != NULL);
     g_mutex_lock(&log_lock);
     g_string_truncate(log_text, 0);
     g_mutex_unlock(&log_lock);
     bmq_plugin_host_free(h);
     const char *p2 = strstr(log_text->str, "[last2] testplug destroyed");
     const char *p1 = strstr(log_text->str, "[last1] testplug destroyed");
-    CHECK(p1 && p2 && p2 < p1);
-    CHECK(followers_now(bus) == base_f);
+    EXPECT(p1 && p2 && p2 < p1);
+    EXPECT(followers_now(bus) == base_f);
     bmq_unfollow(watch);
     drain(seen);
     g_async_queue_unref(seen);
@@ -452,9 +434,9 @@ static void install_copy(const char *src, const char *dst)
 {
     char *bytes = NULL, *tmp = g_strconcat(dst, ".tmp", NULL);
     gsize len = 0;
-    CHECK(g_file_get_contents(src, &bytes, &len, NULL));
-    CHECK(g_file_set_contents(tmp, bytes, (gssize)len, NULL));
-    CHECK(g_rename(tmp, dst) == 0);
+    EXPECT(g_file_get_contents(src, &bytes, &len, NULL));
+    EXPECT(g_file_set_contents(tmp, bytes, (gssize)len, NULL));
+    EXPECT(g_rename(tmp, dst) == 0);
     g_free(bytes);
     g_free(tmp);
 }
@@ -474,24 +456,24 @@ static void test_reinstall(void)
 
     install_copy(good, dst);
     bmq_plugin *p = bmq_plugin_load(h, dst, NULL, &err);
-    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug") == 0);
-    CHECK(bmq_plugin_load(h, dst, NULL, &err) == p); /* unchanged: cached */
+    EXPECT(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug") == 0);
+    EXPECT(bmq_plugin_load(h, dst, NULL, &err) == p); /* unchanged: cached */
     bmq_instance *i = bmq_instance_create(h, dst, "r1", NULL, NULL, &err);
-    CHECK(i != NULL);
+    EXPECT(i != NULL);
     bmq_instance_destroy(i);
 
     install_copy(other, dst);
     p = bmq_plugin_load(h, dst, NULL, &err);
-    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug_norecfg") == 0);
+    EXPECT(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug_norecfg") == 0);
     i = bmq_instance_create(h, dst, "r2", NULL, NULL, &err);
-    CHECK(i != NULL);
+    EXPECT(i != NULL);
     /* In use: a new file waits until the last instance is gone. */
     install_copy(good, dst);
     p = bmq_plugin_load(h, dst, NULL, &err);
-    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug_norecfg") == 0);
+    EXPECT(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug_norecfg") == 0);
     bmq_instance_destroy(i);
     p = bmq_plugin_load(h, dst, NULL, &err);
-    CHECK(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug") == 0);
+    EXPECT(p && strcmp(bmq_plugin_descriptor_get(p)->name, "testplug") == 0);
 
     bmq_plugin_host_free(h);
     bmq_bus_free(bus);
@@ -534,7 +516,5 @@ int main(void)
     rm_rf(tmp_root);
     g_free(tmp_root);
     g_string_free(log_text, TRUE);
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    return check_result();
 }
