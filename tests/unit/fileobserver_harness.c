@@ -2,6 +2,8 @@
  * fileobserver_harness.h). */
 #include "fileobserver_harness.h"
 
+#include "check.h"
+
 static void ev_free(gpointer p)
 {
     ev *e = p;
@@ -45,24 +47,23 @@ void fx_init(fo_fx *fx)
     fx->bus = bmq_bus_new();
     fx->root = g_dir_make_tmp("bmq-fo-XXXXXX", NULL);
     fx->data_root = g_build_filename(fx->root, ".data", NULL);
-    g_assert_nonnull(fx->root);
+    CHECK(fx->root != NULL);
     fx->host = bmq_plugin_host_new(fx->bus, NULL, fx->data_root);
     bmq_plugin_host_set_log(fx->host, fx_on_log, fx);
     const char *dir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
-    g_assert_nonnull(dir);
+    CHECK(dir != NULL);
     bmq_plugin_host_add_dir(fx->host, dir);
     fx->evs = g_ptr_array_new_with_free_func(ev_free);
     fx->logs = g_ptr_array_new_with_free_func(g_free);
     fx->strs = g_ptr_array_new_with_free_func(g_free);
     fx->f = bmq_follow(fx->bus, "*:*", fx_on_msg, NULL, fx);
-    g_assert_nonnull(fx->f);
+    CHECK(fx->f != NULL);
 }
 
 void rm_rf(const char *path)
 {
     char *argv[] = {"rm", "-rf", (char *)path, NULL};
-    g_assert_true(
-        g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+    CHECK(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
 }
 
 void fx_clear(fo_fx *fx)
@@ -102,7 +103,7 @@ bmq_instance *fx_create(fo_fx *fx, const char *id, char **error, const char *fmt
     char *json = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     json_object *cfg = json_tokener_parse(json);
-    g_assert_nonnull(cfg);
+    CHECK(cfg != NULL);
     char *err = NULL;
     bmq_instance *inst = bmq_instance_create(fx->host, "fileobserver", id, cfg, NULL, &err);
     json_object_put(cfg);
@@ -165,7 +166,7 @@ guint fx_count(fo_fx *fx, const char *name, const char *action, const char *path
 
 ev *fx_ev(fo_fx *fx, guint i)
 {
-    g_assert_cmpuint(i, <, fx->evs->len);
+    CHECK(i < fx->evs->len);
     return fx->evs->pdata[i];
 }
 
@@ -173,23 +174,23 @@ ev *fx_ev(fo_fx *fx, guint i)
 void fx_assert_ev(fo_fx *fx, guint i, const char *name, const char *action, const char *path)
 {
     ev *e = fx_ev(fx, i);
-    g_assert_cmpstr(e->name, ==, name);
-    g_assert_cmpstr(e->action, ==, action);
-    g_assert_cmpstr(e->path, ==, path);
+    CHECK_STR(e->name, name);
+    CHECK_STR(e->action, action);
+    CHECK_STR(e->path, path);
 }
 
 void write_file(const char *path, const char *data, bool append)
 {
     int fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
-    g_assert_cmpint(fd, >=, 0);
+    CHECK(fd >= 0);
     size_t n = strlen(data);
-    g_assert_cmpint(write(fd, data, n), ==, (ssize_t)n);
+    CHECK((write(fd, data, n)) == (ssize_t)n);
     close(fd);
 }
 
 void make_dirs(const char *path)
 {
-    g_assert_cmpint(g_mkdir_with_parents(path, 0755), ==, 0);
+    CHECK((g_mkdir_with_parents(path, 0755)) == 0);
 }
 
 /* Number of inotify fds this process holds. */

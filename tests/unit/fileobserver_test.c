@@ -7,6 +7,8 @@
 
 #include "fileobserver_harness.h"
 
+#include "check.h"
+
 #define WAIT_MS 3000
 
 static void test_events(void)
@@ -21,47 +23,47 @@ static void test_events(void)
     bmq_instance *inst =
         fx_create(&fx, "obs", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 30}", w);
     fx_settle(&fx, 100);
-    g_assert_cmpuint(fx.evs->len, ==, 0); /* existing files are the baseline */
+    CHECK(fx.evs->len == 0); /* existing files are the baseline */
 
     write_file(c, "hello", false);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     fx_assert_ev(&fx, 0, "obs", "created", c);
-    g_assert_cmpint(fx_ev(&fx, 0)->size, ==, 5);
+    CHECK((fx_ev(&fx, 0)->size) == 5);
     struct stat st;
-    g_assert_cmpint(stat(c, &st), ==, 0);
-    g_assert_cmpfloat(fx_ev(&fx, 0)->mtime, ==, st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9);
+    CHECK((stat(c, &st)) == 0);
+    CHECK((fx_ev(&fx, 0)->mtime) == (st.st_mtim.tv_sec + st.st_mtim.tv_nsec / 1e9));
 
     write_file(a, "second\n", true);
-    g_assert_true(fx_wait(&fx, 2, WAIT_MS));
+    CHECK(fx_wait(&fx, 2, WAIT_MS));
     fx_assert_ev(&fx, 1, "obs", "modified", a);
-    g_assert_cmpint(fx_ev(&fx, 1)->size, ==, 13);
+    CHECK((fx_ev(&fx, 1)->size) == 13);
 
-    g_assert_cmpint(unlink(c), ==, 0);
-    g_assert_true(fx_wait(&fx, 3, WAIT_MS));
+    CHECK(unlink(c) == 0);
+    CHECK(fx_wait(&fx, 3, WAIT_MS));
     fx_assert_ev(&fx, 2, "obs", "removed", c);
-    g_assert_cmpint(fx_ev(&fx, 2)->size, ==, -1);
+    CHECK((fx_ev(&fx, 2)->size) == -1);
 
     /* Files outside the glob never show up. */
     write_file(d, "x", false);
     write_file(b, "more", true);
-    g_assert_cmpint(unlink(b), ==, 0);
+    CHECK(unlink(b) == 0);
     write_file(fx_path(&fx, "w/.hidden.log"), "h", false); /* '*' skips a leading dot */
     fx_settle(&fx, 150);
-    g_assert_cmpuint(fx.evs->len, ==, 3);
+    CHECK(fx.evs->len == 3);
 
     /* "touch" changes mtime only: still a modification. */
-    g_assert_cmpint(utimensat(AT_FDCWD, a, NULL, 0), ==, 0);
-    g_assert_true(fx_wait(&fx, 4, WAIT_MS));
+    CHECK((utimensat(AT_FDCWD, a, NULL, 0)) == 0);
+    CHECK(fx_wait(&fx, 4, WAIT_MS));
     fx_assert_ev(&fx, 3, "obs", "modified", a);
     fx_settle(&fx, 100);
-    g_assert_cmpuint(fx.evs->len, ==, 4);
+    CHECK(fx.evs->len == 4);
 
     /* A symbolic link to a file counts as that file (size of the target). */
     char *lnk = fx_path(&fx, "w/link.log");
-    g_assert_cmpint(symlink(d, lnk), ==, 0);
-    g_assert_true(fx_wait(&fx, 5, WAIT_MS));
+    CHECK((symlink(d, lnk)) == 0);
+    CHECK(fx_wait(&fx, 5, WAIT_MS));
     fx_assert_ev(&fx, 4, "obs", "created", lnk);
-    g_assert_cmpint(fx_ev(&fx, 4)->size, ==, 1);
+    CHECK((fx_ev(&fx, 4)->size) == 1);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -81,22 +83,22 @@ static void test_debounce(void)
     chunk[100] = '\0';
     int fd = open(a, O_WRONLY | O_APPEND | O_CLOEXEC);
     for (int i = 0; i < 500; i++)
-        g_assert_cmpint(write(fd, chunk, 100), ==, 100);
+        CHECK((write(fd, chunk, 100)) == 100);
     close(fd);
     fx_settle(&fx, 300);
-    g_assert_cmpuint(fx.evs->len, ==, 1);
+    CHECK(fx.evs->len == 1);
     fx_assert_ev(&fx, 0, "deb", "modified", a);
-    g_assert_cmpint(fx_ev(&fx, 0)->size, ==, 50000);
+    CHECK((fx_ev(&fx, 0)->size) == 50000);
 
     /* A new file written in chunks: one "created" with its final size. */
     fd = open(n, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     for (int i = 0; i < 50; i++)
-        g_assert_cmpint(write(fd, chunk, 100), ==, 100);
+        CHECK((write(fd, chunk, 100)) == 100);
     close(fd);
     fx_settle(&fx, 300);
-    g_assert_cmpuint(fx.evs->len, ==, 2);
+    CHECK(fx.evs->len == 2);
     fx_assert_ev(&fx, 1, "deb", "created", n);
-    g_assert_cmpint(fx_ev(&fx, 1)->size, ==, 5000);
+    CHECK((fx_ev(&fx, 1)->size) == 5000);
 
     /* Writes spread over several windows: at most one per window. */
     gint64 t0 = g_get_monotonic_time();
@@ -110,10 +112,10 @@ static void test_debounce(void)
     double secs = (g_get_monotonic_time() - t0) / 1e6;
     fx_settle(&fx, 250);
     guint mods = fx_count(&fx, "deb", "modified", a) - 1;
-    g_test_message("%u modified over %.2f s of writes every 60 ms", mods, secs);
-    g_assert_cmpuint(mods, >=, 2);
-    g_assert_cmpuint(mods, <=, (guint)(secs / 0.1) + 2);
-    g_assert_cmpint(fx_ev(&fx, fx.evs->len - 1)->size, ==, 50006);
+    fprintf(stderr, "%u modified over %.2f s of writes every 60 ms\n", mods, secs);
+    CHECK(mods >= 2);
+    CHECK(mods <= ((guint)(secs / 0.1) + 2));
+    CHECK((fx_ev(&fx, fx.evs->len - 1)->size) == 50006);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -127,8 +129,8 @@ static void test_debounce_zero(void)
     bmq_instance *inst = fx_create(&fx, "now", NULL, "{\"path\": \"%s/\", \"debounce_ms\": 0}", w);
     gint64 t0 = g_get_monotonic_time();
     write_file(a, "1", false);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
-    g_test_message("created after %.2f ms", (g_get_monotonic_time() - t0) / 1000.0);
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
+    fprintf(stderr, "created after %.2f ms\n", (g_get_monotonic_time() - t0) / 1000.0);
     fx_assert_ev(&fx, 0, "now", "created", a);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
@@ -149,33 +151,33 @@ static void test_rename(void)
     bmq_instance *inst =
         fx_create(&fx, "ren", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 20}", w);
 
-    g_assert_cmpint(rename(a, at), ==, 0); /* out of the glob */
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK((rename(a, at)) == 0); /* out of the glob */
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     fx_assert_ev(&fx, 0, "ren", "removed", a);
-    g_assert_cmpint(rename(at, b), ==, 0); /* into the glob */
-    g_assert_true(fx_wait(&fx, 2, WAIT_MS));
+    CHECK((rename(at, b)) == 0); /* into the glob */
+    CHECK(fx_wait(&fx, 2, WAIT_MS));
     fx_assert_ev(&fx, 1, "ren", "created", b);
-    g_assert_cmpint(rename(b, c), ==, 0); /* within: removed old + created new */
-    g_assert_true(fx_wait(&fx, 4, WAIT_MS));
+    CHECK((rename(b, c)) == 0); /* within: removed old + created new */
+    CHECK(fx_wait(&fx, 4, WAIT_MS));
     fx_assert_ev(&fx, 2, "ren", "removed", b);
     fx_assert_ev(&fx, 3, "ren", "created", c);
     write_file(ox, "outside", false);
-    g_assert_cmpint(rename(ox, x), ==, 0); /* in from an unwatched directory */
-    g_assert_true(fx_wait(&fx, 5, WAIT_MS));
+    CHECK((rename(ox, x)) == 0); /* in from an unwatched directory */
+    CHECK(fx_wait(&fx, 5, WAIT_MS));
     fx_assert_ev(&fx, 4, "ren", "created", x);
-    g_assert_cmpint(fx_ev(&fx, 4)->size, ==, 7);
-    g_assert_cmpint(rename(x, oy), ==, 0); /* out to an unwatched directory */
-    g_assert_true(fx_wait(&fx, 6, WAIT_MS));
+    CHECK((fx_ev(&fx, 4)->size) == 7);
+    CHECK((rename(x, oy)) == 0); /* out to an unwatched directory */
+    CHECK(fx_wait(&fx, 6, WAIT_MS));
     fx_assert_ev(&fx, 5, "ren", "removed", x);
     /* Atomic replace of a watched file (write temp + rename over it). */
     char *tmp = fx_path(&fx, "w/.c.log.tmp");
     write_file(tmp, "replaced", false);
-    g_assert_cmpint(rename(tmp, c), ==, 0);
-    g_assert_true(fx_wait(&fx, 7, WAIT_MS));
+    CHECK((rename(tmp, c)) == 0);
+    CHECK(fx_wait(&fx, 7, WAIT_MS));
     fx_assert_ev(&fx, 6, "ren", "modified", c);
-    g_assert_cmpint(fx_ev(&fx, 6)->size, ==, 8);
+    CHECK((fx_ev(&fx, 6)->size) == 8);
     fx_settle(&fx, 100);
-    g_assert_cmpuint(fx.evs->len, ==, 7);
+    CHECK(fx.evs->len == 7);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -194,44 +196,44 @@ static void test_recursive(void)
         fx_create(&fx, "flat", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 20}", r);
 
     write_file(old, "more", true);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     fx_assert_ev(&fx, 0, "rec", "modified", old);
 
     char *nd = fx_path(&fx, "r/new"), *nf = fx_path(&fx, "r/new/n.log");
     make_dirs(nd);
     fx_settle(&fx, 60); /* the directory is watched once the loop saw it */
     write_file(nf, "n", false);
-    g_assert_true(fx_wait(&fx, 2, WAIT_MS));
+    CHECK(fx_wait(&fx, 2, WAIT_MS));
     fx_assert_ev(&fx, 1, "rec", "created", nf);
 
     /* A tree made and filled before the observer sees it. */
     char *deep = fx_path(&fx, "r/a/b/c/deep.log");
     make_dirs(fx_path(&fx, "r/a/b/c"));
     write_file(deep, "d", false);
-    g_assert_true(fx_wait(&fx, 3, WAIT_MS));
+    CHECK(fx_wait(&fx, 3, WAIT_MS));
     fx_assert_ev(&fx, 2, "rec", "created", deep);
 
     write_file(top, "t", false);
-    g_assert_true(fx_wait(&fx, 5, WAIT_MS));
-    g_assert_cmpuint(fx_count(&fx, "rec", "created", top), ==, 1);
-    g_assert_cmpuint(fx_count(&fx, "flat", "created", top), ==, 1);
+    CHECK(fx_wait(&fx, 5, WAIT_MS));
+    CHECK((fx_count(&fx, "rec", "created", top)) == 1);
+    CHECK((fx_count(&fx, "flat", "created", top)) == 1);
 
     /* Renaming a subtree: removed under the old name, created under the new. */
     char *ren = fx_path(&fx, "r/renamed"), *rf = fx_path(&fx, "r/renamed/n.log");
-    g_assert_cmpint(rename(nd, ren), ==, 0);
-    g_assert_true(fx_wait(&fx, 7, WAIT_MS));
-    g_assert_cmpuint(fx_count(&fx, "rec", "removed", nf), ==, 1);
-    g_assert_cmpuint(fx_count(&fx, "rec", "created", rf), ==, 1);
+    CHECK((rename(nd, ren)) == 0);
+    CHECK(fx_wait(&fx, 7, WAIT_MS));
+    CHECK((fx_count(&fx, "rec", "removed", nf)) == 1);
+    CHECK((fx_count(&fx, "rec", "created", rf)) == 1);
     write_file(rf, "still watched", true);
-    g_assert_true(fx_wait(&fx, 8, WAIT_MS));
+    CHECK(fx_wait(&fx, 8, WAIT_MS));
     fx_assert_ev(&fx, 7, "rec", "modified", rf);
 
     rm_rf(fx_path(&fx, "r/a"));
-    g_assert_true(fx_wait(&fx, 9, WAIT_MS));
+    CHECK(fx_wait(&fx, 9, WAIT_MS));
     fx_assert_ev(&fx, 8, "rec", "removed", deep);
     fx_settle(&fx, 100);
-    g_assert_cmpuint(fx.evs->len, ==, 9);
-    g_assert_cmpuint(fx_count(&fx, "flat", NULL, NULL), ==, 1); /* only top.log */
+    CHECK(fx.evs->len == 9);
+    CHECK((fx_count(&fx, "flat", NULL, NULL)) == 1); /* only top.log */
     bmq_instance_destroy(rec);
     bmq_instance_destroy(flat);
     fx_clear(&fx);
@@ -255,9 +257,9 @@ static void test_dir_glob(void)
     make_dirs(fx_path(&fx, "g/y1"));
     write_file(ya, "2", false);
     fx_settle(&fx, 150);
-    g_assert_cmpuint(fx.evs->len, ==, 2);
-    g_assert_cmpuint(fx_count(&fx, "dg", "created", xa), ==, 1);
-    g_assert_cmpuint(fx_count(&fx, "dg", "created", ya), ==, 1);
+    CHECK(fx.evs->len == 2);
+    CHECK((fx_count(&fx, "dg", "created", xa)) == 1);
+    CHECK((fx_count(&fx, "dg", "created", ya)) == 1);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -274,38 +276,38 @@ static void test_base_removed_recreated(void)
     bmq_instance *inst =
         fx_create(&fx, "base", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 20}", base);
     rm_rf(base);
-    g_assert_true(fx_wait(&fx, 2, WAIT_MS));
-    g_assert_cmpuint(fx_count(&fx, "base", "removed", a), ==, 1);
-    g_assert_cmpuint(fx_count(&fx, "base", "removed", b), ==, 1);
+    CHECK(fx_wait(&fx, 2, WAIT_MS));
+    CHECK((fx_count(&fx, "base", "removed", a)) == 1);
+    CHECK((fx_count(&fx, "base", "removed", b)) == 1);
     make_dirs(base);
     fx_settle(&fx, 60);
     write_file(c, "c", false);
-    g_assert_true(fx_wait(&fx, 3, WAIT_MS));
+    CHECK(fx_wait(&fx, 3, WAIT_MS));
     fx_assert_ev(&fx, 2, "base", "created", c);
 
     /* Whole parent gone, then a populated directory moved into place. */
     rm_rf(fx_path(&fx, "p"));
-    g_assert_true(fx_wait(&fx, 4, WAIT_MS));
+    CHECK(fx_wait(&fx, 4, WAIT_MS));
     fx_assert_ev(&fx, 3, "base", "removed", c);
     char *prep = fx_path(&fx, "prep/base");
     make_dirs(prep);
     write_file(fx_path(&fx, "prep/base/d.log"), "d", false);
     write_file(fx_path(&fx, "prep/base/e.txt"), "e", false);
-    g_assert_cmpint(rename(fx_path(&fx, "prep"), fx_path(&fx, "p")), ==, 0);
-    g_assert_true(fx_wait(&fx, 5, WAIT_MS));
+    CHECK((rename(fx_path(&fx, "prep"), fx_path(&fx, "p"))) == 0);
+    CHECK(fx_wait(&fx, 5, WAIT_MS));
     fx_assert_ev(&fx, 4, "base", "created", fx_path(&fx, "p/base/d.log"));
     write_file(a, "again", false);
-    g_assert_true(fx_wait(&fx, 6, WAIT_MS));
+    CHECK(fx_wait(&fx, 6, WAIT_MS));
     fx_assert_ev(&fx, 5, "base", "created", a);
 
     /* The base moved away counts as removed too. */
-    g_assert_cmpint(rename(base, fx_path(&fx, "p/moved")), ==, 0);
-    g_assert_true(fx_wait(&fx, 8, WAIT_MS));
-    g_assert_cmpuint(fx_count(&fx, "base", "removed", a), ==, 2);
-    g_assert_cmpuint(fx_count(&fx, "base", "removed", fx_path(&fx, "p/base/d.log")), ==, 1);
+    CHECK((rename(base, fx_path(&fx, "p/moved"))) == 0);
+    CHECK(fx_wait(&fx, 8, WAIT_MS));
+    CHECK((fx_count(&fx, "base", "removed", a)) == 2);
+    CHECK((fx_count(&fx, "base", "removed", fx_path(&fx, "p/base/d.log"))) == 1);
     write_file(fx_path(&fx, "p/moved/f.log"), "f", false);
     fx_settle(&fx, 100);
-    g_assert_cmpuint(fx.evs->len, ==, 8);
+    CHECK(fx.evs->len == 8);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -321,17 +323,17 @@ static void test_parent_renamed(void)
     write_file(a, "a", false);
     bmq_instance *inst =
         fx_create(&fx, "par", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 20}", base);
-    g_assert_cmpint(rename(fx_path(&fx, "p/q"), fx_path(&fx, "p/r")), ==, 0);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK((rename(fx_path(&fx, "p/q"), fx_path(&fx, "p/r"))) == 0);
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     fx_assert_ev(&fx, 0, "par", "removed", a);
     write_file(fx_path(&fx, "p/r/base/stale.log"), "s", false); /* no longer the glob */
     make_dirs(base);
     fx_settle(&fx, 60);
     write_file(a, "again", false);
-    g_assert_true(fx_wait(&fx, 2, WAIT_MS));
+    CHECK(fx_wait(&fx, 2, WAIT_MS));
     fx_assert_ev(&fx, 1, "par", "created", a);
     fx_settle(&fx, 100);
-    g_assert_cmpuint(fx.evs->len, ==, 2);
+    CHECK(fx.evs->len == 2);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -344,15 +346,15 @@ static void test_base_missing_at_start(void)
     bmq_instance *inst =
         fx_create(&fx, "late", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 20}", base);
     json_object *st = bmq_instance_status(inst), *s, *v;
-    g_assert_true(json_object_object_get_ex(st, "status", &s));
-    g_assert_true(json_object_object_get_ex(s, "base_exists", &v));
-    g_assert_false(json_object_get_boolean(v));
+    CHECK(json_object_object_get_ex(st, "status", &s));
+    CHECK(json_object_object_get_ex(s, "base_exists", &v));
+    CHECK(!json_object_get_boolean(v));
     json_object_put(st);
     make_dirs(fx_path(&fx, "x"));
     fx_settle(&fx, 40);
     make_dirs(base);
     write_file(f, "f", false);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     fx_assert_ev(&fx, 0, "late", "created", f);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
@@ -371,14 +373,14 @@ static void test_two_instances(void)
                   "{\"path\": \"%s/*.txt\", \"debounce_ms\": 20, \"events\": [\"removed\"]}", w);
     write_file(l, "l", false);
     write_file(t, "t", false);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     unlink(l);
     unlink(t);
     fx_settle(&fx, 150);
-    g_assert_cmpuint(fx_count(&fx, "logs", "created", l), ==, 1);
-    g_assert_cmpuint(fx_count(&fx, "logs", "removed", l), ==, 1);
-    g_assert_cmpuint(fx_count(&fx, "texts", "removed", t), ==, 1);
-    g_assert_cmpuint(fx.evs->len, ==, 3); /* texts reports removals only */
+    CHECK((fx_count(&fx, "logs", "created", l)) == 1);
+    CHECK((fx_count(&fx, "logs", "removed", l)) == 1);
+    CHECK((fx_count(&fx, "texts", "removed", t)) == 1);
+    CHECK(fx.evs->len == 3); /* texts reports removals only */
     bmq_instance_destroy(i1);
     bmq_instance_destroy(i2);
     fx_clear(&fx);
@@ -407,10 +409,10 @@ static void test_config(void)
         json_object *cfg = json_tokener_parse(bad[i].json);
         bmq_instance *inst = bmq_instance_create(fx.host, "fileobserver", "bad", cfg, NULL, &err);
         json_object_put(cfg);
-        g_test_message("%s -> %s", bad[i].json, err ? err : "(none)");
-        g_assert_null(inst);
-        g_assert_nonnull(err);
-        g_assert_nonnull(strstr(err, bad[i].key));
+        fprintf(stderr, "%s -> %s\n", bad[i].json, err ? err : "(none)");
+        CHECK(inst == NULL);
+        CHECK(err != NULL);
+        CHECK((strstr(err, bad[i].key)) != NULL);
         g_free(err);
     }
     /* ~ and $VARS expand. */
@@ -427,13 +429,13 @@ static void test_config(void)
                   "{\"path\": \"$HOME/$BMQ_FO_SUB/*.log\", \"debounce_ms\": 10, \"colour\": 1}");
     g_setenv("HOME", old_home, TRUE);
     write_file(f, "e", false);
-    g_assert_true(fx_wait(&fx, 2, WAIT_MS));
-    g_assert_cmpuint(fx_count(&fx, "tilde", "created", f), ==, 1);
-    g_assert_cmpuint(fx_count(&fx, "vars", "created", f), ==, 1);
+    CHECK(fx_wait(&fx, 2, WAIT_MS));
+    CHECK((fx_count(&fx, "tilde", "created", f)) == 1);
+    CHECK((fx_count(&fx, "vars", "created", f)) == 1);
     bool warned = false;
     for (guint i = 0; i < fx.logs->len; i++)
         warned = warned || strstr(fx.logs->pdata[i], "colour") != NULL;
-    g_assert_true(warned);
+    CHECK(warned);
     bmq_instance_destroy(i1);
     bmq_instance_destroy(i2);
     g_free(old_home);
@@ -475,16 +477,16 @@ static int watch_limit_child(void)
         if (strstr(fx.logs->pdata[i], "watch limit reached") &&
             strstr(fx.logs->pdata[i], "max_user_watches = 4"))
             errors++;
-    g_assert_cmpuint(errors, ==, 1);
+    CHECK(errors == 1);
     json_object *st = bmq_instance_status(inst), *s, *v;
-    g_assert_true(json_object_object_get_ex(st, "status", &s));
-    g_assert_true(json_object_object_get_ex(s, "watch_limit_hit", &v));
-    g_assert_true(json_object_get_boolean(v));
+    CHECK(json_object_object_get_ex(st, "status", &s));
+    CHECK(json_object_object_get_ex(s, "watch_limit_hit", &v));
+    CHECK(json_object_get_boolean(v));
     json_object_put(st);
     /* What is watched still works. */
     char *f = fx_path(&fx, "r/top.log");
     write_file(f, "t", false);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     fx_assert_ev(&fx, 0, "lim", "created", f);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
@@ -500,15 +502,15 @@ static void test_watch_limit(void)
     char *out = NULL;
     int status = 0;
     GError *err = NULL;
-    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &out,
-                               NULL, &status, &err));
-    g_assert_no_error(err);
+    CHECK(g_spawn_sync(NULL, argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &out, NULL,
+                       &status, &err));
+    CHECK(err == NULL);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 77) {
-        g_test_skip(out);
+        fprintf(stderr, "skipped: %s\n", out);
     } else {
-        g_test_message("%s", out);
-        g_assert_true(WIFEXITED(status));
-        g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+        fprintf(stderr, "%s\n", out);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
     }
     g_free(out);
 }
@@ -522,26 +524,26 @@ static void test_reconfigure_destroy(void)
     make_dirs(w);
     bmq_instance *inst =
         fx_create(&fx, "rc", NULL, "{\"path\": \"%s/*.log\", \"debounce_ms\": 10}", w);
-    g_assert_cmpint(count_inotify_fds(), ==, fds0 + 1);
+    CHECK(count_inotify_fds() == (fds0 + 1));
     json_object *cfg = json_object_new_object();
     char *pat = g_strdup_printf("%s/*.txt", w);
     json_object_object_add(cfg, "path", json_object_new_string(pat));
     json_object_object_add(cfg, "debounce_ms", json_object_new_int(10));
     char *err = NULL;
-    g_assert_cmpint(bmq_instance_reconfigure(inst, cfg, &err), ==, 0);
+    CHECK((bmq_instance_reconfigure(inst, cfg, &err)) == 0);
     json_object_put(cfg);
     write_file(fx_path(&fx, "w/a.log"), "a", false);
     write_file(fx_path(&fx, "w/a.txt"), "a", false);
-    g_assert_true(fx_wait(&fx, 1, WAIT_MS));
+    CHECK(fx_wait(&fx, 1, WAIT_MS));
     fx_settle(&fx, 60);
-    g_assert_cmpuint(fx.evs->len, ==, 1);
+    CHECK(fx.evs->len == 1);
     fx_assert_ev(&fx, 0, "rc", "created", fx_path(&fx, "w/a.txt"));
-    g_assert_cmpint(count_inotify_fds(), ==, fds0 + 1);
+    CHECK(count_inotify_fds() == (fds0 + 1));
     bmq_instance_destroy(inst);
-    g_assert_cmpint(count_inotify_fds(), ==, fds0); /* every watch and the fd released */
+    CHECK(count_inotify_fds() == fds0); /* every watch and the fd released */
     write_file(fx_path(&fx, "w/b.txt"), "b", false);
     fx_settle(&fx, 60);
-    g_assert_cmpuint(fx.evs->len, ==, 1);
+    CHECK(fx.evs->len == 1);
     g_free(pat);
     fx_clear(&fx);
 }
@@ -550,19 +552,18 @@ int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "--watch-limit-child"))
         return watch_limit_child();
-    g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/fileobserver/events", test_events);
-    g_test_add_func("/fileobserver/debounce", test_debounce);
-    g_test_add_func("/fileobserver/debounce_zero", test_debounce_zero);
-    g_test_add_func("/fileobserver/rename", test_rename);
-    g_test_add_func("/fileobserver/recursive", test_recursive);
-    g_test_add_func("/fileobserver/dir_glob", test_dir_glob);
-    g_test_add_func("/fileobserver/base_removed_recreated", test_base_removed_recreated);
-    g_test_add_func("/fileobserver/parent_renamed", test_parent_renamed);
-    g_test_add_func("/fileobserver/base_missing_at_start", test_base_missing_at_start);
-    g_test_add_func("/fileobserver/two_instances", test_two_instances);
-    g_test_add_func("/fileobserver/config", test_config);
-    g_test_add_func("/fileobserver/reconfigure_destroy", test_reconfigure_destroy);
-    g_test_add_func("/fileobserver/watch_limit", test_watch_limit);
-    return g_test_run();
+    RUN(test_events);
+    RUN(test_debounce);
+    RUN(test_debounce_zero);
+    RUN(test_rename);
+    RUN(test_recursive);
+    RUN(test_dir_glob);
+    RUN(test_base_removed_recreated);
+    RUN(test_parent_renamed);
+    RUN(test_base_missing_at_start);
+    RUN(test_two_instances);
+    RUN(test_config);
+    RUN(test_reconfigure_destroy);
+    RUN(test_watch_limit);
+    return 0;
 }

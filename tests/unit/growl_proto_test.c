@@ -10,6 +10,8 @@
 
 #include "growl_proto.h"
 
+#include "check.h"
+
 /* ---- helpers written from the specs, independent of the plugin --------------- */
 
 static GBytes *unhex(const char *hex)
@@ -105,20 +107,20 @@ static void test_key_vectors(void)
     for (size_t i = 0; i < G_N_ELEMENTS(v); i++) {
         char *got = gntp__key_hash_hex(v[i].h, v[i].pw, sp, sl);
         if (v[i].want) {
-            g_assert_cmpstr(got, ==, v[i].want);
+            CHECK_STR(got, v[i].want);
             char *lower = g_ascii_strdown(got, -1);
-            g_assert_true(gntp__key_verify(gntp__hash_name(v[i].h), lower,
-                                           "0123456789abcdef0123456789ABCDEF", v[i].pw));
-            g_assert_false(gntp__key_verify(gntp__hash_name(v[i].h), lower,
-                                            "0123456789abcdef0123456789ABCDEF", "fo"));
+            CHECK(gntp__key_verify(gntp__hash_name(v[i].h), lower,
+                                   "0123456789abcdef0123456789ABCDEF", v[i].pw));
+            CHECK(!(gntp__key_verify(gntp__hash_name(v[i].h), lower,
+                                     "0123456789abcdef0123456789ABCDEF", "fo")));
             g_free(lower);
         } else {
-            g_assert_cmpstr(got, !=, "78EBA1588412EDBC0F750CD52B760A95");
+            CHECK(strcmp(got, "78EBA1588412EDBC0F750CD52B760A95") != 0);
         }
         g_free(got);
     }
-    g_assert_false(gntp__key_verify("MD5", "75F5A44925528ACD041EE624234FCEF7", "0123X", "foo"));
-    g_assert_false(gntp__key_verify("CRC32", "00", "00", "foo"));
+    CHECK(!(gntp__key_verify("MD5", "75F5A44925528ACD041EE624234FCEF7", "0123X", "foo")));
+    CHECK(!(gntp__key_verify("CRC32", "00", "00", "foo")));
     g_bytes_unref(salt);
 }
 
@@ -142,26 +144,26 @@ static void test_key_field_fresh(void)
             char *eol = strstr(s, "\r\n");
             *eol = '\0';
             char **tok = g_strsplit(s, " ", -1);
-            g_assert_cmpuint(g_strv_length(tok), ==, 4);
-            g_assert_cmpstr(tok[0], ==, "GNTP/1.0");
-            g_assert_cmpstr(tok[1], ==, "NOTIFY");
-            g_assert_cmpstr(tok[2], ==, "NONE");
+            CHECK(g_strv_length(tok) == 4);
+            CHECK_STR(tok[0], "GNTP/1.0");
+            CHECK_STR(tok[1], "NOTIFY");
+            CHECK_STR(tok[2], "NONE");
             char *colon = strchr(tok[3], ':'), *dot = strchr(tok[3], '.');
-            g_assert_nonnull(colon);
-            g_assert_nonnull(dot);
+            CHECK(colon != NULL);
+            CHECK(dot != NULL);
             *colon = *dot = '\0';
-            g_assert_cmpstr(tok[3], ==, gntp__hash_name(algs[a].h));
-            g_assert_cmpuint(strlen(dot + 1), >=, 8); /* 4..16 salt bytes */
-            g_assert_cmpuint(strlen(dot + 1), <=, 32);
+            CHECK_STR(tok[3], gntp__hash_name(algs[a].h));
+            CHECK((strlen(dot + 1)) >= 8); /* 4..16 salt bytes */
+            CHECK((strlen(dot + 1)) <= 32);
             char *want = spec_keyhash(algs[a].t, "s3cret", dot + 1);
-            g_assert_cmpstr(colon + 1, ==, want);
+            CHECK_STR(colon + 1, want);
             salts[round] = g_strdup(dot + 1);
             g_free(want);
             g_strfreev(tok);
             g_free(s);
             g_bytes_unref(req);
         }
-        g_assert_cmpstr(salts[0], !=, salts[1]);
+        CHECK(strcmp(salts[0], salts[1]) != 0);
         g_free(salts[0]);
         g_free(salts[1]);
     }
@@ -176,21 +178,20 @@ static void test_register_bytes(void)
     GBytes *req = gntp__format_register(&r, GNTP_HASH_MD5, "");
     char *s = bytes_str(req);
     char *got = without_origin(s);
-    g_assert_cmpstr(got, ==,
-                    "GNTP/1.0 REGISTER NONE\r\n"
-                    "Application-Name: berryMQ\r\n"
-                    "Notifications-Count: 2\r\n"
-                    "\r\n"
-                    "Notification-Name: build\r\n"
-                    "Notification-Display-Name: build\r\n"
-                    "Notification-Enabled: True\r\n"
-                    "\r\n"
-                    "Notification-Name: deploy\r\n"
-                    "Notification-Display-Name: deploy\r\n"
-                    "Notification-Enabled: True\r\n"
-                    "\r\n");
-    g_assert_true(g_str_has_suffix(s, "\r\n\r\n"));
-    g_assert_nonnull(strstr(s, "\r\nOrigin-Software-Name: berryMQ hub\r\n"));
+    CHECK_STR(got, "GNTP/1.0 REGISTER NONE\r\n"
+                   "Application-Name: berryMQ\r\n"
+                   "Notifications-Count: 2\r\n"
+                   "\r\n"
+                   "Notification-Name: build\r\n"
+                   "Notification-Display-Name: build\r\n"
+                   "Notification-Enabled: True\r\n"
+                   "\r\n"
+                   "Notification-Name: deploy\r\n"
+                   "Notification-Display-Name: deploy\r\n"
+                   "Notification-Enabled: True\r\n"
+                   "\r\n");
+    CHECK(g_str_has_suffix(s, "\r\n\r\n"));
+    CHECK((strstr(s, "\r\nOrigin-Software-Name: berryMQ hub\r\n")) != NULL);
     g_free(got);
     g_free(s);
     g_bytes_unref(req);
@@ -216,7 +217,7 @@ static void test_notify_bytes_icon(void)
     char *md5 = g_compute_checksum_for_data(G_CHECKSUM_MD5, png, sizeof png);
     /* The headers, up to the blank line that ends them. */
     const char *blank = g_strstr_len(p, (gssize)len, "\r\n\r\n");
-    g_assert_nonnull(blank);
+    CHECK(blank != NULL);
     char *head = g_strndup(p, (gsize)(blank - p) + 2);
     char *got = without_origin(head);
     char *want = g_strdup_printf("GNTP/1.0 NOTIFY NONE\r\n"
@@ -231,14 +232,15 @@ static void test_notify_bytes_icon(void)
                                  "Notification-Callback-Context: build:done\r\n"
                                  "Notification-Callback-Context-Type: berrymq-id\r\n",
                                  md5);
-    g_assert_cmpstr(got, ==, want);
+    CHECK_STR(got, want);
     /* The binary section follows, then the request ends in CRLF CRLF. */
     GString *tail = g_string_new(NULL);
     g_string_append_printf(tail, "\r\n\r\nIdentifier: %s\r\nLength: %zu\r\n\r\n", md5, sizeof png);
     g_string_append_len(tail, (const char *)png, sizeof png);
     g_string_append(tail, "\r\n\r\n");
-    g_assert_cmpuint(len, >, tail->len);
-    g_assert_cmpmem(p + len - tail->len, tail->len, tail->str, tail->len);
+    CHECK(len > tail->len);
+    CHECK((size_t)(tail->len) == (size_t)(tail->len) &&
+          memcmp(p + len - tail->len, tail->str, tail->len) == 0);
     g_string_free(tail, TRUE);
     g_free(want);
     g_free(got);
@@ -254,10 +256,10 @@ static void test_notify_icon_url(void)
     gntp_notify n = {.application = "a", .name = "b", .title = "c", .icon = &icon};
     GBytes *req = gntp__format_notify(&n, GNTP_HASH_MD5, NULL);
     char *s = bytes_str(req);
-    g_assert_true(g_str_has_prefix(s, "GNTP/1.0 NOTIFY NONE\r\n"));
-    g_assert_nonnull(strstr(s, "\r\nNotification-Icon: http://example.org/i.png\r\n"));
-    g_assert_null(strstr(s, "Identifier:"));
-    g_assert_null(strstr(s, "Callback"));
+    CHECK(g_str_has_prefix(s, "GNTP/1.0 NOTIFY NONE\r\n"));
+    CHECK((strstr(s, "\r\nNotification-Icon: http://example.org/i.png\r\n")) != NULL);
+    CHECK((strstr(s, "Identifier:")) == NULL);
+    CHECK((strstr(s, "Callback")) == NULL);
     g_free(s);
     g_bytes_unref(req);
 }
@@ -267,7 +269,7 @@ static void test_notify_icon_url(void)
 static void check_hex(GBytes *b, const char *want)
 {
     char *h = hexstr(b);
-    g_assert_cmpstr(h, ==, want);
+    CHECK_STR(h, want);
     g_free(h);
 }
 
@@ -293,7 +295,7 @@ static void test_udp_vectors(void)
     b = udp__format_notify("berryMQ", "build", "T", "x", 2, false, GNTP_HASH_NONE, "");
     check_hex(b, "0105000400050001000100076275696c64547862657272794d51");
     g_bytes_unref(b);
-    g_assert_null(udp__format_notify("a", "b", "c", "d", 0, false, GNTP_HASH_SHA1, ""));
+    CHECK((udp__format_notify("a", "b", "c", "d", 0, false, GNTP_HASH_SHA1, "")) == NULL);
 }
 
 static void test_udp_parse(void)
@@ -304,56 +306,56 @@ static void test_udp_parse(void)
                       "eeec69e421e4fdd5f13dd56a2c23fe56");
     gsize n;
     const guint8 *p = g_bytes_get_data(b, &n);
-    g_assert_cmpint(udp__parse(p, n, "secret", &ev, &err), ==, 0);
-    g_assert_cmpint(ev->kind, ==, GROWL_EV_NOTIFY);
-    g_assert_cmpstr(ev->application, ==, "berryMQ");
-    g_assert_cmpstr(ev->name, ==, "build");
-    g_assert_cmpstr(ev->title, ==, "T");
-    g_assert_cmpstr(ev->text, ==, "x");
-    g_assert_cmpint(ev->priority, ==, -2);
-    g_assert_true(ev->sticky);
+    CHECK((udp__parse(p, n, "secret", &ev, &err)) == 0);
+    CHECK(ev->kind == GROWL_EV_NOTIFY);
+    CHECK_STR(ev->application, "berryMQ");
+    CHECK_STR(ev->name, "build");
+    CHECK_STR(ev->title, "T");
+    CHECK_STR(ev->text, "x");
+    CHECK(ev->priority == -2);
+    CHECK(ev->sticky);
     growl__event_free(ev);
     /* Wrong password, truncated, padded. */
-    g_assert_cmpint(udp__parse(p, n, "Secret", &ev, &err), <, 0);
-    g_assert_nonnull(strstr(err, "checksum"));
+    CHECK((udp__parse(p, n, "Secret", &ev, &err)) < 0);
+    CHECK((strstr(err, "checksum")) != NULL);
     g_clear_pointer(&err, g_free);
     for (gsize cut = 0; cut < n; cut++) {
-        g_assert_cmpint(udp__parse(p, cut, "secret", &ev, &err), <, 0);
-        g_assert_null(ev);
+        CHECK((udp__parse(p, cut, "secret", &ev, &err)) < 0);
+        CHECK(ev == NULL);
         g_clear_pointer(&err, g_free);
     }
     g_bytes_unref(b);
 
     /* The flags word in the byte order of little-endian bit-field senders. */
     guint8 le[] = {1, 5, 0x0d, 0x00, 0, 1, 0, 1, 0, 0, 0, 1, 'n', 't', 'a'};
-    g_assert_cmpint(udp__parse(le, sizeof le, "", &ev, &err), ==, 0);
-    g_assert_cmpint(ev->priority, ==, -2);
-    g_assert_true(ev->sticky);
-    g_assert_cmpstr(ev->text, ==, "");
+    CHECK((udp__parse(le, sizeof le, "", &ev, &err)) == 0);
+    CHECK(ev->priority == -2);
+    CHECK(ev->sticky);
+    CHECK_STR(ev->text, "");
     growl__event_free(ev);
     /* NOAUTH is refused once a password is set; AES packets are refused. */
-    g_assert_cmpint(udp__parse(le, sizeof le, "pw", &ev, &err), <, 0);
+    CHECK((udp__parse(le, sizeof le, "pw", &ev, &err)) < 0);
     g_clear_pointer(&err, g_free);
     le[0] = 2;
-    g_assert_cmpint(udp__parse(le, sizeof le, "", &ev, &err), <, 0);
+    CHECK((udp__parse(le, sizeof le, "", &ev, &err)) < 0);
     g_clear_pointer(&err, g_free);
 
     /* Registration with default indexes. */
     b = unhex("01020007020262657272794d5100056275696c6400066465706c6f790001"
               "8a5f8acff868bd8c0afca66ff7e1097fa86e4ea459c2aeb5aed6d6bde8aa2bcd");
     p = g_bytes_get_data(b, &n);
-    g_assert_cmpint(udp__parse(p, n, "secret", &ev, &err), ==, 0);
-    g_assert_cmpint(ev->kind, ==, GROWL_EV_REGISTER);
-    g_assert_cmpuint(ev->notifications->len, ==, 2);
-    g_assert_cmpstr(ev->notifications->pdata[1], ==, "deploy");
-    g_assert_cmpuint(ev->enabled->len, ==, 2);
+    CHECK((udp__parse(p, n, "secret", &ev, &err)) == 0);
+    CHECK(ev->kind == GROWL_EV_REGISTER);
+    CHECK(ev->notifications->len == 2);
+    CHECK_STR(ev->notifications->pdata[1], "deploy");
+    CHECK(ev->enabled->len == 2);
     growl__event_free(ev);
     g_bytes_unref(b);
     /* An oversized datagram. */
     guint8 *big = g_malloc0(GROWL_UDP_MAX_PACKET + 10);
     big[0] = 1;
     big[1] = 5;
-    g_assert_cmpint(udp__parse(big, GROWL_UDP_MAX_PACKET + 10, "", &ev, &err), <, 0);
+    CHECK((udp__parse(big, GROWL_UDP_MAX_PACKET + 10, "", &ev, &err)) < 0);
     g_clear_pointer(&err, g_free);
     g_free(big);
 }
@@ -371,7 +373,7 @@ static int parse_all(const char *req, size_t len, const char *pw, growl_event **
         g_free(err);
         return rc;
     }
-    g_assert_cmpuint(used, ==, len);
+    CHECK(used == len);
     rc = gntp__request_to_event(m, pw, ev, code, &err);
     g_free(err);
     gntp__msg_free(m);
@@ -406,26 +408,26 @@ static void test_gntp_tolerant(void)
     }
     growl_event *ev;
     int code = 0;
-    g_assert_cmpint(parse_all(req, len, "pw", &ev, &code), ==, 0);
-    g_assert_cmpint(ev->kind, ==, GROWL_EV_NOTIFY);
-    g_assert_cmpstr(ev->application, ==, "App");
-    g_assert_cmpstr(ev->name, ==, "Done");
-    g_assert_cmpstr(ev->title, ==, "Hello");
-    g_assert_cmpstr(ev->text, ==, "a\nb");
-    g_assert_cmpint(ev->priority, ==, 2);
-    g_assert_true(ev->sticky);
-    g_assert_cmpuint(ev->data_headers->len, ==, 1);
+    CHECK((parse_all(req, len, "pw", &ev, &code)) == 0);
+    CHECK(ev->kind == GROWL_EV_NOTIFY);
+    CHECK_STR(ev->application, "App");
+    CHECK_STR(ev->name, "Done");
+    CHECK_STR(ev->title, "Hello");
+    CHECK_STR(ev->text, "a\nb");
+    CHECK(ev->priority == 2);
+    CHECK(ev->sticky);
+    CHECK(ev->data_headers->len == 1);
     growl__event_free(ev);
     /* Wrong password, missing key. */
-    g_assert_cmpint(parse_all(req, len, "PW", &ev, &code), <, 0);
-    g_assert_cmpint(code, ==, GNTP_E_NOT_AUTHORIZED);
+    CHECK((parse_all(req, len, "PW", &ev, &code)) < 0);
+    CHECK(code == GNTP_E_NOT_AUTHORIZED);
     g_free(req);
     g_free(key);
     const char *nokey = "GNTP/1.0 NOTIFY NONE\r\nApplication-Name: a\r\nNotification-Name: b\r\n"
                         "Notification-Title: c\r\n\r\n";
-    g_assert_cmpint(parse_all(nokey, strlen(nokey), "pw", &ev, &code), <, 0);
-    g_assert_cmpint(code, ==, GNTP_E_NOT_AUTHORIZED);
-    g_assert_cmpint(parse_all(nokey, strlen(nokey), "", &ev, &code), ==, 0);
+    CHECK((parse_all(nokey, strlen(nokey), "pw", &ev, &code)) < 0);
+    CHECK(code == GNTP_E_NOT_AUTHORIZED);
+    CHECK((parse_all(nokey, strlen(nokey), "", &ev, &code)) == 0);
     growl__event_free(ev);
 }
 
@@ -458,28 +460,28 @@ static void test_gntp_register_resources(void)
     size_t used;
     int code;
     char *err = NULL;
-    g_assert_cmpint(gntp__parse((const guint8 *)req, len, true, 65536, &m, &used, &code, &err), ==,
-                    0);
-    g_assert_cmpuint(used, ==, len);
-    g_assert_cmpuint(gntp__msg_n_sections(m), ==, 3);
+    CHECK((gntp__parse((const guint8 *)req, len, true, 65536, &m, &used, &code, &err)) == 0);
+    CHECK(used == len);
+    CHECK(gntp__msg_n_sections(m) == 3);
     GBytes *r1 = g_hash_table_lookup(m->resources, "cb08ca4a7bb5f9683c19133a84872ca7");
-    g_assert_nonnull(r1);
-    g_assert_cmpmem(g_bytes_get_data(r1, NULL), g_bytes_get_size(r1), "AB\r\n", 4);
+    CHECK(r1 != NULL);
+    CHECK((size_t)(g_bytes_get_size(r1)) == (size_t)(4) &&
+          memcmp(g_bytes_get_data(r1, NULL), "AB\r\n", g_bytes_get_size(r1)) == 0);
     growl_event *ev;
-    g_assert_cmpint(gntp__request_to_event(m, "", &ev, &code, &err), ==, 0);
-    g_assert_cmpint(ev->kind, ==, GROWL_EV_REGISTER);
-    g_assert_cmpuint(ev->notifications->len, ==, 2);
-    g_assert_cmpuint(ev->enabled->len, ==, 1);
-    g_assert_cmpstr(ev->icon_url, ==, "http://www.site.org/image.jpg");
+    CHECK((gntp__request_to_event(m, "", &ev, &code, &err)) == 0);
+    CHECK(ev->kind == GROWL_EV_REGISTER);
+    CHECK(ev->notifications->len == 2);
+    CHECK(ev->enabled->len == 1);
+    CHECK_STR(ev->icon_url, "http://www.site.org/image.jpg");
     growl__event_free(ev);
     gntp__msg_free(m);
     /* Every strict prefix is incomplete, never an error or a success. */
     for (size_t i = 1; i < len - 4; i++)
-        g_assert_cmpint(gntp__parse((const guint8 *)req, i, true, 65536, &m, &used, &code, &err),
-                        ==, GNTP_PARSE_MORE);
+        CHECK((gntp__parse((const guint8 *)req, i, true, 65536, &m, &used, &code, &err)) ==
+              GNTP_PARSE_MORE);
     /* Over the size limit. */
-    g_assert_cmpint(gntp__parse((const guint8 *)req, len, true, 100, &m, &used, &code, &err), <, 0);
-    g_assert_cmpint(code, ==, GNTP_E_INVALID_REQUEST);
+    CHECK((gntp__parse((const guint8 *)req, len, true, 100, &m, &used, &code, &err)) < 0);
+    CHECK(code == GNTP_E_INVALID_REQUEST);
     g_free(err);
 }
 
@@ -507,7 +509,7 @@ static void test_gntp_errors(void)
         int rc = parse_all(v[i].req, strlen(v[i].req), "", &ev, &code);
         if (rc >= 0 || code != v[i].code)
             g_error("case %zu: rc %d code %d, want code %d", i, rc, code, v[i].code);
-        g_assert_null(ev);
+        CHECK(ev == NULL);
     }
 }
 
@@ -519,21 +521,19 @@ static void test_gntp_responses(void)
     size_t used;
     int code;
     char *err = NULL;
-    g_assert_cmpint(
-        gntp__parse((const guint8 *)two, strlen(two), false, 4096, &m, &used, &code, &err), ==, 0);
-    g_assert_cmpstr(m->type, ==, "-OK");
-    g_assert_cmpstr(gntp__msg_get(m, 0, "notification-id"), ==, "1");
+    CHECK((gntp__parse((const guint8 *)two, strlen(two), false, 4096, &m, &used, &code, &err)) ==
+          0);
+    CHECK_STR(m->type, "-OK");
+    CHECK_STR(gntp__msg_get(m, 0, "notification-id"), "1");
     gntp__msg_free(m);
-    g_assert_cmpint(gntp__parse((const guint8 *)two + used, strlen(two) - used, false, 4096, &m,
-                                &used, &code, &err),
-                    ==, 0);
-    g_assert_cmpstr(m->type, ==, "-CALLBACK");
+    CHECK((gntp__parse((const guint8 *)two + used, strlen(two) - used, false, 4096, &m, &used,
+                       &code, &err)) == 0);
+    CHECK_STR(m->type, "-CALLBACK");
     gntp__msg_free(m);
     GBytes *e = gntp__format_error("NOTIFY", 402, "no such\r\nthing");
     char *s = bytes_str(e);
-    g_assert_cmpstr(s, ==,
-                    "GNTP/1.0 -ERROR NONE\r\nResponse-Action: NOTIFY\r\nError-Code: 402\r\n"
-                    "Error-Description: no such\nthing\r\n\r\n");
+    CHECK_STR(s, "GNTP/1.0 -ERROR NONE\r\nResponse-Action: NOTIFY\r\nError-Code: 402\r\n"
+                 "Error-Description: no such\nthing\r\n\r\n");
     g_free(s);
     g_bytes_unref(e);
 }
@@ -547,34 +547,32 @@ static void test_templates(void)
     char *s = growl__template_render("{id}|{name}|{action}|{args}|{kwargs}|{args[0]}|{args[2]}|"
                                      "{kwargs.k}|{kwargs.n}|{args[9]}|{kwargs.none}|{{x}}|{bad",
                                      "build:done", "build", "done", args, kw);
-    g_assert_cmpstr(s, ==,
-                    "build:done|build|done|[a, 2, [true, null]]|{k:v, n:{x:1.5}}|a|"
-                    "[true, null]|v|{x:1.5}|||{x}|{bad");
+    CHECK_STR(s, "build:done|build|done|[a, 2, [true, null]]|{k:v, n:{x:1.5}}|a|"
+                 "[true, null]|v|{x:1.5}|||{x}|{bad");
     g_free(s);
     char *r = growl__json_readable(args);
-    g_assert_cmpstr(r, ==, "[a, 2, [true, null]]");
+    CHECK_STR(r, "[a, 2, [true, null]]");
     g_free(r);
     json_object_put(args);
     json_object_put(kw);
     char *c = growl__utf8_clip("ab\xc3\xa9", 3);
-    g_assert_cmpstr(c, ==, "ab");
+    CHECK_STR(c, "ab");
     g_free(c);
 }
 
 int main(int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/growl/key/vectors", test_key_vectors);
-    g_test_add_func("/growl/key/fresh-salt", test_key_field_fresh);
-    g_test_add_func("/growl/gntp/register-bytes", test_register_bytes);
-    g_test_add_func("/growl/gntp/notify-icon-resource", test_notify_bytes_icon);
-    g_test_add_func("/growl/gntp/notify-icon-url", test_notify_icon_url);
-    g_test_add_func("/growl/gntp/tolerant-parse", test_gntp_tolerant);
-    g_test_add_func("/growl/gntp/register-resources", test_gntp_register_resources);
-    g_test_add_func("/growl/gntp/errors", test_gntp_errors);
-    g_test_add_func("/growl/gntp/responses", test_gntp_responses);
-    g_test_add_func("/growl/udp/vectors", test_udp_vectors);
-    g_test_add_func("/growl/udp/parse", test_udp_parse);
-    g_test_add_func("/growl/templates", test_templates);
-    return g_test_run();
+    RUN(test_key_vectors);
+    RUN(test_key_field_fresh);
+    RUN(test_register_bytes);
+    RUN(test_notify_bytes_icon);
+    RUN(test_notify_icon_url);
+    RUN(test_gntp_tolerant);
+    RUN(test_gntp_register_resources);
+    RUN(test_gntp_errors);
+    RUN(test_gntp_responses);
+    RUN(test_udp_vectors);
+    RUN(test_udp_parse);
+    RUN(test_templates);
+    return 0;
 }

@@ -6,6 +6,8 @@
  * truncated and oversized requests, and UDP packets. */
 #include "growl_harness.h"
 
+#include "check.h"
+
 typedef struct client {
     int port;
     GBytes *req;
@@ -22,7 +24,7 @@ static gpointer client_main(gpointer data)
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)c->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof a), ==, 0);
+    CHECK((connect(fd, (struct sockaddr *)&a, sizeof a)) == 0);
     gsize len;
     const char *p = g_bytes_get_data(c->req, &len);
     if (c->close_early)
@@ -63,7 +65,7 @@ static char *gntp_call(int port, GBytes *req, size_t chunk, bool close_early)
 {
     client c = {.port = port, .req = req, .chunk = chunk, .close_early = close_early};
     GThread *t = g_thread_new("test-growl-client", client_main, &c);
-    g_assert_true(fx_wait(client_done, &c, 15));
+    CHECK(fx_wait(client_done, &c, 15));
     g_thread_join(t);
     char *s = c.reply->len ? g_strndup((const char *)c.reply->data, c.reply->len) : g_strdup("");
     g_byte_array_unref(c.reply);
@@ -121,7 +123,7 @@ static void test_gntp_register_notify(void)
     fx_init(&fx, "*:*");
     int port;
     bmq_instance *inst = listener(&fx, "{\"gntp\": 0}", &port, NULL);
-    g_assert_cmpint(port, >, 0);
+    CHECK(port > 0);
     char *r = gntp_call_str(port,
                             "GNTP/1.0 REGISTER NONE\r\n"
                             "Application-Name: My App\r\n"
@@ -137,13 +139,13 @@ static void test_gntp_register_notify(void)
     g_free(r);
     wait_seen(&fx, 1);
     bmq_message *m = fx_seen(&fx, 0);
-    g_assert_cmpstr(bmq_message_id(m), ==, "My_App:registered");
+    CHECK_STR(bmq_message_id(m), "My_App:registered");
     json_object *v;
-    g_assert_true(json_object_object_get_ex(bmq_message_kwargs(m), "notifications", &v));
-    g_assert_cmpstr(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), ==,
-                    "[\"Build Done\",\"Other\"]");
-    g_assert_true(json_object_object_get_ex(bmq_message_kwargs(m), "enabled", &v));
-    g_assert_cmpuint(json_object_array_length(v), ==, 1);
+    CHECK(json_object_object_get_ex(bmq_message_kwargs(m), "notifications", &v));
+    CHECK_STR(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+              "[\"Build Done\",\"Other\"]");
+    CHECK(json_object_object_get_ex(bmq_message_kwargs(m), "enabled", &v));
+    CHECK(json_object_array_length(v) == 1);
     bmq_message_unref(m);
 
     r = gntp_call_str(port,
@@ -160,24 +162,24 @@ static void test_gntp_register_notify(void)
                       "\r\n",
                       0);
     assert_reply(r, "GNTP/1.0 -OK NONE\r\n", "\r\nResponse-Action: NOTIFY\r\n");
-    g_assert_nonnull(strstr(r, "\r\nNotification-ID: 77\r\n"));
-    g_assert_nonnull(strstr(r, "\r\nData-Ref: abc\r\n"));
+    CHECK((strstr(r, "\r\nNotification-ID: 77\r\n")) != NULL);
+    CHECK((strstr(r, "\r\nData-Ref: abc\r\n")) != NULL);
     g_free(r);
     wait_seen(&fx, 2);
     m = fx_seen(&fx, 1);
-    g_assert_cmpstr(bmq_message_id(m), ==, "My_App:Build_Done");
-    g_assert_cmpstr(kw_str(m, "application"), ==, "My App");
-    g_assert_cmpstr(kw_str(m, "notification"), ==, "Build Done");
-    g_assert_cmpstr(kw_str(m, "title"), ==, "Build #5");
-    g_assert_cmpstr(kw_str(m, "text"), ==, "line1\nline2");
-    g_assert_cmpstr(kw_str(m, "priority"), ==, "-1");
-    g_assert_cmpstr(kw_str(m, "sticky"), ==, "true");
-    g_assert_cmpstr(kw_str(m, "icon"), ==, "http://example.org/i.png");
-    g_assert_cmpstr(kw_str(m, "protocol"), ==, "gntp");
-    g_assert_cmpstr(kw_str(m, "id"), ==, "77");
+    CHECK_STR(bmq_message_id(m), "My_App:Build_Done");
+    CHECK_STR(kw_str(m, "application"), "My App");
+    CHECK_STR(kw_str(m, "notification"), "Build Done");
+    CHECK_STR(kw_str(m, "title"), "Build #5");
+    CHECK_STR(kw_str(m, "text"), "line1\nline2");
+    CHECK_STR(kw_str(m, "priority"), "-1");
+    CHECK_STR(kw_str(m, "sticky"), "true");
+    CHECK_STR(kw_str(m, "icon"), "http://example.org/i.png");
+    CHECK_STR(kw_str(m, "protocol"), "gntp");
+    CHECK_STR(kw_str(m, "id"), "77");
     bmq_message_unref(m);
-    g_assert_cmpint(fx_stat(inst, "received"), ==, 2);
-    g_assert_cmpint(fx_stat(inst, "rejected"), ==, 0);
+    CHECK((fx_stat(inst, "received")) == 2);
+    CHECK((fx_stat(inst, "rejected")) == 0);
     bmq_instance_destroy(inst);
     fx_free(&fx);
 }
@@ -206,8 +208,8 @@ static void test_gntp_password_small_writes(void)
     }
     wait_seen(&fx, 3);
     bmq_message *m = fx_seen(&fx, 0);
-    g_assert_cmpstr(bmq_message_id(m), ==, "Tool:ping");
-    g_assert_cmpstr(kw_str(m, "title"), ==, "pong");
+    CHECK_STR(bmq_message_id(m), "Tool:ping");
+    CHECK_STR(kw_str(m, "title"), "pong");
     bmq_message_unref(m);
 
     /* Lower-case hex is the same key. */
@@ -237,9 +239,9 @@ static void test_gntp_password_small_writes(void)
     g_free(r);
     g_usleep(50000);
     g_main_context_iteration(NULL, FALSE);
-    g_assert_cmpuint(fx_seen_count(&fx), ==, 4);
-    g_assert_cmpint(fx_stat(inst, "rejected"), ==, 2);
-    g_assert_cmpint(fx_stat(inst, "received"), ==, 4);
+    CHECK(fx_seen_count(&fx) == 4);
+    CHECK((fx_stat(inst, "rejected")) == 2);
+    CHECK((fx_stat(inst, "received")) == 4);
     g_free(bad);
     g_free(req);
     g_free(hash);
@@ -267,13 +269,13 @@ static void test_gntp_binary_icon(void)
     wait_seen(&fx, 1);
     bmq_message *m = fx_seen(&fx, 0);
     const char *icon = kw_str(m, "icon");
-    g_assert_nonnull(icon);
-    g_assert_true(g_str_has_prefix(icon, fx.data_root));
-    g_assert_true(g_str_has_suffix(icon, ".png"));
+    CHECK(icon != NULL);
+    CHECK(g_str_has_prefix(icon, fx.data_root));
+    CHECK(g_str_has_suffix(icon, ".png"));
     char *data;
     gsize len;
-    g_assert_true(g_file_get_contents(icon, &data, &len, NULL));
-    g_assert_cmpmem(data, len, png, sizeof png);
+    CHECK(g_file_get_contents(icon, &data, &len, NULL));
+    CHECK((size_t)(len) == (size_t)(sizeof png) && memcmp(data, png, len) == 0);
     g_free(data);
     bmq_message_unref(m);
     g_bytes_unref(b);
@@ -304,7 +306,7 @@ static void test_gntp_malformed(void)
         char *r = gntp_call_str(port, v[i].req, 0);
         char *want = g_strdup_printf("\r\nError-Code: %s\r\n", v[i].code);
         assert_reply(r, "GNTP/1.0 -ERROR NONE\r\n", want);
-        g_assert_nonnull(strstr(r, "\r\nError-Description: "));
+        CHECK((strstr(r, "\r\nError-Description: ")) != NULL);
         g_free(want);
         g_free(r);
         rejected++;
@@ -330,9 +332,9 @@ static void test_gntp_malformed(void)
     g_bytes_unref(half);
     g_usleep(50000);
     g_main_context_iteration(NULL, FALSE);
-    g_assert_cmpint(fx_stat(inst, "rejected"), ==, rejected);
-    g_assert_cmpint(fx_stat(inst, "received"), ==, 0);
-    g_assert_cmpuint(fx_seen_count(&fx), ==, 0);
+    CHECK((fx_stat(inst, "rejected")) == rejected);
+    CHECK((fx_stat(inst, "received")) == 0);
+    CHECK(fx_seen_count(&fx) == 0);
     /* Still serving. */
     r = gntp_call_str(port,
                       "GNTP/1.0 NOTIFY NONE\r\nApplication-Name: a\r\n"
@@ -355,7 +357,7 @@ static void udp_send(int port, GBytes *pkt)
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     gsize n;
     const void *p = g_bytes_get_data(pkt, &n);
-    g_assert_cmpint(sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof a), ==, (ssize_t)n);
+    CHECK((sendto(fd, p, n, 0, (struct sockaddr *)&a, sizeof a)) == (ssize_t)n);
     close(fd);
 }
 
@@ -376,7 +378,7 @@ static void test_udp_receive(void)
     fx_init(&fx, "*:*");
     int port;
     bmq_instance *inst = listener(&fx, "{\"udp\": 0, \"password\": \"pw\"}", NULL, &port);
-    g_assert_cmpint(port, >, 0);
+    CHECK(port > 0);
     GBytes *reg = spec_udp(true, 0, "growlnotify", "Command-Line Growl Notification", NULL, NULL, 0,
                            false, "pw");
     udp_send(port, reg);
@@ -388,19 +390,19 @@ static void test_udp_receive(void)
     udp_send(port, n2);
     wait_seen(&fx, 3);
     bmq_message *m = fx_seen(&fx, 0);
-    g_assert_cmpstr(bmq_message_id(m), ==, "growlnotify:registered");
+    CHECK_STR(bmq_message_id(m), "growlnotify:registered");
     bmq_message_unref(m);
     m = fx_seen(&fx, 1);
-    g_assert_cmpstr(bmq_message_id(m), ==, "growlnotify:Command-Line_Growl_Notification");
-    g_assert_cmpstr(kw_str(m, "title"), ==, "Hi");
-    g_assert_cmpstr(kw_str(m, "text"), ==, "there");
-    g_assert_cmpstr(kw_str(m, "priority"), ==, "2");
-    g_assert_cmpstr(kw_str(m, "sticky"), ==, "true");
-    g_assert_cmpstr(kw_str(m, "protocol"), ==, "udp");
+    CHECK_STR(bmq_message_id(m), "growlnotify:Command-Line_Growl_Notification");
+    CHECK_STR(kw_str(m, "title"), "Hi");
+    CHECK_STR(kw_str(m, "text"), "there");
+    CHECK_STR(kw_str(m, "priority"), "2");
+    CHECK_STR(kw_str(m, "sticky"), "true");
+    CHECK_STR(kw_str(m, "protocol"), "udp");
     bmq_message_unref(m);
     m = fx_seen(&fx, 2);
-    g_assert_cmpstr(bmq_message_id(m), ==, "App:n");
-    g_assert_cmpstr(kw_str(m, "priority"), ==, "-2");
+    CHECK_STR(bmq_message_id(m), "App:n");
+    CHECK_STR(kw_str(m, "priority"), "-2");
     bmq_message_unref(m);
 
     /* Dropped: wrong password, no auth while a password is set, truncated,
@@ -421,12 +423,12 @@ static void test_udp_receive(void)
     GBytes *junk = g_bytes_new_static("\x01\x01hello", 7);
     udp_send(port, junk);
     statwait w = {inst, 5};
-    g_assert_true(fx_wait(rejected_reached, &w, 5));
+    CHECK(fx_wait(rejected_reached, &w, 5));
     g_usleep(50000);
     g_main_context_iteration(NULL, FALSE);
-    g_assert_cmpuint(fx_seen_count(&fx), ==, 3);
-    g_assert_cmpint(fx_stat(inst, "received"), ==, 3);
-    g_assert_cmpint(fx_stat(inst, "rejected"), ==, 5);
+    CHECK(fx_seen_count(&fx) == 3);
+    CHECK((fx_stat(inst, "received")) == 3);
+    CHECK((fx_stat(inst, "rejected")) == 5);
     GBytes *all[] = {reg, n1, n2, wrong, noauth, trunc, pad, junk};
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
         g_bytes_unref(all[i]);
@@ -447,7 +449,7 @@ static void test_no_echo(void)
                                 out);
     char *err = NULL;
     bmq_instance *inst = fx_create(&fx, "both", cfg, &err);
-    g_assert_nonnull(inst);
+    CHECK(inst != NULL);
     int in = (int)fx_stat(inst, "udp_port");
     GBytes *n = spec_udp(false, 1, "A", "b", "c", "d", 0, false, "");
     udp_send(in, n);
@@ -455,8 +457,8 @@ static void test_no_echo(void)
     g_usleep(200000);
     g_main_context_iteration(NULL, FALSE);
     guint8 buf[100];
-    g_assert_cmpint(recv(ofd, buf, sizeof buf, MSG_DONTWAIT), <, 0);
-    g_assert_cmpint(fx_stat(inst, "sent"), ==, 0);
+    CHECK((recv(ofd, buf, sizeof buf, MSG_DONTWAIT)) < 0);
+    CHECK((fx_stat(inst, "sent")) == 0);
     g_bytes_unref(n);
     g_free(cfg);
     close(ofd);
@@ -466,12 +468,11 @@ static void test_no_echo(void)
 
 int main(int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/growl/receive/gntp-register-notify", test_gntp_register_notify);
-    g_test_add_func("/growl/receive/gntp-password-small-writes", test_gntp_password_small_writes);
-    g_test_add_func("/growl/receive/gntp-binary-icon", test_gntp_binary_icon);
-    g_test_add_func("/growl/receive/gntp-malformed", test_gntp_malformed);
-    g_test_add_func("/growl/receive/udp", test_udp_receive);
-    g_test_add_func("/growl/receive/no-echo", test_no_echo);
-    return g_test_run();
+    RUN(test_gntp_register_notify);
+    RUN(test_gntp_password_small_writes);
+    RUN(test_gntp_binary_icon);
+    RUN(test_gntp_malformed);
+    RUN(test_udp_receive);
+    RUN(test_no_echo);
+    return 0;
 }

@@ -9,6 +9,8 @@
 
 #include <berrymq/host.h>
 
+#include "check.h"
+
 typedef struct tick {
     char *id;
     int64_t seq;
@@ -61,23 +63,22 @@ static void fx_init(fixture *fx, const char *pattern)
 {
     fx->bus = bmq_bus_new();
     fx->data_root = g_dir_make_tmp("bmq-timer-XXXXXX", NULL);
-    g_assert_nonnull(fx->data_root);
+    CHECK(fx->data_root != NULL);
     fx->host = bmq_plugin_host_new(fx->bus, NULL, fx->data_root);
     bmq_plugin_host_set_log(fx->host, on_log, fx);
     const char *dir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
-    g_assert_nonnull(dir);
+    CHECK(dir != NULL);
     bmq_plugin_host_add_dir(fx->host, dir);
     fx->ticks = g_ptr_array_new_with_free_func(tick_free);
     fx->logs = g_ptr_array_new_with_free_func(g_free);
     fx->f = bmq_follow(fx->bus, pattern, on_msg, NULL, fx);
-    g_assert_nonnull(fx->f);
+    CHECK(fx->f != NULL);
 }
 
 static void rm_rf(const char *path)
 {
     char *argv[] = {"rm", "-rf", (char *)path, NULL};
-    g_assert_true(
-        g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+    CHECK(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
 }
 
 static void fx_clear(fixture *fx)
@@ -130,7 +131,7 @@ static void run_for(int ms)
 static bmq_instance *create(fixture *fx, const char *id, const char *json, char **error)
 {
     json_object *cfg = json_tokener_parse(json);
-    g_assert_nonnull(cfg);
+    CHECK(cfg != NULL);
     bmq_instance *inst = bmq_instance_create(fx->host, "timer", id, cfg, NULL, error);
     json_object_put(cfg);
     return inst;
@@ -147,34 +148,34 @@ static void test_accuracy_and_count(void)
     gint64 t0 = g_get_monotonic_time();
     double real0 = g_get_real_time() / 1e6;
     bmq_instance *inst = create(&fx, "t1", "{\"interval\": 0.05, \"count\": 20}", &err);
-    g_assert_null(err);
-    g_assert_nonnull(inst);
+    CHECK(err == NULL);
+    CHECK(inst != NULL);
     run_until(&fx, 20, 30000);
-    g_assert_cmpint(slots(&fx), ==, 20);
+    CHECK(slots(&fx) == 20);
     for (guint i = 0; i < fx.ticks->len; i++) {
         tick *t = fx.ticks->pdata[i];
-        g_assert_cmpstr(t->id, ==, "t1:tick");
+        CHECK_STR(t->id, "t1:tick");
         /* seq names the slot; it only grows (by more after a coalesced tick). */
         int64_t prev = i ? ((tick *)fx.ticks->pdata[i - 1])->seq : 0;
-        g_assert_cmpint(t->seq, ==, prev + 1 + t->missed);
+        CHECK(t->seq == (prev + 1 + t->missed));
         /* Never early: t0 precedes the timer's start, so the real deadline
          * is at or after this one (2 ms of slack for clock granularity). */
         double due = (t0 / 1e6) + t->seq * 0.05;
-        g_assert_cmpfloat(t->seen_us / 1e6 - due, >, -0.001);
+        CHECK((t->seen_us / 1e6 - due) > -0.001);
         /* "time" is the wall clock at the tick: after the start, not after
          * its delivery. */
-        g_assert_cmpfloat(t->time, >=, real0 - 0.001);
-        g_assert_cmpfloat(t->time, <=, g_get_real_time() / 1e6 + 0.001);
+        CHECK(t->time >= (real0 - 0.001));
+        CHECK(t->time <= (g_get_real_time() / 1e6 + 0.001));
     }
-    g_assert_cmpint(((tick *)fx.ticks->pdata[fx.ticks->len - 1])->seq, ==, 20);
+    CHECK((((tick *)fx.ticks->pdata[fx.ticks->len - 1])->seq) == 20);
     run_for(200);
-    g_assert_cmpint(slots(&fx), ==, 20);
+    CHECK(slots(&fx) == 20);
     json_object *st = bmq_instance_status(inst), *s, *v;
-    g_assert_true(json_object_object_get_ex(st, "status", &s));
-    g_assert_true(json_object_object_get_ex(s, "seq", &v));
-    g_assert_cmpint(json_object_get_int64(v), ==, 20);
-    g_assert_true(json_object_object_get_ex(s, "running", &v));
-    g_assert_false(json_object_get_boolean(v));
+    CHECK(json_object_object_get_ex(st, "status", &s));
+    CHECK(json_object_object_get_ex(s, "seq", &v));
+    CHECK(json_object_get_int64(v) == 20);
+    CHECK(json_object_object_get_ex(s, "running", &v));
+    CHECK(!json_object_get_boolean(v));
     json_object_put(st);
     fx_clear(&fx);
 }
@@ -188,23 +189,23 @@ static void test_missed_ticks(void)
     char *err = NULL;
     gint64 t0 = g_get_monotonic_time();
     bmq_instance *inst = create(&fx, "t2", "{\"interval\": 0.03, \"action\": \"beat\"}", &err);
-    g_assert_nonnull(inst);
+    CHECK(inst != NULL);
     run_until(&fx, 1, 30000);
-    g_assert_cmpuint(fx.ticks->len, ==, 1);
+    CHECK(fx.ticks->len == 1);
     int64_t seq1 = ((tick *)fx.ticks->pdata[0])->seq;
     g_usleep(100 * 1000); /* blocks across at least 3 deadlines */
     run_until(&fx, slots(&fx) + 1, 30000);
-    g_assert_cmpuint(fx.ticks->len, ==, 2);
+    CHECK(fx.ticks->len == 2);
     tick *t = fx.ticks->pdata[1];
-    g_assert_cmpstr(t->id, ==, "t2:beat");
-    g_assert_cmpint(t->seq, >=, seq1 + 3);
-    g_assert_cmpint(t->missed, ==, t->seq - seq1 - 1);
+    CHECK_STR(t->id, "t2:beat");
+    CHECK(t->seq >= (seq1 + 3));
+    CHECK(t->missed == (t->seq - seq1 - 1));
     /* The next one is back on the grid: due at t0 + seq * interval. */
     run_until(&fx, slots(&fx) + 1, 30000);
-    g_assert_cmpuint(fx.ticks->len, ==, 3);
+    CHECK(fx.ticks->len == 3);
     t = fx.ticks->pdata[2];
     double due = t0 / 1e6 + t->seq * 0.03;
-    g_assert_cmpfloat(t->seen_us / 1e6 - due, >, -0.001);
+    CHECK((t->seen_us / 1e6 - due) > -0.001);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -214,13 +215,13 @@ static void test_destroy_stops(void)
     fixture fx = {0};
     fx_init(&fx, "t3:*");
     bmq_instance *inst = create(&fx, "t3", "{\"interval\": 0.02}", NULL);
-    g_assert_nonnull(inst);
+    CHECK(inst != NULL);
     run_until(&fx, 3, 30000);
-    g_assert_cmpint(slots(&fx), >=, 3);
+    CHECK(slots(&fx) >= 3);
     bmq_instance_destroy(inst);
     guint n = fx.ticks->len;
     run_for(150);
-    g_assert_cmpuint(fx.ticks->len, ==, n);
+    CHECK(fx.ticks->len == n);
     fx_clear(&fx);
 }
 
@@ -231,24 +232,24 @@ static void test_stop_start(void)
     fixture fx = {0};
     fx_init(&fx, "t5:tick");
     bmq_instance *inst = create(&fx, "t5", "{\"interval\": 0.04}", NULL);
-    g_assert_nonnull(inst);
+    CHECK(inst != NULL);
     run_until(&fx, 2, 30000);
-    g_assert_cmpint(bmq_twitter(fx.bus, "t5:*", NULL, NULL), ==, 0);
+    CHECK((bmq_twitter(fx.bus, "t5:*", NULL, NULL)) == 0);
     run_until(&fx, slots(&fx) + 2, 30000); /* still ticking */
-    g_assert_cmpint(slots(&fx), >=, 4);
-    g_assert_cmpint(bmq_twitter(fx.bus, "t5:stop", NULL, NULL), ==, 0);
+    CHECK(slots(&fx) >= 4);
+    CHECK((bmq_twitter(fx.bus, "t5:stop", NULL, NULL)) == 0);
     run_for(60); /* the control message is delivered on the main loop */
     guint n = fx.ticks->len;
     run_for(200);
-    g_assert_cmpuint(fx.ticks->len, ==, n);
-    g_assert_cmpint(bmq_twitter(fx.bus, "t5:start", NULL, NULL), ==, 0);
+    CHECK(fx.ticks->len == n);
+    CHECK((bmq_twitter(fx.bus, "t5:start", NULL, NULL)) == 0);
     int64_t before = slots(&fx);
     run_until(&fx, before + 2, 30000);
-    g_assert_cmpuint(fx.ticks->len, >, n);
+    CHECK(fx.ticks->len > n);
     /* A fresh schedule: the first slot after start is seq 1. */
     tick *first = fx.ticks->pdata[n];
-    g_assert_cmpint(first->seq, ==, 1 + first->missed);
-    g_assert_cmpint(((tick *)fx.ticks->pdata[fx.ticks->len - 1])->seq, ==, 2);
+    CHECK(first->seq == (1 + first->missed));
+    CHECK((((tick *)fx.ticks->pdata[fx.ticks->len - 1])->seq) == 2);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -258,33 +259,33 @@ static void test_reconfigure_and_status(void)
     fixture fx = {0};
     fx_init(&fx, "t4:*");
     bmq_instance *inst = create(&fx, "t4", "{\"interval\": 10}", NULL);
-    g_assert_nonnull(inst);
+    CHECK(inst != NULL);
     json_object *st = bmq_instance_status(inst), *s, *v;
-    g_assert_true(json_object_object_get_ex(st, "status", &s));
-    g_assert_true(json_object_object_get_ex(s, "next_in_s", &v));
-    g_assert_cmpfloat(json_object_get_double(v), >=, 0.0);
-    g_assert_cmpfloat(json_object_get_double(v), <=, 10.0);
-    g_assert_true(json_object_object_get_ex(s, "interval", &v));
-    g_assert_cmpfloat(json_object_get_double(v), ==, 10.0);
+    CHECK(json_object_object_get_ex(st, "status", &s));
+    CHECK(json_object_object_get_ex(s, "next_in_s", &v));
+    CHECK(json_object_get_double(v) >= 0.0);
+    CHECK(json_object_get_double(v) <= 10.0);
+    CHECK(json_object_object_get_ex(s, "interval", &v));
+    CHECK(json_object_get_double(v) == 10.0);
     json_object_put(st);
 
     json_object *bad = json_tokener_parse("{\"interval\": -1}");
     char *err = NULL;
-    g_assert_cmpint(bmq_instance_reconfigure(inst, bad, &err), <, 0);
-    g_assert_nonnull(strstr(err, "interval"));
+    CHECK((bmq_instance_reconfigure(inst, bad, &err)) < 0);
+    CHECK((strstr(err, "interval")) != NULL);
     g_free(err);
     json_object_put(bad);
 
     json_object *cfg = json_tokener_parse("{\"interval\": 0.02, \"count\": 3, \"action\": \"go\"}");
     err = NULL;
-    g_assert_cmpint(bmq_instance_reconfigure(inst, cfg, &err), ==, 0);
+    CHECK((bmq_instance_reconfigure(inst, cfg, &err)) == 0);
     json_object_put(cfg);
     run_until(&fx, 3, 30000);
     run_for(100);
-    g_assert_cmpint(slots(&fx), ==, 3); /* count 3, then nothing */
+    CHECK(slots(&fx) == 3); /* count 3, then nothing */
     tick *last = fx.ticks->pdata[fx.ticks->len - 1];
-    g_assert_cmpstr(last->id, ==, "t4:go");
-    g_assert_cmpint(last->seq, ==, 3);
+    CHECK_STR(last->id, "t4:go");
+    CHECK(last->seq == 3);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
@@ -315,32 +316,31 @@ static void test_bad_configs(void)
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         char *err = NULL;
         bmq_instance *inst = create(&fx, "bad", cases[i].json, &err);
-        g_test_message("%s -> %s", cases[i].json, err ? err : "(none)");
-        g_assert_null(inst);
-        g_assert_nonnull(err);
-        g_assert_nonnull(strstr(err, cases[i].key));
+        fprintf(stderr, "%s -> %s\n", cases[i].json, err ? err : "(none)");
+        CHECK(inst == NULL);
+        CHECK(err != NULL);
+        CHECK((strstr(err, cases[i].key)) != NULL);
         g_free(err);
     }
     /* An unknown key only warns. */
     char *err = NULL;
     bmq_instance *inst = create(&fx, "warn", "{\"interval\": 1, \"intreval\": 2}", &err);
-    g_assert_nonnull(inst);
+    CHECK(inst != NULL);
     bool warned = false;
     for (guint i = 0; i < fx.logs->len; i++)
         warned = warned || strstr(fx.logs->pdata[i], "intreval") != NULL;
-    g_assert_true(warned);
+    CHECK(warned);
     bmq_instance_destroy(inst);
     fx_clear(&fx);
 }
 
 int main(int argc, char **argv)
 {
-    g_test_init(&argc, &argv, NULL);
-    g_test_add_func("/timer/accuracy_count", test_accuracy_and_count);
-    g_test_add_func("/timer/missed_ticks", test_missed_ticks);
-    g_test_add_func("/timer/destroy_stops", test_destroy_stops);
-    g_test_add_func("/timer/stop_start", test_stop_start);
-    g_test_add_func("/timer/reconfigure_status", test_reconfigure_and_status);
-    g_test_add_func("/timer/bad_configs", test_bad_configs);
-    return g_test_run();
+    RUN(test_accuracy_and_count);
+    RUN(test_missed_ticks);
+    RUN(test_destroy_stops);
+    RUN(test_stop_start);
+    RUN(test_reconfigure_and_status);
+    RUN(test_bad_configs);
+    return 0;
 }
