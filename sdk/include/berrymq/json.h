@@ -35,6 +35,14 @@ enum {
 BMQ_API int bmq_json_parse(const char *text, size_t len, unsigned flags, json_object **out,
                            char **error);
 
+/* The length of the one JSON value at the start of @text (@len bytes): a
+ * string with its escapes, an array or object to its matching close (at
+ * most @max_depth deep), a literal to the next delimiter. Nothing is
+ * parsed or validated beyond that: parse what you keep. Any thread.
+ * Returns: the length in bytes; 0 when the text ends inside the value or
+ * it nests deeper than @max_depth (or @text is NULL or empty). */
+BMQ_API size_t bmq_json_value_len(const char *text, size_t len, unsigned max_depth);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,8 @@
  * json_scan.h). */
 #include "json_scan.h"
 
+#include <berrymq/json.h>
+
 #include <stdint.h>
 #include <string.h>
 
@@ -155,4 +157,9 @@ size_t json_scan__decode(const char *t, size_t len, size_t i, char *out)
         }
     }
     return o;
+}
+
+size_t bmq_json_value_len(const char *text, size_t len, unsigned max_depth)
+{
+    return text && len ? json_scan__value(text, len, 0, max_depth) : 0;
 }

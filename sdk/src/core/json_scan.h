@@ -3,7 +3,8 @@
  *
  * It steps over strings and containers in JSON text without building
  * values: bmq_json_parse uses it to find what json-c would get wrong, the
- * RPC fast path to find the args/kwargs of a batch, and message rendering
+ * RPC fast path (through bmq_json_value_len) to find the args/kwargs of a
+ * batch, and message rendering
  * to walk a message's cached JSON text. It does not validate: text it
  * steps over is either produced by the library or parsed afterwards.
  * Plain C without GLib: the CLI builds it in. Any thread; no state.

@@ -6,8 +6,6 @@
  * other methods, odd types) returns false before any side effect, and the
  * general path answers it. */
 #include "net_internal.h"
-/* core/ is the room below: its one JSON scanner serves the fast path. */
-#include "../core/json_scan.h"
 
 #include <berrymq/json.h>
 
@@ -72,7 +70,7 @@ static bool container(cursor *c, const char **start, size_t *len)
 {
     if (c->p >= c->end || (*c->p != '[' && *c->p != '{'))
         return false;
-    size_t end = json_scan__value(c->p, (size_t)(c->end - c->p), 0, 64);
+    size_t end = bmq_json_value_len(c->p, (size_t)(c->end - c->p), 64);
     if (!end)
         return false;
     *start = c->p;
