@@ -13,8 +13,9 @@
  *      max_queues in all), and after 1,000 messages that every granted
  *      queue keeps.
  *
- *   bench_hostile [RUNS]      (default 200 samples per case, 0.1 s apart;
- *                              about a minute)
+ *   bench_hostile [RUNS [QUEUES]]   (default 200 samples per case, 0.1 s
+ *                                    apart, and 10,000 queues; about a
+ *                                    minute)
  *
  * Prints p50/p99 per case and the RSS figures in MiB.
  */
@@ -285,7 +286,7 @@ static double rss_mib(pid_t pid)
     return kib / 1024.0;
 }
 
-static void memory(cli_h *h, double fresh)
+static void memory(cli_h *h, double fresh, int queues)
 {
     double idle = rss_mib(h->hub_pid);
     rp_conn *c = rp_connect(h->addr);
@@ -295,9 +296,10 @@ static void memory(cli_h *h, double fresh)
     char *tok = oneway_token(c); /* taken first: the flood fills max_queues */
     GString *b = g_string_new(NULL);
     double t0 = cli_now();
-    for (int sent = 0; sent < 10000; sent += 1000) {
+    for (int sent = 0; sent < queues; sent += 1000) {
+        int n = queues - sent < 1000 ? queues - sent : 1000;
         g_string_assign(b, "[");
-        for (int i = 0; i < 1000; i++)
+        for (int i = 0; i < n; i++)
             g_string_append_printf(b,
                                    "%s{\"id\":%d,\"method\":\"connect_via_queue\",\"params\":"
                                    "[\"flood:*\",0]}",
@@ -334,9 +336,9 @@ static void memory(cli_h *h, double fresh)
     printf("hub RSS (VmRSS of pid %d)\n", (int)h->hub_pid);
     printf("  idle, just started                        %7.1f MiB\n", fresh);
     printf("  idle, after the latency runs              %7.1f MiB\n", idle);
-    printf("  after 10,000 connect_via_queue, ttl 0     %7.1f MiB  (+%.1f MiB; %d granted, %d "
+    printf("  after %6d connect_via_queue, ttl 0      %7.1f MiB  (+%.1f MiB; %d granted, %d "
            "refused naming the limit; %.2f s)\n",
-           flooded, flooded - idle, granted, refused, flood_s);
+           queues, flooded, flooded - idle, granted, refused, flood_s);
     printf("  after 1,000 messages kept by each queue   %7.1f MiB  (+%.1f MiB; %.2f s to send, "
            "i.e. %.1f M queue puts/s)\n",
            full, full - idle, send_s, send_s > 0 ? 1000.0 * granted / send_s / 1e6 : 0);
@@ -350,8 +352,11 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     int runs = argc > 1 ? atoi(argv[1]) : 200;
-    if (runs < BLOCK)
-        runs = BLOCK;
+    int queues = argc > 2 ? atoi(argv[2]) : 10000;
+    if (runs < 1 || queues < 0) {
+        fprintf(stderr, "usage: bench_hostile [RUNS [QUEUES]]\n");
+        return 2;
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096) {
         rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
@@ -363,7 +368,7 @@ int main(int argc, char **argv)
     usleep(500000);
     double fresh = rss_mib(h.hub_pid);
     latency(&h, runs);
-    memory(&h, fresh);
+    memory(&h, fresh, queues);
     cli_h_hub_stop(&h);
     cli_h_cleanup(&h);
     return 0;

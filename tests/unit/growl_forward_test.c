@@ -5,6 +5,7 @@
  * again after the server forgot, -ERROR without a code, a dead server and a
  * silent one (the hub's main loop stays responsive), config errors. */
 #include "growl_harness.h"
+#include "check.h"
 
 #include "growl_server.h"
 
