@@ -4,8 +4,8 @@
  *
  * Control followers may be called from inside a plugin's own callback (a
  * tray menu sends _hub:disable for itself): they never act in place but
- * queue the message to the main loop, so an instance is never destroyed
- * under its own feet.
+ * queue the message to the main loop (bmq_plugin_host_invoke without
+ * waiting), so an instance is never destroyed under its own feet.
  */
 #include <string.h>
 
@@ -30,12 +30,12 @@ static const char *arg0(const bmq_message *m)
     return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-static gboolean handle(gpointer data)
+static void handle(void *data)
 {
     deferred *d = data;
     hub *h = d->h;
     if (g_atomic_int_get(&h->shutting_down))
-        return G_SOURCE_REMOVE;
+        return;
     const char *action = bmq_message_action(d->msg);
     if (strcmp(action, "quit") == 0) {
         hub_log(BMQ_LOG_INFO, "quit requested by _hub:quit");
@@ -48,7 +48,7 @@ static gboolean handle(gpointer data)
         hub_entry *e = hub_entry_find(h, id);
         if (!e) {
             hub_log(BMQ_LOG_WARNING, "_hub:%s: no instance '%s'", action, id ? id : "(none)");
-            return G_SOURCE_REMOVE;
+            return;
         }
         e->enabled = enable;
         if (enable) {
@@ -60,7 +60,6 @@ static gboolean handle(gpointer data)
         }
         hub_announce(h);
     }
-    return G_SOURCE_REMOVE;
 }
 
 static void on_control(const bmq_message *msg, void *user_data)
@@ -74,11 +73,7 @@ static void on_control(const bmq_message *msg, void *user_data)
     deferred *d = g_new0(deferred, 1);
     d->h = user_data;
     d->msg = bmq_message_ref((bmq_message *)msg);
-    GSource *src = g_idle_source_new();
-    g_source_set_priority(src, G_PRIORITY_DEFAULT);
-    g_source_set_callback(src, handle, d, deferred_free);
-    g_source_attach(src, d->h->context);
-    g_source_unref(src);
+    bmq_plugin_host_invoke(d->h->host, handle, d, deferred_free, false);
 }
 
 void hub_control_start(hub *h)

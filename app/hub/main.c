@@ -179,6 +179,16 @@ static int start_and_run(hub *h)
         return 1;
     }
     hub_history_attach_server(h);
+    /* The host before the methods: those that act on it reach the main
+     * thread through it (bmq_plugin_host_invoke). */
+    h->host = bmq_plugin_host_new(h->bus, h->context, NULL);
+    bmq_plugin_host_set_log(h->host, hub_log_plugin, NULL);
+    bmq_plugin_host_set_node_id(h->host, bmq_server_node_id(h->server));
+    hub_history_attach_host(h);
+    for (char **d = opt_plugin_dirs; d && *d; d++)
+        bmq_plugin_host_add_dir(h->host, *d);
+    bmq_plugin_host_add_default_dirs(h->host);
+
     /* Methods first: whoever learns the address from the log or the lock
      * file finds them there. Calls wait for the main loop, which runs
      * once the instances below are created. */
@@ -187,14 +197,6 @@ static int start_and_run(hub *h)
     hub_watchdog_set_listen(h->listen);
     hub_log(BMQ_LOG_INFO, "berrymq-hub %s listening on %s (config: %s)", bmq_version(), h->listen,
             h->config->source ? h->config->source : "built-in defaults");
-
-    h->host = bmq_plugin_host_new(h->bus, h->context, NULL);
-    bmq_plugin_host_set_log(h->host, hub_log_plugin, NULL);
-    bmq_plugin_host_set_node_id(h->host, bmq_server_node_id(h->server));
-    hub_history_attach_host(h);
-    for (char **d = opt_plugin_dirs; d && *d; d++)
-        bmq_plugin_host_add_dir(h->host, *d);
-    bmq_plugin_host_add_default_dirs(h->host);
 
     hub_control_start(h);
     hub_links_start(h);

@@ -1,7 +1,8 @@
-/* rpc.c - the hub.* JSON-RPC methods. The server calls handlers on its own
- * threads; everything that touches the plugin host or the entries is run on
- * the main thread (an idle source on the hub's context) while the server
- * thread waits. hub.twitter needs no marshaling: the bus is thread-safe.
+/* rpc.c - the hub.* JSON-RPC methods, one table of {name, fn}. The server
+ * calls handlers on its own threads; the methods that touch the plugin host
+ * or the entries run on the main thread (bmq_plugin_host_invoke) while the
+ * server thread waits. hub.twitter and the local sends need no main
+ * thread: the bus is thread-safe.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,36 +12,32 @@
 
 #define RPC_EPARAMS BMQ_RPC_EPARAMS
 
-typedef json_object *(*main_fn)(hub *h, json_object *params, json_object **error);
+typedef json_object *(*method_fn)(hub *h, json_object *params, json_object **error);
+
+/* One hub.* method: on_main methods run on the main thread; admin ones
+ * only for the hub's own user or the secret (BMQ_RPC_ADMIN). */
+typedef struct {
+    const char *name;
+    method_fn fn;
+    bool on_main;
+    bool admin;
+    hub *h; /* set by hub_rpc_register */
+} method;
 
 typedef struct {
-    hub *h;
-    main_fn fn;
-} binding;
-
-typedef struct {
-    hub *h;
-    main_fn fn;
+    const method *m;
     json_object *params;
     json_object *result;
     json_object *error;
-    bool done;
-    GMutex lock;
-    GCond cond;
 } call;
 
-static gboolean run_on_main(gpointer data)
+static void run_on_main(void *data)
 {
     call *c = data;
-    if (g_atomic_int_get(&c->h->shutting_down))
+    if (g_atomic_int_get(&c->m->h->shutting_down))
         c->error = bmq_rpc_error(BMQ_ECLOSED, "the hub is shutting down");
     else
-        c->result = c->fn(c->h, c->params, &c->error);
-    g_mutex_lock(&c->lock);
-    c->done = true;
-    g_cond_signal(&c->cond);
-    g_mutex_unlock(&c->lock);
-    return G_SOURCE_REMOVE;
+        c->result = c->m->fn(c->m->h, c->params, &c->error);
 }
 
 static json_object *m_load(hub *h, json_object *params, json_object **error);
@@ -82,39 +79,29 @@ static const char *names_local_file(json_object *params)
     return find_local_file(params);
 }
 
-/* Server thread: hand the call to the main loop and wait. The main loop
- * keeps running until the server has stopped (see main.c), so this wait
- * always ends. */
-static json_object *marshal(json_object *params, void *user_data, json_object **error)
+/* Server thread: run the method, on the main thread when it says so.
+ * The main loop keeps running until the server has stopped (see main.c),
+ * so a wait for it always ends. */
+static json_object *dispatch(json_object *params, void *user_data, json_object **error)
 {
-    binding *b = user_data;
+    const method *m = user_data;
     const bmq_rpc_peer_info *who = bmq_rpc_peer();
     const char *file = NULL;
-    if (b->fn == m_load && !(who && who->same_user) && (file = names_local_file(params))) {
+    if (m->fn == m_load && !(who && who->same_user) && (file = names_local_file(params))) {
         *error = bmq_rpc_error(BMQ_EDENIED,
-                           "plugin config naming a local file ('%.200s') is accepted only from "
-                           "the hub's own user",
-                           file);
+                               "plugin config naming a local file ('%.200s') is accepted only "
+                               "from the hub's own user",
+                               file);
         return NULL;
     }
-    if (g_atomic_int_get(&b->h->shutting_down)) {
+    if (!m->on_main)
+        return m->fn(m->h, params, error);
+    if (g_atomic_int_get(&m->h->shutting_down)) {
         *error = bmq_rpc_error(BMQ_ECLOSED, "the hub is shutting down");
         return NULL;
     }
-    call c = {.h = b->h, .fn = b->fn, .params = params};
-    g_mutex_init(&c.lock);
-    g_cond_init(&c.cond);
-    GSource *src = g_idle_source_new();
-    g_source_set_priority(src, G_PRIORITY_DEFAULT);
-    g_source_set_callback(src, run_on_main, &c, NULL);
-    g_source_attach(src, b->h->context);
-    g_source_unref(src);
-    g_mutex_lock(&c.lock);
-    while (!c.done)
-        g_cond_wait(&c.cond, &c.lock);
-    g_mutex_unlock(&c.lock);
-    g_mutex_clear(&c.lock);
-    g_cond_clear(&c.cond);
+    call c = {.m = m, .params = params};
+    bmq_plugin_host_invoke(m->h->host, run_on_main, &c, NULL, true);
     *error = c.error;
     return c.result;
 }
@@ -318,10 +305,11 @@ static json_object *m_reload(hub *h, json_object *params, json_object **error)
     return diff;
 }
 
-/* Not marshaled: a plain send from the server thread. */
-static json_object *m_twitter(json_object *params, void *user_data, json_object **error)
+/* A plain send from the server thread. The message takes over args and
+ * kwargs from the request (as send_message does): no copy, and the
+ * request's tree no longer holds them once it is freed on this thread. */
+static json_object *m_twitter(hub *h, json_object *params, json_object **error)
 {
-    hub *h = user_data;
     const char *id = param_str(params, 0);
     json_object *args = param(params, 1), *kwargs = param(params, 2);
     if (!id || (args && !json_object_is_type(args, json_type_array)) ||
@@ -341,12 +329,13 @@ static json_object *m_twitter(json_object *params, void *user_data, json_object 
                            id);
         return NULL;
     }
-    json_object *a = NULL, *k = NULL;
+    json_object_get(args);
+    json_object_get(kwargs);
     if (args)
-        json_object_deep_copy(args, &a, NULL);
+        json_object_array_put_idx(params, 1, NULL);
     if (kwargs)
-        json_object_deep_copy(kwargs, &k, NULL);
-    int rc = bmq_twitter(h->bus, id, a, k);
+        json_object_array_put_idx(params, 2, NULL);
+    int rc = bmq_twitter(h->bus, id, args, kwargs);
     if (rc < 0) {
         *error = bmq_rpc_error(-rc, "cannot send '%s': %s", id, bmq_strerror(rc));
         return NULL;
@@ -367,42 +356,43 @@ static json_object *send_local(hub *h, const char *id, json_object **error)
     return json_object_new_string("ok");
 }
 
-static json_object *m_pause(json_object *params, void *user_data, json_object **error)
+static json_object *m_pause(hub *h, json_object *params, json_object **error)
 {
-    return send_local(user_data, "_notify:pause", error);
+    return send_local(h, "_notify:pause", error);
 }
 
-static json_object *m_resume(json_object *params, void *user_data, json_object **error)
+static json_object *m_resume(hub *h, json_object *params, json_object **error)
 {
-    return send_local(user_data, "_notify:resume", error);
+    return send_local(h, "_notify:resume", error);
 }
 
-static json_object *m_quit(json_object *params, void *user_data, json_object **error)
+static json_object *m_quit(hub *h, json_object *params, json_object **error)
 {
     hub_log(BMQ_LOG_INFO, "quit requested over RPC");
-    return send_local(user_data, "_hub:quit", error);
+    return send_local(h, "_hub:quit", error);
 }
 
-static binding bindings[] = {
-    {NULL, m_status}, {NULL, m_plugins}, {NULL, m_load},   {NULL, m_unload},
-    {NULL, m_enable}, {NULL, m_disable}, {NULL, m_reload},
-};
-static const char *const names[] = {
-    "hub.status", "hub.plugins", "hub.load",   "hub.unload",
-    "hub.enable", "hub.disable", "hub.reload",
+/* Changing what runs in the hub is for its own user (or the secret). */
+static method methods[] = {
+    {.name = "hub.status", .fn = m_status, .on_main = true},
+    {.name = "hub.plugins", .fn = m_plugins, .on_main = true},
+    {.name = "hub.load", .fn = m_load, .on_main = true, .admin = true},
+    {.name = "hub.unload", .fn = m_unload, .on_main = true, .admin = true},
+    {.name = "hub.enable", .fn = m_enable, .on_main = true, .admin = true},
+    {.name = "hub.disable", .fn = m_disable, .on_main = true, .admin = true},
+    {.name = "hub.reload", .fn = m_reload, .on_main = true, .admin = true},
+    {.name = "hub.pause", .fn = m_pause, .admin = true},
+    {.name = "hub.resume", .fn = m_resume, .admin = true},
+    {.name = "hub.quit", .fn = m_quit, .admin = true},
+    {.name = "hub.twitter", .fn = m_twitter},
 };
 
 void hub_rpc_register(hub *h)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(bindings); i++) {
-        bindings[i].h = h;
-        /* Changing what runs in the hub is for its own user (or the secret). */
-        unsigned flags = i >= 2 ? BMQ_RPC_ADMIN : 0;
-        bmq_server_add_method_full(h->server, names[i], marshal, &bindings[i], flags);
+    for (size_t i = 0; i < G_N_ELEMENTS(methods); i++) {
+        methods[i].h = h;
+        bmq_server_add_method_full(h->server, methods[i].name, dispatch, &methods[i],
+                                   methods[i].admin ? BMQ_RPC_ADMIN : 0);
     }
-    bmq_server_add_method_full(h->server, "hub.pause", m_pause, h, BMQ_RPC_ADMIN);
-    bmq_server_add_method_full(h->server, "hub.resume", m_resume, h, BMQ_RPC_ADMIN);
-    bmq_server_add_method_full(h->server, "hub.quit", m_quit, h, BMQ_RPC_ADMIN);
-    bmq_server_add_method(h->server, "hub.twitter", m_twitter, h);
     hub_history_register(h);
 }

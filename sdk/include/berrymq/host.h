@@ -163,6 +163,22 @@ BMQ_API json_object *bmq_plugin_host_available(bmq_plugin_host *h);
  * the next add_dir / add_default_dirs. */
 BMQ_API const char *const *bmq_plugin_host_dirs(bmq_plugin_host *h);
 
+/* Run @fn(@data) on the thread of the host's main context: the one way
+ * for a program's other threads (RPC handlers, bus followers) to act on the
+ * host and its instances. Any thread.
+ *   - @wait false: queued, runs from the main loop in the order queued,
+ *     never in place (so a caller inside a plugin callback is not
+ *     re-entered);
+ *   - @wait true: the caller blocks until @fn has returned; on the main
+ *     context's own thread it runs in place. The main loop must keep
+ *     running until such callers are done.
+ * @free_fn (nullable) frees @data once @fn has run, or when the context is
+ * destroyed before it could run.
+ * Returns: 0, or -BMQ_EINVAL (no host or @fn; @data freed). Plugins use
+ * host->invoke, which also drops what an instance left queued. */
+BMQ_API int bmq_plugin_host_invoke(bmq_plugin_host *h, void (*fn)(void *data), void *data,
+                                   GDestroyNotify free_fn, bool wait);
+
 /* Where the calling thread is in plugin code. The host sets one around
  * every call it makes into a plugin: load (dlopen and the entry function),
  * create, destroy, reconfigure, status, followers and their guards,

@@ -120,9 +120,10 @@ BMQ_API json_object *bmq_rpc_error(int code, const char *fmt, ...)
 /* Extra methods (e.g. the hub's "hub.*"). The handler runs on a server
  * thread. It returns the result (transfer full; NULL means JSON null) or
  * sets *error (transfer full) to an error object (bmq_rpc_error) or a
- * string (sent with BMQ_RPC_EINTERNAL). @params is (transfer none): a
- * handler may take it over with json_object_get. Returns -BMQ_EEXIST if
- * the name is taken. */
+ * string (sent with BMQ_RPC_EINTERNAL). @params is (transfer none), but a
+ * handler may take parts over (json_object_get, then
+ * json_object_array_put_idx(params, i, NULL)): nothing reads them after
+ * it. Returns -BMQ_EEXIST if the name is taken. */
 typedef json_object *(*bmq_rpc_method_fn)(json_object *params, void *user_data,
                                           json_object **error);
 

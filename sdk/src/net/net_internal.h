@@ -206,7 +206,11 @@ typedef struct rpc_ctx {
 /* Handle one HTTP body: a request or a batch. Returns the response text
  * (transfer full, g_free). NULL only when *ctx->defer was set. */
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx);
-bool rpc__is_builtin(const char *name);
+/* The method table, one hash table of name -> struct rpc_method for the
+ * built-in methods and those the program adds (bmq_server_add_method):
+ * made (with the built-ins) and freed with the server. */
+void rpc__methods_init(bmq_server *s);
+void rpc__methods_free(bmq_server *s);
 /* rpc_fast.c: answer a batch of send_message requests in our links' exact
  * layout into @out; false (and no side effect) for anything else. */
 bool rpc__dispatch_fast(bmq_server *s, const char *body, size_t len, GString *out);
@@ -236,8 +240,11 @@ bool net__conn_via_socket(const net_conn *c); /* accepted on the Unix socket */
 void net__conns_stats(net_conns *g, uint64_t *refused, uint64_t *expired);
 
 /* ---- net_server.c ---- */
+typedef json_object *(*rpc_builtin_fn)(bmq_server *s, json_object *params, const rpc_ctx *ctx,
+                                       json_object **error);
 struct rpc_method {
-    bmq_rpc_method_fn fn;
+    rpc_builtin_fn builtin; /* a built-in method, or NULL: */
+    bmq_rpc_method_fn fn;   /* one the program added */
     void *user_data;
     unsigned flags; /* BMQ_RPC_* */
 };
@@ -270,7 +277,7 @@ struct bmq_server {
     bool offline;                       /* no sockets: links created by requests never connect */
     int stopping;                       /* atomic */
     GRWLock methods_lock;
-    GHashTable *methods;                            /* name -> struct rpc_method */
+    GHashTable *methods; /* name -> struct rpc_method: built-ins and added (rpc_dispatch.c) */
     bmq_http_route_fn route_fn;                     /* (nullable) other paths */
     void *route_data;
     uint64_t requests, errors, rejected, too_large; /* atomics */
@@ -299,7 +306,8 @@ struct bmq_server {
 bmq_server *net__server_new_offline(bmq_bus *bus, double max_block);
 /* Whether an allow-list of the single entry @cidr admits client @ip. */
 bool net__cidr_admits(const char *cidr, const char *ip);
-bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out);
+/* Copy the method @name into *out; false when there is none. */
+bool rpc__method_find(bmq_server *s, const char *name, struct rpc_method *out);
 
 /* ---- net_guard.c ---- */
 enum { NET_GUARD_OK, NET_GUARD_HOST, NET_GUARD_ORIGIN, NET_GUARD_FETCH_SITE, NET_GUARD_N };

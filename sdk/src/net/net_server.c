@@ -514,8 +514,7 @@ static bmq_server *server_alloc(bmq_bus *bus)
     s->conn_timeout = 30;
     s->max_block = NET_MAX_BLOCK_S;
     g_mutex_init(&s->defer_lock);
-    g_rw_lock_init(&s->methods_lock);
-    s->methods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    rpc__methods_init(s);
     s->nb = net__bus_get(bus);
     g_mutex_lock(&s->nb->lock);
     if (!s->nb->server)
@@ -808,8 +807,7 @@ void bmq_server_stop(bmq_server *s)
     g_mutex_clear(&s->defer_lock);
     if (s->allow)
         g_array_free(s->allow, TRUE);
-    g_hash_table_destroy(s->methods);
-    g_rw_lock_clear(&s->methods_lock);
+    rpc__methods_free(s);
     g_free(s->secret);
     g_strfreev(s->server_names);
     g_strfreev(s->allow_origins);
@@ -829,32 +827,6 @@ void bmq_server_set_reply_hook(bmq_server *s, bmq_reply_check_fn check, bmq_repl
     __atomic_store_n(&s->reply_check, check, __ATOMIC_RELEASE);
 }
 
-int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn, void *user_data)
-{
-    return bmq_server_add_method_full(s, name, fn, user_data, 0);
-}
-
-int bmq_server_add_method_full(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
-                               void *user_data, unsigned flags)
-{
-    if (!s || !name || !*name || !fn)
-        return -BMQ_EINVAL;
-    if (rpc__is_builtin(name) || g_str_has_prefix(name, "bmq."))
-        return -BMQ_EEXIST;
-    g_rw_lock_writer_lock(&s->methods_lock);
-    int rc = -BMQ_EEXIST;
-    if (!g_hash_table_contains(s->methods, name)) {
-        struct rpc_method *m = g_new(struct rpc_method, 1);
-        m->fn = fn;
-        m->user_data = user_data;
-        m->flags = flags;
-        g_hash_table_insert(s->methods, g_strdup(name), m);
-        rc = 0;
-    }
-    g_rw_lock_writer_unlock(&s->methods_lock);
-    return rc;
-}
-
 int bmq_server_set_route(bmq_server *s, bmq_http_route_fn fn, void *user_data)
 {
     if (!s)
@@ -864,16 +836,6 @@ int bmq_server_set_route(bmq_server *s, bmq_http_route_fn fn, void *user_data)
     s->route_data = user_data;
     __atomic_store_n(&s->route_fn, fn, __ATOMIC_RELEASE);
     return 0;
-}
-
-bool net__server_extra_method(bmq_server *s, const char *name, struct rpc_method *out)
-{
-    g_rw_lock_reader_lock(&s->methods_lock);
-    struct rpc_method *m = g_hash_table_lookup(s->methods, name);
-    if (m)
-        *out = *m;
-    g_rw_lock_reader_unlock(&s->methods_lock);
-    return m != NULL;
 }
 
 json_object *bmq_server_status(bmq_server *s)

@@ -529,9 +529,11 @@ static json_object *m_hello(bmq_server *s, json_object *params, const rpc_ctx *c
     return r;
 }
 
+/* ---- the method table ---- */
+
 static const struct {
     const char *name;
-    builtin_fn fn;
+    rpc_builtin_fn fn;
 } builtins[] = {
     {"interconnect", m_interconnect},
     {"connect_oneway", m_connect_oneway},
@@ -544,12 +546,57 @@ static const struct {
     {"bmq.hello", m_hello},
 };
 
-bool rpc__is_builtin(const char *name)
+void rpc__methods_init(bmq_server *s)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++)
-        if (!strcmp(builtins[i].name, name))
-            return true;
-    return false;
+    g_rw_lock_init(&s->methods_lock);
+    s->methods = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++) {
+        struct rpc_method *m = g_new0(struct rpc_method, 1);
+        m->builtin = builtins[i].fn;
+        g_hash_table_insert(s->methods, g_strdup(builtins[i].name), m);
+    }
+}
+
+void rpc__methods_free(bmq_server *s)
+{
+    g_hash_table_destroy(s->methods);
+    g_rw_lock_clear(&s->methods_lock);
+}
+
+bool rpc__method_find(bmq_server *s, const char *name, struct rpc_method *out)
+{
+    g_rw_lock_reader_lock(&s->methods_lock);
+    struct rpc_method *m = g_hash_table_lookup(s->methods, name);
+    if (m)
+        *out = *m;
+    g_rw_lock_reader_unlock(&s->methods_lock);
+    return m != NULL;
+}
+
+int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn, void *user_data)
+{
+    return bmq_server_add_method_full(s, name, fn, user_data, 0);
+}
+
+int bmq_server_add_method_full(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
+                               void *user_data, unsigned flags)
+{
+    if (!s || !name || !*name || !fn)
+        return -BMQ_EINVAL;
+    if (g_str_has_prefix(name, "bmq."))
+        return -BMQ_EEXIST; /* the extension's own, present and future */
+    g_rw_lock_writer_lock(&s->methods_lock);
+    int rc = -BMQ_EEXIST; /* also a built-in's name */
+    if (!g_hash_table_contains(s->methods, name)) {
+        struct rpc_method *m = g_new0(struct rpc_method, 1);
+        m->fn = fn;
+        m->user_data = user_data;
+        m->flags = flags;
+        g_hash_table_insert(s->methods, g_strdup(name), m);
+        rc = 0;
+    }
+    g_rw_lock_writer_unlock(&s->methods_lock);
+    return rc;
 }
 
 /* ---- dispatch ---- */
@@ -612,19 +659,18 @@ static bool call_one(bmq_server *s, json_object *req, const rpc_ctx *ctx, GStrin
     }
     const char *name = json_object_get_string(method);
     net__atomic_add(&s->requests, 1);
-    for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++) {
-        if (!strcmp(builtins[i].name, name)) {
-            result = builtins[i].fn(s, params, ctx, &error);
-            if (ctx && ctx->defer && *ctx->defer) {
-                __atomic_sub_fetch(&s->requests, 1, __ATOMIC_RELAXED);
-                json_object_put(error);
-                return false;
-            }
-            goto done;
-        }
-    }
     struct rpc_method m;
-    if (net__server_extra_method(s, name, &m)) {
+    bool found = rpc__method_find(s, name, &m);
+    if (found && m.builtin) {
+        result = m.builtin(s, params, ctx, &error);
+        if (ctx && ctx->defer && *ctx->defer) {
+            __atomic_sub_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+            json_object_put(error);
+            return false;
+        }
+        goto done;
+    }
+    if (found) {
         if (ctx && ctx->defer) { /* rpc__dispatch checked before: not reached */
             __atomic_sub_fetch(&s->requests, 1, __ATOMIC_RELAXED);
             *ctx->defer = NET_DEFER_CALL;
@@ -655,7 +701,7 @@ done:
 
 /* What running @req may wait for, before anything is run: a method added by
  * the program (it may take its time) or a get that may block. */
-static int defer_kind(json_object *req)
+static int defer_kind(bmq_server *s, json_object *req)
 {
     json_object *method = NULL, *params = NULL;
     if (!json_object_is_type(req, json_type_object) ||
@@ -671,7 +717,8 @@ static int defer_kind(json_object *req)
         bool block = !b || json_object_get_boolean(b);
         return block ? NET_DEFER_WAIT : NET_DEFER_NONE;
     }
-    return rpc__is_builtin(name) ? NET_DEFER_NONE : NET_DEFER_CALL;
+    struct rpc_method m;
+    return rpc__method_find(s, name, &m) && m.builtin ? NET_DEFER_NONE : NET_DEFER_CALL;
 }
 
 char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *ctx)
@@ -694,8 +741,8 @@ char *rpc__dispatch(bmq_server *s, const char *body, size_t len, const rpc_ctx *
         if (json_object_is_type(req, json_type_array)) {
             size_t n = json_object_array_length(req);
             for (size_t i = 0; i < n && n <= NET_MAX_BATCH && kind != NET_DEFER_WAIT; i++)
-                kind = MAX(kind, defer_kind(json_object_array_get_idx(req, i)));
-        } else if (defer_kind(req) == NET_DEFER_CALL) {
+                kind = MAX(kind, defer_kind(s, json_object_array_get_idx(req, i)));
+        } else if (defer_kind(s, req) == NET_DEFER_CALL) {
             kind = NET_DEFER_CALL;
         }
         if (kind) {
