@@ -16,11 +16,10 @@
 struct hist_cursor {
     history *h;
     char *key;
-    char *pattern;       /* nullable: every message */
-    uint64_t base;       /* the last seq given out at the open */
-    bool fresh;          /* no saved position: nothing to replay */
-    uint64_t pos;        /* read position; cursor_next's thread */
-    hist_record *queued; /* a save not yet taken by the writer (h->lock) */
+    char *pattern; /* nullable: every message */
+    uint64_t base; /* the last seq given out at the open */
+    bool fresh;    /* no saved position: nothing to replay */
+    uint64_t pos;  /* read position; cursor_next's thread */
 };
 
 static uint64_t saved_position(history *h, const char *key, bool *found)
@@ -48,29 +47,18 @@ static uint64_t saved_position(history *h, const char *key, bool *found)
 }
 
 /* Record @seq as the position of @c and queue its save. Lock held. */
-static void save_locked(hist_cursor *c, uint64_t seq)
+static void save_locked(hist_cursor *c, uint64_t seq, bool force)
 {
     history *h = c->h;
     uint64_t *mem = g_hash_table_lookup(h->cursor_pos, c->key);
-    if (mem && *mem >= seq)
+    if (mem && *mem >= seq && !force)
         return;
     if (!mem) {
         mem = g_new(uint64_t, 1);
         g_hash_table_insert(h->cursor_pos, g_strdup(c->key), mem);
     }
     *mem = seq;
-    if (c->queued) { /* not yet taken by the writer: update it in place */
-        c->queued->seq = seq;
-        return;
-    }
-    hist_record *r = g_new0(hist_record, 1);
-    r->seq = seq;
-    r->origin = g_strdup(c->key);
-    r->slot = &c->queued;
-    if (writer__push_locked(h, r))
-        c->queued = r;
-    else
-        writer__record_free(r); /* stopping or full: a later ack saves it */
+    writer__save_cursor_locked(h, c->key, seq); /* stopping: a later ack saves it */
 }
 
 hist_cursor *history_cursor_open(history *h, const char *key, const char *pattern, char **error)
@@ -99,7 +87,7 @@ hist_cursor *history_cursor_open(history *h, const char *key, const char *patter
     c->pos = found ? MIN(saved, c->base) : c->base;
     g_hash_table_insert(h->cursor_open, c->key, c);
     if (!found) /* saved now, in order with what follows */
-        save_locked(c, c->base);
+        save_locked(c, c->base, true);
     g_mutex_unlock(&h->lock);
     hub_log(BMQ_LOG_DEBUG, "history: cursor %s opened at %" G_GUINT64_FORMAT "%s", key, c->pos,
             found ? "" : " (new)");
@@ -165,7 +153,7 @@ int history_cursor_next(hist_cursor *c, bmq_message **out, unsigned max)
 int history_cursor_ack(hist_cursor *c, uint64_t seq)
 {
     g_mutex_lock(&c->h->lock);
-    save_locked(c, seq);
+    save_locked(c, seq, false);
     g_mutex_unlock(&c->h->lock);
     return 0;
 }
@@ -176,8 +164,6 @@ void history_cursor_close(hist_cursor *c)
         return;
     history *h = c->h;
     g_mutex_lock(&h->lock);
-    if (c->queued)
-        c->queued->slot = NULL;
     g_hash_table_remove(h->cursor_open, c->key);
     g_mutex_unlock(&h->lock);
     g_free(c->key);

@@ -15,18 +15,19 @@
 /* Rows deleted by one retention pass: retention never stalls the writer. */
 #define HISTORY_RETENTION_STEP 5000
 
-/* A message to store, or (msg NULL) a cursor position to save: the writer
- * keeps them in order, so a cursor made before a message is committed no
- * later than that message. */
+/* A message to store, kept by value in the pending array: appending costs
+ * no allocation (the origin is interned), and the writer takes the whole
+ * array at once. */
 typedef struct hist_record {
-    uint64_t seq;     /* the message's seq; for a cursor, the position */
+    uint64_t seq;
     int64_t time_us;
-    bmq_message *msg; /* a reference; NULL for a cursor record */
-    char *origin;     /* nullable; for a cursor record, its key */
-    /* A cursor record still updatable by acks: where its cursor points to
-     * it, cleared when the writer takes it (under lock). */
-    struct hist_record **slot;
+    bmq_message *msg;   /* a reference */
+    const char *origin; /* nullable; interned in history.origins */
 } hist_record;
+
+/* Distinct origins interned; beyond this many, new ones are not recorded
+ * (origin NULL) rather than growing without bound. */
+#define HISTORY_ORIGINS_MAX 4096
 
 struct history {
     char *path;
@@ -36,7 +37,13 @@ struct history {
     GCond wake;  /* the writer: work or stop */
     GCond settled_cond;
     history_opts opts;
-    GQueue pending;       /* hist_record* */
+    GArray *pending;     /* hist_record, appended, not yet taken by the writer */
+    GArray *spare;       /* the writer's emptied array, reused (nullable) */
+    GHashTable *origins; /* interned origin strings (set) */
+    /* Cursor positions to save: key -> uint64_t*. Taken by the writer
+     * together with the pending messages and written in the first
+     * transaction: a cursor made before a message is committed no later. */
+    GHashTable *cursor_saves;
     uint64_t next_seq;    /* the seq the next append gets */
     uint64_t settled_seq; /* every seq <= this is committed or failed */
     bool stop;
@@ -51,8 +58,8 @@ struct history {
 
     sqlite3 *db; /* the writer's connection; writer thread only once running */
     sqlite3_stmt *insert;
-    sqlite3_stmt *set_last; /* meta last_seq: seqs never go back, even when emptied */
-    sqlite3_stmt *set_cursor;
+    sqlite3_stmt *set_last;   /* meta last_seq: seqs never go back, even when emptied */
+    sqlite3_stmt *set_cursor; /* INSERT OR REPLACE INTO cursors */
 
     GMutex read_lock; /* the reader connection */
     sqlite3 *rdb;
@@ -75,9 +82,9 @@ int store__check(history *h);
 
 /* writer.c */
 gpointer writer__main(gpointer data);
-void writer__record_free(hist_record *r);
-/* Queue @r (lock held); false when the store takes nothing now. */
-bool writer__push_locked(history *h, hist_record *r);
+/* Queue the save of cursor @key at @seq (lock held); false when the store
+ * takes nothing now. */
+bool writer__save_cursor_locked(history *h, const char *key, uint64_t seq);
 /* Wait until @seq is settled whatever the sync setting, or until
  * @deadline (monotonic, 0: none). True when settled. */
 bool writer__wait_settled(history *h, uint64_t seq, gint64 deadline);

@@ -1,18 +1,20 @@
-/* writer.c - appends are queued in memory and written by one thread in
- * group commits: whatever arrived while the previous transaction was being
- * committed goes into the next one. A sender waits (history_wait) until its
- * messages are settled. Retention runs between commits in bounded steps.
+/* writer.c - appends are queued in memory (by value: no allocation per
+ * message) and written by one thread in group commits: the writer takes
+ * everything that arrived while the previous transaction was being
+ * committed and writes it in the next one. A sender waits (history_wait)
+ * until its messages are settled. Retention runs between commits in
+ * bounded steps.
  */
 #include <string.h>
 
 #include "../hub.h"
 #include "history_int.h"
 
-void writer__record_free(hist_record *r)
+static void records_clear(GArray *a)
 {
-    bmq_message_unref(r->msg);
-    g_free(r->origin);
-    g_free(r);
+    for (guint i = 0; i < a->len; i++)
+        bmq_message_unref(g_array_index(a, hist_record, i).msg);
+    g_array_set_size(a, 0);
 }
 
 history *history_open(const char *path, const history_opts *o)
@@ -25,7 +27,9 @@ history *history_open(const char *path, const history_opts *o)
     g_cond_init(&h->wake);
     g_cond_init(&h->settled_cond);
     g_mutex_init(&h->read_lock);
-    g_queue_init(&h->pending);
+    h->pending = g_array_sized_new(FALSE, FALSE, sizeof(hist_record), 1024);
+    h->origins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    h->cursor_saves = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     h->cursor_pos = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     h->cursor_open = g_hash_table_new(g_str_hash, g_str_equal);
     store__open(h);
@@ -44,7 +48,12 @@ void history_close(history *h)
     g_mutex_unlock(&h->lock);
     g_thread_join(h->writer);
     store__close(h);
-    g_queue_clear_full(&h->pending, (GDestroyNotify)writer__record_free);
+    records_clear(h->pending);
+    g_array_free(h->pending, TRUE);
+    if (h->spare)
+        g_array_free(h->spare, TRUE);
+    g_hash_table_destroy(h->cursor_saves);
+    g_hash_table_destroy(h->origins);
     g_mutex_clear(&h->lock);
     g_cond_clear(&h->wake);
     g_cond_clear(&h->settled_cond);
@@ -64,35 +73,50 @@ void history_set_opts(history *h, const history_opts *o)
     g_mutex_unlock(&h->lock);
 }
 
+/* Lock held. */
+static const char *intern(history *h, const char *origin)
+{
+    if (!origin)
+        return NULL;
+    const char *s = g_hash_table_lookup(h->origins, origin);
+    if (!s && g_hash_table_size(h->origins) < HISTORY_ORIGINS_MAX) {
+        char *copy = g_strdup(origin);
+        g_hash_table_add(h->origins, copy);
+        s = copy;
+    }
+    return s;
+}
+
 uint64_t history_append(history *h, const bmq_message *m, const char *origin)
 {
-    hist_record *r = g_new(hist_record, 1);
-    r->msg = bmq_message_ref(m);
-    r->origin = origin ? g_strdup(origin) : NULL;
-    r->slot = NULL;
     g_mutex_lock(&h->lock);
-    if (h->broken || h->stop || h->pending.length >= HISTORY_PENDING_MAX) {
+    if (h->broken || h->stop || h->pending->len >= HISTORY_PENDING_MAX) {
         h->dropped++;
         g_mutex_unlock(&h->lock);
-        writer__record_free(r);
         return 0;
     }
     /* Time and seq under one lock: time never goes back along seq (short
      * of a clock step), which lets a time bound be found by seq. */
-    uint64_t seq = r->seq = h->next_seq++;
-    r->time_us = g_get_real_time();
-    writer__push_locked(h, r); /* the writer may free r from here on */
+    hist_record r = {.seq = h->next_seq++,
+                     .time_us = g_get_real_time(),
+                     .msg = bmq_message_ref(m),
+                     .origin = intern(h, origin)};
+    g_array_append_val(h->pending, r);
+    if (h->pending->len == 1 && g_hash_table_size(h->cursor_saves) == 0)
+        g_cond_signal(&h->wake);
     g_mutex_unlock(&h->lock);
-    return seq;
+    return r.seq;
 }
 
-bool writer__push_locked(history *h, hist_record *r)
+bool writer__save_cursor_locked(history *h, const char *key, uint64_t seq)
 {
-    if (h->broken || h->stop || h->pending.length >= HISTORY_PENDING_MAX)
+    if (h->broken || h->stop)
         return false;
-    g_queue_push_tail(&h->pending, r);
-    if (h->pending.length == 1)
+    if (h->pending->len == 0 && g_hash_table_size(h->cursor_saves) == 0)
         g_cond_signal(&h->wake);
+    uint64_t *v = g_new(uint64_t, 1);
+    *v = seq;
+    g_hash_table_replace(h->cursor_saves, g_strdup(key), v);
     return true;
 }
 
@@ -151,7 +175,8 @@ json_object *history_status(history *h)
     json_object_object_add(o, "bytes", json_object_new_int64(h->bytes));
     json_object_object_add(o, "first_seq", json_object_new_int64((int64_t)h->first_seq));
     json_object_object_add(o, "last_seq", json_object_new_int64((int64_t)h->next_seq - 1));
-    json_object_object_add(o, "pending", json_object_new_int64((int64_t)h->pending.length));
+    json_object_object_add(o, "pending",
+                           json_object_new_int64((int64_t)(h->next_seq - 1 - h->settled_seq)));
     json_object_object_add(o, "written", json_object_new_int64((int64_t)h->written));
     json_object_object_add(o, "failed", json_object_new_int64((int64_t)h->failed));
     json_object_object_add(o, "dropped", json_object_new_int64((int64_t)h->dropped));
@@ -167,37 +192,39 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s)
     return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-/* One transaction for @n records: SQLITE_OK or the failing code. */
-static int write_batch(history *h, hist_record **v, unsigned n)
+/* One transaction: the cursor saves (nullable) and @n messages from @v.
+ * SQLITE_OK or the failing code. */
+static int write_batch(history *h, GHashTable *saves, const hist_record *v, unsigned n)
 {
     int rc = sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    uint64_t last = 0;
-    for (unsigned i = 0; rc == SQLITE_OK && i < n; i++) {
-        if (!v[i]->msg) { /* a cursor position */
+    if (rc == SQLITE_OK && saves) {
+        GHashTableIter it;
+        gpointer k, val;
+        g_hash_table_iter_init(&it, saves);
+        while (rc == SQLITE_OK && g_hash_table_iter_next(&it, &k, &val)) {
             sqlite3_stmt *st = h->set_cursor;
-            bind_text(st, 1, v[i]->origin);
-            sqlite3_bind_int64(st, 2, (sqlite3_int64)v[i]->seq);
+            bind_text(st, 1, k);
+            sqlite3_bind_int64(st, 2, (sqlite3_int64) * (uint64_t *)val);
             rc = sqlite3_step(st);
             rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
             sqlite3_reset(st);
-            continue;
         }
-        last = v[i]->seq;
-        sqlite3_stmt *st = h->insert;
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)v[i]->seq);
-        sqlite3_bind_int64(st, 2, v[i]->time_us);
-        bind_text(st, 3, bmq_message_id(v[i]->msg));
-        bind_text(st, 4, bmq_message_args_json(v[i]->msg));
-        bind_text(st, 5, bmq_message_kwargs_json(v[i]->msg));
-        bind_text(st, 6, v[i]->origin);
+    }
+    sqlite3_stmt *st = h->insert;
+    for (unsigned i = 0; rc == SQLITE_OK && i < n; i++) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)v[i].seq);
+        sqlite3_bind_int64(st, 2, v[i].time_us);
+        bind_text(st, 3, bmq_message_id(v[i].msg));
+        bind_text(st, 4, bmq_message_args_json(v[i].msg));
+        bind_text(st, 5, bmq_message_kwargs_json(v[i].msg));
+        bind_text(st, 6, v[i].origin);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;
         sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
     }
-    if (rc == SQLITE_OK && last) {
-        sqlite3_bind_int64(h->set_last, 1, (sqlite3_int64)last);
+    if (rc == SQLITE_OK && n) {
+        sqlite3_bind_int64(h->set_last, 1, (sqlite3_int64)v[n - 1].seq);
         rc = sqlite3_step(h->set_last);
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
         sqlite3_reset(h->set_last);
@@ -292,32 +319,23 @@ static gint64 retention_deadline(history *h)
     return g_get_monotonic_time() + delay + 1000;
 }
 
-static void settle(history *h, hist_record **v, unsigned n, int rc)
+static void settle(history *h, const hist_record *v, unsigned n, int rc)
 {
-    /* Counts and bounds are about messages; cursor records ride along. */
-    unsigned nm = 0;
-    hist_record *first = NULL, *last = NULL;
-    for (unsigned i = 0; i < n; i++)
-        if (v[i]->msg) {
-            nm++;
-            first = first ? first : v[i];
-            last = v[i];
-        }
     g_mutex_lock(&h->lock);
     if (rc == SQLITE_OK) {
-        h->written += nm;
-        h->messages += nm;
-        if (!h->first_seq && first)
-            h->first_seq = first->seq;
-        if (!h->oldest_us && first)
-            h->oldest_us = first->time_us;
+        h->written += n;
+        h->messages += n;
+        if (!h->first_seq && n)
+            h->first_seq = v[0].seq;
+        if (!h->oldest_us && n)
+            h->oldest_us = v[0].time_us;
         if (h->failing)
             hub_log(BMQ_LOG_NOTICE,
                     "history: writing again after %" G_GUINT64_FORMAT " lost messages", h->failed);
         h->failing = false;
         g_clear_pointer(&h->error, g_free);
     } else {
-        h->failed += nm;
+        h->failed += n;
         if (!h->failing)
             hub_log(BMQ_LOG_ERROR,
                     "history: cannot write %s: %s; messages are delivered but not recorded",
@@ -326,16 +344,36 @@ static void settle(history *h, hist_record **v, unsigned n, int rc)
         g_free(h->error);
         h->error = g_strdup(h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
     }
-    if (last)
-        h->settled_seq = last->seq;
+    if (n)
+        h->settled_seq = v[n - 1].seq;
     g_cond_broadcast(&h->settled_cond);
     g_mutex_unlock(&h->lock);
+}
+
+/* Write @n messages from @v (and @saves first) in transactions of at most
+ * HISTORY_BATCH_MAX, settling each. */
+static void write_all(history *h, GHashTable *saves, const hist_record *v, unsigned n)
+{
+    unsigned done = 0;
+    do {
+        unsigned k = MIN(n - done, HISTORY_BATCH_MAX);
+        int rc = h->db ? write_batch(h, saves, v + done, k) : SQLITE_CANTOPEN;
+        if (rc != SQLITE_OK && store__is_corrupt(rc)) {
+            /* Damaged under us: start a new file and write there. */
+            store__close(h);
+            store__move_aside(h, sqlite3_errstr(rc));
+            if (store__open(h) == 0)
+                rc = write_batch(h, saves, v + done, k);
+        }
+        settle(h, v + done, k, rc);
+        saves = NULL;
+        done += k;
+    } while (done < n);
 }
 
 gpointer writer__main(gpointer data)
 {
     history *h = data;
-    hist_record **v = g_new(hist_record *, HISTORY_BATCH_MAX);
     bool retention_more = true; /* a first pass at start */
     /* Damage beyond the header shows only when a page is read: check the
      * whole file here, off the startup path; appends queue meanwhile. */
@@ -346,50 +384,51 @@ gpointer writer__main(gpointer data)
     }
     g_mutex_lock(&h->lock);
     for (;;) {
-        while (!h->stop && h->pending.length == 0 && !retention_more) {
+        while (!h->stop && h->pending->len == 0 && g_hash_table_size(h->cursor_saves) == 0 &&
+               !retention_more) {
             gint64 deadline = h->db ? retention_deadline(h) : 0;
             if (deadline) {
                 if (!g_cond_wait_until(&h->wake, &h->lock, deadline))
                     retention_more = true;
             } else {
                 g_cond_wait(&h->wake, &h->lock);
-                retention_more = h->pending.length == 0 && !h->stop; /* options changed */
+                retention_more = h->pending->len == 0 && !h->stop; /* options changed */
             }
         }
-        unsigned n = 0;
-        while (n < HISTORY_BATCH_MAX && h->pending.length) {
-            hist_record *r = v[n++] = g_queue_pop_head(&h->pending);
-            if (r->slot) { /* later acks queue a new record */
-                *r->slot = NULL;
-                r->slot = NULL;
-            }
+        /* Take everything queued at once: the senders append to a fresh
+         * array meanwhile. */
+        GArray *batch = h->pending;
+        h->pending =
+            h->spare ? h->spare : g_array_sized_new(FALSE, FALSE, sizeof(hist_record), 1024);
+        h->spare = NULL;
+        GHashTable *saves = NULL;
+        if (g_hash_table_size(h->cursor_saves)) {
+            saves = h->cursor_saves;
+            h->cursor_saves = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         }
-        if (n == 0 && h->stop)
-            break;
+        bool stop = h->stop;
         g_mutex_unlock(&h->lock);
-        if (n) {
-            int rc = h->db ? write_batch(h, v, n) : SQLITE_CANTOPEN;
-            if (rc != SQLITE_OK && store__is_corrupt(rc)) {
-                /* Damaged under us: start a new file and write there. */
-                store__close(h);
-                store__move_aside(h, sqlite3_errstr(rc));
-                if (store__open(h) == 0)
-                    rc = write_batch(h, v, n);
-            }
-            settle(h, v, n, rc);
-            for (unsigned i = 0; i < n; i++)
-                writer__record_free(v[i]);
-            if (rc == SQLITE_OK)
+        if (batch->len || saves) {
+            write_all(h, saves, (const hist_record *)batch->data, batch->len);
+            if (batch->len)
                 store__load_stats(h, false);
             retention_more = true;
         }
+        records_clear(batch);
+        if (saves)
+            g_hash_table_destroy(saves);
         if (retention_more && h->db)
             retention_more = retention_step(h);
         else
             retention_more = false;
         g_mutex_lock(&h->lock);
+        if (!h->spare)
+            h->spare = batch; /* reused: no allocation per batch */
+        else
+            g_array_free(batch, TRUE);
+        if (stop && h->pending->len == 0 && g_hash_table_size(h->cursor_saves) == 0)
+            break;
     }
     g_mutex_unlock(&h->lock);
-    g_free(v);
     return NULL;
 }
