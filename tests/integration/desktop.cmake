@@ -52,3 +52,11 @@ if(TARGET plugin_gui AND TARGET berrymq-hub AND TARGET berrymq-cli)
       "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:fast_unwind_on_malloc=0")
   endif()
 endif()
+if(TARGET plugin_notify AND TARGET berrymq-hub AND TARGET berrymq-cli)
+  # ntfy publishes (curl, JSON, query string, berrymq publish) shown by dunst.
+  bmq_add_test(desktop_ntfy SOURCES ${_desk}/desktop_ntfy.c
+    ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
+    LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration ntfy)
+  add_dependencies(desktop_ntfy plugin_notify berrymq-hub berrymq-cli)
+  set_tests_properties(desktop_ntfy PROPERTIES RESOURCE_LOCK berrymq_hub)
+endif()

@@ -16,99 +16,6 @@
 
 static desk_env *env;
 
-typedef struct hub_proc {
-    GPid pid;
-    int err_fd;
-    GThread *reader;
-    GMutex lock;
-    GString *log;
-} hub_proc;
-
-static gpointer read_log(gpointer data)
-{
-    hub_proc *h = data;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(h->err_fd, buf, sizeof buf)) > 0) {
-        g_mutex_lock(&h->lock);
-        g_string_append_len(h->log, buf, n);
-        g_mutex_unlock(&h->lock);
-    }
-    return NULL;
-}
-
-static bool log_has(hub_proc *h, const char *needle)
-{
-    g_mutex_lock(&h->lock);
-    bool ok = strstr(h->log->str, needle) != NULL;
-    g_mutex_unlock(&h->lock);
-    return ok;
-}
-
-static bool hub_start(hub_proc *h, const char *cfg)
-{
-    char *hub_bin = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "hub", "berrymq-hub", NULL);
-    const char *argv[] = {
-        hub_bin, "--config", cfg, "--plugin-dir", g_getenv("BMQ_PLUGIN_BUILD_DIR"), "-v", NULL};
-    *h = (hub_proc){.log = g_string_new(NULL)};
-    g_mutex_init(&h->lock);
-    GError *err = NULL;
-    bool ok = g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                       NULL, &h->pid, NULL, NULL, &h->err_fd, &err);
-    g_free(hub_bin);
-    if (!ok) {
-        fprintf(stderr, "cannot start the hub: %s\n", err->message);
-        g_error_free(err);
-        return false;
-    }
-    h->reader = g_thread_new("hub-log", read_log, h);
-    /* Generous: under ASan the hub takes a while to start. */
-    for (int i = 0; i < 6000; i++) {
-        if (log_has(h, "instance 'notify' started"))
-            return true;
-        g_usleep(10000);
-    }
-    fprintf(stderr, "the hub did not start its notify instance\n");
-    return false;
-}
-
-/* Stop with @sig; the exit status (-1 after a signal). */
-static int hub_end(hub_proc *h, int sig)
-{
-    kill(h->pid, sig);
-    int status = 0;
-    for (int i = 0; i < 3000; i++) {
-        if (waitpid(h->pid, &status, WNOHANG) == h->pid)
-            break;
-        if (i == 2999) {
-            kill(h->pid, SIGKILL);
-            waitpid(h->pid, &status, 0);
-        }
-        g_usleep(10000);
-    }
-    g_spawn_close_pid(h->pid);
-    g_thread_join(h->reader);
-    close(h->err_fd);
-    fprintf(stderr, "hub log:\n%s\n", h->log->str);
-    g_string_free(h->log, TRUE);
-    g_mutex_clear(&h->lock);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static int cli(const char *const *args)
-{
-    const char *argv[16];
-    char *path = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
-    size_t n = 0;
-    argv[n++] = path;
-    for (; *args && n < 15; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    int rc = desk_run(argv, NULL);
-    g_free(path);
-    return rc;
-}
-
 /* How many Notify calls dunst answered with @summary. */
 static guint shown(const char *summary)
 {
@@ -167,36 +74,36 @@ int main(void)
     g_file_set_contents(cfg, config, -1, NULL);
 
     /* No daemon: the hub acknowledges, the notifications wait. */
-    hub_proc h;
-    DESK_CHECK(hub_start(&h, cfg));
+    desk_hub h;
+    DESK_CHECK(desk_hub_start(&h, cfg, "instance 'notify' started"));
     for (int i = 1; i <= N_WAITING; i++) {
         char s[64];
         g_snprintf(s, sizeof s, "Waiting %d", i);
         const char *a[] = {"notify", s, "sent while no daemon ran", NULL};
-        DESK_CHECK(cli(a) == 0);
+        DESK_CHECK(desk_cli(a) == 0);
     }
     DESK_CHECK(desk_monitor_count(env) == 0);
-    DESK_CHECK(hub_end(&h, SIGKILL) == -1);
+    DESK_CHECK(desk_hub_end(&h, SIGKILL) == -1);
 
     /* A new hub, then the daemon: everything waiting pops up, once. */
-    DESK_CHECK(hub_start(&h, cfg));
-    DESK_CHECK(log_has(&h, "5 notification(s) waiting from before the restart"));
+    DESK_CHECK(desk_hub_start(&h, cfg, "instance 'notify' started"));
+    DESK_CHECK(desk_hub_log_has(&h, "5 notification(s) waiting from before the restart"));
     DESK_CHECK(desk_dunst_start(env));
     DESK_CHECK(desk_wait(all_shown, NULL, 20000));
     const char *a1[] = {"notify", "After the daemon", NULL};
-    DESK_CHECK(cli(a1) == 0);
+    DESK_CHECK(desk_cli(a1) == 0);
     DESK_CHECK(desk_wait(seen, "After the daemon", 10000));
     for (int i = 1; i <= N_WAITING; i++) {
         char s[64];
         g_snprintf(s, sizeof s, "Waiting %d", i);
         DESK_CHECK(shown(s) == 1);
     }
-    DESK_CHECK(hub_end(&h, SIGTERM) == 0);
+    DESK_CHECK(desk_hub_end(&h, SIGTERM) == 0);
 
     /* Shown is done: a clean restart shows nothing again. */
-    DESK_CHECK(hub_start(&h, cfg));
+    DESK_CHECK(desk_hub_start(&h, cfg, "instance 'notify' started"));
     const char *a2[] = {"notify", "Third start", NULL};
-    DESK_CHECK(cli(a2) == 0);
+    DESK_CHECK(desk_cli(a2) == 0);
     DESK_CHECK(desk_wait(seen, "Third start", 10000));
     DESK_CHECK(shown("After the daemon") == 1);
     for (int i = 1; i <= N_WAITING; i++) {
@@ -204,8 +111,8 @@ int main(void)
         g_snprintf(s, sizeof s, "Waiting %d", i);
         DESK_CHECK(shown(s) == 1);
     }
-    DESK_CHECK(!log_has(&h, "waiting from before the restart"));
-    DESK_CHECK(hub_end(&h, SIGTERM) == 0);
+    DESK_CHECK(!desk_hub_log_has(&h, "waiting from before the restart"));
+    DESK_CHECK(desk_hub_end(&h, SIGTERM) == 0);
 
     g_free(cfg);
     desk_env_stop(env);

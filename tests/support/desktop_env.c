@@ -561,3 +561,103 @@ desk_notify *desk_monitor_find(desk_env *e, const char *summary)
     g_ptr_array_unref(calls);
     return out;
 }
+
+/* ---- the hub ------------------------------------------------------------- */
+
+static gpointer hub_read_log(gpointer data)
+{
+    desk_hub *h = data;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(h->err_fd, buf, sizeof buf)) > 0) {
+        g_mutex_lock(&h->lock);
+        g_string_append_len(h->log, buf, n);
+        g_mutex_unlock(&h->lock);
+    }
+    return NULL;
+}
+
+bool desk_hub_log_has(desk_hub *h, const char *needle)
+{
+    g_mutex_lock(&h->lock);
+    bool ok = strstr(h->log->str, needle) != NULL;
+    g_mutex_unlock(&h->lock);
+    return ok;
+}
+
+char *desk_hub_addr(desk_hub *h)
+{
+    static const char mark[] = " listening on ";
+    char *addr = NULL;
+    g_mutex_lock(&h->lock);
+    const char *p = strstr(h->log->str, mark);
+    if (p) {
+        p += strlen(mark);
+        addr = g_strndup(p, strcspn(p, " \n"));
+    }
+    g_mutex_unlock(&h->lock);
+    return addr;
+}
+
+bool desk_hub_start(desk_hub *h, const char *cfg, const char *ready)
+{
+    char *hub_bin = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "hub", "berrymq-hub", NULL);
+    const char *argv[] = {
+        hub_bin, "--config", cfg, "--plugin-dir", g_getenv("BMQ_PLUGIN_BUILD_DIR"), "-v", NULL};
+    *h = (desk_hub){.log = g_string_new(NULL)};
+    g_mutex_init(&h->lock);
+    GError *err = NULL;
+    bool ok = g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                       NULL, &h->pid, NULL, NULL, &h->err_fd, &err);
+    g_free(hub_bin);
+    if (!ok) {
+        fprintf(stderr, "cannot start the hub: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
+    h->reader = g_thread_new("hub-log", hub_read_log, h);
+    /* Generous: under ASan the hub takes a while to start. */
+    for (int i = 0; i < 6000; i++) {
+        if (desk_hub_log_has(h, ready))
+            return true;
+        g_usleep(10000);
+    }
+    fprintf(stderr, "the hub did not log \"%s\"\n", ready);
+    return false;
+}
+
+int desk_hub_end(desk_hub *h, int sig)
+{
+    kill(h->pid, sig);
+    int status = 0;
+    for (int i = 0; i < 3000; i++) {
+        if (waitpid(h->pid, &status, WNOHANG) == h->pid)
+            break;
+        if (i == 2999) {
+            kill(h->pid, SIGKILL);
+            waitpid(h->pid, &status, 0);
+        }
+        g_usleep(10000);
+    }
+    g_spawn_close_pid(h->pid);
+    g_thread_join(h->reader);
+    close(h->err_fd);
+    fprintf(stderr, "hub log:\n%s\n", h->log->str);
+    g_string_free(h->log, TRUE);
+    g_mutex_clear(&h->lock);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int desk_cli(const char *const *args)
+{
+    const char *argv[24];
+    char *path = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
+    size_t n = 0;
+    argv[n++] = path;
+    for (; *args && n < 23; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    int rc = desk_run(argv, NULL);
+    g_free(path);
+    return rc;
+}

@@ -67,6 +67,28 @@ bool desk_screenshot(desk_env *e, const char *path);
 /* Run a command and wait; exit status, or -1. */
 int desk_run(const char *const *argv, char **out);
 
+/* The real berrymq-hub from the build tree ($BMQ_BUILD_DIR, plugins from
+ * $BMQ_PLUGIN_BUILD_DIR) on this desktop, with its log collected. */
+typedef struct desk_hub {
+    GPid pid;
+    int err_fd;
+    GThread *reader;
+    GMutex lock;
+    GString *log;
+} desk_hub;
+
+/* Start with --config @cfg -v; true once the log has @ready (e.g.
+ * "instance 'notify' started"). */
+bool desk_hub_start(desk_hub *h, const char *cfg, const char *ready);
+bool desk_hub_log_has(desk_hub *h, const char *needle);
+/* The address the hub listens on, from its log (transfer full), or NULL. */
+char *desk_hub_addr(desk_hub *h);
+/* Send @sig, wait (SIGKILL after 30 s), print the log; the exit status, or
+ * -1 after a signal. */
+int desk_hub_end(desk_hub *h, int sig);
+/* Run the berrymq CLI from the build tree with @args; its exit status. */
+int desk_cli(const char *const *args);
+
 #define DESK_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
