@@ -31,3 +31,13 @@ add_dependencies(webhook_restart berrymq-cli plugin_webhook)
 if(TARGET berrymq-hub)
   add_dependencies(webhook_restart berrymq-hub)
 endif()
+# Hub A's webhook (format ntfy) into hub B's ntfy API, read by a queue
+# listener on hub B.
+bmq_add_test(webhook_ntfy_hubs
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/webhook_ntfy_hubs.c
+    ${CMAKE_SOURCE_DIR}/tests/support/hub_harness.c
+  LIBS berrymq PkgConfig::JSONC PkgConfig::GLIB
+  TIMEOUT 180 LABELS integration webhook ntfy)
+add_dependencies(webhook_ntfy_hubs berrymq-hub bmq_test_plugins plugin_webhook)
+set_property(TEST webhook_ntfy_hubs APPEND PROPERTY ENVIRONMENT
+  "BMQ_TEST_PLUGIN_DIR=${CMAKE_BINARY_DIR}/tests/plugins")

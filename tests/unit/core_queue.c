@@ -81,14 +81,14 @@ static void test_priority(void)
     send_prio(bus, "p:a", -3, 3);
     send_prio(bus, "p:a", 5, 4);
     send_prio(bus, "p:a", 0, 5);
-    int want[] = {3, 2, 5, 1, 4};
+    int want[] = {1, 4, 2, 5, 3};
     for (int i = 0; i < 5; i++)
         CHECK_EQ(tag_of(bmq_queue_get_nowait(q)), want[i]);
     /* non-integer priority is ignored (0) */
     json_object *kw = json_tokener_parse("{\"priority\": \"high\"}");
     json_object *a = json_tokener_parse("[9]");
     bmq_twitter(bus, "p:a", a, kw);
-    send_prio(bus, "p:a", -1, 8);
+    send_prio(bus, "p:a", 1, 8);
     CHECK_EQ(tag_of(bmq_queue_get_nowait(q)), 8);
     CHECK_EQ(tag_of(bmq_queue_get_nowait(q)), 9);
     bmq_bus_free(bus);
@@ -117,13 +117,13 @@ static void test_overflow(void)
     CHECK_EQ(tag_of(bmq_queue_get_nowait(nw)), 0);  /* newest refused */
     /* drop-oldest takes the least important class first ... */
     bmq_queue *pq = bmq_queue_new_full(bus, "pp", false, 3, BMQ_OVERFLOW_DROP_OLDEST);
-    send_prio(bus, "pp:x", 1, 10);
+    send_prio(bus, "pp:x", -1, 10);
     send_prio(bus, "pp:x", 0, 11);
-    send_prio(bus, "pp:x", 1, 12);
-    send_prio(bus, "pp:x", 0, 13); /* evicts 10 (prio 1, oldest) */
+    send_prio(bus, "pp:x", -1, 12);
+    send_prio(bus, "pp:x", 0, 13); /* evicts 10 (prio -1, oldest) */
     CHECK_EQ(bmq_queue_dropped(pq), 1);
     /* ... and a newcomer less important than everything is itself dropped */
-    send_prio(bus, "pp:x", 2, 14);
+    send_prio(bus, "pp:x", -2, 14);
     CHECK_EQ(bmq_queue_dropped(pq), 2);
     int want[] = {11, 13, 12};
     for (int i = 0; i < 3; i++)
@@ -287,7 +287,7 @@ static void test_shared_getters(void)
     for (int i = 1; i <= N; i++)
         send_prio(bus, "s:x", 0, i);
     for (int i = 0; i < G; i++)
-        send_prio(bus, "s:x", 1, -1); /* one stop marker each, after the rest */
+        send_prio(bus, "s:x", -1, -1); /* one stop marker each, after the rest */
     long sum = 0;
     int n = 0;
     for (int i = 0; i < G; i++) {

@@ -278,11 +278,11 @@ BMQ_API const char *bmq_sender_label_set(const char *label);
  * A standalone queue gets its own copy (reference) of every matching message.
  * Shared queues with the same pattern on one bus share one backing queue:
  * each message goes to exactly one getter.
- * Order: by kwarg "priority" (integer, lower first; default 0), FIFO within
- * equal priority.
+ * Order: by kwarg "priority" (integer, higher first; default 0), FIFO within
+ * equal priority: ntfy's 5 (urgent) and Growl's 2 (emergency) come first.
  * Bounded: capacity defaults to BMQ_QUEUE_DEFAULT_CAPACITY. Overflow policy
  * (default BMQ_OVERFLOW_DROP_OLDEST): the oldest message of the lowest
- * priority class (the largest priority number) is dropped to make room;
+ * priority class (the smallest priority number) is dropped to make room;
  * every drop is counted. */
 #define BMQ_QUEUE_DEFAULT_CAPACITY 10000
 

@@ -30,8 +30,9 @@ static int kwargs_priority(json_object *kwargs)
     switch (json_object_get_type(p)) {
     case json_type_int:
     case json_type_double: {
+        /* clamped so that its negation, the queue rank, is an int too */
         int64_t v = json_object_get_int64(p);
-        return v < INT32_MIN ? INT32_MIN : v > INT32_MAX ? INT32_MAX : (int)v;
+        return v < -INT32_MAX ? -INT32_MAX : v > INT32_MAX ? INT32_MAX : (int)v;
     }
     default:
         return 0;
@@ -264,7 +265,7 @@ bmq_message *message__new(const char *id, size_t id_len, json_object *args, json
     m->pair_hash = hash;
     m->size = size;
     atomic_init(&m->refs, 1);
-    m->priority = kwargs_priority(kwargs);
+    m->rank = -kwargs_priority(kwargs);
     m->local = p.name[0] == '_';
     m->name_any = id__is_any(p.name, p.name_len);
     m->action_any = id__is_any(p.action, p.action_len);

@@ -8,7 +8,7 @@
 
 struct bmq_message {
     atomic_int refs;
-    int priority;    /* kwarg "priority", 0 when absent */
+    int rank;        /* queue order, lower first: minus kwarg "priority" (0 when absent) */
     bool local;      /* name starts with '_' */
     bool name_any;   /* name is "*" */
     bool action_any; /* action is "*" */

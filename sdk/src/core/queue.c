@@ -1,7 +1,9 @@
 /* queue.c - the pull API: standalone and shared queues.
  *
  * A backing queue (bq) is a set of FIFO rings, one per priority class,
- * sorted by priority (lower first). Almost every message has priority 0, so
+ * sorted by rank (lower first; the rank is minus the kwarg "priority", so
+ * priority 5 comes before 0 and 0 before -3). Almost every message has
+ * priority 0, so
  * in practice there is one ring and a put or get is a few stores under the
  * queue's own mutex. The condition variable is signalled only when a getter
  * waits: a wake-up is a system call, a send should not pay for it.
@@ -245,7 +247,7 @@ bool bq__put(bq *q, bmq_message *m)
             }
         if (!over_count)
             byte_drops++;
-        if (q->policy == BMQ_OVERFLOW_DROP_NEW || !last || m->priority > last->prio) {
+        if (q->policy == BMQ_OVERFLOW_DROP_NEW || !last || m->rank > last->prio) {
             ok = false;
         } else {
             bmq_message *old = ring_pop(last);
@@ -257,7 +259,7 @@ bool bq__put(bq *q, bmq_message *m)
         }
     }
     if (ok) {
-        pclass *c = class_for(q, m->priority);
+        pclass *c = class_for(q, m->rank);
         if (c && ring_push(c, m)) {
             bmq_message_ref(m);
             q->count++;
