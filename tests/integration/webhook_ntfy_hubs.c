@@ -97,8 +97,8 @@ int main(void)
     json_object *m = next(b, token, 20);
     HH_CHECK(m != NULL);
     if (m) {
-        HH_CHECK(strcmp(json_object_get_string(json_object_array_get_idx(m, 0)),
-                        "alerts:notify") == 0);
+        HH_CHECK(strcmp(json_object_get_string(json_object_array_get_idx(m, 0)), "alerts:notify") ==
+                 0);
         HH_CHECK(strcmp(kwarg(m, "title"), "Backup failed") == 0);
         HH_CHECK(strcmp(kwarg(m, "body"), "disk full on /srv") == 0);
         HH_CHECK(strcmp(kwarg(m, "urgency"), "critical") == 0);

@@ -269,7 +269,7 @@ static void test_auth_and_redaction(void)
     fx_send(&fx, "b:x", NULL, NULL);
     CHECK(fx_wait_stat(b, "failed", 1, WAIT_S));
     CHECK(fx_wait_logged(&fx, "HTTP 401 Unauthorized: unauthorized", WAIT_S));
-    CHECK(fx_logged(&fx, "http://***@127.0.0.1"));
+    CHECK(fx_wait_logged(&fx, "http://***@127.0.0.1", 10));
     const char *secrets[] = {"hunter2", "tok9zq", "pa:ss9", "bob:"};
     for (size_t i = 0; i < G_N_ELEMENTS(secrets); i++) {
         if (fx_logged(&fx, secrets[i])) {
@@ -340,22 +340,32 @@ static void test_config_errors(void)
         {"{\"url\": \"http://h/\", \"rate\": \"0/min\"}", "key 'rate': expected \"N/unit\""},
         {"{\"url\": \"http://h/\", \"headers\": {\"X-A\": \"1\\r\\nX-B: 2\"}}", "must be one line"},
         {"{\"url\": \"http://h/\", \"headers\": {\"Bad Name\": \"1\"}}", "not a valid header name"},
-        {"{\"url\": \"http://h/\", \"headers\": [\"X-A: 1\"]}", "key 'headers': expected an object"},
+        {"{\"url\": \"http://h/\", \"headers\": [\"X-A: 1\"]}",
+         "key 'headers': expected an object"},
         {"{\"url\": \"http://h/\", \"headers\": {\"content-length\": \"5\"}}",
          "is set by the plugin"},
         {"{\"url\": \"http://h/\", \"token\": \"t\", \"user\": \"u\"}", "exclude each other"},
         {"{\"url\": \"http://h/\", \"password\": \"p\"}", "key 'password': needs \"user\""},
         {"{\"url\": \"http://h/\", \"insecure\": true}", "need an https url"},
-        {"{\"url\": \"https://h/\", \"insecure\": \"yes\"}", "key 'insecure': expected true or false, got a string"},
-        {"{\"url\": \"https://h/\", \"ca_file\": \"/nonexistent/ca.pem\"}", "key 'ca_file': cannot read"},
-        {"{\"url\": \"http://h/\", \"method\": \"GET\"}", "key 'method': expected POST, PUT or PATCH"},
+        {"{\"url\": \"https://h/\", \"insecure\": \"yes\"}",
+         "key 'insecure': expected true or false, got a string"},
+        {"{\"url\": \"https://h/\", \"ca_file\": \"/nonexistent/ca.pem\"}",
+         "key 'ca_file': cannot read"},
+        {"{\"url\": \"http://h/\", \"method\": \"GET\"}",
+         "key 'method': expected POST, PUT or PATCH"},
         {"{\"url\": \"http://h/\", \"filter\": \"bad pattern\"}", "not a valid pattern"},
-        {"{\"url\": \"http://h/\", \"filter\": []}", "key 'filter': expected a string or a non-empty list"},
-        {"{\"url\": \"http://h/\", \"timeout\": \"10\"}", "key 'timeout': expected a number from 0.1 to 600, got a string"},
-        {"{\"url\": \"http://h/\", \"timeout\": 0}", "key 'timeout': expected a number from 0.1 to 600, got 0"},
-        {"{\"url\": \"http://h/\", \"queue\": 0}", "key 'queue': expected an integer from 1 to 1000000, got 0"},
-        {"{\"url\": \"http://h/\", \"retry_min\": 5, \"retry_max\": 1}", "key 'retry_max': must not"},
-        {"{\"url\": \"http://h/\", \"colour\": \"red\"}", "unknown key 'colour' (known: url, filter,"},
+        {"{\"url\": \"http://h/\", \"filter\": []}",
+         "key 'filter': expected a string or a non-empty list"},
+        {"{\"url\": \"http://h/\", \"timeout\": \"10\"}",
+         "key 'timeout': expected a number from 0.1 to 600, got a string"},
+        {"{\"url\": \"http://h/\", \"timeout\": 0}",
+         "key 'timeout': expected a number from 0.1 to 600, got 0"},
+        {"{\"url\": \"http://h/\", \"queue\": 0}",
+         "key 'queue': expected an integer from 1 to 1000000, got 0"},
+        {"{\"url\": \"http://h/\", \"retry_min\": 5, \"retry_max\": 1}",
+         "key 'retry_max': must not"},
+        {"{\"url\": \"http://h/\", \"colour\": \"red\"}",
+         "unknown key 'colour' (known: url, filter,"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         char *err = NULL;
@@ -370,7 +380,7 @@ static void test_config_errors(void)
     }
     /* The host goes on: a good instance still comes up after all that. */
     bmq_instance *ok = FX_NEW(&fx, "good", "{\"url\": \"http://127.0.0.1:9/\"}");
-    CHECK(fx_logged(&fx, "forwarding *:notify to http://127.0.0.1:9/ (json)"));
+    CHECK(fx_wait_logged(&fx, "forwarding *:notify to http://127.0.0.1:9/ (json)", 10));
     bmq_instance_destroy(ok);
     fx_free(&fx);
 }
@@ -402,8 +412,8 @@ static void test_docs_examples(void)
                 CHECK(json_object_object_get_ex(e, "id", &id));
                 CHECK(json_object_object_get_ex(e, "config", &cfg));
                 char *err = NULL;
-                bmq_instance *in =
-                    bmq_instance_create(fx.host, "webhook", json_object_get_string(id), cfg, NULL, &err);
+                bmq_instance *in = bmq_instance_create(fx.host, "webhook",
+                                                       json_object_get_string(id), cfg, NULL, &err);
                 if (!in)
                     fprintf(stderr, "docs example %s: %s\n", json_object_get_string(id), err);
                 CHECK(in != NULL);

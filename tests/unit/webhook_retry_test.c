@@ -56,9 +56,9 @@ static void test_retry_5xx(void)
     char *err = fx_stat_str(in, "last_error");
     CHECK_STR(err, "null");
     g_free(err);
-    CHECK(fx_logged(&fx, "r:x: HTTP 500 Internal Server Error: boom; retrying in"));
+    CHECK(fx_wait_logged(&fx, "r:x: HTTP 500 Internal Server Error: boom; retrying in", 10));
     CHECK(!fx_logged(&fx, "second line"));
-    CHECK(fx_logged(&fx, "answers again"));
+    CHECK(fx_wait_logged(&fx, "answers again", 10));
     CHECK_EQ(hs_count(s), 3);
     fx_free(&fx);
     hs_stop(s);
@@ -87,7 +87,7 @@ static void test_retry_after_429(void)
     CHECK(fx_wait_stat(in, "sent", 1, WAIT_S));
     /* Retry-After: 2 overrides the 0.05 s backoff: never sooner. */
     CHECK(hs_get(s, 1)->at_us - hs_get(s, 0)->at_us >= 2 * G_USEC_PER_SEC);
-    CHECK(fx_logged(&fx, "HTTP 429 Too Many Requests: slow down; retrying in 2.0 s"));
+    CHECK(fx_wait_logged(&fx, "HTTP 429 Too Many Requests: slow down; retrying in 2.0 s", 10));
     CHECK_STR(hs_get(s, 1)->body, hs_get(s, 0)->body);
     fx_free(&fx);
     hs_stop(s);
@@ -108,7 +108,8 @@ static void test_no_retry_400(void)
     g_free(err);
     CHECK_EQ(fx_stat(in, "last_status"), 400);
     CHECK_EQ(fx_stat(in, "queued"), 0);
-    CHECK(fx_logged(&fx, "refused r:x: HTTP 400 Bad Request: topic invalid (not retried)"));
+    CHECK(
+        fx_wait_logged(&fx, "refused r:x: HTTP 400 Bad Request: topic invalid (not retried)", 10));
     CHECK(!fx_logged(&fx, "second line"));
     /* The next message goes out, and success clears last_error. */
     send_n(&fx, 1, 2);
@@ -146,7 +147,8 @@ static void test_give_up(void)
         CHECK_STR(v, want[i]);
         g_free(v);
     }
-    CHECK(fx_logged(&fx, "gave up on r:x: HTTP 503 Service Unavailable: still down (2 attempts)"));
+    CHECK(fx_wait_logged(
+        &fx, "gave up on r:x: HTTP 503 Service Unavailable: still down (2 attempts)", 10));
     fx_free(&fx);
     hs_stop(s);
 }
@@ -187,7 +189,7 @@ static void test_outage(void)
     char *err = fx_stat_str(in, "last_error");
     CHECK_CONTAINS(err, "Couldn't connect to server");
     g_free(err);
-    CHECK(fx_logged(&fx, "Couldn't connect to server"));
+    CHECK(fx_wait_logged(&fx, "Couldn't connect to server", 10));
 
     hs_server *s = hs_start(port, NULL, NULL);
     CHECK(s != NULL);
@@ -203,7 +205,7 @@ static void test_outage(void)
         g_free(v);
         g_free(want);
     }
-    CHECK(fx_logged(&fx, "answers again"));
+    CHECK(fx_wait_logged(&fx, "answers again", 10));
     fx_free(&fx);
     hs_stop(s);
 }
@@ -225,7 +227,7 @@ static void test_outbox_bound(void)
     send_n(&fx, 1, 5);
     CHECK_EQ(fx_stat(in, "dropped"), 2);
     CHECK_EQ(fx_stat(in, "queued"), 3);
-    CHECK(fx_logged(&fx, "outbox full (3 messages for http://127.0.0.1"));
+    CHECK(fx_wait_logged(&fx, "outbox full (3 messages for http://127.0.0.1", 10));
     hs_server *s = hs_start(port, NULL, NULL);
     CHECK(s != NULL);
     CHECK(fx_wait_stat(in, "sent", 3, WAIT_S));
@@ -334,7 +336,7 @@ static void test_stop(void)
     send_n(&fx, 0, 3);
     CHECK(fx_wait_stat(in, "retrying", 1, WAIT_S));
     bmq_instance_destroy(in);
-    CHECK(fx_logged(&fx, "stopping with 3 messages not delivered to http://127.0.0.1"));
+    CHECK(fx_wait_logged(&fx, "stopping with 3 messages not delivered to http://127.0.0.1", 10));
     fx_free(&fx);
     hs_stop(s);
 }

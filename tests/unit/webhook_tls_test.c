@@ -54,7 +54,7 @@ static void refused(const char *ca_json)
     CHECK_EQ(fx_stat(in, "sent"), 0);
     CHECK_EQ(fx_stat(in, "queued"), 1);
     CHECK_EQ(hs_count(s), 0);
-    CHECK(fx_logged(&fx, "certificate"));
+    CHECK(fx_wait_logged(&fx, "certificate", 10));
     fx_free(&fx);
     hs_stop(s);
 }
@@ -83,7 +83,7 @@ static void test_insecure(void)
                               hs_port(s));
     char *start =
         g_strdup_printf("certificates of https://127.0.0.1:%d/t are NOT verified", hs_port(s));
-    CHECK(fx_logged(&fx, start));
+    CHECK(fx_wait_logged(&fx, start, 10));
     g_free(start);
     fx_send(&fx, "a:notify", NULL, "{\"title\": \"unverified\"}");
     CHECK(hs_wait_count(s, 1, WAIT_S));
