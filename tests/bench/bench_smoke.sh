@@ -32,6 +32,7 @@ run bench_trust 10
 run bench_cli 10
 run bench_capture 20
 run bench_hostile 5 100
+run bench_ntfy 20 2
 if command -v mosquitto >/dev/null 2>&1; then
     BENCH_ROUNDS=1
     export BENCH_ROUNDS
