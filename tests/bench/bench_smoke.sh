@@ -42,7 +42,7 @@ else
 fi
 for f in "$dir"/bench_*; do
     case " bench_core bench_net bench_timer bench_fileobserver bench_webhook bench_history \
-bench_trust bench_cli bench_capture bench_hostile bench_mqtt " in
+bench_trust bench_cli bench_capture bench_hostile bench_ntfy bench_mqtt " in
     *" ${f##*/} "*) ;;
     *) [ -x "$f" ] && { echo "-- ${f##*/}: a benchmark bench_smoke.sh does not know"; failed="$failed ${f##*/}"; } ;;
     esac
