@@ -1,7 +1,8 @@
 /* notify.c - the notify plugin: desktop notifications through libnotify.
  *
  * Follows "*:notify" (config "filter") and shows each message as a
- * notification. Around the popups themselves (popup.c) it keeps:
+ * notification. Each message is read once into a popup_spec
+ * (popup_spec.c); around the popups themselves (popup.c) it keeps:
  *  - the daemon watch: org.freedesktop.Notifications is watched with
  *    g_bus_watch_name (no polling); without a daemon messages wait in a
  *    bounded backlog and are shown when one appears; the absence is logged
@@ -65,13 +66,8 @@ static void daemon_missing(nplugin *p)
     }
 }
 
-void nplugin__receipt(nplugin *p, const bmq_message *msg, const char *receipt, const char *what,
-                      json_object *kwargs)
+void nplugin__receipt(nplugin *p, const char *receipt, const char *what, json_object *kwargs)
 {
-    json_object *v = NULL;
-    if (!receipt && msg && json_object_object_get_ex(bmq_message_kwargs(msg), "receipt", &v) &&
-        json_object_is_type(v, json_type_string))
-        receipt = json_object_get_string(v);
     char *id = receipt && *receipt && !strchr(receipt, ':')
                    ? g_strdup_printf("%s:%s", receipt, what)
                    : NULL;
@@ -94,25 +90,27 @@ static json_object *kw_reason(const char *key, const char *text)
     return kw;
 }
 
-static void backlog_push(nplugin *p, const bmq_message *msg)
+/* Keeps @s (transfer full) until a daemon appears. */
+static void backlog_push(nplugin *p, popup_spec *s)
 {
     if (p->backlog_max == 0) {
         p->backlog_dropped++;
-        nplugin__receipt(p, msg, NULL, "failed",
+        nplugin__receipt(p, s->receipt, "failed",
                          kw_reason("error", "no notification daemon is running and the "
                                             "notify instance keeps no backlog"));
+        nplugin__spec_free(s);
         return;
     }
     if (g_queue_get_length(&p->backlog) >= p->backlog_max) {
-        bmq_message *old = g_queue_pop_head(&p->backlog);
-        nplugin__receipt(p, old, NULL, "failed",
+        popup_spec *old = g_queue_pop_head(&p->backlog);
+        nplugin__receipt(p, old->receipt, "failed",
                          kw_reason("error", "dropped from the full backlog while no "
                                             "notification daemon was running"));
-        bmq_message_unref(old);
+        nplugin__spec_free(old);
         p->backlog_dropped++;
     }
-    g_queue_push_tail(&p->backlog, bmq_message_ref((bmq_message *)msg));
-    nplugin__receipt(p, msg, NULL, "queued", NULL);
+    g_queue_push_tail(&p->backlog, s);
+    nplugin__receipt(p, s->receipt, "queued", NULL);
 }
 
 /* Save the durable position: everything handled so far when nothing
@@ -123,9 +121,9 @@ static void backlog_ack(nplugin *p)
         return;
     uint64_t pos = p->seen_seq;
     for (GList *l = p->backlog.head; l; l = l->next) {
-        uint64_t s = bmq_message_seq(l->data);
-        if (s && s - 1 < pos)
-            pos = s - 1;
+        uint64_t seq = bmq_message_seq(((popup_spec *)l->data)->msg);
+        if (seq && seq - 1 < pos)
+            pos = seq - 1;
     }
     if (pos > p->acked_seq) {
         p->host->cursor_ack(p->host, p->cursor, pos);
@@ -140,32 +138,33 @@ static void seen(nplugin *p, const bmq_message *msg)
         p->seen_seq = s;
 }
 
-static void present(nplugin *p, const bmq_message *msg)
+/* Shows @s (transfer full) or keeps it for later. */
+static void present(nplugin *p, popup_spec *s)
 {
     if (p->daemon == DAEMON_DOWN) {
-        backlog_push(p, msg);
+        backlog_push(p, s);
         return;
     }
-    int rc = nplugin__show(p, msg);
+    int rc = nplugin__show(p, s);
     if (rc == 0) {
         p->shown++;
     } else if (rc == -BMQ_ENET) {
         daemon_missing(p);
-        backlog_push(p, msg);
+        backlog_push(p, s);
+        return;
     } else {
         p->errors++;
-        nplugin__receipt(p, msg, NULL, "failed",
+        nplugin__receipt(p, s->receipt, "failed",
                          kw_reason("error", "the notification daemon refused it"));
     }
+    nplugin__spec_free(s);
 }
 
 static void flush_backlog(nplugin *p)
 {
-    bmq_message *m;
-    while (p->daemon != DAEMON_DOWN && (m = g_queue_pop_head(&p->backlog))) {
-        present(p, m);
-        bmq_message_unref(m);
-    }
+    popup_spec *s;
+    while (p->daemon != DAEMON_DOWN && (s = g_queue_pop_head(&p->backlog)))
+        present(p, s);
     backlog_ack(p);
 }
 
@@ -270,7 +269,7 @@ static bool rate_take(nplugin *p, const char *name)
     return false;
 }
 
-static void handle(nplugin *p, const bmq_message *msg);
+static void handle(nplugin *p, popup_spec *s);
 
 static void on_notify(const bmq_message *msg, void *user_data)
 {
@@ -278,38 +277,39 @@ static void on_notify(const bmq_message *msg, void *user_data)
     if (p->cursor && !p->host->cursor_live(p->host, p->cursor, msg))
         return; /* read back from the history at the start */
     seen(p, msg);
-    handle(p, msg);
+    handle(p, nplugin__spec_new(p, msg));
     /* While messages wait, the position stays before the oldest. */
     if (g_queue_is_empty(&p->backlog))
         backlog_ack(p);
 }
 
-static void handle(nplugin *p, const bmq_message *msg)
+/* Takes @s (transfer full). */
+static void handle(nplugin *p, popup_spec *s)
 {
     if (p->paused) {
         p->suppressed++;
         p->paused_suppressed++;
-        nplugin__receipt(p, msg, NULL, "suppressed", kw_reason("reason", "paused"));
-        if (nplugin__urgency(msg) == NOTIFY_URGENCY_CRITICAL) {
+        nplugin__receipt(p, s->receipt, "suppressed", kw_reason("reason", "paused"));
+        if (s->urgency == NOTIFY_URGENCY_CRITICAL) {
             p->paused_critical++;
             json_object *kw = json_object_new_object();
-            char *title = nplugin__title(msg);
-            json_object_object_add(kw, "id", json_object_new_string(bmq_message_id(msg)));
-            json_object_object_add(kw, "title", json_object_new_string(title));
+            json_object_object_add(kw, "id", json_object_new_string(bmq_message_id(s->msg)));
+            json_object_object_add(kw, "title", json_object_new_string(s->title));
             json_object_object_add(kw, "critical",
                                    json_object_new_int64((int64_t)p->paused_critical));
             json_object_object_add(kw, "suppressed",
                                    json_object_new_int64((int64_t)p->paused_suppressed));
             p->host->twitter(p->host, "_notify:attention", NULL, kw);
-            g_free(title);
         }
+        nplugin__spec_free(s);
         return;
     }
-    if (!rate_take(p, bmq_message_name(msg))) {
-        nplugin__receipt(p, msg, NULL, "suppressed", kw_reason("reason", "rate"));
+    if (!rate_take(p, bmq_message_name(s->msg))) {
+        nplugin__receipt(p, s->receipt, "suppressed", kw_reason("reason", "rate"));
+        nplugin__spec_free(s);
         return;
     }
-    present(p, msg);
+    present(p, s);
 }
 
 static void on_pause(const bmq_message *msg, void *user_data)
@@ -377,8 +377,7 @@ static bool configure(nplugin *p, json_object *cfg, char **error)
         bmq_config_get_int(cfg, "timeout", 0, INT64_MIN, INT64_MAX, &timeout, error) ||
         bmq_config_get_double(cfg, "rate", 0, -INFINITY, INFINITY, &rate, error) ||
         bmq_config_get_double(cfg, "burst", 0, -INFINITY, INFINITY, &burst, error) ||
-        bmq_config_get_int(cfg, "summary_interval_ms", 0, INT64_MIN, INT64_MAX, &summary,
-                           error) ||
+        bmq_config_get_int(cfg, "summary_interval_ms", 0, INT64_MIN, INT64_MAX, &summary, error) ||
         bmq_config_get_int(cfg, "backlog", 0, INT64_MIN, INT64_MAX, &backlog, error))
         return false;
     if (bmq_id_validate(p->filter) != 0) {
@@ -425,10 +424,11 @@ static void open_backlog(nplugin *p)
             seen(p, v[i]);
             /* No receipt: whoever asked for one went with the old hub. */
             if (g_queue_get_length(&p->backlog) >= p->backlog_max) {
-                bmq_message_unref(g_queue_pop_head(&p->backlog));
+                nplugin__spec_free(g_queue_pop_head(&p->backlog));
                 p->backlog_dropped++;
             }
-            g_queue_push_tail(&p->backlog, v[i]);
+            g_queue_push_tail(&p->backlog, nplugin__spec_new(p, v[i]));
+            bmq_message_unref(v[i]);
             p->replayed++;
         }
     } while (n == REPLAY_BATCH);
@@ -496,7 +496,7 @@ static void nplugin_destroy(void *instance)
     nplugin__drop_live(p);
     if (p->cursor)
         p->host->cursor_close(p->host, p->cursor);
-    g_queue_clear_full(&p->backlog, (GDestroyNotify)bmq_message_unref);
+    g_queue_clear_full(&p->backlog, nplugin__spec_free);
     g_hash_table_destroy(p->by_key);
     g_hash_table_destroy(p->buckets);
     if (p->libnotify_ref && --libnotify_users == 0)

@@ -17,6 +17,26 @@ typedef struct nbucket {
     NotifyNotification *summary; /* (nullable, owned) updated in place */
 } nbucket;
 
+/* One message as a popup: its kwargs read once (popup_spec.c), then used
+ * by the popup, the do-not-disturb path, the receipts and the backlog. */
+typedef struct popup_spec {
+    bmq_message *msg; /* (owned ref) */
+    char *title;      /* (owned) kwarg "title", else the message id; UTF-8 */
+    char *body;       /* (owned) kwarg "body", else the rendered data, escaped */
+    char *icon;       /* (owned, nullable) non-empty */
+    char *category;   /* (owned, nullable) non-empty */
+    char *replace;    /* (owned, nullable) non-empty key updated in place */
+    char *app;        /* (owned) kwarg "app", else the config's app_name */
+    char *receipt;    /* (owned, nullable) where the sender wants to hear back */
+    char *sender;     /* (owned) "name" or "name@ns": prefix of answers */
+    NotifyUrgency urgency;
+    int timeout;          /* ms: kwarg "timeout", else the config's */
+    gint replace_id;      /* daemon id to replace (notify-send -r), 0 none */
+    bool transient;       /* hint "transient" */
+    json_object *actions; /* (transfer none, nullable) {key: label}, of msg */
+    json_object *hints;   /* (transfer none, nullable) {name: value}, of msg */
+} popup_spec;
+
 typedef struct nplugin {
     const bmq_host *host;
     char *filter;
@@ -31,7 +51,7 @@ typedef struct nplugin {
     guint watch_id;
     daemon_state daemon;
     bool daemon_warned;
-    GQueue backlog; /* bmq_message* waiting for a daemon */
+    GQueue backlog; /* popup_spec* (owned) waiting for a daemon */
     /* Durable backlog (history on): the saved position is just before the
      * oldest message still waiting, so a restart shows what never was. */
     bmq_cursor *cursor; /* (nullable) no history */
@@ -51,26 +71,26 @@ typedef struct nplugin {
 } nplugin;
 
 /* notify.c */
-/* Answer the sender of @msg when it asked for a receipt (kwarg "receipt":
- * a name such as "r1f2e@receipt"): sends RECEIPT:@what with @kwargs
- * (transfer full, nullable) plus "instance". No receipt asked: frees
- * @kwargs. @receipt overrides the message's kwarg when not NULL. */
-void nplugin__receipt(nplugin *p, const bmq_message *msg, const char *receipt, const char *what,
-                      json_object *kwargs);
+/* Answer a sender that asked for a receipt (kwarg "receipt": a name such
+ * as "r1f2e@receipt", nullable): sends RECEIPT:@what with @kwargs
+ * (transfer full, nullable) plus "instance". No usable receipt: frees
+ * @kwargs. */
+void nplugin__receipt(nplugin *p, const char *receipt, const char *what, json_object *kwargs);
+
+/* popup_spec.c */
+/* Read @msg's kwargs (transfer full; free with nplugin__spec_free). */
+popup_spec *nplugin__spec_new(const nplugin *p, const bmq_message *msg);
+void nplugin__spec_free(gpointer spec);
 
 /* popup.c */
-/* Show (or update in place) the notification for @msg. 0, or -BMQ_ENET when
+/* Show (or update in place) the notification for @s. 0, or -BMQ_ENET when
  * no daemon answered (the caller keeps the message), or another negative
  * BMQ_E* for a notification the daemon refused. */
-int nplugin__show(nplugin *p, const bmq_message *msg);
+int nplugin__show(nplugin *p, const popup_spec *s);
 /* Show or update a summary notification owned by the caller (*slot). */
 int nplugin__show_summary(nplugin *p, NotifyNotification **slot, const char *summary,
                           const char *body);
 /* Forget every notification on screen (daemon gone or instance ending). */
 void nplugin__drop_live(nplugin *p);
-/* Urgency named in a message's kwargs (NOTIFY_URGENCY_NORMAL by default). */
-NotifyUrgency nplugin__urgency(const bmq_message *msg);
-/* The title a message shows with (transfer full). */
-char *nplugin__title(const bmq_message *msg);
 
 #endif

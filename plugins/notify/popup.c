@@ -1,5 +1,5 @@
-/* popup.c - one message becomes one libnotify notification: kwargs to
- * summary/body/icon/hints/actions, "replace" keys updated in place, and the
+/* popup.c - one popup_spec becomes one libnotify notification: summary,
+ * body, icon, hints and actions, "replace" keys updated in place, and the
  * daemon's answers (action clicks, closing) sent back as messages. */
 #include "nplugin.h"
 
@@ -8,11 +8,6 @@
 /* Live notifications beyond this are forgotten (left on screen, no longer
  * reporting clicks) so a daemon that never closes cannot grow us forever. */
 #define LIVE_MAX 256
-
-/* kwargs that configure the notification and are not rendered in the body. */
-static const char *const notify_keys[] = {
-    "title",   "body", "icon",  "urgency",   "timeout", "category",   "actions",
-    "replace", "app",  "hints", "transient", "receipt", "replace_id", NULL};
 
 typedef struct popup {
     nplugin *p;
@@ -28,64 +23,6 @@ static void popup_free(gpointer data)
     g_free(pp->key);
     g_free(pp->receipt);
     g_free(pp);
-}
-
-static const char *kw_string(const bmq_message *msg, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(bmq_message_kwargs(msg), key, &v) || !v)
-        return NULL;
-    const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-    /* Not UTF-8: not usable over D-Bus; treated as absent. */
-    return s && g_utf8_validate(s, -1, NULL) ? s : NULL;
-}
-
-/* D-Bus strings must be UTF-8 and JSON from a peer need not be: repair
- * rather than let the call fail (transfer full, nullable in = out). */
-static char *utf8(const char *s)
-{
-    return s ? g_utf8_make_valid(s, -1) : NULL;
-}
-
-NotifyUrgency nplugin__urgency(const bmq_message *msg)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(bmq_message_kwargs(msg), "urgency", &v) || !v)
-        return NOTIFY_URGENCY_NORMAL;
-    if (json_object_is_type(v, json_type_int)) {
-        int u = json_object_get_int(v);
-        return u <= 0   ? NOTIFY_URGENCY_LOW
-               : u >= 2 ? NOTIFY_URGENCY_CRITICAL
-                        : NOTIFY_URGENCY_NORMAL;
-    }
-    const char *s = json_object_get_string(v);
-    if (g_ascii_strcasecmp(s, "low") == 0)
-        return NOTIFY_URGENCY_LOW;
-    if (g_ascii_strcasecmp(s, "critical") == 0)
-        return NOTIFY_URGENCY_CRITICAL;
-    return NOTIFY_URGENCY_NORMAL;
-}
-
-char *nplugin__title(const bmq_message *msg)
-{
-    const char *t = kw_string(msg, "title");
-    return utf8(t && *t ? t : bmq_message_id(msg));
-}
-
-static char *body_of(const bmq_message *msg)
-{
-    json_object *v = NULL;
-    if (json_object_object_get_ex(bmq_message_kwargs(msg), "body", &v) && v)
-        return utf8(json_object_is_type(v, json_type_string)
-                        ? json_object_get_string(v)
-                        : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-    /* Rendered data is not markup: escape it for daemons that parse markup. */
-    char *text = bmq_message_render(msg, notify_keys);
-    char *valid = utf8(text);
-    char *esc = g_markup_escape_text(valid, -1);
-    g_free(text);
-    g_free(valid);
-    return esc;
 }
 
 static void send_back(popup *pp, const char *action, json_object *kwargs)
@@ -108,7 +45,7 @@ static void action_cb(NotifyNotification *n, char *action, gpointer user_data)
     json_object_object_add(kw, "key", json_object_new_string(action));
     if (pp->key)
         json_object_object_add(kw, "replace", json_object_new_string(pp->key));
-    nplugin__receipt(pp->p, NULL, pp->receipt, "action", json_object_get(kw));
+    nplugin__receipt(pp->p, pp->receipt, "action", json_object_get(kw));
     send_back(pp, act, kw);
     g_free(act);
 }
@@ -150,7 +87,7 @@ static void closed_cb(NotifyNotification *n, gpointer user_data)
     json_object_object_add(kw, "reason_text", json_object_new_string(reason_text(reason)));
     if (pp->key)
         json_object_object_add(kw, "replace", json_object_new_string(pp->key));
-    nplugin__receipt(p, NULL, pp->receipt, "closed", json_object_get(kw));
+    nplugin__receipt(p, pp->receipt, "closed", json_object_get(kw));
     send_back(pp, "closed", kw);
     if (g_queue_remove(&p->live, n))
         forget(p, n);
@@ -167,23 +104,20 @@ void nplugin__drop_live(nplugin *p)
             json_object *kw = json_object_new_object();
             json_object_object_add(kw, "reason", json_object_new_int(0));
             json_object_object_add(kw, "reason_text", json_object_new_string("forgotten"));
-            nplugin__receipt(p, NULL, pp->receipt, "closed", kw);
+            nplugin__receipt(p, pp->receipt, "closed", kw);
         }
         forget(p, n);
     }
     g_hash_table_remove_all(p->by_key);
 }
 
-static void add_actions(nplugin *p, NotifyNotification *n, const bmq_message *msg,
-                        const char *sender)
+static void add_actions(nplugin *p, NotifyNotification *n, const popup_spec *s)
 {
-    json_object *acts = NULL;
-    if (!json_object_object_get_ex(bmq_message_kwargs(msg), "actions", &acts) ||
-        !json_object_is_type(acts, json_type_object))
+    if (!s->actions)
         return;
-    json_object_object_foreach(acts, key, label)
+    json_object_object_foreach(s->actions, key, label)
     {
-        char *id = g_strdup_printf("%s:action-%s", sender, key);
+        char *id = g_strdup_printf("%s:action-%s", s->sender, key);
         if (bmq_id_validate(id) != 0 || !g_utf8_validate(key, -1, NULL)) {
             p->host->log(p->host, BMQ_LOG_WARNING,
                          "action key \"%s\" is not usable in an "
@@ -207,28 +141,18 @@ static void mark_own(NotifyNotification *n, const char *uid)
     notify_notification_set_hint(n, "x-berrymq-uid", g_variant_new_string(uid));
 }
 
-static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
+static void apply(NotifyNotification *n, const popup_spec *s)
 {
-    json_object *v = NULL;
-    const char *app = kw_string(msg, "app");
-    const char *category = kw_string(msg, "category");
-
-    notify_notification_set_app_name(n, app && *app ? app : p->app_name);
-    notify_notification_set_urgency(n, nplugin__urgency(msg));
-    int timeout = p->default_timeout;
-    if (json_object_object_get_ex(bmq_message_kwargs(msg), "timeout", &v) && v &&
-        (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
-        timeout = json_object_get_int(v);
-    notify_notification_set_timeout(n, timeout);
-    if (category && *category)
-        notify_notification_set_category(n, category);
+    notify_notification_set_app_name(n, s->app);
+    notify_notification_set_urgency(n, s->urgency);
+    notify_notification_set_timeout(n, s->timeout);
+    if (s->category)
+        notify_notification_set_category(n, s->category);
 
     /* notify-send style extra hints ({"name": value}); urgency and category
      * have their own kwargs and keep their D-Bus types. */
-    json_object *hints = NULL;
-    if (json_object_object_get_ex(bmq_message_kwargs(msg), "hints", &hints) &&
-        json_object_is_type(hints, json_type_object)) {
-        json_object_object_foreach(hints, name, hv)
+    if (s->hints) {
+        json_object_object_foreach(s->hints, name, hv)
         {
             GVariant *gv = NULL;
             if (!hv || !strcmp(name, "urgency") || !strcmp(name, "category") ||
@@ -255,57 +179,52 @@ static void apply(nplugin *p, NotifyNotification *n, const bmq_message *msg)
                 notify_notification_set_hint(n, name, gv);
         }
     }
-    if (json_object_object_get_ex(bmq_message_kwargs(msg), "transient", &v) && v &&
-        json_object_get_boolean(v))
+    if (s->transient)
         notify_notification_set_hint(n, "transient", g_variant_new_boolean(TRUE));
-    mark_own(n, bmq_message_uid(msg));
+    mark_own(n, bmq_message_uid(s->msg));
 }
 
-int nplugin__show(nplugin *p, const bmq_message *msg)
+/* The receipt a popup reports to: a name that is not UTF-8 cannot be one. */
+static char *popup_receipt(const popup_spec *s)
 {
-    const char *ns = bmq_message_namespace(msg);
-    const char *key = kw_string(msg, "replace");
-    const char *icon = kw_string(msg, "icon");
-    if (icon && !*icon)
-        icon = NULL;
-    char *title = nplugin__title(msg);
-    char *body = body_of(msg);
-    char *sender = ns && *ns ? g_strdup_printf("%s@%s", bmq_message_name(msg), ns)
-                             : g_strdup(bmq_message_name(msg));
-    NotifyNotification *n = key && *key ? g_hash_table_lookup(p->by_key, key) : NULL;
+    return s->receipt && g_utf8_validate(s->receipt, -1, NULL) ? g_strdup(s->receipt) : NULL;
+}
+
+int nplugin__show(nplugin *p, const popup_spec *s)
+{
+    NotifyNotification *n = s->replace ? g_hash_table_lookup(p->by_key, s->replace) : NULL;
     bool fresh = n == NULL;
     GError *err = NULL;
 
     if (fresh) {
-        n = notify_notification_new(title, body, icon);
+        n = notify_notification_new(s->title, s->body, s->icon);
         popup *pp = g_new0(popup, 1);
         pp->p = p;
-        pp->sender = g_strdup(sender);
-        pp->key = key && *key ? g_strdup(key) : NULL;
-        pp->receipt = g_strdup(kw_string(msg, "receipt"));
+        pp->sender = g_strdup(s->sender);
+        pp->key = g_strdup(s->replace);
+        pp->receipt = popup_receipt(s);
         g_object_set_data_full(G_OBJECT(n), "bmq-popup", pp, popup_free);
         g_signal_connect(n, "closed", G_CALLBACK(closed_cb), p);
         /* notify-send -r: replace the daemon's notification with this id
          * (libnotify sends the id it holds as replaces_id). */
-        json_object *rid = NULL;
-        if (json_object_object_get_ex(bmq_message_kwargs(msg), "replace_id", &rid) &&
-            json_object_is_type(rid, json_type_int) && json_object_get_int64(rid) > 0 &&
-            json_object_get_int64(rid) <= G_MAXINT32)
-            g_object_set(n, "id", (gint)json_object_get_int64(rid), NULL);
+        if (s->replace_id)
+            g_object_set(n, "id", s->replace_id, NULL);
     } else {
         /* The latest sender of an updated notification hears about it. */
         popup *pp = g_object_get_data(G_OBJECT(n), "bmq-popup");
-        if (pp && kw_string(msg, "receipt")) {
+        char *receipt = popup_receipt(s);
+        if (pp && receipt) {
             g_free(pp->receipt);
-            pp->receipt = g_strdup(kw_string(msg, "receipt"));
+            pp->receipt = g_steal_pointer(&receipt);
         }
+        g_free(receipt);
         /* Same daemon id: libnotify passes it as replaces_id. */
-        notify_notification_update(n, title, body, icon);
+        notify_notification_update(n, s->title, s->body, s->icon);
         notify_notification_clear_hints(n);
         notify_notification_clear_actions(n);
     }
-    apply(p, n, msg);
-    add_actions(p, n, msg, sender);
+    apply(n, s);
+    add_actions(p, n, s);
 
     int rc = 0;
     if (!notify_notification_show(n, &err)) {
@@ -318,7 +237,7 @@ int nplugin__show(nplugin *p, const bmq_message *msg)
             err->code == G_DBUS_ERROR_DISCONNECTED || err->code == G_DBUS_ERROR_TIMEOUT ||
             err->code == G_DBUS_ERROR_TIMED_OUT;
         if (!no_daemon)
-            p->host->log(p->host, BMQ_LOG_WARNING, "notification \"%s\" refused: %s", title,
+            p->host->log(p->host, BMQ_LOG_WARNING, "notification \"%s\" refused: %s", s->title,
                          err ? err->message : "unknown error");
         rc = no_daemon ? -BMQ_ENET : -BMQ_EFAILED;
         g_clear_error(&err);
@@ -334,18 +253,15 @@ int nplugin__show(nplugin *p, const bmq_message *msg)
         g_object_get(n, "id", &daemon_id, NULL);
         json_object *kw = json_object_new_object();
         json_object_object_add(kw, "id", json_object_new_int(daemon_id));
-        nplugin__receipt(p, msg, NULL, "shown", kw);
+        nplugin__receipt(p, s->receipt, "shown", kw);
         if (fresh) {
             g_queue_push_tail(&p->live, n);
-            if (key && *key)
-                g_hash_table_replace(p->by_key, g_strdup(key), n);
+            if (s->replace)
+                g_hash_table_replace(p->by_key, g_strdup(s->replace), n);
             if (g_queue_get_length(&p->live) > LIVE_MAX)
                 forget(p, g_queue_pop_head(&p->live));
         }
     }
-    g_free(title);
-    g_free(body);
-    g_free(sender);
     return rc;
 }
 
