@@ -61,6 +61,10 @@ enum {
  *   - a `char **error` parameter (nullable) receives one line of English
  *     for people, (transfer full): free it with g_free. It is set to NULL
  *     on success (and left NULL by functions that fail without a line).
+ * Each function's comment has a "Returns:" block naming the codes it can
+ * yield, and says of every pointer it returns who owns it: (transfer
+ * full) yours to free, with the function named; (transfer none) borrowed,
+ * with how long it stays valid.
  * Decide by the code, never by the text: the text may change. Over
  * JSON-RPC a code travels as bmq_rpc_code() (berrymq/net.h). */
 
@@ -74,7 +78,9 @@ enum {
     BMQ_LOG_DEBUG = 7,
 };
 
-/* A static English description of an error code (either sign). Never NULL. */
+/* An English description of an error code (either sign).
+ * Returns: (transfer none) a static string; never NULL ("unknown error"
+ * for a code that is not one). */
 BMQ_API const char *bmq_strerror(int code);
 
 /* Returns: (transfer none) the library version string, e.g. "0.1.0",
@@ -103,34 +109,42 @@ typedef struct bmq_queue bmq_queue;
  */
 #define BMQ_ID_MAX 255
 
-/* 0 if @id is a valid identifier or pattern, -BMQ_EID otherwise. */
+/* Returns: 0 if @id is a valid identifier or pattern; -BMQ_EID otherwise
+ * (also for NULL). */
 BMQ_API int bmq_id_validate(const char *id);
 /* The same for @len bytes of @id, which need not be NUL-terminated: for
  * strings from the wire, where an embedded NUL must be rejected rather than
- * silently cut the identifier short. */
+ * silently cut the identifier short.
+ * Returns: 0 or -BMQ_EID, as bmq_id_validate. */
 BMQ_API int bmq_id_validate_len(const char *id, size_t len);
 
 /* Symmetric match of two identifiers (either side may hold wildcards).
- * Returns false for invalid identifiers. */
+ * Returns: true when they match; false when not, or when either is
+ * invalid. */
 BMQ_API bool bmq_id_match(const char *a, const char *b);
 
 /* ---- Messages ---------------------------------------------------------- */
 
 /* Create a message. @args (JSON array or NULL = []) and @kwargs (JSON object
  * or NULL = {}) are (transfer full) in every case, also on error.
- * Returns (transfer full) a message with refcount 1, or NULL with *err
- * (nullable) set to -BMQ_EID (malformed id, or a "*" namespace, which only
- * patterns may use), -BMQ_ETYPE or -BMQ_ENOMEM. The id is stored normalized:
+ * Returns: (transfer full, bmq_message_unref) a message with refcount 1,
+ * or NULL with *err (nullable) set to -BMQ_EID (malformed id, or a "*"
+ * namespace, which only patterns may use), -BMQ_ETYPE (args not an array,
+ * kwargs not an object) or -BMQ_ENOMEM. The id is stored normalized:
  * "x" becomes "x:*", "*" becomes "*:*". */
 BMQ_API bmq_message *bmq_message_new(const char *id, json_object *args, json_object *kwargs,
                                      int *err);
 
-/* Returns m. Takes a const pointer so that a follower can keep the message
- * it was given. */
+/* Takes a const pointer so that a follower can keep the message it was
+ * given.
+ * Returns: (transfer full, bmq_message_unref) @m with one more reference;
+ * NULL for NULL. */
 BMQ_API bmq_message *bmq_message_ref(const bmq_message *m);
 BMQ_API void bmq_message_unref(bmq_message *m);         /* NULL-safe */
 
-/* Accessors: all (transfer none), valid while the caller holds a ref. */
+/* Accessors. Returns: (transfer none) owned by the message, valid while the
+ * caller holds a reference; NULL only for a NULL message (false for
+ * bmq_message_is_local). */
 /* "name:action" or "name@ns:action" */
 BMQ_API const char *bmq_message_id(const bmq_message *m);
 BMQ_API const char *bmq_message_name(const bmq_message *m);
@@ -149,7 +163,8 @@ BMQ_API const char *bmq_message_args_json(const bmq_message *m);
 BMQ_API const char *bmq_message_kwargs_json(const bmq_message *m);
 /* The bytes a message weighs in a queue's byte bound: its id plus the JSON
  * text of its args and kwargs (serialized once if not yet done). 0 for
- * NULL. Any thread. */
+ * NULL. Any thread.
+ * Returns: the size in bytes; 0 for NULL. */
 BMQ_API size_t bmq_message_size(const bmq_message *m);
 /* Render @m for people: args joined by spaces (strings without quotes,
  * other values as JSON), then kwargs as "key: value" lines, skipping the
@@ -171,14 +186,17 @@ BMQ_API char *bmq_message_render(const bmq_message *m, const char *const *skip);
  * The uid is a unique 32-hex-char string, generated lazily on first call
  * unless the message was created with one. origin is an opaque tag of the
  * component that injected the message (NULL for local senders).
- * bmq_message_uid returns: (transfer none) the uid, valid while the caller
- * holds a reference; NULL only for a NULL message or when memory runs out.
- * bmq_message_origin returns: (transfer none, nullable) the tag as given;
- * the message does not own it. Any thread. */
+ * Returns: bmq_message_uid: (transfer none) the uid, owned by the message,
+ * valid while the caller holds a reference; NULL only for a NULL message
+ * or when memory runs out. bmq_message_origin: (transfer none, nullable)
+ * the tag as given; the message does not own it. Any thread. */
 BMQ_API const char *bmq_message_uid(const bmq_message *m);
 BMQ_API const void *bmq_message_origin(const bmq_message *m);
 /* As bmq_message_new, also setting uid (nullable: generated lazily; else
- * 1..128 bytes, copied, -BMQ_EINVAL otherwise) and origin (nullable). */
+ * 1..128 bytes, copied) and origin (nullable).
+ * Returns: (transfer full, bmq_message_unref) the message, or NULL with
+ * *err (nullable) set as bmq_message_new, or -BMQ_EINVAL for a uid of the
+ * wrong length. */
 BMQ_API bmq_message *bmq_message_new_full(const char *id, json_object *args, json_object *kwargs,
                                           const char *uid, const void *origin, int *err);
 
@@ -186,16 +204,20 @@ BMQ_API bmq_message *bmq_message_new_full(const char *id, json_object *args, jso
  * stamps the message, which it does in its bus tap, before any follower or
  * queue sees it, so a follower reads the final value. A message read back
  * from the store carries the seq it was stored under. Any thread.
- * bmq_message_seq returns 0 for NULL or an unstamped message.
- * bmq_message_set_seq stamps @m once: it returns true when @seq (non-zero)
- * was set, false when @m already had one (it keeps the first) or on NULL. */
+ * bmq_message_set_seq stamps @m once.
+ * Returns: bmq_message_seq: the seq; 0 for NULL or an unstamped message.
+ * bmq_message_set_seq: true when @seq (non-zero) was set; false when @m
+ * already had one (it keeps the first) or on NULL. */
 BMQ_API uint64_t bmq_message_seq(const bmq_message *m);
 BMQ_API bool bmq_message_set_seq(const bmq_message *m, uint64_t seq);
 
 /* ---- Bus --------------------------------------------------------------- */
 
-BMQ_API bmq_bus *bmq_bus_new(void);        /* (transfer full) */
-BMQ_API bmq_bus *bmq_bus_default(void);    /* (transfer none), created on first use */
+/* Returns: bmq_bus_new: (transfer full, bmq_bus_free) a new bus; NULL only
+ * when memory runs out. bmq_bus_default: (transfer none) the
+ * process-wide bus, created on first use, valid until the process ends. */
+BMQ_API bmq_bus *bmq_bus_new(void);
+BMQ_API bmq_bus *bmq_bus_default(void);
 /* Free a bus made by bmq_bus_new. Followers and queues still attached are
  * detached and freed; handles to them become invalid. Pending pool work is
  * drained first. Must not be called from a follower nor while other threads
@@ -204,24 +226,29 @@ BMQ_API bmq_bus *bmq_bus_default(void);    /* (transfer none), created on first 
 BMQ_API void bmq_bus_free(bmq_bus *bus);
 
 /* Send a message. args/kwargs (transfer full) in every case, also on error.
- * 0 on success, -BMQ_EID for an invalid id, -BMQ_ETYPE when args is not an
- * array or kwargs not an object. Wildcards in @id reach every follower whose
- * pattern they match. */
+ * Wildcards in @id reach every follower whose pattern they match.
+ * Returns: 0 on success; -BMQ_EINVAL for a NULL bus; -BMQ_EID for an
+ * invalid id (or a "*" namespace); -BMQ_ETYPE when args is not an array or
+ * kwargs not an object; -BMQ_ENOMEM. */
 BMQ_API int bmq_twitter(bmq_bus *bus, const char *id, json_object *args, json_object *kwargs);
-/* Same with JSON text (NULL or "null": "[]" / "{}"); -BMQ_EINVAL on bad
- * JSON (also trailing text after the value), -BMQ_ETYPE on a wrong type. */
+/* Same with JSON text (NULL or "null": "[]" / "{}").
+ * Returns: as bmq_twitter, and -BMQ_EINVAL on bad JSON (also trailing text
+ * after the value). */
 BMQ_API int bmq_twitter_json(bmq_bus *bus, const char *id, const char *args_json,
                              const char *kwargs_json);
-/* Send a prebuilt message. @msg (transfer full). */
+/* Send a prebuilt message. @msg (transfer full), also on error.
+ * Returns: 0; -BMQ_EINVAL for a NULL bus or message. */
 BMQ_API int bmq_twitter_message(bmq_bus *bus, bmq_message *msg);
 
 typedef void (*bmq_follower_fn)(const bmq_message *msg, void *user_data);
 typedef bool (*bmq_guard_fn)(const bmq_message *msg, void *user_data);
 
 /* Follow @pattern. @guard (nullable) is called before @fn with the same
- * user_data; fn runs only when it returns true. Returns (transfer full) a
- * handle, or NULL for an invalid pattern or NULL fn.
- * Followers run in the sender's thread (multiplicity 0) or on a pool thread. */
+ * user_data; fn runs only when it returns true.
+ * Followers run in the sender's thread (multiplicity 0) or on a pool thread.
+ * Returns: (transfer full, bmq_unfollow) a handle, valid until
+ * bmq_unfollow or bmq_bus_free; NULL for a NULL bus or fn or an invalid
+ * pattern. */
 BMQ_API bmq_follower *bmq_follow(bmq_bus *bus, const char *pattern, bmq_follower_fn fn,
                                  bmq_guard_fn guard, void *user_data);
 /* Detach and free. Safe from inside any follower (including itself) and from
@@ -236,7 +263,10 @@ BMQ_API void bmq_unfollow(bmq_follower *follower);
 /* 0: followers run synchronously in the sender's thread (default).
  * n > 0 (at most 256, else -BMQ_EINVAL): followers run on a pool of n
  * threads; per-follower ordering is not guaranteed. Queues are still filled
- * by the sender. Safe to change while messages flow. */
+ * by the sender. Safe to change while messages flow.
+ * Returns: bmq_set_multiplicity: 0; -BMQ_EINVAL for a NULL bus or n > 256;
+ * -BMQ_ENOMEM when the pool's threads cannot be started.
+ * bmq_get_multiplicity: the current n (0 for a NULL bus). */
 BMQ_API int bmq_set_multiplicity(bmq_bus *bus, unsigned n);
 BMQ_API unsigned bmq_get_multiplicity(bmq_bus *bus);
 /* Wait until every message sent before the call has been handled by the
@@ -260,8 +290,9 @@ BMQ_API void bmq_bus_get_stats(bmq_bus *bus, bmq_bus_stats *out);
  * record a message before it is delivered (the hub's history). @fn must be
  * quick and must not send on @bus. @fn NULL removes the tap; the call then
  * waits until invocations running in other threads have returned (not from
- * inside the tap itself). 0, or -BMQ_EEXIST when another tap is set,
- * -BMQ_EINVAL for a NULL bus. */
+ * inside the tap itself).
+ * Returns: 0; -BMQ_EEXIST when another tap is set; -BMQ_EINVAL for a NULL
+ * bus; -BMQ_ENOMEM. */
 typedef void (*bmq_tap_fn)(const bmq_message *msg, void *user_data);
 BMQ_API int bmq_bus_set_tap(bmq_bus *bus, bmq_tap_fn fn, void *user_data);
 
@@ -269,9 +300,11 @@ BMQ_API int bmq_bus_set_tap(bmq_bus *bus, bmq_tap_fn fn, void *user_data);
  * ("rpc 127.0.0.1", "plugin tick10"), set by the component that injects
  * messages (the RPC server around a request, the plugin host around an
  * instance's twitter) and read by a tap to record the origin. Thread-local.
- * bmq_sender_label_set returns the previous label so that callers can nest;
- * @label (transfer none) must stay valid until it is replaced. */
-BMQ_API const char *bmq_sender_label(void); /* (transfer none, nullable) */
+ * @label (transfer none) must stay valid until it is replaced.
+ * Returns: (transfer none, nullable) the calling thread's label, owned by
+ * whoever set it; bmq_sender_label_set returns the previous one so that
+ * callers can nest. */
+BMQ_API const char *bmq_sender_label(void);
 BMQ_API const char *bmq_sender_label_set(const char *label);
 
 /* ---- Queues (pull API) --------------------------------------------------
@@ -291,19 +324,27 @@ typedef enum {
     BMQ_OVERFLOW_DROP_NEW = 1,    /* refuse the incoming message */
 } bmq_overflow_policy;
 
-/* (transfer full) a queue handle, NULL for a bad pattern. */
+/* Returns: (transfer full, bmq_queue_free) a queue handle; NULL for a
+ * NULL bus or a bad pattern. */
 BMQ_API bmq_queue *bmq_queue_new(bmq_bus *bus, const char *pattern, bool shared);
 /* @capacity 0 = unbounded. Applies to the backing queue: for a shared
  * pattern that exists already, _new_full replaces its capacity and policy
- * for all handles while bmq_queue_new keeps them. NULL for a bad pattern or
- * policy. */
+ * for all handles while bmq_queue_new keeps them.
+ * Returns: (transfer full, bmq_queue_free) a handle; NULL for a NULL bus,
+ * a bad pattern or policy. */
 BMQ_API bmq_queue *bmq_queue_new_full(bmq_bus *bus, const char *pattern, bool shared,
                                       size_t capacity, bmq_overflow_policy policy);
-/* Returns (transfer full) the next message, or NULL when none arrived
- * (non-blocking, or after timeout_s; timeout_s < 0 blocks forever). */
+/* Returns: (transfer full, bmq_message_unref) the next message; NULL when
+ * none arrived (non-blocking, or after timeout_s; timeout_s < 0 blocks
+ * forever), when the handle is closed and empty, or for a NULL handle. */
 BMQ_API bmq_message *bmq_queue_get(bmq_queue *q, bool block, double timeout_s);
-/* As bmq_queue_get(q, false, 0): (transfer full) or NULL when empty. */
+/* As bmq_queue_get(q, false, 0).
+ * Returns: (transfer full, bmq_message_unref) the next message, or NULL
+ * when empty. */
 BMQ_API bmq_message *bmq_queue_get_nowait(bmq_queue *q);
+/* Returns: the state of the backing queue now: messages queued, empty,
+ * full, the message capacity (0: unbounded) and messages dropped; 0 or
+ * false for a NULL handle. */
 BMQ_API size_t bmq_queue_qsize(bmq_queue *q);
 BMQ_API bool bmq_queue_empty(bmq_queue *q);
 BMQ_API bool bmq_queue_full(bmq_queue *q);
@@ -313,15 +354,18 @@ BMQ_API uint64_t bmq_queue_dropped(bmq_queue *q);
  * the queued messages stays at most @max_bytes (0 = none, the default).
  * The overflow policy applies to either bound; a message larger than the
  * bound by itself is dropped. Applies to the backing queue (every handle of
- * a shared pattern). Returns 0, or -BMQ_EINVAL for a NULL handle. */
+ * a shared pattern).
+ * Returns: 0; -BMQ_EINVAL for a NULL handle. */
 BMQ_API int bmq_queue_set_max_bytes(bmq_queue *q, size_t max_bytes);
-BMQ_API size_t bmq_queue_max_bytes(bmq_queue *q); /* 0: no byte bound */
-/* Bytes queued now (0 while there is no byte bound). */
+/* Returns: the byte bound; 0 for none. */
+BMQ_API size_t bmq_queue_max_bytes(bmq_queue *q);
+/* Returns: the bytes queued now (0 while there is no byte bound). */
 BMQ_API size_t bmq_queue_bytes(bmq_queue *q);
-/* The part of bmq_queue_dropped that the byte bound caused. */
+/* Returns: the part of bmq_queue_dropped that the byte bound caused. */
 BMQ_API uint64_t bmq_queue_dropped_over_bytes(bmq_queue *q);
-/* Returns: (transfer none) the pattern the queue follows, valid until
- * bmq_queue_free of this handle; NULL only for a NULL handle. */
+/* Returns: (transfer none) the pattern the queue follows, owned by the
+ * handle, valid until bmq_queue_free of this handle; NULL only for a NULL
+ * handle. */
 BMQ_API const char *bmq_queue_pattern(bmq_queue *q);
 /* Wake every getter blocked on this queue handle with NULL and make further
  * gets non-blocking (messages already queued are still returned). */
@@ -345,16 +389,17 @@ typedef int (*bmq_call_fn)(void *user_data);
 
 /* Run @fn wrapped in entry/exit messages (args of both: @args (transfer
  * full, nullable), copied). NAME is a bare name, optionally "name@ns".
- * Returns fn's result, or -BMQ_EID / -BMQ_ETYPE (fn not called) for an
- * invalid NAME or non-array args. */
+ * Returns: fn's result; or, fn not called, -BMQ_EINVAL for a NULL bus or
+ * fn, -BMQ_EID for an invalid NAME, -BMQ_ETYPE for non-array args. */
 BMQ_API int bmq_auto_twitter(bmq_bus *bus, const char *name, unsigned flags, bmq_call_fn fn,
                              void *user_data, json_object *args);
 
 /* Run @fn; if it returns a negative value send "NAME:error" with kwargs
  * {"code": rc, "message": text} where text is *@errtext set by fn (or
  * bmq_strerror(rc)). *@errtext starts NULL; fn may set it to a string
- * allocated with malloc/strdup/g_strdup, which the call frees. Returns fn's
- * result, or -BMQ_EID (fn not called) when NAME is not a valid name. */
+ * allocated with malloc/strdup/g_strdup, which the call frees.
+ * Returns: fn's result; or, fn not called, -BMQ_EINVAL for a NULL bus or
+ * fn, -BMQ_EID when NAME is not a valid name. */
 typedef int (*bmq_call_err_fn)(void *user_data, char **errtext);
 BMQ_API int bmq_twitter_exception(bmq_bus *bus, const char *name, bmq_call_err_fn fn,
                                   void *user_data);
@@ -362,13 +407,16 @@ BMQ_API int bmq_twitter_exception(bmq_bus *bus, const char *name, bmq_call_err_f
 /* Request/reply: a follower registered with bmq_follow_talk returns a result
  * (transfer full, nullable = no reply); bmq_talk sends @id and every
  * follower's non-NULL result is sent as message @callback_id with args
- * [result] and kwargs {"request": id, "uid": original uid}. */
+ * [result] and kwargs {"request": id, "uid": original uid}.
+ * Returns: (transfer full, bmq_unfollow) a handle, as bmq_follow; NULL for
+ * a NULL bus or fn or an invalid pattern. */
 typedef json_object *(*bmq_talk_fn)(const bmq_message *msg, void *user_data);
 BMQ_API bmq_follower *bmq_follow_talk(bmq_bus *bus, const char *pattern, bmq_talk_fn fn,
                                       bmq_guard_fn guard, void *user_data);
-/* args/kwargs (transfer full) in every case. 0, or -BMQ_EID when @id or
- * @callback_id is malformed, -BMQ_ETYPE as bmq_twitter. Replies are sent
- * from the thread that runs each talk follower. */
+/* args/kwargs (transfer full) in every case. Replies are sent from the
+ * thread that runs each talk follower.
+ * Returns: 0; -BMQ_EINVAL for a NULL bus; -BMQ_EID when @id or
+ * @callback_id is malformed; -BMQ_ETYPE and -BMQ_ENOMEM as bmq_twitter. */
 BMQ_API int bmq_talk(bmq_bus *bus, const char *id, const char *callback_id, json_object *args,
                      json_object *kwargs);
 

@@ -46,29 +46,34 @@ typedef int (*bmq_gtk_send_fn)(const char *id, json_object *args, json_object *k
 #define BMQ_GTK_BRIDGE_DEFAULT_MAX_PENDING 100000
 
 /* A bridge following @pattern on @bus (transfer none; must outlive the
- * bridge). Sends go to @bus with bmq_twitter(). Returns (transfer full) a new
- * bridge, or NULL with *error (nullable, transfer full, g_free) when the
- * pattern is invalid. Main thread. */
+ * bridge). Sends go to @bus with bmq_twitter(). Main thread.
+ * Returns: (transfer full, g_object_unref) a new bridge; NULL with *error
+ * (nullable, transfer full, g_free) when the pattern is invalid. */
 BmqGtkBridge *bmq_gtk_bridge_new(bmq_bus *bus, const char *pattern, char **error);
 
 /* A bridge without a follower: its owner feeds it with bmq_gtk_bridge_push().
  * Sends call @send(…, @user_data) (nullable: sending fails with
  * -BMQ_ECLOSED); @destroy (nullable) frees @user_data with the bridge.
- * Returns (transfer full). */
+ * Returns: (transfer full, g_object_unref) a new bridge; never NULL. */
 BmqGtkBridge *bmq_gtk_bridge_new_with_sender(bmq_gtk_send_fn send, void *user_data,
                                              GDestroyNotify destroy);
 
 /* Queue @msg (transfer none: the bridge takes its own reference) for emission
  * on the main thread, after every message pushed before it. Any thread.
- * Returns 0, or -BMQ_EFULL when the queue is full (the message is counted as
- * dropped), -BMQ_ECLOSED after the bridge was disposed. */
+ * Returns: 0; -BMQ_EFULL when the queue is full (the message is counted as
+ * dropped); -BMQ_ECLOSED after the bridge was disposed; -BMQ_EINVAL for a
+ * NULL bridge or message. */
 int bmq_gtk_bridge_push(BmqGtkBridge *bridge, const bmq_message *msg);
 
-/* Emit everything queued so far, now. Main thread. Returns how many. */
+/* Emit everything queued so far, now. Main thread.
+ * Returns: how many messages were emitted. */
 guint bmq_gtk_bridge_flush(BmqGtkBridge *bridge);
 
 /* Send a message through the bridge's sender. @args/@kwargs (transfer full,
- * nullable). 0 or a negative BMQ_E* code. Main thread. */
+ * nullable), also on error. Main thread.
+ * Returns: what the sender returns (bmq_twitter's codes for a bridge made
+ * by bmq_gtk_bridge_new); -BMQ_ECLOSED for a bridge without a sender;
+ * -BMQ_EINVAL when @bridge is not a bridge. */
 int bmq_gtk_bridge_send(BmqGtkBridge *bridge, const char *id, json_object *args,
                         json_object *kwargs);
 
@@ -77,13 +82,15 @@ int bmq_gtk_bridge_send(BmqGtkBridge *bridge, const char *id, json_object *args,
  * nullable). When @instance is a GtkToggleButton or GtkCheckMenuItem, the
  * kwarg "active" (its new state) is added. The binding holds only a weak
  * reference to the bridge and ends with @instance or with
- * g_signal_handler_disconnect. Returns the handler id, or 0 when @id is not a
- * valid identifier or @signal does not exist (args/kwargs freed). */
+ * g_signal_handler_disconnect.
+ * Returns: the handler id; 0 when @id is not a valid identifier or @signal
+ * does not exist (args/kwargs freed). */
 gulong bmq_gtk_bridge_bind(BmqGtkBridge *bridge, gpointer instance, const char *signal,
                            const char *id, json_object *args, json_object *kwargs);
 
 /* Shorthands: "clicked" for a GtkButton, "activate" for a GtkMenuItem or a
- * GAction. Same contract as bmq_gtk_bridge_bind(). */
+ * GAction. Same contract as bmq_gtk_bridge_bind().
+ * Returns: the handler id, or 0, as bmq_gtk_bridge_bind(). */
 gulong bmq_gtk_bridge_bind_button(BmqGtkBridge *bridge, gpointer button, const char *id,
                                   json_object *args, json_object *kwargs);
 gulong bmq_gtk_bridge_bind_menu_item(BmqGtkBridge *bridge, gpointer menu_item, const char *id,
@@ -94,13 +101,15 @@ gulong bmq_gtk_bridge_bind_action(BmqGtkBridge *bridge, gpointer action, const c
 /* Returns: (transfer none, nullable) the followed pattern, valid as long
  * as the bridge; NULL for a fed bridge. */
 const char *bmq_gtk_bridge_get_pattern(BmqGtkBridge *bridge);
-/* Counters: messages emitted, and messages dropped because the queue was full. */
+/* Returns: the counters: messages emitted, and messages dropped because the
+ * queue was full. */
 guint64 bmq_gtk_bridge_get_emitted(BmqGtkBridge *bridge);
 guint64 bmq_gtk_bridge_get_dropped(BmqGtkBridge *bridge);
 void bmq_gtk_bridge_set_max_pending(BmqGtkBridge *bridge, guint max_pending);
 
 /* The same as bmq_message_render() (berrymq.h), kept for programs built
- * against it. Returns (transfer full, g_free) text. */
+ * against it.
+ * Returns: (transfer full, g_free) the text; NULL only for a NULL @msg. */
 char *bmq_gtk_message_render(const bmq_message *msg, const char *const *skip);
 
 G_END_DECLS

@@ -108,7 +108,8 @@ BMQ_API const char *bmq_plugin_path(const bmq_plugin *p);
 BMQ_API int bmq_plugin_check_file(const char *path, char **name, char **version, char **error);
 
 /* The one rule for instance ids: 1..64 of letters, digits, '_', '-', '.'.
- * Returns true when @id (nullable: false) follows it. Any thread. */
+ * Any thread.
+ * Returns: true when @id follows it; false otherwise (also for NULL). */
 BMQ_API bool bmq_instance_id_valid(const char *id);
 
 /* Create instance @id (unique per host) of plugin @plugin_name (loaded on
@@ -133,10 +134,11 @@ BMQ_API void bmq_instance_destroy(bmq_instance *inst);
  * the recreate fails the instance stays registered but stopped
  * (bmq_instance_is_running() is false): destroy it or reconfigure again. */
 BMQ_API int bmq_instance_reconfigure(bmq_instance *inst, json_object *config, char **error);
-/* False after a failed recreate in bmq_instance_reconfigure. */
+/* Returns: false after a failed recreate in bmq_instance_reconfigure (and
+ * for NULL); true otherwise. */
 BMQ_API bool bmq_instance_is_running(const bmq_instance *inst);
-/* Returns: (transfer none) the instance named @id, valid until it is
- * destroyed; NULL when there is none. */
+/* Returns: (transfer none) the instance named @id, owned by the host,
+ * valid until it is destroyed; NULL when there is none. */
 BMQ_API bmq_instance *bmq_instance_find(bmq_plugin_host *h, const char *id);
 /* Returns: (transfer none) the instance id, valid as long as @inst. */
 BMQ_API const char *bmq_instance_id(const bmq_instance *inst);
@@ -192,10 +194,11 @@ typedef struct bmq_plugin_call {
     const struct bmq_plugin_call *outer; /* (nullable) */
 } bmq_plugin_call;
 
-/* The innermost plugin call of the calling thread, or NULL when the thread
- * is not in plugin code. (transfer none) valid until that call returns.
- * Async-signal-safe: a fatal-signal handler may read it to name the
- * instance that crashed. */
+/* Async-signal-safe: a fatal-signal handler may read it to name the
+ * instance that crashed.
+ * Returns: (transfer none) the innermost plugin call of the calling
+ * thread, valid until that call returns; NULL when the thread is not in
+ * plugin code. */
 BMQ_API const bmq_plugin_call *bmq_plugin_call_current(void);
 /* For a program that calls plugin code itself (bmq_plugin_load, say): mark
  * the calling thread as in that code until bmq_plugin_call_leave. @c lives

@@ -28,10 +28,14 @@ enum {
     BMQ_JSON_STRICT = 1u,
 };
 
-/* Parse @len bytes of @text. 0 and *out (transfer full; NULL for the text
- * "null"), or -BMQ_EINVAL with *error (nullable, transfer full, free()) as
+/* Parse @len bytes of @text into *out (transfer full, json_object_put; NULL
+ * for the text "null"). *error (nullable, transfer full) is one line,
  * "line L, column C: problem" ("empty document" when there is nothing but
- * whitespace). */
+ * whitespace); this file is plain C, so it comes from malloc: free() it,
+ * or g_free, which is the same allocator since GLib 2.46.
+ * Returns: 0; -BMQ_EINVAL for text that is not one JSON value (also a NUL
+ * byte, invalid UTF-8, trailing text, or with BMQ_JSON_STRICT what json-c
+ * lets through), for NULL text or a document over 1 GiB. */
 BMQ_API int bmq_json_parse(const char *text, size_t len, unsigned flags, json_object **out,
                            char **error);
 

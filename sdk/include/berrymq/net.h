@@ -66,8 +66,10 @@ typedef struct bmq_server_options {
 
 BMQ_API void bmq_server_options_init(bmq_server_options *opts);
 
-/* Start serving @bus. Returns NULL, with *code (nullable) and *error
- * (nullable, one line) set, on:
+/* Start serving @bus.
+ * Returns: (transfer full, bmq_server_stop) the server; NULL, with *code
+ * (nullable) and *error (nullable, one line, transfer full, g_free) set,
+ * on:
  *   - a non-loopback host without allow-list or secret (-BMQ_EDENIED),
  *   - an unparsable host, CIDR, origin or socket path (-BMQ_EINVAL),
  *   - a port or address in use (-BMQ_EBUSY),
@@ -85,13 +87,14 @@ BMQ_API void bmq_server_options_init(bmq_server_options *opts);
  * address in one of the CIDRs (else HTTP 403). With a secret every request
  * needs "Authorization: Bearer SECRET" (else HTTP 401). The first server
  * started on a bus becomes the bus's server (bmq_bus_server). Stop it (and
- * close links) before bmq_bus_free. (transfer full) server; *error
- * (transfer full, nullable). */
+ * close links) before bmq_bus_free. */
 BMQ_API bmq_server *bmq_server_start(bmq_bus *bus, const bmq_server_options *opts, int *code,
                                      char **error);
-BMQ_API uint16_t bmq_server_port(const bmq_server *s);    /* the bound port */
+/* Returns: the bound port; 0 for NULL. */
+BMQ_API uint16_t bmq_server_port(const bmq_server *s);
 /* Returns: (transfer none) this node's id (sent to peers to avoid loops),
- * valid until bmq_server_stop; never NULL for a running server. */
+ * owned by the server, valid until bmq_server_stop; never NULL for a
+ * running server. */
 BMQ_API const char *bmq_server_node_id(const bmq_server *s);
 /* Stop listening, drop all links and tokens, free. NULL-safe. */
 BMQ_API void bmq_server_stop(bmq_server *s);
@@ -104,13 +107,13 @@ BMQ_API void bmq_server_stop(bmq_server *s);
 #define BMQ_RPC_EPARAMS (-32602)   /* wrong parameters */
 #define BMQ_RPC_EINTERNAL (-32603) /* the handler failed without a code */
 #define BMQ_RPC_ESERVER (-32000)   /* BMQ_E* codes count down from here */
-/* The JSON-RPC code of @code: a BMQ_E* code of either sign becomes
+/* Returns: the JSON-RPC code of @code: a BMQ_E* code of either sign becomes
  * -32000 - |code|; a code already in JSON-RPC's reserved range
  * (-32768..-32000) stays as it is; anything else is BMQ_RPC_EINTERNAL. */
 BMQ_API int bmq_rpc_code(int code);
-/* The negative BMQ_E* code a JSON-RPC error object (or its code) carries:
- * the inverse of bmq_rpc_code for the server range; -BMQ_EPROTO for any
- * other code, a missing one or a non-object. */
+/* Returns: the negative BMQ_E* code a JSON-RPC error object (or its code)
+ * carries: the inverse of bmq_rpc_code for the server range; -BMQ_EPROTO
+ * for any other code, a missing one or a non-object. */
 BMQ_API int bmq_rpc_error_code(json_object *error);
 /* A JSON-RPC error object {"code": bmq_rpc_code(@code), "message": text}.
  * Returns: (transfer full) never NULL. */
@@ -123,7 +126,7 @@ BMQ_API json_object *bmq_rpc_error(int code, const char *fmt, ...)
  * string (sent with BMQ_RPC_EINTERNAL). @params is (transfer none), but a
  * handler may take parts over (json_object_get, then
  * json_object_array_put_idx(params, i, NULL)): nothing reads them after
- * it. Returns -BMQ_EEXIST if the name is taken. */
+ * it. */
 typedef json_object *(*bmq_rpc_method_fn)(json_object *params, void *user_data,
                                           json_object **error);
 
@@ -137,7 +140,8 @@ typedef struct bmq_rpc_peer_info {
     bool same_user; /* uid_known and uid == the server's effective uid */
     bool secret;    /* presented the server's bearer secret */
 } bmq_rpc_peer_info;
-/* (transfer none, nullable) the calling peer, NULL outside a handler. */
+/* Returns: (transfer none, nullable) the calling peer, owned by the
+ * server, valid until the handler returns; NULL outside a handler. */
 BMQ_API const bmq_rpc_peer_info *bmq_rpc_peer(void);
 
 enum {
@@ -147,7 +151,10 @@ enum {
      * called. */
     BMQ_RPC_ADMIN = 1u << 0,
 };
-/* bmq_server_add_method with BMQ_RPC_* @flags. */
+/* Add method @name; bmq_server_add_method_full with BMQ_RPC_* @flags.
+ * Returns: 0; -BMQ_EEXIST when the name is taken (a built-in's, the
+ * "bmq." extension's, or one added before); -BMQ_EINVAL for a NULL
+ * server, name or fn. */
 BMQ_API int bmq_server_add_method_full(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
                                        void *user_data, unsigned flags);
 BMQ_API int bmq_server_add_method(bmq_server *s, const char *name, bmq_rpc_method_fn fn,
@@ -201,7 +208,8 @@ typedef struct bmq_http_request {
  * without holding a thread; it must resume every connection it suspended
  * before bmq_server_stop. */
 typedef int (*bmq_http_route_fn)(const bmq_http_request *req, void *user_data);
-/* Set (or clear with NULL) the route handler; at most one. 0 or -BMQ_EINVAL. */
+/* Set (or clear with NULL) the route handler; at most one.
+ * Returns: 0; -BMQ_EINVAL for a NULL server. */
 BMQ_API int bmq_server_set_route(bmq_server *s, bmq_http_route_fn fn, void *user_data);
 
 /* Status for "berrymq status": {"listen": "host:port", "node_id": ...,
@@ -209,7 +217,7 @@ BMQ_API int bmq_server_set_route(bmq_server *s, bmq_http_route_fn fn, void *user
  * "failed","queued"}...], "counters": {"requests","errors","rejected",
  * "refused_browser","refused_user","too_large","messages_in","messages_out",
  * "dropped"}}; "unix": the socket path when there is one.
- * (transfer full)
+ * Returns: (transfer full, json_object_put) the status; NULL for NULL.
  * Link fields: "style" is "01", "02" or "03"; also "direction" ("out": made
  * by this node, "in": made by the peer), "ttl" (0 = never expires) and
  * "extension" (the peer is a node of this project: batches, loop-free
@@ -223,16 +231,19 @@ typedef struct bmq_rpc_client bmq_rpc_client;
 
 /* @url: "host:port", "http://host:port" or "http://host:port/path"
  * (default path "/JSON"). @secret (nullable): sent as Bearer token.
- * (transfer full) client, NULL on a malformed url. Not thread-safe: one
- * client per thread. */
+ * Not thread-safe: one client per thread.
+ * Returns: (transfer full, bmq_rpc_client_free) the client; NULL on a
+ * malformed url. */
 BMQ_API bmq_rpc_client *bmq_rpc_client_new(const char *url, const char *secret);
 BMQ_API void bmq_rpc_client_free(bmq_rpc_client *c);
 BMQ_API void bmq_rpc_client_set_timeout(bmq_rpc_client *c, double seconds); /* default 10 s */
 /* Call @method with @params (transfer full, nullable = []).
- * 0: *result (transfer full, nullable JSON null) holds the result.
- * -BMQ_ENET: peer unreachable / HTTP failure; -BMQ_EDENIED: HTTP 401/403;
- * -BMQ_EPROTO: malformed reply or an RPC error (its text in *errtext).
- * *errtext (transfer full, nullable) is one line when the call fails. */
+ * *errtext (transfer full, nullable, g_free) is one line when the call
+ * fails.
+ * Returns: 0 and *result (transfer full, nullable JSON null) holds the
+ * result; -BMQ_ENET: peer unreachable / HTTP failure; -BMQ_EDENIED: HTTP
+ * 401/403; -BMQ_EPROTO: malformed reply or an RPC error (its text in
+ * *errtext); -BMQ_EINVAL for a NULL client or method; -BMQ_ENOMEM. */
 BMQ_API int bmq_rpc_client_call(bmq_rpc_client *c, const char *method, json_object *params,
                                 json_object **result, char **errtext);
 
@@ -246,11 +257,12 @@ BMQ_API int bmq_rpc_client_call(bmq_rpc_client *c, const char *method, json_obje
 typedef struct bmq_link bmq_link;
 
 /* Start the bus's server on host:port (port 0 = free port; the bound port is
- * returned through *bound_port, nullable). 0 or a negative BMQ_E* code:
- * -BMQ_EEXIST (the bus has a server), -BMQ_EDENIED (non-loopback host; use
- * bmq_server_start with an allow-list or a secret), -BMQ_EBUSY (the port
- * is in use), -BMQ_EINVAL (a host that is no address), -BMQ_ENET (cannot
- * bind otherwise); the reason is logged. Stop with bmq_server_stop(bmq_bus_server(bus)).
+ * returned through *bound_port, nullable). The reason of a failure is
+ * logged. Stop with bmq_server_stop(bmq_bus_server(bus)).
+ * Returns: 0; -BMQ_EEXIST (the bus has a server); -BMQ_EDENIED
+ * (non-loopback host; use bmq_server_start with an allow-list or a
+ * secret); -BMQ_EBUSY (the port is in use); -BMQ_EINVAL (a host that is no
+ * address); -BMQ_ENET (cannot bind otherwise).
  * ttl everywhere below: seconds of allowed idleness, <= 0 = never expires. */
 BMQ_API int bmq_init_connection(bmq_bus *bus, const char *host, uint16_t port,
                                 uint16_t *bound_port);
@@ -260,44 +272,59 @@ BMQ_API bmq_server *bmq_bus_server(bmq_bus *bus);
 
 /* Style 01. Requires bmq_init_connection on this bus first (the peer calls
  * back to it).
- * Returns: (transfer full) link, or NULL with *code and *error (both
- * nullable) set: -BMQ_EINVAL (bad arguments or peer address, no server on
+ * Returns: (transfer full, bmq_close_connection) link, or NULL with *code
+ * and *error (both nullable; *error transfer full, g_free) set: -BMQ_EINVAL (bad arguments or peer address, no server on
  * the bus), -BMQ_EID (bad pattern), -BMQ_ENET (peer unreachable),
  * -BMQ_EDENIED (HTTP 401/403), -BMQ_EEXIST (token collision),
  * -BMQ_EPROTO (the peer refused or answered nonsense). */
 BMQ_API bmq_link *bmq_interconnect(bmq_bus *bus, const char *host, uint16_t port, double ttl,
                                    int *code, char **error);
 /* Style 02: every non-local message twittered on @bus is sent to the peer.
- * Returns as bmq_interconnect. */
+ * Returns: (transfer full, bmq_close_connection) link, or NULL with *code
+ * and *error, as bmq_interconnect. */
 BMQ_API bmq_link *bmq_connect_oneway(bmq_bus *bus, const char *host, uint16_t port, double ttl,
                                      int *code, char **error);
 /* Style 03: the peer queues messages matching @pattern for us; pull them
- * with bmq_get. Nothing is forwarded from @bus. Returns as
- * bmq_interconnect. */
+ * with bmq_get. Nothing is forwarded from @bus.
+ * Returns: (transfer full, bmq_close_connection) link, or NULL with *code
+ * and *error, as bmq_interconnect. */
 BMQ_API bmq_link *bmq_connect_via_queue(bmq_bus *bus, const char *host, uint16_t port,
                                         const char *pattern, double ttl, int *code, char **error);
 /* Send one message over a link now (synchronous). args/kwargs (transfer
- * full). 0, -BMQ_ETOKEN ("invalid token"), -BMQ_ETIMEDOUT ("timeout"),
- * -BMQ_ENET, -BMQ_EPROTO. */
+ * full), also on error.
+ * Returns: 0; -BMQ_ETOKEN ("invalid token"); -BMQ_ETIMEDOUT ("timeout");
+ * -BMQ_ENET; -BMQ_EDENIED; -BMQ_EPROTO; -BMQ_EID for an invalid id,
+ * -BMQ_ETYPE for args not an array or kwargs not an object, -BMQ_EINVAL
+ * for a NULL link (nothing sent). */
 BMQ_API int bmq_send_message(bmq_link *link, const char *id, json_object *args,
                              json_object *kwargs);
-/* Style 03 pull. (transfer full) message or NULL; *err (nullable) tells why:
- * -BMQ_EEMPTY (none / timed out), -BMQ_ETOKEN, -BMQ_ENET, -BMQ_EPROTO. */
+/* Style 03 pull.
+ * Returns: (transfer full, bmq_message_unref) the message, or NULL with
+ * *err (nullable) telling why: -BMQ_EEMPTY (none / timed out),
+ * -BMQ_ETOKEN, -BMQ_ENET, -BMQ_EPROTO, -BMQ_EINVAL (not a style 03
+ * link). */
 BMQ_API bmq_message *bmq_get(bmq_link *link, bool block, double timeout_s, int *err);
 BMQ_API bmq_message *bmq_get_nowait(bmq_link *link, int *err);
-/* Send close_connection, stop forwarding, free the link. NULL-safe. */
+/* Send close_connection, stop forwarding, free the link (also when the
+ * peer's answer is an error). NULL-safe.
+ * Returns: 0 (also for NULL); else what the peer answered, as
+ * bmq_send_message: -BMQ_ETOKEN, -BMQ_ETIMEDOUT, -BMQ_ENET, -BMQ_EDENIED,
+ * -BMQ_EPROTO. */
 BMQ_API int bmq_close_connection(bmq_link *link);
 /* Returns: (transfer none, nullable) the link's token, valid until
  * bmq_close_connection; NULL when an original server answered with none. */
 BMQ_API const char *bmq_link_token(const bmq_link *link);
 /* Largest JSON-RPC batch the link sends to a peer of this project (original
- * nodes always get one request per message). Default 256; 1..10000. */
+ * nodes always get one request per message). Default 256; 1..10000.
+ * Returns: 0; -BMQ_EINVAL for a NULL link or @max out of range. */
 BMQ_API int bmq_link_set_batch(bmq_link *link, unsigned max);
 /* Wait until every message queued on a style 01/02 link has been answered
- * by the peer (timeout_s < 0: no limit). 0, -BMQ_ETIMEDOUT, or
- * -BMQ_ECLOSED when the link was dropped (peer gone, token expired). */
+ * by the peer (timeout_s < 0: no limit).
+ * Returns: 0; -BMQ_ETIMEDOUT; -BMQ_ECLOSED when the link was dropped (peer
+ * gone, token expired); -BMQ_EINVAL for a NULL link. */
 BMQ_API int bmq_link_flush(bmq_link *link, double timeout_s);
-/* false once the link was dropped (peer vanished, ttl expiry, close). */
+/* Returns: false once the link was dropped (peer vanished, ttl expiry,
+ * close) or for NULL; true otherwise. */
 BMQ_API bool bmq_link_alive(const bmq_link *link);
 
 /* Called once when the library drops @link by itself: @reason is
@@ -309,12 +336,13 @@ typedef void (*bmq_link_drop_fn)(bmq_link *link, int reason, void *user_data);
 /* Set (or clear, @fn NULL) the drop callback of a link made by this
  * process. @user_data (transfer none) must outlive the link. */
 BMQ_API void bmq_link_set_drop_fn(bmq_link *link, bmq_link_drop_fn fn, void *user_data);
-/* Ask the peer whether the link still stands (one small request): 0, or
- * -BMQ_ENET (no answer), -BMQ_ETOKEN (a peer of this project that restarted
- * since the link was made: it no longer knows it), -BMQ_ECLOSED (already
- * dropped). On failure the link is dropped (the drop callback runs) and
- * *error (nullable, transfer full) says why. Blocks up to the link's
- * timeouts; any thread. */
+/* Ask the peer whether the link still stands (one small request). On
+ * failure the link is dropped (the drop callback runs) and *error
+ * (nullable, transfer full, g_free) says why. Blocks up to the link's
+ * timeouts; any thread.
+ * Returns: 0; -BMQ_ENET (no answer); -BMQ_ETOKEN (a peer of this project
+ * that restarted since the link was made: it no longer knows it);
+ * -BMQ_ECLOSED (already dropped); -BMQ_EINVAL for a NULL link. */
 BMQ_API int bmq_link_check(bmq_link *link, char **error);
 
 #ifdef __cplusplus

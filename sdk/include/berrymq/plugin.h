@@ -270,31 +270,36 @@ enum {
 };
 
 /* A JSON string. On success the old *out is g_free()d and replaced by a
- * copy (transfer full, g_free): start from NULL or a g_malloc'd default. */
+ * copy (transfer full, g_free): start from NULL or a g_malloc'd default.
+ * Returns: 0, -BMQ_ETYPE or -BMQ_EINVAL, as above. */
 BMQ_API int bmq_config_get_string(json_object *config, const char *key, unsigned flags,
                                   char **out, char **error);
-/* A JSON integer (not a fraction, not a string) within [min, max]. */
+/* A JSON integer (not a fraction, not a string) within [min, max].
+ * Returns: 0, -BMQ_ETYPE or -BMQ_EINVAL, as above. */
 BMQ_API int bmq_config_get_int(json_object *config, const char *key, unsigned flags, int64_t min,
                                int64_t max, int64_t *out, char **error);
-/* A JSON number (integer or fractional), finite, within [min, max]. */
+/* A JSON number (integer or fractional), finite, within [min, max].
+ * Returns: 0, -BMQ_ETYPE or -BMQ_EINVAL, as above. */
 BMQ_API int bmq_config_get_double(json_object *config, const char *key, unsigned flags,
                                   double min, double max, double *out, char **error);
-/* true or false (not 0/1, not "yes"). */
+/* true or false (not 0/1, not "yes").
+ * Returns: 0, -BMQ_ETYPE or -BMQ_EINVAL, as above. */
 BMQ_API int bmq_config_get_bool(json_object *config, const char *key, unsigned flags, bool *out,
                                 char **error);
 /* A string (a list of one) or an array of strings. On success the old
  * *out is g_strfreev()d and replaced by a NULL-terminated copy (transfer
- * full, g_strfreev). */
+ * full, g_strfreev).
+ * Returns: 0, -BMQ_ETYPE or -BMQ_EINVAL, as above. */
 BMQ_API int bmq_config_get_strv(json_object *config, const char *key, unsigned flags,
                                 char ***out, char **error);
 /* Refuse members of @config not listed in @known (NULL-terminated): the
- * first unknown one is named with the list of known keys. Returns 0 (also
- * for a NULL @config), -BMQ_ETYPE when @config is not an object, or
- * -BMQ_EINVAL. */
+ * first unknown one is named with the list of known keys.
+ * Returns: 0 (also for a NULL @config); -BMQ_ETYPE when @config is not an
+ * object; -BMQ_EINVAL for an unknown key. */
 BMQ_API int bmq_config_check_keys(json_object *config, const char *const *known, char **error);
 
-/* "error", "warning", "notice", "info" or "debug" for a BMQ_LOG_* level.
- * Returns (transfer none) a static string; never NULL ("debug" for any
+/* Returns: (transfer none) "error", "warning", "notice", "info" or "debug"
+ * for a BMQ_LOG_* level, a static string; never NULL ("debug" for any
  * other value). */
 BMQ_API const char *bmq_log_level_name(int level);
 
