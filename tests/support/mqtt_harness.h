@@ -54,7 +54,7 @@ typedef struct mqtt_broker {
     int port;
     char *dir; /* temp dir with mosquitto.conf and the log */
     char *conf;
-    GSubprocess *proc;
+    GPid pid; /* 0 when stopped */
 } mqtt_broker;
 /* Process id of the running broker, 0 when stopped. */
 int mqtt_broker_pid(mqtt_broker *b);

@@ -207,6 +207,13 @@ G_GNUC_UNUSED static gpointer srv_main(gpointer data)
                 break;
             g_byte_array_append(buf, tmp, (guint)n);
         }
+        if (!complete((const char *)buf->data, buf->len)) {
+            /* The client gave up before a whole request (an instance
+             * destroyed mid-connection): nothing to record or answer. */
+            g_byte_array_unref(buf);
+            close(fd);
+            continue;
+        }
         g_byte_array_append(buf, (const guint8 *)"", 1); /* NUL for string helpers */
         GBytes *req = g_byte_array_free_to_bytes(buf);
         g_mutex_lock(&s->lock);
