@@ -2,7 +2,9 @@
 """docs_headers.py - every function of libberrymq's public headers documents
 what it returns: a non-void function has a "Returns:" line in its comment,
 and a function returning a pointer says who owns it ("transfer full" /
-"transfer none", with how to free or how long it stays valid).
+"transfer none", with how to free or how long it stays valid). The
+function-pointer fields of the public structs (the plugin host's table,
+the plugin descriptor, the history provider) count as functions.
 
 A function's comment is the comment block(s) right above it, shared by the
 declarations that follow one another without a blank line or another
@@ -81,40 +83,66 @@ def items(text):
             i = j
 
 
-def check(path, seen):
-    text = path.read_text()
-    gaps = []
+MEMBER = re.compile(r"^(?P<ret>[A-Za-z_][\w\s\*]*?)\s*\(\s*\*\s*(?P<name>\w+)\s*\)\s*\(")
+
+
+def check_text(fname, text, base, seen, gaps, members):
+    """Check the declarations at the top level of @text (the functions, or
+    with @members the function-pointer fields of a struct body), and the
+    function-pointer fields of the structs it declares."""
     above = []      # comments of the current group
     in_group = False
+    pos = 0
     for it in items(text):
         if it[0] == "comment":
             if in_group:
                 above, in_group = [], False
             above.append(it[1])
-        elif it[0] == "blank" or it[0] == "other":
+            continue
+        if it[0] in ("blank", "other"):
             above, in_group = [], False
+            continue
+        stmt, trailing = it[1], it[2]
+        at = text.find(stmt, pos)
+        pos = at + len(stmt)
+        line = base + text.count("\n", 0, at)
+        code = re.sub(r"/\*.*?\*/", " ", stmt, flags=re.S).strip()
+        if "{" in code and re.match(r"^(typedef\s+)?(struct|union)\b", code):
+            # a struct: its function-pointer fields are documented like
+            # functions (the plugin host's table, the descriptor)
+            o = stmt.index("{")
+            c = stmt.rindex("}")
+            check_text(fname, stmt[o + 1:c], line + stmt.count("\n", 0, o), seen, gaps, True)
+            above, in_group = [], False
+            continue
+        if members:
+            m = MEMBER.match(code)
         else:
-            stmt, trailing = it[1], it[2]
-            code = re.sub(r"/\*.*?\*/", " ", stmt, flags=re.S).strip()
-            m = DECL.match(code)
             if code.startswith("typedef"):
                 continue  # a callback type between a comment and its function
-            if not m or "(*" in code.split("(", 1)[0]:
-                above, in_group = [], False
-                continue
-            in_group = True
-            ret = " ".join(m.group("ret").replace("BMQ_API", "").split())
-            doc = " ".join(above) + " " + trailing + " " + " ".join(
-                re.findall(r"/\*.*?\*/", stmt, flags=re.S))
-            name = m.group("name")
-            seen.append(name)
-            line = text.count("\n", 0, text.find(stmt)) + 1
-            where = f"{path.name}:{line}: {name}"
-            if ret != "void" and "Returns:" not in doc:
-                gaps.append(f"{where}: returns {ret} but its comment has no 'Returns:'")
-            if "*" in ret and "transfer" not in doc:
-                gaps.append(f"{where}: returns a pointer but says nothing of ownership "
-                            "('transfer full' / 'transfer none')")
+            m = DECL.match(code)
+            if m and "(*" in code.split("(", 1)[0]:
+                m = None
+        if not m:
+            above, in_group = [], False
+            continue
+        in_group = True
+        ret = " ".join(m.group("ret").replace("BMQ_API", "").split())
+        doc = " ".join(above) + " " + trailing + " " + " ".join(
+            re.findall(r"/\*.*?\*/", stmt, flags=re.S))
+        name = m.group("name")
+        seen.append(name)
+        where = f"{fname}:{line}: {name}"
+        if ret != "void" and "Returns:" not in doc:
+            gaps.append(f"{where}: returns {ret} but its comment has no 'Returns:'")
+        if "*" in ret and "transfer" not in doc:
+            gaps.append(f"{where}: returns a pointer but says nothing of ownership "
+                        "('transfer full' / 'transfer none')")
+
+
+def check(path, seen):
+    gaps = []
+    check_text(path.name, path.read_text(), 1, seen, gaps, False)
     return gaps
 
 
@@ -128,7 +156,8 @@ def main():
     print(f"{len(seen)} functions, {len(gaps)} gap(s) in {len(headers)} headers")
     # A reader that stopped finding declarations would pass everything.
     for name in ("bmq_twitter", "bmq_message_uid", "bmq_instance_find", "bmq_server_node_id",
-                 "bmq_gtk_bridge_new", "bmq_json_parse", "bmq_config_get_int"):
+                 "bmq_gtk_bridge_new", "bmq_json_parse", "bmq_config_get_int", "history_cursor",
+                 "twitter_message", "create", "open"):
         if name not in seen:
             print(f"{name}: not found in the headers (is the reader broken?)")
             gaps.append(name)

@@ -49,13 +49,16 @@ BMQ_API void bmq_plugin_host_set_node_id(bmq_plugin_host *h, const char *node_id
  * calls (berrymq/plugin.h). Fields are only appended; size first. */
 typedef struct bmq_history_provider {
     size_t size; /* sizeof(bmq_history_provider) as the program built it */
-    /* Returns: (transfer full) the provider's cursor, or NULL with *error. */
+    /* Returns: (transfer full, freed by close) the provider's cursor, or
+     * NULL with *error (transfer full, g_free). */
     void *(*open)(void *user_data, const char *key, const char *pattern, char **error);
+    /* Returns: as host->cursor_next, cursor_live and cursor_ack. */
     int (*next)(void *user_data, void *cursor, bmq_message **out, unsigned max);
     bool (*live)(void *user_data, void *cursor, const bmq_message *m);
     int (*ack)(void *user_data, void *cursor, uint64_t seq);
     void (*close)(void *user_data, void *cursor); /* frees @cursor */
-    /* Appended: host->history_recent (nullable: -BMQ_ENOENT). */
+    /* Appended: host->history_recent (nullable: -BMQ_ENOENT).
+     * Returns: as host->history_recent. */
     int (*recent)(void *user_data, const char *pattern, uint64_t before, bmq_message **out,
                   int64_t *time_us, unsigned max);
 } bmq_history_provider;

@@ -87,31 +87,35 @@ struct bmq_host {
     void *priv;                  /* host-private; do not touch */
 
     /* Send a message; args/kwargs (transfer full) in every case. Any
-     * thread. Returns 0, or -BMQ_EID (bad id) / -BMQ_ETYPE as bmq_twitter. */
+     * thread.
+     * Returns: 0; -BMQ_EID (bad id), -BMQ_ETYPE or -BMQ_ENOMEM, as
+     * bmq_twitter. */
     int (*twitter)(const bmq_host *h, const char *id, json_object *args, json_object *kwargs);
-    /* Send a prebuilt message (transfer full). Any thread. Returns as
-     * twitter. */
+    /* Send a prebuilt message (transfer full), also on error. Any thread.
+     * Returns: 0; -BMQ_EINVAL for a NULL message. */
     int (*twitter_message)(const bmq_host *h, bmq_message *msg);
-    /* Follow; see BMQ_FOLLOW_*. Returns (transfer none) a handle owned by
-     * the host, valid until unfollow or the instance's destroy; NULL on a
-     * bad pattern or a NULL fn. */
+    /* Follow; see BMQ_FOLLOW_*.
+     * Returns: (transfer none) a handle owned by the host, valid until
+     * unfollow or the instance's destroy; NULL on a bad pattern or a NULL
+     * fn. */
     bmq_follower *(*follow)(const bmq_host *h, const char *pattern, bmq_follower_fn fn,
                             bmq_guard_fn guard, void *user_data, unsigned flags);
     void (*unfollow)(const bmq_host *h, bmq_follower *f);
-    /* Standalone/shared queue tracked for this instance. Returns (transfer
-     * none) a queue owned by the host, valid until queue_free or the
-     * instance's destroy; NULL on a bad pattern. */
+    /* Standalone/shared queue tracked for this instance.
+     * Returns: (transfer none) a queue owned by the host, valid until
+     * queue_free or the instance's destroy; NULL on a bad pattern. */
     bmq_queue *(*queue_new)(const bmq_host *h, const char *pattern, bool shared);
     void (*queue_free)(const bmq_host *h, bmq_queue *q);
-    /* Attach @source to the main context and track it; returns its id. As
-     * with g_source_attach the host adds its own reference: the caller
-     * still unrefs its own. Remove with source_remove (id 0 is ignored).
-     * Sources still attached are destroyed when the instance is. */
+    /* Attach @source to the main context and track it. As with
+     * g_source_attach the host adds its own reference: the caller still
+     * unrefs its own. Remove with source_remove (id 0 is ignored).
+     * Sources still attached are destroyed when the instance is.
+     * Returns: the source id; 0 for a NULL @source. */
     guint (*source_attach)(const bmq_host *h, GSource *source);
     void (*source_remove)(const bmq_host *h, guint id);
     /* Convenience: tracked g_timeout_add on the host context. A callback
-     * returning G_SOURCE_REMOVE is untracked automatically. Returns the
-     * source id, 0 when fn is NULL. */
+     * returning G_SOURCE_REMOVE is untracked automatically.
+     * Returns: the source id; 0 when fn is NULL. */
     guint (*timeout_add)(const bmq_host *h, guint interval_ms, GSourceFunc fn, void *data);
     /* Log a line prefixed with the instance id. Any thread. */
     void (*log)(const bmq_host *h, int level, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
@@ -168,9 +172,9 @@ struct bmq_host {
      * -BMQ_EINVAL (NULL cursor/out, max out of range), -BMQ_EIO (the store
      * cannot be read; nothing was returned, try again later). */
     int (*cursor_next)(const bmq_host *h, bmq_cursor *c, bmq_message **out, unsigned max);
-    /* In a follower: true when @m is for the follower to deliver (it was
-     * not stored, or was stored after the open), false when cursor_next
-     * has returned it or will. Any thread. */
+    /* In a follower: whether @m is the follower's to deliver. Any thread.
+     * Returns: true when it is (it was not stored, or was stored after the
+     * open); false when cursor_next has returned it or will. */
     bool (*cursor_live)(const bmq_host *h, bmq_cursor *c, const bmq_message *m);
     /* Save the position: every matching message with seq <= @seq has been
      * delivered. Never moves backwards; 0 is ignored. Does not wait: the
@@ -208,17 +212,22 @@ typedef struct bmq_plugin_descriptor {
     const char *description;      /* one line */
     /* Make an instance. @host (transfer none) is valid until destroy()
      * returns; @config (transfer none) is a JSON object, valid during the
-     * call (host->config stays valid for the instance's life). On failure
-     * return NULL and set *error (transfer full, g_malloc'd) to one line. */
+     * call (host->config stays valid for the instance's life).
+     * Returns: (transfer full: the host hands it back to destroy()) the
+     * instance; on failure NULL, with *error (transfer full, g_malloc'd)
+     * set to one line. */
     void *(*create)(const bmq_host *host, json_object *config, char **error);
     /* Free an instance. The host removes remaining tracked registrations
      * right after destroy returns. */
     void (*destroy)(void *instance);
-    /* Optional (nullable): apply a new config in place; return 0 or a
-     * negative BMQ_E* and set *error (transfer full). If NULL, the host
-     * recreates. */
+    /* Optional (nullable): apply a new config in place. If NULL, the host
+     * recreates.
+     * Returns: 0; or a negative BMQ_E* with *error (transfer full,
+     * g_malloc'd) set, and the old config stays. */
     int (*reconfigure)(void *instance, json_object *config, char **error);
-    /* Optional (nullable): status for "berrymq status" (transfer full). */
+    /* Optional (nullable): status for "berrymq status".
+     * Returns: (transfer full) a JSON value (an object by convention); NULL
+     * shows as null. */
     json_object *(*status)(void *instance);
     /* Append new members here only; the host reads none past .size. */
 } bmq_plugin_descriptor;
