@@ -111,7 +111,7 @@ static int start_server(hub *h, int *code, char **error)
     if (!h->server)
         return -1;
     if (c->ntfy.enabled) {
-        h->ntfy = ntfy_new(h->bus, &c->ntfy);
+        h->ntfy = ntfy_new(h->bus, &c->ntfy, h->history);
         bmq_server_set_route(h->server, ntfy_route, h->ntfy);
     }
     bool v6 = strchr(c->listen_host, ':') != NULL;

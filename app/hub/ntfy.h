@@ -3,7 +3,8 @@
  * Files: ntfy_route.c (paths, parameters, errors: the route handler the
  * server calls), ntfy_publish.c (a publish request -> the message
  * TOPIC:notify), ntfy_render.c (a message -> ntfy's message JSON, SSE and
- * raw lines), ntfy_store.c (recent messages for since=/poll=, and the
+ * raw lines), ntfy_history.c (since=/poll= read from the hub's history),
+ * ntfy_store.c (the in-memory cache used when the history is off, and the
  * follower that feeds subscribers), ntfy_sub.c (streaming subscriptions).
  *
  * Threads: requests arrive on server threads; the follower runs wherever
@@ -40,9 +41,12 @@ void ntfy_cfg_defaults(ntfy_cfg *c);
 int ntfy_cfg_parse(json_object *v, ntfy_cfg *c, char **error);
 
 typedef struct ntfy ntfy;
+typedef struct history history;
 
-/* (transfer full) Starts following the bus. */
-ntfy *ntfy_new(bmq_bus *bus, const ntfy_cfg *cfg);
+/* (transfer full) Starts following the bus. @hist (transfer none,
+ * nullable): the hub's history, which since= and poll= then read (it must
+ * outlive the ntfy); NULL: they read the in-memory cache. */
+ntfy *ntfy_new(bmq_bus *bus, const ntfy_cfg *cfg, history *hist);
 /* The route handler for bmq_server_set_route (user_data: the ntfy). */
 int ntfy_route(const bmq_http_request *req, void *user_data);
 /* End every stream and refuse new ones: call before bmq_server_stop. */
@@ -52,6 +56,19 @@ void ntfy_free(ntfy *n); /* after the server stopped; NULL-safe */
 /* ---- internal (ntfy_*.c) ---------------------------------------------- */
 
 #define NTFY_TOPIC_MAX 64
+
+/* The origin (sender label) of messages published through the API, as the
+ * history records it; those sent with "Cache: no" carry the second one and
+ * are left out of since= and poll=. */
+#define NTFY_ORIGIN         "ntfy"
+#define NTFY_ORIGIN_NOCACHE "ntfy (no cache)"
+
+/* A message's ntfy id: "s" and its history seq in 11 digits (12 characters
+ * like ntfy's own ids, stable across restarts, and since=ID finds the place
+ * again); a message the history did not number (history off or failing)
+ * has its uid (32 hex digits) instead. */
+#define NTFY_ID_MAX 40
+const char *ntfy__message_id(const bmq_message *m, char buf[NTFY_ID_MAX]);
 
 /* ntfy-style error codes (HTTP status * 100 + detail). */
 enum {
@@ -115,6 +132,7 @@ typedef enum { NTFY_FMT_JSON, NTFY_FMT_SSE, NTFY_FMT_RAW } ntfy_fmt;
 /* The fields of a message as ntfy sees them. */
 typedef struct ntfy_view {
     const char *id, *topic;
+    char id_buf[NTFY_ID_MAX];
     gint64 time;
     char *message, *title; /* message never NULL */
     int priority;          /* 1..5, 3 when not given */
@@ -158,6 +176,7 @@ typedef struct ntfy_since {
     } kind;
     gint64 time;
     char *id;
+    uint64_t seq; /* an id of ours that names a history seq ("s" + digits) */
 } ntfy_since;
 /* 0 or -1 for text that is none of those. */
 int ntfy__since_parse(const char *s, gint64 now, ntfy_since *out);
@@ -169,6 +188,7 @@ struct ntfy {
     bmq_bus *bus;
     ntfy_cfg cfg;
     bmq_follower *follower;
+    history *hist;        /* (nullable) since=/poll= read from here when set */
     GMutex lock;          /* guards everything below */
     ntfy_entry *ring;     /* cfg.cache_messages slots */
     size_t head, count;   /* oldest at head */
@@ -186,6 +206,15 @@ struct ntfy {
 void ntfy__store_render(ntfy *n, char **topics, const ntfy_since *since, const ntfy_filter *filter,
                         ntfy_fmt fmt, GString *out);
 gint64 ntfy__expires(ntfy *n, gint64 time);
+
+/* ---- ntfy_history.c ---- */
+/* Append the messages of @topics stored in the history with seq <= @upto
+ * (0: everything stored when called) that @since and @filter admit to @out
+ * in @fmt, oldest first: at most cfg.cache_messages, the newest of them.
+ * Messages published with "Cache: no" are left out. 0, or -1 when the
+ * history cannot be read (logged). Called without n->lock. */
+int ntfy__history_render(ntfy *n, char **topics, const ntfy_since *since, const ntfy_filter *filter,
+                         ntfy_fmt fmt, uint64_t upto, GString *out);
 
 /* ---- ntfy_sub.c ---- */
 /* Serve GET /TOPICS/FMT (poll or stream). */

@@ -429,7 +429,10 @@ bmq_message *ntfy__publish(ntfy *n, ntfy_pub *p, char **why)
         return NULL;
     }
     bmq_message_uid(m); /* fixed before other threads see it */
+    /* The history records this as the message's origin. */
+    const char *prev = bmq_sender_label_set(p->no_cache ? NTFY_ORIGIN_NOCACHE : NTFY_ORIGIN);
     int rc = bmq_twitter_message(n->bus, bmq_message_ref(m));
+    bmq_sender_label_set(prev);
     if (rc) {
         *why = g_strdup_printf("cannot send the message: %s", bmq_strerror(rc));
         bmq_message_unref(m);

@@ -15,6 +15,15 @@ void ntfy__random_id(char out[13])
     out[12] = '\0';
 }
 
+const char *ntfy__message_id(const bmq_message *m, char buf[NTFY_ID_MAX])
+{
+    uint64_t seq = bmq_message_seq(m);
+    if (!seq)
+        return bmq_message_uid(m);
+    g_snprintf(buf, NTFY_ID_MAX, "s%011" G_GUINT64_FORMAT, seq);
+    return buf;
+}
+
 static const char *kw_str(json_object *kw, const char *key)
 {
     json_object *v;
@@ -70,7 +79,7 @@ static char *args_text(const bmq_message *m)
 void ntfy__view_init(ntfy_view *v, const bmq_message *m, gint64 time)
 {
     memset(v, 0, sizeof *v);
-    v->id = bmq_message_uid(m);
+    v->id = ntfy__message_id(m, v->id_buf);
     v->topic = bmq_message_name(m);
     v->time = time;
     v->kwargs = json_tokener_parse(bmq_message_kwargs_json(m));

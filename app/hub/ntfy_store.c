@@ -1,8 +1,10 @@
-/* ntfy_store.c - the recent messages that since= and poll=1 are served
- * from (a bounded ring of message references, oldest dropped first), and
- * the one follower that feeds both the ring and the live streams.
+/* ntfy_store.c - the one follower that feeds the live streams, since=
+ * parsing and filters, and the in-memory cache that since= and poll=1 are
+ * served from when the hub has no history ("history": false): a bounded
+ * ring of message references, oldest dropped first. With a history they
+ * are served from it instead (ntfy_history.c) and the ring stays empty.
  *
- * Every message on the bus whose name is a valid topic is kept, so a
+ * Every message on the bus whose name is a valid topic counts, so a
  * subscriber of TOPIC sees `berrymq twitter TOPIC:...` as well as ntfy
  * publishes; messages published with "Cache: no" are delivered to streams
  * but not kept.
@@ -79,6 +81,18 @@ int ntfy__since_parse(const char *s, gint64 now, ntfy_since *out)
         out->time = now - d;
         return 0;
     }
+    /* Our ids that name a history seq: "s" and digits. */
+    if (s[0] == 's' && s[1]) {
+        const char *p = s + 1;
+        while (g_ascii_isdigit(*p))
+            p++;
+        if (!*p && p - s <= 21) {
+            out->kind = NTFY_SINCE_ID;
+            out->id = g_strdup(s);
+            out->seq = g_ascii_strtoull(s + 1, NULL, 10);
+            return 0;
+        }
+    }
     bool digits = true, alnum = true, hex = true;
     for (const char *p = s; *p; p++) {
         digits = digits && g_ascii_isdigit(*p);
@@ -147,8 +161,9 @@ void ntfy__store_render(ntfy *n, char **topics, const ntfy_since *since, const n
         return;
     size_t start = 0;
     if (since->kind == NTFY_SINCE_ID) {
+        char buf[NTFY_ID_MAX];
         for (size_t i = n->count; i-- > 0;)
-            if (!strcmp(bmq_message_uid(at(n, i)->msg), since->id)) {
+            if (!strcmp(ntfy__message_id(at(n, i)->msg, buf), since->id)) {
                 start = i + 1;
                 break;
             }
@@ -186,7 +201,7 @@ static void on_message(const bmq_message *m, void *user_data)
         return;
     ntfy_entry e = {.msg = (bmq_message *)m, .time = g_get_real_time() / G_USEC_PER_SEC};
     g_mutex_lock(&n->lock);
-    if (n->cfg.cache_messages && bmq_message_origin(m) != &ntfy__origin_nocache) {
+    if (!n->hist && n->cfg.cache_messages && bmq_message_origin(m) != &ntfy__origin_nocache) {
         if (n->count == n->cfg.cache_messages) {
             bmq_message_unref(n->ring[n->head].msg);
             n->head = (n->head + 1) % n->cfg.cache_messages;
@@ -207,14 +222,15 @@ static void on_message(const bmq_message *m, void *user_data)
         ntfy__subs_wake(wake);
 }
 
-ntfy *ntfy_new(bmq_bus *bus, const ntfy_cfg *cfg)
+ntfy *ntfy_new(bmq_bus *bus, const ntfy_cfg *cfg, history *hist)
 {
     ntfy *n = g_new0(ntfy, 1);
     n->bus = bus;
+    n->hist = hist;
     n->cfg = *cfg;
     g_mutex_init(&n->lock);
     g_cond_init(&n->timer_cond);
-    n->ring = g_new0(ntfy_entry, cfg->cache_messages ? cfg->cache_messages : 1);
+    n->ring = g_new0(ntfy_entry, cfg->cache_messages && !hist ? cfg->cache_messages : 1);
     n->by_topic =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
     n->subs = g_ptr_array_new();

@@ -9,13 +9,22 @@
  * condition variable instead.
  *
  * Bounds: at most cfg.max_subscribers streams (429 beyond); a stream whose
- * unsent bytes pass cfg.subscriber_buffer is dropped with a logged reason,
- * so a slow reader never holds up publishers.
+ * unsent bytes pass cfg.subscriber_buffer (beyond what since= replayed at
+ * the start) is dropped with a logged reason and its socket shut down, so
+ * a reader that stopped reading, or vanished without a FIN, never holds up
+ * publishers nor keeps its slot.
+ *
+ * since= on a stream with the history: the stream is registered first and
+ * holds the live messages back while the history is read up to the last
+ * seq appended at that moment; then the held messages newer than that seq
+ * follow the replay. So there is neither a gap nor a duplicate at the seam,
+ * and the history is read without n->lock (publishers never wait on it).
  *
  * Locks: n->lock before sub->lock. libmicrohttpd is only called with
  * sub->lock held, never n->lock, so its own locks cannot close a cycle.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -41,6 +50,9 @@ struct ntfy_sub {
     bool suspended;
     bool gone;      /* the response was freed */
     gint64 last_us; /* monotonic time of the last event queued */
+    size_t grace;   /* bytes of the since= replay still unsent: allowed on top */
+    bool holding;   /* the replay is being read: live messages wait in held */
+    GArray *held;   /* ntfy_entry (message ref) while holding */
 };
 
 static ntfy_sub *sub_ref(ntfy_sub *s)
@@ -57,6 +69,10 @@ static void sub_unref(ntfy_sub *s)
     g_free(s->topics_text);
     ntfy__filter_clear(&s->filter);
     g_string_free(s->out, TRUE);
+    for (guint i = 0; s->held && i < s->held->len; i++)
+        bmq_message_unref(g_array_index(s->held, ntfy_entry, i).msg);
+    if (s->held)
+        g_array_free(s->held, TRUE);
     g_cond_clear(&s->cond);
     g_mutex_clear(&s->lock);
     g_free(s);
@@ -70,6 +86,21 @@ static void kick(ntfy_sub *s)
         MHD_resume_connection(s->conn);
     }
     g_cond_signal(&s->cond);
+}
+
+/* End a dropped stream now (sub->lock held): a reader that stopped
+ * reading has a full socket, so libmicrohttpd would not ask for more and
+ * notice; shutting the socket down makes its next send fail and close the
+ * connection (and free the response). The socket is still open: it is
+ * closed only after the response is freed, which sets s->gone first. */
+static void drop_socket(ntfy_sub *s)
+{
+    if (s->gone)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci && ci->connect_fd >= 0)
+        shutdown(ci->connect_fd, SHUT_RDWR);
 }
 
 void ntfy__subs_wake(GPtrArray *wake)
@@ -97,17 +128,21 @@ void ntfy__subs_deliver(ntfy *n, const ntfy_entry *e, GPtrArray *wake)
         if (!ntfy__filter_match(&s->filter, &v))
             continue;
         g_mutex_lock(&s->lock);
-        if (!s->closed && !s->failed && !s->gone) {
-            if (s->out->len - s->off > n->cfg.subscriber_buffer) {
+        if (s->holding) {
+            ntfy_entry held = {.msg = bmq_message_ref(e->msg), .time = e->time};
+            g_array_append_val(s->held, held);
+        } else if (!s->closed && !s->failed && !s->gone) {
+            if (s->out->len - s->off > n->cfg.subscriber_buffer + s->grace) {
                 s->failed = true;
                 n->dropped_subs++;
                 hub_log(BMQ_LOG_WARNING,
                         "ntfy: dropping the %s subscriber %s of %s: %zu bytes not read (limit "
-                        "%zu)",
+                        "%zu); it reads too slowly or is gone",
                         s->fmt == NTFY_FMT_JSON  ? "json"
                         : s->fmt == NTFY_FMT_SSE ? "sse"
                                                  : "raw",
                         s->peer, s->topics_text, s->out->len - s->off, n->cfg.subscriber_buffer);
+                drop_socket(s);
             } else {
                 ntfy__render_message(s->out, s->fmt, &v, ntfy__expires(n, e->time));
                 s->last_us = now;
@@ -135,6 +170,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
             size_t k = MIN(left, max);
             memcpy(buf, s->out->str + s->off, k);
             s->off += k;
+            s->grace = s->grace > k ? s->grace - k : 0;
             if (s->off == s->out->len) {
                 g_string_truncate(s->out, 0);
                 s->off = 0;
@@ -258,6 +294,37 @@ static bool daemon_can_suspend(struct MHD_Connection *c)
            !(flags & MHD_USE_THREAD_PER_CONNECTION);
 }
 
+/* With @s registered and holding: read the history up to the last seq
+ * appended now (every message with a higher seq reaches @s live, after the
+ * registration), then put the held messages that the replay does not hold
+ * after it and let @s run live. */
+static void replay_then_release(ntfy *n, ntfy_sub *s, const ntfy_since *since)
+{
+    uint64_t upto = history_last_seq(n->hist);
+    GString *out = g_string_new(NULL);
+    if (ntfy__history_render(n, s->topics, since, &s->filter, s->fmt, upto, out))
+        hub_log(BMQ_LOG_WARNING, "ntfy: the %s subscriber %s gets live messages only",
+                s->topics_text, s->peer);
+    g_mutex_lock(&s->lock);
+    g_string_append_len(s->out, out->str, (gssize)out->len);
+    s->grace = s->out->len;
+    for (guint i = 0; i < s->held->len; i++) {
+        ntfy_entry *e = &g_array_index(s->held, ntfy_entry, i);
+        uint64_t seq = bmq_message_seq(e->msg);
+        if (!seq || seq > upto) {
+            ntfy_view v;
+            ntfy__view_init(&v, e->msg, e->time);
+            ntfy__render_message(s->out, s->fmt, &v, ntfy__expires(n, e->time));
+            ntfy__view_clear(&v);
+        }
+        bmq_message_unref(e->msg);
+    }
+    g_array_set_size(s->held, 0);
+    s->holding = false;
+    g_mutex_unlock(&s->lock);
+    g_string_free(out, TRUE);
+}
+
 int ntfy__subscribe(ntfy *n, void *connection, const char *topics, ntfy_fmt fmt, const char *peer)
 {
     struct MHD_Connection *c = connection;
@@ -283,12 +350,21 @@ int ntfy__subscribe(ntfy *n, void *connection, const char *topics, ntfy_fmt fmt,
     char **list = g_strsplit(topics, ",", -1);
     if (poll) {
         GString *out = g_string_new(NULL);
-        g_mutex_lock(&n->lock);
-        ntfy__store_render(n, list, &since, &filter, fmt, out);
-        g_mutex_unlock(&n->lock);
+        int hrc = 0;
+        if (n->hist) {
+            hrc = ntfy__history_render(n, list, &since, &filter, fmt, 0, out);
+        } else {
+            g_mutex_lock(&n->lock);
+            ntfy__store_render(n, list, &since, &filter, fmt, out);
+            g_mutex_unlock(&n->lock);
+        }
         g_strfreev(list);
         ntfy__filter_clear(&filter);
         ntfy__since_clear(&since);
+        if (hrc) {
+            g_string_free(out, TRUE);
+            return ntfy__error(c, NTFY_E_INTERNAL, "cannot read the message history");
+        }
         size_t len = out->len;
         return ntfy__reply(c, MHD_HTTP_OK, content_type(fmt), g_string_free(out, FALSE), len);
     }
@@ -320,10 +396,17 @@ int ntfy__subscribe(ntfy *n, void *connection, const char *topics, ntfy_fmt fmt,
                            "limit reached: %u subscriptions are open (ntfy.max_subscribers)",
                            n->cfg.max_subscribers);
     }
-    /* The open event, what since= asks for, then live messages: all under
-     * n->lock, so nothing falls between the stored and the live ones. */
+    /* The open event, what since= asks for, then live messages. Without a
+     * history all under n->lock, so nothing falls between the stored and
+     * the live ones; with one, live messages are held while it is read. */
     ntfy__render_event(s->out, fmt, "open", topics);
-    ntfy__store_render(n, s->topics, &since, &s->filter, fmt, s->out);
+    bool replay = n->hist && since.kind != NTFY_SINCE_NONE;
+    if (replay) {
+        s->holding = true;
+        s->held = g_array_new(FALSE, FALSE, sizeof(ntfy_entry));
+    } else if (!n->hist) {
+        ntfy__store_render(n, s->topics, &since, &s->filter, fmt, s->out);
+    }
     g_ptr_array_add(n->subs, sub_ref(s));
     for (char **t = s->topics; *t; t++) {
         GPtrArray *l = g_hash_table_lookup(n->by_topic, *t);
@@ -336,6 +419,8 @@ int ntfy__subscribe(ntfy *n, void *connection, const char *topics, ntfy_fmt fmt,
     }
     g_cond_signal(&n->timer_cond);
     g_mutex_unlock(&n->lock);
+    if (replay)
+        replay_then_release(n, s, &since);
     ntfy__since_clear(&since);
 
     struct MHD_Response *r =

@@ -81,7 +81,7 @@ static void fz_start(void)
     c.cache_messages = 64;
     c.max_subscribers = 8;
     c.keepalive_s = 1;
-    fz.ntfy = ntfy_new(fz.bus, &c);
+    fz.ntfy = ntfy_new(fz.bus, &c, NULL); /* no history: the memory cache */
     bmq_server_set_route(fz.server, ntfy_route, fz.ntfy);
     atexit(fz_stop);
 }

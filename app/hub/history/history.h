@@ -97,6 +97,29 @@ json_object *history_query_run(history *h, const history_query *q, char **error)
 int history_recent(history *h, const char *pattern, uint64_t before, bmq_message **out,
                    int64_t *time_us, unsigned max);
 
+/* One stored message as history_scan_back reads it; the texts are valid
+ * during the callback only. */
+typedef struct history_row {
+    uint64_t seq;
+    int64_t time_us;
+    const char *id, *args, *kwargs; /* args and kwargs as JSON text */
+    const char *origin;             /* nullable */
+} history_row;
+/* Return false to end the scan. */
+typedef bool (*history_row_fn)(const history_row *row, void *user_data);
+
+/* Visit the stored messages with @after < seq <= @upto (0: up to the last
+ * appended), newest first, once @upto is settled (waiting 10 s at most).
+ * Rows are read in chunks, so other readers get the store in between; @fn
+ * runs with the read connection held and must not call into the history.
+ * 0 when @fn ended the scan or the range is exhausted, -BMQ_EIO when the
+ * store cannot be read. Any thread. */
+int history_scan_back(history *h, uint64_t after, uint64_t upto, history_row_fn fn,
+                      void *user_data);
+/* The message a row holds, stamped with its seq (transfer full); NULL when
+ * the row cannot make one. */
+bmq_message *history_row_message(const history_row *row);
+
 /* ---- cursor.c: durable cursors (host->history_cursor) ----
  * Semantics as in berrymq/plugin.h; @key is "INSTANCE/NAME". */
 typedef struct hist_cursor hist_cursor;

@@ -251,3 +251,64 @@ int history_recent(history *h, const char *pattern, uint64_t before, bmq_message
     }
     return (int)n;
 }
+
+/* Rows read per turn of the read lock: a long scan lets other readers in
+ * between its chunks. */
+#define SCAN_CHUNK 2000
+/* The longest a scan waits for the writer to settle what it must read. */
+#define SCAN_SETTLE_S 10
+
+bmq_message *history_row_message(const history_row *row)
+{
+    return query__message(row->seq, row->id, row->args, row->kwargs);
+}
+
+int history_scan_back(history *h, uint64_t after, uint64_t upto, history_row_fn fn, void *user_data)
+{
+    if (!upto)
+        upto = history_last_seq(h);
+    writer__wait_settled(h, upto, g_get_monotonic_time() + SCAN_SETTLE_S * G_USEC_PER_SEC);
+    uint64_t below = upto + 1; /* this turn reads seq < below */
+    for (;;) {
+        if (below <= after + 1)
+            return 0;
+        g_mutex_lock(&h->read_lock);
+        if (!h->rdb) {
+            g_mutex_unlock(&h->read_lock);
+            return -BMQ_EIO;
+        }
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(h->rdb,
+                                    "SELECT " COLUMNS " FROM messages WHERE seq < ? AND seq > ? "
+                                    "ORDER BY seq DESC LIMIT ?",
+                                    -1, &st, NULL);
+        int rows = 0;
+        bool stop = false;
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, (sqlite3_int64)MIN(below, (uint64_t)INT64_MAX));
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+            sqlite3_bind_int(st, 3, SCAN_CHUNK);
+            while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                rows++;
+                history_row r = {
+                    .seq = (uint64_t)sqlite3_column_int64(st, 0),
+                    .time_us = sqlite3_column_int64(st, 1),
+                    .id = (const char *)sqlite3_column_text(st, 2),
+                    .args = (const char *)sqlite3_column_text(st, 3),
+                    .kwargs = (const char *)sqlite3_column_text(st, 4),
+                    .origin = (const char *)sqlite3_column_text(st, 5),
+                };
+                below = r.seq;
+                if (r.id)
+                    stop = !fn(&r, user_data);
+            }
+        }
+        bool ok = rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE;
+        sqlite3_finalize(st);
+        g_mutex_unlock(&h->read_lock);
+        if (!ok)
+            return -BMQ_EIO;
+        if (stop || rows < SCAN_CHUNK)
+            return 0;
+    }
+}
