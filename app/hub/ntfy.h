@@ -52,6 +52,10 @@ int ntfy_route(const bmq_http_request *req, void *user_data);
 /* End every stream and refuse new ones: call before bmq_server_stop. */
 void ntfy_shutdown(ntfy *n);
 void ntfy_free(ntfy *n); /* after the server stopped; NULL-safe */
+/* {"subscribers": open streams, "published", "delivered",
+ * "dropped_subscribers", "cache": "history"|"memory"} (transfer full).
+ * Any thread. */
+json_object *ntfy_status(ntfy *n);
 
 /* ---- internal (ntfy_*.c) ---------------------------------------------- */
 

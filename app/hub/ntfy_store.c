@@ -239,6 +239,20 @@ ntfy *ntfy_new(bmq_bus *bus, const ntfy_cfg *cfg, history *hist)
     return n;
 }
 
+json_object *ntfy_status(ntfy *n)
+{
+    json_object *o = json_object_new_object();
+    g_mutex_lock(&n->lock);
+    json_object_object_add(o, "subscribers", json_object_new_int64((int64_t)n->subs->len));
+    json_object_object_add(o, "published", json_object_new_int64((int64_t)n->published));
+    json_object_object_add(o, "delivered", json_object_new_int64((int64_t)n->delivered));
+    json_object_object_add(o, "dropped_subscribers",
+                           json_object_new_int64((int64_t)n->dropped_subs));
+    g_mutex_unlock(&n->lock);
+    json_object_object_add(o, "cache", json_object_new_string(n->hist ? "history" : "memory"));
+    return o;
+}
+
 void ntfy_shutdown(ntfy *n)
 {
     if (!n)

@@ -149,6 +149,8 @@ static json_object *m_status(hub *h, json_object *params, json_object **error)
     json_object_object_add(c, "dropped", json_object_new_int64((int64_t)st.dropped));
     json_object_object_add(o, "counters", c);
     json_object_object_add(o, "history", hub_history_status(h));
+    if (h->ntfy)
+        json_object_object_add(o, "ntfy", ntfy_status(h->ntfy));
     return o;
 }
 
