@@ -199,6 +199,7 @@ struct ntfy {
     GHashTable *by_topic; /* topic -> GPtrArray of ntfy_sub* (no ref) */
     GPtrArray *subs;      /* every live stream (ref held) */
     bool stopping;
+    GThreadPool *waiters; /* (nullable) threads resuming held publish answers */
     /* keepalive timer */
     GThread *timer;
     GCond timer_cond;
@@ -210,6 +211,18 @@ struct ntfy {
 void ntfy__store_render(ntfy *n, char **topics, const ntfy_since *since, const ntfy_filter *filter,
                         ntfy_fmt fmt, GString *out);
 gint64 ntfy__expires(ntfy *n, gint64 time);
+
+/* ---- ntfy_answer.c ---- */
+/* Answer a publish with @body (transfer full, g_free) once the message
+ * with @seq is stored (per the history's sync); at once without a history
+ * or a seq. */
+int ntfy__answer_stored(ntfy *n, void *conn, uint64_t seq, char *body, size_t len);
+void ntfy__answers_start(ntfy *n);
+/* Let every held answer go and stop the waiters: before the server stops. */
+void ntfy__answers_stop(ntfy *n);
+/* Whether @conn's server can suspend connections (not one thread per
+ * connection). */
+bool ntfy__can_suspend(void *conn);
 
 /* ---- ntfy_history.c ---- */
 /* Append the messages of @topics stored in the history with seq <= @upto

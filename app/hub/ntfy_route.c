@@ -178,8 +178,9 @@ static int answer_message(ntfy *n, void *conn, bmq_message *m)
         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     ntfy__view_clear(&v);
+    uint64_t seq = bmq_message_seq(m);
     bmq_message_unref(m);
-    return ntfy__reply(conn, MHD_HTTP_OK, "application/json", body, strlen(body));
+    return ntfy__answer_stored(n, conn, seq, body, strlen(body));
 }
 
 static int publish(ntfy *n, void *conn, ntfy_pub *p, int rc, char *why)

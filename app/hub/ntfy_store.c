@@ -236,6 +236,7 @@ ntfy *ntfy_new(bmq_bus *bus, const ntfy_cfg *cfg, history *hist)
     n->subs = g_ptr_array_new();
     n->follower = bmq_follow(bus, "*", on_message, NULL, n);
     ntfy__keepalive_start(n);
+    ntfy__answers_start(n);
     return n;
 }
 
@@ -260,6 +261,7 @@ void ntfy_shutdown(ntfy *n)
     g_mutex_lock(&n->lock);
     n->stopping = true;
     g_mutex_unlock(&n->lock);
+    ntfy__answers_stop(n);
     ntfy__subs_shutdown(n);
 }
 

@@ -281,8 +281,9 @@ static const char *content_type(ntfy_fmt fmt)
                                  : "text/plain; charset=utf-8";
 }
 
-static bool daemon_can_suspend(struct MHD_Connection *c)
+bool ntfy__can_suspend(void *conn)
 {
+    struct MHD_Connection *c = conn;
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
     if (!ci || !ci->daemon)
         return false;
@@ -378,7 +379,7 @@ int ntfy__subscribe(ntfy *n, void *connection, const char *topics, ntfy_fmt fmt,
     s->filter = filter;
     g_strlcpy(s->peer, peer && *peer ? peer : "?", sizeof s->peer);
     s->conn = c;
-    s->can_suspend = daemon_can_suspend(c);
+    s->can_suspend = ntfy__can_suspend(c);
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
     s->out = g_string_new(NULL);
