@@ -5,7 +5,8 @@
  * TOPIC:notify), ntfy_render.c (a message -> ntfy's message JSON, SSE and
  * raw lines), ntfy_history.c (since=/poll= read from the hub's history),
  * ntfy_store.c (the in-memory cache used when the history is off, and the
- * follower that feeds subscribers), ntfy_sub.c (streaming subscriptions).
+ * follower that feeds subscribers), ntfy_sub.c (streaming subscriptions),
+ * ntfy_answer.c (publish answers held until the message is stored).
  *
  * Threads: requests arrive on server threads; the follower runs wherever
  * the bus runs followers. Everything here is guarded by the locks named in
