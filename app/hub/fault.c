@@ -288,6 +288,33 @@ bool hub_fault_marker(const char *id, char **why)
     return true;
 }
 
+bool hub_fault_listing_skip(const char *name, const char *path, char **why)
+{
+    char *id = g_strconcat("@", name, NULL);
+    char *mpath = marker_path(id);
+    GStatBuf ms, fs;
+    bool skip = false;
+    if (g_stat(mpath, &ms) == 0) {
+        if (g_stat(path, &fs) == 0 && fs.st_mtime > ms.st_mtime) {
+            g_unlink(mpath);
+            hub_log(BMQ_LOG_INFO, "plugin file %s changed since it hung: trying it again", path);
+        } else {
+            GDateTime *dt = g_date_time_new_from_unix_local(ms.st_mtime);
+            char *at = dt ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S") : g_strdup("?");
+            if (dt)
+                g_date_time_unref(dt);
+            *why = g_strdup_printf("did not finish loading within 10 s when plugins were listed at "
+                                   "%s; left out until the file changes",
+                                   at);
+            g_free(at);
+            skip = true;
+        }
+    }
+    g_free(mpath);
+    g_free(id);
+    return skip;
+}
+
 void hub_fault_clear(const char *id)
 {
     char *path = marker_path(id);

@@ -164,6 +164,11 @@ void hub_fault_mark(const char *id, const char *plugin, const char *event, const
 bool hub_fault_marker(const char *id, char **why);
 /* Forget the marker of @id (hub.enable, hub.load of that id). */
 void hub_fault_clear(const char *id);
+/* Plugin files that hung while hub.plugins listed them have the marker
+ * "@NAME". True, with *why (transfer full), while that marker is newer
+ * than the file at @path; a file changed since loses its marker and is
+ * tried again. */
+bool hub_fault_listing_skip(const char *name, const char *path, char **why);
 
 /* ---- watchdog.c -------------------------------------------------------- */
 

@@ -60,7 +60,10 @@ static void on_signal(int sig)
  * handler. */
 static void force_exit_locked(const char *why)
 {
-    if (wd.armed)
+    if (wd.armed && wd.id[0] == '@')
+        hub_log(BMQ_LOG_ERROR, "%s: plugin file %s is still in %s; exiting without cleanup", why,
+                wd.plugin, wd.what);
+    else if (wd.armed)
         hub_log(BMQ_LOG_ERROR,
                 "%s: instance '%s' (plugin %s) is still in %s; exiting without cleanup", why, wd.id,
                 wd.plugin, wd.what);
@@ -173,10 +176,16 @@ static gpointer watchdog_thread(gpointer data)
         if (wd.stops && wd.armed && now >= wd.stuck_deadline)
             force_exit_locked("stop requested");
         if (wd.armed && !wd.stops && now >= wd.deadline) {
-            hub_log(BMQ_LOG_ERROR,
-                    "instance '%s' (plugin %s) did not return from %s within %d s; "
-                    "restarting the hub without it",
-                    wd.id, wd.plugin, wd.what, HUB_LOAD_TIMEOUT_S);
+            if (wd.id[0] == '@') /* hub.plugins listing the files (rpc.c) */
+                hub_log(BMQ_LOG_ERROR,
+                        "plugin file %s did not return from %s within %d s; restarting the hub "
+                        "(plugin list leaves the file out until it changes)",
+                        wd.plugin, wd.what, HUB_LOAD_TIMEOUT_S);
+            else
+                hub_log(BMQ_LOG_ERROR,
+                        "instance '%s' (plugin %s) did not return from %s within %d s; "
+                        "restarting the hub without it",
+                        wd.id, wd.plugin, wd.what, HUB_LOAD_TIMEOUT_S);
             char limit[32];
             g_snprintf(limit, sizeof limit, "%d s", HUB_LOAD_TIMEOUT_S);
             hub_fault_mark(wd.id, wd.plugin, "hang", limit, wd.what);

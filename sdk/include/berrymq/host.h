@@ -164,6 +164,19 @@ BMQ_API GList *bmq_plugin_host_instances(bmq_plugin_host *h);
  * else one line and the negative BMQ_E* code of bmq_plugin_load (version
  * and description null); never NULL. */
 BMQ_API json_object *bmq_plugin_host_available(bmq_plugin_host *h);
+/* Called around loading each file while listing: with @done false before
+ * the load (return false to leave the file unloaded, listed with the
+ * error *skip, transfer full, g_free), with @done true after it (the
+ * return value and @skip are then ignored). */
+typedef bool (*bmq_plugin_scan_fn)(const char *name, const char *path, bool done, char **skip,
+                                   void *user_data);
+/* bmq_plugin_host_available, calling @fn (nullable) around each load: a
+ * program bounds the time loading may take, or leaves out a file that
+ * hung before.
+ * Returns: as bmq_plugin_host_available; a skipped file has "code"
+ * -BMQ_ELOAD. */
+BMQ_API json_object *bmq_plugin_host_available_full(bmq_plugin_host *h, bmq_plugin_scan_fn fn,
+                                                    void *user_data);
 /* Returns: (transfer none) the search path, NULL-terminated, valid until
  * the next add_dir / add_default_dirs. */
 BMQ_API const char *const *bmq_plugin_host_dirs(bmq_plugin_host *h);

@@ -31,6 +31,12 @@ static gint cmp_names(gconstpointer a, gconstpointer b)
 
 json_object *bmq_plugin_host_available(bmq_plugin_host *h)
 {
+    return bmq_plugin_host_available_full(h, NULL, NULL);
+}
+
+json_object *bmq_plugin_host_available_full(bmq_plugin_host *h, bmq_plugin_scan_fn fn,
+                                            void *user_data)
+{
     g_return_val_if_fail(h != NULL, NULL);
     json_object *arr = json_object_new_array();
     GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -56,7 +62,16 @@ json_object *bmq_plugin_host_available(bmq_plugin_host *h)
             g_free(file);
             char *err = NULL;
             int code = 0;
-            bmq_plugin *p = bmq_plugin_load(h, path, &code, &err);
+            bmq_plugin *p = NULL;
+            if (fn && !fn(name, path, false, &err, user_data)) {
+                code = -BMQ_ELOAD;
+                if (!err)
+                    err = g_strdup("left out by the program");
+            } else {
+                p = bmq_plugin_load(h, path, &code, &err);
+                if (fn)
+                    fn(name, path, true, NULL, user_data);
+            }
             json_object_array_add(arr, entry_json(name, p, path, code, err));
             g_free(err);
             g_free(path);
