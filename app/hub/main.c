@@ -168,8 +168,8 @@ static int start_and_run(hub *h)
         if (err)
             fprintf(stderr, "berrymq-hub: %s%s\n", err,
                     code == -BMQ_EBUSY ? " (another program has the port: choose another with "
-                                            "--listen or \"listen\" in hub.json)"
-                                          : "");
+                                         "--listen or \"listen\" in hub.json)"
+                                       : "");
         else
             fprintf(stderr, "berrymq-hub: cannot listen on %s:%u\n", h->config->listen_host,
                     (unsigned)h->config->listen_port);

@@ -207,14 +207,14 @@ static json_object *m_load(hub *h, json_object *params, json_object **error)
     if (!name || !*name || (idv && !json_object_is_type(idv, json_type_string)) ||
         (cfg && !json_object_is_type(cfg, json_type_object))) {
         *error = bmq_rpc_error(RPC_EPARAMS, "hub.load expects [name_or_path, id (optional string), "
-                                        "config (optional object)]");
+                                            "config (optional object)]");
         return NULL;
     }
     if (strchr(name, '/') && !in_plugin_dir(h, name)) {
         *error = bmq_rpc_error(BMQ_EDENIED,
-                           "plugin '%s': hub.load takes a plugin name or a file in a plugin "
-                           "directory; install the file first (berrymq plugin install)",
-                           name);
+                               "plugin '%s': hub.load takes a plugin name or a file in a plugin "
+                               "directory; install the file first (berrymq plugin install)",
+                               name);
         return NULL;
     }
     char *err = NULL;
@@ -335,7 +335,7 @@ static json_object *m_twitter(hub *h, json_object *params, json_object **error)
     if (!id || (args && !json_object_is_type(args, json_type_array)) ||
         (kwargs && !json_object_is_type(kwargs, json_type_object))) {
         *error = bmq_rpc_error(RPC_EPARAMS, "hub.twitter expects [id, args (array), kwargs "
-                                        "(object)]");
+                                            "(object)]");
         return NULL;
     }
     /* Local names (_hub:quit, _notify:pause) steer the hub and its plugins
@@ -344,9 +344,9 @@ static json_object *m_twitter(hub *h, json_object *params, json_object **error)
      * dedicated methods (hub.quit, hub.pause, ...) are checked instead. */
     if (id[0] == '_') {
         *error = bmq_rpc_error(BMQ_EDENIED,
-                           "'%s' is a local identifier: it cannot be sent over RPC (use "
-                           "berrymq quit, pause or resume)",
-                           id);
+                               "'%s' is a local identifier: it cannot be sent over RPC (use "
+                               "berrymq quit, pause or resume)",
+                               id);
         return NULL;
     }
     json_object_get(args);

@@ -945,6 +945,74 @@ static void test_wire_refusals(void)
     hh_env_free(e);
 }
 
+/* `berrymq plugin list` (hub.plugins) loads every plugin file: one that
+ * never returns is bounded as at start. The hub restarts on its address,
+ * and from then on lists that file with its error, unloaded, beside the
+ * others. */
+static void test_hang_listing(void)
+{
+    hh_env *e = hh_env_new();
+    hh_write_config(e, "{\"plugins\": [{\"plugin\": \"testplug\", \"id\": \"first\"}]}");
+    char *hang_dir = g_build_filename(e->plugin_dir, "hang", NULL);
+    const char *extra[] = {"--plugin-dir", hang_dir, NULL};
+    hh_hub *h = hh_start(e, extra, true);
+    HH_CHECK(status_wait(h, "first", "running", 10000));
+    char *err = NULL;
+    json_object *r = hh_call(h, "hub.plugins", "[]", &err);
+    HH_CHECK(r == NULL); /* no answer: the hub restarted under the call */
+    json_object_put(r);
+    g_free(err);
+    char *line = g_strdup_printf("plugin file %s/hangload.so did not return from load within 10 s; "
+                                 "restarting the hub",
+                                 hang_dir);
+    HH_CHECK(hh_wait_log(h, line, 40000));
+    g_free(line);
+    char *again = g_strdup_printf("listening on %s ", h->listen);
+    char *log = NULL;
+    gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    do {
+        g_free(log);
+        g_usleep(50000);
+        log = hh_log(h);
+    } while (count(log, again) < 2 && g_get_monotonic_time() < until);
+    HH_CHECK(count(log, again) == 2);
+    g_free(log);
+    g_free(again);
+    bmq_rpc_client_free(h->rpc);
+    h->rpc = bmq_rpc_client_new(h->listen, NULL);
+    HH_CHECK(status_wait(h, "first", "running", 10000));
+
+    /* Listed now, at once: the file that hung with its error, the rest as
+     * usual. */
+    r = hh_call(h, "hub.plugins", "[]", &err);
+    HH_CHECK(r != NULL);
+    if (!r)
+        fprintf(stderr, "hub.plugins after the restart: %s\n", err ? err : "?");
+    g_free(err);
+    json_object *avail = NULL;
+    bool saw_hang = false, saw_testplug = false;
+    if (r && json_object_object_get_ex(r, "available", &avail))
+        for (size_t i = 0; i < json_object_array_length(avail); i++) {
+            json_object *a = json_object_array_get_idx(avail, i);
+            const char *name = hh_str(a, "name"), *error = hh_str(a, "error");
+            if (name && strcmp(name, "hangload") == 0) {
+                saw_hang = true;
+                HH_CONTAINS(error, "did not finish loading within 10 s");
+                HH_CONTAINS(error, "left out until the file changes");
+            }
+            if (name && strcmp(name, "testplug") == 0) {
+                saw_testplug = true;
+                HH_CHECK(error == NULL);
+            }
+        }
+    HH_CHECK(saw_hang && saw_testplug);
+    json_object_put(r);
+    HH_CHECK(hh_stop(h) == 0);
+    hh_free(h);
+    g_free(hang_dir);
+    hh_env_free(e);
+}
+
 /* A hub that cannot start says why, once, in words that help. */
 static char *start_fails(hh_env *e, const char *const *extra)
 {
@@ -1036,6 +1104,7 @@ int main(int argc, char **argv)
     RUN("hang-create", test_hang_in_create());
     RUN("hang-load", test_hang_in_load());
     RUN("hang-runtime", test_hang_at_runtime());
+    RUN("hang-list", test_hang_listing());
     if (hh_failures)
         fprintf(stderr, "%d check(s) failed\n", hh_failures);
     return hh_failures ? 1 : 0;

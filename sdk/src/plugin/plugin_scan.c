@@ -9,8 +9,8 @@ const char *const *bmq_plugin_host_dirs(bmq_plugin_host *h)
     return (const char *const *)h->dirs->pdata;
 }
 
-static json_object *entry_json(const char *name, const bmq_plugin *p, const char *path,
-                               int code, const char *error)
+static json_object *entry_json(const char *name, const bmq_plugin *p, const char *path, int code,
+                               const char *error)
 {
     json_object *o = json_object_new_object();
     const bmq_plugin_descriptor *d = p ? p->desc : NULL;
