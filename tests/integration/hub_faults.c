@@ -304,6 +304,25 @@ static bool status_wait(hh_hub *h, const char *id, const char *want, int ms)
     }
 }
 
+/* Wait until the hub's log says it listens on its address for the @nth
+ * time (it executed itself again), then talk to the new process. */
+static void reconnect_after_restart(hh_hub *h, int nth)
+{
+    char *again = g_strdup_printf("listening on %s ", h->listen);
+    char *log = NULL;
+    gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    do {
+        g_free(log);
+        g_usleep(50000);
+        log = hh_log(h);
+    } while (count(log, again) < nth && g_get_monotonic_time() < until);
+    HH_CHECK(count(log, again) == nth);
+    g_free(log);
+    g_free(again);
+    bmq_rpc_client_free(h->rpc);
+    h->rpc = bmq_rpc_client_new(h->listen, NULL);
+}
+
 /* Plugin code that never returns when loaded at run time (hub.load) is
  * bounded as at start: after 10 s the hub starts again on the same
  * address, with its hub.json instances and without the one that hung, in
@@ -333,19 +352,7 @@ static void test_hang_at_runtime(void)
                                      cases[i].id, cases[i].plugin, cases[i].what);
         HH_CHECK(hh_wait_log(h, line, 40000));
         g_free(line);
-        char *again = g_strdup_printf("listening on %s ", h->listen);
-        char *log = NULL;
-        gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
-        do {
-            g_free(log);
-            g_usleep(50000);
-            log = hh_log(h);
-        } while (count(log, again) < (int)i + 2 && g_get_monotonic_time() < until);
-        HH_CHECK(count(log, again) == (int)i + 2);
-        g_free(log);
-        g_free(again);
-        bmq_rpc_client_free(h->rpc);
-        h->rpc = bmq_rpc_client_new(h->listen, NULL);
+        reconnect_after_restart(h, (int)i + 2);
         HH_CHECK(status_wait(h, "first", "running", 10000));
         /* a run-time instance is not in hub.json */
         HH_CHECK(status_wait(h, cases[i].id, "", 1000));
@@ -967,19 +974,7 @@ static void test_hang_listing(void)
                                  hang_dir);
     HH_CHECK(hh_wait_log(h, line, 40000));
     g_free(line);
-    char *again = g_strdup_printf("listening on %s ", h->listen);
-    char *log = NULL;
-    gint64 until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
-    do {
-        g_free(log);
-        g_usleep(50000);
-        log = hh_log(h);
-    } while (count(log, again) < 2 && g_get_monotonic_time() < until);
-    HH_CHECK(count(log, again) == 2);
-    g_free(log);
-    g_free(again);
-    bmq_rpc_client_free(h->rpc);
-    h->rpc = bmq_rpc_client_new(h->listen, NULL);
+    reconnect_after_restart(h, 2);
     HH_CHECK(status_wait(h, "first", "running", 10000));
 
     /* Listed now, at once: the file that hung with its error, the rest as
