@@ -46,6 +46,7 @@ typedef struct mqtt_pending {
     char *topic;
     char *payload;
     size_t len;
+    uint64_t seq; /* history seq the durable outbox tracks, 0 = untracked */
 } mqtt_pending;
 
 /* Recently seen uids: a ring of MQTT_SEEN_MAX 64-bit hashes and an open
@@ -100,6 +101,19 @@ typedef struct mqtt_bridge {
     unsigned seen_pos;
 
     json_tokener *tok; /* used only on the libmosquitto thread */
+
+    /* The durable outbox (mqtt_outbox.c), under out_lock. outbox_ready is
+     * under lock: the network thread connects once the cursor is decided. */
+    GMutex out_lock;
+    bmq_cursor *cursor;   /* (nullable) "outbox" over the history */
+    GQueue track;         /* mqtt_track* in seq order, not yet past the cursor */
+    GQueue held;          /* bmq_message* sent while the backlog is read */
+    bool replaying;       /* the backlog is not read yet: live messages wait */
+    bool outbox_ready;    /* the cursor is open, or known to be unavailable */
+    unsigned unacked;     /* track entries not yet done */
+    uint64_t replayed_to; /* highest seq the cursor returned */
+    uint64_t acked_seq;   /* last position saved */
+    atomic_uint replayed; /* backlog messages taken back */
 } mqtt_bridge;
 
 /* mqtt_link.c: the libmosquitto side. */
@@ -109,5 +123,28 @@ void mqtt_link__stop(mqtt_bridge *b);
 void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m);
 /* true if @uid was already seen; records it otherwise. */
 bool mqtt_link__seen(mqtt_bridge *b, const char *uid);
+
+/* mqtt_outbox.c: the durable outbox (QoS >= 1 with a history).
+ * init/clear: before the link starts / after it stopped. open: main
+ * thread, after the followers: opens the cursor "outbox" (or settles for
+ * memory) and lets the network thread connect. hold: in a follower, true
+ * when @m is not to be published now (the cursor returns it, or it waits
+ * behind the backlog). take: @m is handed to the link (@skip false: its
+ * seq to carry, 0 when untracked) or passed over (@skip true: returns 0).
+ * give_up: dropped, not to be retried before a restart. publish:
+ * mosquitto_publish of a tracked message, its mid recorded. acked: the
+ * broker acknowledged @mid (on_publish). replay: network thread, one batch
+ * of the backlog; true when there may be more now. */
+void mqtt_outbox__init(mqtt_bridge *b);
+void mqtt_outbox__open(mqtt_bridge *b);
+void mqtt_outbox__clear(mqtt_bridge *b);
+bool mqtt_outbox__hold(mqtt_bridge *b, const bmq_message *m);
+uint64_t mqtt_outbox__take(mqtt_bridge *b, const bmq_message *m, bool skip);
+void mqtt_outbox__give_up(mqtt_bridge *b, uint64_t seq);
+int mqtt_outbox__publish(mqtt_bridge *b, uint64_t seq, const char *topic, const char *payload,
+                         size_t len);
+void mqtt_outbox__acked(mqtt_bridge *b, int mid);
+bool mqtt_outbox__replay(mqtt_bridge *b);
+void mqtt_outbox__status(mqtt_bridge *b, json_object *o);
 
 #endif /* BMQ_MQTT_BRIDGE_H */

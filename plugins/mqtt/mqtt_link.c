@@ -49,9 +49,13 @@ static void count_drop(mqtt_bridge *b, const char *topic, int rc)
                      topic, mosquitto_strerror(rc), (unsigned long long)n);
 }
 
-static int publish_now(mqtt_bridge *b, const char *topic, const char *payload, size_t len)
+/* @seq: the durable outbox's entry (0: untracked), given up on failure. */
+static int publish_now(mqtt_bridge *b, const char *topic, const char *payload, size_t len,
+                       uint64_t seq)
 {
-    int rc = mosquitto_publish(b->mosq, NULL, topic, (int)len, payload, b->cfg.qos, b->cfg.retain);
+    int rc = seq != 0 ? mqtt_outbox__publish(b, seq, topic, payload, len)
+                      : mosquitto_publish(b->mosq, NULL, topic, (int)len, payload, b->cfg.qos,
+                                          b->cfg.retain);
     if (rc == MOSQ_ERR_SUCCESS)
         atomic_fetch_add(&b->published, 1);
     else
@@ -133,10 +137,11 @@ bool mqtt_link__seen(mqtt_bridge *b, const char *uid)
 }
 
 /* Caller holds b->lock. Takes ownership of topic and payload. */
-static void buffer_push(mqtt_bridge *b, char *topic, char *payload, size_t len)
+static void buffer_push(mqtt_bridge *b, char *topic, char *payload, size_t len, uint64_t seq)
 {
     if (b->cfg.buffer == 0) {
         count_drop(b, topic, MOSQ_ERR_NO_CONN);
+        mqtt_outbox__give_up(b, seq);
         g_free(topic);
         g_free(payload);
         return;
@@ -144,12 +149,14 @@ static void buffer_push(mqtt_bridge *b, char *topic, char *payload, size_t len)
     if (b->buffer.length >= b->cfg.buffer) { /* full: the oldest goes */
         mqtt_pending *old = g_queue_pop_head(&b->buffer);
         count_drop(b, old->topic, MOSQ_ERR_NO_CONN);
+        mqtt_outbox__give_up(b, old->seq);
         pending_free(old);
     }
     mqtt_pending *p = g_new(mqtt_pending, 1);
     p->topic = topic;
     p->payload = payload;
     p->len = len;
+    p->seq = seq;
     g_queue_push_tail(&b->buffer, p);
 }
 
@@ -157,7 +164,8 @@ static void buffer_push(mqtt_bridge *b, char *topic, char *payload, size_t len)
  * buffer, as mosquitto_publish copies both anyway. */
 typedef struct mqtt_handoff {
     size_t len, topic_at;
-    char buf[]; /* payload '\0' topic '\0' */
+    uint64_t seq; /* the durable outbox's entry, 0 = untracked */
+    char buf[];   /* payload '\0' topic '\0' */
 } mqtt_handoff;
 
 /* Would route() hand @b's next message to mosquitto_publish? */
@@ -175,23 +183,23 @@ static bool route(mqtt_bridge *b, mqtt_handoff *h)
     int rc = MOSQ_ERR_NO_CONN;
     if (b->cfg.qos == 0) {
         if (atomic_load(&b->connected))
-            rc = publish_now(b, topic, payload, len);
+            rc = publish_now(b, topic, payload, len, 0);
         else
             count_drop(b, topic, MOSQ_ERR_SUCCESS);
     } else if (!atomic_load(&b->live)) {
         g_mutex_lock(&b->lock);
         if (!atomic_load(&b->live)) {
-            buffer_push(b, g_strdup(topic), g_strndup(payload, len), len);
+            buffer_push(b, g_strdup(topic), g_strndup(payload, len), len, h->seq);
             g_mutex_unlock(&b->lock);
             g_free(h);
             return false;
         }
         g_mutex_unlock(&b->lock);
-        rc = publish_now(b, topic, payload, len);
+        rc = publish_now(b, topic, payload, len, h->seq);
     } else {
         /* If the link dropped a moment ago libmosquitto queues QoS>=1
          * messages itself and sends them after the reconnect. */
-        rc = publish_now(b, topic, payload, len);
+        rc = publish_now(b, topic, payload, len, h->seq);
     }
     g_free(h);
     return rc == MOSQ_ERR_SUCCESS;
@@ -203,8 +211,11 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
 {
     /* A message this bridge already carried (it came from the broker and
      * back to us by a link, say) is not published again. */
-    if (mqtt_link__seen(b, bmq_message_uid(m)))
+    if (mqtt_link__seen(b, bmq_message_uid(m))) {
+        mqtt_outbox__take(b, m, true);
         return;
+    }
+    uint64_t seq = b->cfg.qos > 0 ? mqtt_outbox__take(b, m, false) : 0;
     size_t len;
     GString *s = mqtt_map__payload_string(m, b->origin_json, &len);
     g_string_append_c(s, '\0');
@@ -214,6 +225,7 @@ void mqtt_link__publish(mqtt_bridge *b, const bmq_message *m)
     mqtt_handoff *h = g_malloc(sizeof *h + s->len + 1);
     h->len = len;
     h->topic_at = topic_at;
+    h->seq = seq;
     memcpy(h->buf, s->str, s->len + 1);
     g_string_free(s, TRUE);
 
@@ -262,7 +274,7 @@ static void flush_locked(mqtt_bridge *b)
     unsigned n = b->buffer.length;
     mqtt_pending *p;
     while ((p = g_queue_pop_head(&b->buffer)) != NULL) {
-        publish_now(b, p->topic, p->payload, p->len);
+        publish_now(b, p->topic, p->payload, p->len, p->seq);
         pending_free(p);
     }
     atomic_store(&b->live, true);
@@ -322,7 +334,17 @@ static gpointer link_main(gpointer data)
     gint64 attempt_at = 0;           /* when the current connection attempt started */
     g_mutex_lock(&b->lock);
     b->restart_delay = (gint64)c->reconnect_min * G_USEC_PER_SEC;
+    /* The durable outbox first: what the cursor gives back goes out
+     * before anything else. */
+    while (!b->outbox_ready && !b->stopping)
+        g_cond_wait(&b->cond, &b->lock);
     while (!b->stopping) {
+        g_mutex_unlock(&b->lock);
+        while (mqtt_outbox__replay(b))
+            ;
+        g_mutex_lock(&b->lock);
+        if (b->stopping)
+            break;
         if (!have_socket) {
             g_mutex_unlock(&b->lock);
             /* One connect at a time in the process: libmosquitto sets up
@@ -406,6 +428,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
     /* Acknowledgements of one connection come in order: the last one seen
      * tells the shutdown when everything before it reached the broker. */
     atomic_store(&b->last_acked, mid);
+    mqtt_outbox__acked(b, mid);
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -588,7 +611,7 @@ void mqtt_link__stop(mqtt_bridge *b)
     mosquitto_destroy(b->mosq);
     b->mosq = NULL;
     unsigned left = b->buffer.length;
-    if (left > 0)
+    if (left > 0 && b->cursor == NULL) /* else the history keeps them */
         b->host->log(b->host, BMQ_LOG_WARNING, "%u buffered messages were never sent", left);
     g_queue_clear_full(&b->buffer, (GDestroyNotify)pending_free);
 }

@@ -16,15 +16,22 @@ static void on_local(const bmq_message *m, void *user_data)
 {
     mqtt_follow_ctx *fc = user_data;
     mqtt_bridge *b = fc->b;
-    /* Local messages never leave the hub; those we injected from the broker
-     * must not go back to it. */
-    if (bmq_message_is_local(m) || bmq_message_origin(m) == (const void *)b)
+    /* Local messages never leave the hub. */
+    if (bmq_message_is_local(m))
         return;
     /* With overlapping publish patterns only the first matching follower
      * publishes, so each message goes out once. */
     for (unsigned j = 0; j < fc->index; j++)
         if (bmq_id_match(b->cfg.publish[j], bmq_message_id(m)))
             return;
+    /* Those we injected from the broker must not go back to it; the
+     * durable outbox moves past them. */
+    if (bmq_message_origin(m) == (const void *)b) {
+        mqtt_outbox__take(b, m, true);
+        return;
+    }
+    if (mqtt_outbox__hold(b, m))
+        return; /* the history cursor gives it back, or it waits behind the backlog */
     mqtt_link__publish(b, m);
 }
 
@@ -36,6 +43,7 @@ static void bridge_free(mqtt_bridge *b)
         g_ptr_array_free(b->followers, TRUE);
     }
     mqtt_link__stop(b);
+    mqtt_outbox__clear(b);
     if (b->tok != NULL)
         json_tokener_free(b->tok);
     g_strfreev(b->filters);
@@ -84,7 +92,10 @@ static void *mqtt_create(const bmq_host *host, json_object *config, char **error
     g_mutex_init(&b->seen_lock);
     g_mutex_init(&b->handoff_lock);
     g_mutex_init(&b->drain_lock);
+    g_mutex_init(&b->out_lock);
     g_queue_init(&b->buffer);
+    g_queue_init(&b->track);
+    g_queue_init(&b->held);
     g_queue_init(&b->handoff);
     b->tok = json_tokener_new();
 
@@ -101,6 +112,7 @@ static void *mqtt_create(const bmq_host *host, json_object *config, char **error
     b->topic_online = mqtt_map__topic(b->cfg.prefix, "", b->cfg.hub_id, "online");
     b->topic_offline = mqtt_map__topic(b->cfg.prefix, "", b->cfg.hub_id, "offline");
 
+    mqtt_outbox__init(b);
     if (mqtt_link__start(b, error) != 0) {
         bridge_free(b);
         return NULL;
@@ -120,6 +132,7 @@ static void *mqtt_create(const bmq_host *host, json_object *config, char **error
         }
         g_ptr_array_add(b->followers, f);
     }
+    mqtt_outbox__open(b);
     host->log(host, BMQ_LOG_INFO, "bridging to %s:%d (hub id %s, prefix %s, qos %d)", b->cfg.host,
               b->cfg.port, b->cfg.hub_id, b->cfg.prefix, b->cfg.qos);
     return b;
@@ -155,6 +168,7 @@ static json_object *mqtt_status(void *instance)
     json_object_object_add(o, "broker", json_object_new_string(broker));
     g_free(broker);
     json_object_object_add(o, "hub_id", json_object_new_string(b->cfg.hub_id));
+    mqtt_outbox__status(b, o);
     return o;
 }
 

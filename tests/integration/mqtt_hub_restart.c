@@ -1,0 +1,214 @@
+/* mqtt_hub_restart.c - the mqtt plugin's QoS 1 outbox survives the hub:
+ * the real berrymq-hub with its history on, driven with the berrymq CLI,
+ * bridging to a real mosquitto watched by mosquitto_sub.
+ *
+ * 1. The broker is down. `berrymq twitter` has five messages acknowledged,
+ *    the hub is killed with SIGKILL, the broker and a subscriber start,
+ *    the hub starts again: the five arrive, once each, in order.
+ * 2. The broker is up: five more are delivered and acknowledged by the
+ *    broker, a message published by another client is received (and not
+ *    sent back). The hub is killed with SIGKILL and started again, and one
+ *    more message is sent: it arrives, and nothing sent before is sent
+ *    again.
+ */
+#include "mqtt_harness.h"
+#undef CHECK
+#include "cli_harness.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SLOW 4
+#else
+#define SLOW 1
+#endif
+
+/* instances[id=mq].status.status.KEY (booleans as 0/1), -1 if absent. */
+static int64_t mq_stat(cli_h *h, const char *key)
+{
+    json_object *st = cli_h_status(h), *insts = NULL;
+    int64_t r = -1;
+    if (st && json_object_object_get_ex(st, "instances", &insts)) {
+        for (size_t i = 0; i < json_object_array_length(insts); i++) {
+            json_object *in = json_object_array_get_idx(insts, i), *id, *s1, *s2, *v;
+            if (json_object_object_get_ex(in, "id", &id) &&
+                strcmp(json_object_get_string(id), "mq") == 0 &&
+                json_object_object_get_ex(in, "status", &s1) &&
+                json_object_object_get_ex(s1, "status", &s2) &&
+                json_object_object_get_ex(s2, key, &v))
+                r = json_object_get_int64(v);
+        }
+    }
+    json_object_put(st);
+    return r;
+}
+
+static bool wait_stat(cli_h *h, const char *key, int64_t want, double timeout_s)
+{
+    double end = cli_now() + timeout_s * SLOW;
+    while (mq_stat(h, key) != want && cli_now() < end)
+        g_usleep(50000);
+    return mq_stat(h, key) == want;
+}
+
+static void send_msg(cli_h *h, const char *id, const char *arg)
+{
+    cli_run r;
+    int rc = cli_h_runv(h, &r, "twitter", id, arg, NULL);
+    CHECK(rc == 0, "twitter %s %s: exit %d, stderr: %s", id, arg, rc, r.err);
+    cli_run_free(&r);
+}
+
+static void kill_hub(cli_h *h)
+{
+    CHECK(h->hub_pid > 0, "no hub to kill");
+    if (h->hub_pid <= 0)
+        return;
+    kill(h->hub_pid, SIGKILL);
+    int st = 0;
+    waitpid(h->hub_pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
+    h->hub_pid = 0;
+}
+
+/* The first argument of every out:* message the subscriber saw, in order,
+ * joined with ' ' (transfer full). */
+static char *seen(mqtt_sub *s)
+{
+    char *text = mqtt_sub_output(s);
+    GString *g = g_string_new(NULL);
+    char **lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        if (!g_str_has_prefix(*l, "berrymq/_/out/"))
+            continue;
+        const char *a = strstr(*l, "\"args\":[\"");
+        if (a == NULL)
+            continue;
+        a += strlen("\"args\":[\"");
+        const char *e = strchr(a, '"');
+        g_string_append_printf(g, "%s%.*s", g->len ? " " : "", e ? (int)(e - a) : 0, a);
+    }
+    g_strfreev(lines);
+    g_free(text);
+    return g_string_free(g, FALSE);
+}
+
+static bool wait_seen(mqtt_sub *s, const char *want, double timeout_s)
+{
+    double end = cli_now() + timeout_s * SLOW;
+    for (;;) {
+        char *got = seen(s);
+        bool ok = strcmp(got, want) == 0;
+        g_free(got);
+        if (ok || cli_now() >= end)
+            return ok;
+        g_usleep(50000);
+    }
+}
+
+#define CHECK_SEEN(s, want, timeout_s)                                                             \
+    do {                                                                                           \
+        if (!wait_seen((s), (want), (timeout_s))) {                                                \
+            char *got_ = seen(s);                                                                  \
+            CHECK(false, "the subscriber saw \"%s\", expected \"%s\"", got_, (want));              \
+            g_free(got_);                                                                          \
+        }                                                                                          \
+    } while (0)
+
+static bool hub_start(cli_h *h)
+{
+    if (cli_h_hub_start(h, NULL) < 0) {
+        cli_failures++;
+        return false;
+    }
+    return true;
+}
+
+int main(void)
+{
+    mqtt_broker *broker = mqtt_broker_start(); /* exits 77 without mosquitto */
+    mqtt_broker_stop(broker);                  /* down for the first part; port kept */
+
+    cli_h h;
+    if (cli_h_init(&h, "mqtt-hub-restart") < 0)
+        return 1;
+    char *state = g_build_filename(h.root, "state", NULL);
+    g_setenv("XDG_STATE_HOME", state, TRUE);
+    g_free(state);
+    char *cfg =
+        g_strdup_printf("{\"plugins\": [{\"plugin\": \"mqtt\", \"id\": \"mq\", \"config\": {"
+                        "\"broker\": \"mqtt://127.0.0.1:%d\", \"hub_id\": \"hubr\", \"qos\": 1, "
+                        "\"publish\": \"out:*\", \"subscribe\": \"*:*\", \"reconnect_min\": 1, "
+                        "\"reconnect_max\": 2, \"flush_delay\": 0}}]}\n",
+                        broker->port);
+    cli_h_write_config(&h, cfg);
+    g_free(cfg);
+
+    /* 1. Broker down: five acknowledged by the hub, then SIGKILL. */
+    if (!hub_start(&h))
+        goto out;
+    CHECK(wait_stat(&h, "durable", 1, 30.0), "the outbox is not durable: %lld",
+          (long long)mq_stat(&h, "durable"));
+    for (int i = 0; i < 5; i++) {
+        char arg[16];
+        snprintf(arg, sizeof arg, "m%d", i);
+        send_msg(&h, "out:x", arg);
+    }
+    CHECK(wait_stat(&h, "unacked", 5, 30.0), "unacked %lld, expected 5",
+          (long long)mq_stat(&h, "unacked"));
+    CHECK(mq_stat(&h, "published") == 0, "published %lld while the broker is down",
+          (long long)mq_stat(&h, "published"));
+    kill_hub(&h);
+
+    mqtt_broker_restart(broker);
+    mqtt_sub *sub = mqtt_sub_start(broker, "berrymq/_/out/+");
+    if (!hub_start(&h)) {
+        mqtt_sub_free(sub);
+        goto out;
+    }
+    CHECK_SEEN(sub, "m0 m1 m2 m3 m4", 60.0);
+    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
+          (long long)mq_stat(&h, "unacked"));
+    CHECK(mq_stat(&h, "replayed") == 5, "replayed %lld, expected 5",
+          (long long)mq_stat(&h, "replayed"));
+    CHECK(mq_stat(&h, "durable") == 1, "not durable after the restart");
+
+    /* 2. Broker up: delivered and acknowledged, a message from another
+     * client received, then SIGKILL. */
+    for (int i = 0; i < 5; i++) {
+        char arg[16];
+        snprintf(arg, sizeof arg, "n%d", i);
+        send_msg(&h, "out:x", arg);
+    }
+    CHECK_SEEN(sub, "m0 m1 m2 m3 m4 n0 n1 n2 n3 n4", 60.0);
+    CHECK(mqtt_pub(broker, "berrymq/_/out/ext", "{\"args\":[\"e0\"],\"origin\":\"other\"}", 1),
+          "mosquitto_pub failed");
+    CHECK(wait_stat(&h, "received", 1, 30.0), "received %lld, expected 1",
+          (long long)mq_stat(&h, "received"));
+    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
+          (long long)mq_stat(&h, "unacked"));
+    /* The history writes the cursor's position with its next commit; the
+     * answer to this message waits for a commit after it. */
+    send_msg(&h, "other:sync", "s");
+    kill_hub(&h);
+    if (!hub_start(&h)) {
+        mqtt_sub_free(sub);
+        goto out;
+    }
+    send_msg(&h, "out:x", "z0");
+    /* Anything taken back from the history would come before z0. */
+    CHECK_SEEN(sub, "m0 m1 m2 m3 m4 n0 n1 n2 n3 n4 e0 z0", 60.0);
+    CHECK(mq_stat(&h, "replayed") == 0, "replayed %lld, expected 0",
+          (long long)mq_stat(&h, "replayed"));
+    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld", (long long)mq_stat(&h, "unacked"));
+    CHECK(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
+    mqtt_sub_free(sub);
+out:
+    cli_h_cleanup(&h);
+    mqtt_broker_free(broker);
+    int failures = cli_failures + mqtt_failures;
+    if (failures)
+        fprintf(stderr, "%d check(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
