@@ -59,7 +59,7 @@ if(BMQ_HAVE_TSAN)
   if(WITH_PLUGIN_MQTT)
     set(_mq ${CMAKE_SOURCE_DIR}/plugins/mqtt)
     _bmq_tsan_plugin(mqtt SOURCES ${_mq}/mqtt_plugin.c ${_mq}/mqtt_link.c ${_mq}/mqtt_config.c
-      ${_mq}/mqtt_map.c ${_mq}/mqtt_json.c LIBS PkgConfig::MOSQUITTO)
+      ${_mq}/mqtt_map.c ${_mq}/mqtt_json.c ${_mq}/mqtt_outbox.c LIBS PkgConfig::MOSQUITTO)
     _bmq_tsan_test(mqtt_tsan SOURCES ${CMAKE_CURRENT_LIST_DIR}/mqtt_tsan.c
       ${CMAKE_SOURCE_DIR}/tests/support/mqtt_harness.c
       LABELS mqtt PLUGINS mqtt)
