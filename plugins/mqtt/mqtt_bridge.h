@@ -105,15 +105,17 @@ typedef struct mqtt_bridge {
     /* The durable outbox (mqtt_outbox.c), under out_lock. outbox_ready is
      * under lock: the network thread connects once the cursor is decided. */
     GMutex out_lock;
-    bmq_cursor *cursor;   /* (nullable) "outbox" over the history */
-    GQueue track;         /* mqtt_track* in seq order, not yet past the cursor */
-    GQueue held;          /* bmq_message* sent while the backlog is read */
-    bool replaying;       /* the backlog is not read yet: live messages wait */
-    bool outbox_ready;    /* the cursor is open, or known to be unavailable */
-    unsigned unacked;     /* track entries not yet done */
-    uint64_t replayed_to; /* highest seq the cursor returned */
-    uint64_t acked_seq;   /* last position saved */
-    atomic_uint replayed; /* backlog messages taken back */
+    bmq_cursor *cursor;    /* (nullable) "outbox" over the history */
+    GQueue track;          /* mqtt_track* in seq order, not yet past the cursor */
+    GHashTable *track_seq; /* seq -> mqtt_track* not done */
+    GHashTable *track_mid; /* mid -> mqtt_track* handed to libmosquitto, not done */
+    GQueue held;           /* bmq_message* sent while the backlog is read */
+    bool replaying;        /* the backlog is not read yet: live messages wait */
+    bool outbox_ready;     /* the cursor is open, or known to be unavailable */
+    unsigned unacked;      /* track entries not yet done */
+    uint64_t replayed_to;  /* highest seq the cursor returned */
+    uint64_t acked_seq;    /* last position saved */
+    atomic_uint replayed;  /* backlog messages taken back */
 } mqtt_bridge;
 
 /* mqtt_link.c: the libmosquitto side. */

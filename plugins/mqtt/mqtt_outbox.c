@@ -41,11 +41,20 @@ typedef struct mqtt_track {
 
 void mqtt_outbox__init(mqtt_bridge *b)
 {
+    b->track_seq = g_hash_table_new(g_int64_hash, g_int64_equal);
+    b->track_mid = g_hash_table_new(NULL, NULL);
     const bmq_host *h = b->host;
     /* Durable when it can be: live messages wait until the cursor (opened
      * once the followers are in place) has given back the backlog. */
     b->replaying = b->cfg.qos > 0 && BMQ_HOST_HAS(h, cursor_close) && h->history_cursor != NULL;
     b->outbox_ready = !b->replaying;
+}
+
+static void unindex_locked(mqtt_bridge *b, mqtt_track *t)
+{
+    g_hash_table_remove(b->track_seq, &t->seq);
+    if (t->mid != 0 && g_hash_table_lookup(b->track_mid, GINT_TO_POINTER(t->mid)) == t)
+        g_hash_table_remove(b->track_mid, GINT_TO_POINTER(t->mid));
 }
 
 /* Remove the done entries at the head and save the position after them.
@@ -75,8 +84,10 @@ static void track_add_locked(mqtt_bridge *b, uint64_t seq, bool done)
     mqtt_track *t = g_new0(mqtt_track, 1);
     t->seq = seq;
     t->done = done;
-    if (!done)
+    if (!done) {
         b->unacked++;
+        g_hash_table_replace(b->track_seq, &t->seq, t);
+    }
     GList *l = b->track.tail;
     while (l != NULL && ((mqtt_track *)l->data)->seq > seq)
         l = l->prev;
@@ -88,12 +99,7 @@ static void track_add_locked(mqtt_bridge *b, uint64_t seq, bool done)
 
 static mqtt_track *find_seq_locked(mqtt_bridge *b, uint64_t seq)
 {
-    for (GList *l = b->track.head; l != NULL; l = l->next) {
-        mqtt_track *t = l->data;
-        if (t->seq == seq && !t->done)
-            return t;
-    }
-    return NULL;
+    return g_hash_table_lookup(b->track_seq, &seq);
 }
 
 static void done_locked(mqtt_bridge *b, mqtt_track *t)
@@ -102,6 +108,7 @@ static void done_locked(mqtt_bridge *b, mqtt_track *t)
         return;
     t->done = true;
     b->unacked--;
+    unindex_locked(b, t);
     advance_locked(b);
 }
 
@@ -138,9 +145,10 @@ int mqtt_outbox__publish(mqtt_bridge *b, uint64_t seq, const char *topic, const 
     g_mutex_lock(&b->out_lock);
     int rc = mosquitto_publish(b->mosq, &mid, topic, (int)len, payload, b->cfg.qos, b->cfg.retain);
     mqtt_track *t = find_seq_locked(b, seq);
-    if (rc == MOSQ_ERR_SUCCESS && t != NULL)
+    if (rc == MOSQ_ERR_SUCCESS && t != NULL) {
         t->mid = mid;
-    else if (rc != MOSQ_ERR_SUCCESS)
+        g_hash_table_replace(b->track_mid, GINT_TO_POINTER(mid), t);
+    } else if (rc != MOSQ_ERR_SUCCESS)
         done_locked(b, t);
     g_mutex_unlock(&b->out_lock);
     return rc;
@@ -149,13 +157,8 @@ int mqtt_outbox__publish(mqtt_bridge *b, uint64_t seq, const char *topic, const 
 void mqtt_outbox__acked(mqtt_bridge *b, int mid)
 {
     g_mutex_lock(&b->out_lock);
-    for (GList *l = b->track.head; l != NULL; l = l->next) {
-        mqtt_track *t = l->data;
-        if (t->mid == mid && !t->done) {
-            done_locked(b, t);
-            break;
-        }
-    }
+    if (b->track_mid != NULL)
+        done_locked(b, g_hash_table_lookup(b->track_mid, GINT_TO_POINTER(mid)));
     g_mutex_unlock(&b->out_lock);
 }
 
@@ -294,13 +297,20 @@ bool mqtt_outbox__replay(mqtt_bridge *b)
                      "cannot read the messages not yet acknowledged before the restart from the "
                      "history: %s; going on with new ones",
                      bmq_strerror(n));
+    /* Once the backlog is read, a full batch is followed by one that
+     * returns what was stored since the open (the follower's messages,
+     * held meanwhile): those end the replay and are not counted. */
+    bool caught_up = false;
     for (int i = 0; i < n; i++) {
         uint64_t seq = bmq_message_seq(msgs[i]);
         g_mutex_lock(&b->out_lock);
         b->replayed_to = MAX(b->replayed_to, seq);
         g_mutex_unlock(&b->out_lock);
+        bool live = b->host->cursor_live(b->host, c, msgs[i]);
+        caught_up = caught_up || live;
         if (wanted(b, msgs[i])) {
-            atomic_fetch_add(&b->replayed, 1);
+            if (!live)
+                atomic_fetch_add(&b->replayed, 1);
             mqtt_link__publish(b, msgs[i]);
         } else {
             mqtt_outbox__take(b, msgs[i], true);
@@ -308,7 +318,7 @@ bool mqtt_outbox__replay(mqtt_bridge *b)
         bmq_message_unref(msgs[i]);
     }
     g_free(msgs);
-    if (n < (int)room) {
+    if (n < (int)room || caught_up) {
         release_held(b);
         return false;
     }
@@ -325,6 +335,11 @@ void mqtt_outbox__clear(mqtt_bridge *b)
     if (b->cursor != NULL)
         b->host->cursor_close(b->host, b->cursor);
     b->cursor = NULL;
+    if (b->track_seq != NULL)
+        g_hash_table_destroy(b->track_seq);
+    if (b->track_mid != NULL)
+        g_hash_table_destroy(b->track_mid);
+    b->track_seq = b->track_mid = NULL;
     g_queue_clear_full(&b->track, g_free);
     g_queue_clear_full(&b->held, (GDestroyNotify)bmq_message_unref);
     g_mutex_clear(&b->out_lock);

@@ -10,6 +10,9 @@
  *    sent back). The hub is killed with SIGKILL and started again, and one
  *    more message is sent: it arrives, and nothing sent before is sent
  *    again.
+ * 3. Ten messages wait when the hub is killed and it comes back with
+ *    "buffer": 3: the backlog is read back a few at a time and all ten
+ *    arrive in order, before a message sent after the restart.
  */
 #include "mqtt_harness.h"
 #undef CHECK
@@ -116,6 +119,18 @@ static bool wait_seen(mqtt_sub *s, const char *want, double timeout_s)
         }                                                                                          \
     } while (0)
 
+static void write_config(cli_h *h, int port, int buffer)
+{
+    char *cfg =
+        g_strdup_printf("{\"plugins\": [{\"plugin\": \"mqtt\", \"id\": \"mq\", \"config\": {"
+                        "\"broker\": \"mqtt://127.0.0.1:%d\", \"hub_id\": \"hubr\", \"qos\": 1, "
+                        "\"publish\": \"out:*\", \"subscribe\": \"*:*\", \"reconnect_min\": 1, "
+                        "\"reconnect_max\": 2, \"flush_delay\": 0, \"buffer\": %d}}]}\n",
+                        port, buffer);
+    cli_h_write_config(h, cfg);
+    g_free(cfg);
+}
+
 static bool hub_start(cli_h *h)
 {
     if (cli_h_hub_start(h, NULL) < 0) {
@@ -136,14 +151,7 @@ int main(void)
     char *state = g_build_filename(h.root, "state", NULL);
     g_setenv("XDG_STATE_HOME", state, TRUE);
     g_free(state);
-    char *cfg =
-        g_strdup_printf("{\"plugins\": [{\"plugin\": \"mqtt\", \"id\": \"mq\", \"config\": {"
-                        "\"broker\": \"mqtt://127.0.0.1:%d\", \"hub_id\": \"hubr\", \"qos\": 1, "
-                        "\"publish\": \"out:*\", \"subscribe\": \"*:*\", \"reconnect_min\": 1, "
-                        "\"reconnect_max\": 2, \"flush_delay\": 0}}]}\n",
-                        broker->port);
-    cli_h_write_config(&h, cfg);
-    g_free(cfg);
+    write_config(&h, broker->port, 1000);
 
     /* 1. Broker down: five acknowledged by the hub, then SIGKILL. */
     if (!hub_start(&h))
@@ -204,6 +212,39 @@ int main(void)
     CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld", (long long)mq_stat(&h, "unacked"));
     CHECK(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
     mqtt_sub_free(sub);
+
+    /* 3. A backlog longer than "buffer": read back a few at a time as the
+     * broker acknowledges them, still before a message sent meanwhile. */
+    mqtt_broker_stop(broker);
+    if (!hub_start(&h))
+        goto out;
+    GString *want = g_string_new(NULL);
+    for (int i = 0; i < 10; i++) {
+        char arg[16];
+        snprintf(arg, sizeof arg, "b%d", i);
+        send_msg(&h, "out:x", arg);
+        g_string_append_printf(want, "%s%s", i ? " " : "", arg);
+    }
+    CHECK(wait_stat(&h, "unacked", 10, 30.0), "unacked %lld, expected 10",
+          (long long)mq_stat(&h, "unacked"));
+    kill_hub(&h);
+    write_config(&h, broker->port, 3);
+    mqtt_broker_restart(broker);
+    sub = mqtt_sub_start(broker, "berrymq/_/out/+");
+    if (!hub_start(&h)) {
+        mqtt_sub_free(sub);
+        g_string_free(want, TRUE);
+        goto out;
+    }
+    send_msg(&h, "out:x", "l0");
+    g_string_append(want, " l0");
+    CHECK_SEEN(sub, want->str, 60.0);
+    CHECK(mq_stat(&h, "replayed") == 10, "replayed %lld, expected 10",
+          (long long)mq_stat(&h, "replayed"));
+    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld", (long long)mq_stat(&h, "unacked"));
+    CHECK(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
+    mqtt_sub_free(sub);
+    g_string_free(want, TRUE);
 out:
     cli_h_cleanup(&h);
     mqtt_broker_free(broker);
