@@ -4,6 +4,7 @@
 if(NOT CMAKE_C_FLAGS MATCHES "sanitize")
   add_test(NAME bench_smoke
     COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/bench_smoke.sh ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(bench_smoke PROPERTIES TIMEOUT 300 LABELS bench
+  set_tests_properties(bench_smoke PROPERTIES TIMEOUT 300
     ENVIRONMENT "${BMQ_TEST_ENV}")
+  bmq_test_labels(bench_smoke)
 endif()

@@ -8,10 +8,12 @@ if(Python3_FOUND)
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/docs_examples.py
       ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR} ${CMAKE_COMMAND})
   set_tests_properties(docs_examples PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77
-    LABELS "docs;desktop" ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+    ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+  bmq_test_labels(docs_examples desktop)
   foreach(_t man_pages completions headers)
     add_test(NAME docs_${_t}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/docs_${_t}.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
-    set_tests_properties(docs_${_t} PROPERTIES TIMEOUT 300 LABELS "docs" ENVIRONMENT "${BMQ_TEST_ENV}")
+    set_tests_properties(docs_${_t} PROPERTIES TIMEOUT 300 ENVIRONMENT "${BMQ_TEST_ENV}")
+    bmq_test_labels(docs_${_t})
   endforeach()
 endif()

@@ -17,5 +17,5 @@ if(BMQ_FUZZ AND TARGET plugin_capture)
 elseif(TARGET capture_core)
   bmq_add_test(capture_fuzz_replay
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/capture_fuzz.c ${CMAKE_CURRENT_LIST_DIR}/capture_replay.c
-    LIBS capture_core TIMEOUT 300 LABELS plugins capture)
+    LIBS capture_core TIMEOUT 300 LABELS capture)
 endif()

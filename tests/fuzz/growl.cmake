@@ -17,12 +17,13 @@ if(BMQ_FUZZ)
     target_compile_options(growl_fuzz_${_t} PRIVATE -fsanitize=fuzzer)
     target_link_options(growl_fuzz_${_t} PRIVATE -fsanitize=fuzzer)
     target_link_libraries(growl_fuzz_${_t} PRIVATE growl_proto_fuzz)
+    target_include_directories(growl_fuzz_${_t} PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
   endforeach()
 else()
   foreach(_t gntp udp)
     bmq_add_test(growl_fuzz_${_t}_replay
       SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_${_t}.c ${CMAKE_CURRENT_LIST_DIR}/growl_replay.c
-      LIBS growl_proto TIMEOUT 120 LABELS plugins fuzz
+      LIBS growl_proto TIMEOUT 120 LABELS growl
       ARGS ${CMAKE_CURRENT_LIST_DIR}/growl_corpus/${_t})
   endforeach()
 endif()

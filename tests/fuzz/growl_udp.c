@@ -6,14 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "growl_proto.h"
-
-/* Active in every build type: the replay test runs without NDEBUG too. */
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x))                                                                                  \
-            abort();                                                                               \
-    } while (0)
 
 static void roundtrip(const growl_event *ev)
 {

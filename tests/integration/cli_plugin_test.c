@@ -51,9 +51,9 @@ static char *instance_state(cli_h *h, const char *id)
     cli_run r;
     char *state = NULL;
     int rc = cli_h_runv(h, &r, "plugin", "list", "--json", NULL);
-    CHECK(rc == 0, "plugin list --json: exit %d: %s", rc, r.err);
+    EXPECT_MSG(rc == 0, "plugin list --json: exit %d: %s", rc, r.err);
     json_object *res = rc == 0 ? cli_json(r.out) : NULL, *inst = NULL;
-    CHECK(rc != 0 || res, "plugin list --json is not JSON: %s", r.out);
+    EXPECT_MSG(rc != 0 || res, "plugin list --json is not JSON: %s", r.out);
     if (json_object_object_get_ex(res, "instances", &inst)) {
         for (size_t i = 0; i < json_object_array_length(inst); i++) {
             json_object *in = json_object_array_get_idx(inst, i), *v, *s;
@@ -71,8 +71,9 @@ static char *instance_state(cli_h *h, const char *id)
 static void expect_state(cli_h *h, const char *id, const char *want, const char *when)
 {
     char *st = instance_state(h, id);
-    CHECK(want ? st && strcmp(st, want) == 0 : st == NULL, "%s: instance %s is %s, expected %s",
-          when, id, st ? st : "absent", want ? want : "absent");
+    EXPECT_MSG(want ? st && strcmp(st, want) == 0 : st == NULL,
+               "%s: instance %s is %s, expected %s", when, id, st ? st : "absent",
+               want ? want : "absent");
     free(st);
 }
 
@@ -84,24 +85,24 @@ static void expect_pong(cli_h *h, const char *id)
     snprintf(ping, sizeof ping, "%s:ping", id);
     cli_proc p;
     const char *listen[] = {"listen", pattern, "--count", "1", "--timeout", "20", NULL};
-    CHECK(cli_h_spawn(h, &p, listen) == 0, "spawn listen");
-    CHECK(cli_h_wait_queue(h, pattern, true, 15.0), "listen %s never connected", pattern);
+    EXPECT_MSG(cli_h_spawn(h, &p, listen) == 0, "spawn listen");
+    EXPECT_MSG(cli_h_wait_queue(h, pattern, true, 15.0), "listen %s never connected", pattern);
     cli_run r;
     int rc = cli_h_runv(h, &r, "twitter", ping, "7", NULL);
-    CHECK(rc == 0, "twitter %s: %d %s", ping, rc, r.err);
+    EXPECT_MSG(rc == 0, "twitter %s: %d %s", ping, rc, r.err);
     cli_run_free(&r);
     char *line = cli_proc_line(&p, 15.0);
     json_object *o = line ? cli_json(line) : NULL, *v = NULL;
-    CHECK(o && json_object_object_get_ex(o, "id", &v) &&
-              strcmp(json_object_get_string(v), pattern) == 0,
-          "no pong from %s: '%s'", id, line ? line : "(nothing)");
-    CHECK(o && json_object_object_get_ex(o, "args", &v) &&
-              json_object_get_int(json_object_array_get_idx(v, 0)) == 7,
-          "pong args: %s", line ? line : "");
+    EXPECT_MSG(o && json_object_object_get_ex(o, "id", &v) &&
+                   strcmp(json_object_get_string(v), pattern) == 0,
+               "no pong from %s: '%s'", id, line ? line : "(nothing)");
+    EXPECT_MSG(o && json_object_object_get_ex(o, "args", &v) &&
+                   json_object_get_int(json_object_array_get_idx(v, 0)) == 7,
+               "pong args: %s", line ? line : "");
     json_object_put(o);
     free(line);
     char *err = NULL;
-    CHECK(cli_proc_wait(&p, 15.0, &err) == 0, "listen exit: %s", err);
+    EXPECT_MSG(cli_proc_wait(&p, 15.0, &err) == 0, "listen exit: %s", err);
     free(err);
     free(p.out);
 }
@@ -110,12 +111,12 @@ static void expect_refused(cli_h *h, const char *file, const char *name, const c
 {
     cli_run r;
     int rc = cli_h_runv(h, &r, "plugin", "install", file, NULL);
-    CHECK(rc == 1, "install %s: exit %d (stdout %s, stderr %s)", file, rc, r.out, r.err);
-    CHECK(strncmp(r.err, "berrymq: ", 9) == 0 && strstr(r.err, "not installed") &&
-              strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
-          "install %s: stderr '%s'", file, r.err);
-    CHECK(!why || strstr(r.err, why), "install %s: stderr lacks '%s': %s", file, why, r.err);
-    CHECK(!installed(name), "%s was copied although refused", name);
+    EXPECT_MSG(rc == 1, "install %s: exit %d (stdout %s, stderr %s)", file, rc, r.out, r.err);
+    EXPECT_MSG(strncmp(r.err, "berrymq: ", 9) == 0 && strstr(r.err, "not installed") &&
+                   strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+               "install %s: stderr '%s'", file, r.err);
+    EXPECT_MSG(!why || strstr(r.err, why), "install %s: stderr lacks '%s': %s", file, why, r.err);
+    EXPECT_MSG(!installed(name), "%s was copied although refused", name);
     cli_run_free(&r);
 }
 
@@ -123,27 +124,27 @@ static void test_live(cli_h *h)
 {
     cli_run r;
     int rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), NULL);
-    CHECK(rc == 0, "install testplug: exit %d: %s", rc, r.err);
-    CHECK(strstr(r.out, "installed testplug") && strstr(r.out, "loaded instance testplug"),
-          "install output: %s", r.out);
+    EXPECT_MSG(rc == 0, "install testplug: exit %d: %s", rc, r.err);
+    EXPECT_MSG(strstr(r.out, "installed testplug") && strstr(r.out, "loaded instance testplug"),
+               "install output: %s", r.out);
     cli_run_free(&r);
-    CHECK(installed("testplug"), "testplug.so not in %s", installed_dir);
-    CHECK(installed_count() == 1, "%d files in %s, expected testplug.so only", installed_count(),
-          installed_dir);
+    EXPECT_MSG(installed("testplug"), "testplug.so not in %s", installed_dir);
+    EXPECT_MSG(installed_count() == 1, "%d files in %s, expected testplug.so only",
+               installed_count(), installed_dir);
     expect_state(h, "testplug", "running", "after install");
     expect_pong(h, "testplug");
 
     rc = cli_h_runv(h, &r, "plugin", "list", NULL);
-    CHECK(rc == 0 && strstr(r.out, "testplug") && strstr(r.out, "running"), "plugin list: %s",
-          r.out);
+    EXPECT_MSG(rc == 0 && strstr(r.out, "testplug") && strstr(r.out, "running"), "plugin list: %s",
+               r.out);
     cli_run_free(&r);
 
     rc = cli_h_runv(h, &r, "plugin", "disable", "testplug", NULL);
-    CHECK(rc == 0, "disable: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 0, "disable: %d %s", rc, r.err);
     cli_run_free(&r);
     expect_state(h, "testplug", "disabled", "after disable");
     rc = cli_h_runv(h, &r, "plugin", "enable", "testplug", NULL);
-    CHECK(rc == 0, "enable: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 0, "enable: %d %s", rc, r.err);
     cli_run_free(&r);
     expect_state(h, "testplug", "running", "after enable");
     expect_pong(h, "testplug");
@@ -151,45 +152,46 @@ static void test_live(cli_h *h)
     /* A second instance with its own id and config. */
     rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), "--id", "second",
                     "--config", "{\"greeting\":\"hi\"}", NULL);
-    CHECK(rc == 0 && strstr(r.out, "loaded instance second"), "install --id: %d %s %s", rc, r.out,
-          r.err);
+    EXPECT_MSG(rc == 0 && strstr(r.out, "loaded instance second"), "install --id: %d %s %s", rc,
+               r.out, r.err);
     cli_run_free(&r);
     expect_state(h, "second", "running", "second instance");
     expect_pong(h, "second");
 
     /* The same id again: the hub refuses, exit 3 with its message. */
     rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), "--id", "second", NULL);
-    CHECK(rc == 3 && strstr(r.err, "second"), "duplicate id: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 3 && strstr(r.err, "second"), "duplicate id: %d %s", rc, r.err);
     cli_run_free(&r);
 
     rc = cli_h_runv(h, &r, "plugin", "remove", "testplug", NULL);
-    CHECK(rc == 0, "remove: %d %s", rc, r.err);
-    CHECK(strstr(r.out, "unloaded instance testplug") && strstr(r.out, "unloaded instance second"),
-          "remove output: %s", r.out);
+    EXPECT_MSG(rc == 0, "remove: %d %s", rc, r.err);
+    EXPECT_MSG(strstr(r.out, "unloaded instance testplug") &&
+                   strstr(r.out, "unloaded instance second"),
+               "remove output: %s", r.out);
     cli_run_free(&r);
-    CHECK(!installed("testplug"), "testplug.so still installed");
+    EXPECT_MSG(!installed("testplug"), "testplug.so still installed");
     expect_state(h, "testplug", NULL, "after remove");
     expect_state(h, "second", NULL, "after remove");
 
     rc = cli_h_runv(h, &r, "plugin", "remove", "testplug", NULL);
-    CHECK(rc == 1 && strstr(r.err, "not installed"), "remove again: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 1 && strstr(r.err, "not installed"), "remove again: %d %s", rc, r.err);
     cli_run_free(&r);
 
     /* A plugin whose create fails: installed, but the hub says no (3). */
     rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "failplug"), NULL);
-    CHECK(rc == 3 && strstr(r.err, "did not load"), "failplug: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 3 && strstr(r.err, "did not load"), "failplug: %d %s", rc, r.err);
     cli_run_free(&r);
-    CHECK(installed("failplug"), "failplug.so not copied");
+    EXPECT_MSG(installed("failplug"), "failplug.so not copied");
     rc = cli_h_runv(h, &r, "plugin", "remove", "failplug", NULL);
-    CHECK(rc == 0 && !installed("failplug"), "remove failplug: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 0 && !installed("failplug"), "remove failplug: %d %s", rc, r.err);
     cli_run_free(&r);
 
     /* Unknown instances are rejected by the hub. */
     rc = cli_h_runv(h, &r, "plugin", "enable", "nope", NULL);
-    CHECK(rc == 3 && strstr(r.err, "nope"), "enable nope: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 3 && strstr(r.err, "nope"), "enable nope: %d %s", rc, r.err);
     cli_run_free(&r);
     rc = cli_h_runv(h, &r, "plugin", "disable", "nope", NULL);
-    CHECK(rc == 3 && strstr(r.err, "nope"), "disable nope: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 3 && strstr(r.err, "nope"), "disable nope: %d %s", rc, r.err);
     cli_run_free(&r);
 }
 
@@ -201,13 +203,13 @@ static void test_bad_files(cli_h *h)
     expect_refused(h, CLI_CRASHPLUG, "crashplug", "crashed");
     cli_run r;
     int rc = cli_h_runv(h, &r, "plugin", "install", "/nonexistent/x.so", NULL);
-    CHECK(rc == 1 && strstr(r.err, "/nonexistent/x.so"), "missing file: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 1 && strstr(r.err, "/nonexistent/x.so"), "missing file: %d %s", rc, r.err);
     cli_run_free(&r);
-    CHECK(installed_count() == 0, "refused files left %d entries in %s", installed_count(),
-          installed_dir);
+    EXPECT_MSG(installed_count() == 0, "refused files left %d entries in %s", installed_count(),
+               installed_dir);
     /* The hub survived all of that. */
     rc = cli_h_runv(h, &r, "status", NULL);
-    CHECK(rc == 0, "status after bad installs: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 0, "status after bad installs: %d %s", rc, r.err);
     cli_run_free(&r);
 }
 
@@ -215,15 +217,15 @@ static void test_hub_down(cli_h *h)
 {
     cli_run r;
     int rc = cli_h_runv(h, &r, "plugin", "install", test_plugin(h, "testplug"), NULL);
-    CHECK(rc == 0 && strstr(r.out, "not loaded: hub not running"), "install, no hub: %d %s %s", rc,
-          r.out, r.err);
+    EXPECT_MSG(rc == 0 && strstr(r.out, "not loaded: hub not running"), "install, no hub: %d %s %s",
+               rc, r.out, r.err);
     cli_run_free(&r);
-    CHECK(installed("testplug"), "install without hub did not copy");
+    EXPECT_MSG(installed("testplug"), "install without hub did not copy");
     rc = cli_h_runv(h, &r, "plugin", "list", NULL);
-    CHECK(rc == 2, "list without hub: %d", rc);
+    EXPECT_MSG(rc == 2, "list without hub: %d", rc);
     cli_run_free(&r);
     rc = cli_h_runv(h, &r, "plugin", "remove", "testplug", NULL);
-    CHECK(rc == 0 && !installed("testplug"), "remove without hub: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 0 && !installed("testplug"), "remove without hub: %d %s", rc, r.err);
     cli_run_free(&r);
 }
 
@@ -240,10 +242,8 @@ int main(void)
     }
     test_bad_files(&h);
     test_live(&h);
-    CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
     test_hub_down(&h);
     cli_h_cleanup(&h);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

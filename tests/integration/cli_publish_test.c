@@ -32,9 +32,9 @@ static bool one_error_line(const char *err, const char *needle)
         const char *argv_[] = {__VA_ARGS__, NULL};                                                 \
         cli_run r_;                                                                                \
         int rc_ = cli_h_run(h, &r_, argv_);                                                        \
-        CHECK(rc_ == (code) && one_error_line(r_.err, needle) && !r_.out[0],                       \
-              "%s: exit %d (want %d), stderr '%s', stdout '%s'", #__VA_ARGS__, rc_, code, r_.err,  \
-              r_.out);                                                                             \
+        EXPECT_MSG(rc_ == (code) && one_error_line(r_.err, needle) && !r_.out[0],                  \
+                   "%s: exit %d (want %d), stderr '%s', stdout '%s'", #__VA_ARGS__, rc_, code,     \
+                   r_.err, r_.out);                                                                \
         cli_run_free(&r_);                                                                         \
     } while (0)
 
@@ -43,21 +43,21 @@ static void test_options(cli_h *h)
 {
     cli_proc lp;
     const char *largv[] = {"listen", "news:*", "--count", "1", "--timeout", "20", NULL};
-    CHECK(cli_h_spawn(h, &lp, largv) == 0, "listen did not start");
-    CHECK(cli_h_wait_queue(h, "news:*", true, 10), "listener not registered");
+    EXPECT_MSG(cli_h_spawn(h, &lp, largv) == 0, "listen did not start");
+    EXPECT_MSG(cli_h_wait_queue(h, "news:*", true, 10), "listener not registered");
     cli_run r;
     int rc = cli_h_runv(h, &r, "publish", "news", "Disk full on /srv 💾", "-t", "srv1", "-p",
                         "urgent", "--tags", "warning, disk", "--click", "https://example.org/x",
                         "--icon", "https://example.org/i.png", "--markdown", NULL);
-    CHECK(rc == 0 && !r.err[0], "publish: exit %d, stderr %s", rc, r.err);
+    EXPECT_MSG(rc == 0 && !r.err[0], "publish: exit %d, stderr %s", rc, r.err);
     json_object *ans = cli_json(r.out);
-    CHECK(ans && !strcmp(str(ans, "event") ?: "", "message") &&
-              !strcmp(str(ans, "topic") ?: "", "news") &&
-              !strcmp(str(ans, "message") ?: "", "Disk full on /srv 💾") &&
-              !strcmp(str(ans, "title") ?: "", "srv1") && num(ans, "priority") == 5 &&
-              !strcmp(str(ans, "click") ?: "", "https://example.org/x") &&
-              !strcmp(str(ans, "content_type") ?: "", "text/markdown") && str(ans, "id"),
-          "publish printed %s", r.out);
+    EXPECT_MSG(ans && !strcmp(str(ans, "event") ?: "", "message") &&
+                   !strcmp(str(ans, "topic") ?: "", "news") &&
+                   !strcmp(str(ans, "message") ?: "", "Disk full on /srv 💾") &&
+                   !strcmp(str(ans, "title") ?: "", "srv1") && num(ans, "priority") == 5 &&
+                   !strcmp(str(ans, "click") ?: "", "https://example.org/x") &&
+                   !strcmp(str(ans, "content_type") ?: "", "text/markdown") && str(ans, "id"),
+               "publish printed %s", r.out);
     json_object_put(ans);
     cli_run_free(&r);
 
@@ -65,18 +65,18 @@ static void test_options(cli_h *h)
     json_object *m = line ? cli_json(line) : NULL, *kw = NULL, *tags = NULL;
     json_object_object_get_ex(m, "kwargs", &kw);
     json_object_object_get_ex(kw, "tags", &tags);
-    CHECK(m && !strcmp(str(m, "id") ?: "", "news:notify") &&
-              !strcmp(str(kw, "body") ?: "", "Disk full on /srv 💾") &&
-              !strcmp(str(kw, "title") ?: "", "srv1") &&
-              !strcmp(str(kw, "urgency") ?: "", "critical") && num(kw, "priority") == 5 &&
-              json_object_array_length(tags) == 2 &&
-              !strcmp(json_object_get_string(json_object_array_get_idx(tags, 1)), "disk") &&
-              !strcmp(str(kw, "icon") ?: "", "https://example.org/i.png") &&
-              !strcmp(str(kw, "markdown") ?: "", "true"),
-          "listener saw %s", line ? line : "(nothing)");
+    EXPECT_MSG(m && !strcmp(str(m, "id") ?: "", "news:notify") &&
+                   !strcmp(str(kw, "body") ?: "", "Disk full on /srv 💾") &&
+                   !strcmp(str(kw, "title") ?: "", "srv1") &&
+                   !strcmp(str(kw, "urgency") ?: "", "critical") && num(kw, "priority") == 5 &&
+                   json_object_array_length(tags) == 2 &&
+                   !strcmp(json_object_get_string(json_object_array_get_idx(tags, 1)), "disk") &&
+                   !strcmp(str(kw, "icon") ?: "", "https://example.org/i.png") &&
+                   !strcmp(str(kw, "markdown") ?: "", "true"),
+               "listener saw %s", line ? line : "(nothing)");
     json_object_put(m);
     free(line);
-    CHECK(cli_proc_wait(&lp, 10, NULL) == 0, "listen did not exit 0");
+    EXPECT_MSG(cli_proc_wait(&lp, 10, NULL) == 0, "listen did not exit 0");
     free(lp.out);
 
     /* Priority names and numbers map to urgency as ntfy's do. */
@@ -88,8 +88,8 @@ static void test_options(cli_h *h)
         rc = cli_h_runv(h, &r, "publish", "news", "x", "--priority", prios[i].p, NULL);
         ans = cli_json(r.out);
         /* ntfy leaves the default priority out of its JSON */
-        CHECK(rc == 0 && num(ans, "priority") == (prios[i].prio == 3 ? -1 : prios[i].prio),
-              "-p %s: %d %s %s", prios[i].p, rc, r.out, r.err);
+        EXPECT_MSG(rc == 0 && num(ans, "priority") == (prios[i].prio == 3 ? -1 : prios[i].prio),
+                   "-p %s: %d %s %s", prios[i].p, rc, r.out, r.err);
         json_object_put(ans);
         cli_run_free(&r);
     }
@@ -107,11 +107,11 @@ static void test_usage(cli_h *h)
     EXPECT_FAIL(h, 1, "needs a value", "publish", "t", "x", "--tags");
     cli_run r;
     int rc = cli_h_runv(h, &r, "publish", "--help", NULL);
-    CHECK(rc == 0 && strstr(r.out, "Usage: berrymq publish TOPIC MESSAGE") && !r.err[0],
-          "publish --help: %d %s", rc, r.out);
+    EXPECT_MSG(rc == 0 && strstr(r.out, "Usage: berrymq publish TOPIC MESSAGE") && !r.err[0],
+               "publish --help: %d %s", rc, r.out);
     cli_run_free(&r);
     rc = cli_h_runv(h, &r, "publish", "-h", NULL);
-    CHECK(rc == 0 && strstr(r.out, "--markdown"), "publish -h: %d %s", rc, r.out);
+    EXPECT_MSG(rc == 0 && strstr(r.out, "--markdown"), "publish -h: %d %s", rc, r.out);
     cli_run_free(&r);
 }
 
@@ -133,8 +133,8 @@ static void test_socket(cli_h *h)
     cli_run r;
     int rc = cli_h_runv(h, &r, "publish", "sock", "over the socket", NULL);
     json_object *ans = cli_json(r.out);
-    CHECK(rc == 0 && !strcmp(str(ans, "message") ?: "", "over the socket"),
-          "publish over the socket: %d %s %s", rc, r.out, r.err);
+    EXPECT_MSG(rc == 0 && !strcmp(str(ans, "message") ?: "", "over the socket"),
+               "publish over the socket: %d %s %s", rc, r.out, r.err);
     json_object_put(ans);
     cli_run_free(&r);
     setenv("BERRYMQ_HUB", saved, 1);
@@ -157,14 +157,14 @@ int main(void)
     test_usage(&h);
     test_refused(&h);
     test_socket(&h);
-    CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
 
     cli_h_write_config(&h, "{\"plugins\": [], \"ntfy\": false}\n");
     if (cli_h_hub_start(&h, NULL) == 0) {
         EXPECT_FAIL(&h, 3, "does not serve the ntfy API", "publish", "t", "x");
-        CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
+        EXPECT_MSG(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
     } else {
-        CHECK(false, "hub with ntfy off did not start");
+        EXPECT_MSG(false, "hub with ntfy off did not start");
     }
 
     cli_h_write_config(&h, "{\"plugins\": [], \"secret\": \"s3cret\"}\n");
@@ -174,16 +174,14 @@ int main(void)
         EXPECT_FAIL(&h, 3, "HTTP 401", "publish", "t", "x");
         cli_run r;
         int rc = cli_h_runv(&h, &r, "publish", "--secret", "s3cret", "t", "with the secret", NULL);
-        CHECK(rc == 0 && strstr(r.out, "with the secret"), "publish --secret: %d %s %s", rc, r.out,
-              r.err);
+        EXPECT_MSG(rc == 0 && strstr(r.out, "with the secret"), "publish --secret: %d %s %s", rc,
+                   r.out, r.err);
         cli_run_free(&r);
-        CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
+        EXPECT_MSG(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
     } else {
         unsetenv("BERRYMQ_SECRET");
-        CHECK(false, "hub with a secret did not start");
+        EXPECT_MSG(false, "hub with a secret did not start");
     }
     cli_h_cleanup(&h);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

@@ -14,9 +14,9 @@ static void send_ok(cli_h *h, const char *const *argv)
 {
     cli_run r;
     int rc = cli_h_run(h, &r, argv);
-    CHECK(rc == 0, "%s %s: exit %d, stderr: %s", argv[0], argv[1], rc, r.err);
-    CHECK(r.out[0] == '\0' && r.err[0] == '\0', "%s %s printed '%s' / '%s'", argv[0], argv[1],
-          r.out, r.err);
+    EXPECT_MSG(rc == 0, "%s %s: exit %d, stderr: %s", argv[0], argv[1], rc, r.err);
+    EXPECT_MSG(r.out[0] == '\0' && r.err[0] == '\0', "%s %s printed '%s' / '%s'", argv[0], argv[1],
+               r.out, r.err);
     cli_run_free(&r);
 }
 
@@ -32,15 +32,16 @@ static void expect_line(cli_proc *p, const char *expected)
     if (got && json_object_object_get_ex(got, "kwargs", &kw) &&
         json_object_object_get_ex(kw, "receipt", &receipt)) {
         const char *r = json_object_get_string(receipt);
-        CHECK(r && r[0] == 'r' && strstr(r, "@receipt") && !strchr(r, ':'), "receipt '%s'", r);
+        EXPECT_MSG(r && r[0] == 'r' && strstr(r, "@receipt") && !strchr(r, ':'), "receipt '%s'", r);
         json_object_object_del(kw, "receipt");
     }
-    CHECK(want, "bad expectation %s", expected);
-    CHECK(got && json_object_equal(got, want), "listen printed '%s', expected %s",
-          line ? line : "(nothing)", expected);
+    EXPECT_MSG(want, "bad expectation %s", expected);
+    EXPECT_MSG(got && json_object_equal(got, want), "listen printed '%s', expected %s",
+               line ? line : "(nothing)", expected);
     /* One compact object per line: no pretty-printing newlines or spaces
      * after separators. */
-    CHECK(line && !strstr(line, "\": ") && line[0] == '{', "not compact: %s", line ? line : "");
+    EXPECT_MSG(line && !strstr(line, "\": ") && line[0] == '{', "not compact: %s",
+               line ? line : "");
     json_object_put(want);
     json_object_put(got);
     free(line);
@@ -48,23 +49,23 @@ static void expect_line(cli_proc *p, const char *expected)
 
 static void start_listener(cli_h *h, cli_proc *p, const char *const *argv, const char *pattern)
 {
-    CHECK(cli_h_spawn(h, p, argv) == 0, "spawn listen");
-    CHECK(cli_h_wait_queue(h, pattern, true, 15.0), "listen %s never connected", pattern);
+    EXPECT_MSG(cli_h_spawn(h, p, argv) == 0, "spawn listen");
+    EXPECT_MSG(cli_h_wait_queue(h, pattern, true, 15.0), "listen %s never connected", pattern);
 }
 
 static void finish_listener(cli_h *h, cli_proc *p, const char *pattern, const char *what)
 {
     char *err = NULL;
     int rc = cli_proc_wait(p, 20.0, &err);
-    CHECK(rc == 0, "%s: listen exit %d, stderr: %s", what, rc, err);
-    CHECK(err && err[0] == '\0', "%s: listen stderr: %s", what, err);
-    CHECK(p->out_len == 0, "%s: listen printed more: %.*s", what, (int)p->out_len,
-          p->out ? p->out : "");
+    EXPECT_MSG(rc == 0, "%s: listen exit %d, stderr: %s", what, rc, err);
+    EXPECT_MSG(err && err[0] == '\0', "%s: listen stderr: %s", what, err);
+    EXPECT_MSG(p->out_len == 0, "%s: listen printed more: %.*s", what, (int)p->out_len,
+               p->out ? p->out : "");
     free(err);
     free(p->out);
     p->out = NULL;
     /* close_connection was sent: the hub dropped the queue. */
-    CHECK(cli_h_wait_queue(h, pattern, false, 10.0), "%s: queue %s still open", what, pattern);
+    EXPECT_MSG(cli_h_wait_queue(h, pattern, false, 10.0), "%s: queue %s still open", what, pattern);
 }
 
 static void test_round_trip(cli_h *h)
@@ -166,9 +167,9 @@ static void test_timeout(cli_h *h)
     cli_run r;
     double t0 = cli_now();
     int rc = cli_h_runv(h, &r, "listen", "idle:*", "--timeout", "0.5", NULL);
-    CHECK(rc == 0 && r.out[0] == '\0' && r.err[0] == '\0', "listen --timeout: %d '%s' '%s'", rc,
-          r.out, r.err);
-    CHECK(cli_now() - t0 >= 0.5, "listen --timeout 0.5 returned early");
+    EXPECT_MSG(rc == 0 && r.out[0] == '\0' && r.err[0] == '\0', "listen --timeout: %d '%s' '%s'",
+               rc, r.out, r.err);
+    EXPECT_MSG(cli_now() - t0 >= 0.5, "listen --timeout 0.5 returned early");
     cli_run_free(&r);
 
     /* One message, then quiet: the message is printed, then it exits 0. */
@@ -232,9 +233,7 @@ int main(void)
     test_stdout_closed(&h);
     test_signal(&h, SIGINT, "sigint:x");
     test_signal(&h, SIGTERM, "sigterm:x");
-    CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
     cli_h_cleanup(&h);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

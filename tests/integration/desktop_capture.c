@@ -174,7 +174,7 @@ static int peer_notify(const char *app, const char *title)
 static void barrier(const char *name)
 {
     peer_notify("Barrier", name);
-    DESK_CHECK(wait_title("Barrier:captured", name) != NULL);
+    EXPECT(wait_title("Barrier:captured", name) != NULL);
 }
 
 static void test_fields(void)
@@ -184,24 +184,24 @@ static void test_fields(void)
         "notify-send", "-p",          "-a", "Mail",          "-u", "critical",
         "-i",          "mail-unread", "-c", "email.arrived", "-h", "string:desktop-entry:mailer",
         "New mail",    "from bob",    NULL};
-    DESK_CHECK(run(argv, &out) == 0);
+    EXPECT(run(argv, &out) == 0);
     json_object *m = wait_title("Mail:captured", "New mail");
-    DESK_CHECK(m != NULL);
-    DESK_CHECK(g_strcmp0(kw(m, "body"), "from bob") == 0);
-    DESK_CHECK(g_strcmp0(kw(m, "urgency"), "critical") == 0);
-    DESK_CHECK(g_strcmp0(kw(m, "icon"), "mail-unread") == 0);
-    DESK_CHECK(g_strcmp0(kw(m, "app"), "Mail") == 0);
-    DESK_CHECK(g_strcmp0(kw(m, "category"), "email.arrived") == 0);
-    DESK_CHECK(g_strcmp0(kw(m, "desktop_entry"), "mailer") == 0);
-    DESK_CHECK(g_strcmp0(kw(m, "timeout"), "-1") == 0);
-    DESK_CHECK(g_strcmp0(kw(m, "actions"), "[ ]") == 0);
+    EXPECT(m != NULL);
+    EXPECT(g_strcmp0(kw(m, "body"), "from bob") == 0);
+    EXPECT(g_strcmp0(kw(m, "urgency"), "critical") == 0);
+    EXPECT(g_strcmp0(kw(m, "icon"), "mail-unread") == 0);
+    EXPECT(g_strcmp0(kw(m, "app"), "Mail") == 0);
+    EXPECT(g_strcmp0(kw(m, "category"), "email.arrived") == 0);
+    EXPECT(g_strcmp0(kw(m, "desktop_entry"), "mailer") == 0);
+    EXPECT(g_strcmp0(kw(m, "timeout"), "-1") == 0);
+    EXPECT(g_strcmp0(kw(m, "actions"), "[ ]") == 0);
     /* The id is the one the daemon gave notify-send. */
-    DESK_CHECK(out && kw(m, "id") && atoi(out) > 0 && atoi(kw(m, "id")) == atoi(out));
+    EXPECT(out && kw(m, "id") && atoi(out) > 0 && atoi(kw(m, "id")) == atoi(out));
     g_free(out);
     /* The daemon still shows it: capturing is watching, not replacing. */
     const char *count[] = {"count", "displayed", NULL};
     char *shown = desk_dunstctl(env, count);
-    DESK_CHECK(shown && atoi(shown) >= 1);
+    EXPECT(shown && atoi(shown) >= 1);
     g_free(shown);
 }
 
@@ -215,10 +215,10 @@ static void test_closed(void)
         g_free(desk_dunstctl(env, close));
         c = wait_for("Mail:closed", "id", id, 1000);
     }
-    DESK_CHECK(c != NULL);
-    DESK_CHECK(g_strcmp0(kw(c, "app"), "Mail") == 0);
-    DESK_CHECK(kw(c, "reason") && atoi(kw(c, "reason")) >= 1);
-    DESK_CHECK(kw(c, "reason_text") != NULL);
+    EXPECT(c != NULL);
+    EXPECT(g_strcmp0(kw(c, "app"), "Mail") == 0);
+    EXPECT(kw(c, "reason") && atoi(kw(c, "reason")) >= 1);
+    EXPECT(kw(c, "reason_text") != NULL);
 }
 
 static void test_action(void)
@@ -228,14 +228,14 @@ static void test_action(void)
     /* notify-send -A waits for the choice: it runs beside the test. */
     const char *argv[] = {"notify-send", "-a", "Mail", "-A", "reply=Reply", "Answer me", NULL};
     GPid pid;
-    DESK_CHECK(
+    EXPECT(
         g_spawn_async(NULL, (char **)argv, NULL,
                       G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
                       NULL, NULL, &pid, NULL));
     json_object *m = wait_title("Mail:captured", "Answer me");
-    DESK_CHECK(m != NULL);
-    DESK_CHECK(m && strstr(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN),
-                           "\"key\":\"reply\""));
+    EXPECT(m != NULL);
+    EXPECT(m &&
+           strstr(json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN), "\"key\":\"reply\""));
     const char *id = kw(m, "id");
     const char *action0[] = {"action", "0", NULL};
     json_object *a = NULL;
@@ -243,8 +243,8 @@ static void test_action(void)
         g_free(desk_dunstctl(env, action0));
         a = wait_for("Mail:action", "id", id, 1000);
     }
-    DESK_CHECK(a != NULL);
-    DESK_CHECK(g_strcmp0(kw(a, "action"), "reply") == 0);
+    EXPECT(a != NULL);
+    EXPECT(g_strcmp0(kw(a, "action"), "reply") == 0);
     g_free(desk_dunstctl(env, close_all));
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
@@ -257,17 +257,17 @@ static void test_own_not_captured(void)
      * the hub's and stays out. */
     char *err = NULL;
     bmq_instance *notify = bmq_instance_create(host, "notify", "notify", NULL, NULL, &err);
-    DESK_CHECK(notify != NULL);
+    EXPECT(notify != NULL);
     if (!notify) {
         fprintf(stderr, "notify: %s\n", err);
         g_free(err);
         return;
     }
     int64_t own = counter("own_skipped");
-    DESK_CHECK(bmq_twitter_json(bus, "cli:notify", NULL, "{\"title\": \"From the hub\"}") == 0);
+    EXPECT(bmq_twitter_json(bus, "cli:notify", NULL, "{\"title\": \"From the hub\"}") == 0);
     barrier("after own");
-    DESK_CHECK(got_count("cli:captured") == 0);
-    DESK_CHECK(counter("own_skipped") == own + 1);
+    EXPECT(got_count("cli:captured") == 0);
+    EXPECT(counter("own_skipped") == own + 1);
     bmq_instance_destroy(notify);
 }
 
@@ -276,29 +276,29 @@ static void test_filters(void)
     char *err = NULL;
     json_object *cfg =
         json_tokener_parse("{\"ignore_apps\": [\"spam*\"], \"urgency_min\": \"normal\"}");
-    DESK_CHECK(bmq_instance_reconfigure(inst, cfg, &err) == 0);
+    EXPECT(bmq_instance_reconfigure(inst, cfg, &err) == 0);
     json_object_put(cfg);
     const char *spam[] = {"notify-send", "-a", "SpamBot", "Buy now", NULL};
     const char *low[] = {"notify-send", "-a", "Mail", "-u", "low", "Quiet one", NULL};
-    DESK_CHECK(run(spam, NULL) == 0);
-    DESK_CHECK(run(low, NULL) == 0);
+    EXPECT(run(spam, NULL) == 0);
+    EXPECT(run(low, NULL) == 0);
     barrier("after filters");
-    DESK_CHECK(got_count("SpamBot:captured") == 0);
-    DESK_CHECK(got_find("Mail:captured", "title", "Quiet one") == NULL);
-    DESK_CHECK(counter("ignored") == 1);
-    DESK_CHECK(counter("below_urgency") == 1);
+    EXPECT(got_count("SpamBot:captured") == 0);
+    EXPECT(got_find("Mail:captured", "title", "Quiet one") == NULL);
+    EXPECT(counter("ignored") == 1);
+    EXPECT(counter("below_urgency") == 1);
 
     cfg = json_tokener_parse("{\"only_apps\": [\"Chat\"], \"redact_body\": true}");
-    DESK_CHECK(bmq_instance_reconfigure(inst, cfg, &err) == 0);
+    EXPECT(bmq_instance_reconfigure(inst, cfg, &err) == 0);
     json_object_put(cfg);
     const char *chat[] = {"notify-send", "-a", "Chat", "Bob", "the secret plan", NULL};
     const char *mail[] = {"notify-send", "-a", "Mail", "Not this one", NULL};
-    DESK_CHECK(run(mail, NULL) == 0);
-    DESK_CHECK(run(chat, NULL) == 0);
+    EXPECT(run(mail, NULL) == 0);
+    EXPECT(run(chat, NULL) == 0);
     json_object *m = wait_title("Chat:captured", "Bob");
-    DESK_CHECK(m && !strstr(json_object_to_json_string(m), "secret"));
-    DESK_CHECK(got_find("Mail:captured", "title", "Not this one") == NULL);
-    DESK_CHECK(bmq_instance_reconfigure(inst, NULL, &err) == 0);
+    EXPECT(m && !strstr(json_object_to_json_string(m), "secret"));
+    EXPECT(got_find("Mail:captured", "title", "Not this one") == NULL);
+    EXPECT(bmq_instance_reconfigure(inst, NULL, &err) == 0);
 }
 
 static bool flood_done(void *data)
@@ -310,16 +310,16 @@ static void test_no_daemon_and_flood(void)
 {
     desk_dunst_kill(env);
     /* No daemon: the call is still seen; it has no id, and says why. */
-    DESK_CHECK(peer_notify("Mail", "Nobody listens") != 0);
+    EXPECT(peer_notify("Mail", "Nobody listens") != 0);
     json_object *m = wait_title("Mail:captured", "Nobody listens");
-    DESK_CHECK(m && !kw(m, "id") && kw(m, "error"));
+    EXPECT(m && !kw(m, "id") && kw(m, "error"));
 
     /* A flood of 1,000 calls while the main thread is busy (not iterated
      * here): the backlog of 100 fills, the rest is counted, nothing blocks
      * the bus connection, and what was kept arrives afterwards. */
     char *err = NULL;
     json_object *cfg = json_tokener_parse("{\"backlog\": 100}");
-    DESK_CHECK(bmq_instance_reconfigure(inst, cfg, &err) == 0);
+    EXPECT(bmq_instance_reconfigure(inst, cfg, &err) == 0);
     json_object_put(cfg);
     for (int i = 0; i < 1000; i++) {
         char *title = g_strdup_printf("flood %d", i);
@@ -329,22 +329,22 @@ static void test_no_daemon_and_flood(void)
     /* Every reply went through the bus before its call returned, and the
      * monitor copy of each is in the plugin's hands once the counters
      * account for all of them. */
-    DESK_CHECK(desk_wait(flood_done, NULL, 30000));
+    EXPECT(desk_wait(flood_done, NULL, 30000));
     int64_t captured = (int64_t)got_count("Flood:captured");
     int64_t dropped = counter("dropped");
     fprintf(stderr, "flood: %" G_GINT64_FORMAT " captured, %" G_GINT64_FORMAT " dropped\n",
             captured, dropped);
-    DESK_CHECK(captured + dropped == 1000);
-    DESK_CHECK(captured == counter("captured"));
-    DESK_CHECK(dropped > 0 && captured >= 100);
-    DESK_CHECK(bmq_instance_reconfigure(inst, NULL, &err) == 0);
+    EXPECT(captured + dropped == 1000);
+    EXPECT(captured == counter("captured"));
+    EXPECT(dropped > 0 && captured >= 100);
+    EXPECT(bmq_instance_reconfigure(inst, NULL, &err) == 0);
 
     /* The daemon comes back: ids again. */
-    DESK_CHECK(desk_dunst_start(env));
+    EXPECT(desk_dunst_start(env));
     const char *again[] = {"notify-send", "-a", "Mail", "Back again", NULL};
-    DESK_CHECK(run(again, NULL) == 0);
+    EXPECT(run(again, NULL) == 0);
     m = wait_title("Mail:captured", "Back again");
-    DESK_CHECK(m && kw(m, "id") && !kw(m, "error"));
+    EXPECT(m && kw(m, "id") && !kw(m, "error"));
 }
 
 int main(void)
@@ -362,13 +362,13 @@ int main(void)
         g_free(why);
         return DESK_SKIP;
     }
-    DESK_CHECK(desk_dunst_start(env));
+    EXPECT(desk_dunst_start(env));
     peer =
         g_dbus_connection_new_for_address_sync(desk_env_bus_address(env),
                                                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
                                                    G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                                NULL, NULL, NULL);
-    DESK_CHECK(peer != NULL);
+    EXPECT(peer != NULL);
     got = g_ptr_array_new_with_free_func(put_json);
     bus = bmq_bus_new();
     bmq_follower *f[3] = {bmq_follow(bus, "*:captured", record_cb, NULL, NULL),
@@ -383,7 +383,7 @@ int main(void)
     if (!inst) {
         fprintf(stderr, "capture instance: %s\n", err);
         g_free(err);
-        desk_failures++;
+        check_failures++;
     } else {
         test_fields();
         test_closed();
@@ -403,6 +403,5 @@ int main(void)
         g_object_unref(peer);
     }
     desk_env_stop(env);
-    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, desk_failures);
-    return desk_failures ? 1 : 0;
+    return check_result();
 }

@@ -80,7 +80,7 @@ int main(void)
         g_free(why);
         return DESK_SKIP;
     }
-    DESK_CHECK(desk_dunst_start(e));
+    EXPECT(desk_dunst_start(e));
     char *cfg = g_build_filename(desk_env_dir(e), "hub.json", NULL);
     g_file_set_contents(cfg, config, -1, NULL);
     const char *argv[] = {hub_bin, "--no-tray",    "--config",
@@ -91,7 +91,7 @@ int main(void)
     int err_fd = -1, out_fd = -1;
     if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                                   &hub, NULL, NULL, &err_fd, NULL)) {
-        desk_failures++;
+        check_failures++;
         goto out;
     }
     /* "listening on HOST:PORT" in the hub's log gives the address. */
@@ -102,15 +102,15 @@ int main(void)
             addr = g_strndup(p + 13, strcspn(p + 13, " \n"));
         g_free(line);
     }
-    DESK_CHECK(addr != NULL);
+    EXPECT(addr != NULL);
     if (!addr)
         goto out;
     g_setenv("BERRYMQ_HUB", addr, TRUE);
 
     const char *largv[] = {cli_bin, "listen",    "*:captured", "--count",
                            "2",     "--timeout", "120",        NULL};
-    DESK_CHECK(g_spawn_async_with_pipes(NULL, (char **)largv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                        NULL, &listener, NULL, &out_fd, NULL, NULL));
+    EXPECT(g_spawn_async_with_pipes(NULL, (char **)largv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                    NULL, &listener, NULL, &out_fd, NULL, NULL));
     /* Listening once the hub lists the listener's pattern. */
     bool ready = false;
     for (int i = 0; i < 600 && !ready; i++) {
@@ -122,34 +122,33 @@ int main(void)
         if (!ready)
             g_usleep(100000);
     }
-    DESK_CHECK(ready);
+    EXPECT(ready);
 
     /* The hub's own notification first: were it captured, it would be the
      * first line the listener prints. */
     const char *own[] = {"notify", "-a", "hubself", "From the hub itself", NULL};
-    DESK_CHECK(cli(own, NULL) == 0);
+    EXPECT(cli(own, NULL) == 0);
     const char *mail[] = {"notify-send", "-a",          "Mail",     "-u",       "critical",
                           "-i",          "mail-unread", "New mail", "from bob", NULL};
-    DESK_CHECK(desk_run(mail, NULL) == 0);
+    EXPECT(desk_run(mail, NULL) == 0);
     const char *chat[] = {"notify-send", "-a", "Chat", "Last one", NULL};
-    DESK_CHECK(desk_run(chat, NULL) == 0);
+    EXPECT(desk_run(chat, NULL) == 0);
 
     char *l1 = read_line(out_fd, 60000), *l2 = read_line(out_fd, 60000);
     fprintf(stderr, "listen: %s\n        %s\n", l1 ? l1 : "(none)", l2 ? l2 : "(none)");
     json_object *m1 = l1 ? json_tokener_parse(l1) : NULL, *m2 = l2 ? json_tokener_parse(l2) : NULL;
     json_object *id = NULL;
-    DESK_CHECK(m1 && json_object_object_get_ex(m1, "id", &id) &&
-               strcmp(json_object_get_string(id), "Mail:captured") == 0);
-    DESK_CHECK(g_strcmp0(kw(m1, "title"), "New mail") == 0);
-    DESK_CHECK(g_strcmp0(kw(m1, "body"), "from bob") == 0);
-    DESK_CHECK(g_strcmp0(kw(m1, "urgency"), "critical") == 0);
-    DESK_CHECK(g_strcmp0(kw(m1, "icon"), "mail-unread") == 0);
-    DESK_CHECK(g_strcmp0(kw(m1, "app"), "Mail") == 0);
-    DESK_CHECK(kw(m1, "id") && atoi(kw(m1, "id")) > 0);
-    DESK_CHECK(m2 && json_object_object_get_ex(m2, "id", &id) &&
-               strcmp(json_object_get_string(id), "Chat:captured") == 0);
-    DESK_CHECK(l1 && !strstr(l1, "From the hub itself") && l2 &&
-               !strstr(l2, "From the hub itself"));
+    EXPECT(m1 && json_object_object_get_ex(m1, "id", &id) &&
+           strcmp(json_object_get_string(id), "Mail:captured") == 0);
+    EXPECT(g_strcmp0(kw(m1, "title"), "New mail") == 0);
+    EXPECT(g_strcmp0(kw(m1, "body"), "from bob") == 0);
+    EXPECT(g_strcmp0(kw(m1, "urgency"), "critical") == 0);
+    EXPECT(g_strcmp0(kw(m1, "icon"), "mail-unread") == 0);
+    EXPECT(g_strcmp0(kw(m1, "app"), "Mail") == 0);
+    EXPECT(kw(m1, "id") && atoi(kw(m1, "id")) > 0);
+    EXPECT(m2 && json_object_object_get_ex(m2, "id", &id) &&
+           strcmp(json_object_get_string(id), "Chat:captured") == 0);
+    EXPECT(l1 && !strstr(l1, "From the hub itself") && l2 && !strstr(l2, "From the hub itself"));
     json_object_put(m1);
     json_object_put(m2);
     g_free(l1);
@@ -158,16 +157,16 @@ int main(void)
     /* The status counts the hub's own one as skipped. */
     char *st = NULL;
     const char *sj[] = {"status", "--json", NULL};
-    DESK_CHECK(cli(sj, &st) == 0);
+    EXPECT(cli(sj, &st) == 0);
     const char *os = st ? strstr(st, "\"own_skipped\"") : NULL;
-    DESK_CHECK(os && atoi(os + strcspn(os, "0123456789")) == 1);
+    EXPECT(os && atoi(os + strcspn(os, "0123456789")) == 1);
     g_free(st);
 
     /* Searchable later. */
     char *hist = NULL;
     const char *ha[] = {"history", "*:captured", "--json", NULL};
-    DESK_CHECK(cli(ha, &hist) == 0);
-    DESK_CHECK(hist && strstr(hist, "New mail") && !strstr(hist, "From the hub itself"));
+    EXPECT(cli(ha, &hist) == 0);
+    EXPECT(hist && strstr(hist, "New mail") && !strstr(hist, "From the hub itself"));
     g_free(hist);
 out:
     if (listener) {
@@ -178,7 +177,7 @@ out:
         kill(hub, SIGTERM);
         int status = 0;
         waitpid(hub, &status, 0);
-        DESK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     if (out_fd >= 0)
         close(out_fd);
@@ -189,6 +188,5 @@ out:
     g_free(hub_bin);
     g_free(cli_bin);
     desk_env_stop(e);
-    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, desk_failures);
-    return desk_failures ? 1 : 0;
+    return check_result();
 }

@@ -103,9 +103,9 @@ int main(void)
         g_free(why);
         return DESK_SKIP;
     }
-    DESK_CHECK(desk_monitor_start(env));
-    DESK_CHECK(desk_dunst_start(env));
-    DESK_CHECK(desk_trayer_start(env));
+    EXPECT(desk_monitor_start(env));
+    EXPECT(desk_dunst_start(env));
+    EXPECT(desk_trayer_start(env));
 
     char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
     g_file_set_contents(cfg, config, -1, NULL);
@@ -118,48 +118,48 @@ int main(void)
                                   &h.pid, NULL, NULL, &h.err_fd, &err)) {
         fprintf(stderr, "cannot start the hub: %s\n", err->message);
         g_error_free(err);
-        desk_failures++;
+        check_failures++;
         goto out;
     }
     h.reader = g_thread_new("hub-log", read_log, &h);
     char *addr = NULL;
     for (int i = 0; i < 1000 && !(addr = hub_listen_addr(&h)); i++)
         g_usleep(10000);
-    DESK_CHECK(addr != NULL);
+    EXPECT(addr != NULL);
     if (addr) {
         g_setenv("BERRYMQ_HUB", addr, TRUE);
 
         /* A timer instance whose action is "notify" goes through notify. */
         /* Generous: under ASan with full stacks the hub takes a while to start. */
-        DESK_CHECK(desk_wait(call_seen, "backup:notify", 60000));
+        EXPECT(desk_wait(call_seen, "backup:notify", 60000));
         desk_notify *n = call_find("backup:notify");
-        DESK_CHECK(n && strstr(n->body, "seq: 1"));
+        EXPECT(n && strstr(n->body, "seq: 1"));
 
         const char *a1[] = {
             "notify", "-u", "critical", "-a", "build", "Build finished", "all 42 tests passed",
             NULL};
-        DESK_CHECK(cli(a1) == 0);
-        DESK_CHECK(desk_wait(call_seen, "Build finished", 10000));
+        EXPECT(cli(a1) == 0);
+        EXPECT(desk_wait(call_seen, "Build finished", 10000));
         n = call_find("Build finished");
         if (n) {
-            DESK_CHECK(strcmp(n->body, "all 42 tests passed") == 0);
-            DESK_CHECK(n->urgency == 2);
+            EXPECT(strcmp(n->body, "all 42 tests passed") == 0);
+            EXPECT(n->urgency == 2);
             /* -a is the application name the daemon sees, as with notify-send. */
-            DESK_CHECK(strcmp(n->app_name, "build") == 0);
+            EXPECT(strcmp(n->app_name, "build") == 0);
         }
 
         /* The daemon goes away and comes back while the hub runs. */
         desk_dunst_kill(env);
         const char *a2[] = {"notify", "Sent while the daemon was away", NULL};
-        DESK_CHECK(cli(a2) == 0);
+        EXPECT(cli(a2) == 0);
         desk_spin(300);
-        DESK_CHECK(call_find("Sent while the daemon was away") == NULL);
-        DESK_CHECK(desk_dunst_start(env));
-        DESK_CHECK(desk_wait(call_seen, "Sent while the daemon was away", 10000));
+        EXPECT(call_find("Sent while the daemon was away") == NULL);
+        EXPECT(desk_dunst_start(env));
+        EXPECT(desk_wait(call_seen, "Sent while the daemon was away", 10000));
         const char *a3[] = {"notify", "Back to normal", NULL};
-        DESK_CHECK(cli(a3) == 0);
-        DESK_CHECK(desk_wait(call_seen, "Back to normal", 10000));
-        DESK_CHECK(log_has(&h, "no notification daemon"));
+        EXPECT(cli(a3) == 0);
+        EXPECT(desk_wait(call_seen, "Back to normal", 10000));
+        EXPECT(log_has(&h, "no notification daemon"));
 
         /* The whole desktop: tray icon in trayer, the monitor the gui
          * instance opened at start, and the daemon's popups. */
@@ -167,7 +167,7 @@ int main(void)
         char *dir = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "test-artifacts", NULL);
         g_mkdir_with_parents(dir, 0755);
         char *shot = g_build_filename(dir, "desktop-hub.png", NULL);
-        DESK_CHECK(desk_screenshot(env, shot));
+        EXPECT(desk_screenshot(env, shot));
         g_free(shot);
         g_free(dir);
     }
@@ -183,7 +183,7 @@ int main(void)
         }
         g_usleep(10000);
     }
-    DESK_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     g_spawn_close_pid(h.pid);
     g_thread_join(h.reader);
     close(h.err_fd);
@@ -195,6 +195,5 @@ out:
     g_free(hub_bin);
     g_free(cli_bin);
     desk_env_stop(env);
-    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, desk_failures);
-    return desk_failures ? 1 : 0;
+    return check_result();
 }

@@ -60,7 +60,7 @@ static void send(const char *id, const char *kwargs)
     int rc = bmq_twitter_json(bus, id, NULL, kwargs);
     if (rc != 0)
         fprintf(stderr, "twitter %s: %s\n", id, bmq_strerror(rc));
-    DESK_CHECK(rc == 0);
+    EXPECT(rc == 0);
 }
 
 /* The latest Notify call with @summary (borrowed), or NULL. */
@@ -106,44 +106,43 @@ static bool daemon_is(void *want)
 static void test_no_daemon_then_daemon(void)
 {
     /* Started before any daemon: messages wait, one warning, nothing lost. */
-    DESK_CHECK(desk_wait(daemon_is, "down", 15000));
+    EXPECT(desk_wait(daemon_is, "down", 15000));
     send("build:notify", "{\"title\": \"Waiting for a daemon\"}");
     send("build:notify", "{\"title\": \"Still waiting\"}");
     desk_spin(300);
-    DESK_CHECK(g_atomic_int_get(&daemon_warnings) == 1);
-    DESK_CHECK(desk_dunst_start(env));
-    DESK_CHECK(desk_wait(call_seen, "Still waiting", 15000));
-    DESK_CHECK(call_find("Waiting for a daemon") != NULL);
-    DESK_CHECK(desk_wait(daemon_is, "up", 10000));
+    EXPECT(g_atomic_int_get(&daemon_warnings) == 1);
+    EXPECT(desk_dunst_start(env));
+    EXPECT(desk_wait(call_seen, "Still waiting", 15000));
+    EXPECT(call_find("Waiting for a daemon") != NULL);
+    EXPECT(desk_wait(daemon_is, "up", 10000));
 }
 
 static void test_fields(void)
 {
     send("build:notify", "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\", "
                          "\"urgency\": \"critical\", \"category\": \"transfer.complete\"}");
-    DESK_CHECK(desk_wait(call_seen, "Build finished", 10000));
+    EXPECT(desk_wait(call_seen, "Build finished", 10000));
     desk_notify *n = call_find("Build finished");
     if (n) {
-        DESK_CHECK(strcmp(n->body, "all 42 tests passed") == 0);
-        DESK_CHECK(n->urgency == 2);
-        DESK_CHECK(strcmp(n->app_name, "berryMQ") == 0);
-        DESK_CHECK(g_strcmp0(n->category, "transfer.complete") == 0);
+        EXPECT(strcmp(n->body, "all 42 tests passed") == 0);
+        EXPECT(n->urgency == 2);
+        EXPECT(strcmp(n->app_name, "berryMQ") == 0);
+        EXPECT(g_strcmp0(n->category, "transfer.complete") == 0);
     }
     /* Defaults: the id as title, args and kwargs rendered as the body. */
     bmq_twitter_json(bus, "deploy:notify", "[\"v1.2\", 3]",
                      "{\"host\": \"web1\", \"app\": \"ci\", \"urgency\": \"low\", "
                      "\"timeout\": 4000, \"transient\": true, \"hints\": {\"x-seen\": 3, "
                      "\"desktop-entry\": \"ci\"}}");
-    DESK_CHECK(desk_wait(call_seen, "deploy:notify", 10000));
+    EXPECT(desk_wait(call_seen, "deploy:notify", 10000));
     n = call_find("deploy:notify");
     if (n) {
-        DESK_CHECK(strcmp(n->body, "v1.2 3\nhost: web1") == 0);
-        DESK_CHECK(strcmp(n->app_name, "ci") == 0);
-        DESK_CHECK(n->urgency == 0);
-        DESK_CHECK(n->timeout == 4000);
-        DESK_CHECK(n->hints && strstr(n->hints, "'transient': <true>") &&
-                   strstr(n->hints, "'x-seen': <3>") &&
-                   strstr(n->hints, "'desktop-entry': <'ci'>"));
+        EXPECT(strcmp(n->body, "v1.2 3\nhost: web1") == 0);
+        EXPECT(strcmp(n->app_name, "ci") == 0);
+        EXPECT(n->urgency == 0);
+        EXPECT(n->timeout == 4000);
+        EXPECT(n->hints && strstr(n->hints, "'transient': <true>") &&
+               strstr(n->hints, "'x-seen': <3>") && strstr(n->hints, "'desktop-entry': <'ci'>"));
     }
 }
 
@@ -153,33 +152,33 @@ static void test_bad_utf8(void)
     json_object *kw = json_object_new_object();
     json_object_object_add(kw, "title", json_object_new_string("bad \xff title"));
     json_object_object_add(kw, "body", json_object_new_string("caf\xe9 au lait"));
-    DESK_CHECK(bmq_twitter(bus, "utf:notify", NULL, kw) == 0);
-    DESK_CHECK(desk_wait(call_seen, "utf:notify", 10000));
+    EXPECT(bmq_twitter(bus, "utf:notify", NULL, kw) == 0);
+    EXPECT(desk_wait(call_seen, "utf:notify", 10000));
     desk_notify *n = call_find("utf:notify");
-    DESK_CHECK(n && strcmp(n->body, "caf\xef\xbf\xbd au lait") == 0);
+    EXPECT(n && strcmp(n->body, "caf\xef\xbf\xbd au lait") == 0);
     send("build:notify", "{\"title\": \"Still working\"}");
-    DESK_CHECK(desk_wait(call_seen, "Still working", 10000));
+    EXPECT(desk_wait(call_seen, "Still working", 10000));
 }
 
 static void test_replace(void)
 {
     send("build:notify", "{\"title\": \"Deploying\", \"body\": \"step 1 of 3\", "
                          "\"replace\": \"deploy\"}");
-    DESK_CHECK(desk_wait(call_seen, "Deploying", 10000));
+    EXPECT(desk_wait(call_seen, "Deploying", 10000));
     desk_notify *first = call_find("Deploying");
     guint32 id = first ? first->returned_id : 0;
-    DESK_CHECK(id != 0);
+    EXPECT(id != 0);
     guint before = desk_monitor_count(env);
     send("build:notify", "{\"title\": \"Deployed\", \"body\": \"step 3 of 3\", "
                          "\"replace\": \"deploy\"}");
-    DESK_CHECK(desk_wait(call_seen, "Deployed", 10000));
+    EXPECT(desk_wait(call_seen, "Deployed", 10000));
     desk_notify *second = call_find("Deployed");
     if (second) {
-        DESK_CHECK(second->replaces_id == id);
-        DESK_CHECK(second->returned_id == id);
-        DESK_CHECK(strcmp(second->body, "step 3 of 3") == 0);
+        EXPECT(second->replaces_id == id);
+        EXPECT(second->returned_id == id);
+        EXPECT(strcmp(second->body, "step 3 of 3") == 0);
     }
-    DESK_CHECK(desk_monitor_count(env) == before + 1);
+    EXPECT(desk_monitor_count(env) == before + 1);
 }
 
 static bool closeme_closed(void *unused)
@@ -216,29 +215,29 @@ static void test_actions_and_close(void)
 
     g_free(desk_dunstctl(env, close_all));
     send("build:notify", "{\"title\": \"Tests failed\", \"actions\": {\"default\": \"Open log\"}}");
-    DESK_CHECK(desk_wait(call_seen, "Tests failed", 10000));
+    EXPECT(desk_wait(call_seen, "Tests failed", 10000));
     desk_notify *n = call_find("Tests failed");
-    DESK_CHECK(n && n->actions && g_strv_length(n->actions) == 2 &&
-               strcmp(n->actions[0], "default") == 0 && strcmp(n->actions[1], "Open log") == 0);
-    DESK_CHECK(dunst_until(action0, "build:action-default"));
+    EXPECT(n && n->actions && g_strv_length(n->actions) == 2 &&
+           strcmp(n->actions[0], "default") == 0 && strcmp(n->actions[1], "Open log") == 0);
+    EXPECT(dunst_until(action0, "build:action-default"));
 
     /* A named action chosen from dunst's context menu. */
     g_free(desk_dunstctl(env, close_all));
     send("build:notify", "{\"title\": \"Retry?\", \"actions\": {\"retry\": \"Retry\"}}");
-    DESK_CHECK(desk_wait(call_seen, "Retry?", 10000));
-    DESK_CHECK(dunst_until(action0, "build:action-retry"));
+    EXPECT(desk_wait(call_seen, "Retry?", 10000));
+    EXPECT(dunst_until(action0, "build:action-retry"));
 
     /* The closing of this one is told apart from the close-all above by its
      * replace key, which comes back with it. */
     g_free(desk_dunstctl(env, close_all));
     send("build:notify", "{\"title\": \"Close me\", \"replace\": \"closeme\"}");
-    DESK_CHECK(desk_wait(call_seen, "Close me", 10000));
+    EXPECT(desk_wait(call_seen, "Close me", 10000));
     bool closed = false;
     for (int i = 0; i < 10 && !closed; i++) {
         g_free(desk_dunstctl(env, close));
         closed = desk_wait(closeme_closed, NULL, 1000);
     }
-    DESK_CHECK(closed);
+    EXPECT(closed);
 }
 
 static void test_pause(void)
@@ -249,17 +248,17 @@ static void test_pause(void)
     send("build:notify", "{\"title\": \"quiet 1\"}");
     send("build:notify", "{\"title\": \"quiet 2\"}");
     send("build:notify", "{\"title\": \"Disk full\", \"urgency\": \"critical\"}");
-    DESK_CHECK(desk_wait(got_has, "_notify:attention", 10000));
+    EXPECT(desk_wait(got_has, "_notify:attention", 10000));
     desk_spin(300);
-    DESK_CHECK(desk_monitor_count(env) == before);
+    EXPECT(desk_monitor_count(env) == before);
     char *kw = got_find("_notify:attention");
-    DESK_CHECK(kw && strstr(kw, "\"title\": \"Disk full\"") && strstr(kw, "\"critical\": 1"));
+    EXPECT(kw && strstr(kw, "\"title\": \"Disk full\"") && strstr(kw, "\"critical\": 1"));
     g_free(kw);
     char *p = status_str("paused");
-    DESK_CHECK(g_strcmp0(p, "true") == 0);
+    EXPECT(g_strcmp0(p, "true") == 0);
     g_free(p);
     send("_notify:resume", NULL);
-    DESK_CHECK(desk_wait(call_seen, "3 notifications while paused", 10000));
+    EXPECT(desk_wait(call_seen, "3 notifications while paused", 10000));
 }
 
 static guint flood_start;
@@ -289,7 +288,7 @@ static void test_flood(void)
     gint64 t0 = g_get_monotonic_time();
     for (int i = 0; i < 10000; i++)
         bmq_twitter_json(bus, "build:notify", NULL, "{\"title\": \"flood\"}");
-    DESK_CHECK(desk_wait(flood_summarised, NULL, 60000));
+    EXPECT(desk_wait(flood_summarised, NULL, 60000));
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     desk_spin(700);
     guint popups = calls_with_prefix("flood", flood_start);
@@ -298,9 +297,9 @@ static void test_flood(void)
             popups, summaries);
     /* What the bucket allows (burst 10, 2/s) and one summary per 300 ms
      * tick, however slow this machine is; either way far below 10,000. */
-    DESK_CHECK(popups >= 1 && popups <= 10 + 2 * (secs + 1));
-    DESK_CHECK(summaries >= 1 && summaries <= 2 + (secs + 1) / 0.3);
-    DESK_CHECK(popups + summaries < 200);
+    EXPECT(popups >= 1 && popups <= 10 + 2 * (secs + 1));
+    EXPECT(summaries >= 1 && summaries <= 2 + (secs + 1) / 0.3);
+    EXPECT(popups + summaries < 200);
     /* Every summary update replaced the first one in place. */
     GPtrArray *calls = desk_monitor_calls(env);
     guint32 first = 0;
@@ -311,7 +310,7 @@ static void test_flood(void)
         if (!first)
             first = n->returned_id;
         else
-            DESK_CHECK(n->replaces_id == first);
+            EXPECT(n->replaces_id == first);
     }
     g_ptr_array_unref(calls);
 }
@@ -320,18 +319,18 @@ static void test_restart(const char *shot)
 {
     send("build:notify", "{\"title\": \"Release 2.0 is out\", \"body\": \"Tagged v2.0.0 and "
                          "published the packages.\"}");
-    DESK_CHECK(desk_wait(call_seen, "Release 2.0 is out", 10000));
+    EXPECT(desk_wait(call_seen, "Release 2.0 is out", 10000));
     desk_spin(400);
-    DESK_CHECK(desk_screenshot(env, shot));
+    EXPECT(desk_screenshot(env, shot));
 
     desk_dunst_kill(env);
-    DESK_CHECK(desk_wait(daemon_is, "down", 15000));
+    EXPECT(desk_wait(daemon_is, "down", 15000));
     send("build:notify", "{\"title\": \"Sent while the daemon was away\"}");
     desk_spin(200);
-    DESK_CHECK(desk_dunst_start(env));
-    DESK_CHECK(desk_wait(call_seen, "Sent while the daemon was away", 15000));
+    EXPECT(desk_dunst_start(env));
+    EXPECT(desk_wait(call_seen, "Sent while the daemon was away", 15000));
     send("build:notify", "{\"title\": \"After the restart\"}");
-    DESK_CHECK(desk_wait(call_seen, "After the restart", 10000));
+    EXPECT(desk_wait(call_seen, "After the restart", 10000));
 }
 
 int main(void)
@@ -343,7 +342,7 @@ int main(void)
         g_free(why);
         return DESK_SKIP;
     }
-    DESK_CHECK(desk_monitor_start(env));
+    EXPECT(desk_monitor_start(env));
     got = g_ptr_array_new_with_free_func(g_free);
 
     bus = bmq_bus_new();
@@ -360,7 +359,7 @@ int main(void)
     if (!inst) {
         fprintf(stderr, "notify instance: %s\n", err);
         g_free(err);
-        desk_failures++;
+        check_failures++;
     } else {
         test_no_daemon_then_daemon();
         test_fields();
@@ -383,6 +382,5 @@ int main(void)
     g_free(data);
     g_ptr_array_unref(got);
     desk_env_stop(env);
-    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, desk_failures);
-    return desk_failures ? 1 : 0;
+    return check_result();
 }

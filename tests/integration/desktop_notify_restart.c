@@ -69,53 +69,52 @@ int main(void)
         g_free(why);
         return DESK_SKIP;
     }
-    DESK_CHECK(desk_monitor_start(env));
+    EXPECT(desk_monitor_start(env));
     char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
     g_file_set_contents(cfg, config, -1, NULL);
 
     /* No daemon: the hub acknowledges, the notifications wait. */
     desk_hub h;
-    DESK_CHECK(desk_hub_start(&h, cfg, "instance 'notify' started"));
+    EXPECT(desk_hub_start(&h, cfg, "instance 'notify' started"));
     for (int i = 1; i <= N_WAITING; i++) {
         char s[64];
         g_snprintf(s, sizeof s, "Waiting %d", i);
         const char *a[] = {"notify", s, "sent while no daemon ran", NULL};
-        DESK_CHECK(desk_cli(a) == 0);
+        EXPECT(desk_cli(a) == 0);
     }
-    DESK_CHECK(desk_monitor_count(env) == 0);
-    DESK_CHECK(desk_hub_end(&h, SIGKILL) == -1);
+    EXPECT(desk_monitor_count(env) == 0);
+    EXPECT(desk_hub_end(&h, SIGKILL) == -1);
 
     /* A new hub, then the daemon: everything waiting pops up, once. */
-    DESK_CHECK(desk_hub_start(&h, cfg, "instance 'notify' started"));
-    DESK_CHECK(desk_hub_log_has(&h, "5 notification(s) waiting from before the restart"));
-    DESK_CHECK(desk_dunst_start(env));
-    DESK_CHECK(desk_wait(all_shown, NULL, 20000));
+    EXPECT(desk_hub_start(&h, cfg, "instance 'notify' started"));
+    EXPECT(desk_hub_log_has(&h, "5 notification(s) waiting from before the restart"));
+    EXPECT(desk_dunst_start(env));
+    EXPECT(desk_wait(all_shown, NULL, 20000));
     const char *a1[] = {"notify", "After the daemon", NULL};
-    DESK_CHECK(desk_cli(a1) == 0);
-    DESK_CHECK(desk_wait(seen, "After the daemon", 10000));
+    EXPECT(desk_cli(a1) == 0);
+    EXPECT(desk_wait(seen, "After the daemon", 10000));
     for (int i = 1; i <= N_WAITING; i++) {
         char s[64];
         g_snprintf(s, sizeof s, "Waiting %d", i);
-        DESK_CHECK(shown(s) == 1);
+        EXPECT(shown(s) == 1);
     }
-    DESK_CHECK(desk_hub_end(&h, SIGTERM) == 0);
+    EXPECT(desk_hub_end(&h, SIGTERM) == 0);
 
     /* Shown is done: a clean restart shows nothing again. */
-    DESK_CHECK(desk_hub_start(&h, cfg, "instance 'notify' started"));
+    EXPECT(desk_hub_start(&h, cfg, "instance 'notify' started"));
     const char *a2[] = {"notify", "Third start", NULL};
-    DESK_CHECK(desk_cli(a2) == 0);
-    DESK_CHECK(desk_wait(seen, "Third start", 10000));
-    DESK_CHECK(shown("After the daemon") == 1);
+    EXPECT(desk_cli(a2) == 0);
+    EXPECT(desk_wait(seen, "Third start", 10000));
+    EXPECT(shown("After the daemon") == 1);
     for (int i = 1; i <= N_WAITING; i++) {
         char s[64];
         g_snprintf(s, sizeof s, "Waiting %d", i);
-        DESK_CHECK(shown(s) == 1);
+        EXPECT(shown(s) == 1);
     }
-    DESK_CHECK(!desk_hub_log_has(&h, "waiting from before the restart"));
-    DESK_CHECK(desk_hub_end(&h, SIGTERM) == 0);
+    EXPECT(!desk_hub_log_has(&h, "waiting from before the restart"));
+    EXPECT(desk_hub_end(&h, SIGTERM) == 0);
 
     g_free(cfg);
     desk_env_stop(env);
-    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, desk_failures);
-    return desk_failures ? 1 : 0;
+    return check_result();
 }

@@ -105,14 +105,14 @@ static void test_app_and_print_id(void)
 {
     const char *a[] = {"notify", "-a", "buildbot", "-p", "Build 7 passed", "all green", NULL};
     char *out = NULL, *err = NULL;
-    DESK_CHECK(run_cli(a, &out, &err) == 0);
-    DESK_CHECK(desk_wait(call_seen, "Build 7 passed", 10000));
+    EXPECT(run_cli(a, &out, &err) == 0);
+    EXPECT(desk_wait(call_seen, "Build 7 passed", 10000));
     desk_notify *n = desk_monitor_find(env, "Build 7 passed");
-    DESK_CHECK(n && strcmp(n->app_name, "buildbot") == 0);
-    DESK_CHECK(n && strcmp(n->body, "all green") == 0);
+    EXPECT(n && strcmp(n->app_name, "buildbot") == 0);
+    EXPECT(n && strcmp(n->body, "all green") == 0);
     /* -p prints the id dunst answered, and nothing else. */
-    DESK_CHECK(n && out && n->returned_id > 0 && (guint32)atoi(out) == n->returned_id);
-    DESK_CHECK(out && strspn(out, "0123456789") + 1 == strlen(out) && out[strlen(out) - 1] == '\n');
+    EXPECT(n && out && n->returned_id > 0 && (guint32)atoi(out) == n->returned_id);
+    EXPECT(out && strspn(out, "0123456789") + 1 == strlen(out) && out[strlen(out) - 1] == '\n');
     if (err && *err)
         fprintf(stderr, "stderr: %s", err);
 
@@ -122,11 +122,11 @@ static void test_app_and_print_id(void)
     snprintf(rid, sizeof rid, "%u", n ? n->returned_id : 0u);
     const char *b[] = {"notify", "-r", rid, "-p", "Build 7 passed again", NULL};
     char *out2 = NULL;
-    DESK_CHECK(run_cli(b, &out2, NULL) == 0);
-    DESK_CHECK(desk_wait(call_seen, "Build 7 passed again", 10000));
+    EXPECT(run_cli(b, &out2, NULL) == 0);
+    EXPECT(desk_wait(call_seen, "Build 7 passed again", 10000));
     desk_notify *m = desk_monitor_find(env, "Build 7 passed again");
-    DESK_CHECK(m && n && m->replaces_id == n->returned_id && m->returned_id == n->returned_id);
-    DESK_CHECK(out2 && n && (guint32)atoi(out2) == n->returned_id);
+    EXPECT(m && n && m->replaces_id == n->returned_id && m->returned_id == n->returned_id);
+    EXPECT(out2 && n && (guint32)atoi(out2) == n->returned_id);
     g_free(out);
     g_free(out2);
     g_free(err);
@@ -151,15 +151,15 @@ static void test_flags(void)
                        "Flags",
                        "body text",
                        NULL};
-    DESK_CHECK(run_cli(a, NULL, NULL) == 0);
-    DESK_CHECK(desk_wait(call_seen, "Flags", 10000));
+    EXPECT(run_cli(a, NULL, NULL) == 0);
+    EXPECT(desk_wait(call_seen, "Flags", 10000));
     desk_notify *n = desk_monitor_find(env, "Flags");
-    DESK_CHECK(n && n->urgency == 2 && n->timeout == 5000);
-    DESK_CHECK(n && n->icon && strcmp(n->icon, "dialog-warning") == 0);
-    DESK_CHECK(n && n->category && strcmp(n->category, "build.failed") == 0);
-    DESK_CHECK(n && n->hints && strstr(n->hints, "'x-level': <5>"));
-    DESK_CHECK(n && n->hints && strstr(n->hints, "'x-where': <'ci'>"));
-    DESK_CHECK(n && n->hints && strstr(n->hints, "'transient': <true>"));
+    EXPECT(n && n->urgency == 2 && n->timeout == 5000);
+    EXPECT(n && n->icon && strcmp(n->icon, "dialog-warning") == 0);
+    EXPECT(n && n->category && strcmp(n->category, "build.failed") == 0);
+    EXPECT(n && n->hints && strstr(n->hints, "'x-level': <5>"));
+    EXPECT(n && n->hints && strstr(n->hints, "'x-where': <'ci'>"));
+    EXPECT(n && n->hints && strstr(n->hints, "'transient': <true>"));
     if (n && n->hints && !strstr(n->hints, "x-level"))
         fprintf(stderr, "hints: %s\n", n->hints);
 }
@@ -169,15 +169,15 @@ static void test_wait(void)
     /* -w returns once the notification is closed, not before. */
     const char *a[] = {"notify", "-w", "Waiting for you", NULL};
     proc p;
-    DESK_CHECK(spawn_cli(&p, a));
-    DESK_CHECK(desk_wait(call_seen, "Waiting for you", 10000));
+    EXPECT(spawn_cli(&p, a));
+    EXPECT(desk_wait(call_seen, "Waiting for you", 10000));
     desk_spin(300);
-    DESK_CHECK(!proc_done(&p));
+    EXPECT(!proc_done(&p));
     const char *close_all[] = {"close-all", NULL};
     g_free(desk_dunstctl(env, close_all));
     char *out = NULL;
-    DESK_CHECK(proc_finish(&p, 10000, &out, NULL) == 0);
-    DESK_CHECK(out && *out == '\0'); /* no -p, no action: prints nothing */
+    EXPECT(proc_finish(&p, 10000, &out, NULL) == 0);
+    EXPECT(out && *out == '\0'); /* no -p, no action: prints nothing */
     g_free(out);
 }
 
@@ -187,20 +187,20 @@ static void test_actions(void)
      * menu (dunstctl action 0) picks the first action offered. */
     const char *a[] = {"notify", "-A", "retry=Retry", "-A", "Ignore", "Deploy failed", NULL};
     proc p;
-    DESK_CHECK(spawn_cli(&p, a));
-    DESK_CHECK(desk_wait(call_seen, "Deploy failed", 10000));
+    EXPECT(spawn_cli(&p, a));
+    EXPECT(desk_wait(call_seen, "Deploy failed", 10000));
     desk_notify *n = desk_monitor_find(env, "Deploy failed");
-    DESK_CHECK(n && n->actions && g_strv_length(n->actions) == 4 &&
-               strcmp(n->actions[0], "retry") == 0 && strcmp(n->actions[1], "Retry") == 0 &&
-               strcmp(n->actions[2], "1") == 0 && strcmp(n->actions[3], "Ignore") == 0);
+    EXPECT(n && n->actions && g_strv_length(n->actions) == 4 &&
+           strcmp(n->actions[0], "retry") == 0 && strcmp(n->actions[1], "Retry") == 0 &&
+           strcmp(n->actions[2], "1") == 0 && strcmp(n->actions[3], "Ignore") == 0);
     const char *act[] = {"action", "0", NULL};
     char *out = NULL;
     for (int i = 0; i < 50 && !proc_done(&p); i++) {
         g_free(desk_dunstctl(env, act));
         desk_wait(proc_done, &p, 200);
     }
-    DESK_CHECK(proc_finish(&p, 10000, &out, NULL) == 0);
-    DESK_CHECK(out && strcmp(out, "retry\n") == 0);
+    EXPECT(proc_finish(&p, 10000, &out, NULL) == 0);
+    EXPECT(out && strcmp(out, "retry\n") == 0);
     if (out && strcmp(out, "retry\n") != 0)
         fprintf(stderr, "-A printed '%s'\n", out);
     g_free(out);
@@ -214,8 +214,8 @@ static void test_no_daemon(void)
     const char *a[] = {"notify", "Nobody sees this", NULL};
     char *err = NULL;
     int rc = run_cli(a, NULL, &err);
-    DESK_CHECK(rc == 3);
-    DESK_CHECK(err && strstr(err, "notification not shown") && strstr(err, "daemon"));
+    EXPECT(rc == 3);
+    EXPECT(err && strstr(err, "notification not shown") && strstr(err, "daemon"));
     if (rc != 3)
         fprintf(stderr, "exit %d, stderr '%s'\n", rc, err ? err : "");
     g_free(err);
@@ -236,8 +236,8 @@ int main(void)
         g_free(why);
         return DESK_SKIP;
     }
-    DESK_CHECK(desk_monitor_start(env));
-    DESK_CHECK(desk_dunst_start(env));
+    EXPECT(desk_monitor_start(env));
+    EXPECT(desk_dunst_start(env));
 
     char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
     char *log = g_build_filename(desk_env_dir(env), "hub.log", NULL);
@@ -266,7 +266,7 @@ int main(void)
         if (!addr)
             g_usleep(10000);
     }
-    DESK_CHECK(addr != NULL);
+    EXPECT(addr != NULL);
     if (addr) {
         g_setenv("BERRYMQ_HUB", addr, TRUE);
         test_app_and_print_id();
@@ -278,8 +278,8 @@ int main(void)
     kill(hub, SIGTERM);
     int st = 0;
     waitpid(hub, &st, 0);
-    DESK_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    if (desk_failures) {
+    EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (check_failures) {
         char *text = NULL;
         if (g_file_get_contents(log, &text, NULL, NULL))
             fprintf(stderr, "hub log:\n%s", text);
@@ -292,6 +292,6 @@ int main(void)
     g_free(hub_bin);
     g_free(cli_bin);
     desk_env_stop(env);
-    printf("%s\n", desk_failures ? "FAILED" : "ok");
-    return desk_failures ? 1 : 0;
+    printf("%s\n", check_failures ? "FAILED" : "ok");
+    return check_result();
 }

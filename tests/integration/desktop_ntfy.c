@@ -34,15 +34,15 @@ static int curl(char **out, const char *const *args)
 /* The popup with @summary: body and urgency as asked. */
 static void check_popup(const char *summary, const char *body, int urgency)
 {
-    DESK_CHECK(desk_wait(shown, (void *)summary, 15000));
+    EXPECT(desk_wait(shown, (void *)summary, 15000));
     desk_notify *n = desk_monitor_find(env, summary);
     if (!n)
         return;
     if (!n->body || strcmp(n->body, body) != 0 || n->urgency != urgency)
         fprintf(stderr, "popup \"%s\": body \"%s\" urgency %d, want \"%s\" %d\n", summary,
                 n->body ? n->body : "(none)", n->urgency, body, urgency);
-    DESK_CHECK(n->body && strcmp(n->body, body) == 0);
-    DESK_CHECK(n->urgency == urgency);
+    EXPECT(n->body && strcmp(n->body, body) == 0);
+    EXPECT(n->urgency == urgency);
 }
 
 static const char config[] = "{\"listen\": \"127.0.0.1:0\", \"plugins\": ["
@@ -63,23 +63,26 @@ int main(void)
         g_free(why);
         return DESK_SKIP;
     }
-    DESK_CHECK(desk_monitor_start(env));
-    DESK_CHECK(desk_dunst_start(env));
+    EXPECT(desk_monitor_start(env));
+    EXPECT(desk_dunst_start(env));
     char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
     g_file_set_contents(cfg, config, -1, NULL);
     desk_hub h;
-    DESK_CHECK(desk_hub_start(&h, cfg, "instance 'notify' started"));
+    EXPECT(desk_hub_start(&h, cfg, "instance 'notify' started"));
     char *addr = desk_hub_addr(&h);
-    DESK_CHECK(addr != NULL);
+    EXPECT(addr != NULL);
     char *base = g_strdup_printf("http://%s", addr ? addr : "127.0.0.1:1");
 
     /* The body is the message; headers carry the rest (priority 4 is high:
      * critical on the desktop). The answer is ntfy's message JSON. */
     char *url = g_strdup_printf("%s/backups", base), *out = NULL;
-    const char *a1[] = {"-H", "Title: Nightly backup", "-H", "Priority: high", "-H",
-                        "Tags: floppy_disk", "-d", "Backup done: 42 GB", url, NULL};
-    DESK_CHECK(curl(&out, a1) == 0);
-    DESK_CHECK(out && strstr(out, "\"event\":\"message\"") && strstr(out, "\"topic\":\"backups\""));
+    const char *a1[] = {"-H", "Title: Nightly backup",
+                        "-H", "Priority: high",
+                        "-H", "Tags: floppy_disk",
+                        "-d", "Backup done: 42 GB",
+                        url,  NULL};
+    EXPECT(curl(&out, a1) == 0);
+    EXPECT(out && strstr(out, "\"event\":\"message\"") && strstr(out, "\"topic\":\"backups\""));
     g_free(out);
     g_free(url);
     check_popup("Nightly backup", "Backup done: 42 GB", 2);
@@ -91,8 +94,8 @@ int main(void)
                         "{\"topic\": \"builds\", \"title\": \"Build 118\", \"message\": "
                         "\"All green\", \"priority\": 2}",
                         base, NULL};
-    DESK_CHECK(curl(&out, a2) == 0);
-    DESK_CHECK(out && strstr(out, "\"topic\":\"builds\""));
+    EXPECT(curl(&out, a2) == 0);
+    EXPECT(out && strstr(out, "\"topic\":\"builds\""));
     g_free(out);
     check_popup("Build 118", "All green", 0);
 
@@ -102,26 +105,27 @@ int main(void)
                           base);
     out = NULL;
     const char *a3[] = {url, NULL};
-    DESK_CHECK(curl(&out, a3) == 0);
+    EXPECT(curl(&out, a3) == 0);
     g_free(out);
     g_free(url);
     check_popup("Doorbell", "Someone is at the door", 1);
 
     /* The CLI's convenience form. */
-    const char *a4[] = {"publish", "alerts", "Disk almost full", "-t", "Disk", "-p", "urgent", NULL};
-    DESK_CHECK(desk_cli(a4) == 0);
+    const char *a4[] = {"publish", "alerts", "Disk almost full", "-t",
+                        "Disk",    "-p",     "urgent",           NULL};
+    EXPECT(desk_cli(a4) == 0);
     check_popup("Disk", "Disk almost full", 2);
 
     /* A bad topic is refused and nothing pops up. */
     url = g_strdup_printf("%s/no%%20spaces", base);
     out = NULL;
     const char *a5[] = {"-H", "Title: Never shown", "-d", "x", url, NULL};
-    DESK_CHECK(curl(&out, a5) != 0);
-    DESK_CHECK(out && strstr(out, "\"http\":400"));
+    EXPECT(curl(&out, a5) != 0);
+    EXPECT(out && strstr(out, "\"http\":400"));
     g_free(out);
     g_free(url);
     desk_spin(500);
-    DESK_CHECK(desk_monitor_find(env, "Never shown") == NULL);
+    EXPECT(desk_monitor_find(env, "Never shown") == NULL);
 
     char *cwd = g_get_current_dir();
     char *shot = g_build_filename(cwd, "desktop_ntfy.png", NULL);
@@ -130,10 +134,10 @@ int main(void)
         fprintf(stderr, "screenshot: %s\n", shot);
     g_free(shot);
 
-    DESK_CHECK(desk_hub_end(&h, SIGTERM) == 0);
+    EXPECT(desk_hub_end(&h, SIGTERM) == 0);
     g_free(base);
     g_free(addr);
     g_free(cfg);
     desk_env_stop(env);
-    return desk_failures ? 1 : 0;
+    return check_result();
 }

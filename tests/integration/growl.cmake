@@ -1,13 +1,12 @@
 # The growl plugin in the real berrymq-hub: its GNTP forwarding queue across
 # a SIGKILL of the hub (history on) and an outage with the history off. The
-# GNTP server is tests/unit/growl_server.h.
+# GNTP server is tests/support/growl_server.h.
 if(TARGET berrymq-hub AND TARGET berrymq-cli)
   bmq_add_test(growl_restart
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_restart.c
       ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
     LIBS berrymq PkgConfig::GLIB PkgConfig::JSONC
-    TIMEOUT 300 LABELS integration plugins history)
-  target_include_directories(growl_restart PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+    TIMEOUT 300 LABELS growl history)
   target_compile_definitions(growl_restart PRIVATE
     BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"
     BMQ_HUB_BIN="$<TARGET_FILE:berrymq-hub>")

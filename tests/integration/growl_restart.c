@@ -49,19 +49,19 @@ static void notify(cli_h *h, const char *title)
     snprintf(kw, sizeof kw, "title=%s", title);
     cli_run r;
     int rc = cli_h_runv(h, &r, "twitter", "out:x", "-k", kw, NULL);
-    CHECK(rc == 0, "twitter %s: exit %d, stderr: %s", title, rc, r.err);
+    EXPECT_MSG(rc == 0, "twitter %s: exit %d, stderr: %s", title, rc, r.err);
     cli_run_free(&r);
 }
 
 static void kill_hub(cli_h *h)
 {
-    CHECK(h->hub_pid > 0, "no hub to kill");
+    EXPECT_MSG(h->hub_pid > 0, "no hub to kill");
     if (h->hub_pid <= 0)
         return;
     kill(h->hub_pid, SIGKILL);
     int st = 0;
     waitpid(h->hub_pid, &st, 0);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
+    EXPECT_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
     h->hub_pid = 0;
 }
 
@@ -116,7 +116,7 @@ static void test_outage_across_kill(cli_h *h)
     int port = free_port(SOCK_STREAM);
     write_config(h, port, true);
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         return;
     }
     for (int i = 0; i < 5; i++) {
@@ -125,37 +125,37 @@ static void test_outage_across_kill(cli_h *h)
         notify(h, t);
     }
     /* m0 is being retried, the other four wait. */
-    CHECK(wait_g_stat(h, "queued", 4, 30.0), "queued %lld, expected 4",
-          (long long)g_stat(h, "queued"));
+    EXPECT_MSG(wait_g_stat(h, "queued", 4, 30.0), "queued %lld, expected 4",
+               (long long)g_stat(h, "queued"));
     kill_hub(h);
 
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         return;
     }
     notify(h, "m5");
     srv s;
     srv_start_on(&s, MODE_OK, port);
-    CHECK(wait_notify(&s, 6, 90.0), "only %u notifications arrived", n_notify(&s));
-    CHECK(wait_g_stat(h, "sent", 6, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
+    EXPECT_MSG(wait_notify(&s, 6, 90.0), "only %u notifications arrived", n_notify(&s));
+    EXPECT_MSG(wait_g_stat(h, "sent", 6, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
     char *got = titles(&s);
-    CHECK(strcmp(got, "m0 m1 m2 m3 m4 m5") == 0, "the server showed: %s", got);
+    EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5") == 0, "the server showed: %s", got);
     g_free(got);
 
     /* A clean restart: nothing shown again. */
-    CHECK(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         srv_stop(&s);
         return;
     }
     notify(h, "m6");
-    CHECK(wait_notify(&s, 7, 60.0), "m6 never arrived");
-    CHECK(wait_g_stat(h, "sent", 1, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
+    EXPECT_MSG(wait_notify(&s, 7, 60.0), "m6 never arrived");
+    EXPECT_MSG(wait_g_stat(h, "sent", 1, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
     got = titles(&s);
-    CHECK(strcmp(got, "m0 m1 m2 m3 m4 m5 m6") == 0, "the server showed: %s", got);
+    EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5 m6") == 0, "the server showed: %s", got);
     g_free(got);
-    CHECK(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
     srv_stop(&s);
 }
 
@@ -164,7 +164,7 @@ static void test_outage_in_memory(cli_h *h)
     int port = free_port(SOCK_STREAM);
     write_config(h, port, false);
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         return;
     }
     for (int i = 0; i < 5; i++) {
@@ -173,18 +173,18 @@ static void test_outage_in_memory(cli_h *h)
         notify(h, t);
     }
     /* m0 is being retried, the other four wait. */
-    CHECK(wait_g_stat(h, "queued", 4, 30.0), "queued %lld, expected 4",
-          (long long)g_stat(h, "queued"));
+    EXPECT_MSG(wait_g_stat(h, "queued", 4, 30.0), "queued %lld, expected 4",
+               (long long)g_stat(h, "queued"));
     /* Several failed attempts (0.5 s, 1 s...): none gives a message up. */
-    CHECK(!wait_g_stat(h, "failed", 1, 2.5), "a notification was given up during the outage");
+    EXPECT_MSG(!wait_g_stat(h, "failed", 1, 2.5), "a notification was given up during the outage");
     srv s;
     srv_start_on(&s, MODE_OK, port);
-    CHECK(wait_notify(&s, 5, 90.0), "only %u notifications arrived", n_notify(&s));
-    CHECK(wait_g_stat(h, "sent", 5, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
+    EXPECT_MSG(wait_notify(&s, 5, 90.0), "only %u notifications arrived", n_notify(&s));
+    EXPECT_MSG(wait_g_stat(h, "sent", 5, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
     char *got = titles(&s);
-    CHECK(strcmp(got, "k0 k1 k2 k3 k4") == 0, "the server showed: %s", got);
+    EXPECT_MSG(strcmp(got, "k0 k1 k2 k3 k4") == 0, "the server showed: %s", got);
     g_free(got);
-    CHECK(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
     srv_stop(&s);
 }
 
@@ -199,7 +199,5 @@ int main(void)
     test_outage_across_kill(&h);
     test_outage_in_memory(&h);
     cli_h_cleanup(&h);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

@@ -14,7 +14,7 @@ static void send(hh_hub *h, const char *params)
     json_object *r = hh_call(h, "hub.twitter", params, &err);
     if (!r)
         fprintf(stderr, "hub.twitter %s: %s\n", params, err);
-    HH_CHECK(r && strcmp(json_object_get_string(r), "ok") == 0);
+    EXPECT(r && strcmp(json_object_get_string(r), "ok") == 0);
     json_object_put(r);
     g_free(err);
 }
@@ -25,7 +25,7 @@ static json_object *history(hh_hub *h, const char *params)
     json_object *r = hh_call(h, "hub.history", params, &err);
     if (!r)
         fprintf(stderr, "hub.history %s: %s\n", params, err);
-    HH_CHECK(json_object_is_type(r, json_type_array));
+    EXPECT(json_object_is_type(r, json_type_array));
     g_free(err);
     return r;
 }
@@ -46,7 +46,7 @@ static void check_ids(hh_hub *h, const char *params, const char *want)
     char *got = ids(r);
     if (strcmp(got, want) != 0)
         fprintf(stderr, "hub.history %s: got '%s', want '%s'\n", params, got, want);
-    HH_CHECK(strcmp(got, want) == 0);
+    EXPECT(strcmp(got, want) == 0);
     g_free(got);
     json_object_put(r);
 }
@@ -65,7 +65,7 @@ static void test_record_and_read(hh_env *env)
     send(h, "[\"build:start\", [\"proj\"], {\"n\": 1}]");
     /* Local identifiers are refused over RPC (and never stored). */
     char *lerr = NULL;
-    HH_CHECK(hh_call(h, "hub.twitter", "[\"_private:x\", [], {}]", &lerr) == NULL);
+    EXPECT(hh_call(h, "hub.twitter", "[\"_private:x\", [], {}]", &lerr) == NULL);
     g_free(lerr);
     send(h, "[\"build:done\", [\"proj\", 42], {\"ok\": true}]");
     send(h, "[\"mail@work:new\", [], {\"from\": \"a\"}]");
@@ -74,21 +74,21 @@ static void test_record_and_read(hh_env *env)
     /* The hub's own local messages (_hub:instances at start) are not
      * stored: only the four sent. */
     json_object *all = history(h, "[]");
-    HH_CHECK(json_object_array_length(all) == 4);
+    EXPECT(json_object_array_length(all) == 4);
     check_ids(h, "[\"_hub:*\"]", "");
     char *got = ids(all);
-    HH_CHECK(strcmp(got, "build:start build:done mail@work:new test:run") == 0);
+    EXPECT(strcmp(got, "build:start build:done mail@work:new test:run") == 0);
     g_free(got);
     /* Shape of one record. */
     json_object *rec = json_object_array_get_idx(all, 1);
-    HH_CHECK(strcmp(json_object_to_json_string_ext(json_object_object_get(rec, "args"),
-                                                   JSON_C_TO_STRING_PLAIN),
-                    "[\"proj\",42]") == 0);
-    HH_CHECK(strcmp(hh_str(rec, "kwargs.ok"), "true") == 0);
-    HH_CONTAINS(hh_str(rec, "origin"), "rpc 127.0.0.1");
+    EXPECT(strcmp(json_object_to_json_string_ext(json_object_object_get(rec, "args"),
+                                                 JSON_C_TO_STRING_PLAIN),
+                  "[\"proj\",42]") == 0);
+    EXPECT(strcmp(hh_str(rec, "kwargs.ok"), "true") == 0);
+    EXPECT_CONTAINS(hh_str(rec, "origin"), "rpc 127.0.0.1");
     const char *time = hh_str(rec, "time");
-    HH_CHECK(time && strlen(time) == 24 && time[10] == 'T' && time[23] == 'Z');
-    HH_CHECK(seq_of(all, 0) < seq_of(all, 1) && seq_of(all, 1) < seq_of(all, 2));
+    EXPECT(time && strlen(time) == 24 && time[10] == 'T' && time[23] == 'Z');
+    EXPECT(seq_of(all, 0) < seq_of(all, 1) && seq_of(all, 1) < seq_of(all, 2));
 
     /* Filters. */
     check_ids(h, "[\"build\"]", "build:start build:done");
@@ -118,36 +118,36 @@ static void test_record_and_read(hh_env *env)
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         char *err = NULL;
         json_object *r = hh_call(h, "hub.history", bad[i], &err);
-        HH_CHECK(r == NULL && err != NULL);
+        EXPECT(r == NULL && err != NULL);
         json_object_put(r);
         g_free(err);
     }
 
     /* Status. */
     json_object *st = hh_call(h, "hub.status", "[]", NULL);
-    HH_CHECK(strcmp(hh_str(st, "history.state"), "ok") == 0);
-    HH_CHECK(strcmp(hh_str(st, "history.messages"), "4") == 0);
-    HH_CONTAINS(hh_str(st, "history.path"), "/state/berrymq/history.db");
+    EXPECT(strcmp(hh_str(st, "history.state"), "ok") == 0);
+    EXPECT(strcmp(hh_str(st, "history.messages"), "4") == 0);
+    EXPECT_CONTAINS(hh_str(st, "history.path"), "/state/berrymq/history.db");
     json_object_put(st);
     int64_t last = seq_of(all, 3);
     json_object_put(all);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 
     /* A restart keeps everything; seqs go on. */
     char *db =
         g_build_filename(env->root, "home", ".local", "state", "berrymq", "history.db", NULL);
-    HH_CHECK(g_file_test(db, G_FILE_TEST_IS_REGULAR));
+    EXPECT(g_file_test(db, G_FILE_TEST_IS_REGULAR));
     g_free(db);
     h = hh_start(env, NULL, true);
     send(h, "[\"after:restart\"]");
     all = history(h, "[]");
     got = ids(all);
-    HH_CHECK(strcmp(got, "build:start build:done mail@work:new test:run after:restart") == 0);
+    EXPECT(strcmp(got, "build:start build:done mail@work:new test:run after:restart") == 0);
     g_free(got);
-    HH_CHECK(seq_of(all, 4) > last);
+    EXPECT(seq_of(all, 4) > last);
     json_object_put(all);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 }
 
@@ -158,13 +158,13 @@ static void test_off(hh_env *env)
     send(h, "[\"build:start\"]");
     char *err = NULL;
     json_object *r = hh_call(h, "hub.history", "[]", &err);
-    HH_CHECK(r == NULL);
-    HH_CONTAINS(err, "history is off");
+    EXPECT(r == NULL);
+    EXPECT_CONTAINS(err, "history is off");
     g_free(err);
     json_object *st = hh_call(h, "hub.status", "[]", NULL);
-    HH_CHECK(strcmp(hh_str(st, "history.state"), "off") == 0);
+    EXPECT(strcmp(hh_str(st, "history.state"), "off") == 0);
     json_object_put(st);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 }
 
@@ -180,10 +180,10 @@ static void test_bad_config(hh_env *env)
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         hh_write_config(env, cases[i][0]);
         hh_hub *h = hh_start(env, NULL, false);
-        HH_CHECK(hh_wait_exit(h, 10000) == 1);
+        EXPECT(hh_wait_exit(h, 10000) == 1);
         hh_finish_log(h);
         char *log = hh_log(h);
-        HH_CONTAINS(log, cases[i][1]);
+        EXPECT_CONTAINS(log, cases[i][1]);
         g_free(log);
         hh_free(h);
     }
@@ -196,7 +196,5 @@ int main(void)
     test_off(env);
     test_bad_config(env);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

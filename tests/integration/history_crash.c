@@ -113,7 +113,7 @@ static void crash_run(const char *sync)
     g_mutex_init(&f.lock);
     char *err = NULL;
     json_object *tok = hh_call(h, "connect_oneway", "[0]", &err);
-    HH_CHECK(json_object_is_type(tok, json_type_string));
+    EXPECT(json_object_is_type(tok, json_type_string));
     f.token = g_strdup(json_object_get_string(tok));
     json_object_put(tok);
     GThread *t = g_thread_new("flood", flood_main, &f);
@@ -124,7 +124,7 @@ static void crash_run(const char *sync)
     kill(h->pid, SIGKILL);
     g_thread_join(t);
     hh_wait_exit(h, 10000);
-    HH_CHECK(h->exited);
+    EXPECT(h->exited);
     hh_free(h);
 
     h = hh_start(env, NULL, true);
@@ -139,14 +139,14 @@ static void crash_run(const char *sync)
             missing++;
     printf("sync %s: %u acknowledged, %d stored after kill -9, %u acknowledged but missing\n", sync,
            g_hash_table_size(f.acked), total, missing);
-    HH_CHECK(g_hash_table_size(f.acked) >= 1000);
-    HH_CHECK(missing == 0);
+    EXPECT(g_hash_table_size(f.acked) >= 1000);
+    EXPECT(missing == 0);
     /* No duplicates from the restart either. */
-    HH_CHECK((unsigned)total == g_hash_table_size(have));
+    EXPECT((unsigned)total == g_hash_table_size(have));
     json_object *st = hh_call(h, "hub.status", "[]", NULL);
-    HH_CHECK(strcmp(hh_str(st, "history.state"), "ok") == 0);
+    EXPECT(strcmp(hh_str(st, "history.state"), "ok") == 0);
     json_object_put(st);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_hash_table_destroy(have);
     g_hash_table_destroy(f.acked);
@@ -220,7 +220,7 @@ static void seam(void)
     int rc = run_cli(h->listen, argv, &out);
     g_atomic_int_set(&s.stop, 1);
     g_thread_join(t);
-    HH_CHECK(rc == 0);
+    EXPECT(rc == 0);
     char **lines = g_strsplit(out ? out : "", "\n", -1);
     int n = 0;
     for (char **l = lines; *l && **l; l++, n++) {
@@ -228,14 +228,14 @@ static void seam(void)
         g_snprintf(want, sizeof want, "{\"id\":\"seam:%d\",\"args\":[%d],", n, n);
         if (!g_str_has_prefix(*l, want)) {
             fprintf(stderr, "line %d: %s (want %s...)\n", n, *l, want);
-            HH_CHECK(false);
+            EXPECT(false);
             break;
         }
     }
-    HH_CHECK(n == 600);
+    EXPECT(n == 600);
     g_strfreev(lines);
     g_free(out);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_free(s.listen);
     hh_env_free(env);
@@ -246,7 +246,5 @@ int main(void)
     crash_run("normal");
     crash_run("full");
     seam();
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -20,7 +20,7 @@ static void send(hh_hub *h, const char *id, int n)
     json_object *r = hh_call(h, "hub.twitter", params, &err);
     if (!r)
         fprintf(stderr, "hub.twitter %s: %s\n", params, err);
-    HH_CHECK(r && strcmp(json_object_get_string(r), "ok") == 0);
+    EXPECT(r && strcmp(json_object_get_string(r), "ok") == 0);
     json_object_put(r);
     g_free(err);
     g_free(params);
@@ -68,7 +68,7 @@ static void check_text(const char *got, const char *want)
 {
     if (strcmp(got, want) != 0)
         fprintf(stderr, "delivered:\n%s--- want:\n%s---\n", got, want);
-    HH_CHECK(strcmp(got, want) == 0);
+    EXPECT(strcmp(got, want) == 0);
 }
 
 static void test_durable(hh_env *env)
@@ -76,19 +76,19 @@ static void test_durable(hh_env *env)
     char *out = g_build_filename(env->root, "out-durable.txt", NULL);
     write_config(env, out, false, NULL);
     hh_hub *h = hh_start(env, NULL, true);
-    HH_CHECK(hh_wait_state(h, "fwd", "running", 10000));
+    EXPECT(hh_wait_state(h, "fwd", "running", 10000));
     for (int i = 1; i <= 5; i++) {
         send(h, "job:run", i);
         send(h, "other:run", i); /* not the forwarder's */
     }
     json_object *inst = hh_instance(h, "fwd");
-    HH_CHECK(strcmp(hh_str(inst, "status.status.history"), "true") == 0);
+    EXPECT(strcmp(hh_str(inst, "status.status.history"), "true") == 0);
     json_object_put(inst);
     kill(h->pid, SIGKILL);
     hh_wait_exit(h, 10000);
     hh_free(h);
     char *text = read_out(out);
-    HH_CHECK(count_lines(text) == 0);
+    EXPECT(count_lines(text) == 0);
     g_free(text);
 
     /* The destination is back: the backlog first, in order, then live. */
@@ -99,32 +99,32 @@ static void test_durable(hh_env *env)
     g_free(text);
     send(h, "job:run", 6);
     text = wait_lines(out, 6);
-    HH_CHECK(count_lines(text) == 6);
-    HH_CONTAINS(text, "job:run [5]\njob:run [6]\n");
+    EXPECT(count_lines(text) == 6);
+    EXPECT_CONTAINS(text, "job:run [5]\njob:run [6]\n");
     g_free(text);
     inst = hh_instance(h, "fwd");
-    HH_CHECK(strcmp(hh_str(inst, "status.status.replayed"), "5") == 0);
-    HH_CHECK(strcmp(hh_str(inst, "status.status.live"), "1") == 0);
+    EXPECT(strcmp(hh_str(inst, "status.status.replayed"), "5") == 0);
+    EXPECT(strcmp(hh_str(inst, "status.status.live"), "1") == 0);
     json_object_put(inst);
     /* The saved position is visible in the status. */
     json_object *st = hh_call(h, "hub.status", "[]", NULL);
-    HH_CHECK(hh_str(st, "history.cursors.fwd/out") != NULL);
+    EXPECT(hh_str(st, "history.cursors.fwd/out") != NULL);
     json_object_put(st);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 
     /* After a clean stop every delivery was acked: nothing comes twice. */
     h = hh_start(env, NULL, true);
-    HH_CHECK(hh_wait_state(h, "fwd", "running", 10000));
+    EXPECT(hh_wait_state(h, "fwd", "running", 10000));
     send(h, "job:run", 7);
     text = wait_lines(out, 7);
     check_text(text, "job:run [1]\njob:run [2]\njob:run [3]\njob:run [4]\njob:run [5]\n"
                      "job:run [6]\njob:run [7]\n");
     g_free(text);
     inst = hh_instance(h, "fwd");
-    HH_CHECK(strcmp(hh_str(inst, "status.status.replayed"), "0") == 0);
+    EXPECT(strcmp(hh_str(inst, "status.status.replayed"), "0") == 0);
     json_object_put(inst);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_free(out);
 }
@@ -136,7 +136,7 @@ static void test_new_cursor(hh_env *env)
     hh_write_config(env, "{\"plugins\": []}");
     hh_hub *h = hh_start(env, NULL, true);
     send(h, "job:old", 1);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     char *cfg = g_strdup_printf("{\"plugins\": [{\"plugin\": \"cursorplug\", \"id\": \"late\", "
                                 "\"config\": {\"out\": \"%s\"}}]}",
@@ -144,12 +144,12 @@ static void test_new_cursor(hh_env *env)
     hh_write_config(env, cfg);
     g_free(cfg);
     h = hh_start(env, NULL, true);
-    HH_CHECK(hh_wait_state(h, "late", "running", 10000));
+    EXPECT(hh_wait_state(h, "late", "running", 10000));
     send(h, "job:new", 2);
     char *text = wait_lines(out, 1);
     check_text(text, "job:new [2]\n");
     g_free(text);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_free(out);
 }
@@ -159,16 +159,16 @@ static void test_no_history(hh_env *env)
     char *out = g_build_filename(env->root, "out-off.txt", NULL);
     write_config(env, out, true, ", \"history\": false");
     hh_hub *h = hh_start(env, NULL, true);
-    HH_CHECK(hh_wait_state(h, "fwd", "running", 10000));
+    EXPECT(hh_wait_state(h, "fwd", "running", 10000));
     json_object *inst = hh_instance(h, "fwd");
-    HH_CHECK(strcmp(hh_str(inst, "status.status.history"), "false") == 0);
-    HH_CONTAINS(hh_str(inst, "status.status.error"), "no history");
+    EXPECT(strcmp(hh_str(inst, "status.status.history"), "false") == 0);
+    EXPECT_CONTAINS(hh_str(inst, "status.status.error"), "no history");
     json_object_put(inst);
     send(h, "job:run", 1);
     char *text = wait_lines(out, 1);
     check_text(text, "job:run [1]\n");
     g_free(text);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_free(out);
 }
@@ -180,7 +180,5 @@ int main(void)
     test_new_cursor(env);
     test_no_history(env);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

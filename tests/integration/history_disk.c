@@ -36,7 +36,7 @@ int main(void)
     atexit(cleanup);
     hh_hub *h = hh_start(env, NULL, true);
     json_object *tok = hh_call(h, "connect_via_queue", "[\"disk:*\", 60]", NULL);
-    HH_CHECK(json_object_is_type(tok, json_type_string));
+    EXPECT(json_object_is_type(tok, json_type_string));
 
     /* Fill it: every batch is still answered "ok" (checked by hist_flood). */
     int sent = 0;
@@ -50,13 +50,13 @@ int main(void)
             break;
     }
     printf("history full after %d messages of ~2 KB on a 256 KiB tmpfs\n", sent);
-    HH_CHECK(strcmp(state, "error") == 0);
+    EXPECT(strcmp(state, "error") == 0);
     g_free(state);
     char *err = hist_status_str(h, "error");
-    HH_CONTAINS(err, "full");
+    EXPECT_CONTAINS(err, "full");
     g_free(err);
-    HH_CHECK(hh_wait_log(h, "history: cannot write", 2000));
-    HH_CHECK(hist_status_int(h, "failed") > 0);
+    EXPECT(hh_wait_log(h, "history: cannot write", 2000));
+    EXPECT(hist_status_int(h, "failed") > 0);
     /* Delivered all the same: the queue has the last message sent. */
     char *p = g_strdup_printf("[\"%s\"]", json_object_get_string(tok));
     json_object *last = NULL, *m;
@@ -66,27 +66,25 @@ int main(void)
     }
     json_object_put(m);
     char *want = g_strdup_printf("disk:%d", sent - 1);
-    HH_CHECK(last && strcmp(json_object_get_string(json_object_array_get_idx(last, 0)), want) == 0);
+    EXPECT(last && strcmp(json_object_get_string(json_object_array_get_idx(last, 0)), want) == 0);
     g_free(want);
     json_object_put(last);
     g_free(p);
     json_object_put(tok);
 
     /* Space again: the next writes succeed and the state is "ok". */
-    HH_CHECK(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=16m") == 0);
+    EXPECT(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, "size=16m") == 0);
     hist_flood(h, "again", 0, 10, 0);
     state = hist_status_str(h, "state");
-    HH_CHECK(strcmp(state, "ok") == 0);
+    EXPECT(strcmp(state, "ok") == 0);
     g_free(state);
-    HH_CHECK(hh_wait_log(h, "history: writing again", 2000));
+    EXPECT(hh_wait_log(h, "history: writing again", 2000));
     json_object *r = hist_query(h, "[\"again\", 0]");
-    HH_CHECK(json_object_array_length(r) == 10);
+    EXPECT(json_object_array_length(r) == 10);
     json_object_put(r);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     cleanup();
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -29,20 +29,20 @@ static void test_count(hh_env *env)
     hh_write_config(env, "{\"plugins\": [], \"history\": {\"max_messages\": 100}}");
     hh_hub *h = hh_start(env, NULL, true);
     hist_flood(h, "count", 0, 350, 10);
-    HH_CHECK(hist_wait_at_most(h, "messages", 100, 10000));
+    EXPECT(hist_wait_at_most(h, "messages", 100, 10000));
     int first, last, n;
     range(h, "count", &first, &last, &n);
-    HH_CHECK(n == 100 && first == 250 && last == 349);
+    EXPECT(n == 100 && first == 250 && last == 349);
 
     /* A higher limit on reload keeps more from now on. */
     hh_write_config(env, "{\"plugins\": [], \"history\": {\"max_messages\": 300}}");
     kill(h->pid, SIGHUP);
-    HH_CHECK(hh_wait_log(h, "reloaded", 5000));
+    EXPECT(hh_wait_log(h, "reloaded", 5000));
     hist_flood(h, "count", 350, 400, 10);
-    HH_CHECK(hist_wait_at_most(h, "messages", 300, 10000));
+    EXPECT(hist_wait_at_most(h, "messages", 300, 10000));
     range(h, "count", &first, &last, &n);
-    HH_CHECK(n == 300 && first == 450 && last == 749);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(n == 300 && first == 450 && last == 749);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 }
 
@@ -53,15 +53,15 @@ static void test_age(hh_env *env)
     hist_flood(h, "age", 0, 50, 10);
     int first, last, n;
     range(h, "age", &first, &last, &n);
-    HH_CHECK(n == 50);
+    EXPECT(n == 50);
     /* Removed once a second old, without any new traffic to trigger it. */
-    HH_CHECK(hist_wait_at_most(h, "messages", 0, 10000));
+    EXPECT(hist_wait_at_most(h, "messages", 0, 10000));
     range(h, "age", &first, &last, &n);
-    HH_CHECK(n == 0);
+    EXPECT(n == 0);
     hist_flood(h, "age", 50, 1, 10);
     range(h, "age", &first, &last, &n);
-    HH_CHECK(n == 1 && first == 50);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(n == 1 && first == 50);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 }
 
@@ -70,22 +70,22 @@ static void test_bytes(hh_env *env)
     hh_write_config(env, "{\"plugins\": [], \"history\": {\"max_bytes\": \"256KiB\"}}");
     hh_hub *h = hh_start(env, NULL, true);
     hist_flood(h, "bytes", 0, 3000, 500); /* about 1.6 MB of messages */
-    HH_CHECK(hist_wait_at_most(h, "bytes", 256 * 1024, 10000));
+    EXPECT(hist_wait_at_most(h, "bytes", 256 * 1024, 10000));
     int first, last, n;
     range(h, "bytes", &first, &last, &n);
     printf("max_bytes 256KiB: %d of 3000 messages kept, %" G_GINT64_FORMAT " bytes in use\n", n,
            hist_status_int(h, "bytes"));
-    HH_CHECK(n > 50 && n < 3000 && last == 2999 && first == 3000 - n);
+    EXPECT(n > 50 && n < 3000 && last == 2999 && first == 3000 - n);
     /* The file stops growing: freed pages are reused. */
     char *db = hist_db_path(env);
     GStatBuf before, after;
-    HH_CHECK(g_stat(db, &before) == 0);
+    EXPECT(g_stat(db, &before) == 0);
     hist_flood(h, "bytes", 3000, 3000, 500);
-    HH_CHECK(hist_wait_at_most(h, "bytes", 256 * 1024, 10000));
-    HH_CHECK(g_stat(db, &after) == 0);
-    HH_CHECK(after.st_size <= before.st_size + 256 * 1024);
+    EXPECT(hist_wait_at_most(h, "bytes", 256 * 1024, 10000));
+    EXPECT(g_stat(db, &after) == 0);
+    EXPECT(after.st_size <= before.st_size + 256 * 1024);
     g_free(db);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 }
 
@@ -96,7 +96,5 @@ int main(void)
     test_age(env);
     test_bytes(env);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -18,4 +18,5 @@ add_test(NAME hub_plugin_template
   COMMAND ${BMQ_SH} ${CMAKE_CURRENT_LIST_DIR}/hub_template.sh ${CMAKE_BINARY_DIR}
     ${CMAKE_SOURCE_DIR}/sdk/examples/plugin-template ${CMAKE_COMMAND} ${CMAKE_C_COMPILER})
 set_tests_properties(hub_plugin_template PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
-  LABELS "integration;hub" ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+  ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+bmq_test_labels(hub_plugin_template hub)

@@ -67,7 +67,7 @@ int main(void)
     char *src = g_build_filename(g_getenv("BMQ_SOURCE_DIR"), "tests", "integration",
                                  "hub_browser_page.html", NULL);
     char *text = NULL;
-    HH_CHECK(g_file_get_contents(src, &text, NULL, NULL));
+    EXPECT(g_file_get_contents(src, &text, NULL, NULL));
     char **parts = g_strsplit(text ? text : "", "HUBPORT", -1);
     char *page = g_strjoinv(hub_port, parts);
     char *index = g_build_filename(page_dir, "index.html", NULL);
@@ -77,11 +77,11 @@ int main(void)
     const char *web_argv[] = {python,      "-m",          "http.server", web_port_s, "--bind",
                               "127.0.0.1", "--directory", page_dir,      NULL};
     GPid web = 0;
-    HH_CHECK(g_spawn_async(NULL, (char **)web_argv, NULL,
-                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
-                               G_SPAWN_STDERR_TO_DEV_NULL,
-                           NULL, NULL, &web, NULL));
-    HH_CHECK(wait_port(web_port));
+    EXPECT(g_spawn_async(NULL, (char **)web_argv, NULL,
+                         G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                             G_SPAWN_STDERR_TO_DEV_NULL,
+                         NULL, NULL, &web, NULL));
+    EXPECT(wait_port(web_port));
 
     char *url = g_strdup_printf("http://127.0.0.1:%u/index.html", web_port);
     char *profile = g_build_filename(env->root, "chromium", NULL);
@@ -101,11 +101,11 @@ int main(void)
     cenv = g_environ_setenv(cenv, "HOME", home, TRUE);
     char *dom = NULL, *cerr = NULL;
     int status = -1;
-    HH_CHECK(
+    EXPECT(
         g_spawn_sync(NULL, (char **)chrome_argv, cenv, 0, NULL, NULL, &dom, &cerr, &status, NULL));
     /* The script ran to its end: every attempt was made. */
-    HH_CONTAINS(dom, "finished:nocors,notype,load");
-    if (hh_failures)
+    EXPECT_CONTAINS(dom, "finished:nocors,notype,load");
+    if (check_failures)
         fprintf(stderr, "chromium stderr:\n%s\n", cerr ? cerr : "");
 
     /* Nothing arrived, nothing was loaded; the four attempts were refused. */
@@ -119,19 +119,19 @@ int main(void)
             break;
         g_usleep(10000);
     }
-    HH_CHECK(n && atoi(n) >= 4);
+    EXPECT(n && atoi(n) >= 4);
     json_object_put(s);
     json_object *sink = hh_instance(h, "sink");
     const char *rec = sink ? hh_str(sink, "status.status.received") : NULL;
-    HH_CHECK(rec && atoi(rec) == 0);
+    EXPECT(rec && atoi(rec) == 0);
     json_object_put(sink);
     json_object *evil = hh_instance(h, "evil");
-    HH_CHECK(evil == NULL);
+    EXPECT(evil == NULL);
     json_object_put(evil);
 
     kill(web, SIGTERM);
     waitpid(web, NULL, 0);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_strfreev(cenv);
     g_strfreev(parts);
@@ -150,7 +150,5 @@ int main(void)
     g_free(python);
     g_free(chromium);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -46,11 +46,11 @@ static void test_bad_configs(hh_env *env)
         char *log = hh_log(h);
         if (rc != 1)
             fprintf(stderr, "config %s: exit %d\n", bad_cases[i].config, rc);
-        HH_CHECK(rc == 1);
+        EXPECT(rc == 1);
         char *expect = g_strdup_printf("berrymq-hub: %s%s", env->config_file, bad_cases[i].expect);
-        HH_CONTAINS(log, expect);
+        EXPECT_CONTAINS(log, expect);
         /* One line, nothing else. */
-        HH_CHECK(strchr(log, '\n') == log + strlen(log) - 1);
+        EXPECT(strchr(log, '\n') == log + strlen(log) - 1);
         g_free(expect);
         g_free(log);
         hh_free(h);
@@ -62,10 +62,10 @@ static void test_second_instance(hh_env *env)
     hh_write_config(env, "{\"plugins\": []}");
     hh_hub *first = hh_start(env, NULL, true);
     hh_hub *second = hh_start(env, NULL, false);
-    HH_CHECK(hh_wait_exit(second, 10000) == 1);
+    EXPECT(hh_wait_exit(second, 10000) == 1);
     char *expect = g_strdup_printf("berrymq-hub: already running (pid %d, listening on %s)",
                                    (int)first->pid, first->listen);
-    HH_CHECK(hh_wait_log(second, expect, 2000));
+    EXPECT(hh_wait_log(second, expect, 2000));
     if (!hh_wait_log(second, expect, 0)) {
         char *l = hh_log(second);
         fprintf(stderr, "second hub said: %s\n", l);
@@ -75,13 +75,13 @@ static void test_second_instance(hh_env *env)
     hh_free(second);
     /* The first one is unaffected. */
     json_object *st = hh_call(first, "hub.status", "[]", NULL);
-    HH_CHECK(st != NULL);
+    EXPECT(st != NULL);
     json_object_put(st);
-    HH_CHECK(hh_stop(first) == 0);
+    EXPECT(hh_stop(first) == 0);
     hh_free(first);
     /* After a clean stop a new hub starts. */
     hh_hub *again = hh_start(env, NULL, true);
-    HH_CHECK(hh_stop(again) == 0);
+    EXPECT(hh_stop(again) == 0);
     hh_free(again);
 }
 
@@ -89,22 +89,22 @@ static void test_options(hh_env *env)
 {
     const char *bad[] = {"--bogus", NULL};
     hh_hub *h = hh_start(env, bad, false);
-    HH_CHECK(hh_wait_exit(h, 10000) == 1);
-    HH_CHECK(hh_wait_log(h, "Unknown option --bogus", 2000));
+    EXPECT(hh_wait_exit(h, 10000) == 1);
+    EXPECT(hh_wait_log(h, "Unknown option --bogus", 2000));
     hh_free(h);
     const char *listen[] = {"--listen", "nonsense", NULL};
     h = hh_start(env, listen, false);
-    HH_CHECK(hh_wait_exit(h, 10000) == 1);
-    HH_CHECK(hh_wait_log(h, "--listen: 'nonsense' is not HOST:PORT", 2000));
+    EXPECT(hh_wait_exit(h, 10000) == 1);
+    EXPECT(hh_wait_log(h, "--listen: 'nonsense' is not HOST:PORT", 2000));
     hh_free(h);
     const char *missing[] = {"--config", "/nonexistent/hub.json", NULL};
     h = hh_start(env, missing, false);
-    HH_CHECK(hh_wait_exit(h, 10000) == 1);
-    HH_CHECK(hh_wait_log(h, "/nonexistent/hub.json: cannot read", 2000));
+    EXPECT(hh_wait_exit(h, 10000) == 1);
+    EXPECT(hh_wait_log(h, "/nonexistent/hub.json: cannot read", 2000));
     hh_free(h);
     const char *ver[] = {"--version", NULL};
     h = hh_start(env, ver, false);
-    HH_CHECK(hh_wait_exit(h, 10000) == 0);
+    EXPECT(hh_wait_exit(h, 10000) == 0);
     hh_free(h);
 }
 
@@ -115,17 +115,17 @@ static void test_defaults(hh_env *env)
     g_unlink(env->config_file);
     hh_hub *h = hh_start(env, NULL, true);
     json_object *st = hh_call(h, "hub.status", "[]", NULL);
-    HH_CHECK(st != NULL);
+    EXPECT(st != NULL);
     json_object *cfg = NULL;
-    HH_CHECK(st && json_object_object_get_ex(st, "config", &cfg) && cfg == NULL);
+    EXPECT(st && json_object_object_get_ex(st, "config", &cfg) && cfg == NULL);
     json_object_put(st);
     char *s = hh_state(h, "tray");
-    HH_CHECK(strcmp(s, "disabled") == 0);
+    EXPECT(strcmp(s, "disabled") == 0);
     g_free(s);
     json_object *n = hh_instance(h, "notify");
-    HH_CHECK(n != NULL);
+    EXPECT(n != NULL);
     json_object_put(n);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 }
 
@@ -137,7 +137,7 @@ static void test_journal(hh_env *env)
     char *log = g_build_filename(env->root, "journal-stream.txt", NULL);
     g_file_set_contents(log, "", 0, NULL);
     struct stat st;
-    HH_CHECK(stat(log, &st) == 0);
+    EXPECT(stat(log, &st) == 0);
     char *js =
         g_strdup_printf("%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
     char *hub = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "hub", "berrymq-hub", NULL);
@@ -154,8 +154,8 @@ static void test_journal(hh_env *env)
     envp = g_environ_setenv(envp, "XDG_RUNTIME_DIR", run, TRUE);
     const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     GPid pid;
-    HH_CHECK(g_spawn_async(NULL, (char **)argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-                           NULL));
+    EXPECT(g_spawn_async(NULL, (char **)argv, envp, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                         NULL));
     char *text = NULL;
     for (int i = 0; i < 1000; i++) {
         g_free(text);
@@ -168,13 +168,13 @@ static void test_journal(hh_env *env)
     int status = 0;
     waitpid(pid, &status, 0);
     g_spawn_close_pid(pid);
-    HH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     g_free(text);
     g_file_get_contents(log, &text, NULL, NULL);
-    HH_CONTAINS(text, "<6>berrymq-hub 0.1.0 listening on 127.0.0.1:");
-    HH_CONTAINS(text, "<3>instance 'failplug': create failed: failplug refuses to start");
-    HH_CONTAINS(text, "<7>loaded plugin 'failplug'");
-    HH_CHECK(text && !strstr(text, "berrymq-hub: info:"));
+    EXPECT_CONTAINS(text, "<6>berrymq-hub 0.1.0 listening on 127.0.0.1:");
+    EXPECT_CONTAINS(text, "<3>instance 'failplug': create failed: failplug refuses to start");
+    EXPECT_CONTAINS(text, "<7>loaded plugin 'failplug'");
+    EXPECT(text && !strstr(text, "berrymq-hub: info:"));
     g_free(text);
     g_strfreev(envp);
     g_free(home);
@@ -195,7 +195,5 @@ int main(void)
     test_defaults(env);
     test_journal(env);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -69,7 +69,7 @@ static char *run_until_death(hh_env *e, int *wstatus, const char *trigger)
         json_object_put(r);
     }
     hh_wait_exit(h, 20000);
-    HH_CHECK(h->exited);
+    EXPECT(h->exited);
     *wstatus = h->status;
     hh_finish_log(h);
     char *log = hh_log(h);
@@ -86,42 +86,43 @@ static void test_crash_in_follower(void)
                        "{\"plugin\": \"testplug\", \"id\": \"calm\"}]}");
     int ws = 0;
     char *log = run_until_death(e, &ws, "[\"boom:go\"]");
-    HH_CHECK(WIFSIGNALED(ws) || (WIFEXITED(ws) && WEXITSTATUS(ws) != 0));
-    HH_CONTAINS(log, "instance 'boom' (plugin faultplug) crashed the hub: SIGSEGV (in follower)");
-    HH_CHECK(has_marker(e, "boom"));
+    EXPECT(WIFSIGNALED(ws) || (WIFEXITED(ws) && WEXITSTATUS(ws) != 0));
+    EXPECT_CONTAINS(log,
+                    "instance 'boom' (plugin faultplug) crashed the hub: SIGSEGV (in follower)");
+    EXPECT(has_marker(e, "boom"));
     g_free(log);
 
     /* Next start: only boom stays down, with the reason and the way out. */
     hh_hub *h = hh_start(e, NULL, true);
-    HH_CHECK(hh_wait_state(h, "calm", "running", 5000));
-    HH_CHECK(hh_wait_state(h, "boom", "failed", 5000));
+    EXPECT(hh_wait_state(h, "calm", "running", 5000));
+    EXPECT(hh_wait_state(h, "boom", "failed", 5000));
     char *why = instance_error(h, "boom");
-    HH_CONTAINS(why, "crashed the hub at ");
-    HH_CONTAINS(why, "(SIGSEGV in follower); `berrymq plugin enable boom` to retry");
+    EXPECT_CONTAINS(why, "crashed the hub at ");
+    EXPECT_CONTAINS(why, "(SIGSEGV in follower); `berrymq plugin enable boom` to retry");
     g_free(why);
-    HH_CHECK(hh_wait_log(h, "instance 'boom' not started: crashed the hub at", 2000));
+    EXPECT(hh_wait_log(h, "instance 'boom' not started: crashed the hub at", 2000));
 
     /* A reload does not bring it back either. */
     json_object *r = hh_call(h, "hub.reload", "[]", NULL);
     json_object_put(r);
-    HH_CHECK(hh_wait_state(h, "boom", "failed", 5000));
+    EXPECT(hh_wait_state(h, "boom", "failed", 5000));
 
     /* The user retries: the record goes, the instance runs. */
     char *err = NULL;
     int rc = cli(h, &err, "plugin", "enable", "boom");
-    HH_CHECK(rc == 0);
+    EXPECT(rc == 0);
     if (rc != 0)
         fprintf(stderr, "berrymq plugin enable: %d %s\n", rc, err);
     g_free(err);
-    HH_CHECK(hh_wait_state(h, "boom", "running", 5000));
-    HH_CHECK(!has_marker(e, "boom"));
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_wait_state(h, "boom", "running", 5000));
+    EXPECT(!has_marker(e, "boom"));
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
 
     /* And it starts normally from then on. */
     h = hh_start(e, NULL, true);
-    HH_CHECK(hh_wait_state(h, "boom", "running", 5000));
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_wait_state(h, "boom", "running", 5000));
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
 }
@@ -141,23 +142,23 @@ static void test_crash_in_create(const char *how, const char *sig)
     g_free(cfg);
     int ws = 0;
     char *log = run_until_death(e, &ws, NULL);
-    HH_CHECK(!WIFEXITED(ws) || WEXITSTATUS(ws) != 0);
+    EXPECT(!WIFEXITED(ws) || WEXITSTATUS(ws) != 0);
     char *line =
         g_strdup_printf("instance 'bad' (plugin faultplug) crashed the hub: %s (in create)", sig);
-    HH_CONTAINS(log, line);
+    EXPECT_CONTAINS(log, line);
     g_free(line);
     g_free(log);
 
     hh_hub *h = hh_start(e, NULL, true);
-    HH_CHECK(hh_wait_state(h, "first", "running", 5000));
-    HH_CHECK(hh_wait_state(h, "last", "running", 5000));
-    HH_CHECK(hh_wait_state(h, "bad", "failed", 5000));
+    EXPECT(hh_wait_state(h, "first", "running", 5000));
+    EXPECT(hh_wait_state(h, "last", "running", 5000));
+    EXPECT(hh_wait_state(h, "bad", "failed", 5000));
     char *why = instance_error(h, "bad");
     char *want = g_strdup_printf("(%s in create); `berrymq plugin enable bad` to retry", sig);
-    HH_CONTAINS(why, want);
+    EXPECT_CONTAINS(why, want);
     g_free(want);
     g_free(why);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
 }
@@ -169,8 +170,9 @@ static void test_crash_in_timeout(void)
                        " \"config\": {\"crash\": \"timeout\"}}]}");
     int ws = 0;
     char *log = run_until_death(e, &ws, NULL);
-    HH_CONTAINS(log, "instance 'tick' (plugin faultplug) crashed the hub: SIGSEGV (in timeout)");
-    HH_CHECK(has_marker(e, "tick"));
+    EXPECT_CONTAINS(log,
+                    "instance 'tick' (plugin faultplug) crashed the hub: SIGSEGV (in timeout)");
+    EXPECT(has_marker(e, "tick"));
     g_free(log);
     hh_env_free(e);
 }
@@ -182,12 +184,12 @@ static void test_exit_in_follower(void)
                        " \"config\": {\"exit\": \"follower\"}}]}");
     int ws = 0;
     char *log = run_until_death(e, &ws, "[\"quitter:go\"]");
-    HH_CONTAINS(log, "instance 'quitter' (plugin faultplug) called exit() in follower");
+    EXPECT_CONTAINS(log, "instance 'quitter' (plugin faultplug) called exit() in follower");
     g_free(log);
     hh_hub *h = hh_start(e, NULL, true);
-    HH_CHECK(hh_wait_state(h, "quitter", "failed", 5000));
+    EXPECT(hh_wait_state(h, "quitter", "failed", 5000));
     char *why = instance_error(h, "quitter");
-    HH_CONTAINS(why, "stopped the hub with exit() at ");
+    EXPECT_CONTAINS(why, "stopped the hub with exit() at ");
     g_free(why);
     hh_stop(h);
     hh_free(h);
@@ -213,25 +215,25 @@ static void test_hang_in_create(void)
                        " \"config\": {\"hang\": \"create\"}},"
                        "{\"plugin\": \"testplug\", \"id\": \"last\"}]}");
     hh_hub *h = hh_start(e, NULL, false);
-    HH_CHECK(hh_wait_log(h,
-                         "instance 'slow' (plugin faultplug) did not return from create "
-                         "within 10 s; restarting the hub without it",
-                         40000));
-    HH_CHECK(hh_wait_log(h, "instance 'slow' not started: did not return from create", 20000));
+    EXPECT(hh_wait_log(h,
+                       "instance 'slow' (plugin faultplug) did not return from create "
+                       "within 10 s; restarting the hub without it",
+                       40000));
+    EXPECT(hh_wait_log(h, "instance 'slow' not started: did not return from create", 20000));
     char *log = hh_log(h);
     char *again = g_strdup_printf("listening on %s ", h->listen);
-    HH_CHECK(count(log, again) == 2);
+    EXPECT(count(log, again) == 2);
     g_free(again);
     g_free(log);
     h->rpc = bmq_rpc_client_new(h->listen, NULL);
-    HH_CHECK(hh_wait_state(h, "first", "running", 10000));
-    HH_CHECK(hh_wait_state(h, "last", "running", 10000));
-    HH_CHECK(hh_wait_state(h, "slow", "failed", 10000));
+    EXPECT(hh_wait_state(h, "first", "running", 10000));
+    EXPECT(hh_wait_state(h, "last", "running", 10000));
+    EXPECT(hh_wait_state(h, "slow", "failed", 10000));
     char *why = instance_error(h, "slow");
-    HH_CONTAINS(why, "did not return from create within 10 s at ");
-    HH_CONTAINS(why, "`berrymq plugin enable slow` to retry");
+    EXPECT_CONTAINS(why, "did not return from create within 10 s at ");
+    EXPECT_CONTAINS(why, "`berrymq plugin enable slow` to retry");
     g_free(why);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
 }
@@ -248,25 +250,25 @@ static void test_hang_in_load(void)
     hh_write_config(e, cfg);
     g_free(cfg);
     hh_hub *h = hh_start(e, NULL, false);
-    HH_CHECK(hh_wait_log(h, "hangload: loading", 20000));
+    EXPECT(hh_wait_log(h, "hangload: loading", 20000));
     kill(h->pid, SIGTERM);
     hh_wait_exit(h, 20000);
-    HH_CHECK(h->exited);
+    EXPECT(h->exited);
     hh_finish_log(h);
     char *log = hh_log(h);
-    HH_CONTAINS(log, "stop requested: instance 'stuck' (plugin ");
-    HH_CONTAINS(log, "hangload.so) is still in load; exiting without cleanup");
+    EXPECT_CONTAINS(log, "stop requested: instance 'stuck' (plugin ");
+    EXPECT_CONTAINS(log, "hangload.so) is still in load; exiting without cleanup");
     g_free(log);
     hh_free(h);
 
     h = hh_start(e, NULL, false);
-    HH_CHECK(hh_wait_log(h, "did not return from load within 10 s; restarting the hub without it",
-                         40000));
-    HH_CHECK(hh_wait_log(h, "instance 'stuck' not started: did not return from load", 20000));
+    EXPECT(hh_wait_log(h, "did not return from load within 10 s; restarting the hub without it",
+                       40000));
+    EXPECT(hh_wait_log(h, "instance 'stuck' not started: did not return from load", 20000));
     h->rpc = bmq_rpc_client_new(h->listen, NULL);
-    HH_CHECK(hh_wait_state(h, "first", "running", 10000));
-    HH_CHECK(hh_wait_state(h, "stuck", "failed", 10000));
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_wait_state(h, "first", "running", 10000));
+    EXPECT(hh_wait_state(h, "stuck", "failed", 10000));
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
 }
@@ -316,7 +318,7 @@ static void reconnect_after_restart(hh_hub *h, int nth)
         g_usleep(50000);
         log = hh_log(h);
     } while (count(log, again) < nth && g_get_monotonic_time() < until);
-    HH_CHECK(count(log, again) == nth);
+    EXPECT(count(log, again) == nth);
     g_free(log);
     g_free(again);
     bmq_rpc_client_free(h->rpc);
@@ -334,7 +336,7 @@ static void test_hang_at_runtime(void)
     char *hang_dir = g_build_filename(e->plugin_dir, "hang", NULL);
     const char *extra[] = {"--plugin-dir", hang_dir, NULL};
     hh_hub *h = hh_start(e, extra, true); /* with its RPC client */
-    HH_CHECK(status_wait(h, "first", "running", 10000));
+    EXPECT(status_wait(h, "first", "running", 10000));
     static const struct {
         const char *params, *id, *plugin, *what;
     } cases[] = {
@@ -344,33 +346,33 @@ static void test_hang_at_runtime(void)
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         char *err = NULL;
         json_object *r = hh_call(h, "hub.load", cases[i].params, &err);
-        HH_CHECK(r == NULL); /* no answer: the hub restarted under the call */
+        EXPECT(r == NULL); /* no answer: the hub restarted under the call */
         json_object_put(r);
         g_free(err);
         char *line = g_strdup_printf("instance '%s' (plugin %s) did not return from %s within "
                                      "10 s; restarting the hub without it",
                                      cases[i].id, cases[i].plugin, cases[i].what);
-        HH_CHECK(hh_wait_log(h, line, 40000));
+        EXPECT(hh_wait_log(h, line, 40000));
         g_free(line);
         reconnect_after_restart(h, (int)i + 2);
-        HH_CHECK(status_wait(h, "first", "running", 10000));
+        EXPECT(status_wait(h, "first", "running", 10000));
         /* a run-time instance is not in hub.json */
-        HH_CHECK(status_wait(h, cases[i].id, "", 1000));
+        EXPECT(status_wait(h, cases[i].id, "", 1000));
         /* loading that id again is the retry */
         char *retry = g_strdup_printf("[\"testplug\", \"%s\"]", cases[i].id);
         json_object *r2 = hh_call(h, "hub.load", retry, &err);
-        HH_CHECK(r2 != NULL);
+        EXPECT(r2 != NULL);
         if (!r2)
             fprintf(stderr, "hub.load again: %s\n", err ? err : "?");
         json_object_put(r2);
         g_free(err);
         g_free(retry);
-        HH_CHECK(status_wait(h, cases[i].id, "running", 5000));
+        EXPECT(status_wait(h, cases[i].id, "running", 5000));
         char *unload = g_strdup_printf("[\"%s\"]", cases[i].id);
         json_object_put(hh_call(h, "hub.unload", unload, NULL));
         g_free(unload);
     }
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_free(hang_dir);
     hh_env_free(e);
@@ -462,42 +464,42 @@ static void test_links_recover(void)
     /* The peer is not there yet: retried, and status says so. */
     hh_hub *b = hh_start(eb, NULL, true);
     char *cannot = g_strdup_printf("cannot link to %s: ", peer);
-    HH_CHECK(hh_wait_log(b, cannot, 10000));
+    EXPECT(hh_wait_log(b, cannot, 10000));
     g_free(cannot);
-    HH_CHECK(wait_link_state(b, 0, "retrying", 10000));
+    EXPECT(wait_link_state(b, 0, "retrying", 10000));
     json_object *l = link_status(b, 0);
-    HH_CHECK(l && hh_str(l, "last_error") && hh_str(l, "next_try"));
-    HH_CHECK(l && strcmp(hh_str(l, "peer"), peer) == 0);
+    EXPECT(l && hh_str(l, "last_error") && hh_str(l, "next_try"));
+    EXPECT(l && strcmp(hh_str(l, "peer"), peer) == 0);
     json_object_put(l);
     char *err = NULL;
     int rc = cli(b, &err, "status", NULL, NULL);
-    HH_CHECK(rc == 0);
+    EXPECT(rc == 0);
     g_free(err);
 
     /* It starts: the link is made without any help. */
     hh_hub *a = start_peer(ea, peer);
-    HH_CHECK(wait_link_state(b, 0, "up", 90000));
+    EXPECT(wait_link_state(b, 0, "up", 90000));
     char *linked = g_strdup_printf("linked to %s (interconnect) after ", peer);
-    HH_CHECK(hh_wait_log(b, linked, 1000));
+    EXPECT(hh_wait_log(b, linked, 1000));
     g_free(linked);
     l = link_status(b, 0);
-    HH_CHECK(l && !hh_str(l, "last_error"));
+    EXPECT(l && !hh_str(l, "last_error"));
     json_object_put(l);
-    HH_CHECK(ping_reaches(b, a, "1"));
+    EXPECT(ping_reaches(b, a, "1"));
 
     /* It restarts: the link is made again, and works. */
-    HH_CHECK(hh_stop(a) == 0);
+    EXPECT(hh_stop(a) == 0);
     hh_free(a);
     a = start_peer(ea, peer);
     char *again = g_strdup_printf("link to %s (interconnect) is up again", peer);
-    HH_CHECK(hh_wait_log(b, again, 90000));
-    HH_CHECK(wait_link_state(b, 0, "up", 10000));
-    HH_CHECK(ping_reaches(b, a, "1"));
+    EXPECT(hh_wait_log(b, again, 90000));
+    EXPECT(wait_link_state(b, 0, "up", 10000));
+    EXPECT(ping_reaches(b, a, "1"));
     char *log = hh_log(b);
     char *dropped = g_strdup_printf("link to %s (interconnect) dropped: ", peer);
-    HH_CHECK(count(log, dropped) == 1);
-    HH_CHECK(count(log, again) == 1);
-    HH_CHECK(count(log, "cannot link to") == 1);
+    EXPECT(count(log, dropped) == 1);
+    EXPECT(count(log, again) == 1);
+    EXPECT(count(log, "cannot link to") == 1);
     g_free(log);
     g_free(dropped);
     g_free(again);
@@ -505,22 +507,22 @@ static void test_links_recover(void)
     /* SIGHUP re-reads the links: one removed, one added. */
     hh_write_config(eb, "{\"links\": []}");
     kill(b->pid, SIGHUP);
-    HH_CHECK(hh_wait_log(b, "links: 0 added, 1 removed", 10000));
+    EXPECT(hh_wait_log(b, "links: 0 added, 1 removed", 10000));
     cfg = g_strdup_printf("{\"links\": [{\"style\": \"oneway\", \"host\": \"127.0.0.1\", "
                           "\"port\": %s}]}",
                           strrchr(peer, ':') + 1);
     hh_write_config(eb, cfg);
     g_free(cfg);
     kill(b->pid, SIGHUP);
-    HH_CHECK(hh_wait_log(b, "links: 1 added, 0 removed", 10000));
-    HH_CHECK(wait_link_state(b, 0, "up", 10000));
+    EXPECT(hh_wait_log(b, "links: 1 added, 0 removed", 10000));
+    EXPECT(wait_link_state(b, 0, "up", 10000));
     l = link_status(b, 0);
-    HH_CHECK(l && strcmp(hh_str(l, "style"), "oneway") == 0);
+    EXPECT(l && strcmp(hh_str(l, "style"), "oneway") == 0);
     json_object_put(l);
-    HH_CHECK(ping_reaches(b, a, "2"));
+    EXPECT(ping_reaches(b, a, "2"));
 
-    HH_CHECK(hh_stop(b) == 0);
-    HH_CHECK(hh_stop(a) == 0);
+    EXPECT(hh_stop(b) == 0);
+    EXPECT(hh_stop(a) == 0);
     hh_free(a);
     hh_free(b);
     g_free(peer);
@@ -655,7 +657,7 @@ static void test_exact_integers(void)
     hh_write_config(e, "{}");
     hh_hub *h = hh_start(e, NULL, true);
     listener *l = listen_start(h, "num:*");
-    HH_CHECK(listen_ready(h, l, "num:ready"));
+    EXPECT(listen_ready(h, l, "num:ready"));
 
     char *err = NULL;
     char *exe = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
@@ -670,40 +672,40 @@ static void test_exact_integers(void)
                           "{\"big\":" P128 "}",
                           NULL};
     int status = 0;
-    HH_CHECK(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                          &err, &status, NULL));
-    HH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                        &err, &status, NULL));
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     g_free(err);
     g_free(exe);
-    HH_CHECK(listen_saw(l, "\"args\":[" P70 "," M64 "]", 5000));
-    HH_CHECK(listen_saw(l, "{\"big\":" P128 "}", 1000));
+    EXPECT(listen_saw(l, "\"args\":[" P70 "," M64 "]", 5000));
+    EXPECT(listen_saw(l, "{\"big\":" P128 "}", 1000));
 
     json_object *params = NULL;
-    HH_CHECK(bmq_json_parse("[\"num:rpc\", [" P128 ", -" P70 "], {}]",
-                            strlen("[\"num:rpc\", [" P128 ", -" P70 "], {}]"), 0, &params,
-                            NULL) == 0);
+    EXPECT(bmq_json_parse("[\"num:rpc\", [" P128 ", -" P70 "], {}]",
+                          strlen("[\"num:rpc\", [" P128 ", -" P70 "], {}]"), 0, &params,
+                          NULL) == 0);
     json_object *r = NULL;
-    HH_CHECK(bmq_rpc_client_call(h->rpc, "hub.twitter", params, &r, NULL) == 0);
+    EXPECT(bmq_rpc_client_call(h->rpc, "hub.twitter", params, &r, NULL) == 0);
     json_object_put(r);
-    HH_CHECK(listen_saw(l, "\"args\":[" P128 ",-" P70 "]", 5000));
+    EXPECT(listen_saw(l, "\"args\":[" P128 ",-" P70 "]", 5000));
 
     json_object *token = hh_call(h, "connect_oneway", "[600]", NULL);
-    HH_CHECK(token != NULL);
+    EXPECT(token != NULL);
     char *batch = g_strdup_printf(
         "[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\",\"num:batch\",[" P70
         "],{}]},{\"id\":2,\"method\":\"send_message\",\"params\":[\"%s\",\"num:batch2\",[" M64
         "],{}]}]",
         json_object_get_string(token), json_object_get_string(token));
     char *answer = post_raw(h, batch);
-    HH_CONTAINS(answer, "\"ok\"");
+    EXPECT_CONTAINS(answer, "\"ok\"");
     g_free(answer);
     g_free(batch);
     json_object_put(token);
-    HH_CHECK(listen_saw(l, "\"id\":\"num:batch\",\"args\":[" P70 "]", 5000));
-    HH_CHECK(listen_saw(l, "\"id\":\"num:batch2\",\"args\":[" M64 "]", 5000));
+    EXPECT(listen_saw(l, "\"id\":\"num:batch\",\"args\":[" P70 "]", 5000));
+    EXPECT(listen_saw(l, "\"id\":\"num:batch2\",\"args\":[" M64 "]", 5000));
 
     listen_stop(l);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
 }
@@ -834,8 +836,8 @@ static void test_growl(void)
     json_object_put(hh_call(h, "hub.twitter", "[\"small:one\", [], {\"text\": \"hi\"}]", NULL));
     GString *got = udp_until(ufd, "small", 10000);
     /* Binary packets: search the bytes. */
-    HH_CHECK(memmem(got->str, got->len, "small", 5) != NULL);
-    HH_CHECK(memmem(got->str, got->len, "_hub", 4) == NULL);
+    EXPECT(memmem(got->str, got->len, "small", 5) != NULL);
+    EXPECT(memmem(got->str, got->len, "_hub", 4) == NULL);
     g_string_free(got, TRUE);
 
     GString *big = g_string_new("[\"big:one\", [], {\"text\": \"");
@@ -844,11 +846,11 @@ static void test_growl(void)
     g_string_append(big, "\"}]");
     json_object_put(hh_call(h, "hub.twitter", big->str, NULL));
     g_string_free(big, TRUE);
-    HH_CHECK(hh_wait_log(h, "over the 8192-byte limit", 10000));
+    EXPECT(hh_wait_log(h, "over the 8192-byte limit", 10000));
     char *keep = NULL;
-    HH_CHECK(strcmp(instance_status_str(h, "udp", "failed", &keep) ?: "", "1") == 0);
+    EXPECT(strcmp(instance_status_str(h, "udp", "failed", &keep) ?: "", "1") == 0);
     g_free(keep);
-    HH_CONTAINS(instance_status_str(h, "udp", "last_error", &keep), "8192-byte limit");
+    EXPECT_CONTAINS(instance_status_str(h, "udp", "last_error", &keep), "8192-byte limit");
     g_free(keep);
     json_object_put(hh_call(h, "hub.twitter", "[\"small:two\", [], {}]", NULL));
     got = udp_until(ufd, "small:two", 10000);
@@ -858,15 +860,15 @@ static void test_growl(void)
         g_free(keep);
         g_usleep(20000);
     }
-    HH_CHECK(keep == NULL); /* cleared once a message went through */
+    EXPECT(keep == NULL); /* cleared once a message went through */
     g_free(keep);
 
     json_object_put(hh_call(h, "hub.twitter", "[\"err:x\"]", NULL));
-    HH_CHECK(hh_wait_log(h, "refused: -ERROR: Invalid request", 10000));
+    EXPECT(hh_wait_log(h, "refused: -ERROR: Invalid request", 10000));
     char *log = hh_log(h);
-    HH_CHECK(strstr(log, "malformed key field") == NULL);
+    EXPECT(strstr(log, "malformed key field") == NULL);
     g_free(log);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
     gntp_srv_stop(&gs);
@@ -882,72 +884,72 @@ static void test_wire_refusals(void)
     hh_write_config(e, "{}");
     hh_hub *h = hh_start(e, NULL, true);
     listener *l = listen_start(h, "a");
-    HH_CHECK(listen_ready(h, l, "a:ready"));
+    EXPECT(listen_ready(h, l, "a:ready"));
 
     char *r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a\\u0000b:c\"]}");
-    HH_CONTAINS(r, "NUL character");
+    EXPECT_CONTAINS(r, "NUL character");
     g_free(r);
     r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:k\",[],"
                     "{\"k\\u0000x\":1}]}");
-    HH_CONTAINS(r, "NUL character");
+    EXPECT_CONTAINS(r, "NUL character");
     g_free(r);
     r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:\xff\xfe\"]}");
-    HH_CONTAINS(r, "parse error");
-    HH_CONTAINS(r, "utf-8");
+    EXPECT_CONTAINS(r, "parse error");
+    EXPECT_CONTAINS(r, "utf-8");
     g_free(r);
     r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:v\",[\"\xc3\"]]}");
-    HH_CONTAINS(r, "utf-8");
+    EXPECT_CONTAINS(r, "utf-8");
     g_free(r);
     /* The same in the exact layout of a batch between our hubs (the bulk
      * path that reads the envelope itself). */
     json_object *ow = hh_call(h, "connect_oneway", "[60]", NULL);
-    HH_CHECK(ow && json_object_is_type(ow, json_type_string));
+    EXPECT(ow && json_object_is_type(ow, json_type_string));
     char *batch = g_strdup_printf("[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\","
                                   "\"a:\xff\xfe\",[],{}]}]",
                                   ow ? json_object_get_string(ow) : "");
     r = post_raw(h, batch);
-    HH_CONTAINS(r, "utf-8");
-    HH_CHECK(r && strstr(r, "\"ok\"") == NULL);
+    EXPECT_CONTAINS(r, "utf-8");
+    EXPECT(r && strstr(r, "\"ok\"") == NULL);
     g_free(r);
     g_free(batch);
     json_object_put(ow);
     /* A lone surrogate escape is valid JSON: it becomes U+FFFD, never raw
      * bytes. */
     r = post_raw(h, "{\"id\":1,\"method\":\"hub.twitter\",\"params\":[\"a:s\",[\"\\ud800x\"]]}");
-    HH_CONTAINS(r, "\"ok\"");
+    EXPECT_CONTAINS(r, "\"ok\"");
     g_free(r);
-    HH_CHECK(listen_saw(l, "\"a:s\",\"args\":[\"\xef\xbf\xbdx\"]", 5000));
+    EXPECT(listen_saw(l, "\"a:s\",\"args\":[\"\xef\xbf\xbdx\"]", 5000));
     r = post_raw(h, "null");
-    HH_CONTAINS(r, "invalid request: expected a request object or a batch array, got null");
-    HH_CHECK(strstr(r, "success") == NULL);
+    EXPECT_CONTAINS(r, "invalid request: expected a request object or a batch array, got null");
+    EXPECT(strstr(r, "success") == NULL);
     g_free(r);
     /* None of them reached a listener as a wildcard or cut short, and what
      * the listener printed is valid UTF-8. */
     json_object_put(hh_call(h, "hub.twitter", "[\"a:end\"]", NULL));
-    HH_CHECK(listen_saw(l, "\"a:end\"", 5000));
+    EXPECT(listen_saw(l, "\"a:end\"", 5000));
     g_mutex_lock(&l->lock);
-    HH_CHECK(strstr(l->out->str, "\"a:*\"") == NULL && strstr(l->out->str, "a:k") == NULL &&
-             strstr(l->out->str, "a:v") == NULL && strstr(l->out->str, "a:\xff") == NULL);
-    HH_CHECK(g_utf8_validate(l->out->str, -1, NULL));
+    EXPECT(strstr(l->out->str, "\"a:*\"") == NULL && strstr(l->out->str, "a:k") == NULL &&
+           strstr(l->out->str, "a:v") == NULL && strstr(l->out->str, "a:\xff") == NULL);
+    EXPECT(g_utf8_validate(l->out->str, -1, NULL));
     g_mutex_unlock(&l->lock);
     listen_stop(l);
 
     json_object *token = hh_call(h, "connect_via_queue", "[\"q:*\", 1]", NULL);
-    HH_CHECK(json_object_is_type(token, json_type_string));
+    EXPECT(json_object_is_type(token, json_type_string));
     char *params = g_strdup_printf("[\"%s\"]", json_object_get_string(token));
     g_usleep(1600 * 1000); /* idle past its ttl of 1 s */
     json_object *a1 = hh_call(h, "get_nowait", params, NULL);
     json_object *a2 = hh_call(h, "get_nowait", params, NULL);
     json_object *a3 = hh_call(h, "get_nowait", params, NULL);
-    HH_CHECK(a1 && strcmp(json_object_get_string(a1), "timeout") == 0);
-    HH_CHECK(a2 && strcmp(json_object_get_string(a2), "invalid token") == 0);
-    HH_CHECK(a3 && strcmp(json_object_get_string(a3), "invalid token") == 0);
+    EXPECT(a1 && strcmp(json_object_get_string(a1), "timeout") == 0);
+    EXPECT(a2 && strcmp(json_object_get_string(a2), "invalid token") == 0);
+    EXPECT(a3 && strcmp(json_object_get_string(a3), "invalid token") == 0);
     json_object_put(a1);
     json_object_put(a2);
     json_object_put(a3);
     g_free(params);
     json_object_put(token);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
 }
@@ -963,24 +965,24 @@ static void test_hang_listing(void)
     char *hang_dir = g_build_filename(e->plugin_dir, "hang", NULL);
     const char *extra[] = {"--plugin-dir", hang_dir, NULL};
     hh_hub *h = hh_start(e, extra, true);
-    HH_CHECK(status_wait(h, "first", "running", 10000));
+    EXPECT(status_wait(h, "first", "running", 10000));
     char *err = NULL;
     json_object *r = hh_call(h, "hub.plugins", "[]", &err);
-    HH_CHECK(r == NULL); /* no answer: the hub restarted under the call */
+    EXPECT(r == NULL); /* no answer: the hub restarted under the call */
     json_object_put(r);
     g_free(err);
     char *line = g_strdup_printf("plugin file %s/hangload.so did not return from load within 10 s; "
                                  "restarting the hub",
                                  hang_dir);
-    HH_CHECK(hh_wait_log(h, line, 40000));
+    EXPECT(hh_wait_log(h, line, 40000));
     g_free(line);
     reconnect_after_restart(h, 2);
-    HH_CHECK(status_wait(h, "first", "running", 10000));
+    EXPECT(status_wait(h, "first", "running", 10000));
 
     /* Listed now, at once: the file that hung with its error, the rest as
      * usual. */
     r = hh_call(h, "hub.plugins", "[]", &err);
-    HH_CHECK(r != NULL);
+    EXPECT(r != NULL);
     if (!r)
         fprintf(stderr, "hub.plugins after the restart: %s\n", err ? err : "?");
     g_free(err);
@@ -992,17 +994,17 @@ static void test_hang_listing(void)
             const char *name = hh_str(a, "name"), *error = hh_str(a, "error");
             if (name && strcmp(name, "hangload") == 0) {
                 saw_hang = true;
-                HH_CONTAINS(error, "did not finish loading within 10 s");
-                HH_CONTAINS(error, "left out until the file changes");
+                EXPECT_CONTAINS(error, "did not finish loading within 10 s");
+                EXPECT_CONTAINS(error, "left out until the file changes");
             }
             if (name && strcmp(name, "testplug") == 0) {
                 saw_testplug = true;
-                HH_CHECK(error == NULL);
+                EXPECT(error == NULL);
             }
         }
-    HH_CHECK(saw_hang && saw_testplug);
+    EXPECT(saw_hang && saw_testplug);
     json_object_put(r);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     g_free(hang_dir);
     hh_env_free(e);
@@ -1013,7 +1015,7 @@ static char *start_fails(hh_env *e, const char *const *extra)
 {
     hh_hub *h = hh_start(e, extra, false);
     int rc = hh_wait_exit(h, 20000);
-    HH_CHECK(rc == 1);
+    EXPECT(rc == 1);
     hh_finish_log(h);
     char *log = hh_log(h);
     hh_free(h);
@@ -1025,13 +1027,13 @@ static void test_start_messages(void)
     hh_env *e = hh_env_new();
     hh_write_config(e, "");
     char *log = start_fails(e, NULL);
-    HH_CONTAINS(log, "hub.json: the file is empty (write {} to run on the defaults)");
-    HH_CHECK(strstr(log, "continue") == NULL);
+    EXPECT_CONTAINS(log, "hub.json: the file is empty (write {} to run on the defaults)");
+    EXPECT(strstr(log, "continue") == NULL);
     g_free(log);
 
     hh_write_config(e, "{\"plugins\": [],\n}\n");
     log = start_fails(e, NULL);
-    HH_CONTAINS(log, "hub.json: (syntax): invalid JSON at line 2");
+    EXPECT_CONTAINS(log, "hub.json: (syntax): invalid JSON at line 2");
     g_free(log);
 
     /* The port is taken (by another hub with its own runtime dir). */
@@ -1041,8 +1043,8 @@ static void test_start_messages(void)
     hh_hub *a = hh_start(other, NULL, true);
     const char *args[] = {"--listen", a->listen, NULL};
     log = start_fails(e, args);
-    HH_CHECK(count(log, "cannot listen") == 1);
-    HH_CONTAINS(log, "choose another with --listen");
+    EXPECT(count(log, "cannot listen") == 1);
+    EXPECT_CONTAINS(log, "choose another with --listen");
     g_free(log);
     hh_stop(a);
     hh_free(a);
@@ -1054,12 +1056,12 @@ static void test_start_messages(void)
     g_mkdir_with_parents(dir, 0700);
     char *lock = g_build_filename(dir, "hub.lock", NULL);
     g_unlink(lock);
-    HH_CHECK(symlink("/dev/full", lock) == 0);
+    EXPECT(symlink("/dev/full", lock) == 0);
     hh_hub *first = hh_start(e, NULL, true);
-    HH_CHECK(hh_wait_log(first, "No space left on device", 5000));
+    EXPECT(hh_wait_log(first, "No space left on device", 5000));
     log = start_fails(e, NULL);
-    HH_CHECK(strstr(log, "pid 0") == NULL);
-    HH_CONTAINS(log, "another hub holds the lock, but its pid could not be read");
+    EXPECT(strstr(log, "pid 0") == NULL);
+    EXPECT_CONTAINS(log, "another hub holds the lock, but its pid could not be read");
     g_free(log);
     hh_stop(first);
     hh_free(first);
@@ -1079,28 +1081,26 @@ int main(int argc, char **argv)
                                  asan ? asan : "", asan && *asan ? ":" : "");
     g_setenv("ASAN_OPTIONS", opts, TRUE);
     g_free(opts);
-#define RUN(name, call)                                                                            \
+#define RUN_CASE(name, call)                                                                       \
     do {                                                                                           \
         if (!only || strcmp(only, name) == 0) {                                                    \
             fprintf(stderr, "== %s\n", name);                                                      \
             call;                                                                                  \
         }                                                                                          \
     } while (0)
-    RUN("follower", test_crash_in_follower());
-    RUN("create", test_crash_in_create("create", "SIGSEGV"));
-    RUN("abort", test_crash_in_create("abort", "SIGABRT"));
-    RUN("timeout", test_crash_in_timeout());
-    RUN("exit", test_exit_in_follower());
-    RUN("links", test_links_recover());
-    RUN("integers", test_exact_integers());
-    RUN("growl", test_growl());
-    RUN("wire", test_wire_refusals());
-    RUN("start", test_start_messages());
-    RUN("hang-create", test_hang_in_create());
-    RUN("hang-load", test_hang_in_load());
-    RUN("hang-runtime", test_hang_at_runtime());
-    RUN("hang-list", test_hang_listing());
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    RUN_CASE("follower", test_crash_in_follower());
+    RUN_CASE("create", test_crash_in_create("create", "SIGSEGV"));
+    RUN_CASE("abort", test_crash_in_create("abort", "SIGABRT"));
+    RUN_CASE("timeout", test_crash_in_timeout());
+    RUN_CASE("exit", test_exit_in_follower());
+    RUN_CASE("links", test_links_recover());
+    RUN_CASE("integers", test_exact_integers());
+    RUN_CASE("growl", test_growl());
+    RUN_CASE("wire", test_wire_refusals());
+    RUN_CASE("start", test_start_messages());
+    RUN_CASE("hang-create", test_hang_in_create());
+    RUN_CASE("hang-load", test_hang_in_load());
+    RUN_CASE("hang-runtime", test_hang_at_runtime());
+    RUN_CASE("hang-list", test_hang_listing());
+    return check_result();
 }

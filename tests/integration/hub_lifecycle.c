@@ -27,16 +27,16 @@ static const char *config_text =
 static void check_instance(hh_hub *h, const char *id, const char *state, const char *error)
 {
     json_object *e = hh_instance(h, id);
-    HH_CHECK(e != NULL);
+    EXPECT(e != NULL);
     if (!e)
         return;
     const char *st = hh_str(e, "state");
     if (!st || strcmp(st, state) != 0) {
         fprintf(stderr, "instance %s: state %s, expected %s\n", id, st ? st : "(none)", state);
-        hh_failures++;
+        check_failures++;
     }
     if (error)
-        HH_CONTAINS(hh_str(e, "error"), error);
+        EXPECT_CONTAINS(hh_str(e, "error"), error);
     json_object_put(e);
 }
 
@@ -47,17 +47,17 @@ static void test_start_status_stop(hh_env *env)
 
     /* hub.status contract. */
     json_object *st = hh_call(h, "hub.status", "[]", NULL);
-    HH_CHECK(st != NULL);
-    HH_CHECK(hh_str(st, "version") && hh_str(st, "pid") && hh_str(st, "uptime_s"));
-    HH_CHECK(hh_str(st, "listen") && strcmp(hh_str(st, "listen"), h->listen) == 0);
-    HH_CHECK(hh_str(st, "node_id") != NULL);
-    HH_CHECK(hh_str(st, "config") && strcmp(hh_str(st, "config"), env->config_file) == 0);
-    HH_CHECK(hh_str(st, "counters.sent") && hh_str(st, "counters.delivered") &&
-             hh_str(st, "counters.dropped"));
-    HH_CHECK(hh_str(st, "server.listen") != NULL);
+    EXPECT(st != NULL);
+    EXPECT(hh_str(st, "version") && hh_str(st, "pid") && hh_str(st, "uptime_s"));
+    EXPECT(hh_str(st, "listen") && strcmp(hh_str(st, "listen"), h->listen) == 0);
+    EXPECT(hh_str(st, "node_id") != NULL);
+    EXPECT(hh_str(st, "config") && strcmp(hh_str(st, "config"), env->config_file) == 0);
+    EXPECT(hh_str(st, "counters.sent") && hh_str(st, "counters.delivered") &&
+           hh_str(st, "counters.dropped"));
+    EXPECT(hh_str(st, "server.listen") != NULL);
     json_object *inst;
-    HH_CHECK(json_object_object_get_ex(st, "instances", &inst) &&
-             json_object_array_length(inst) == 8);
+    EXPECT(json_object_object_get_ex(st, "instances", &inst) &&
+           json_object_array_length(inst) == 8);
     json_object_put(st);
 
     /* Each failure is reported, the hub keeps running the others. */
@@ -70,31 +70,31 @@ static void test_start_status_stop(hh_env *env)
     check_instance(h, "nosym", "failed", "plugin 'nosym': missing symbol bmq_plugin_entry");
     check_instance(h, "tray", "disabled", "--no-tray");
     check_instance(h, "off", "disabled", NULL);
-    HH_CHECK(hh_wait_log(h, "instance 'f': create failed", 1000));
-    HH_CHECK(hh_wait_log(h, "instance 'tray': skipped", 1000));
+    EXPECT(hh_wait_log(h, "instance 'f': create failed", 1000));
+    EXPECT(hh_wait_log(h, "instance 'tray': skipped", 1000));
 
     /* hub.plugins: available list, instance fields. */
     json_object *pl = hh_call(h, "hub.plugins", "[]", NULL), *av;
-    HH_CHECK(pl && json_object_object_get_ex(pl, "available", &av));
+    EXPECT(pl && json_object_object_get_ex(pl, "available", &av));
     bool saw = false;
     for (size_t i = 0; pl && i < json_object_array_length(av); i++) {
         json_object *e = json_object_array_get_idx(av, i);
         if (strcmp(hh_str(e, "name"), "testplug") == 0)
             saw = hh_str(e, "version") && hh_str(e, "description") && hh_str(e, "path");
     }
-    HH_CHECK(saw);
+    EXPECT(saw);
     json_object_put(pl);
     json_object *a = hh_instance(h, "a");
-    HH_CHECK(a && strcmp(hh_str(a, "plugin"), "testplug") == 0);
-    HH_CHECK(a && strcmp(hh_str(a, "version"), "1.0") == 0);
-    HH_CHECK(a && strcmp(hh_str(a, "enabled"), "true") == 0);
+    EXPECT(a && strcmp(hh_str(a, "plugin"), "testplug") == 0);
+    EXPECT(a && strcmp(hh_str(a, "version"), "1.0") == 0);
+    EXPECT(a && strcmp(hh_str(a, "enabled"), "true") == 0);
     json_object_put(a);
 
     /* A message sent over RPC reaches instance b, which answers on the main
      * thread. */
     json_object *r =
         hh_call(h, "hub.twitter", "[\"b:ping\", [1, \"é\"], {\"k\": {\"n\": 1}}]", NULL);
-    HH_CHECK(r && strcmp(json_object_get_string(r), "ok") == 0);
+    EXPECT(r && strcmp(json_object_get_string(r), "ok") == 0);
     json_object_put(r);
     gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
     const char *got = NULL;
@@ -107,25 +107,25 @@ static void test_start_status_stop(hh_env *env)
             break;
         g_usleep(10000);
     }
-    HH_CHECK(got && strcmp(got, "1") == 0);
-    HH_CHECK(b && strcmp(hh_str(b, "status.status.greeting"), "bonjour") == 0);
+    EXPECT(got && strcmp(got, "1") == 0);
+    EXPECT(b && strcmp(hh_str(b, "status.status.greeting"), "bonjour") == 0);
     json_object_put(b);
     char *err = NULL;
-    HH_CHECK(hh_call(h, "hub.twitter", "[\"bad id with spaces\", [], {}]", &err) == NULL);
-    HH_CHECK(err != NULL);
+    EXPECT(hh_call(h, "hub.twitter", "[\"bad id with spaces\", [], {}]", &err) == NULL);
+    EXPECT(err != NULL);
     g_free(err);
-    HH_CHECK(hh_call(h, "hub.twitter", "[\"x:y\", {}, {}]", &err) == NULL);
+    EXPECT(hh_call(h, "hub.twitter", "[\"x:y\", {}, {}]", &err) == NULL);
     g_free(err);
 
     /* SIGTERM: exit 0, b (created last) destroyed before a. */
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     char *log = hh_log(h);
     const char *pb = strstr(log, "[b] testplug destroyed");
     const char *pa = strstr(log, "[a] testplug destroyed");
-    HH_CHECK(pa && pb && pb < pa);
+    EXPECT(pa && pb && pb < pa);
     g_free(log);
     char *j = hh_journal(env);
-    HH_CHECK(strcmp(j, "create a\ncreate b\ndestroy b\ndestroy a\n") == 0);
+    EXPECT(strcmp(j, "create a\ncreate b\ndestroy b\ndestroy a\n") == 0);
     g_free(j);
     hh_free(h);
 }
@@ -160,111 +160,111 @@ static void test_load_enable(hh_env *env)
     char *params = g_strdup_printf("[\"testplug\", \"dyn\", {\"journal\": \"%s\"}]", env->journal);
     json_object *r = hh_call(h, "hub.load", params, &err);
     g_free(params);
-    HH_CHECK(r && strcmp(hh_str(r, "id"), "dyn") == 0);
-    HH_CHECK(r && strcmp(hh_str(r, "state"), "running") == 0);
+    EXPECT(r && strcmp(hh_str(r, "id"), "dyn") == 0);
+    EXPECT(r && strcmp(hh_str(r, "state"), "running") == 0);
     json_object_put(r);
     /* The default id is the plugin's name, also when loading by path. */
     params = g_strdup_printf("[\"%s/testplug_norecfg.so\"]", env->plugin_dir);
     r = hh_call(h, "hub.load", params, &err);
     g_free(params);
-    HH_CHECK(r && strcmp(hh_str(r, "id"), "testplug_norecfg") == 0);
+    EXPECT(r && strcmp(hh_str(r, "id"), "testplug_norecfg") == 0);
     json_object_put(r);
 
-    HH_CHECK(hh_call(h, "hub.load", "[\"testplug\", \"dyn\"]", &err) == NULL);
-    HH_CONTAINS(err, "instance 'dyn' already exists");
+    EXPECT(hh_call(h, "hub.load", "[\"testplug\", \"dyn\"]", &err) == NULL);
+    EXPECT_CONTAINS(err, "instance 'dyn' already exists");
     g_free(err);
-    HH_CHECK(hh_call(h, "hub.load", "[\"badabi\", \"x\"]", &err) == NULL);
-    HH_CONTAINS(err, "ABI mismatch: plugin speaks 99");
+    EXPECT(hh_call(h, "hub.load", "[\"badabi\", \"x\"]", &err) == NULL);
+    EXPECT_CONTAINS(err, "ABI mismatch: plugin speaks 99");
     g_free(err);
-    HH_CHECK(hh_call(h, "hub.load", "[\"failplug\", \"x\"]", &err) == NULL);
-    HH_CONTAINS(err, "instance 'x': create failed: failplug refuses to start");
+    EXPECT(hh_call(h, "hub.load", "[\"failplug\", \"x\"]", &err) == NULL);
+    EXPECT_CONTAINS(err, "instance 'x': create failed: failplug refuses to start");
     g_free(err);
-    HH_CHECK(hh_call(h, "hub.load", "[\"nosuch\"]", &err) == NULL);
-    HH_CONTAINS(err, "plugin 'nosuch': not found in ");
+    EXPECT(hh_call(h, "hub.load", "[\"nosuch\"]", &err) == NULL);
+    EXPECT_CONTAINS(err, "plugin 'nosuch': not found in ");
     g_free(err);
     /* Over RPC a path must be in a plugin directory. */
     char *outside = g_build_filename(env->root, "testplug.so", NULL);
     char *inside = g_build_filename(env->plugin_dir, "testplug.so", NULL);
     char *bytes = NULL;
     gsize len = 0;
-    HH_CHECK(g_file_get_contents(inside, &bytes, &len, NULL));
-    HH_CHECK(g_file_set_contents(outside, bytes, (gssize)len, NULL));
+    EXPECT(g_file_get_contents(inside, &bytes, &len, NULL));
+    EXPECT(g_file_set_contents(outside, bytes, (gssize)len, NULL));
     params = g_strdup_printf("[\"%s\", \"outside\"]", outside);
-    HH_CHECK(hh_call(h, "hub.load", params, &err) == NULL);
-    HH_CONTAINS(err, "hub.load takes a plugin name or a file in a plugin directory");
+    EXPECT(hh_call(h, "hub.load", params, &err) == NULL);
+    EXPECT_CONTAINS(err, "hub.load takes a plugin name or a file in a plugin directory");
     g_free(err);
     g_free(params);
     g_free(bytes);
     g_free(inside);
     g_unlink(outside);
     g_free(outside);
-    HH_CHECK(hh_call(h, "hub.load", "[42]", &err) == NULL);
+    EXPECT(hh_call(h, "hub.load", "[42]", &err) == NULL);
     g_free(err);
     json_object *x = hh_instance(h, "x");
-    HH_CHECK(x == NULL); /* a failed load leaves nothing behind */
+    EXPECT(x == NULL); /* a failed load leaves nothing behind */
     json_object_put(x);
 
     r = hh_call(h, "hub.disable", "[\"dyn\"]", &err);
-    HH_CHECK(r && strcmp(json_object_get_string(r), "ok") == 0);
+    EXPECT(r && strcmp(json_object_get_string(r), "ok") == 0);
     json_object_put(r);
     char *s = hh_state(h, "dyn");
-    HH_CHECK(strcmp(s, "disabled") == 0);
+    EXPECT(strcmp(s, "disabled") == 0);
     g_free(s);
     r = hh_call(h, "hub.enable", "[\"dyn\"]", &err);
-    HH_CHECK(r && strcmp(json_object_get_string(r), "ok") == 0);
+    EXPECT(r && strcmp(json_object_get_string(r), "ok") == 0);
     json_object_put(r);
     s = hh_state(h, "dyn");
-    HH_CHECK(strcmp(s, "running") == 0);
+    EXPECT(strcmp(s, "running") == 0);
     g_free(s);
     r = hh_call(h, "hub.unload", "[\"dyn\"]", &err);
-    HH_CHECK(r && strcmp(json_object_get_string(r), "ok") == 0);
+    EXPECT(r && strcmp(json_object_get_string(r), "ok") == 0);
     json_object_put(r);
-    HH_CHECK(hh_call(h, "hub.unload", "[\"dyn\"]", &err) == NULL);
-    HH_CONTAINS(err, "no instance 'dyn'");
+    EXPECT(hh_call(h, "hub.unload", "[\"dyn\"]", &err) == NULL);
+    EXPECT_CONTAINS(err, "no instance 'dyn'");
     g_free(err);
-    HH_CHECK(hh_call(h, "hub.enable", "[\"nope\"]", &err) == NULL);
+    EXPECT(hh_call(h, "hub.enable", "[\"nope\"]", &err) == NULL);
     g_free(err);
     char *j = hh_journal(env);
-    HH_CHECK(strcmp(j, "create dyn\ndestroy dyn\ncreate dyn\ndestroy dyn\n") == 0);
+    EXPECT(strcmp(j, "create dyn\ndestroy dyn\ncreate dyn\ndestroy dyn\n") == 0);
     g_free(j);
 
     /* _hub:* control messages, sent in-process as the tray sends them (an
      * instance relays them); over RPC they are refused. */
     r = hh_call(h, "hub.load", "[\"testplug\", \"tray\", {\"relay\": true}]", NULL);
     json_object_put(r);
-    HH_CHECK(hh_call(h, "hub.twitter", "[\"_hub:disable\", [\"testplug_norecfg\"], {}]", &err) ==
-             NULL);
-    HH_CONTAINS(err, "local identifier");
+    EXPECT(hh_call(h, "hub.twitter", "[\"_hub:disable\", [\"testplug_norecfg\"], {}]", &err) ==
+           NULL);
+    EXPECT_CONTAINS(err, "local identifier");
     g_free(err);
     r = hh_call(h, "hub.twitter",
                 "[\"tray:relay\", [\"_hub:disable\", [\"testplug_norecfg\"]], {}]", NULL);
     json_object_put(r);
-    HH_CHECK(hh_wait_state(h, "testplug_norecfg", "disabled", 5000));
+    EXPECT(hh_wait_state(h, "testplug_norecfg", "disabled", 5000));
     r = hh_call(h, "hub.twitter", "[\"tray:relay\", [\"_hub:enable\", [\"testplug_norecfg\"]], {}]",
                 NULL);
     json_object_put(r);
-    HH_CHECK(hh_wait_state(h, "testplug_norecfg", "running", 5000));
+    EXPECT(hh_wait_state(h, "testplug_norecfg", "running", 5000));
     /* _hub:query is answered with _hub:instances (seen by an instance
      * following it), as is every change of the instance set. */
     r = hh_call(h, "hub.load", "[\"testplug\", \"watch\", {\"follow\": \"_hub:instances\"}]", NULL);
     json_object_put(r);
-    HH_CHECK(wait_received(h, "watch", 1)); /* its own load */
+    EXPECT(wait_received(h, "watch", 1)); /* its own load */
     r = hh_call(h, "hub.twitter", "[\"tray:relay\", [\"_hub:query\", []], {}]", NULL);
     json_object_put(r);
-    HH_CHECK(wait_received(h, "watch", 2));
+    EXPECT(wait_received(h, "watch", 2));
     r = hh_call(h, "hub.disable", "[\"testplug_norecfg\"]", NULL);
     json_object_put(r);
-    HH_CHECK(wait_received(h, "watch", 3));
+    EXPECT(wait_received(h, "watch", 3));
 
-    HH_CHECK(hh_call(h, "hub.twitter", "[\"_hub:quit\", [], {}]", &err) == NULL);
-    HH_CONTAINS(err, "local identifier");
+    EXPECT(hh_call(h, "hub.twitter", "[\"_hub:quit\", [], {}]", &err) == NULL);
+    EXPECT_CONTAINS(err, "local identifier");
     g_free(err);
     r = hh_call(h, "hub.status", NULL, NULL);
-    HH_CHECK(r != NULL); /* still running */
+    EXPECT(r != NULL); /* still running */
     json_object_put(r);
     r = hh_call(h, "hub.twitter", "[\"tray:relay\", [\"_hub:quit\", []], {}]", NULL);
     json_object_put(r);
-    HH_CHECK(hh_wait_exit(h, 10000) == 0);
+    EXPECT(hh_wait_exit(h, 10000) == 0);
     hh_free(h);
 }
 
@@ -274,7 +274,5 @@ int main(void)
     test_start_status_stop(env);
     test_load_enable(env);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

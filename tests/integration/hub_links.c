@@ -34,29 +34,29 @@ static void run_style(const char *style)
     hh_write_config(eb, cfg);
     g_free(cfg);
     hh_hub *b = hh_start(eb, NULL, true);
-    HH_CHECK(hh_wait_log(b, "linked to 127.0.0.1:", 10000));
+    EXPECT(hh_wait_log(b, "linked to 127.0.0.1:", 10000));
 
     json_object *r = hh_call(b, "hub.twitter", "[\"far:ping\", [\"over the link\"], {}]", NULL);
-    HH_CHECK(r != NULL);
+    EXPECT(r != NULL);
     json_object_put(r);
     if (!wait_received(a, "far", "1", 10000)) {
         fprintf(stderr, "style %s: the message did not arrive\n", style);
-        hh_failures++;
+        check_failures++;
     }
     /* A control message arriving over the wire protocol is not obeyed. */
     json_object *token = hh_call(a, "connect_oneway", "[600]", NULL);
-    HH_CHECK(token != NULL);
+    EXPECT(token != NULL);
     char *params = g_strdup_printf("[\"%s\", \"_hub:quit\", [], {}]",
                                    token ? json_object_get_string(token) : "");
     json_object_put(token);
     json_object *ok = hh_call(a, "send_message", params, NULL);
     g_free(params);
     json_object_put(ok);
-    HH_CHECK(hh_wait_log(a, "ignoring _hub:quit received from another node", 5000));
-    HH_CHECK(hh_wait_exit(a, 300) == -1); /* still running */
+    EXPECT(hh_wait_log(a, "ignoring _hub:quit received from another node", 5000));
+    EXPECT(hh_wait_exit(a, 300) == -1); /* still running */
 
-    HH_CHECK(hh_stop(b) == 0);
-    HH_CHECK(hh_stop(a) == 0);
+    EXPECT(hh_stop(b) == 0);
+    EXPECT(hh_stop(a) == 0);
     hh_free(b);
     hh_free(a);
     hh_env_free(ea);
@@ -67,7 +67,5 @@ int main(void)
 {
     run_style("oneway");
     run_style("interconnect");
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -59,7 +59,7 @@ int main(void)
     hh_write_config_j(env, first);
     hh_hub *h = hh_start(env, NULL, true);
     char *j = hh_journal(env);
-    HH_CHECK(strcmp(j, "create keep\ncreate gone\ncreate tune\ncreate redo\n") == 0);
+    EXPECT(strcmp(j, "create keep\ncreate gone\ncreate tune\ncreate redo\n") == 0);
     g_free(j);
     g_unlink(env->journal);
 
@@ -67,23 +67,23 @@ int main(void)
      * plugin has no reconfigure), new added, keep untouched. */
     hh_write_config_j(env, second);
     kill(h->pid, SIGHUP);
-    HH_CHECK(hh_wait_log(h, "reloaded:", 5000));
+    EXPECT(hh_wait_log(h, "reloaded:", 5000));
     j = hh_journal(env);
-    HH_CHECK(strcmp(j, "destroy gone\nreconfigure tune\ndestroy redo\ncreate redo\ncreate new\n") ==
-             0);
+    EXPECT(strcmp(j, "destroy gone\nreconfigure tune\ndestroy redo\ncreate redo\ncreate new\n") ==
+           0);
     if (strcmp(j, "destroy gone\nreconfigure tune\ndestroy redo\ncreate redo\ncreate new\n"))
         fprintf(stderr, "journal:\n%s", j);
     g_free(j);
     json_object *hold;
-    HH_CHECK(g_strcmp0(greeting(h, "tune", &hold), "tuned") == 0);
+    EXPECT(g_strcmp0(greeting(h, "tune", &hold), "tuned") == 0);
     json_object_put(hold);
-    HH_CHECK(g_strcmp0(greeting(h, "redo", &hold), "redone") == 0);
+    EXPECT(g_strcmp0(greeting(h, "redo", &hold), "redone") == 0);
     json_object_put(hold);
     json_object *gone = hh_instance(h, "gone");
-    HH_CHECK(gone == NULL);
+    EXPECT(gone == NULL);
     json_object_put(gone);
     char *s = hh_state(h, "new");
-    HH_CHECK(strcmp(s, "running") == 0);
+    EXPECT(strcmp(s, "running") == 0);
     g_free(s);
 
     /* hub.reload over RPC reports the diff. */
@@ -91,41 +91,39 @@ int main(void)
     hh_write_config_j(env, third);
     char *err = NULL;
     json_object *diff = hh_call(h, "hub.reload", "[]", &err);
-    HH_CHECK(diff != NULL);
+    EXPECT(diff != NULL);
     if (diff) {
-        HH_CHECK(array_is(diff, "added", "[]"));
-        HH_CHECK(array_is(diff, "removed", "[\"new\",\"redo\"]"));
-        HH_CHECK(array_is(diff, "reconfigured", "[\"tune\"]"));
-        HH_CHECK(array_is(diff, "failed", "[\"bad\"]"));
+        EXPECT(array_is(diff, "added", "[]"));
+        EXPECT(array_is(diff, "removed", "[\"new\",\"redo\"]"));
+        EXPECT(array_is(diff, "reconfigured", "[\"tune\"]"));
+        EXPECT(array_is(diff, "failed", "[\"bad\"]"));
     }
     json_object_put(diff);
     s = hh_state(h, "tune");
-    HH_CHECK(strcmp(s, "disabled") == 0);
+    EXPECT(strcmp(s, "disabled") == 0);
     g_free(s);
     s = hh_state(h, "bad");
-    HH_CHECK(strcmp(s, "failed") == 0);
+    EXPECT(strcmp(s, "failed") == 0);
     g_free(s);
 
     /* An invalid config is refused; everything keeps running. */
     hh_write_config(env, "{\"plugins\": [{\"plugin\": \"testplug\", \"enabled\": \"yes\"}]}");
-    HH_CHECK(hh_call(h, "hub.reload", "[]", &err) == NULL);
-    HH_CONTAINS(err, "plugins[0].enabled");
-    HH_CONTAINS(err, env->config_file);
+    EXPECT(hh_call(h, "hub.reload", "[]", &err) == NULL);
+    EXPECT_CONTAINS(err, "plugins[0].enabled");
+    EXPECT_CONTAINS(err, env->config_file);
     g_free(err);
     kill(h->pid, SIGHUP);
-    HH_CHECK(hh_wait_log(h, "reload refused", 5000));
+    EXPECT(hh_wait_log(h, "reload refused", 5000));
     s = hh_state(h, "keep");
-    HH_CHECK(strcmp(s, "running") == 0);
+    EXPECT(strcmp(s, "running") == 0);
     g_free(s);
 
     /* keep was never restarted through all of this. */
     j = hh_journal(env);
-    HH_CHECK(strstr(j, "keep") == NULL);
+    EXPECT(strstr(j, "keep") == NULL);
     g_free(j);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -6,7 +6,8 @@ foreach(_m prefix local usr_local)
     COMMAND ${BMQ_SH} ${CMAKE_CURRENT_LIST_DIR}/install_test.sh ${_m} ${CMAKE_BINARY_DIR}
       ${CMAKE_COMMAND} ${CMAKE_SOURCE_DIR})
   set_tests_properties(install_${_m} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
-    LABELS "integration;install;desktop" ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+    ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+  bmq_test_labels(install_${_m} install desktop)
 endforeach()
 
 # The .deb packages, installed with apt-get in an overlay of this machine.
@@ -15,5 +16,5 @@ add_test(NAME package_deb
   COMMAND ${BMQ_SH} ${CMAKE_CURRENT_LIST_DIR}/package_deb.sh ${CMAKE_BINARY_DIR}
     ${CMAKE_SOURCE_DIR} ${_cmake_bin}/cpack ${PROJECT_VERSION})
 set_tests_properties(package_deb PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
-  LABELS "integration;install;package;desktop" ENVIRONMENT "${BMQ_TEST_ENV}"
-  RESOURCE_LOCK berrymq_hub)
+  ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+bmq_test_labels(package_deb install package desktop)

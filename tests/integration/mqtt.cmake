@@ -1,11 +1,9 @@
 # MQTT bridge tests: each starts its own mosquitto broker on a free
 # loopback port and drives in-process hubs, the mosquitto_pub/_sub clients
-# and (when built) the real berrymq-hub and berrymq programs.
+# and (when built) the real berrymq-hub and berrymq programs. The harness
+# library is tests/support/mqtt_harness.cmake.
 if(WITH_PLUGIN_MQTT)
   set(_mqtt_dir ${CMAKE_CURRENT_LIST_DIR})
-  add_library(bmq_mqtt_harness STATIC EXCLUDE_FROM_ALL ${CMAKE_SOURCE_DIR}/tests/support/mqtt_harness.c)
-  target_link_libraries(bmq_mqtt_harness PUBLIC berrymq PkgConfig::GLIB PkgConfig::JSONC)
-  target_include_directories(bmq_mqtt_harness PUBLIC ${CMAKE_SOURCE_DIR}/tests/support)
 
   bmq_add_test(mqtt_mapping
     SOURCES ${_mqtt_dir}/mqtt_mapping.c ${CMAKE_SOURCE_DIR}/plugins/mqtt/mqtt_map.c

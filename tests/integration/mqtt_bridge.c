@@ -17,7 +17,7 @@ static char *hub_config(mqtt_broker *b, const char *extra)
 
 static void hub_send(test_hub *h, const char *id, const char *args)
 {
-    CHECK(bmq_twitter_json(h->bus, id, args, NULL) == 0);
+    EXPECT(bmq_twitter_json(h->bus, id, args, NULL) == 0);
 }
 
 int main(void)
@@ -31,12 +31,12 @@ int main(void)
     g_free(cb);
     if (A == NULL || B == NULL)
         return 1;
-    CHECK(test_hub_wait_stat(A, "connected", 1, 5000));
-    CHECK(test_hub_wait_stat(B, "connected", 1, 5000));
+    EXPECT(test_hub_wait_stat(A, "connected", 1, 5000));
+    EXPECT(test_hub_wait_stat(B, "connected", 1, 5000));
     mqtt_sub *sub = mqtt_sub_start(b, "berrymq/#");
     /* Retained presence of both hubs is there for a late subscriber. */
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/hubA/online {\"id\":\"hubA:online\"", 3000));
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/hubB/online", 3000));
+    EXPECT(mqtt_sub_wait_for(sub, "berrymq/_/hubA/online {\"id\":\"hubA:online\"", 3000));
+    EXPECT(mqtt_sub_wait_for(sub, "berrymq/_/hubB/online", 3000));
 
     collector *inA = collector_new(A->bus, "seq:*");
     collector *inB = collector_new(B->bus, "seq:*");
@@ -52,19 +52,19 @@ int main(void)
         hub_send(A, "seq:fromA", args);
         hub_send(B, "seq:fromB", args);
     }
-    CHECK(collector_wait(inB, 2 * N, 5000));
-    CHECK(collector_wait(inA, 2 * N, 5000));
+    EXPECT(collector_wait(inB, 2 * N, 5000));
+    EXPECT(collector_wait(inA, 2 * N, 5000));
     pump(300 * MQTT_SLOW); /* room for duplicates or echoes to show up */
-    CHECK_EQ(collector_count(inA), 2 * N);
-    CHECK_EQ(collector_count(inB), 2 * N);
+    EXPECT_EQ(collector_count(inA), 2 * N);
+    EXPECT_EQ(collector_count(inB), 2 * N);
     for (int i = 0; i < N; i++) {
         char line[64];
         g_snprintf(line, sizeof line, "seq:fromA [%d]", i);
-        CHECK_EQ(collector_find(inB, line), 1);
-        CHECK_EQ(collector_find(inA, line), 1); /* its own local delivery, no echo */
+        EXPECT_EQ(collector_find(inB, line), 1);
+        EXPECT_EQ(collector_find(inA, line), 1); /* its own local delivery, no echo */
         g_snprintf(line, sizeof line, "seq:fromB [%d]", i);
-        CHECK_EQ(collector_find(inA, line), 1);
-        CHECK_EQ(collector_find(inB, line), 1);
+        EXPECT_EQ(collector_find(inA, line), 1);
+        EXPECT_EQ(collector_find(inB, line), 1);
     }
     /* Order preserved on the receiving side. */
     unsigned next = 0;
@@ -76,24 +76,24 @@ int main(void)
             next++;
         g_free(l);
     }
-    CHECK_EQ(next, N);
-    CHECK_EQ(test_hub_stat(A, "published") - pubA0, N);
-    CHECK_EQ(test_hub_stat(B, "received") - recB0, N);
+    EXPECT_EQ(next, N);
+    EXPECT_EQ(test_hub_stat(A, "published") - pubA0, N);
+    EXPECT_EQ(test_hub_stat(B, "received") - recB0, N);
 
     /* build:* overlaps *:* in A's publish list: published once. */
     hub_send(A, "build:done", "[\"ok\"]");
-    CHECK(collector_wait_line(allB, "build:done [\"ok\"]", 3000));
-    CHECK(mqtt_sub_wait_for(sub,
-                            "berrymq/_/build/done {\"id\":\"build:done\",\"args\":[\"ok\"],"
-                            "\"kwargs\":{},\"origin\":\"hubA\"",
-                            3000));
+    EXPECT(collector_wait_line(allB, "build:done [\"ok\"]", 3000));
+    EXPECT(mqtt_sub_wait_for(sub,
+                             "berrymq/_/build/done {\"id\":\"build:done\",\"args\":[\"ok\"],"
+                             "\"kwargs\":{},\"origin\":\"hubA\"",
+                             3000));
 
     /* Namespaces: own topic level; B sees it through *@*:* exactly once
      * although its two filters overlap. */
     hub_send(A, "job@ci:fail", "[\"x\"]");
     hub_send(A, "job@other:fail", "[\"not published\"]");
-    CHECK(collector_wait_line(allB, "job@ci:fail [\"x\"]", 3000));
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/ci/job/fail {\"id\":\"job@ci:fail\"", 3000));
+    EXPECT(collector_wait_line(allB, "job@ci:fail [\"x\"]", 3000));
+    EXPECT(mqtt_sub_wait_for(sub, "berrymq/ci/job/fail {\"id\":\"job@ci:fail\"", 3000));
 
     /* Local messages never leave the hub. */
     hub_send(A, "_secret:x", "[\"local\"]");
@@ -101,60 +101,58 @@ int main(void)
 
     /* Escaped names cross intact. */
     hub_send(B, "a/b+c#d%e:x", "[1]");
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/a%2Fb%2Bc%23d%25e/x ", 3000));
-    CHECK(collector_wait_line(allA, "a/b+c#d%e:x [1]", 3000));
+    EXPECT(mqtt_sub_wait_for(sub, "berrymq/_/a%2Fb%2Bc%23d%25e/x ", 3000));
+    EXPECT(collector_wait_line(allA, "a/b+c#d%e:x [1]", 3000));
     pump(300 * MQTT_SLOW);
-    CHECK_EQ(collector_find(allB, "build:done [\"ok\"]"), 1);
-    CHECK_EQ(collector_find(allB, "job@ci:fail [\"x\"]"), 1);
-    CHECK_EQ(collector_find(allB, "job@other:fail [\"not published\"]"), 0);
-    CHECK_EQ(collector_find(allA, "a/b+c#d%e:x [1]"), 1);
-    CHECK_EQ(collector_find(allB, "_secret:x [\"local\"]"), 0);
-    CHECK_EQ(collector_find(allA, "_secret:y [\"local\"]"), 0);
-    CHECK_EQ(collector_find(allB, "_secret:y [\"local\"]"), 1); /* still delivered at home */
+    EXPECT_EQ(collector_find(allB, "build:done [\"ok\"]"), 1);
+    EXPECT_EQ(collector_find(allB, "job@ci:fail [\"x\"]"), 1);
+    EXPECT_EQ(collector_find(allB, "job@other:fail [\"not published\"]"), 0);
+    EXPECT_EQ(collector_find(allA, "a/b+c#d%e:x [1]"), 1);
+    EXPECT_EQ(collector_find(allB, "_secret:x [\"local\"]"), 0);
+    EXPECT_EQ(collector_find(allA, "_secret:y [\"local\"]"), 0);
+    EXPECT_EQ(collector_find(allB, "_secret:y [\"local\"]"), 1); /* still delivered at home */
     char *out = mqtt_sub_output(sub);
-    CHECK(strstr(out, "_secret") == NULL);
-    CHECK(strstr(out, "other/job") == NULL);
+    EXPECT(strstr(out, "_secret") == NULL);
+    EXPECT(strstr(out, "other/job") == NULL);
     /* Exactly one copy of build/done on the wire. */
     unsigned copies = 0;
     for (const char *p = out; (p = strstr(p, "berrymq/_/build/done ")) != NULL; p++)
         copies++;
-    CHECK_EQ(copies, 1);
+    EXPECT_EQ(copies, 1);
     g_free(out);
 
     /* A message the bridge already carried (same uid, back from elsewhere)
      * is not published again. */
-    CHECK(
+    EXPECT(
         mqtt_pub(b, "berrymq/_/loop/x", "{\"args\":[1],\"uid\":\"cafe01\",\"origin\":\"far\"}", 1));
-    CHECK(collector_wait_line(allA, "loop:x [1]", 3000));
+    EXPECT(collector_wait_line(allA, "loop:x [1]", 3000));
     long long pubA = test_hub_stat(A, "published");
     bmq_message *again =
         bmq_message_new_full("loop:x", json_tokener_parse("[1]"), NULL, "cafe01", NULL, NULL);
-    CHECK(again != NULL && bmq_twitter_message(A->bus, again) == 0);
+    EXPECT(again != NULL && bmq_twitter_message(A->bus, again) == 0);
     hub_send(A, "loop:marker", "[2]");
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/loop/marker ", 3000));
-    CHECK_EQ(test_hub_stat(A, "published"), pubA + 1);
+    EXPECT(mqtt_sub_wait_for(sub, "berrymq/_/loop/marker ", 3000));
+    EXPECT_EQ(test_hub_stat(A, "published"), pubA + 1);
     out = mqtt_sub_output(sub);
     copies = 0;
     for (const char *p = out; (p = strstr(p, "berrymq/_/loop/x ")) != NULL; p++)
         copies++;
-    CHECK_EQ(copies, 1);
+    EXPECT_EQ(copies, 1);
     g_free(out);
 
     /* A clean stop says offline (retained) and withdraws online. */
     collector_free(inB);
     collector_free(allB);
     test_hub_free(B);
-    CHECK(collector_wait_line(allA, "hubB:offline []", 3000));
+    EXPECT(collector_wait_line(allA, "hubB:offline []", 3000));
     pump(100);
-    CHECK_EQ(collector_find(allA, "hubB:offline []"), 1);
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/hubB/offline {\"id\":\"hubB:offline\"", 3000));
+    EXPECT_EQ(collector_find(allA, "hubB:offline []"), 1);
+    EXPECT(mqtt_sub_wait_for(sub, "berrymq/_/hubB/offline {\"id\":\"hubB:offline\"", 3000));
 
     mqtt_sub_free(sub);
     collector_free(inA);
     collector_free(allA);
     test_hub_free(A);
     mqtt_broker_free(b);
-    if (mqtt_failures)
-        fprintf(stderr, "%d check(s) failed\n", mqtt_failures);
-    return mqtt_failures ? 1 : 0;
+    return check_result();
 }

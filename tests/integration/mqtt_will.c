@@ -34,7 +34,7 @@ int main(int argc, char **argv)
     g_free(cfg);
     if (W == NULL)
         return 1;
-    CHECK(test_hub_wait_stat(W, "connected", 1, 5000));
+    EXPECT(test_hub_wait_stat(W, "connected", 1, 5000));
     collector *inW = collector_new(W->bus, "*:*");
     mqtt_sub *sub = mqtt_sub_start(b, "berrymq/_/victim/+");
 
@@ -49,12 +49,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot start the child hub: %s\n", err->message);
         return 1;
     }
-    CHECK(mqtt_sub_wait_for(sub,
-                            "berrymq/_/victim/online {\"id\":\"victim:online\",\"args\":[],"
-                            "\"kwargs\":{},\"origin\":\"victim\"}",
-                            5000));
-    CHECK(collector_wait_line(inW, "victim:online []", 3000));
-    CHECK_EQ(collector_find(inW, "victim:offline []"), 0);
+    EXPECT(mqtt_sub_wait_for(sub,
+                             "berrymq/_/victim/online {\"id\":\"victim:online\",\"args\":[],"
+                             "\"kwargs\":{},\"origin\":\"victim\"}",
+                             5000));
+    EXPECT(collector_wait_line(inW, "victim:online []", 3000));
+    EXPECT_EQ(collector_find(inW, "victim:offline []"), 0);
 
     g_subprocess_send_signal(child, SIGKILL);
     g_subprocess_wait(child, NULL, NULL);
@@ -62,12 +62,12 @@ int main(int argc, char **argv)
     char *rm[] = {"rm", "-rf", child_tmp, NULL};
     g_spawn_sync(NULL, rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
     g_free(child_tmp);
-    CHECK(mqtt_sub_wait_for(sub, "berrymq/_/victim/offline {\"id\":\"victim:offline\"", 5000));
-    CHECK(collector_wait_line(inW, "victim:offline []", 3000));
+    EXPECT(mqtt_sub_wait_for(sub, "berrymq/_/victim/offline {\"id\":\"victim:offline\"", 5000));
+    EXPECT(collector_wait_line(inW, "victim:offline []", 3000));
 
     /* The will is retained: a subscriber arriving later still learns it. */
     mqtt_sub *late = mqtt_sub_start(b, "berrymq/_/victim/offline");
-    CHECK(mqtt_sub_wait_for(late, "berrymq/_/victim/offline {\"id\":\"victim:offline\"", 3000));
+    EXPECT(mqtt_sub_wait_for(late, "berrymq/_/victim/offline {\"id\":\"victim:offline\"", 3000));
 
     mqtt_sub_free(late);
     mqtt_sub_free(sub);
@@ -75,7 +75,5 @@ int main(int argc, char **argv)
     test_hub_free(W);
     g_free(url);
     mqtt_broker_free(b);
-    if (mqtt_failures)
-        fprintf(stderr, "%d check(s) failed\n", mqtt_failures);
-    return mqtt_failures ? 1 : 0;
+    return check_result();
 }

@@ -36,7 +36,7 @@ static int run_other(const char *const *argv, char **envp, char **out, char **er
                       &status, &e)) {
         fprintf(stderr, "spawn: %s\n", e->message);
         g_error_free(e);
-        hh_failures++;
+        check_failures++;
     }
     g_ptr_array_free(a, TRUE);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -93,8 +93,8 @@ int main(void)
     char *dir = g_build_filename(env->root, "run", "berrymq", NULL);
     char *sock = g_build_filename(dir, "hub.sock", NULL);
     struct stat st;
-    HH_CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
-    HH_CHECK(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0077) == 0);
+    EXPECT(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    EXPECT(stat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0077) == 0);
 
     /* Open the way for the other uid on purpose: the kernel's word on the
      * peer (SO_PEERCRED) still keeps it out. */
@@ -106,44 +106,44 @@ int main(void)
     char *url = g_strdup_printf("http://%s/JSON", h->listen);
     const char *status = "{\"id\": 1, \"method\": \"hub.status\", \"params\": []}";
     char *o = curl_other(url, status, NULL);
-    HH_CONTAINS(o, "HTTP403");
-    HH_CONTAINS(o, "serves no other user");
+    EXPECT_CONTAINS(o, "HTTP403");
+    EXPECT_CONTAINS(o, "serves no other user");
     g_free(o);
     o = curl_other(sock, status, NULL);
-    HH_CONTAINS(o, "HTTP403");
+    EXPECT_CONTAINS(o, "HTTP403");
     g_free(o);
     o = curl_other(sock, status, "s3cret"); /* the socket is for the same uid only */
-    HH_CONTAINS(o, "HTTP403");
+    EXPECT_CONTAINS(o, "HTTP403");
     g_free(o);
     /* With the secret another user is let in over TCP, but not to local files. */
     o = curl_other(url, status, "s3cret");
-    HH_CONTAINS(o, "HTTP200");
+    EXPECT_CONTAINS(o, "HTTP200");
     g_free(o);
     o = curl_other(url,
                    "{\"id\": 2, \"method\": \"hub.load\", \"params\": [\"testplug\", \"spy\","
                    " {\"journal\": \"/etc/hostname\"}]}",
                    "s3cret");
-    HH_CONTAINS(o, "local file");
+    EXPECT_CONTAINS(o, "local file");
     g_free(o);
     o = curl_other(url,
                    "{\"id\": 3, \"method\": \"hub.load\", \"params\": [\"testplug\", \"ok2\"]}",
                    "s3cret");
-    HH_CONTAINS(o, "\"state\":\"running\"");
+    EXPECT_CONTAINS(o, "\"state\":\"running\"");
     g_free(o);
     json_object *in = hh_instance(h, "spy");
-    HH_CHECK(in == NULL);
+    EXPECT(in == NULL);
     json_object_put(in);
     json_object *s = hh_call(h, "hub.status", "[]", NULL);
     const char *n = s ? hh_str(s, "server.counters.refused_user") : NULL;
-    HH_CHECK(n && atoi(n) == 3);
-    HH_CHECK(s && hh_str(s, "server.unix") && strcmp(hh_str(s, "server.unix"), sock) == 0);
+    EXPECT(n && atoi(n) == 3);
+    EXPECT(s && hh_str(s, "server.unix") && strcmp(hh_str(s, "server.unix"), sock) == 0);
     json_object_put(s);
 
     /* The CLI of the hub's user: no --hub, no BERRYMQ_HUB, the lock file out
      * of the way: only the socket leads to the hub. */
     char *lock = g_build_filename(dir, "hub.lock", NULL);
     char *lock_away = g_strconcat(lock, ".away", NULL);
-    HH_CHECK(rename(lock, lock_away) == 0);
+    EXPECT(rename(lock, lock_away) == 0);
     char *cli = cli_path();
     char **envp = g_get_environ();
     envp = g_environ_setenv(envp, "XDG_RUNTIME_DIR", run, TRUE);
@@ -153,11 +153,11 @@ int main(void)
     int status_code = -1;
     char *err = NULL;
     g_spawn_sync("/", (char **)tw, envp, 0, NULL, NULL, NULL, &err, &status_code, NULL);
-    HH_CHECK(WIFEXITED(status_code) && WEXITSTATUS(status_code) == 0);
+    EXPECT(WIFEXITED(status_code) && WEXITSTATUS(status_code) == 0);
     if (err && *err)
         fprintf(stderr, "berrymq twitter: %s", err);
     g_free(err);
-    HH_CHECK(rename(lock_away, lock) == 0);
+    EXPECT(rename(lock_away, lock) == 0);
     json_object *sink = NULL;
     for (int i = 0; i < 300; i++) {
         json_object_put(sink);
@@ -167,7 +167,7 @@ int main(void)
             break;
         g_usleep(10000);
     }
-    HH_CHECK(sink && atoi(hh_str(sink, "status.status.received")) == 1);
+    EXPECT(sink && atoi(hh_str(sink, "status.status.received")) == 1);
     json_object_put(sink);
 
     /* Another user whose lock file names this hub's address: the CLI says
@@ -188,15 +188,15 @@ int main(void)
     const char *st_argv[] = {cli, "status", NULL};
     err = NULL;
     int rc = run_other(st_argv, oenv, NULL, &err);
-    HH_CHECK(rc == 2);
-    HH_CONTAINS(err, "belongs to another user (root, uid 0)");
+    EXPECT(rc == 2);
+    EXPECT_CONTAINS(err, "belongs to another user (root, uid 0)");
     g_free(err);
     /* With no lock and no socket it tries the default port, never silently
      * someone else's: (nothing listens there in this test, or it is checked). */
     g_unlink(other_lock);
     err = NULL;
     rc = run_other(st_argv, oenv, NULL, &err);
-    HH_CHECK(rc == 2);
+    EXPECT(rc == 2);
     g_free(err);
 
     /* The tray's verbs, over the socket, by the hub's user; quit stops it
@@ -209,11 +209,11 @@ int main(void)
         g_spawn_sync("/", (char **)v, envp, 0, NULL, NULL, NULL, &err, &status_code, NULL);
         if (!WIFEXITED(status_code) || WEXITSTATUS(status_code) != 0)
             fprintf(stderr, "berrymq %s: %s\n", verbs[i], err ? err : "");
-        HH_CHECK(WIFEXITED(status_code) && WEXITSTATUS(status_code) == 0);
+        EXPECT(WIFEXITED(status_code) && WEXITSTATUS(status_code) == 0);
         g_free(err);
     }
-    HH_CHECK(hh_wait_exit(h, 10000) == 0);
-    HH_CHECK(!g_file_test(sock, G_FILE_TEST_EXISTS)); /* removed on stop */
+    EXPECT(hh_wait_exit(h, 10000) == 0);
+    EXPECT(!g_file_test(sock, G_FILE_TEST_EXISTS)); /* removed on stop */
     hh_free(h);
     g_rmdir(other_dir);
     g_rmdir(other_run);
@@ -231,7 +231,5 @@ int main(void)
     g_free(sock);
     g_free(dir);
     hh_env_free(env);
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

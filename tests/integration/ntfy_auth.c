@@ -107,7 +107,7 @@ static char *poll_all(const char *topic)
     char *path = g_strdup_printf("/%s/json?poll=1&since=all", topic);
     const char *h[] = {"Authorization: Bearer " SECRET, NULL};
     resp r = request(NULL, path, h, NULL);
-    HH_CHECK(r.status == 200);
+    EXPECT(r.status == 200);
     g_free(path);
     g_free(r.headers);
     return r.body;
@@ -117,36 +117,36 @@ static void test_secret_forms(void)
 {
     /* no credentials, wrong ones */
     resp r = request(NULL, "/au", NULL, "anonymous");
-    HH_CHECK(r.status == 401 && ntfy_error(&r, 40101));
-    HH_CONTAINS(r.headers, "content-type: application/json");
+    EXPECT(r.status == 401 && ntfy_error(&r, 40101));
+    EXPECT_CONTAINS(r.headers, "content-type: application/json");
     resp_clear(&r);
     const char *wrong[] = {"Authorization: Bearer nope", NULL};
     r = request(NULL, "/au", wrong, "wrong bearer");
-    HH_CHECK(r.status == 401 && ntfy_error(&r, 40101));
+    EXPECT(r.status == 401 && ntfy_error(&r, 40101));
     resp_clear(&r);
     char *bad_basic = basic("phil:nope");
     const char *wrong_basic[] = {bad_basic, NULL};
     r = request(NULL, "/au", wrong_basic, "wrong basic");
-    HH_CHECK(r.status == 401 && ntfy_error(&r, 40101));
+    EXPECT(r.status == 401 && ntfy_error(&r, 40101));
     resp_clear(&r);
     g_free(bad_basic);
     r = request(NULL, "/au/json?poll=1", NULL, NULL);
-    HH_CHECK(r.status == 401 && ntfy_error(&r, 40101));
+    EXPECT(r.status == 401 && ntfy_error(&r, 40101));
     resp_clear(&r);
 
     /* Bearer, Basic with any user name (ntfy clients send both), none */
     const char *bearer[] = {"Authorization: Bearer " SECRET, NULL};
     r = request(NULL, "/au", bearer, "by bearer");
-    HH_CHECK(r.status == 200);
-    HH_CONTAINS(r.body, "\"message\":\"by bearer\"");
+    EXPECT(r.status == 200);
+    EXPECT_CONTAINS(r.body, "\"message\":\"by bearer\"");
     resp_clear(&r);
     char *b1 = basic("phil:" SECRET), *b2 = basic(":" SECRET);
     const char *basic1[] = {b1, "Title: by basic", NULL}, *basic2[] = {b2, NULL};
     r = request("PUT", "/au", basic1, "by basic");
-    HH_CHECK(r.status == 200);
+    EXPECT(r.status == 200);
     resp_clear(&r);
     r = request(NULL, "/au", basic2, "by basic without user");
-    HH_CHECK(r.status == 200);
+    EXPECT(r.status == 200);
     resp_clear(&r);
     g_free(b1), g_free(b2);
 
@@ -154,38 +154,38 @@ static void test_secret_forms(void)
     char *a1 = b64url("Bearer " SECRET), *a2 = b64url("Basic cGhpbDpzM2NyZXQ=");
     char *p1 = g_strdup_printf("/au/publish?message=by+auth+param&auth=%s", a1);
     r = request(NULL, p1, NULL, NULL);
-    HH_CHECK(r.status == 200);
+    EXPECT(r.status == 200);
     resp_clear(&r);
     char *p2 = g_strdup_printf("/au/json?poll=1&since=all&auth=%s", a2);
     r = request(NULL, p2, NULL, NULL);
-    HH_CHECK(r.status == 200);
-    HH_CONTAINS(r.body, "\"message\":\"by bearer\"");
-    HH_CONTAINS(r.body, "\"title\":\"by basic\"");
-    HH_CONTAINS(r.body, "\"message\":\"by basic without user\"");
-    HH_CONTAINS(r.body, "\"message\":\"by auth param\"");
-    HH_CHECK(!strstr(r.body, "anonymous") && !strstr(r.body, "wrong"));
+    EXPECT(r.status == 200);
+    EXPECT_CONTAINS(r.body, "\"message\":\"by bearer\"");
+    EXPECT_CONTAINS(r.body, "\"title\":\"by basic\"");
+    EXPECT_CONTAINS(r.body, "\"message\":\"by basic without user\"");
+    EXPECT_CONTAINS(r.body, "\"message\":\"by auth param\"");
+    EXPECT(!strstr(r.body, "anonymous") && !strstr(r.body, "wrong"));
     resp_clear(&r);
     char *bad = b64url("Bearer nope");
     char *p3 = g_strdup_printf("/au/json?poll=1&auth=%s", bad);
     r = request(NULL, p3, NULL, NULL);
-    HH_CHECK(r.status == 401 && ntfy_error(&r, 40101));
+    EXPECT(r.status == 401 && ntfy_error(&r, 40101));
     resp_clear(&r);
 
     /* a stream with ?auth= (what an EventSource can do) */
     char *su = g_strdup_printf("%s/au/sse?auth=%s", base, a1);
     nt_stream *s = nt_stream_start(su);
-    HH_CHECK(nt_stream_wait(s, "event: open", 1, 10000));
+    EXPECT(nt_stream_wait(s, "event: open", 1, 10000));
     r = request(NULL, "/au", bearer, "streamed");
-    HH_CHECK(r.status == 200);
+    EXPECT(r.status == 200);
     resp_clear(&r);
-    HH_CHECK(nt_stream_wait(s, "\"message\":\"streamed\"", 1, 10000));
+    EXPECT(nt_stream_wait(s, "\"message\":\"streamed\"", 1, 10000));
     nt_stream_free(s);
     g_free(su);
     g_free(a1), g_free(a2), g_free(bad), g_free(p1), g_free(p2), g_free(p3);
 
     /* JSON-RPC keeps its own answer */
     r = request(NULL, "/JSON", NULL, "{\"id\":1,\"method\":\"hub.status\",\"params\":[]}");
-    HH_CHECK(r.status == 401);
+    EXPECT(r.status == 401);
     resp_clear(&r);
 }
 
@@ -196,31 +196,30 @@ static void test_browser_refused(void)
     const char *evil_origin[] = {"Authorization: Bearer " SECRET, "Origin: http://evil.example",
                                  NULL};
     resp r = request(NULL, "/br", evil_origin, "from a foreign page");
-    HH_CHECK(r.status == 403 && ntfy_error(&r, 40301));
-    HH_CHECK(!strstr(r.headers, "access-control-allow-origin"));
+    EXPECT(r.status == 403 && ntfy_error(&r, 40301));
+    EXPECT(!strstr(r.headers, "access-control-allow-origin"));
     resp_clear(&r);
     r = request(NULL, "/br/json?poll=1", evil_origin, NULL);
-    HH_CHECK(r.status == 403 && ntfy_error(&r, 40301));
+    EXPECT(r.status == 403 && ntfy_error(&r, 40301));
     resp_clear(&r);
-    const char *evil_host[] = {"Authorization: Bearer " SECRET, "Host: evil.example:29887",
-                               NULL};
+    const char *evil_host[] = {"Authorization: Bearer " SECRET, "Host: evil.example:29887", NULL};
     r = request(NULL, "/br", evil_host, "rebound name");
-    HH_CHECK(r.status == 421 && ntfy_error(&r, 42101));
+    EXPECT(r.status == 421 && ntfy_error(&r, 42101));
     resp_clear(&r);
     const char *cross_site[] = {"Authorization: Bearer " SECRET, "Sec-Fetch-Site: cross-site",
                                 NULL};
     r = request(NULL, "/br/publish?message=cross+site", cross_site, NULL);
-    HH_CHECK(r.status == 403 && ntfy_error(&r, 40301));
+    EXPECT(r.status == 403 && ntfy_error(&r, 40301));
     resp_clear(&r);
     /* a preflight from a foreign page gets no CORS answer */
     const char *evil_pre[] = {"Origin: http://evil.example", "Access-Control-Request-Method: POST",
                               NULL};
     r = request("OPTIONS", "/br", evil_pre, NULL);
-    HH_CHECK(r.status == 403);
-    HH_CHECK(!strstr(r.headers, "access-control-allow-origin"));
+    EXPECT(r.status == 403);
+    EXPECT(!strstr(r.headers, "access-control-allow-origin"));
     resp_clear(&r);
     char *all = poll_all("br");
-    HH_CHECK(!strstr(all, "foreign") && !strstr(all, "rebound") && !strstr(all, "cross"));
+    EXPECT(!strstr(all, "foreign") && !strstr(all, "rebound") && !strstr(all, "cross"));
     g_free(all);
 }
 
@@ -229,29 +228,28 @@ static void test_browser_refused(void)
 static void test_allowed_origin(void)
 {
     const char *pre[] = {"Origin: " ORIGIN, "Access-Control-Request-Method: POST",
-                         "Access-Control-Request-Headers: authorization,title,priority,tags",
-                         NULL};
+                         "Access-Control-Request-Headers: authorization,title,priority,tags", NULL};
     resp r = request("OPTIONS", "/web", pre, NULL);
-    HH_CHECK(r.status == 204 || r.status == 200);
-    HH_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
-    HH_CONTAINS(r.headers, "access-control-allow-methods:");
-    HH_CONTAINS(r.headers, "post");
-    HH_CONTAINS(r.headers, "access-control-allow-headers: authorization,title,priority,tags");
+    EXPECT(r.status == 204 || r.status == 200);
+    EXPECT_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
+    EXPECT_CONTAINS(r.headers, "access-control-allow-methods:");
+    EXPECT_CONTAINS(r.headers, "post");
+    EXPECT_CONTAINS(r.headers, "access-control-allow-headers: authorization,title,priority,tags");
     resp_clear(&r);
 
     const char *pub[] = {"Origin: " ORIGIN, "Authorization: Bearer " SECRET, "Title: from the app",
                          "Priority: high", NULL};
     r = request(NULL, "/web", pub, "published by a web app");
-    HH_CHECK(r.status == 200);
-    HH_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
-    HH_CONTAINS(r.body, "\"title\":\"from the app\"");
+    EXPECT(r.status == 200);
+    EXPECT_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
+    EXPECT_CONTAINS(r.body, "\"title\":\"from the app\"");
     resp_clear(&r);
 
     const char *sub[] = {"Origin: " ORIGIN, "Authorization: Bearer " SECRET, NULL};
     r = request(NULL, "/web/json?poll=1&since=all", sub, NULL);
-    HH_CHECK(r.status == 200);
-    HH_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
-    HH_CONTAINS(r.body, "published by a web app");
+    EXPECT(r.status == 200);
+    EXPECT_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
+    EXPECT_CONTAINS(r.body, "published by a web app");
     resp_clear(&r);
 
     char *a = b64url("Bearer " SECRET);
@@ -259,17 +257,17 @@ static void test_allowed_origin(void)
     const char *es[] = {"Origin: " ORIGIN, "Accept: text/event-stream", NULL};
     char *path = g_strdup_printf("/web/sse?poll=1&auth=%s", a);
     r = request(NULL, path, es, NULL);
-    HH_CHECK(r.status == 200);
-    HH_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
-    HH_CONTAINS(r.headers, "content-type: text/event-stream");
-    HH_CONTAINS(r.body, "published by a web app");
+    EXPECT(r.status == 200);
+    EXPECT_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
+    EXPECT_CONTAINS(r.headers, "content-type: text/event-stream");
+    EXPECT_CONTAINS(r.body, "published by a web app");
     resp_clear(&r);
     g_free(path), g_free(su), g_free(a);
 
     const char *noauth[] = {"Origin: " ORIGIN, NULL};
     r = request(NULL, "/web", noauth, "no secret");
-    HH_CHECK(r.status == 401 && ntfy_error(&r, 40101));
-    HH_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
+    EXPECT(r.status == 401 && ntfy_error(&r, 40101));
+    EXPECT_CONTAINS(r.headers, "access-control-allow-origin: " ORIGIN "\r\n");
     resp_clear(&r);
 }
 
@@ -293,12 +291,10 @@ int main(void)
     test_browser_refused();
     fprintf(stderr, "-- allowed origin\n");
     test_allowed_origin();
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(env);
     g_free(base);
     curl_global_cleanup();
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -19,7 +19,7 @@ static void publish(const char *path, const char *body)
 {
     char *u = url(path);
     nt_resp r = nt_request(NULL, u, NULL, body, strlen(body));
-    HH_CHECK(r.status == 200);
+    EXPECT(r.status == 200);
     nt_resp_clear(&r);
     g_free(u);
 }
@@ -30,7 +30,7 @@ static nt_stream *open_stream(const char *path)
     nt_stream *s = nt_stream_start(u);
     g_free(u);
     /* the open event (or, for raw, its empty line) says we are subscribed */
-    HH_CHECK(nt_stream_wait(s, strstr(path, "/raw") ? "\n" : "\"event\":\"open\"", 1, 10000));
+    EXPECT(nt_stream_wait(s, strstr(path, "/raw") ? "\n" : "\"event\":\"open\"", 1, 10000));
     return s;
 }
 
@@ -54,13 +54,13 @@ int main(void)
     nt_stream *raw = open_stream("/st/raw");
     publish("/st", "hello stream");
     publish("/other", "second topic");
-    HH_CHECK(nt_stream_wait(js, "\"message\":\"hello stream\"", 1, 10000));
-    HH_CHECK(nt_stream_wait(js, "\"topic\":\"other\",\"message\":\"second topic\"", 1, 10000));
-    HH_CHECK(nt_stream_wait(sse, "data: {", 3, 10000)); /* open, before, hello */
-    HH_CHECK(nt_stream_wait(sse, "\"message\":\"before\"", 1, 10000));
-    HH_CHECK(nt_stream_wait(raw, "hello stream\n", 1, 10000));
+    EXPECT(nt_stream_wait(js, "\"message\":\"hello stream\"", 1, 10000));
+    EXPECT(nt_stream_wait(js, "\"topic\":\"other\",\"message\":\"second topic\"", 1, 10000));
+    EXPECT(nt_stream_wait(sse, "data: {", 3, 10000)); /* open, before, hello */
+    EXPECT(nt_stream_wait(sse, "\"message\":\"before\"", 1, 10000));
+    EXPECT(nt_stream_wait(raw, "hello stream\n", 1, 10000));
     char *t = nt_stream_text(js);
-    HH_CHECK(!strstr(t, "\"before\""));
+    EXPECT(!strstr(t, "\"before\""));
     g_free(t);
 
     fprintf(stderr, "-- a twitter reaches an SSE subscriber\n");
@@ -68,19 +68,19 @@ int main(void)
     json_object *res = hh_call(h, "hub.twitter", "[\"st:built\", [\"make\", \"ok\"], {}]", &err);
     g_free(err);
     json_object_put(res);
-    HH_CHECK(nt_stream_wait(sse, "\"topic\":\"st\",\"message\":\"make ok\"", 1, 10000));
+    EXPECT(nt_stream_wait(sse, "\"topic\":\"st\",\"message\":\"make ok\"", 1, 10000));
 
     fprintf(stderr, "-- keepalive\n");
-    HH_CHECK(nt_stream_wait(js, "\"event\":\"keepalive\"", 1, 10000));
-    HH_CHECK(nt_stream_wait(sse, "event: keepalive\n", 1, 10000));
+    EXPECT(nt_stream_wait(js, "\"event\":\"keepalive\"", 1, 10000));
+    EXPECT(nt_stream_wait(sse, "event: keepalive\n", 1, 10000));
 
     fprintf(stderr, "-- subscriber limit\n");
     nt_stream *fourth = open_stream("/st/json");
     char *u = url("/st/json");
     nt_resp r = nt_request(NULL, u, NULL, NULL, 0);
     g_free(u);
-    HH_CHECK(r.status == 429);
-    HH_CONTAINS(r.body, "\"code\":42901");
+    EXPECT(r.status == 429);
+    EXPECT_CONTAINS(r.body, "\"code\":42901");
     nt_resp_clear(&r);
     nt_stream_free(fourth); /* a closed stream frees its slot */
     bool freed = false;
@@ -91,13 +91,13 @@ int main(void)
         freed = nt_stream_wait(again, "\"event\":\"open\"", 1, 200);
         nt_stream_free(again);
     }
-    HH_CHECK(freed);
+    EXPECT(freed);
 
     fprintf(stderr, "-- stop with streams open\n");
-    HH_CHECK(hh_stop(h) == 0);
-    HH_CHECK(nt_stream_wait_end(js, 10000));
-    HH_CHECK(nt_stream_wait_end(sse, 10000));
-    HH_CHECK(nt_stream_wait_end(raw, 10000));
+    EXPECT(hh_stop(h) == 0);
+    EXPECT(nt_stream_wait_end(js, 10000));
+    EXPECT(nt_stream_wait_end(sse, 10000));
+    EXPECT(nt_stream_wait_end(raw, 10000));
     nt_stream_free(js);
     nt_stream_free(sse);
     nt_stream_free(raw);
@@ -105,7 +105,5 @@ int main(void)
     hh_env_free(env);
     g_free(base);
     curl_global_cleanup();
-    if (hh_failures)
-        fprintf(stderr, "%d check(s) failed\n", hh_failures);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

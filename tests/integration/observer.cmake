@@ -5,5 +5,6 @@ if(TARGET berrymq-hub AND TARGET berrymq-cli AND TARGET plugin_fileobserver)
     COMMAND ${BMQ_OBSERVER_SH} ${CMAKE_CURRENT_LIST_DIR}/observer_test.sh
       $<TARGET_FILE:berrymq-hub> $<TARGET_FILE:berrymq-cli> ${BMQ_BUILD_PLUGIN_DIR})
   set_tests_properties(observer_hub PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77
-    LABELS "plugins;integration" ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+    ENVIRONMENT "${BMQ_TEST_ENV}" RESOURCE_LOCK berrymq_hub)
+  bmq_test_labels(observer_hub fileobserver)
 endif()

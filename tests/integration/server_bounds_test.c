@@ -22,13 +22,13 @@
 static void send_batch(cli_h *h, const char *id, int first, int n, int pad)
 {
     rp_conn *c = rp_connect(h->addr);
-    CHECK(c != NULL, "connect to %s", h->addr);
+    EXPECT_MSG(c != NULL, "connect to %s", h->addr);
     if (!c)
         return;
     const char *open = "{\"id\":1,\"method\":\"connect_oneway\",\"params\":[60]}";
     char *a = rp_post(c, open, strlen(open));
     char *tok = a ? strstr(a, "\"result\":\"") : NULL;
-    CHECK(tok != NULL, "connect_oneway: %s", a ? a : "(nothing)");
+    EXPECT_MSG(tok != NULL, "connect_oneway: %s", a ? a : "(nothing)");
     if (tok) {
         tok += 10;
         *strchr(tok, '"') = '\0';
@@ -41,8 +41,8 @@ static void send_batch(cli_h *h, const char *id, int first, int n, int pad)
                                    i ? "," : "", i, tok, id, first + i, padding);
         g_string_append_c(b, ']');
         char *r = rp_post(c, b->str, b->len);
-        CHECK(r && !strstr(r, "timeout") && !strstr(r, "invalid") && !strstr(r, "\"error\":{"),
-              "batch refused: %.200s", r ? r : "(nothing)");
+        EXPECT_MSG(r && !strstr(r, "timeout") && !strstr(r, "invalid") && !strstr(r, "\"error\":{"),
+                   "batch refused: %.200s", r ? r : "(nothing)");
         free(r);
         g_string_free(b, TRUE);
         g_free(padding);
@@ -89,8 +89,8 @@ static outcome stopped_listener(cli_h *h, const char *pattern, const char *prime
     outcome o = {.last = -1, .lost = -1};
     cli_proc p;
     const char *argv[] = {"listen", pattern, "--timeout", "2", lossy ? "--lossy" : NULL, NULL};
-    CHECK(cli_h_spawn(h, &p, argv) == 0, "spawn listen");
-    CHECK(cli_h_wait_queue(h, pattern, true, 15.0), "listen did not connect");
+    EXPECT_MSG(cli_h_spawn(h, &p, argv) == 0, "spawn listen");
+    EXPECT_MSG(cli_h_wait_queue(h, pattern, true, 15.0), "listen did not connect");
     kill(p.pid, SIGSTOP);
     send_batch(h, primer, -1, 1, 0);
     double until = cli_now() + 15.0;
@@ -127,7 +127,7 @@ static outcome stopped_listener(cli_h *h, const char *pattern, const char *prime
     }
     fprintf(stderr, "%s%s: printed %d (last %d), exit %d, stderr: %s", pattern,
             lossy ? " --lossy" : "", o.printed, o.last, o.rc, o.err ? o.err : "");
-    CHECK(cli_h_wait_queue(h, pattern, false, 10.0), "queue of %s left behind", pattern);
+    EXPECT_MSG(cli_h_wait_queue(h, pattern, false, 10.0), "queue of %s left behind", pattern);
     return o;
 }
 
@@ -147,28 +147,28 @@ static void byte_bound(cli_h *h)
 {
     long bytes = -1;
     outcome o = stopped_listener(h, "big:*", "big:primer", true, send_big, &bytes);
-    CHECK(bytes > 0 && bytes <= MAX_BYTES, "queued_bytes %ld with max_queue_bytes %d", bytes,
-          MAX_BYTES);
-    CHECK(o.rc == 0, "--lossy exit %d", o.rc);
-    CHECK(o.err && strstr(o.err, "(queue full: max_queue_bytes)\n"), "stderr '%s'",
-          o.err ? o.err : "");
+    EXPECT_MSG(bytes > 0 && bytes <= MAX_BYTES, "queued_bytes %ld with max_queue_bytes %d", bytes,
+               MAX_BYTES);
+    EXPECT_MSG(o.rc == 0, "--lossy exit %d", o.rc);
+    EXPECT_MSG(o.err && strstr(o.err, "(queue full: max_queue_bytes)\n"), "stderr '%s'",
+               o.err ? o.err : "");
     /* ~1 KB each: only the newest 15 or so fit; the 20 KB one never does. */
-    CHECK(o.printed > 0 && o.printed * 1000 <= MAX_BYTES, "printed %d", o.printed);
-    CHECK(o.printed + o.lost == 101 + o.extra, "printed %d + lost %d != 101 (+%d)", o.printed,
-          o.lost, o.extra);
-    CHECK(o.last == 99, "the last printed is #%d, not the newest #99", o.last);
+    EXPECT_MSG(o.printed > 0 && o.printed * 1000 <= MAX_BYTES, "printed %d", o.printed);
+    EXPECT_MSG(o.printed + o.lost == 101 + o.extra, "printed %d + lost %d != 101 (+%d)", o.printed,
+               o.lost, o.extra);
+    EXPECT_MSG(o.last == 99, "the last printed is #%d, not the newest #99", o.last);
     free(o.err);
 }
 
 static void message_bound(cli_h *h)
 {
     outcome o = stopped_listener(h, "many:*", "many:primer", false, send_many, NULL);
-    CHECK(o.rc == 4, "exit %d after an overflow", o.rc);
+    EXPECT_MSG(o.rc == 4, "exit %d after an overflow", o.rc);
     char want[96];
     snprintf(want, sizeof want, "berrymq: lost %d messages (queue full: max_queue_messages)\n",
              150 + o.extra);
-    CHECK(o.err && strstr(o.err, want), "stderr '%s'", o.err ? o.err : "");
-    CHECK(o.printed == MAX_MSGS && o.last == 199, "printed %d, last #%d", o.printed, o.last);
+    EXPECT_MSG(o.err && strstr(o.err, want), "stderr '%s'", o.err ? o.err : "");
+    EXPECT_MSG(o.printed == MAX_MSGS && o.last == 199, "printed %d, last #%d", o.printed, o.last);
     free(o.err);
 }
 
@@ -189,9 +189,7 @@ int main(void)
     byte_bound(&h);
     message_bound(&h);
     int rc = cli_h_hub_stop(&h);
-    CHECK(rc == 0, "hub exit %d", rc);
+    EXPECT_MSG(rc == 0, "hub exit %d", rc);
     cli_h_cleanup(&h);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

@@ -64,7 +64,7 @@ static void burst(cli_h *h, int n)
 {
     char *a = post(h, "{\"id\":1,\"method\":\"connect_oneway\",\"params\":[60]}");
     char *tok = a ? strstr(a, "\"result\":\"") : NULL;
-    CHECK(tok != NULL, "connect_oneway: %s", a ? a : "(nothing)");
+    EXPECT_MSG(tok != NULL, "connect_oneway: %s", a ? a : "(nothing)");
     if (!tok) {
         free(a);
         return;
@@ -81,8 +81,8 @@ static void burst(cli_h *h, int n)
                                    i ? "," : "", sent, tok, sent);
         g_string_append_c(b, ']');
         char *r = post(h, b->str);
-        CHECK(r && strstr(r, " 200 ") && !strstr(r, "timeout") && !strstr(r, "invalid"),
-              "batch at %d refused: %.200s", sent, r ? r : "(nothing)");
+        EXPECT_MSG(r && strstr(r, " 200 ") && !strstr(r, "timeout") && !strstr(r, "invalid"),
+                   "batch at %d refused: %.200s", sent, r ? r : "(nothing)");
         free(r);
     }
     g_string_free(b, TRUE);
@@ -93,8 +93,8 @@ static void whole_burst(cli_h *h)
 {
     cli_proc p;
     const char *argv[] = {"listen", "burst:*", "--count", "50000", NULL};
-    CHECK(cli_h_spawn(h, &p, argv) == 0, "spawn listen");
-    CHECK(cli_h_wait_queue(h, "burst:*", true, 15.0), "listen did not connect");
+    EXPECT_MSG(cli_h_spawn(h, &p, argv) == 0, "spawn listen");
+    EXPECT_MSG(cli_h_wait_queue(h, "burst:*", true, 15.0), "listen did not connect");
     burst(h, 50000);
     int got = 0, in_order = 1;
     char *line;
@@ -109,10 +109,10 @@ static void whole_burst(cli_h *h)
     char *err = NULL;
     int rc = cli_proc_wait(&p, 30.0, &err);
     fprintf(stderr, "50,000-message burst: listen printed %d\n", got);
-    CHECK(got == 50000, "listen printed %d of 50000 messages", got);
-    CHECK(in_order, "messages out of order");
-    CHECK(rc == 0, "listen exit %d, stderr %s", rc, err ? err : "");
-    CHECK(err && !err[0], "listen stderr: %s", err ? err : "");
+    EXPECT_MSG(got == 50000, "listen printed %d of 50000 messages", got);
+    EXPECT_MSG(in_order, "messages out of order");
+    EXPECT_MSG(rc == 0, "listen exit %d, stderr %s", rc, err ? err : "");
+    EXPECT_MSG(err && !err[0], "listen stderr: %s", err ? err : "");
     free(err);
     free(p.out);
 }
@@ -123,8 +123,8 @@ static void overflow(cli_h *h, bool lossy)
 {
     cli_proc p;
     const char *argv[] = {"listen", "burst:*", "--timeout", "3", lossy ? "--lossy" : NULL, NULL};
-    CHECK(cli_h_spawn(h, &p, argv) == 0, "spawn listen");
-    CHECK(cli_h_wait_queue(h, "burst:*", true, 15.0), "listen did not connect");
+    EXPECT_MSG(cli_h_spawn(h, &p, argv) == 0, "spawn listen");
+    EXPECT_MSG(cli_h_wait_queue(h, "burst:*", true, 15.0), "listen did not connect");
     kill(p.pid, SIGSTOP);
     burst(h, 102000);
     kill(p.pid, SIGCONT);
@@ -136,19 +136,20 @@ static void overflow(cli_h *h, bool lossy)
     }
     char *err = NULL;
     int rc = cli_proc_wait(&p, 30.0, &err);
-    fprintf(stderr, "overflow%s: printed %d, exit %d, stderr: %s", lossy ? " (--lossy)" : "",
-            got, rc, err ? err : "");
-    CHECK(rc == (lossy ? 0 : 4), "exit %d after an overflow", rc);
+    fprintf(stderr, "overflow%s: printed %d, exit %d, stderr: %s", lossy ? " (--lossy)" : "", got,
+            rc, err ? err : "");
+    EXPECT_MSG(rc == (lossy ? 0 : 4), "exit %d after an overflow", rc);
     /* Without --lossy it stops at the first loss; with it, what was
      * printed and what was lost make up the whole burst. */
     int lost = -1;
-    CHECK(err && sscanf(err, "berrymq: lost %d messages (queue full)\n", &lost) == 1 && lost > 0,
-          "stderr '%s'", err ? err : "");
+    EXPECT_MSG(err && sscanf(err, "berrymq: lost %d messages (queue full)\n", &lost) == 1 &&
+                   lost > 0,
+               "stderr '%s'", err ? err : "");
     if (lossy)
-        CHECK(got + lost == 102000, "printed %d + lost %d != 102000", got, lost);
+        EXPECT_MSG(got + lost == 102000, "printed %d + lost %d != 102000", got, lost);
     free(err);
     free(p.out);
-    CHECK(cli_h_wait_queue(h, "burst:*", false, 10.0), "queue left behind");
+    EXPECT_MSG(cli_h_wait_queue(h, "burst:*", false, 10.0), "queue left behind");
 }
 
 /* 10,000 connect_via_queue calls with ttl 0 from the hub's own user: at
@@ -176,11 +177,11 @@ static void queue_flood(cli_h *h)
     g_string_free(b, TRUE);
     fprintf(stderr, "queue flood: %d of 10000 granted, %d refusals name max_queues\n", granted,
             named);
-    CHECK(granted > 0 && granted <= 1024, "%d queues granted", granted);
-    CHECK(named == 10000 - granted, "%d refusals name the limit", named);
+    EXPECT_MSG(granted > 0 && granted <= 1024, "%d queues granted", granted);
+    EXPECT_MSG(named == 10000 - granted, "%d refusals name the limit", named);
     cli_run r;
     int rc = cli_h_runv(h, &r, "twitter", "flood1:x", NULL);
-    CHECK(rc == 0, "twitter after the flood: %d %s", rc, r.err);
+    EXPECT_MSG(rc == 0, "twitter after the flood: %d %s", rc, r.err);
     cli_run_free(&r);
 }
 
@@ -199,9 +200,7 @@ int main(void)
     overflow(&h, true);
     queue_flood(&h);
     int rc = cli_h_hub_stop(&h);
-    CHECK(rc == 0, "hub exit %d", rc);
+    EXPECT_MSG(rc == 0, "hub exit %d", rc);
     cli_h_cleanup(&h);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

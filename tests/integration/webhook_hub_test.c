@@ -54,7 +54,7 @@ static void twitter(cli_h *h, int i)
     snprintf(arg, sizeof arg, "m%d", i);
     cli_run r;
     int rc = cli_h_runv(h, &r, "twitter", "slow:x", arg, NULL);
-    CHECK(rc == 0, "twitter %s: exit %d, stderr: %s", arg, rc, r.err);
+    EXPECT_MSG(rc == 0, "twitter %s: exit %d, stderr: %s", arg, rc, r.err);
     cli_run_free(&r);
 }
 
@@ -62,50 +62,51 @@ static void test_slow_server(cli_h *h, hs_server *s)
 {
     cli_proc listen;
     const char *argv[] = {"listen", "slow:*", "--count", "11", "--timeout", "120", NULL};
-    CHECK(cli_h_spawn(h, &listen, argv) == 0, "spawn listen");
-    CHECK(cli_h_wait_queue(h, "slow:*", true, 30.0), "listen never connected");
+    EXPECT_MSG(cli_h_spawn(h, &listen, argv) == 0, "spawn listen");
+    EXPECT_MSG(cli_h_wait_queue(h, "slow:*", true, 30.0), "listen never connected");
 
     /* The first message reaches the server, which holds on to it. */
     twitter(h, 0);
-    CHECK(hs_wait_count(s, 1, 30.0), "the webhook never sent m0");
+    EXPECT_MSG(hs_wait_count(s, 1, 30.0), "the webhook never sent m0");
     for (int i = 1; i <= N_MORE; i++)
         twitter(h, i);
     for (int i = 0; i <= N_MORE; i++) {
         char *line = cli_proc_line(&listen, 30.0), want[64];
         snprintf(want, sizeof want, "{\"id\":\"slow:x\",\"args\":[\"m%d\"],\"kwargs\":{}}", i);
         json_object *got = line ? cli_json(line) : NULL, *exp = cli_json(want);
-        CHECK(got && json_object_equal(got, exp), "listen printed '%s', expected %s",
-              line ? line : "(nothing)", want);
+        EXPECT_MSG(got && json_object_equal(got, exp), "listen printed '%s', expected %s",
+                   line ? line : "(nothing)", want);
         json_object_put(got);
         json_object_put(exp);
         free(line);
     }
     char *err = NULL;
-    CHECK(cli_proc_wait(&listen, 30.0, &err) == 0, "listen failed: %s", err);
+    EXPECT_MSG(cli_proc_wait(&listen, 30.0, &err) == 0, "listen failed: %s", err);
     free(err);
     free(listen.out);
 
     /* All of that happened while the server still held m0. */
-    CHECK(hs_count(s) == 1 && hs_held(s) == 1, "the server answered early (%u requests)",
-          hs_count(s));
-    CHECK(hook_stat(h, "queued") == N_MORE + 1, "queued %lld, expected %d",
-          (long long)hook_stat(h, "queued"), N_MORE + 1);
-    CHECK(hook_stat(h, "sent") == 0, "sent %lld", (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(hs_count(s) == 1 && hs_held(s) == 1, "the server answered early (%u requests)",
+               hs_count(s));
+    EXPECT_MSG(hook_stat(h, "queued") == N_MORE + 1, "queued %lld, expected %d",
+               (long long)hook_stat(h, "queued"), N_MORE + 1);
+    EXPECT_MSG(hook_stat(h, "sent") == 0, "sent %lld", (long long)hook_stat(h, "sent"));
 
     hs_hold(s, false);
-    CHECK(hs_wait_count(s, N_MORE + 1, 60.0), "only %u requests arrived", hs_count(s));
-    CHECK(wait_stat(h, "sent", N_MORE + 1, 60.0), "sent %lld", (long long)hook_stat(h, "sent"));
-    CHECK(hs_count(s) == N_MORE + 1, "%u requests", hs_count(s));
+    EXPECT_MSG(hs_wait_count(s, N_MORE + 1, 60.0), "only %u requests arrived", hs_count(s));
+    EXPECT_MSG(wait_stat(h, "sent", N_MORE + 1, 60.0), "sent %lld",
+               (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(hs_count(s) == N_MORE + 1, "%u requests", hs_count(s));
     for (int i = 0; i <= N_MORE; i++) {
         const hs_request *r = hs_get(s, (guint)i);
         char want[16];
         snprintf(want, sizeof want, "m%d", i);
-        CHECK(r && strcmp(r->body, want) == 0, "request %d is '%s'", i, r ? r->body : "");
-        CHECK(r && strcmp(r->path, "/slow") == 0, "path %s", r ? r->path : "");
+        EXPECT_MSG(r && strcmp(r->body, want) == 0, "request %d is '%s'", i, r ? r->body : "");
+        EXPECT_MSG(r && strcmp(r->path, "/slow") == 0, "path %s", r ? r->path : "");
         const char *title = r ? hs_header(r, "Title") : NULL;
-        CHECK(title && strcmp(title, "slow:x") == 0, "title %s", title ? title : "(none)");
+        EXPECT_MSG(title && strcmp(title, "slow:x") == 0, "title %s", title ? title : "(none)");
     }
-    CHECK(hook_stat(h, "queued") == 0, "queued %lld", (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(hook_stat(h, "queued") == 0, "queued %lld", (long long)hook_stat(h, "queued"));
 }
 
 int main(void)
@@ -130,10 +131,8 @@ int main(void)
         return 1;
     }
     test_slow_server(&h, s);
-    CHECK(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(&h) == 0, "hub did not stop cleanly");
     cli_h_cleanup(&h);
     hs_stop(s);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

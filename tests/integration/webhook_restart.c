@@ -51,19 +51,19 @@ static void twitter(cli_h *h, const char *text)
 {
     cli_run r;
     int rc = cli_h_runv(h, &r, "twitter", "out:x", text, NULL);
-    CHECK(rc == 0, "twitter %s: exit %d, stderr: %s", text, rc, r.err);
+    EXPECT_MSG(rc == 0, "twitter %s: exit %d, stderr: %s", text, rc, r.err);
     cli_run_free(&r);
 }
 
 static void kill_hub(cli_h *h)
 {
-    CHECK(h->hub_pid > 0, "no hub to kill");
+    EXPECT_MSG(h->hub_pid > 0, "no hub to kill");
     if (h->hub_pid <= 0)
         return;
     kill(h->hub_pid, SIGKILL);
     int st = 0;
     waitpid(h->hub_pid, &st, 0);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
+    EXPECT_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
     h->hub_pid = 0;
 }
 
@@ -95,7 +95,7 @@ static void test_outage_across_kill(cli_h *h)
     cli_h_write_config(h, cfg);
     g_free(cfg);
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         return;
     }
     for (int i = 0; i < 5; i++) {
@@ -103,59 +103,59 @@ static void test_outage_across_kill(cli_h *h)
         snprintf(t, sizeof t, "m%d", i);
         twitter(h, t);
     }
-    CHECK(wait_stat(h, "queued", 5, 30.0), "queued %lld, expected 5",
-          (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(wait_stat(h, "queued", 5, 30.0), "queued %lld, expected 5",
+               (long long)hook_stat(h, "queued"));
     kill_hub(h);
 
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         return;
     }
     twitter(h, "m5");
     hs_server *s = hs_start(port, NULL, NULL);
-    CHECK(s != NULL, "cannot start the server on port %d", port);
+    EXPECT_MSG(s != NULL, "cannot start the server on port %d", port);
     if (!s)
         return;
-    CHECK(hs_wait_count(s, 6, 60.0), "only %u requests arrived", hs_count(s));
-    CHECK(wait_stat(h, "queued", 0, 30.0), "queued %lld", (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(hs_wait_count(s, 6, 60.0), "only %u requests arrived", hs_count(s));
+    EXPECT_MSG(wait_stat(h, "queued", 0, 30.0), "queued %lld", (long long)hook_stat(h, "queued"));
     char *got = bodies(s);
-    CHECK(strcmp(got, "m0 m1 m2 m3 m4 m5") == 0, "the server got: %s", got);
+    EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5") == 0, "the server got: %s", got);
     g_free(got);
 
     /* A clean restart: what was delivered is not sent again. */
-    CHECK(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         hs_stop(s);
         return;
     }
     twitter(h, "m6");
-    CHECK(hs_wait_count(s, 7, 60.0), "m6 never arrived (%u requests)", hs_count(s));
-    CHECK(wait_stat(h, "sent", 1, 30.0), "sent %lld after the restart",
-          (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(hs_wait_count(s, 7, 60.0), "m6 never arrived (%u requests)", hs_count(s));
+    EXPECT_MSG(wait_stat(h, "sent", 1, 30.0), "sent %lld after the restart",
+               (long long)hook_stat(h, "sent"));
     got = bodies(s);
-    CHECK(strcmp(got, "m0 m1 m2 m3 m4 m5 m6") == 0, "the server got: %s", got);
+    EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5 m6") == 0, "the server got: %s", got);
     g_free(got);
 
     /* 2. The hub dies while the server holds n0: n0 comes again. */
     hs_hold(s, true);
     twitter(h, "n0");
-    CHECK(hs_wait_count(s, 8, 30.0), "n0 never reached the server");
+    EXPECT_MSG(hs_wait_count(s, 8, 30.0), "n0 never reached the server");
     twitter(h, "n1");
     kill_hub(h);
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         hs_stop(s);
         return;
     }
     hs_hold(s, false);
     twitter(h, "n2");
-    CHECK(hs_wait_count(s, 11, 60.0), "only %u requests arrived", hs_count(s));
-    CHECK(wait_stat(h, "queued", 0, 30.0), "queued %lld", (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(hs_wait_count(s, 11, 60.0), "only %u requests arrived", hs_count(s));
+    EXPECT_MSG(wait_stat(h, "queued", 0, 30.0), "queued %lld", (long long)hook_stat(h, "queued"));
     got = bodies(s);
-    CHECK(strcmp(got, "m0 m1 m2 m3 m4 m5 m6 n0 n0 n1 n2") == 0, "the server got: %s", got);
+    EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5 m6 n0 n0 n1 n2") == 0, "the server got: %s", got);
     g_free(got);
-    CHECK(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
     hs_stop(s);
 }
 
@@ -167,7 +167,7 @@ static void test_outage_in_memory(cli_h *h)
     cli_h_write_config(h, cfg);
     g_free(cfg);
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         return;
     }
     for (int i = 0; i < 5; i++) {
@@ -175,20 +175,20 @@ static void test_outage_in_memory(cli_h *h)
         snprintf(t, sizeof t, "k%d", i);
         twitter(h, t);
     }
-    CHECK(wait_stat(h, "queued", 5, 30.0), "queued %lld, expected 5",
-          (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(wait_stat(h, "queued", 5, 30.0), "queued %lld, expected 5",
+               (long long)hook_stat(h, "queued"));
     /* Long enough for several failed attempts: none may give up. */
-    CHECK(!wait_stat(h, "failed", 1, 2.0), "a message was given up during the outage");
+    EXPECT_MSG(!wait_stat(h, "failed", 1, 2.0), "a message was given up during the outage");
     hs_server *s = hs_start(port, NULL, NULL);
-    CHECK(s != NULL, "cannot start the server on port %d", port);
+    EXPECT_MSG(s != NULL, "cannot start the server on port %d", port);
     if (!s)
         return;
-    CHECK(hs_wait_count(s, 5, 60.0), "only %u requests arrived", hs_count(s));
-    CHECK(wait_stat(h, "sent", 5, 30.0), "sent %lld", (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(hs_wait_count(s, 5, 60.0), "only %u requests arrived", hs_count(s));
+    EXPECT_MSG(wait_stat(h, "sent", 5, 30.0), "sent %lld", (long long)hook_stat(h, "sent"));
     char *got = bodies(s);
-    CHECK(strcmp(got, "k0 k1 k2 k3 k4") == 0, "the server got: %s", got);
+    EXPECT_MSG(strcmp(got, "k0 k1 k2 k3 k4") == 0, "the server got: %s", got);
     g_free(got);
-    CHECK(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(cli_h_hub_stop(h) == 0, "the hub did not stop cleanly");
     hs_stop(s);
 }
 
@@ -204,7 +204,5 @@ int main(void)
     test_outage_across_kill(&h);
     test_outage_in_memory(&h);
     cli_h_cleanup(&h);
-    if (cli_failures)
-        fprintf(stderr, "%d check(s) failed\n", cli_failures);
-    return cli_failures ? 1 : 0;
+    return check_result();
 }

@@ -23,6 +23,17 @@
         }                                                                                          \
     } while (0)
 
+/* CHECK_MSG(cond, fmt, ...): CHECK with a printf-style account of what was seen. */
+#define CHECK_MSG(c, ...)                                                                          \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #c);                  \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
 #define CHECK_STR(a, b)                                                                            \
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
@@ -66,6 +77,17 @@ static inline int check_result(void)
     do {                                                                                           \
         if (!(c)) {                                                                                \
             fprintf(stderr, "%s:%d: expectation failed: %s\n", __FILE__, __LINE__, #c);            \
+            check_failures++;                                                                      \
+        }                                                                                          \
+    } while (0)
+
+/* EXPECT_MSG(cond, fmt, ...): EXPECT with a printf-style account of what was seen. */
+#define EXPECT_MSG(c, ...)                                                                         \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "%s:%d: expectation failed: %s: ", __FILE__, __LINE__, #c);            \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
             check_failures++;                                                                      \
         }                                                                                          \
     } while (0)

@@ -26,8 +26,6 @@
 #define BMQ_TEST_PLUGIN_DIR ""
 #endif
 
-int cli_failures;
-
 double cli_now(void)
 {
     struct timespec ts;

@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "check.h"
+
 typedef struct cli_h {
     char root[256]; /* temporary directory, removed by cleanup */
     char home[320];
@@ -45,18 +47,6 @@ typedef struct cli_proc {
     char *out; /* stdout read so far, not yet returned as lines */
     size_t out_len;
 } cli_proc;
-
-extern int cli_failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            cli_failures++;                                                                        \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
-    } while (0)
 
 /* Temp dirs and environment; finds the binaries. 0 or -1 (message printed). */
 int cli_h_init(cli_h *h, const char *name);

@@ -12,8 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int desk_failures;
-
 struct desk_env {
     char *dir;
     int display;

@@ -9,6 +9,8 @@
 #include <gio/gio.h>
 #include <stdbool.h>
 
+#include "check.h"
+
 #define DESK_SKIP 77
 
 typedef struct desk_env desk_env;
@@ -88,15 +90,5 @@ char *desk_hub_addr(desk_hub *h);
 int desk_hub_end(desk_hub *h, int sig);
 /* Run the berrymq CLI from the build tree with @args; its exit status. */
 int desk_cli(const char *const *args);
-
-#define DESK_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            desk_failures++;                                                                       \
-        }                                                                                          \
-    } while (0)
-
-extern int desk_failures;
 
 #endif

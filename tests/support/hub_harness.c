@@ -8,8 +8,6 @@
 
 #include <glib/gstdio.h>
 
-int hh_failures;
-
 /* Hubs still running when the test exits early are killed, so that no
  * orphan outlives the test. */
 static GSList *live_pids;
@@ -194,7 +192,8 @@ hh_hub *hh_start(hh_env *e, const char *const *extra, bool wait_listen)
             g_free(log);
             exit(1);
         }
-        h->rpc = bmq_rpc_client_new(h->listen, g_getenv("HH_SECRET")) /* the hub's secret, if any */;
+        h->rpc =
+            bmq_rpc_client_new(h->listen, g_getenv("HH_SECRET")) /* the hub's secret, if any */;
         bmq_rpc_client_set_timeout(h->rpc, 15);
         /* hub.* calls run on the hub's main loop, which turns only once
          * the configured instances are created: the answer means ready. */

@@ -13,25 +13,7 @@
 
 #include <berrymq/net.h>
 
-extern int hh_failures;
-
-#define HH_CHECK(cond)                                                                             \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            hh_failures++;                                                                         \
-        }                                                                                          \
-    } while (0)
-
-#define HH_CONTAINS(hay, needle)                                                                   \
-    do {                                                                                           \
-        const char *h_ = (hay);                                                                    \
-        if (!h_ || !strstr(h_, (needle))) {                                                        \
-            fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__,             \
-                    h_ ? h_ : "(null)", (needle));                                                 \
-            hh_failures++;                                                                         \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 typedef struct hh_env {
     char *root; /* temp dir: home/ (XDG_STATE_HOME home/.local/state), config/, data/, run/ */

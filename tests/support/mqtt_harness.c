@@ -11,8 +11,6 @@
 
 #include <glib/gstdio.h>
 
-int mqtt_failures;
-
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
 
 static void die(const char *what)

@@ -14,34 +14,7 @@
 
 #include <berrymq/host.h>
 
-extern int mqtt_failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            mqtt_failures++;                                                                       \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-    do {                                                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_) {                                                                            \
-            fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
-            mqtt_failures++;                                                                       \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-    do {                                                                                           \
-        const char *a_ = (a), *b_ = (b);                                                           \
-        if (!a_ || strcmp(a_, b_) != 0) {                                                          \
-            fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)",   \
-                    b_);                                                                           \
-            mqtt_failures++;                                                                       \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* Sanitizer builds are several times slower: waits stretch, counts do not. */
 #if defined(__SANITIZE_ADDRESS__)

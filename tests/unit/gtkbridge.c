@@ -75,8 +75,8 @@ static void test_threads(unsigned multiplicity)
     bmq_set_multiplicity(bus, multiplicity);
     char *err = NULL;
     BmqGtkBridge *bridge = bmq_gtk_bridge_new(bus, "*:*", &err);
-    DESK_CHECK(bridge != NULL && err == NULL);
-    DESK_CHECK(g_strcmp0(bmq_gtk_bridge_get_pattern(bridge), "*:*") == 0);
+    EXPECT(bridge != NULL && err == NULL);
+    EXPECT(g_strcmp0(bmq_gtk_bridge_get_pattern(bridge), "*:*") == 0);
     counts c = {.last_seq = {-1, -1, -1, -1}};
     /* Detail quarks must exist before emission for "message::NAME" to match. */
     g_signal_connect(bridge, "message", G_CALLBACK(on_any), &c);
@@ -92,20 +92,20 @@ static void test_threads(unsigned multiplicity)
     for (int i = 0; i < 4; i++)
         g_thread_join(th[i]);
     bmq_bus_flush(bus);
-    DESK_CHECK(desk_wait(all_arrived, &c, 10000));
-    DESK_CHECK(c.all == 2400);
-    DESK_CHECK(c.off_main == 0);
+    EXPECT(desk_wait(all_arrived, &c, 10000));
+    EXPECT(c.all == 2400);
+    EXPECT(c.off_main == 0);
     if (multiplicity == 0)
-        DESK_CHECK(c.out_of_order == 0);
-    DESK_CHECK(bmq_gtk_bridge_get_emitted(bridge) == 2400);
-    DESK_CHECK(bmq_gtk_bridge_get_dropped(bridge) == 0);
+        EXPECT(c.out_of_order == 0);
+    EXPECT(bmq_gtk_bridge_get_emitted(bridge) == 2400);
+    EXPECT(bmq_gtk_bridge_get_dropped(bridge) == 0);
 
     /* Disposal with messages still queued: nothing is emitted afterwards. */
     for (int i = 0; i < 50; i++)
         bmq_twitter_json(bus, "other:late", NULL, NULL);
     g_object_unref(bridge);
     desk_spin(50);
-    DESK_CHECK(c.other == 400);
+    EXPECT(c.other == 400);
     bmq_bus_free(bus);
 }
 
@@ -139,33 +139,32 @@ static void test_bindings(void)
     GtkWidget *item = g_object_ref_sink(gtk_menu_item_new_with_label("Deploy"));
     GSimpleAction *action = g_simple_action_new("rerun", G_VARIANT_TYPE_STRING);
 
-    DESK_CHECK(bmq_gtk_bridge_bind_button(bridge, button, "ui:build",
-                                          json_tokener_parse("[\"main\"]"),
-                                          json_tokener_parse("{\"n\": 1}")) != 0);
-    DESK_CHECK(bmq_gtk_bridge_bind(bridge, toggle, "toggled", "ui:watch", NULL, NULL) != 0);
-    DESK_CHECK(bmq_gtk_bridge_bind_menu_item(bridge, item, "ui:deploy", NULL, NULL) != 0);
-    DESK_CHECK(bmq_gtk_bridge_bind_action(bridge, action, "ui:rerun", NULL, NULL) != 0);
+    EXPECT(bmq_gtk_bridge_bind_button(bridge, button, "ui:build", json_tokener_parse("[\"main\"]"),
+                                      json_tokener_parse("{\"n\": 1}")) != 0);
+    EXPECT(bmq_gtk_bridge_bind(bridge, toggle, "toggled", "ui:watch", NULL, NULL) != 0);
+    EXPECT(bmq_gtk_bridge_bind_menu_item(bridge, item, "ui:deploy", NULL, NULL) != 0);
+    EXPECT(bmq_gtk_bridge_bind_action(bridge, action, "ui:rerun", NULL, NULL) != 0);
     /* Bad input: an invalid identifier, a missing signal, a wrong JSON type. */
-    DESK_CHECK(bmq_gtk_bridge_bind_button(bridge, button, "bad id", NULL, NULL) == 0);
-    DESK_CHECK(bmq_gtk_bridge_bind(bridge, button, "no-such-signal", "ui:x", NULL, NULL) == 0);
-    DESK_CHECK(bmq_gtk_bridge_bind(bridge, button, "clicked", "ui:x", json_object_new_object(),
-                                   NULL) == 0);
+    EXPECT(bmq_gtk_bridge_bind_button(bridge, button, "bad id", NULL, NULL) == 0);
+    EXPECT(bmq_gtk_bridge_bind(bridge, button, "no-such-signal", "ui:x", NULL, NULL) == 0);
+    EXPECT(bmq_gtk_bridge_bind(bridge, button, "clicked", "ui:x", json_object_new_object(), NULL) ==
+           0);
 
     gtk_button_clicked(GTK_BUTTON(button));
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(toggle), TRUE);
     gtk_menu_item_activate(GTK_MENU_ITEM(item));
     g_action_activate(G_ACTION(action), g_variant_new_string("job-7"));
-    DESK_CHECK(sent->len == 4);
-    DESK_CHECK(sent_is(0, "ui:build [ \"main\" ] { \"n\": 1 }"));
-    DESK_CHECK(sent_is(1, "ui:watch null { \"active\": true }"));
-    DESK_CHECK(sent_is(2, "ui:deploy null null"));
-    DESK_CHECK(sent_is(3, "ui:rerun null null"));
+    EXPECT(sent->len == 4);
+    EXPECT(sent_is(0, "ui:build [ \"main\" ] { \"n\": 1 }"));
+    EXPECT(sent_is(1, "ui:watch null { \"active\": true }"));
+    EXPECT(sent_is(2, "ui:deploy null null"));
+    EXPECT(sent_is(3, "ui:rerun null null"));
 
     /* The bridge goes first: the widgets stay usable and send nothing. */
     g_object_unref(bridge);
     gtk_button_clicked(GTK_BUTTON(button));
     g_action_activate(G_ACTION(action), g_variant_new_string("job-8"));
-    DESK_CHECK(sent->len == 4);
+    EXPECT(sent->len == 4);
     g_object_unref(button);
     g_object_unref(toggle);
     g_object_unref(item);
@@ -189,25 +188,25 @@ static void test_overflow_and_boxed(void)
     for (int i = 0; i < 20; i++)
         if (bmq_gtk_bridge_push(bridge, m) == -BMQ_EFULL)
             full++;
-    DESK_CHECK(full == 15);
-    DESK_CHECK(bmq_gtk_bridge_get_dropped(bridge) == 15);
-    DESK_CHECK(bmq_gtk_bridge_flush(bridge) == 5);
-    DESK_CHECK(n == 5);
+    EXPECT(full == 15);
+    EXPECT(bmq_gtk_bridge_get_dropped(bridge) == 15);
+    EXPECT(bmq_gtk_bridge_flush(bridge) == 5);
+    EXPECT(n == 5);
     desk_spin(20);
-    DESK_CHECK(n == 5);
+    EXPECT(n == 5);
     /* No sender: sending fails cleanly and frees what it was given. */
-    DESK_CHECK(bmq_gtk_bridge_send(bridge, "a:b", json_object_new_array(), NULL) == -BMQ_ECLOSED);
+    EXPECT(bmq_gtk_bridge_send(bridge, "a:b", json_object_new_array(), NULL) == -BMQ_ECLOSED);
 
-    DESK_CHECK(strcmp(g_type_name(BMQ_GTK_TYPE_MESSAGE), "BmqMessage") == 0);
+    EXPECT(strcmp(g_type_name(BMQ_GTK_TYPE_MESSAGE), "BmqMessage") == 0);
     gpointer copy = g_boxed_copy(BMQ_GTK_TYPE_MESSAGE, m);
-    DESK_CHECK(copy == m);
+    EXPECT(copy == m);
     g_boxed_free(BMQ_GTK_TYPE_MESSAGE, copy);
     g_object_unref(bridge);
 
     char *err = NULL;
     bmq_bus *bus = bmq_bus_new();
-    DESK_CHECK(bmq_gtk_bridge_new(bus, "bad pattern", &err) == NULL);
-    DESK_CHECK(err && strstr(err, "bad pattern"));
+    EXPECT(bmq_gtk_bridge_new(bus, "bad pattern", &err) == NULL);
+    EXPECT(err && strstr(err, "bad pattern"));
     g_free(err);
     bmq_bus_free(bus);
     bmq_message_unref(m);
@@ -221,7 +220,7 @@ static void test_render(void)
                                      NULL);
     const char *skip[] = {"title", NULL};
     char *text = bmq_gtk_message_render(m, skip);
-    DESK_CHECK(strcmp(text, "a 1 {\"x\":2}\nk: v\nn: null") == 0);
+    EXPECT(strcmp(text, "a 1 {\"x\":2}\nk: v\nn: null") == 0);
     g_free(text);
     bmq_message_unref(m);
 }
@@ -247,6 +246,5 @@ int main(void)
     test_overflow_and_boxed();
     test_render();
     desk_env_stop(env);
-    fprintf(stderr, "%s: %d failure(s)\n", __FILE__, desk_failures);
-    return desk_failures ? 1 : 0;
+    return check_result();
 }

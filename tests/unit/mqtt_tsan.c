@@ -24,7 +24,7 @@ static gpointer sender(gpointer data)
         char id[64], args[32];
         g_snprintf(id, sizeof id, "%s:t%d", a->name, a->t);
         g_snprintf(args, sizeof args, "[%d]", i);
-        CHECK(bmq_twitter_json(a->bus, id, args, "{\"k\": \"v\"}") == 0);
+        EXPECT(bmq_twitter_json(a->bus, id, args, "{\"k\": \"v\"}") == 0);
     }
     return NULL;
 }
@@ -65,7 +65,7 @@ static void check_each_once(collector *c, const char *name)
         for (int i = 0; i < PER_THREAD; i++) {
             char line[64];
             g_snprintf(line, sizeof line, "%s:t%d [%d]", name, t, i);
-            CHECK_EQ(collector_find(c, line), 1);
+            EXPECT_EQ(collector_find(c, line), 1);
         }
 }
 
@@ -74,32 +74,32 @@ int main(void)
     mqtt_broker *b = mqtt_broker_start();
     test_hub *A = hub(b, "hubA", "\"subscribe\":null,\"buffer\":1000");
     test_hub *B = hub(b, "hubB", "\"publish\":null");
-    CHECK(bmq_set_multiplicity(A->bus, 4) == 0);
-    CHECK(bmq_set_multiplicity(B->bus, 2) == 0);
-    CHECK(test_hub_wait_stat(A, "connected", 1, 10000));
-    CHECK(test_hub_wait_stat(B, "connected", 1, 10000));
+    EXPECT(bmq_set_multiplicity(A->bus, 4) == 0);
+    EXPECT(bmq_set_multiplicity(B->bus, 2) == 0);
+    EXPECT(test_hub_wait_stat(A, "connected", 1, 10000));
+    EXPECT(test_hub_wait_stat(B, "connected", 1, 10000));
     collector *one = collector_new(B->bus, "one:*");
     collector *two = collector_new(B->bus, "two:*");
 
     /* Connected: every message crosses once. */
     send_all(A, "one", true);
     bmq_bus_flush(A->bus);
-    CHECK(collector_wait(one, THREADS * PER_THREAD, 30000));
+    EXPECT(collector_wait(one, THREADS * PER_THREAD, 30000));
     pump(300);
-    CHECK_EQ(collector_count(one), THREADS * PER_THREAD);
+    EXPECT_EQ(collector_count(one), THREADS * PER_THREAD);
     check_each_once(one, "one");
 
     /* The broker goes away and comes back while A sends: the followers
      * buffer, the loop thread reconnects and flushes. */
     mqtt_broker_stop(b);
-    CHECK(test_hub_wait_stat(A, "connected", 0, 10000));
+    EXPECT(test_hub_wait_stat(A, "connected", 0, 10000));
     send_all(A, "two", true);
     mqtt_broker_restart(b);
-    CHECK(test_hub_wait_stat(A, "connected", 1, 15000));
-    CHECK(test_hub_wait_stat(B, "connected", 1, 15000));
-    CHECK(collector_wait(two, THREADS * PER_THREAD, 30000));
+    EXPECT(test_hub_wait_stat(A, "connected", 1, 15000));
+    EXPECT(test_hub_wait_stat(B, "connected", 1, 15000));
+    EXPECT(collector_wait(two, THREADS * PER_THREAD, 30000));
     pump(300);
-    CHECK_EQ(collector_count(two), THREADS * PER_THREAD);
+    EXPECT_EQ(collector_count(two), THREADS * PER_THREAD);
     check_each_once(two, "two");
 
     /* Destroyed while four threads still send. */
@@ -122,5 +122,5 @@ int main(void)
     test_hub_free(A);
     test_hub_free(B);
     mqtt_broker_free(b);
-    return mqtt_failures ? 1 : 0;
+    return check_result();
 }

@@ -33,7 +33,7 @@ if(BMQ_HAVE_TSAN)
   function(_bmq_tsan_test name)
     cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS;PLUGINS" ${ARGN})
     bmq_add_test(${name} SOURCES ${T_SOURCES} ${CMAKE_SOURCE_DIR}/tests/support/tsan_glib.c
-      LIBS berrymq_tsan ${T_LIBS} ${CMAKE_DL_LIBS} TIMEOUT 300 LABELS tsan plugins ${T_LABELS})
+      LIBS berrymq_tsan ${T_LIBS} ${CMAKE_DL_LIBS} TIMEOUT 300 LABELS tsan ${T_LABELS})
     target_link_options(${name} PRIVATE -rdynamic)
     foreach(_p IN LISTS T_PLUGINS)
       add_dependencies(${name} tsan_plugin_${_p})

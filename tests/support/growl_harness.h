@@ -17,16 +17,7 @@
 
 #include <berrymq/host.h>
 
-/* Fatal: the fixture cannot go on. Also used where cli_harness.h, with its
- * own CHECK, is included instead of check.h. */
-#define GH_REQUIRE(c)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: fixture: %s failed\n", __FILE__, __LINE__, #c);               \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
+#include "check.h"
 
 typedef struct fixture {
     bmq_bus *bus;
@@ -62,17 +53,17 @@ G_GNUC_UNUSED static void fx_init(fixture *fx, const char *pattern)
     g_mutex_init(&fx->lock);
     fx->bus = bmq_bus_new();
     fx->data_root = g_dir_make_tmp("bmq-growl-XXXXXX", NULL);
-    GH_REQUIRE(fx->data_root != NULL);
+    CHECK(fx->data_root != NULL);
     fx->host = bmq_plugin_host_new(fx->bus, NULL, fx->data_root);
     bmq_plugin_host_set_log(fx->host, fx_on_log, fx);
     const char *dir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
-    GH_REQUIRE(dir != NULL);
+    CHECK(dir != NULL);
     bmq_plugin_host_add_dir(fx->host, dir);
     fx->seen = g_ptr_array_new_with_free_func((GDestroyNotify)bmq_message_unref);
     fx->logs = g_ptr_array_new_with_free_func(g_free);
     if (pattern) {
         fx->f = bmq_follow(fx->bus, pattern, fx_on_msg, NULL, fx);
-        GH_REQUIRE(fx->f != NULL);
+        CHECK(fx->f != NULL);
     }
 }
 
@@ -83,7 +74,7 @@ G_GNUC_UNUSED static void fx_free(fixture *fx)
         bmq_unfollow(fx->f);
     bmq_bus_free(fx->bus);
     char *argv[] = {"rm", "-rf", fx->data_root, NULL};
-    GH_REQUIRE(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+    CHECK(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
     g_free(fx->data_root);
     g_ptr_array_free(fx->seen, TRUE);
     g_ptr_array_free(fx->logs, TRUE);
@@ -94,7 +85,7 @@ G_GNUC_UNUSED static bmq_instance *fx_create(fixture *fx, const char *id, const 
                                              char **error)
 {
     json_object *cfg = json_tokener_parse(json);
-    GH_REQUIRE(cfg != NULL);
+    CHECK(cfg != NULL);
     bmq_instance *inst = bmq_instance_create(fx->host, "growl", id, cfg, NULL, error);
     json_object_put(cfg);
     return inst;
@@ -151,7 +142,7 @@ G_GNUC_UNUSED static int free_port(int type)
 {
     int fd = socket(AF_INET, type, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    GH_REQUIRE((bind(fd, (struct sockaddr *)&a, sizeof a)) == 0);
+    CHECK((bind(fd, (struct sockaddr *)&a, sizeof a)) == 0);
     socklen_t l = sizeof a;
     getsockname(fd, (struct sockaddr *)&a, &l);
     close(fd);
@@ -164,7 +155,7 @@ G_GNUC_UNUSED static int bound_socket(int type, int *port)
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    GH_REQUIRE((bind(fd, (struct sockaddr *)&a, sizeof a)) == 0);
+    CHECK((bind(fd, (struct sockaddr *)&a, sizeof a)) == 0);
     socklen_t l = sizeof a;
     getsockname(fd, (struct sockaddr *)&a, &l);
     *port = ntohs(a.sin_port);

@@ -103,7 +103,7 @@ G_GNUC_UNUSED static bool complete(const char *buf, size_t len)
 
 G_GNUC_UNUSED static void send_str(int fd, const char *s)
 {
-    GH_REQUIRE((send(fd, s, strlen(s), MSG_NOSIGNAL)) == ((ssize_t)strlen(s)));
+    CHECK((send(fd, s, strlen(s), MSG_NOSIGNAL)) == ((ssize_t)strlen(s)));
 }
 
 /* The key field of the information line, checked as a Growl server does. */
@@ -175,7 +175,7 @@ G_GNUC_UNUSED static void srv_answer(srv *s, int fd, const char *req)
             nid ? nid : "", s->cb_results[k], ctx ? ctx : "", type ? type : "");
         /* In two writes, to exercise reassembly on the plugin side. */
         size_t half = strlen(cb) / 2;
-        GH_REQUIRE((send(fd, cb, half, MSG_NOSIGNAL)) == ((ssize_t)half));
+        CHECK((send(fd, cb, half, MSG_NOSIGNAL)) == ((ssize_t)half));
         g_usleep(20000);
         send_str(fd, cb + half);
         g_free(cb);
@@ -238,12 +238,12 @@ G_GNUC_UNUSED static void srv_start_on(srv *s, srv_mode mode, int port)
         struct sockaddr_in a = {.sin_family = AF_INET,
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                                 .sin_port = htons((uint16_t)port)};
-        GH_REQUIRE((bind(s->lfd, (struct sockaddr *)&a, sizeof a)) == (0));
+        CHECK((bind(s->lfd, (struct sockaddr *)&a, sizeof a)) == (0));
         s->port = port;
     } else {
         s->lfd = bound_socket(SOCK_STREAM, &s->port);
     }
-    GH_REQUIRE((listen(s->lfd, 16)) == (0));
+    CHECK((listen(s->lfd, 16)) == (0));
     g_mutex_init(&s->lock);
     s->reqs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     s->thread = g_thread_new("test-gntp-server", srv_main, s);
@@ -275,7 +275,7 @@ G_GNUC_UNUSED static guint srv_count(srv *s)
 G_GNUC_UNUSED static char *srv_req(srv *s, guint i, size_t *len)
 {
     g_mutex_lock(&s->lock);
-    GH_REQUIRE((i) < (s->reqs->len));
+    CHECK((i) < (s->reqs->len));
     gsize n;
     const char *p = g_bytes_get_data(s->reqs->pdata[i], &n);
     char *copy = g_memdup2(p, n);
