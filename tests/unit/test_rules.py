@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Test folders stand on tests/support only.
+"""The rules of tests/: one assertion style, folders that stand on
+tests/support only.
+
+Tests assert with tests/support/check.h: no g_assert*, no assert(), and no
+header other than check.h defines CHECK/EXPECT/REQUIRE/ASSERT-like macros.
 
 A file under tests/<folder>/ may include headers of its own folder, of
 tests/support/ and of the project (sdk/, app/, plugins/), never a header of
@@ -7,7 +11,7 @@ another test folder and never a .c file. A tests/<folder>/*.cmake fragment
 names sources and include directories of its own folder or tests/support/
 only. Something two folders share moves to tests/support/.
 
-Usage: test_includes.py SOURCE_DIR. Prints every offence and exits 1 when
+Usage: test_rules.py SOURCE_DIR. Prints every offence and exits 1 when
 there is one.
 """
 import os
@@ -15,6 +19,8 @@ import re
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+OTHER_ASSERT = re.compile(r'\bg_assert\w*\s*\(|(?<![\w.])assert\s*\(|#\s*include\s*<assert\.h>')
+ASSERT_MACRO = re.compile(r'^\s*#\s*define\s+(\w*(?:CHECK|EXPECT|REQUIRE|ASSERT)\w*)\b')
 # A path into the source tree's tests/ folder, in a CMake fragment.
 CMAKE_PATH = re.compile(
     r'\$\{(?:CMAKE_SOURCE_DIR|PROJECT_SOURCE_DIR)\}/tests/([A-Za-z0-9_]+)'
@@ -42,6 +48,14 @@ def main():
                     checked += 1
                     with open(path, encoding="utf-8", errors="replace") as f:
                         for lineno, line in enumerate(f, 1):
+                            code = line.split("//", 1)[0]
+                            if OTHER_ASSERT.search(code):
+                                bad.append("%s:%d: asserts without check.h: %s"
+                                           % (rel, lineno, line.strip()))
+                            m = ASSERT_MACRO.match(line)
+                            if m and n.endswith(".h") and rel != os.path.join("tests", "support", "check.h"):
+                                bad.append("%s:%d: defines %s: assertions come from "
+                                           "tests/support/check.h" % (rel, lineno, m.group(1)))
                             m = INCLUDE.match(line)
                             if not m:
                                 continue
