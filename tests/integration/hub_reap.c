@@ -50,16 +50,16 @@ int main(void)
     hh_env *e = hh_env_new();
     hh_write_config(e, "{\"plugins\": []}");
     hh_hub *h = hh_start(e, NULL, true);
-    HH_CHECK(h && h->listen);
+    EXPECT(h && h->listen);
     if (!h || !h->listen)
         return 1;
 
     json_object *keep = hh_call(h, "connect_via_queue", "[\"keep:*\", 60]", NULL);
-    HH_CHECK(json_object_is_type(keep, json_type_string));
+    EXPECT(json_object_is_type(keep, json_type_string));
     json_object *first = NULL;
     for (int i = 0; i < N_IDLE; i++) {
         json_object *t = hh_call(h, "connect_via_queue", "[\"idle:*\", 1]", NULL);
-        HH_CHECK(json_object_is_type(t, json_type_string));
+        EXPECT(json_object_is_type(t, json_type_string));
         if (i == 0)
             first = t;
         else
@@ -68,8 +68,8 @@ int main(void)
     for (int i = 0; i < 20; i++)
         json_object_put(hh_call(h, "hub.twitter", "[\"idle:x\", [\"waiting\"], {}]", NULL));
     int64_t queued = 0;
-    HH_CHECK(links_of(h, "idle:*", &queued) == N_IDLE);
-    HH_CHECK(queued == (int64_t)N_IDLE * 20);
+    EXPECT(links_of(h, "idle:*", &queued) == N_IDLE);
+    EXPECT(queued == (int64_t)N_IDLE * 20);
 
     /* Nobody reads them: the hub drops them itself once idle past the ttl.
      * Only hub.status is asked, which names no token. */
@@ -78,29 +78,29 @@ int main(void)
         g_usleep(200 * 1000);
         left = links_of(h, "idle:*", &queued);
     }
-    HH_CHECK(left == 0);
+    EXPECT(left == 0);
     if (left != 0)
         fprintf(stderr, "%d idle queues still there after 15 s\n", left);
 
     /* The queue in use was not touched. */
     json_object_put(hh_call(h, "hub.twitter", "[\"keep:x\", [1], {}]", NULL));
     char *got = get_once(h, json_object_get_string(keep));
-    HH_CONTAINS(got, "keep:x");
+    EXPECT_CONTAINS(got, "keep:x");
     g_free(got);
-    HH_CHECK(links_of(h, "keep:*", &queued) == 1);
+    EXPECT(links_of(h, "keep:*", &queued) == 1);
 
     /* The expired token answers "timeout" once, then is unknown. */
     got = get_once(h, json_object_get_string(first));
-    HH_CONTAINS(got, "timeout");
+    EXPECT_CONTAINS(got, "timeout");
     g_free(got);
     got = get_once(h, json_object_get_string(first));
-    HH_CONTAINS(got, "invalid token");
+    EXPECT_CONTAINS(got, "invalid token");
     g_free(got);
 
     json_object_put(first);
     json_object_put(keep);
-    HH_CHECK(hh_stop(h) == 0);
+    EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);
-    return hh_failures ? 1 : 0;
+    return check_result();
 }

@@ -28,7 +28,7 @@ if(WITH_PLUGIN_MQTT)
     # The QoS 1 outbox kept in the hub's history across a SIGKILL.
     bmq_add_test(mqtt_hub_restart
       SOURCES ${_mqtt_dir}/mqtt_hub_restart.c ${CMAKE_SOURCE_DIR}/tests/support/cli_harness.c
-      LIBS bmq_mqtt_harness TIMEOUT 300 LABELS integration plugins mqtt history)
+      LIBS bmq_mqtt_harness TIMEOUT 300 LABELS mqtt history)
     target_compile_definitions(mqtt_hub_restart PRIVATE
       BMQ_CLI_BIN="$<TARGET_FILE:berrymq-cli>"
       BMQ_HUB_BIN="$<TARGET_FILE:berrymq-hub>")

@@ -14,9 +14,8 @@
  *    "buffer": 3: the backlog is read back a few at a time and all ten
  *    arrive in order, before a message sent after the restart.
  */
-#include "mqtt_harness.h"
-#undef CHECK
 #include "cli_harness.h"
+#include "mqtt_harness.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -59,19 +58,19 @@ static void send_msg(cli_h *h, const char *id, const char *arg)
 {
     cli_run r;
     int rc = cli_h_runv(h, &r, "twitter", id, arg, NULL);
-    CHECK(rc == 0, "twitter %s %s: exit %d, stderr: %s", id, arg, rc, r.err);
+    EXPECT_MSG(rc == 0, "twitter %s %s: exit %d, stderr: %s", id, arg, rc, r.err);
     cli_run_free(&r);
 }
 
 static void kill_hub(cli_h *h)
 {
-    CHECK(h->hub_pid > 0, "no hub to kill");
+    EXPECT_MSG(h->hub_pid > 0, "no hub to kill");
     if (h->hub_pid <= 0)
         return;
     kill(h->hub_pid, SIGKILL);
     int st = 0;
     waitpid(h->hub_pid, &st, 0);
-    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
+    EXPECT_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
     h->hub_pid = 0;
 }
 
@@ -114,7 +113,7 @@ static bool wait_seen(mqtt_sub *s, const char *want, double timeout_s)
     do {                                                                                           \
         if (!wait_seen((s), (want), (timeout_s))) {                                                \
             char *got_ = seen(s);                                                                  \
-            CHECK(false, "the subscriber saw \"%s\", expected \"%s\"", got_, (want));              \
+            EXPECT_MSG(false, "the subscriber saw \"%s\", expected \"%s\"", got_, (want));         \
             g_free(got_);                                                                          \
         }                                                                                          \
     } while (0)
@@ -134,7 +133,7 @@ static void write_config(cli_h *h, int port, int buffer)
 static bool hub_start(cli_h *h)
 {
     if (cli_h_hub_start(h, NULL) < 0) {
-        cli_failures++;
+        check_failures++;
         return false;
     }
     return true;
@@ -156,17 +155,17 @@ int main(void)
     /* 1. Broker down: five acknowledged by the hub, then SIGKILL. */
     if (!hub_start(&h))
         goto out;
-    CHECK(wait_stat(&h, "durable", 1, 30.0), "the outbox is not durable: %lld",
-          (long long)mq_stat(&h, "durable"));
+    EXPECT_MSG(wait_stat(&h, "durable", 1, 30.0), "the outbox is not durable: %lld",
+               (long long)mq_stat(&h, "durable"));
     for (int i = 0; i < 5; i++) {
         char arg[16];
         snprintf(arg, sizeof arg, "m%d", i);
         send_msg(&h, "out:x", arg);
     }
-    CHECK(wait_stat(&h, "unacked", 5, 30.0), "unacked %lld, expected 5",
-          (long long)mq_stat(&h, "unacked"));
-    CHECK(mq_stat(&h, "published") == 0, "published %lld while the broker is down",
-          (long long)mq_stat(&h, "published"));
+    EXPECT_MSG(wait_stat(&h, "unacked", 5, 30.0), "unacked %lld, expected 5",
+               (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(mq_stat(&h, "published") == 0, "published %lld while the broker is down",
+               (long long)mq_stat(&h, "published"));
     kill_hub(&h);
 
     mqtt_broker_restart(broker);
@@ -176,11 +175,11 @@ int main(void)
         goto out;
     }
     CHECK_SEEN(sub, "m0 m1 m2 m3 m4", 60.0);
-    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
-          (long long)mq_stat(&h, "unacked"));
-    CHECK(mq_stat(&h, "replayed") == 5, "replayed %lld, expected 5",
-          (long long)mq_stat(&h, "replayed"));
-    CHECK(mq_stat(&h, "durable") == 1, "not durable after the restart");
+    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
+               (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(mq_stat(&h, "replayed") == 5, "replayed %lld, expected 5",
+               (long long)mq_stat(&h, "replayed"));
+    EXPECT_MSG(mq_stat(&h, "durable") == 1, "not durable after the restart");
 
     /* 2. Broker up: delivered and acknowledged, a message from another
      * client received, then SIGKILL. */
@@ -190,12 +189,12 @@ int main(void)
         send_msg(&h, "out:x", arg);
     }
     CHECK_SEEN(sub, "m0 m1 m2 m3 m4 n0 n1 n2 n3 n4", 60.0);
-    CHECK(mqtt_pub(broker, "berrymq/_/out/ext", "{\"args\":[\"e0\"],\"origin\":\"other\"}", 1),
-          "mosquitto_pub failed");
-    CHECK(wait_stat(&h, "received", 1, 30.0), "received %lld, expected 1",
-          (long long)mq_stat(&h, "received"));
-    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
-          (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(mqtt_pub(broker, "berrymq/_/out/ext", "{\"args\":[\"e0\"],\"origin\":\"other\"}", 1),
+               "mosquitto_pub failed");
+    EXPECT_MSG(wait_stat(&h, "received", 1, 30.0), "received %lld, expected 1",
+               (long long)mq_stat(&h, "received"));
+    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
+               (long long)mq_stat(&h, "unacked"));
     /* The history writes the cursor's position with its next commit; the
      * answer to this message waits for a commit after it. */
     send_msg(&h, "other:sync", "s");
@@ -207,10 +206,11 @@ int main(void)
     send_msg(&h, "out:x", "z0");
     /* Anything taken back from the history would come before z0. */
     CHECK_SEEN(sub, "m0 m1 m2 m3 m4 n0 n1 n2 n3 n4 e0 z0", 60.0);
-    CHECK(mq_stat(&h, "replayed") == 0, "replayed %lld, expected 0",
-          (long long)mq_stat(&h, "replayed"));
-    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld", (long long)mq_stat(&h, "unacked"));
-    CHECK(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(mq_stat(&h, "replayed") == 0, "replayed %lld, expected 0",
+               (long long)mq_stat(&h, "replayed"));
+    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld",
+               (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
     mqtt_sub_free(sub);
 
     /* 3. A backlog longer than "buffer": read back a few at a time as the
@@ -225,8 +225,8 @@ int main(void)
         send_msg(&h, "out:x", arg);
         g_string_append_printf(want, "%s%s", i ? " " : "", arg);
     }
-    CHECK(wait_stat(&h, "unacked", 10, 30.0), "unacked %lld, expected 10",
-          (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(wait_stat(&h, "unacked", 10, 30.0), "unacked %lld, expected 10",
+               (long long)mq_stat(&h, "unacked"));
     kill_hub(&h);
     write_config(&h, broker->port, 3);
     mqtt_broker_restart(broker);
@@ -239,17 +239,15 @@ int main(void)
     send_msg(&h, "out:x", "l0");
     g_string_append(want, " l0");
     CHECK_SEEN(sub, want->str, 60.0);
-    CHECK(mq_stat(&h, "replayed") == 10, "replayed %lld, expected 10",
-          (long long)mq_stat(&h, "replayed"));
-    CHECK(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld", (long long)mq_stat(&h, "unacked"));
-    CHECK(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
+    EXPECT_MSG(mq_stat(&h, "replayed") == 10, "replayed %lld, expected 10",
+               (long long)mq_stat(&h, "replayed"));
+    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld",
+               (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
     mqtt_sub_free(sub);
     g_string_free(want, TRUE);
 out:
     cli_h_cleanup(&h);
     mqtt_broker_free(broker);
-    int failures = cli_failures + mqtt_failures;
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    return check_result();
 }
