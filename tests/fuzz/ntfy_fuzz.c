@@ -39,6 +39,7 @@ static struct {
 
 static void fz_stop(void)
 {
+    ntfy_shutdown(fz.ntfy); /* streams end before the server stops, as in the hub */
     bmq_server_stop(fz.server);
     ntfy_free(fz.ntfy);
     bmq_bus_free(fz.bus);
