@@ -12,36 +12,6 @@
 #include "cli_harness.h"
 #include "growl_server.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-
-/* instances[id=g].status.status.KEY, -1 if absent. */
-static int64_t g_stat(cli_h *h, const char *key)
-{
-    json_object *st = cli_h_status(h), *insts = NULL;
-    int64_t r = -1;
-    if (st && json_object_object_get_ex(st, "instances", &insts)) {
-        for (size_t i = 0; i < json_object_array_length(insts); i++) {
-            json_object *in = json_object_array_get_idx(insts, i), *id, *s1, *s2, *v;
-            if (json_object_object_get_ex(in, "id", &id) &&
-                strcmp(json_object_get_string(id), "g") == 0 &&
-                json_object_object_get_ex(in, "status", &s1) &&
-                json_object_object_get_ex(s1, "status", &s2) &&
-                json_object_object_get_ex(s2, key, &v))
-                r = json_object_get_int64(v);
-        }
-    }
-    json_object_put(st);
-    return r;
-}
-
-static bool wait_g_stat(cli_h *h, const char *key, int64_t want, double timeout_s)
-{
-    double end = cli_now() + timeout_s;
-    while (g_stat(h, key) != want && cli_now() < end)
-        g_usleep(50000);
-    return g_stat(h, key) == want;
-}
 
 static void notify(cli_h *h, const char *title)
 {
@@ -51,18 +21,6 @@ static void notify(cli_h *h, const char *title)
     int rc = cli_h_runv(h, &r, "twitter", "out:x", "-k", kw, NULL);
     EXPECT_MSG(rc == 0, "twitter %s: exit %d, stderr: %s", title, rc, r.err);
     cli_run_free(&r);
-}
-
-static void kill_hub(cli_h *h)
-{
-    EXPECT_MSG(h->hub_pid > 0, "no hub to kill");
-    if (h->hub_pid <= 0)
-        return;
-    kill(h->hub_pid, SIGKILL);
-    int st = 0;
-    waitpid(h->hub_pid, &st, 0);
-    EXPECT_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
-    h->hub_pid = 0;
 }
 
 static void write_config(cli_h *h, int port, bool history)
@@ -125,9 +83,9 @@ static void test_outage_across_kill(cli_h *h)
         notify(h, t);
     }
     /* m0 is being retried, the other four wait. */
-    EXPECT_MSG(wait_g_stat(h, "queued", 4, 30.0), "queued %lld, expected 4",
-               (long long)g_stat(h, "queued"));
-    kill_hub(h);
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "g", "queued", 4, 30.0), "queued %lld, expected 4",
+               (long long)cli_h_instance_stat(h, "g", "queued"));
+    CHECK(cli_h_hub_kill(h) == 0);
 
     if (cli_h_hub_start(h, NULL) < 0) {
         check_failures++;
@@ -137,7 +95,8 @@ static void test_outage_across_kill(cli_h *h)
     srv s;
     srv_start_on(&s, MODE_OK, port);
     EXPECT_MSG(wait_notify(&s, 6, 90.0), "only %u notifications arrived", n_notify(&s));
-    EXPECT_MSG(wait_g_stat(h, "sent", 6, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "g", "sent", 6, 30.0), "sent %lld",
+               (long long)cli_h_instance_stat(h, "g", "sent"));
     char *got = titles(&s);
     EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5") == 0, "the server showed: %s", got);
     g_free(got);
@@ -151,7 +110,8 @@ static void test_outage_across_kill(cli_h *h)
     }
     notify(h, "m6");
     EXPECT_MSG(wait_notify(&s, 7, 60.0), "m6 never arrived");
-    EXPECT_MSG(wait_g_stat(h, "sent", 1, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "g", "sent", 1, 30.0), "sent %lld",
+               (long long)cli_h_instance_stat(h, "g", "sent"));
     got = titles(&s);
     EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5 m6") == 0, "the server showed: %s", got);
     g_free(got);
@@ -173,14 +133,16 @@ static void test_outage_in_memory(cli_h *h)
         notify(h, t);
     }
     /* m0 is being retried, the other four wait. */
-    EXPECT_MSG(wait_g_stat(h, "queued", 4, 30.0), "queued %lld, expected 4",
-               (long long)g_stat(h, "queued"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "g", "queued", 4, 30.0), "queued %lld, expected 4",
+               (long long)cli_h_instance_stat(h, "g", "queued"));
     /* Several failed attempts (0.5 s, 1 s...): none gives a message up. */
-    EXPECT_MSG(!wait_g_stat(h, "failed", 1, 2.5), "a notification was given up during the outage");
+    EXPECT_MSG(!cli_h_wait_instance_stat(h, "g", "failed", 1, 2.5),
+               "a notification was given up during the outage");
     srv s;
     srv_start_on(&s, MODE_OK, port);
     EXPECT_MSG(wait_notify(&s, 5, 90.0), "only %u notifications arrived", n_notify(&s));
-    EXPECT_MSG(wait_g_stat(h, "sent", 5, 30.0), "sent %lld", (long long)g_stat(h, "sent"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "g", "sent", 5, 30.0), "sent %lld",
+               (long long)cli_h_instance_stat(h, "g", "sent"));
     char *got = titles(&s);
     EXPECT_MSG(strcmp(got, "k0 k1 k2 k3 k4") == 0, "the server showed: %s", got);
     g_free(got);

@@ -17,8 +17,6 @@
 #include "cli_harness.h"
 #include "mqtt_harness.h"
 
-#include <signal.h>
-#include <sys/wait.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SLOW 4
@@ -26,52 +24,12 @@
 #define SLOW 1
 #endif
 
-/* instances[id=mq].status.status.KEY (booleans as 0/1), -1 if absent. */
-static int64_t mq_stat(cli_h *h, const char *key)
-{
-    json_object *st = cli_h_status(h), *insts = NULL;
-    int64_t r = -1;
-    if (st && json_object_object_get_ex(st, "instances", &insts)) {
-        for (size_t i = 0; i < json_object_array_length(insts); i++) {
-            json_object *in = json_object_array_get_idx(insts, i), *id, *s1, *s2, *v;
-            if (json_object_object_get_ex(in, "id", &id) &&
-                strcmp(json_object_get_string(id), "mq") == 0 &&
-                json_object_object_get_ex(in, "status", &s1) &&
-                json_object_object_get_ex(s1, "status", &s2) &&
-                json_object_object_get_ex(s2, key, &v))
-                r = json_object_get_int64(v);
-        }
-    }
-    json_object_put(st);
-    return r;
-}
-
-static bool wait_stat(cli_h *h, const char *key, int64_t want, double timeout_s)
-{
-    double end = cli_now() + timeout_s * SLOW;
-    while (mq_stat(h, key) != want && cli_now() < end)
-        g_usleep(50000);
-    return mq_stat(h, key) == want;
-}
-
 static void send_msg(cli_h *h, const char *id, const char *arg)
 {
     cli_run r;
     int rc = cli_h_runv(h, &r, "twitter", id, arg, NULL);
     EXPECT_MSG(rc == 0, "twitter %s %s: exit %d, stderr: %s", id, arg, rc, r.err);
     cli_run_free(&r);
-}
-
-static void kill_hub(cli_h *h)
-{
-    EXPECT_MSG(h->hub_pid > 0, "no hub to kill");
-    if (h->hub_pid <= 0)
-        return;
-    kill(h->hub_pid, SIGKILL);
-    int st = 0;
-    waitpid(h->hub_pid, &st, 0);
-    EXPECT_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
-    h->hub_pid = 0;
 }
 
 /* The first argument of every out:* message the subscriber saw, in order,
@@ -155,18 +113,20 @@ int main(void)
     /* 1. Broker down: five acknowledged by the hub, then SIGKILL. */
     if (!hub_start(&h))
         goto out;
-    EXPECT_MSG(wait_stat(&h, "durable", 1, 30.0), "the outbox is not durable: %lld",
-               (long long)mq_stat(&h, "durable"));
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "durable", 1, 30.0 * SLOW),
+               "the outbox is not durable: %lld",
+               (long long)cli_h_instance_stat(&h, "mq", "durable"));
     for (int i = 0; i < 5; i++) {
         char arg[16];
         snprintf(arg, sizeof arg, "m%d", i);
         send_msg(&h, "out:x", arg);
     }
-    EXPECT_MSG(wait_stat(&h, "unacked", 5, 30.0), "unacked %lld, expected 5",
-               (long long)mq_stat(&h, "unacked"));
-    EXPECT_MSG(mq_stat(&h, "published") == 0, "published %lld while the broker is down",
-               (long long)mq_stat(&h, "published"));
-    kill_hub(&h);
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "unacked", 5, 30.0 * SLOW),
+               "unacked %lld, expected 5", (long long)cli_h_instance_stat(&h, "mq", "unacked"));
+    EXPECT_MSG(cli_h_instance_stat(&h, "mq", "published") == 0,
+               "published %lld while the broker is down",
+               (long long)cli_h_instance_stat(&h, "mq", "published"));
+    CHECK(cli_h_hub_kill(&h) == 0);
 
     mqtt_broker_restart(broker);
     mqtt_sub *sub = mqtt_sub_start(broker, "berrymq/_/out/+");
@@ -175,11 +135,11 @@ int main(void)
         goto out;
     }
     CHECK_SEEN(sub, "m0 m1 m2 m3 m4", 60.0);
-    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
-               (long long)mq_stat(&h, "unacked"));
-    EXPECT_MSG(mq_stat(&h, "replayed") == 5, "replayed %lld, expected 5",
-               (long long)mq_stat(&h, "replayed"));
-    EXPECT_MSG(mq_stat(&h, "durable") == 1, "not durable after the restart");
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "unacked", 0, 30.0 * SLOW),
+               "unacked %lld after delivery", (long long)cli_h_instance_stat(&h, "mq", "unacked"));
+    EXPECT_MSG(cli_h_instance_stat(&h, "mq", "replayed") == 5, "replayed %lld, expected 5",
+               (long long)cli_h_instance_stat(&h, "mq", "replayed"));
+    EXPECT_MSG(cli_h_instance_stat(&h, "mq", "durable") == 1, "not durable after the restart");
 
     /* 2. Broker up: delivered and acknowledged, a message from another
      * client received, then SIGKILL. */
@@ -191,14 +151,14 @@ int main(void)
     CHECK_SEEN(sub, "m0 m1 m2 m3 m4 n0 n1 n2 n3 n4", 60.0);
     EXPECT_MSG(mqtt_pub(broker, "berrymq/_/out/ext", "{\"args\":[\"e0\"],\"origin\":\"other\"}", 1),
                "mosquitto_pub failed");
-    EXPECT_MSG(wait_stat(&h, "received", 1, 30.0), "received %lld, expected 1",
-               (long long)mq_stat(&h, "received"));
-    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld after delivery",
-               (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "received", 1, 30.0 * SLOW),
+               "received %lld, expected 1", (long long)cli_h_instance_stat(&h, "mq", "received"));
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "unacked", 0, 30.0 * SLOW),
+               "unacked %lld after delivery", (long long)cli_h_instance_stat(&h, "mq", "unacked"));
     /* The history writes the cursor's position with its next commit; the
      * answer to this message waits for a commit after it. */
     send_msg(&h, "other:sync", "s");
-    kill_hub(&h);
+    CHECK(cli_h_hub_kill(&h) == 0);
     if (!hub_start(&h)) {
         mqtt_sub_free(sub);
         goto out;
@@ -206,10 +166,10 @@ int main(void)
     send_msg(&h, "out:x", "z0");
     /* Anything taken back from the history would come before z0. */
     CHECK_SEEN(sub, "m0 m1 m2 m3 m4 n0 n1 n2 n3 n4 e0 z0", 60.0);
-    EXPECT_MSG(mq_stat(&h, "replayed") == 0, "replayed %lld, expected 0",
-               (long long)mq_stat(&h, "replayed"));
-    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld",
-               (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(cli_h_instance_stat(&h, "mq", "replayed") == 0, "replayed %lld, expected 0",
+               (long long)cli_h_instance_stat(&h, "mq", "replayed"));
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "unacked", 0, 30.0 * SLOW), "unacked %lld",
+               (long long)cli_h_instance_stat(&h, "mq", "unacked"));
     EXPECT_MSG(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
     mqtt_sub_free(sub);
 
@@ -225,9 +185,9 @@ int main(void)
         send_msg(&h, "out:x", arg);
         g_string_append_printf(want, "%s%s", i ? " " : "", arg);
     }
-    EXPECT_MSG(wait_stat(&h, "unacked", 10, 30.0), "unacked %lld, expected 10",
-               (long long)mq_stat(&h, "unacked"));
-    kill_hub(&h);
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "unacked", 10, 30.0 * SLOW),
+               "unacked %lld, expected 10", (long long)cli_h_instance_stat(&h, "mq", "unacked"));
+    CHECK(cli_h_hub_kill(&h) == 0);
     write_config(&h, broker->port, 3);
     mqtt_broker_restart(broker);
     sub = mqtt_sub_start(broker, "berrymq/_/out/+");
@@ -239,10 +199,10 @@ int main(void)
     send_msg(&h, "out:x", "l0");
     g_string_append(want, " l0");
     CHECK_SEEN(sub, want->str, 60.0);
-    EXPECT_MSG(mq_stat(&h, "replayed") == 10, "replayed %lld, expected 10",
-               (long long)mq_stat(&h, "replayed"));
-    EXPECT_MSG(wait_stat(&h, "unacked", 0, 30.0), "unacked %lld",
-               (long long)mq_stat(&h, "unacked"));
+    EXPECT_MSG(cli_h_instance_stat(&h, "mq", "replayed") == 10, "replayed %lld, expected 10",
+               (long long)cli_h_instance_stat(&h, "mq", "replayed"));
+    EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "unacked", 0, 30.0 * SLOW), "unacked %lld",
+               (long long)cli_h_instance_stat(&h, "mq", "unacked"));
     EXPECT_MSG(cli_h_hub_stop(&h) == 0, "the hub did not stop cleanly");
     mqtt_sub_free(sub);
     g_string_free(want, TRUE);

@@ -12,42 +12,6 @@
 
 #define N_MORE 10
 
-/* instances[id=hook].status.status (transfer full), NULL if absent. */
-static json_object *hook_status(cli_h *h)
-{
-    json_object *st = cli_h_status(h), *insts = NULL, *found = NULL;
-    if (st && json_object_object_get_ex(st, "instances", &insts)) {
-        for (size_t i = 0; i < json_object_array_length(insts); i++) {
-            json_object *in = json_object_array_get_idx(insts, i), *id, *s1, *s2;
-            if (json_object_object_get_ex(in, "id", &id) &&
-                strcmp(json_object_get_string(id), "hook") == 0 &&
-                json_object_object_get_ex(in, "status", &s1) &&
-                json_object_object_get_ex(s1, "status", &s2))
-                found = json_object_get(s2);
-        }
-    }
-    json_object_put(st);
-    return found;
-}
-
-static int64_t hook_stat(cli_h *h, const char *key)
-{
-    json_object *s = hook_status(h), *v;
-    int64_t r = -1;
-    if (s && json_object_object_get_ex(s, key, &v))
-        r = json_object_get_int64(v);
-    json_object_put(s);
-    return r;
-}
-
-static bool wait_stat(cli_h *h, const char *key, int64_t want, double timeout_s)
-{
-    double end = cli_now() + timeout_s;
-    while (hook_stat(h, key) != want && cli_now() < end)
-        g_usleep(20000);
-    return hook_stat(h, key) == want;
-}
-
 static void twitter(cli_h *h, int i)
 {
     char arg[16];
@@ -88,14 +52,15 @@ static void test_slow_server(cli_h *h, hs_server *s)
     /* All of that happened while the server still held m0. */
     EXPECT_MSG(hs_count(s) == 1 && hs_held(s) == 1, "the server answered early (%u requests)",
                hs_count(s));
-    EXPECT_MSG(hook_stat(h, "queued") == N_MORE + 1, "queued %lld, expected %d",
-               (long long)hook_stat(h, "queued"), N_MORE + 1);
-    EXPECT_MSG(hook_stat(h, "sent") == 0, "sent %lld", (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(cli_h_instance_stat(h, "hook", "queued") == N_MORE + 1, "queued %lld, expected %d",
+               (long long)cli_h_instance_stat(h, "hook", "queued"), N_MORE + 1);
+    EXPECT_MSG(cli_h_instance_stat(h, "hook", "sent") == 0, "sent %lld",
+               (long long)cli_h_instance_stat(h, "hook", "sent"));
 
     hs_hold(s, false);
     EXPECT_MSG(hs_wait_count(s, N_MORE + 1, 60.0), "only %u requests arrived", hs_count(s));
-    EXPECT_MSG(wait_stat(h, "sent", N_MORE + 1, 60.0), "sent %lld",
-               (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "hook", "sent", N_MORE + 1, 60.0), "sent %lld",
+               (long long)cli_h_instance_stat(h, "hook", "sent"));
     EXPECT_MSG(hs_count(s) == N_MORE + 1, "%u requests", hs_count(s));
     for (int i = 0; i <= N_MORE; i++) {
         const hs_request *r = hs_get(s, (guint)i);
@@ -106,7 +71,8 @@ static void test_slow_server(cli_h *h, hs_server *s)
         const char *title = r ? hs_header(r, "Title") : NULL;
         EXPECT_MSG(title && strcmp(title, "slow:x") == 0, "title %s", title ? title : "(none)");
     }
-    EXPECT_MSG(hook_stat(h, "queued") == 0, "queued %lld", (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(cli_h_instance_stat(h, "hook", "queued") == 0, "queued %lld",
+               (long long)cli_h_instance_stat(h, "hook", "queued"));
 }
 
 int main(void)

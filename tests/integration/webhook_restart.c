@@ -14,38 +14,8 @@
 #include "cli_harness.h"
 #include "http_server.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-
-/* instances[id=hook].status.status.KEY, -1 if absent. */
-static int64_t hook_stat(cli_h *h, const char *key)
-{
-    json_object *st = cli_h_status(h), *insts = NULL;
-    int64_t r = -1;
-    if (st && json_object_object_get_ex(st, "instances", &insts)) {
-        for (size_t i = 0; i < json_object_array_length(insts); i++) {
-            json_object *in = json_object_array_get_idx(insts, i), *id, *s1, *s2, *v;
-            if (json_object_object_get_ex(in, "id", &id) &&
-                strcmp(json_object_get_string(id), "hook") == 0 &&
-                json_object_object_get_ex(in, "status", &s1) &&
-                json_object_object_get_ex(s1, "status", &s2) &&
-                json_object_object_get_ex(s2, key, &v))
-                r = json_object_get_int64(v);
-        }
-    }
-    json_object_put(st);
-    return r;
-}
-
-static bool wait_stat(cli_h *h, const char *key, int64_t want, double timeout_s)
-{
-    double end = cli_now() + timeout_s;
-    while (hook_stat(h, key) != want && cli_now() < end)
-        g_usleep(50000);
-    return hook_stat(h, key) == want;
-}
 
 static void twitter(cli_h *h, const char *text)
 {
@@ -53,18 +23,6 @@ static void twitter(cli_h *h, const char *text)
     int rc = cli_h_runv(h, &r, "twitter", "out:x", text, NULL);
     EXPECT_MSG(rc == 0, "twitter %s: exit %d, stderr: %s", text, rc, r.err);
     cli_run_free(&r);
-}
-
-static void kill_hub(cli_h *h)
-{
-    EXPECT_MSG(h->hub_pid > 0, "no hub to kill");
-    if (h->hub_pid <= 0)
-        return;
-    kill(h->hub_pid, SIGKILL);
-    int st = 0;
-    waitpid(h->hub_pid, &st, 0);
-    EXPECT_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the hub was not killed by SIGKILL");
-    h->hub_pid = 0;
 }
 
 static char *config_for(int port, bool history)
@@ -103,9 +61,9 @@ static void test_outage_across_kill(cli_h *h)
         snprintf(t, sizeof t, "m%d", i);
         twitter(h, t);
     }
-    EXPECT_MSG(wait_stat(h, "queued", 5, 30.0), "queued %lld, expected 5",
-               (long long)hook_stat(h, "queued"));
-    kill_hub(h);
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "hook", "queued", 5, 30.0), "queued %lld, expected 5",
+               (long long)cli_h_instance_stat(h, "hook", "queued"));
+    CHECK(cli_h_hub_kill(h) == 0);
 
     if (cli_h_hub_start(h, NULL) < 0) {
         check_failures++;
@@ -117,7 +75,8 @@ static void test_outage_across_kill(cli_h *h)
     if (!s)
         return;
     EXPECT_MSG(hs_wait_count(s, 6, 60.0), "only %u requests arrived", hs_count(s));
-    EXPECT_MSG(wait_stat(h, "queued", 0, 30.0), "queued %lld", (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "hook", "queued", 0, 30.0), "queued %lld",
+               (long long)cli_h_instance_stat(h, "hook", "queued"));
     char *got = bodies(s);
     EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5") == 0, "the server got: %s", got);
     g_free(got);
@@ -131,8 +90,8 @@ static void test_outage_across_kill(cli_h *h)
     }
     twitter(h, "m6");
     EXPECT_MSG(hs_wait_count(s, 7, 60.0), "m6 never arrived (%u requests)", hs_count(s));
-    EXPECT_MSG(wait_stat(h, "sent", 1, 30.0), "sent %lld after the restart",
-               (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "hook", "sent", 1, 30.0), "sent %lld after the restart",
+               (long long)cli_h_instance_stat(h, "hook", "sent"));
     got = bodies(s);
     EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5 m6") == 0, "the server got: %s", got);
     g_free(got);
@@ -142,7 +101,7 @@ static void test_outage_across_kill(cli_h *h)
     twitter(h, "n0");
     EXPECT_MSG(hs_wait_count(s, 8, 30.0), "n0 never reached the server");
     twitter(h, "n1");
-    kill_hub(h);
+    CHECK(cli_h_hub_kill(h) == 0);
     if (cli_h_hub_start(h, NULL) < 0) {
         check_failures++;
         hs_stop(s);
@@ -151,7 +110,8 @@ static void test_outage_across_kill(cli_h *h)
     hs_hold(s, false);
     twitter(h, "n2");
     EXPECT_MSG(hs_wait_count(s, 11, 60.0), "only %u requests arrived", hs_count(s));
-    EXPECT_MSG(wait_stat(h, "queued", 0, 30.0), "queued %lld", (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "hook", "queued", 0, 30.0), "queued %lld",
+               (long long)cli_h_instance_stat(h, "hook", "queued"));
     got = bodies(s);
     EXPECT_MSG(strcmp(got, "m0 m1 m2 m3 m4 m5 m6 n0 n0 n1 n2") == 0, "the server got: %s", got);
     g_free(got);
@@ -175,16 +135,18 @@ static void test_outage_in_memory(cli_h *h)
         snprintf(t, sizeof t, "k%d", i);
         twitter(h, t);
     }
-    EXPECT_MSG(wait_stat(h, "queued", 5, 30.0), "queued %lld, expected 5",
-               (long long)hook_stat(h, "queued"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "hook", "queued", 5, 30.0), "queued %lld, expected 5",
+               (long long)cli_h_instance_stat(h, "hook", "queued"));
     /* Long enough for several failed attempts: none may give up. */
-    EXPECT_MSG(!wait_stat(h, "failed", 1, 2.0), "a message was given up during the outage");
+    EXPECT_MSG(!cli_h_wait_instance_stat(h, "hook", "failed", 1, 2.0),
+               "a message was given up during the outage");
     hs_server *s = hs_start(port, NULL, NULL);
     EXPECT_MSG(s != NULL, "cannot start the server on port %d", port);
     if (!s)
         return;
     EXPECT_MSG(hs_wait_count(s, 5, 60.0), "only %u requests arrived", hs_count(s));
-    EXPECT_MSG(wait_stat(h, "sent", 5, 30.0), "sent %lld", (long long)hook_stat(h, "sent"));
+    EXPECT_MSG(cli_h_wait_instance_stat(h, "hook", "sent", 5, 30.0), "sent %lld",
+               (long long)cli_h_instance_stat(h, "hook", "sent"));
     char *got = bodies(s);
     EXPECT_MSG(strcmp(got, "k0 k1 k2 k3 k4") == 0, "the server got: %s", got);
     g_free(got);

@@ -224,6 +224,23 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return 0;
 }
 
+int cli_h_hub_kill(cli_h *h)
+{
+    if (h->hub_pid <= 0) {
+        fprintf(stderr, "cli_h_hub_kill: no hub runs\n");
+        return -1;
+    }
+    kill(h->hub_pid, SIGKILL);
+    int st = 0;
+    pid_t r = waitpid(h->hub_pid, &st, 0);
+    h->hub_pid = 0;
+    if (r < 0 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL) {
+        fprintf(stderr, "cli_h_hub_kill: the hub did not die of SIGKILL (status 0x%x)\n", st);
+        return -1;
+    }
+    return 0;
+}
+
 void cli_h_cleanup(cli_h *h)
 {
     if (h->hub_pid)
@@ -435,6 +452,34 @@ json_object *cli_h_status(cli_h *h)
         st = cli_json(r.out);
     cli_run_free(&r);
     return st;
+}
+
+int64_t cli_h_instance_stat(cli_h *h, const char *id, const char *key)
+{
+    json_object *st = cli_h_status(h), *insts = NULL;
+    int64_t r = -1;
+    if (st && json_object_object_get_ex(st, "instances", &insts)) {
+        for (size_t i = 0; i < json_object_array_length(insts); i++) {
+            json_object *in = json_object_array_get_idx(insts, i), *iid, *s1, *s2, *v;
+            if (json_object_object_get_ex(in, "id", &iid) &&
+                strcmp(json_object_get_string(iid), id) == 0 &&
+                json_object_object_get_ex(in, "status", &s1) &&
+                json_object_object_get_ex(s1, "status", &s2) &&
+                json_object_object_get_ex(s2, key, &v))
+                r = json_object_get_int64(v);
+        }
+    }
+    json_object_put(st);
+    return r;
+}
+
+bool cli_h_wait_instance_stat(cli_h *h, const char *id, const char *key, int64_t want,
+                              double timeout_s)
+{
+    double end = cli_now() + timeout_s;
+    while (cli_h_instance_stat(h, id, key) != want && cli_now() < end)
+        usleep(50000);
+    return cli_h_instance_stat(h, id, key) == want;
 }
 
 static bool has_queue(json_object *st, const char *pattern)

@@ -61,6 +61,10 @@ int cli_h_hub_start(cli_h *h, const char *const *extra);
 /* SIGTERM the hub and wait; its exit status (128+sig if killed), -1 if it
  * had to be killed after a timeout. */
 int cli_h_hub_stop(cli_h *h);
+/* SIGKILL the hub and reap it, as a crash would end it: 0 when it died
+ * of that signal, -1 (message printed) when no hub ran or it ended
+ * otherwise. hub_pid is 0 afterwards. */
+int cli_h_hub_kill(cli_h *h);
 /* Stop what still runs and remove the temporary directory. */
 void cli_h_cleanup(cli_h *h);
 
@@ -81,6 +85,13 @@ int cli_proc_wait(cli_proc *p, double timeout_s, char **err);
 
 /* hub.status as JSON (transfer full) via `berrymq status --json`, or NULL. */
 json_object *cli_h_status(cli_h *h);
+/* instances[id=@id].status.status.@key of hub.status as an integer
+ * (booleans 0/1), -1 when the hub, the instance or the key is missing. */
+int64_t cli_h_instance_stat(cli_h *h, const char *id, const char *key);
+/* Poll cli_h_instance_stat until it equals @want; whether it did within
+ * @timeout_s. */
+bool cli_h_wait_instance_stat(cli_h *h, const char *id, const char *key, int64_t want,
+                              double timeout_s);
 /* Wait until the hub has (@present) or no longer has a queue connection
  * following @pattern. */
 bool cli_h_wait_queue(cli_h *h, const char *pattern, bool present, double timeout_s);
