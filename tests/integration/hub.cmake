@@ -4,6 +4,7 @@
 foreach(_t lifecycle reload config links)
   bmq_add_test(hub_${_t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/hub_${_t}.c
     ${CMAKE_SOURCE_DIR}/tests/support/hub_harness.c
+    ${CMAKE_SOURCE_DIR}/tests/support/rpc_post.c
     LIBS berrymq TIMEOUT 120 LABELS integration hub)
   add_dependencies(hub_${_t} berrymq-hub bmq_test_plugins)
   set_property(TEST hub_${_t} APPEND PROPERTY ENVIRONMENT

@@ -1,12 +1,15 @@
 /* hub_lifecycle.c - the real hub: start with good and broken plugins,
  * hub.status / hub.plugins contracts, messages reaching an instance,
  * hub.load / unload / enable / disable, _hub:* control messages, and
- * SIGTERM / _hub:quit shutdown (exit 0, instances destroyed newest first).
+ * SIGTERM / _hub:quit shutdown (exit 0, instances destroyed newest first);
+ * a stopping hub still answers the requests it has begun (hub.quit itself,
+ * a blocked get).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "hub_harness.h"
+#include "rpc_post.h"
 
 static const char *config_text =
     "{\n"
@@ -268,11 +271,70 @@ static void test_load_enable(hh_env *env)
     hh_free(h);
 }
 
+struct pending_get {
+    const char *listen, *token;
+    char *answer; /* the HTTP answer's body, NULL if cut off */
+};
+
+static gpointer blocked_get(gpointer data)
+{
+    struct pending_get *p = data;
+    rp_conn *c = rp_connect(p->listen);
+    if (c) {
+        char *body =
+            g_strdup_printf("{\"id\":7,\"method\":\"get\",\"params\":[\"%s\",true,60]}", p->token);
+        p->answer = rp_post(c, body, strlen(body));
+        g_free(body);
+        rp_close(c);
+    }
+    return NULL;
+}
+
+/* server.counters.in_flight of hub.status (which counts itself), -1 if
+ * the hub does not answer. */
+static int in_flight(hh_hub *h)
+{
+    json_object *st = hh_call(h, "hub.status", NULL, NULL);
+    const char *v = st ? hh_str(st, "server.counters.in_flight") : NULL;
+    int n = v ? atoi(v) : -1;
+    json_object_put(st);
+    return n;
+}
+
+static void test_quit_answers(hh_env *env)
+{
+    hh_write_config(env, "{\"plugins\": []}");
+    hh_hub *h = hh_start(env, NULL, true);
+    json_object *tok = hh_call(h, "connect_via_queue", "[\"stop:*\", 0]", NULL);
+    CHECK(tok && json_object_is_type(tok, json_type_string));
+    struct pending_get p = {.listen = h->listen, .token = json_object_get_string(tok)};
+    GThread *t = g_thread_new("get", blocked_get, &p);
+    gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (in_flight(h) < 2 && g_get_monotonic_time() < end)
+        g_usleep(10000);
+    EXPECT_MSG(in_flight(h) >= 2, "the get is not waiting in the hub");
+
+    char *err = NULL;
+    json_object *r = hh_call(h, "hub.quit", NULL, &err);
+    EXPECT_MSG(r && strcmp(json_object_get_string(r), "ok") == 0, "hub.quit answered: %s",
+               err ? err : "(nothing)");
+    json_object_put(r);
+    g_free(err);
+    g_thread_join(t);
+    EXPECT_MSG(p.answer != NULL, "the blocked get was cut off without an answer");
+    fprintf(stderr, "the blocked get was answered: %s\n", p.answer ? p.answer : "(nothing)");
+    free(p.answer);
+    json_object_put(tok);
+    EXPECT(hh_wait_exit(h, 10000) == 0);
+    hh_free(h);
+}
+
 int main(void)
 {
     hh_env *env = hh_env_new();
     test_start_status_stop(env);
     test_load_enable(env);
+    test_quit_answers(env);
     hh_env_free(env);
     return check_result();
 }

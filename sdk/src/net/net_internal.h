@@ -273,6 +273,11 @@ struct bmq_server {
      * that neither holds an event loop thread nor starves the other. */
     GMutex defer_lock;
     GThreadPool *wait_pool, *call_pool; /* NULL once the server stops */
+    /* Requests begun and not yet completed (answer sent or connection
+     * gone); stopping waits, bounded, for them to reach 0 (drained, under
+     * defer_lock), so an answer already computed is not cut off. */
+    int inflight; /* atomic */
+    GCond drained;
     double max_block;                   /* blocking "get" cap in seconds */
     bool offline;                       /* no sockets: links created by requests never connect */
     int stopping;                       /* atomic */

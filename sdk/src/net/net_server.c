@@ -293,6 +293,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r) {
         r = g_new0(struct req, 1);
         *con_cls = r;
+        __atomic_add_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         const struct sockaddr *sa = ci ? ci->client_addr : NULL;
@@ -469,6 +470,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     g_free(r->held);
     g_free(r);
     *con_cls = NULL;
+    if (__atomic_sub_fetch(&s->inflight, 1, __ATOMIC_ACQ_REL) == 0 &&
+        __atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+        g_mutex_lock(&s->defer_lock);
+        g_cond_broadcast(&s->drained);
+        g_mutex_unlock(&s->defer_lock);
+    }
 }
 
 /* Responses go out as header and body writes; without TCP_NODELAY the body
@@ -514,6 +521,7 @@ static bmq_server *server_alloc(bmq_bus *bus)
     s->conn_timeout = 30;
     s->max_block = NET_MAX_BLOCK_S;
     g_mutex_init(&s->defer_lock);
+    g_cond_init(&s->drained);
     rpc__methods_init(s);
     s->nb = net__bus_get(bus);
     g_mutex_lock(&s->nb->lock);
@@ -769,6 +777,22 @@ static void stop_pools(bmq_server *s)
         g_thread_pool_free(c, FALSE, TRUE);
 }
 
+/* The longest a stopping server waits for the answers it has begun. */
+#define DRAIN_US (2 * G_USEC_PER_SEC)
+
+/* Wait (at most DRAIN_US) until every request begun is completed: its
+ * answer written out, or its connection gone. New connections are no
+ * longer accepted and new requests are answered "stopping". */
+static void drain(bmq_server *s)
+{
+    gint64 end = g_get_monotonic_time() + DRAIN_US;
+    g_mutex_lock(&s->defer_lock);
+    while (__atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE) > 0)
+        if (!g_cond_wait_until(&s->drained, &s->defer_lock, end))
+            break;
+    g_mutex_unlock(&s->defer_lock);
+}
+
 void bmq_server_stop(bmq_server *s)
 {
     if (!s)
@@ -785,6 +809,7 @@ void bmq_server_stop(bmq_server *s)
         if (primary)
             net__bus_drop_inbound(s->nb); /* wakes blocked gets */
         stop_pools(s);                    /* every suspended connection is resumed */
+        drain(s);                         /* and the answers begun go out */
         if (s->mhd_unix)
             MHD_stop_daemon(s->mhd_unix);
         MHD_stop_daemon(s->mhd);
@@ -805,6 +830,7 @@ void bmq_server_stop(bmq_server *s)
     stop_pools(s);
     net__conns_free(s->conns); /* after MHD: its last connections are closed */
     g_mutex_clear(&s->defer_lock);
+    g_cond_clear(&s->drained);
     if (s->allow)
         g_array_free(s->allow, TRUE);
     rpc__methods_free(s);
@@ -875,6 +901,10 @@ json_object *bmq_server_status(bmq_server *s)
     COUNTER("dropped", &nb->dropped);
     COUNTER("duplicates", &nb->duplicates);
 #undef COUNTER
+    /* requests being answered now, this hub.status among them */
+    json_object_object_add(
+        c, "in_flight",
+        json_object_new_int64(__atomic_load_n(&s->inflight, __ATOMIC_ACQUIRE)));
     json_object_object_add(o, "counters", c);
     return o;
 }
