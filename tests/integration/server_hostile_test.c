@@ -1,8 +1,9 @@
 /* server_hostile_test.c - the hub's HTTP server under clients that hold
  * connections without finishing requests: 300 idle connections and 50 that
  * drip a byte at a time must not keep `berrymq twitter`, `listen` and
- * `status` from working, and a 100 MB chunked body is refused with a 413
- * long before it is all sent.
+ * `status` from working, a 100 MB chunked body is refused with a 413
+ * long before it is all sent, and headers or a body dripped a byte at a
+ * time are cut off at their deadline (header_timeout, body_timeout).
  */
 #include "cli_harness.h"
 
@@ -196,27 +197,50 @@ static void chunked_too_large(cli_h *h)
     EXPECT_MSG(sent < 32u * 1024 * 1024, "%zu bytes were taken before the refusal", sent);
 }
 
-/* A client that sends its headers a byte at a time is closed once the
- * header deadline (10 s by default) has passed, drip or not. */
-static void header_deadline(cli_h *h)
+/* Sends @start, then a byte every 0.1 s until the hub closes the
+ * connection (true) or 60 s pass (false). Each byte resets the server's
+ * idle timeout, so only a deadline for the request's phase ends it. */
+static bool drip_until_closed(uint16_t port, const char *start)
 {
-    int fd = dial(h->port);
-    const char *start = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+    int fd = dial(port);
     EXPECT_MSG(fd >= 0 && send_all(fd, start, strlen(start)), "dial");
     bool closed = false;
     double until = cli_now() + 60;
     while (fd >= 0 && !closed && cli_now() < until) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 1000) > 0) {
+        if (poll(&p, 1, 100) > 0) {
             char b[256];
             closed = recv(fd, b, sizeof b, MSG_DONTWAIT) <= 0;
         } else if (send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
             closed = true;
         }
     }
-    EXPECT_MSG(closed, "a header drip was never cut off");
     if (fd >= 0)
         close(fd);
+    return closed;
+}
+
+/* A client that sends its headers a byte at a time is closed once the
+ * header deadline (10 s by default) has passed, drip or not. */
+static void header_deadline(cli_h *h)
+{
+    EXPECT_MSG(drip_until_closed(h->port, "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "),
+               "a header drip was never cut off");
+}
+
+/* The same for a body: whole headers, then a body a byte at a time is
+ * closed once body_timeout (from hub.json) has passed since the headers. */
+static void body_deadline(cli_h *h)
+{
+    EXPECT_MSG(drip_until_closed(h->port, "POST /JSON HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                          "Content-Type: application/json\r\n"
+                                          "Content-Length: 100000\r\n\r\n["),
+               "a body drip was never cut off (body_timeout 2)");
+    /* The hub serves the next client as usual. */
+    cli_run r;
+    int rc = cli_h_runv(h, &r, "twitter", "hostile:body", NULL);
+    EXPECT_MSG(rc == 0, "twitter after a body drip: exit %d, stderr: %s", rc, r.err);
+    cli_run_free(&r);
 }
 
 /* Another local user (uid 65534) gets at most 64 connections; the hub's
@@ -299,6 +323,15 @@ int main(void)
     cli_run_free(&r);
     rc = cli_h_hub_stop(&h);
     EXPECT_MSG(rc == 0, "hub exit %d", rc);
+    /* Again with a short body deadline from hub.json. */
+    cli_h_write_config(&h, "{\"plugins\": [], \"body_timeout\": 2}\n");
+    if (cli_h_hub_start(&h, NULL) == 0) {
+        body_deadline(&h);
+        rc = cli_h_hub_stop(&h);
+        EXPECT_MSG(rc == 0, "hub exit %d", rc);
+    } else {
+        EXPECT_MSG(false, "hub with body_timeout 2 did not start");
+    }
     cli_h_cleanup(&h);
     return check_result();
 }
