@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -649,8 +650,38 @@ static bool listen_ready(hh_hub *h, listener *l, const char *id)
 #define M64  "-18446744073709551616"                   /* -2^64 */
 #define P128 "340282366920938463463374607431768211456" /* 2^128 */
 
+/* `berrymq ARGS... NULL` against @h: its stdout (transfer full; NULL when
+ * it could not run or did not exit 0, with its stderr printed). */
+static char *cli_stdout(hh_hub *h, const char *first, ...)
+{
+    char *exe = g_build_filename(g_getenv("BMQ_BUILD_DIR"), "app", "cli", "berrymq", NULL);
+    GPtrArray *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, exe);
+    g_ptr_array_add(argv, "--hub");
+    g_ptr_array_add(argv, h->listen);
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        g_ptr_array_add(argv, (gpointer)a);
+    va_end(ap);
+    g_ptr_array_add(argv, NULL);
+    char *out = NULL, *err = NULL;
+    int status = 0;
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                      &status, NULL) ||
+        !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "berrymq %s: status %d, stderr: %s\n", first, status, err ? err : "");
+        g_clear_pointer(&out, g_free);
+    }
+    g_free(err);
+    g_ptr_array_free(argv, TRUE);
+    g_free(exe);
+    return out;
+}
+
 /* Integers beyond 64 bits arrive as sent, on every way in: the CLI, a
- * hub.* call, the batch fast path of send_message. */
+ * hub.* call, the batch fast path of send_message; and so they are read
+ * back from the history. */
 static void test_exact_integers(void)
 {
     hh_env *e = hh_env_new();
@@ -703,8 +734,25 @@ static void test_exact_integers(void)
     json_object_put(token);
     EXPECT(listen_saw(l, "\"id\":\"num:batch\",\"args\":[" P70 "]", 5000));
     EXPECT(listen_saw(l, "\"id\":\"num:batch2\",\"args\":[" M64 "]", 5000));
-
     listen_stop(l);
+
+    /* Read back from the history: `berrymq history` and a replay by
+     * `listen --since` show the same digits. */
+    char *out = cli_stdout(h, "history", "num:*", "--json", NULL);
+    EXPECT_CONTAINS(out,
+                    "\"id\":\"num:cli\",\"args\":[" P70 "," M64 "],\"kwargs\":{\"big\":" P128 "}");
+    EXPECT_CONTAINS(out, "\"id\":\"num:rpc\",\"args\":[" P128 ",-" P70 "]");
+    EXPECT(out && strstr(out, "18446744073709551615") == NULL &&
+           strstr(out, "9223372036854775808") == NULL);
+    g_free(out);
+    out = cli_stdout(h, "listen", "num:*", "--since", "1h", "--timeout", "2", NULL);
+    EXPECT_CONTAINS(out, "{\"id\":\"num:cli\",\"args\":[" P70 "," M64 "],\"kwargs\":{\"big\":" P128
+                         "}}");
+    EXPECT_CONTAINS(out, "{\"id\":\"num:batch2\",\"args\":[" M64 "],\"kwargs\":{}}");
+    EXPECT(out && strstr(out, "18446744073709551615") == NULL &&
+           strstr(out, "9223372036854775808") == NULL);
+    g_free(out);
+
     EXPECT(hh_stop(h) == 0);
     hh_free(h);
     hh_env_free(e);

@@ -5,13 +5,27 @@
  * writer. */
 #include <string.h>
 
+#include <berrymq/json.h>
+
 #include "history_int.h"
 
 #define COLUMNS "seq, time_us, id, args, kwargs, origin"
 
+/* Stored args and kwargs are the message's own JSON text: read them with
+ * bmq_json_parse, which keeps integers beyond 64 bits exact (json-c's own
+ * reader would clamp 2^70 to 2^64-1). (transfer full) NULL when @text is
+ * NULL or not JSON. */
+static json_object *parse_stored(const char *text)
+{
+    json_object *v = NULL;
+    if (text && bmq_json_parse(text, strlen(text), 0, &v, NULL) != 0)
+        v = NULL;
+    return v;
+}
+
 static json_object *parse_or_text(const char *text, json_type want)
 {
-    json_object *v = text ? json_tokener_parse(text) : NULL;
+    json_object *v = parse_stored(text);
     if (!json_object_is_type(v, want)) {
         json_object_put(v);
         v = want == json_type_array ? json_object_new_array() : json_object_new_object();
@@ -41,8 +55,8 @@ bmq_message *query__message(uint64_t seq, const char *id, const char *args, cons
 {
     if (!id)
         return NULL;
-    json_object *a = args ? json_tokener_parse(args) : NULL;
-    json_object *k = kwargs ? json_tokener_parse(kwargs) : NULL;
+    json_object *a = parse_stored(args);
+    json_object *k = parse_stored(kwargs);
     if (a && !json_object_is_type(a, json_type_array))
         g_clear_pointer(&a, json_object_put);
     if (k && !json_object_is_type(k, json_type_object))
