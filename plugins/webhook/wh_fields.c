@@ -10,11 +10,17 @@
  */
 #include <string.h>
 
+#include <berrymq/json.h>
+
 #include "webhook.h"
 
+/* bmq_json_parse, not json-c's own reader: integers beyond 64 bits keep
+ * their digits in what is sent (json-c would clamp 2^70 to 2^64-1). */
 static json_object *parse_copy(const char *text, json_type want)
 {
-    json_object *o = text ? json_tokener_parse(text) : NULL;
+    json_object *o = NULL;
+    if (text && bmq_json_parse(text, strlen(text), 0, &o, NULL) != 0)
+        o = NULL;
     if (!json_object_is_type(o, want)) {
         json_object_put(o);
         o = want == json_type_array ? json_object_new_array() : json_object_new_object();

@@ -152,6 +152,23 @@ static void test_json(void)
     hs_stop(s);
 }
 
+/* Integers beyond 64 bits go out with the digits they came with. */
+static void test_json_exact(void)
+{
+    fixture fx;
+    fx_init(&fx);
+    hs_server *s = hs_start(0, NULL, NULL);
+    FX_NEW(&fx, "json", "{\"url\": \"http://127.0.0.1:%d/hook\", \"filter\": \"big:*\"}",
+           hs_port(s));
+    fx_send(&fx, "big:n", "[1180591620717411303424]", "{\"n\": -18446744073709551616}");
+    CHECK(hs_wait_count(s, 1, WAIT_S));
+    const hs_request *r = req(s, 0);
+    CHECK(strstr(r->body, "\"args\":[1180591620717411303424]") != NULL);
+    CHECK(strstr(r->body, "\"kwargs\":{\"n\":-18446744073709551616}") != NULL);
+    fx_free(&fx);
+    hs_stop(s);
+}
+
 static void test_slack(void)
 {
     fixture fx;
@@ -438,6 +455,7 @@ int main(void)
     RUN(test_ntfy);
     RUN(test_gotify);
     RUN(test_json);
+    RUN(test_json_exact);
     RUN(test_slack);
     RUN(test_template);
     RUN(test_auth_and_redaction);
