@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <berrymq/json.h>
+
 #include "ntfy.h"
 
 void ntfy__random_id(char out[13])
@@ -59,9 +61,20 @@ static int priority_of(json_object *kw)
     return 3;
 }
 
+/* A message's own JSON text, read with bmq_json_parse: integers beyond 64
+ * bits keep their digits (json-c's reader would clamp 2^70 to 2^64-1).
+ * (transfer full) NULL when @text is NULL or not JSON. */
+static json_object *parse_message_json(const char *text)
+{
+    json_object *o = NULL;
+    if (text && bmq_json_parse(text, strlen(text), 0, &o, NULL) != 0)
+        o = NULL;
+    return o;
+}
+
 static char *args_text(const bmq_message *m)
 {
-    json_object *args = json_tokener_parse(bmq_message_args_json(m));
+    json_object *args = parse_message_json(bmq_message_args_json(m));
     GString *s = g_string_new(NULL);
     for (size_t i = 0; args && i < json_object_array_length(args); i++) {
         json_object *a = json_object_array_get_idx(args, i);
@@ -82,7 +95,7 @@ void ntfy__view_init(ntfy_view *v, const bmq_message *m, gint64 time)
     v->id = ntfy__message_id(m, v->id_buf);
     v->topic = bmq_message_name(m);
     v->time = time;
-    v->kwargs = json_tokener_parse(bmq_message_kwargs_json(m));
+    v->kwargs = parse_message_json(bmq_message_kwargs_json(m));
     if (!json_object_is_type(v->kwargs, json_type_object)) {
         json_object_put(v->kwargs);
         v->kwargs = json_object_new_object();

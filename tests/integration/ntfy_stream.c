@@ -1,9 +1,11 @@
 /* ntfy_stream.c - live subscriptions on the real hub: json, sse and raw
  * streams (open event, messages, keepalive), a berryMQ twitter reaching an
- * SSE subscriber, several topics, since= on a stream, the subscriber limit,
- * and a hub that stops cleanly while streams are open.
+ * SSE subscriber (integers beyond 64 bits with their digits), several topics, since= on a stream,
+ * the subscriber limit, and a hub that stops cleanly while streams are open.
  */
 #include <string.h>
+
+#include <berrymq/json.h>
 
 #include "hub_harness.h"
 #include "ntfy_http.h"
@@ -69,6 +71,16 @@ int main(void)
     g_free(err);
     json_object_put(res);
     EXPECT(nt_stream_wait(sse, "\"topic\":\"st\",\"message\":\"make ok\"", 1, 10000));
+    /* Integers beyond 64 bits are shown with their digits (sent parsed by
+     * bmq_json_parse: json-c's own reader would clamp them here). */
+    const char *big = "[\"st:big\", [1180591620717411303424, -18446744073709551616], {}]";
+    json_object *params = NULL;
+    EXPECT(bmq_json_parse(big, strlen(big), 0, &params, NULL) == 0);
+    res = NULL;
+    EXPECT(bmq_rpc_client_call(h->rpc, "hub.twitter", params, &res, NULL) == 0);
+    json_object_put(res);
+    EXPECT(nt_stream_wait(sse, "\"message\":\"1180591620717411303424 -18446744073709551616\"", 1,
+                          10000));
 
     fprintf(stderr, "-- keepalive\n");
     EXPECT(nt_stream_wait(js, "\"event\":\"keepalive\"", 1, 10000));
