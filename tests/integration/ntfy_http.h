@@ -81,6 +81,11 @@ typedef struct nt_stream {
     int result; /* CURLcode once the transfer ended */
     bool ended;
     volatile gint stop;
+    /* nt_stream_wait's count of its last needle up to scan_pos, so a long
+     * stream is not scanned from its start at every poll */
+    char *scan_needle;
+    size_t scan_pos;
+    int scan_count;
 } nt_stream;
 
 G_GNUC_UNUSED static int nt_progress(void *user, curl_off_t a, curl_off_t b, curl_off_t c,
@@ -138,11 +143,27 @@ G_GNUC_UNUSED static nt_stream *nt_stream_start(const char *url)
 G_GNUC_UNUSED static bool nt_stream_wait(nt_stream *s, const char *needle, int count, int ms)
 {
     gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    size_t nlen = strlen(needle);
     for (;;) {
         g_mutex_lock(&s->lock);
-        int found = 0;
-        for (const char *p = s->data->str; (p = strstr(p, needle)); p += strlen(needle))
-            found++;
+        if (!s->scan_needle || strcmp(s->scan_needle, needle) != 0 || s->scan_pos > s->data->len) {
+            g_free(s->scan_needle);
+            s->scan_needle = g_strdup(needle);
+            s->scan_pos = 0;
+            s->scan_count = 0;
+        }
+        /* only what arrived since the last poll (a match may straddle) */
+        const char *p = s->data->str + s->scan_pos, *stop = s->data->str + s->data->len;
+        const char *hit;
+        while (nlen && (size_t)(stop - p) >= nlen &&
+               (hit = memmem(p, (size_t)(stop - p), needle, nlen))) {
+            s->scan_count++;
+            p = hit + nlen;
+        }
+        size_t tail = nlen ? nlen - 1 : 0;
+        size_t upto = (size_t)(stop - s->data->str);
+        s->scan_pos = MAX((size_t)(p - s->data->str), upto > tail ? upto - tail : 0);
+        int found = s->scan_count;
         bool ended = s->ended;
         g_mutex_unlock(&s->lock);
         if (found >= count)
@@ -182,6 +203,7 @@ G_GNUC_UNUSED static void nt_stream_free(nt_stream *s)
     g_thread_join(s->thread);
     g_string_free(s->data, TRUE);
     g_mutex_clear(&s->lock);
+    g_free(s->scan_needle);
     g_free(s->url);
     g_free(s);
 }
