@@ -212,6 +212,9 @@ void hub_history_attach_server(hub *h);
 void hub_history_register(hub *h);
 /* Offer the history to plugins (host->history_cursor). */
 void hub_history_attach_host(hub *h);
+/* Before the server stops: end hub.history long polls (they would hold
+ * its threads for up to their wait). */
+void hub_history_end_waits(hub *h);
 /* After the server and the instances are gone: commit, close. */
 void hub_history_stop(hub *h);
 void hub_history_reconfigure(hub *h, const history_opts *o);

@@ -207,6 +207,7 @@ static int start_and_run(hub *h)
 
     g_atomic_int_set(&h->shutting_down, 1);
     hub_control_stop(h);
+    hub_history_end_waits(h);
     /* Stop the server off the main thread: its handlers may be waiting for
      * the main loop, which keeps turning until the stop completes. */
     GThread *t = g_thread_new("hub-stop", stop_server_thread, h);

@@ -1,6 +1,6 @@
 # The hub's message history (SQLite): recording, reading, durability after
 # kill -9, retention, recovery of a damaged file, a full disk.
-foreach(_t basic crash retention recovery disk cursor)
+foreach(_t basic cli crash retention recovery disk cursor)
   bmq_add_test(history_${_t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/history_${_t}.c
     ${CMAKE_SOURCE_DIR}/tests/support/hub_harness.c ${CMAKE_SOURCE_DIR}/tests/support/rpc_post.c
     LIBS berrymq TIMEOUT 180 LABELS integration history)

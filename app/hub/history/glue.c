@@ -127,6 +127,11 @@ void hub_history_attach_host(hub *h)
         bmq_plugin_host_set_history(h->host, &provider, h);
 }
 
+void hub_history_end_waits(hub *h)
+{
+    history_end_waits(h->history);
+}
+
 void hub_history_stop(hub *h)
 {
     if (!h->history)
@@ -198,6 +203,13 @@ static bool parse_point(json_object *v, uint64_t *seq, int64_t *us)
         t = g_date_time_new_from_iso8601(full, local);
         g_free(full);
     }
+    if (!t && strlen(s) >= 16 && s[13] == ':' && (s[16] == '\0' || strchr("Z+-", s[16]))) {
+        /* hours and minutes without seconds ("2026-12-05T08:00"): GLib's
+         * parser wants the seconds */
+        char *full = g_strdup_printf("%.16s:00%s", s, s + 16);
+        t = g_date_time_new_from_iso8601(full, local);
+        g_free(full);
+    }
     g_time_zone_unref(local);
     if (!t)
         return false;
@@ -228,16 +240,17 @@ static json_object *m_history(json_object *params, void *user_data, json_object 
     history_query q = {.limit = DEFAULT_LIMIT};
     if (pat && (!json_object_is_type(pat, json_type_string) ||
                 bmq_id_validate(json_object_get_string(pat)) != 0)) {
-        *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: pattern must be an identifier pattern "
-                                        "like \"build:*\"");
+        *error =
+            bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: pattern must be an identifier pattern "
+                                           "like \"build:*\"");
         return NULL;
     }
     q.pattern = pat ? json_object_get_string(pat) : NULL;
     if (since) {
         if (!parse_point(since, &q.since_seq, &q.since_us)) {
             *error = bmq_rpc_error(BMQ_RPC_EPARAMS,
-                               "hub.history: since must be a seq, a duration like \"10m\" or "
-                               "an ISO 8601 time");
+                                   "hub.history: since must be a seq, a duration like \"10m\" or "
+                                   "an ISO 8601 time");
             return NULL;
         }
         q.has_since = true;
@@ -245,19 +258,22 @@ static json_object *m_history(json_object *params, void *user_data, json_object 
     if (limit) {
         int64_t n = json_object_is_type(limit, json_type_int) ? json_object_get_int64(limit) : 0;
         if (n < 1 || n > HISTORY_QUERY_MAX) {
-            *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: limit must be 1..%d", HISTORY_QUERY_MAX);
+            *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: limit must be 1..%d",
+                                   HISTORY_QUERY_MAX);
             return NULL;
         }
         q.limit = (unsigned)n;
     }
     if (opts && !json_object_is_type(opts, json_type_object)) {
-        *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: the 4th parameter is {\"until\", \"wait\"}");
+        *error = bmq_rpc_error(BMQ_RPC_EPARAMS,
+                               "hub.history: the 4th parameter is {\"until\", \"wait\"}");
         return NULL;
     }
     json_object *until = NULL, *wait = NULL;
     if (opts && json_object_object_get_ex(opts, "until", &until) && until &&
         !parse_point(until, &q.until_seq, &q.until_us)) {
-        *error = bmq_rpc_error(BMQ_RPC_EPARAMS, "hub.history: until must be a seq, a duration or a time");
+        *error = bmq_rpc_error(BMQ_RPC_EPARAMS,
+                               "hub.history: until must be a seq, a duration or a time");
         return NULL;
     }
     if (opts && json_object_object_get_ex(opts, "wait", &wait) && wait) {

@@ -54,6 +54,10 @@ typedef struct history history;
 history *history_open(const char *path, const history_opts *o);
 /* Commit what is queued, stop the writer, close. NULL-safe. */
 void history_close(history *h);
+/* Shutting down: long polls (hub.history "wait") return at once with what
+ * they have, now and from here on, so that the server's threads can end.
+ * Storing goes on until history_close. NULL-safe. */
+void history_end_waits(history *h);
 /* Retention and sync may change while running. */
 void history_set_opts(history *h, const history_opts *o);
 

@@ -47,9 +47,10 @@ struct history {
     uint64_t next_seq;    /* the seq the next append gets */
     uint64_t settled_seq; /* every seq <= this is committed or failed */
     bool stop;
-    bool broken;  /* no database at all: nothing is recorded */
-    bool failing; /* the last write failed */
-    char *error;  /* the last error, nullable */
+    bool no_waits; /* shutting down: long polls return what they have */
+    bool broken;   /* no database at all: nothing is recorded */
+    bool failing;  /* the last write failed */
+    char *error;   /* the last error, nullable */
     uint64_t failed, dropped, written;
     uint64_t messages, first_seq;
     GHashTable *cursor_pos;  /* key -> uint64_t* saved (or queued) position */

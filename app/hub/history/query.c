@@ -202,10 +202,10 @@ json_object *history_query_run(history *h, const history_query *q, char **error)
          * settled (or the deadline passes). */
         uint64_t want = MAX(from, base) + 1;
         g_mutex_lock(&h->lock);
-        while (h->settled_seq < want && !h->stop &&
+        while (h->settled_seq < want && !h->stop && !h->no_waits &&
                g_cond_wait_until(&h->settled_cond, &h->lock, deadline))
             ;
-        bool stop = h->stop;
+        bool stop = h->stop || h->no_waits;
         g_mutex_unlock(&h->lock);
         if (stop)
             return out;

@@ -38,6 +38,16 @@ history *history_open(const char *path, const history_opts *o)
     return h;
 }
 
+void history_end_waits(history *h)
+{
+    if (!h)
+        return;
+    g_mutex_lock(&h->lock);
+    h->no_waits = true;
+    g_cond_broadcast(&h->settled_cond);
+    g_mutex_unlock(&h->lock);
+}
+
 void history_close(history *h)
 {
     if (!h)
