@@ -17,7 +17,6 @@
 #include "cli_harness.h"
 #include "mqtt_harness.h"
 
-
 #if defined(__SANITIZE_ADDRESS__)
 #define SLOW 4
 #else
@@ -166,6 +165,23 @@ int main(void)
     send_msg(&h, "out:x", "z0");
     /* Anything taken back from the history would come before z0. */
     CHECK_SEEN(sub, "m0 m1 m2 m3 m4 n0 n1 n2 n3 n4 e0 z0", 60.0);
+    /* The message received from the broker is in the history once, from
+     * the bridge, and survived the SIGKILL. */
+    cli_run hr;
+    int hrc = cli_h_runv(&h, &hr, "history", "out:ext", "--json", NULL);
+    EXPECT_MSG(hrc == 0, "history: exit %d, stderr: %s", hrc, hr.err);
+    json_object *rec = json_tokener_parse(hr.out ? hr.out : "");
+    EXPECT_MSG(rec && strchr(hr.out, '\n') == strrchr(hr.out, '\n'),
+               "history out:ext: \"%s\", expected one record", hr.out);
+    const char *args = rec ? json_object_to_json_string_ext(json_object_object_get(rec, "args"),
+                                                            JSON_C_TO_STRING_PLAIN)
+                           : "";
+    EXPECT_MSG(rec && strcmp(args, "[\"e0\"]") == 0, "history out:ext args %s", args);
+    json_object *origin = rec ? json_object_object_get(rec, "origin") : NULL;
+    EXPECT_MSG(origin && strcmp(json_object_get_string(origin), "plugin mq") == 0,
+               "history out:ext: %s, expected origin \"plugin mq\"", hr.out);
+    json_object_put(rec);
+    cli_run_free(&hr);
     EXPECT_MSG(cli_h_instance_stat(&h, "mq", "replayed") == 0, "replayed %lld, expected 0",
                (long long)cli_h_instance_stat(&h, "mq", "replayed"));
     EXPECT_MSG(cli_h_wait_instance_stat(&h, "mq", "unacked", 0, 30.0 * SLOW), "unacked %lld",

@@ -1,0 +1,199 @@
+/* history_sources.c - whatever brings a message into the hub, the history
+ * records it once, with where it came from: a message sent to a second hub
+ * and carried over its link (origin: the linked hub's connection, "rpc
+ * 127.0.0.1"), a timer plugin's ticks ("plugin tick") and a notification a
+ * Growl client sent to the growl plugin's GNTP receiver ("plugin growld").
+ * The sending hub records its own copy. All of it is still there after the
+ * receiving hub is killed with SIGKILL.
+ * (MQTT: mqtt_hub_restart; the ntfy API: ntfy_history; captured desktop
+ * notifications: desktop_capture_hub.)
+ */
+#include <gio/gio.h>
+#include <signal.h>
+#include <string.h>
+
+#include "hub_harness.h"
+
+static int free_tcp_port(void)
+{
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, 0, NULL);
+    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *a = g_inet_socket_address_new(lo, 0);
+    int port = -1;
+    if (s && g_socket_bind(s, a, TRUE, NULL)) {
+        GSocketAddress *got = g_socket_get_local_address(s, NULL);
+        port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(got));
+        g_object_unref(got);
+    }
+    g_object_unref(a);
+    g_object_unref(lo);
+    if (s)
+        g_object_unref(s);
+    return port;
+}
+
+/* A GNTP NOTIFY as a Growl client sends it; the receiver's answer. */
+static char *gntp_notify(int port, const char *app, const char *name, const char *title)
+{
+    GSocketClient *c = g_socket_client_new();
+    g_socket_client_set_timeout(c, 10);
+    char *host = g_strdup_printf("127.0.0.1:%d", port);
+    GSocketConnection *conn = g_socket_client_connect_to_host(c, host, 0, NULL, NULL);
+    g_free(host);
+    g_object_unref(c);
+    if (!conn)
+        return NULL;
+    char *req = g_strdup_printf("GNTP/1.0 NOTIFY NONE\r\nApplication-Name: %s\r\n"
+                                "Notification-Name: %s\r\nNotification-Title: %s\r\n\r\n",
+                                app, name, title);
+    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+    GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+    GString *answer = g_string_new(NULL);
+    if (g_output_stream_write_all(out, req, strlen(req), NULL, NULL, NULL)) {
+        char buf[512];
+        gssize n;
+        while ((n = g_input_stream_read(in, buf, sizeof buf, NULL, NULL)) > 0)
+            g_string_append_len(answer, buf, n);
+    }
+    g_free(req);
+    g_object_unref(conn);
+    return g_string_free(answer, FALSE);
+}
+
+/* The records hub.history [pattern, 0, 10000] returns. */
+static json_object *records(hh_hub *h, const char *pattern)
+{
+    char *p = g_strdup_printf("[\"%s\", 0, 10000]", pattern);
+    char *err = NULL;
+    json_object *r = hh_call(h, "hub.history", p, &err);
+    if (!r)
+        fprintf(stderr, "hub.history %s: %s\n", p, err);
+    g_free(p);
+    g_free(err);
+    return r;
+}
+
+/* Exactly one record matches @pattern, its origin starts with @origin and
+ * its args[0] (when @arg0) is @arg0. */
+static void expect_one(hh_hub *h, const char *pattern, const char *origin, const char *arg0)
+{
+    json_object *r = records(h, pattern);
+    size_t n = r ? json_object_array_length(r) : 0;
+    EXPECT_MSG(n == 1, "%s: %zu records, want 1: %s", pattern, n,
+               r ? json_object_to_json_string(r) : "(error)");
+    if (n == 1) {
+        json_object *rec = json_object_array_get_idx(r, 0);
+        const char *o = hh_str(rec, "origin");
+        EXPECT_MSG(o && g_str_has_prefix(o, origin), "%s: origin %s, want %s...", pattern,
+                   o ? o : "(none)", origin);
+        if (arg0) {
+            json_object *args = NULL;
+            json_object_object_get_ex(rec, "args", &args);
+            const char *a = json_object_get_string(json_object_array_get_idx(args, 0));
+            EXPECT_MSG(a && strcmp(a, arg0) == 0, "%s: args[0] %s, want %s", pattern,
+                       a ? a : "(none)", arg0);
+        }
+    }
+    json_object_put(r);
+}
+
+static int count(hh_hub *h, const char *pattern)
+{
+    json_object *r = records(h, pattern);
+    int n = r ? (int)json_object_array_length(r) : -1;
+    json_object_put(r);
+    return n;
+}
+
+static bool wait_count(hh_hub *h, const char *pattern, int want, int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    while (count(h, pattern) < want) {
+        if (g_get_monotonic_time() > end)
+            return false;
+        g_usleep(50000);
+    }
+    return true;
+}
+
+static void check_all(hh_hub *a)
+{
+    expect_one(a, "far:ping", "rpc 127.0.0.1", "over the link");
+    expect_one(a, "BuildBot:Build_Done", "plugin growld", NULL);
+    json_object *g = records(a, "BuildBot:Build_Done");
+    if (g && json_object_array_length(g) == 1) {
+        json_object *rec = json_object_array_get_idx(g, 0);
+        EXPECT_STR(hh_str(rec, "kwargs.title"), "all green");
+        EXPECT_STR(hh_str(rec, "kwargs.protocol"), "gntp");
+    }
+    json_object_put(g);
+    json_object *t = records(a, "tick:tick");
+    EXPECT_MSG(t && json_object_array_length(t) == 3, "tick:tick: %s",
+               t ? json_object_to_json_string(t) : "(error)");
+    for (size_t i = 0; t && i < json_object_array_length(t); i++)
+        EXPECT_STR(hh_str(json_object_array_get_idx(t, i), "origin"), "plugin tick");
+    json_object_put(t);
+}
+
+int main(void)
+{
+    const char *pdir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
+    CHECK(pdir != NULL);
+    int gport = free_tcp_port();
+    CHECK(gport > 0);
+    hh_env *ea = hh_env_new(), *eb = hh_env_new();
+    char *cfg = g_strdup_printf(
+        "{\"plugins\": ["
+        "{\"plugin\": \"%s/timer.so\", \"id\": \"tick\", \"config\": {\"interval\": 0.2, "
+        "\"count\": 3}},"
+        "{\"plugin\": \"%s/growl.so\", \"id\": \"growld\", \"config\": {\"forward\": false, "
+        "\"listen\": {\"gntp\": %d}}}]}",
+        pdir, pdir, gport);
+    hh_write_config(ea, cfg);
+    g_free(cfg);
+    hh_hub *a = hh_start(ea, NULL, true);
+    CHECK(hh_wait_state(a, "growld", "running", 10000));
+
+    /* A second hub linked to the first: what is sent to it reaches the
+     * first over the link. */
+    const char *colon = strrchr(a->listen, ':');
+    cfg = g_strdup_printf("{\"plugins\": [], \"links\": [{\"style\": \"interconnect\", \"host\": "
+                          "\"127.0.0.1\", \"port\": %s, \"ttl\": 600}]}",
+                          colon + 1);
+    hh_write_config(eb, cfg);
+    g_free(cfg);
+    hh_hub *b = hh_start(eb, NULL, true);
+    EXPECT(hh_wait_log(b, "linked to 127.0.0.1:", 10000));
+    json_object *r = hh_call(b, "hub.twitter", "[\"far:ping\", [\"over the link\"], {}]", NULL);
+    EXPECT(r != NULL);
+    json_object_put(r);
+    EXPECT(wait_count(a, "far:ping", 1, 20000));
+    /* The sender's own history has it too, once, from its client. */
+    expect_one(b, "far:ping", "rpc 127.0.0.1", "over the link");
+
+    /* A Growl client's notification. */
+    char *answer = gntp_notify(gport, "BuildBot", "Build Done", "all green");
+    EXPECT_MSG(answer && g_str_has_prefix(answer, "GNTP/1.0 -OK"), "GNTP answer: %s",
+               answer ? answer : "(no connection)");
+    g_free(answer);
+
+    /* The timer's three ticks. */
+    EXPECT(wait_count(a, "tick:tick", 3, 20000));
+    check_all(a);
+
+    /* Killed and started again: the same records. */
+    EXPECT(hh_stop(b) == 0);
+    hh_free(b);
+    kill(a->pid, SIGKILL);
+    hh_wait_exit(a, 10000);
+    hh_free(a);
+    /* Without the plugins this time: nothing new is added. */
+    hh_write_config(ea, "{\"plugins\": []}");
+    a = hh_start(ea, NULL, true);
+    check_all(a);
+    EXPECT(hh_stop(a) == 0);
+    hh_free(a);
+    hh_env_free(ea);
+    hh_env_free(eb);
+    return check_result();
+}
