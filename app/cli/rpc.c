@@ -396,7 +396,12 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
     json_object_put(req);
     if (st != CLI_RPC_OK)
         return st;
-    if (code != 200) {
+    if (code == 503 && rbody && memmem(rbody, rlen, "server is stopping", 18)) {
+        /* The hub is going away, as if it were not running: a follower
+         * (history --follow, listen) ends with it. */
+        st = CLI_RPC_NOANSWER;
+        *errtext = strdupf("hub at %s is stopping", ctx->hostport);
+    } else if (code != 200) {
         st = CLI_RPC_HTTP;
         const char *why = code == 401 || code == 403 ? " (wrong or missing --secret)"
                           : code == 413              ? " (request too large)"
