@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include <berrymq/json.h>
+
 /* Characters that cannot appear literally inside one topic level. */
 static bool needs_escape(char c)
 {
@@ -220,20 +222,16 @@ static bool try_envelope(const char *payload, size_t len, json_tokener *tok, mqt
         i++;
     if (i == len || payload[i] != '{' || len > INT32_MAX)
         return false;
-    json_tokener *own = NULL;
-    if (tok == NULL)
-        tok = own = json_tokener_new();
-    else
-        json_tokener_reset(tok);
-    json_object *obj = json_tokener_parse_ex(tok, payload, (int)len);
-    bool ok = obj != NULL && json_tokener_get_error(tok) == json_tokener_success;
-    if (ok) {
-        for (size_t e = json_tokener_get_parse_end(tok); e < len; e++)
-            if (!isspace((unsigned char)payload[e]) && payload[e] != '\0')
-                ok = false;
-    }
-    if (own != NULL)
-        json_tokener_free(own);
+    (void)tok;
+    /* bmq_json_parse, not json-c's reader: integers beyond 64 bits keep
+     * their digits (json-c clamps 2^70 to 2^64-1), and strings are valid
+     * UTF-8 without NUL, as on the hub's other ways in. Trailing NULs (some
+     * publishers send C strings with their terminator) are left out. */
+    size_t n = len;
+    while (n > i && payload[n - 1] == '\0')
+        n--;
+    json_object *obj = NULL;
+    bool ok = bmq_json_parse(payload, n, 0, &obj, NULL) == 0;
     if (!ok || !json_object_is_type(obj, json_type_object)) {
         json_object_put(obj);
         return false;
@@ -524,10 +522,12 @@ static json_object *parse_part_full(const char *p, size_t n, json_tokener *tok, 
             return built;
         json_object_put(built);
     }
-    json_tokener_reset(tok);
-    json_object *o = json_tokener_parse_ex(tok, p, (int)n);
-    if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-        json_tokener_get_parse_end(tok) != n || !json_object_is_type(o, want)) {
+    /* What the scan above does not build (a number beyond 18 digits, a
+     * fraction, an escape): bmq_json_parse keeps integers beyond 64 bits
+     * exact, where json-c's reader would clamp them. */
+    (void)tok;
+    json_object *o = NULL;
+    if (bmq_json_parse(p, n, 0, &o, NULL) != 0 || !json_object_is_type(o, want)) {
         json_object_put(o);
         return NULL;
     }

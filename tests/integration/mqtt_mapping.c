@@ -137,6 +137,24 @@ static void test_payloads(void)
     EXPECT(
         g_utf8_validate(json_object_get_string(json_object_array_get_idx(env.args, 0)), -1, NULL));
     mqtt_envelope_clear(&env);
+    /* Integers beyond 64 bits keep their digits, through the fast scan and
+     * through the full parse (an escaped origin takes that one). */
+    const char *bigs[] = {
+        "{\"args\":[1180591620717411303424,-18446744073709551616],\"kwargs\":{\"n\":"
+        "340282366920938463463374607431768211456}}",
+        "{\"args\":[1180591620717411303424,-18446744073709551616],\"kwargs\":{\"n\":"
+        "340282366920938463463374607431768211456},\"origin\":\"h\\u0041\"}",
+        NULL};
+    for (int i = 0; bigs[i]; i++) {
+        mqtt_map__parse_payload(bigs[i], strlen(bigs[i]), tok, &env);
+        EXPECT(!env.raw);
+        EXPECT_STR_FREE(g_strdup(json_object_to_json_string_ext(env.args, JSON_C_TO_STRING_PLAIN)),
+                        "[1180591620717411303424,-18446744073709551616]");
+        EXPECT_STR_FREE(
+            g_strdup(json_object_to_json_string_ext(env.kwargs, JSON_C_TO_STRING_PLAIN)),
+            "{\"n\":340282366920938463463374607431768211456}");
+        mqtt_envelope_clear(&env);
+    }
     /* Envelope parts: kwargs only; a uid with odd characters is ignored. */
     const char *kw = "{\"kwargs\":{\"a\":1},\"uid\":\"x y\"}";
     mqtt_map__parse_payload(kw, strlen(kw), tok, &env);
