@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include <berrymq/json.h>
+
 enum { COL_TIME, COL_ID, COL_ARGS, COL_KWARGS, COL_MSG, N_COLS };
 
 /* Rows read from the hub's history when the window first opens: what came
@@ -215,8 +217,11 @@ static void add_row_json(GtkTreeModel *model, GtkTreePath *path, GtkTreeIter *it
     gtk_tree_model_get(model, iter, COL_MSG, &msg, -1);
     if (!msg)
         return;
-    json_object *o = json_tokener_parse(bmq_message_to_json(msg));
-    if (o)
+    /* bmq_json_parse keeps integers beyond 64 bits exact; json-c's reader
+     * would copy 2^70 as 2^64-1. */
+    const char *text = bmq_message_to_json(msg);
+    json_object *o = NULL;
+    if (text && bmq_json_parse(text, strlen(text), 0, &o, NULL) == 0 && o)
         json_object_array_add(arr, o);
     bmq_message_unref(msg);
 }

@@ -540,7 +540,8 @@ static int row_of(const char *id, char **kwargs)
 static void send_showcase(void)
 {
     send("build:notify", NULL,
-         "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\"}");
+         "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\", "
+         "\"bytes\": 1180591620717411303424}");
     send("ci:failed", "[\"unit-tests\", 3]", "{\"branch\": \"main\"}");
     send("deploy:start", "[\"web1\"]", "{\"version\": \"2.0.0\"}");
     send("backup:done", NULL, "{\"files\": 1834, \"size\": \"4.2 GB\"}");
@@ -572,7 +573,8 @@ static void phase_monitor(void)
     }
     send("backup:start", NULL, "{\"target\": \"nas\"}");
     send("build:notify", NULL,
-         "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\"}");
+         "{\"title\": \"Build finished\", \"body\": \"all 42 tests passed\", "
+         "\"bytes\": 1180591620717411303424}");
     send("mail:sync", "[\"inbox\"]", NULL);
     GtkWidget *pm = find_widget("bmq-tray-menu");
     /* Waits, not sleeps: under ASan with full stacks every step is slow. */
@@ -613,6 +615,8 @@ static void phase_monitor(void)
     json_object *cid = NULL;
     EXPECT(copied && json_object_object_get_ex(copied, "id", &cid) &&
            strcmp(json_object_get_string(cid), "build:notify") == 0);
+    /* with the digits of an integer beyond 64 bits */
+    EXPECT(text && strstr(text, "\"bytes\":1180591620717411303424") != NULL);
     json_object_put(copied);
     g_free(text);
 
