@@ -17,7 +17,10 @@
  *    popups stop, the suppressed ones are counted and critical ones raise
  *    "_notify:attention"; "_notify:query" answers with "_notify:status".
  * Config: filter, app_name, timeout, rate, burst, summary_interval_ms,
- * backlog. Everything runs on the host's main thread.
+ * backlog, open_command. Messages published through the hub's ntfy API
+ * carry ntfy's "click" and "actions" (an array): ntfy_action.c does what
+ * a click on them means. Everything runs on the host's main thread but
+ * the requests of ntfy "http" actions.
  *
  * Receipts: a message with kwarg "receipt" (a name, e.g. "r1f2e@receipt")
  * is answered with RECEIPT:shown {id} (the daemon's notification id),
@@ -352,7 +355,8 @@ static void on_query(const bmq_message *msg, void *user_data)
 }
 
 static const char *const known_keys[] = {
-    "filter", "app_name", "timeout", "rate", "burst", "summary_interval_ms", "backlog", NULL,
+    "filter", "app_name", "timeout", "rate", "burst", "summary_interval_ms", "backlog",
+    "open_command", NULL,
 };
 
 static bool configure(nplugin *p, json_object *cfg, char **error)
@@ -370,10 +374,12 @@ static bool configure(nplugin *p, json_object *cfg, char **error)
     }
     p->filter = g_strdup("*:notify");
     p->app_name = g_strdup("berryMQ");
+    p->open_command = g_strdup("xdg-open");
     int64_t timeout = NOTIFY_EXPIRES_DEFAULT, summary = 1000, backlog = 64;
     double rate = 2.0, burst = 10.0;
     if (bmq_config_get_string(cfg, "filter", 0, &p->filter, error) ||
         bmq_config_get_string(cfg, "app_name", 0, &p->app_name, error) ||
+        bmq_config_get_string(cfg, "open_command", 0, &p->open_command, error) ||
         bmq_config_get_int(cfg, "timeout", 0, INT64_MIN, INT64_MAX, &timeout, error) ||
         bmq_config_get_double(cfg, "rate", 0, -INFINITY, INFINITY, &rate, error) ||
         bmq_config_get_double(cfg, "burst", 0, -INFINITY, INFINITY, &burst, error) ||
@@ -449,6 +455,8 @@ static void *nplugin_create(const bmq_host *host, json_object *config, char **er
     p->host = host;
     g_queue_init(&p->backlog);
     g_queue_init(&p->live);
+    g_mutex_init(&p->http_lock);
+    g_cond_init(&p->http_cond);
     p->by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     p->buckets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, nbucket_free);
     if (!configure(p, config, error)) {
@@ -494,6 +502,9 @@ static void nplugin_destroy(void *instance)
     if (p->summary_timer)
         p->host->source_remove(p->host, p->summary_timer);
     nplugin__drop_live(p);
+    nplugin__ntfy_wait(p);
+    g_mutex_clear(&p->http_lock);
+    g_cond_clear(&p->http_cond);
     if (p->cursor)
         p->host->cursor_close(p->host, p->cursor);
     g_queue_clear_full(&p->backlog, nplugin__spec_free);
@@ -503,6 +514,7 @@ static void nplugin_destroy(void *instance)
         notify_uninit();
     g_free(p->filter);
     g_free(p->app_name);
+    g_free(p->open_command);
     g_free(p);
 }
 

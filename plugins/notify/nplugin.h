@@ -34,6 +34,8 @@ typedef struct popup_spec {
     gint replace_id;      /* daemon id to replace (notify-send -r), 0 none */
     bool transient;       /* hint "transient" */
     json_object *actions; /* (transfer none, nullable) {key: label}, of msg */
+    json_object *ntfy_actions; /* (transfer none, nullable) ntfy's array form, of msg */
+    char *click;               /* (owned, nullable) ntfy's click URI: the default action */
     json_object *hints;   /* (transfer none, nullable) {name: value}, of msg */
 } popup_spec;
 
@@ -64,6 +66,11 @@ typedef struct nplugin {
     GHashTable *buckets; /* name -> nbucket* */
     guint summary_timer;
 
+    char *open_command; /* opens ntfy view/click URIs (xdg-open) */
+    GMutex http_lock;   /* guards http_running */
+    GCond http_cond;
+    guint http_running; /* ntfy http actions under way */
+
     bool libnotify_ref; /* counted in the process-wide libnotify users */
     bool paused;
     guint64 paused_suppressed, paused_critical;
@@ -92,5 +99,16 @@ int nplugin__show_summary(nplugin *p, NotifyNotification **slot, const char *sum
                           const char *body);
 /* Forget every notification on screen (daemon gone or instance ending). */
 void nplugin__drop_live(nplugin *p);
+
+/* ntfy_action.c */
+/* Open @uri (a ntfy "view" action or "click") with the config's
+ * open_command; a URI without a scheme, a file: URI or one starting with
+ * '-' is only logged. */
+void nplugin__ntfy_open(nplugin *p, const char *uri);
+/* Send ntfy "http" @action's request (url, method = POST, headers, body)
+ * from a worker thread; the outcome is logged. */
+void nplugin__ntfy_http(nplugin *p, json_object *action);
+/* Wait for the http actions under way (each ends within 15 s). */
+void nplugin__ntfy_wait(nplugin *p);
 
 #endif

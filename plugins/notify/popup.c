@@ -14,6 +14,8 @@ typedef struct popup {
     char *sender;  /* "name" or "name@ns": prefix of the messages sent back */
     char *key;     /* (nullable) replace key */
     char *receipt; /* (nullable) where the sender wants to hear back */
+    char *click;   /* (nullable) ntfy's click URI: opened by "default" */
+    json_object *ntfy_actions; /* (owned ref, nullable) ntfy's actions: key "ntfy-N" is the Nth */
 } popup;
 
 static void popup_free(gpointer data)
@@ -22,7 +24,50 @@ static void popup_free(gpointer data)
     g_free(pp->sender);
     g_free(pp->key);
     g_free(pp->receipt);
+    g_free(pp->click);
+    json_object_put(pp->ntfy_actions);
     g_free(pp);
+}
+
+/* The ntfy parts of @s into @pp (a fresh popup or one updated in place). */
+static void popup_set_ntfy(popup *pp, const popup_spec *s)
+{
+    g_free(pp->click);
+    pp->click = g_strdup(s->click);
+    json_object_put(pp->ntfy_actions);
+    pp->ntfy_actions = json_object_get(s->ntfy_actions);
+}
+
+/* Do what ntfy's action @key ("ntfy-N") or the click says, after the
+ * message about the click went out. */
+static void ntfy_click(popup *pp, NotifyNotification *n, const char *key)
+{
+    if (strcmp(key, "default") == 0 && pp->click) {
+        nplugin__ntfy_open(pp->p, pp->click);
+        return;
+    }
+    if (!pp->ntfy_actions || !g_str_has_prefix(key, "ntfy-"))
+        return;
+    guint64 i = 0;
+    if (!g_ascii_string_to_unsigned(key + 5, 10, 0, G_MAXUINT32, &i, NULL))
+        return;
+    json_object *a = json_object_array_get_idx(pp->ntfy_actions, (size_t)i), *v = NULL;
+    if (!a || !json_object_object_get_ex(a, "action", &v) ||
+        !json_object_is_type(v, json_type_string))
+        return;
+    const char *kind = json_object_get_string(v);
+    if (strcmp(kind, "view") == 0) {
+        json_object *url = NULL;
+        json_object_object_get_ex(a, "url", &url);
+        nplugin__ntfy_open(pp->p, json_object_is_type(url, json_type_string)
+                                      ? json_object_get_string(url)
+                                      : NULL);
+    } else if (strcmp(kind, "http") == 0) {
+        nplugin__ntfy_http(pp->p, a);
+    }
+    /* "clear": true dismisses the notification once the action ran. */
+    if (json_object_object_get_ex(a, "clear", &v) && json_object_get_boolean(v))
+        notify_notification_close(n, NULL);
 }
 
 static void send_back(popup *pp, const char *action, json_object *kwargs)
@@ -48,6 +93,7 @@ static void action_cb(NotifyNotification *n, char *action, gpointer user_data)
     nplugin__receipt(pp->p, pp->receipt, "action", json_object_get(kw));
     send_back(pp, act, kw);
     g_free(act);
+    ntfy_click(pp, n, action);
 }
 
 static const char *reason_text(int reason)
@@ -134,6 +180,28 @@ static void add_actions(nplugin *p, NotifyNotification *n, const popup_spec *s)
     }
 }
 
+/* ntfy's actions become buttons "ntfy-0", "ntfy-1"... with their labels;
+ * its click URI the default action (a click on the notification). */
+static void add_ntfy_actions(NotifyNotification *n, const popup_spec *s)
+{
+    size_t len = s->ntfy_actions ? json_object_array_length(s->ntfy_actions) : 0;
+    for (size_t i = 0; i < len; i++) {
+        json_object *a = json_object_array_get_idx(s->ntfy_actions, i), *label = NULL;
+        if (!json_object_is_type(a, json_type_object) ||
+            !json_object_object_get_ex(a, "label", &label) ||
+            !json_object_is_type(label, json_type_string) ||
+            !g_utf8_validate(json_object_get_string(label), -1, NULL))
+            continue;
+        char key[32];
+        g_snprintf(key, sizeof key, "ntfy-%zu", i);
+        notify_notification_add_action(n, key, json_object_get_string(label), action_cb, NULL,
+                                       NULL);
+    }
+    json_object *v = NULL;
+    if (s->click && !(s->actions && json_object_object_get_ex(s->actions, "default", &v)))
+        notify_notification_add_action(n, "default", "Open", action_cb, NULL, NULL);
+}
+
 /* Marks a notification as this hub's: the capture plugin skips those, so a
  * message shown here never comes back as a captured one. */
 static void mark_own(NotifyNotification *n, const char *uid)
@@ -203,6 +271,7 @@ int nplugin__show(nplugin *p, const popup_spec *s)
         pp->sender = g_strdup(s->sender);
         pp->key = g_strdup(s->replace);
         pp->receipt = popup_receipt(s);
+        popup_set_ntfy(pp, s);
         g_object_set_data_full(G_OBJECT(n), "bmq-popup", pp, popup_free);
         g_signal_connect(n, "closed", G_CALLBACK(closed_cb), p);
         /* notify-send -r: replace the daemon's notification with this id
@@ -218,6 +287,8 @@ int nplugin__show(nplugin *p, const popup_spec *s)
             pp->receipt = g_steal_pointer(&receipt);
         }
         g_free(receipt);
+        if (pp)
+            popup_set_ntfy(pp, s);
         /* Same daemon id: libnotify passes it as replaces_id. */
         notify_notification_update(n, s->title, s->body, s->icon);
         notify_notification_clear_hints(n);
@@ -225,6 +296,7 @@ int nplugin__show(nplugin *p, const popup_spec *s)
     }
     apply(n, s);
     add_actions(p, n, s);
+    add_ntfy_actions(n, s);
 
     int rc = 0;
     if (!notify_notification_show(n, &err)) {

@@ -10,7 +10,7 @@
 /* kwargs that configure the notification and are not rendered in the body. */
 static const char *const notify_keys[] = {
     "title",   "body", "icon",  "urgency",   "timeout", "category",   "actions",
-    "replace", "app",  "hints", "transient", "receipt", "replace_id", NULL};
+    "replace", "app",  "hints", "transient", "receipt", "replace_id", "click", NULL};
 
 /* A string kwarg (transfer full, nullable): absent, not a string, not
  * UTF-8 or (with @nonempty) empty all give NULL. */
@@ -108,6 +108,11 @@ popup_spec *nplugin__spec_new(const nplugin *p, const bmq_message *msg)
     s->transient =
         json_object_object_get_ex(kw, "transient", &v) && v && json_object_get_boolean(v);
     s->actions = kw_object(kw, "actions");
+    /* ntfy's form (a publish through the ntfy API): an array of
+     * {"action": "view"|"http"|"broadcast", "label", "url", ...}. */
+    if (json_object_object_get_ex(kw, "actions", &v) && json_object_is_type(v, json_type_array))
+        s->ntfy_actions = v;
+    s->click = kw_string(kw, "click", true);
     s->hints = kw_object(kw, "hints");
     return s;
 }
@@ -126,5 +131,6 @@ void nplugin__spec_free(gpointer data)
     g_free(s->app);
     g_free(s->receipt);
     g_free(s->sender);
+    g_free(s->click);
     g_free(s);
 }

@@ -56,7 +56,7 @@ if(TARGET plugin_notify AND TARGET berrymq-hub AND TARGET berrymq-cli)
   # ntfy publishes (curl, JSON, query string, berrymq publish) shown by dunst.
   bmq_add_test(desktop_ntfy SOURCES ${_desk}/desktop_ntfy.c
     ${CMAKE_SOURCE_DIR}/tests/support/desktop_env.c
-    LIBS berrymq PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration ntfy)
+    LIBS berrymq bmq_http_server PkgConfig::GLIB TIMEOUT 240 LABELS desktop integration ntfy)
   add_dependencies(desktop_ntfy plugin_notify berrymq-hub berrymq-cli)
   set_tests_properties(desktop_ntfy PROPERTIES RESOURCE_LOCK berrymq_hub)
 endif()

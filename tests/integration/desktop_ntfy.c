@@ -4,10 +4,16 @@
  * headers, curl with a JSON body to /, a GET with query parameters) and
  * with `berrymq publish` each become a Notify call that dunst answers, with
  * the title as summary, the message as body and the priority as urgency.
+ * ntfy's actions and click become buttons; clicked through dunst, a "view"
+ * action and a click open their URL (the plugin's open_command, here a
+ * script that writes it down) and an "http" action sends its request to a
+ * real HTTP server.
  * A screenshot of the screen is left as desktop_ntfy.png in the test's
  * working directory. */
 #include "desktop_env.h"
+#include "http_server.h"
 
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +52,102 @@ static void check_popup(const char *summary, const char *body, int urgency)
 }
 
 static const char config[] = "{\"listen\": \"127.0.0.1:0\", \"plugins\": ["
-                             "{\"plugin\": \"notify\", \"id\": \"notify\", \"config\": {}}]}";
+                             "{\"plugin\": \"notify\", \"id\": \"notify\", \"config\": "
+                             "{\"open_command\": \"%s\"}}]}";
+
+static char *opened_path; /* what the open_command script was given, a line each */
+
+static bool opened(void *uri)
+{
+    char *text = NULL;
+    bool found = false;
+    if (g_file_get_contents(opened_path, &text, NULL, NULL)) {
+        char *line = g_strconcat(uri, "\n", NULL);
+        found = strstr(text, line) != NULL;
+        g_free(line);
+    }
+    g_free(text);
+    return found;
+}
+
+/* Choose the notification's first action in dunst (its context menu picks
+ * the first one offered; with a default action, dunst invokes that) until
+ * @done says it happened. */
+static bool click_until(bool (*done)(void *), void *data)
+{
+    const char *action0[] = {"action", "0", NULL};
+    for (int i = 0; i < 10; i++) {
+        g_free(desk_dunstctl(env, action0));
+        if (desk_wait(done, data, 1000))
+            return true;
+    }
+    return false;
+}
+
+static hs_server *srv;
+
+static bool http_seen(void *n)
+{
+    return hs_count(srv) >= GPOINTER_TO_UINT(n);
+}
+
+/* Publish ntfy actions and a click, each on a notification of its own,
+ * and click them. */
+static void check_actions(const char *base)
+{
+    const char *close_all[] = {"close-all", NULL};
+
+    /* JSON form, a view action: a button with its label opens the URL. */
+    g_free(desk_dunstctl(env, close_all));
+    char *out = NULL;
+    const char *a1[] = {"-d",
+                        "{\"topic\": \"deploy\", \"title\": \"Deploy done\", \"message\": "
+                        "\"v2 is live\", \"actions\": [{\"action\": \"view\", \"label\": "
+                        "\"Open site\", \"url\": \"https://example.com/v2\"}]}",
+                        base, NULL};
+    EXPECT(curl(&out, a1) == 0);
+    g_free(out);
+    check_popup("Deploy done", "v2 is live", 1);
+    desk_notify *n = desk_monitor_find(env, "Deploy done");
+    EXPECT(n && n->actions && g_strv_length(n->actions) == 2 &&
+           strcmp(n->actions[0], "ntfy-0") == 0 && strcmp(n->actions[1], "Open site") == 0);
+    EXPECT(click_until(opened, "https://example.com/v2"));
+
+    /* Short form in a header, an http action: the request as described. */
+    g_free(desk_dunstctl(env, close_all));
+    char *url = g_strdup_printf("%s/deploy", base);
+    char *act = g_strdup_printf("Actions: http, Restart web, http://127.0.0.1:%d/restart, "
+                                "method=PUT, headers.X-Token=abc123, body=now",
+                                hs_port(srv));
+    out = NULL;
+    const char *a2[] = {"-H", "Title: Web down", "-H", act, "-d", "web1 answers 502", url, NULL};
+    EXPECT(curl(&out, a2) == 0);
+    g_free(out);
+    g_free(act);
+    check_popup("Web down", "web1 answers 502", 1);
+    n = desk_monitor_find(env, "Web down");
+    EXPECT(n && n->actions && g_strv_length(n->actions) == 2 &&
+           strcmp(n->actions[1], "Restart web") == 0);
+    EXPECT(click_until(http_seen, GUINT_TO_POINTER(1)));
+    const hs_request *r = hs_get(srv, 0);
+    EXPECT(r && strcmp(r->method, "PUT") == 0 && strcmp(r->path, "/restart") == 0 &&
+           strcmp(r->body, "now") == 0);
+    EXPECT(r && hs_header(r, "X-Token") && strcmp(hs_header(r, "X-Token"), "abc123") == 0);
+
+    /* Click: a click on the notification itself opens it. */
+    g_free(desk_dunstctl(env, close_all));
+    out = NULL;
+    const char *a3[] = {"-H", "Title: Logs ready", "-H", "Click: https://example.com/logs/7",
+                        "-d", "see the logs", url, NULL};
+    EXPECT(curl(&out, a3) == 0);
+    g_free(out);
+    g_free(url);
+    check_popup("Logs ready", "see the logs", 1);
+    n = desk_monitor_find(env, "Logs ready");
+    EXPECT(n && n->actions && g_strv_length(n->actions) == 2 &&
+           strcmp(n->actions[0], "default") == 0);
+    EXPECT(click_until(opened, "https://example.com/logs/7"));
+}
 
 int main(void)
 {
@@ -65,8 +166,19 @@ int main(void)
     }
     EXPECT(desk_monitor_start(env));
     EXPECT(desk_dunst_start(env));
+    srv = hs_start(0, NULL, NULL);
+    EXPECT(srv != NULL);
+    opened_path = g_build_filename(desk_env_dir(env), "opened.txt", NULL);
+    char *opener = g_build_filename(desk_env_dir(env), "opener.sh", NULL);
+    char *script = g_strdup_printf("#!/bin/sh\nprintf '%%s\\n' \"$1\" >> '%s'\n", opened_path);
+    g_file_set_contents(opener, script, -1, NULL);
+    g_chmod(opener, 0700);
+    g_free(script);
     char *cfg = g_build_filename(desk_env_dir(env), "hub.json", NULL);
-    g_file_set_contents(cfg, config, -1, NULL);
+    char *cfg_text = g_strdup_printf(config, opener);
+    g_file_set_contents(cfg, cfg_text, -1, NULL);
+    g_free(cfg_text);
+    g_free(opener);
     desk_hub h;
     EXPECT(desk_hub_start(&h, cfg, "instance 'notify' started"));
     char *addr = desk_hub_addr(&h);
@@ -127,6 +239,9 @@ int main(void)
     desk_spin(500);
     EXPECT(desk_monitor_find(env, "Never shown") == NULL);
 
+    if (srv)
+        check_actions(base);
+
     char *cwd = g_get_current_dir();
     char *shot = g_build_filename(cwd, "desktop_ntfy.png", NULL);
     g_free(cwd);
@@ -139,5 +254,7 @@ int main(void)
     g_free(addr);
     g_free(cfg);
     desk_env_stop(env);
+    hs_stop(srv);
+    g_free(opened_path);
     return check_result();
 }
