@@ -1,7 +1,8 @@
 /* ntfy_stream.c - live subscriptions on the real hub: json, sse and raw
  * streams (open event, messages, keepalive), a berryMQ twitter reaching an
- * SSE subscriber (integers beyond 64 bits with their digits), several topics, since= on a stream,
- * the subscriber limit, and a hub that stops cleanly while streams are open.
+ * SSE subscriber (integers beyond 64 bits with their digits), several
+ * topics, since= on a stream, the subscriber limit, filters on a live
+ * stream, and a hub that stops cleanly while streams are open.
  */
 #include <string.h>
 
@@ -104,6 +105,46 @@ int main(void)
         nt_stream_free(again);
     }
     EXPECT(freed);
+
+    fprintf(stderr, "-- filters on a live stream\n");
+    /* The slot of the last stream above is freed once the hub sees it gone. */
+    nt_stream *flt = NULL;
+    bool opened = false;
+    for (int i = 0; i < 500 && !opened; i++) {
+        if (flt)
+            nt_stream_free(flt);
+        u = url("/flt/json?priority=high,urgent&tags=x&title=T1&message=keep+me");
+        flt = nt_stream_start(u);
+        g_free(u);
+        opened = nt_stream_wait(flt, "\"event\":\"open\"", 1, 200);
+    }
+    EXPECT(opened);
+    /* Each misses one filter, then one passes them all. The stream keeps
+     * their order, so once that one is in, the others had their turn. */
+    static const char *const sent[][4] = {
+        {"Priority: default", "Tags: x,y", "Title: T1", "keep me"}, /* priority */
+        {"Priority: high", "Tags: y", "Title: T1", "keep me"},      /* tags */
+        {"Priority: high", "Tags: x", "Title: T2", "keep me"},      /* title */
+        {"Priority: max", "Tags: x", "Title: T1", "other text"},    /* message */
+        {"Priority: urgent", "Tags: y,x", "Title: T1", "keep me"},  /* passes */
+    };
+    u = url("/flt");
+    for (size_t i = 0; i < G_N_ELEMENTS(sent); i++) {
+        const char *hdr[] = {sent[i][0], sent[i][1], sent[i][2], NULL};
+        r = nt_request(NULL, u, hdr, sent[i][3], strlen(sent[i][3]));
+        EXPECT(r.status == 200);
+        nt_resp_clear(&r);
+    }
+    g_free(u);
+    EXPECT(nt_stream_wait(flt, "\"message\":\"keep me\"", 1, 10000));
+    t = nt_stream_text(flt);
+    int kept = 0;
+    for (const char *p = t; (p = strstr(p, "\"event\":\"message\"")); p++)
+        kept++;
+    EXPECT(kept == 1);
+    EXPECT_CONTAINS(t, "\"title\":\"T1\",\"message\":\"keep me\",\"priority\":5");
+    g_free(t);
+    nt_stream_free(flt);
 
     fprintf(stderr, "-- stop with streams open\n");
     EXPECT(hh_stop(h) == 0);
