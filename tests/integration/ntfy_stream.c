@@ -1,7 +1,8 @@
 /* ntfy_stream.c - live subscriptions on the real hub: json, sse and raw
  * streams (open event, messages, keepalive), a berryMQ twitter reaching an
  * SSE subscriber (integers beyond 64 bits with their digits), several
- * topics, since= on a stream, the subscriber limit, filters on a live
+ * topics, since= on a stream, streams that outlive the body and idle
+ * timeouts, the subscriber limit, filters on a live
  * stream, and a hub that stops cleanly while streams are open.
  */
 #include <string.h>
@@ -41,7 +42,9 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     hh_env *env = hh_env_new();
-    hh_write_config(env, "{\"plugins\": [], \"ntfy\": {\"keepalive\": 1, \"max_subscribers\": 4}}");
+    /* Short body and idle timeouts: a stream must outlive both. */
+    hh_write_config(env, "{\"plugins\": [], \"body_timeout\": 2, \"idle_timeout\": 2, "
+                         "\"ntfy\": {\"keepalive\": 1, \"max_subscribers\": 4}}");
     hh_hub *h = hh_start(env, NULL, true);
     if (!h->listen) {
         hh_free(h);
@@ -86,6 +89,14 @@ int main(void)
     fprintf(stderr, "-- keepalive\n");
     EXPECT(nt_stream_wait(js, "\"event\":\"keepalive\"", 1, 10000));
     EXPECT(nt_stream_wait(sse, "event: keepalive\n", 1, 10000));
+
+    fprintf(stderr, "-- a stream outlives body_timeout and idle_timeout\n");
+    /* 6 keepalives, one a second: the stream is older than both (2 s). */
+    EXPECT(nt_stream_wait(js, "\"event\":\"keepalive\"", 6, 30000));
+    EXPECT(nt_stream_wait(raw, "hello stream\n", 1, 0));
+    publish("/st", "still here");
+    EXPECT(nt_stream_wait(js, "\"message\":\"still here\"", 1, 10000));
+    EXPECT(nt_stream_wait(raw, "still here\n", 1, 10000));
 
     fprintf(stderr, "-- subscriber limit\n");
     nt_stream *fourth = open_stream("/st/json");

@@ -284,6 +284,16 @@ static int route(bmq_server *s, struct req *r, struct MHD_Connection *conn, cons
     return not_rpc(conn, method);
 }
 
+/* A routed request's body is in: what the handler answers is bounded by
+ * the handler (an ntfy stream lasts as long as its subscriber reads) and by
+ * libmicrohttpd's connection timeout for a reader that stalls, no longer by
+ * the body deadline. */
+static void route_phase(bmq_server *s, struct req *r)
+{
+    if (s->conns)
+        net__conns_phase(s->conns, r->nc, NET_PHASE_WAIT);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -381,12 +391,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (r->routed)
+    if (r->routed) {
+        route_phase(s, r);
         return (enum MHD_Result)route(s, r, conn, url, method, false);
+    }
     if (url[1] == '\0' && __atomic_load_n(&s->route_fn, __ATOMIC_ACQUIRE)) {
         int rc = route(s, r, conn, url, method, false);
-        if (rc != BMQ_HTTP_DECLINED)
+        if (rc != BMQ_HTTP_DECLINED) {
+            route_phase(s, r);
             return (enum MHD_Result)rc;
+        }
     }
     int defer = NET_DEFER_NONE;
     rpc_ctx ctx = {.peer = r->peer[0] ? r->peer : NULL,
