@@ -29,6 +29,11 @@
 
 typedef struct rconn rconn;
 
+/* A -OK held until the notification is stored (host->when_stored). */
+typedef struct stored_wait {
+    rconn *c; /* NULL once the connection is gone */
+} stored_wait;
+
 struct growl_receiver {
     const bmq_host *host;
     const void *origin;
@@ -52,7 +57,10 @@ struct rconn {
     GByteArray *buf;
     guint src;
     guint timer;
-    bool answered; /* reply sent; draining until the peer closes */
+    bool answered; /* reply sent (or held); draining until the peer closes */
+    bool peer_done; /* the peer closed its side while the reply was held */
+    stored_wait *wait; /* the reply waits for the history */
+    GBytes *held;      /* that reply */
 };
 
 char *growl__id_part(const char *s, size_t max)
@@ -190,6 +198,10 @@ static void conn_close(rconn *c)
 {
     growl_receiver *r = c->r;
     r->conns = g_list_remove(r->conns, c);
+    if (c->wait)
+        c->wait->c = NULL;
+    if (c->held)
+        g_bytes_unref(c->held);
     if (c->src)
         r->host->source_remove(r->host, c->src);
     if (c->timer)
@@ -220,7 +232,46 @@ static char *conn_peer(rconn *c)
     return s;
 }
 
-/* True when the connection is finished (answered or refused). */
+static void conn_linger(rconn *c);
+
+/* The notification is stored: send the -OK held for it. */
+static void stored_reply(void *data)
+{
+    stored_wait *w = data;
+    rconn *c = w->c;
+    if (!c)
+        return;
+    c->wait = NULL;
+    w->c = NULL;
+    GBytes *ok = c->held;
+    c->held = NULL;
+    reply(c->sock, ok);
+    if (c->peer_done)
+        conn_close(c);
+    else
+        conn_linger(c);
+}
+
+static void stored_wait_free(void *data)
+{
+    stored_wait *w = data;
+    if (w->c)
+        w->c->wait = NULL; /* the instance is stopping: no reply */
+    g_free(w);
+}
+
+/* A sender is told -OK only once its notification is in the history, so
+ * that a crash right after cannot lose what it was told was received. */
+static void hold_reply(rconn *c, GBytes *ok)
+{
+    c->held = ok;
+    c->wait = g_new0(stored_wait, 1);
+    c->wait->c = c;
+    c->r->host->when_stored(c->r->host, stored_reply, c->wait, stored_wait_free);
+}
+
+/* True when the connection is finished (answered, refused, or its reply
+ * waits for the history). */
 static bool conn_try(rconn *c, bool eof)
 {
     growl_receiver *r = c->r;
@@ -254,9 +305,12 @@ static bool conn_try(rconn *c, bool eof)
         g_free(err);
     } else {
         emit(r, ev, "gntp", peer);
-        reply(c->sock,
-              gntp__format_ok(m->type, ev->kind == GROWL_EV_NOTIFY ? (ev->id ? ev->id : "") : NULL,
-                              ev->data_headers));
+        GBytes *ok = gntp__format_ok(
+            m->type, ev->kind == GROWL_EV_NOTIFY ? (ev->id ? ev->id : "") : NULL, ev->data_headers);
+        if (BMQ_HOST_HAS(r->host, when_stored))
+            hold_reply(c, ok);
+        else
+            reply(c->sock, ok);
         growl__event_free(ev);
     }
     gntp__msg_free(m);
@@ -297,17 +351,23 @@ static gboolean conn_ready(GSocket *sock, GIOCondition cond, gpointer data)
             done = true;
             break;
         }
-        if (c->answered)
+        if (c->answered || c->wait)
             continue;
         /* Keep at most one byte past the limit: enough for the parser to
          * report the request as too large. */
         size_t room = c->r->max_request + 1 - MIN(c->buf->len, c->r->max_request + 1);
         g_byte_array_append(c->buf, tmp, (guint)MIN((size_t)n, room));
-        if (conn_try(c, false))
+        if (conn_try(c, false) && !c->wait)
             conn_linger(c);
     }
     if (done) {
         c->src = 0;
+        if (c->wait) {
+            /* The reply is held for the history: the peer may still read
+             * it (it closed only its side), so answer, then close. */
+            c->peer_done = true;
+            return G_SOURCE_REMOVE;
+        }
         conn_close(c);
         return G_SOURCE_REMOVE;
     }
@@ -317,7 +377,16 @@ static gboolean conn_ready(GSocket *sock, GIOCondition cond, gpointer data)
 static gboolean conn_deadline(gpointer data)
 {
     rconn *c = data;
-    if (!c->answered) {
+    if (c->wait) {
+        char *peer = conn_peer(c);
+        c->r->host->log(c->r->host, BMQ_LOG_WARNING,
+                        "GNTP request from %s: not stored in the history within %d s; "
+                        "answering with an error (it may still arrive)",
+                        peer, CONN_DEADLINE_MS / 1000);
+        g_free(peer);
+        reply(c->sock, gntp__format_error(NULL, GNTP_E_INTERNAL_SERVER_ERROR,
+                                          "the notification was not stored in time"));
+    } else if (!c->answered) {
         char *peer = conn_peer(c);
         rejected(c->r, "GNTP request", peer, "incomplete request (timed out)");
         g_free(peer);

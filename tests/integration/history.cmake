@@ -1,6 +1,6 @@
 # The hub's message history (SQLite): recording, reading, durability after
 # kill -9, retention, recovery of a damaged file, a full disk.
-foreach(_t basic cli crash retention recovery disk cursor sources)
+foreach(_t basic cli crash retention recovery disk cursor sources gntp)
   bmq_add_test(history_${_t} SOURCES ${CMAKE_CURRENT_LIST_DIR}/history_${_t}.c
     ${CMAKE_SOURCE_DIR}/tests/support/hub_harness.c ${CMAKE_SOURCE_DIR}/tests/support/rpc_post.c
     LIBS berrymq TIMEOUT 180 LABELS integration history)
@@ -10,3 +10,4 @@ foreach(_t basic cli crash retention recovery disk cursor sources)
   set_tests_properties(history_${_t} PROPERTIES RESOURCE_LOCK berrymq_hub)
 endforeach()
 add_dependencies(history_sources plugin_timer plugin_growl)
+add_dependencies(history_gntp plugin_growl)

@@ -12,53 +12,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include "gntp_client.h"
 #include "hub_harness.h"
-
-static int free_tcp_port(void)
-{
-    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, 0, NULL);
-    GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
-    GSocketAddress *a = g_inet_socket_address_new(lo, 0);
-    int port = -1;
-    if (s && g_socket_bind(s, a, TRUE, NULL)) {
-        GSocketAddress *got = g_socket_get_local_address(s, NULL);
-        port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(got));
-        g_object_unref(got);
-    }
-    g_object_unref(a);
-    g_object_unref(lo);
-    if (s)
-        g_object_unref(s);
-    return port;
-}
-
-/* A GNTP NOTIFY as a Growl client sends it; the receiver's answer. */
-static char *gntp_notify(int port, const char *app, const char *name, const char *title)
-{
-    GSocketClient *c = g_socket_client_new();
-    g_socket_client_set_timeout(c, 10);
-    char *host = g_strdup_printf("127.0.0.1:%d", port);
-    GSocketConnection *conn = g_socket_client_connect_to_host(c, host, 0, NULL, NULL);
-    g_free(host);
-    g_object_unref(c);
-    if (!conn)
-        return NULL;
-    char *req = g_strdup_printf("GNTP/1.0 NOTIFY NONE\r\nApplication-Name: %s\r\n"
-                                "Notification-Name: %s\r\nNotification-Title: %s\r\n\r\n",
-                                app, name, title);
-    GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
-    GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
-    GString *answer = g_string_new(NULL);
-    if (g_output_stream_write_all(out, req, strlen(req), NULL, NULL, NULL)) {
-        char buf[512];
-        gssize n;
-        while ((n = g_input_stream_read(in, buf, sizeof buf, NULL, NULL)) > 0)
-            g_string_append_len(answer, buf, n);
-    }
-    g_free(req);
-    g_object_unref(conn);
-    return g_string_free(answer, FALSE);
-}
 
 /* The records hub.history [pattern, 0, 10000] returns. */
 static json_object *records(hh_hub *h, const char *pattern)
@@ -139,7 +94,7 @@ int main(void)
 {
     const char *pdir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
     CHECK(pdir != NULL);
-    int gport = free_tcp_port();
+    int gport = gntp_free_port();
     CHECK(gport > 0);
     hh_env *ea = hh_env_new(), *eb = hh_env_new();
     char *cfg = g_strdup_printf(

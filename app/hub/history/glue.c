@@ -111,6 +111,22 @@ static int prov_recent(void *data, const char *pattern, uint64_t before, bmq_mes
                       : -BMQ_ENOENT;
 }
 
+/* host->when_stored: this thread's last appended seq, left for the reply
+ * hook too (a follower on a server thread may ask). */
+static uint64_t prov_pending(void *data)
+{
+    hub *h = data;
+    uint64_t seq = tls_seq;
+    return seq && h->history && !history_settled(h->history, seq) ? seq : 0;
+}
+
+static void prov_wait(void *data, uint64_t seq)
+{
+    hub *h = data;
+    if (h->history)
+        history_wait(h->history, seq);
+}
+
 static const bmq_history_provider provider = {
     .size = sizeof(bmq_history_provider),
     .open = prov_open,
@@ -119,6 +135,8 @@ static const bmq_history_provider provider = {
     .ack = prov_ack,
     .close = prov_close,
     .recent = prov_recent,
+    .pending = prov_pending,
+    .wait = prov_wait,
 };
 
 void hub_history_attach_host(hub *h)

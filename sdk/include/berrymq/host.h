@@ -61,6 +61,13 @@ typedef struct bmq_history_provider {
      * Returns: as host->history_recent. */
     int (*recent)(void *user_data, const char *pattern, uint64_t before, bmq_message **out,
                   int64_t *time_us, unsigned max);
+    /* Appended: host->when_stored (both nullable: nothing to wait for).
+     * Returns: the seq of the last message the calling thread sent that
+     * is not yet stored as the history's settings ask; 0 when there is
+     * none. Must not forget it: other waiters may need it. */
+    uint64_t (*pending)(void *user_data);
+    /* Block until @seq is stored (committed, or its batch failed). */
+    void (*wait)(void *user_data, uint64_t seq);
 } bmq_history_provider;
 
 /* Offer a history to the instances: @p (transfer none, nullable: none) and

@@ -195,6 +195,18 @@ struct bmq_host {
      * (NULL out, max out of range, bad pattern), -BMQ_EIO (unreadable). */
     int (*history_recent)(const bmq_host *h, const char *pattern, uint64_t before,
                           bmq_message **out, int64_t *time_us, unsigned max);
+    /* Run @fn(@data) on the main thread once every message this thread
+     * has sent so far (twitter, twitter_message) is stored as the
+     * program's history asks (committed per its "sync" setting), then
+     * @free_fn(@data) (nullable). For a receiver that acknowledges to its
+     * sender only what a crash cannot lose: send, call when_stored, answer
+     * in @fn. Calls from one thread run in the order made. Without a
+     * history (or with "sync": "off") @fn runs soon, as with invoke. Any
+     * thread. If the instance stops first, @fn is not run; @free_fn still
+     * is, on the main thread (in the calling thread when the instance is
+     * already stopping). Test BMQ_HOST_HAS(h, when_stored). */
+    void (*when_stored)(const bmq_host *h, void (*fn)(void *data), void *data,
+                        GDestroyNotify free_fn);
     /* Append new members here only; a plugin using one tests BMQ_HOST_HAS. */
 };
 

@@ -360,24 +360,28 @@ static void api_log(const bmq_host *h, int level, const char *fmt, ...)
     va_end(ap);
 }
 
+bool plugin__invoke_live(bmq_instance *inst, void (*fn)(void *data), void *data,
+                         GDestroyNotify free_fn)
+{
+    g_mutex_lock(&inst->lock);
+    bool live = !inst->dead;
+    if (live) {
+        plugin_pending *p = g_new0(plugin_pending, 1);
+        p->kind = PENDING_INVOKE;
+        p->fn = fn;
+        p->data = data;
+        p->free_fn = free_fn;
+        enqueue_locked(inst, p);
+    }
+    g_mutex_unlock(&inst->lock);
+    return live;
+}
+
 static void api_invoke(const bmq_host *h, void (*fn)(void *data), void *data,
                        GDestroyNotify free_fn)
 {
-    bmq_instance *inst = inst_of(h);
-    g_mutex_lock(&inst->lock);
-    if (inst->dead || !fn) {
-        g_mutex_unlock(&inst->lock);
-        if (free_fn)
-            free_fn(data);
-        return;
-    }
-    plugin_pending *p = g_new0(plugin_pending, 1);
-    p->kind = PENDING_INVOKE;
-    p->fn = fn;
-    p->data = data;
-    p->free_fn = free_fn;
-    enqueue_locked(inst, p);
-    g_mutex_unlock(&inst->lock);
+    if ((!fn || !plugin__invoke_live(inst_of(h), fn, data, free_fn)) && free_fn)
+        free_fn(data);
 }
 
 void plugin__api_init(bmq_instance *inst)

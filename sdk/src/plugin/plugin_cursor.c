@@ -3,6 +3,11 @@
  * provider (the hub's history), recording each open cursor on its instance
  * so that destroying the instance closes what the plugin left open.
  * Without a provider every open answers NULL: "no history".
+ *
+ * host->when_stored: a job per call, handed to one waiter thread per host
+ * that blocks on the provider's wait in the order asked, then queues the
+ * plugin's function on the instance's main-thread dispatch. Stopping an
+ * instance cancels its jobs (their data freed on the main thread).
  */
 #include <string.h>
 
@@ -140,6 +145,105 @@ static int api_history_recent(const bmq_host *hh, const char *pattern, uint64_t 
     return h->history.recent(h->history_data, pattern, before, out, time_us, max);
 }
 
+/* ---- host->when_stored ---------------------------------------------------- */
+
+typedef struct plugin_stored_job {
+    bmq_instance *inst; /* NULL: cancelled (the cleanup took the data) */
+    uint64_t seq;       /* 0: nothing to wait for, only the order */
+    void (*fn)(void *data);
+    void *data;
+    GDestroyNotify free_fn;
+    bool stranded; /* waited for, but the instance was stopping */
+} plugin_stored_job;
+
+static void stored_run(gpointer item, gpointer user_data)
+{
+    plugin_stored_job *j = item;
+    bmq_plugin_host *h = user_data;
+    if (j->seq && h->history.wait)
+        h->history.wait(h->history_data, j->seq);
+    g_mutex_lock(&h->stored_lock);
+    if (!j->inst) {
+        g_free(j);
+    } else if (plugin__invoke_live(j->inst, j->fn, j->data, j->free_fn)) {
+        g_queue_remove(&h->stored_jobs, j);
+        g_free(j);
+    } else {
+        j->stranded = true; /* the instance's cleanup frees it, on its thread */
+    }
+    g_mutex_unlock(&h->stored_lock);
+}
+
+static void api_when_stored(const bmq_host *hh, void (*fn)(void *data), void *data,
+                            GDestroyNotify free_fn)
+{
+    bmq_instance *inst = inst_of(hh);
+    bmq_plugin_host *h = inst->host;
+    if (!fn) {
+        if (free_fn)
+            free_fn(data);
+        return;
+    }
+    uint64_t seq = h->history.pending ? h->history.pending(h->history_data) : 0;
+    g_mutex_lock(&h->stored_lock);
+    if (!seq && g_queue_is_empty(&h->stored_jobs)) {
+        /* Nothing to wait for and nothing ahead of it to overtake. */
+        g_mutex_unlock(&h->stored_lock);
+        hh->invoke(hh, fn, data, free_fn);
+        return;
+    }
+    if (!h->stored_pool)
+        h->stored_pool = g_thread_pool_new(stored_run, h, 1, FALSE, NULL);
+    plugin_stored_job *j = g_new0(plugin_stored_job, 1);
+    j->inst = inst;
+    j->seq = seq;
+    j->fn = fn;
+    j->data = data;
+    j->free_fn = free_fn;
+    g_queue_push_tail(&h->stored_jobs, j);
+    g_thread_pool_push(h->stored_pool, j, NULL);
+    g_mutex_unlock(&h->stored_lock);
+}
+
+/* The instance is stopping: its jobs are cancelled and their data freed. */
+static void stored_cleanup(bmq_instance *inst)
+{
+    bmq_plugin_host *h = inst->host;
+    GPtrArray *drop = g_ptr_array_new();
+    g_mutex_lock(&h->stored_lock);
+    for (GList *l = h->stored_jobs.head, *next; l; l = next) {
+        next = l->next;
+        plugin_stored_job *j = l->data;
+        if (j->inst != inst)
+            continue;
+        g_queue_delete_link(&h->stored_jobs, l);
+        g_ptr_array_add(drop, j->free_fn);
+        g_ptr_array_add(drop, j->data);
+        if (j->stranded)
+            g_free(j);
+        else
+            j->inst = NULL; /* the waiter frees it */
+    }
+    g_mutex_unlock(&h->stored_lock);
+    for (guint i = 0; i + 1 < drop->len; i += 2) {
+        GDestroyNotify free_fn = (GDestroyNotify)(void (*)(void))drop->pdata[i];
+        if (free_fn)
+            free_fn(drop->pdata[i + 1]);
+    }
+    g_ptr_array_free(drop, TRUE);
+}
+
+void plugin__stored_free(bmq_plugin_host *h)
+{
+    /* Every instance is gone, so every job is cancelled: the waiter only
+     * finishes the waits it has begun. */
+    if (h->stored_pool)
+        g_thread_pool_free(h->stored_pool, FALSE, TRUE);
+    h->stored_pool = NULL;
+    g_queue_clear(&h->stored_jobs);
+    g_mutex_clear(&h->stored_lock);
+}
+
 void plugin__cursor_init(bmq_instance *inst)
 {
     struct bmq_host *a = &inst->api;
@@ -149,10 +253,12 @@ void plugin__cursor_init(bmq_instance *inst)
     a->cursor_ack = api_cursor_ack;
     a->cursor_close = api_cursor_close;
     a->history_recent = api_history_recent;
+    a->when_stored = api_when_stored;
 }
 
 void plugin__cursor_cleanup(bmq_instance *inst)
 {
+    stored_cleanup(inst);
     g_mutex_lock(&inst->lock);
     GList *cursors = inst->cursors;
     inst->cursors = NULL;

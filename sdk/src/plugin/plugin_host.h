@@ -25,6 +25,12 @@ struct bmq_plugin_host {
     bmq_history_provider history; /* zeroed: none; copied up to its size */
     void *history_data;
     int open_cursors; /* atomic */
+    /* host->when_stored (plugin_cursor.c): one thread waits for the
+     * history, in the order asked; stored_jobs lists what it has not
+     * handed to an instance yet. */
+    GMutex stored_lock;
+    GThreadPool *stored_pool; /* created on first use */
+    GQueue stored_jobs;       /* plugin_stored_job*, in the order asked */
 };
 
 struct bmq_plugin {
@@ -96,9 +102,17 @@ void plugin__api_cleanup(bmq_instance *inst);
 void plugin__api_restart(bmq_instance *inst);
 void plugin__api_counts(bmq_instance *inst, int *followers, int *queues, int *sources);
 
-/* plugin_cursor.c: the host table's cursor calls; close what is left. */
+/* Queue fn(data) for the instance's main-thread dispatch, as
+ * host->invoke does; false (nothing queued, nothing freed) when the
+ * instance is stopping. Any thread. */
+bool plugin__invoke_live(bmq_instance *inst, void (*fn)(void *data), void *data,
+                         GDestroyNotify free_fn);
+
+/* plugin_cursor.c: the host table's history calls (cursors, recent,
+ * when_stored); close and drop what the instance left; end the waiter. */
 void plugin__cursor_init(bmq_instance *inst);
 void plugin__cursor_cleanup(bmq_instance *inst);
+void plugin__stored_free(bmq_plugin_host *h);
 
 /* plugin_guard.c: bmq_plugin_call_enter for an instance. */
 void plugin__call_enter_inst(bmq_plugin_call *c, const bmq_instance *inst, const char *what);

@@ -73,6 +73,8 @@ bmq_plugin_host *bmq_plugin_host_new(bmq_bus *bus, GMainContext *context, const 
     h->plugins = g_ptr_array_new();
     g_queue_init(&h->instances);
     g_mutex_init(&h->log_lock);
+    g_mutex_init(&h->stored_lock);
+    g_queue_init(&h->stored_jobs);
     h->node_id = g_strdup_printf("%s-%d", g_get_host_name(), (int)getpid());
     h->old_node_ids = g_ptr_array_new_with_free_func(g_free);
     return h;
@@ -84,6 +86,7 @@ void bmq_plugin_host_free(bmq_plugin_host *h)
         return;
     while (!g_queue_is_empty(&h->instances))
         bmq_instance_destroy(g_queue_peek_tail(&h->instances));
+    plugin__stored_free(h);
     for (guint i = 0; i < h->plugins->len; i++) {
         bmq_plugin *p = g_ptr_array_index(h->plugins, i);
         /* The mapping stays (see the file comment); only our record goes. */
