@@ -12,3 +12,15 @@ if(TARGET berrymq-hub AND TARGET berrymq-cli)
     BMQ_HUB_BIN="$<TARGET_FILE:berrymq-hub>")
   add_dependencies(growl_restart berrymq-cli berrymq-hub plugin_growl)
 endif()
+
+# Debian's gntp-send, a real Growl client, against the receiver in the hub.
+if(TARGET berrymq-hub)
+  bmq_add_test(growl_clients
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/growl_clients.c
+      ${CMAKE_SOURCE_DIR}/tests/support/hub_harness.c ${CMAKE_SOURCE_DIR}/tests/support/rpc_post.c
+    LIBS berrymq TIMEOUT 120 LABELS growl history)
+  add_dependencies(growl_clients berrymq-hub plugin_growl bmq_test_plugins)
+  set_property(TEST growl_clients APPEND PROPERTY ENVIRONMENT
+    "BMQ_TEST_PLUGIN_DIR=${CMAKE_BINARY_DIR}/tests/plugins")
+  set_tests_properties(growl_clients PROPERTIES RESOURCE_LOCK berrymq_hub)
+endif()

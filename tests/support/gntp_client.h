@@ -8,10 +8,11 @@
 
 #include <gio/gio.h>
 
-/* A TCP port on 127.0.0.1 that was free a moment ago; -1 if none. */
-G_GNUC_UNUSED static int gntp_free_port(void)
+/* A port of @type (G_SOCKET_TYPE_STREAM: TCP, _DATAGRAM: UDP) on
+ * 127.0.0.1 that was free a moment ago; -1 if none. */
+G_GNUC_UNUSED static int gntp_free_port_of(GSocketType type)
 {
-    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, 0, NULL);
+    GSocket *s = g_socket_new(G_SOCKET_FAMILY_IPV4, type, 0, NULL);
     GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
     GSocketAddress *a = g_inet_socket_address_new(lo, 0);
     int port = -1;
@@ -25,6 +26,12 @@ G_GNUC_UNUSED static int gntp_free_port(void)
     if (s)
         g_object_unref(s);
     return port;
+}
+
+/* A free TCP port on 127.0.0.1 (GNTP's transport). */
+G_GNUC_UNUSED static int gntp_free_port(void)
+{
+    return gntp_free_port_of(G_SOCKET_TYPE_STREAM);
 }
 
 /* A GNTP NOTIFY as a Growl client sends it, on a new connection to
