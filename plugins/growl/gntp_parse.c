@@ -417,6 +417,7 @@ void growl__event_free(growl_event *ev)
     g_free(ev->title);
     g_free(ev->text);
     g_free(ev->icon_url);
+    g_free(ev->click);
     if (ev->icon_data)
         g_bytes_unref(ev->icon_data);
     if (ev->notifications)
@@ -517,6 +518,12 @@ static int to_notify(const gntp_msg *m, growl_event *ev, perr *e)
     }
     ev->sticky = gntp__parse_bool(gntp__msg_get(m, 0, "Notification-Sticky"), false);
     set_icon(ev, m, gntp__msg_get(m, 0, "Notification-Icon"));
+    /* A URL to open when the notification is clicked (Growl opens it in
+     * the browser); other schemes (file:, a program...) are not followed. */
+    const char *target = gntp__msg_get(m, 0, "Notification-Callback-Target");
+    if (target && (g_ascii_strncasecmp(target, "http://", 7) == 0 ||
+                   g_ascii_strncasecmp(target, "https://", 8) == 0))
+        ev->click = growl__utf8_clip(target, 2048);
     ev->data_headers = g_ptr_array_new_with_free_func((GDestroyNotify)header_free);
     GPtrArray *sec = m->sections->pdata[0];
     for (guint i = 0; i < sec->len; i++) {

@@ -154,6 +154,7 @@ typedef struct growl_event {
     int priority;
     bool sticky;
     char *icon_url;           /* (nullable) */
+    char *click;              /* (nullable) Notification-Callback-Target, http(s) only */
     GBytes *icon_data;        /* (nullable) */
     GPtrArray *notifications; /* REGISTER: names (char*) */
     GPtrArray *enabled;       /* REGISTER: names enabled by default */

@@ -9,7 +9,8 @@
  * per-connection deadline, so a slow or hostile client costs little.
  *
  * NOTIFY -> APPLICATION:NOTIFICATION-NAME with kwargs title, text, priority,
- * sticky, icon (URL, or the path of the saved binary resource), plus
+ * sticky, icon (URL, or the path of the saved binary resource), click (an
+ * http(s) Notification-Callback-Target), plus
  * application, notification, id, protocol and peer.
  * REGISTER -> APPLICATION:registered with kwargs notifications, enabled.
  */
@@ -171,6 +172,8 @@ static void emit(growl_receiver *r, growl_event *ev, const char *protocol, const
         json_object_object_add(kw, "sticky", json_object_new_boolean(ev->sticky));
         if (ev->id)
             json_object_object_add(kw, "id", json_object_new_string(ev->id));
+        if (ev->click)
+            json_object_object_add(kw, "click", json_object_new_string(ev->click));
     } else {
         json_object_object_add(kw, "notifications", str_array(ev->notifications));
         json_object_object_add(kw, "enabled", str_array(ev->enabled));

@@ -3,7 +3,7 @@
  * legacy UDP, with the right password each notification is a message in
  * the history (an icon file sent inline is saved, byte for byte, and named
  * in kwargs.icon); with a wrong password or none it is refused, logged,
- * and not stored.
+ * and not stored. A callback URL (http or https) becomes kwargs.click.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +13,9 @@
 
 static int gport, uport;
 
-/* gntp-send -s 127.0.0.1:PORT [-u] [-p PASSWORD] -a APP -n NAME TITLE TEXT [ICON] */
+/* gntp-send -s 127.0.0.1:PORT [-u] [-p PASSWORD] -a APP -n NAME TITLE TEXT [ICON [URL]] */
 static void send_one(bool udp, const char *password, const char *app, const char *name,
-                     const char *title, const char *icon)
+                     const char *title, const char *icon, const char *url)
 {
     char *server = g_strdup_printf("127.0.0.1:%d", udp ? uport : gport);
     GPtrArray *argv = g_ptr_array_new();
@@ -34,8 +34,10 @@ static void send_one(bool udp, const char *password, const char *app, const char
     g_ptr_array_add(argv, (gpointer)name);
     g_ptr_array_add(argv, (gpointer)title);
     g_ptr_array_add(argv, "sent by gntp-send");
-    if (icon)
-        g_ptr_array_add(argv, (gpointer)icon);
+    if (icon || url)
+        g_ptr_array_add(argv, (gpointer)(icon ? icon : ""));
+    if (url)
+        g_ptr_array_add(argv, (gpointer)url);
     g_ptr_array_add(argv, NULL);
     int status = -1;
     GError *e = NULL;
@@ -98,11 +100,11 @@ int main(void)
         0xb0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
     CHECK(g_file_set_contents(icon, (const char *)png, sizeof png, NULL));
 
-    send_one(false, "s3cret", "Make", "Build Done", "gntp right", icon);
-    send_one(false, "wrong", "Make", "Build Done", "gntp wrong", NULL);
-    send_one(false, NULL, "Make", "Build Done", "gntp none", NULL);
-    send_one(true, "s3cret", "Make", "Build Done", "udp right", NULL);
-    send_one(true, "wrong", "Make", "Build Done", "udp wrong", NULL);
+    send_one(false, "s3cret", "Make", "Build Done", "gntp right", icon, NULL);
+    send_one(false, "wrong", "Make", "Build Done", "gntp wrong", NULL, NULL);
+    send_one(false, NULL, "Make", "Build Done", "gntp none", NULL, NULL);
+    send_one(true, "s3cret", "Make", "Build Done", "udp right", NULL, NULL);
+    send_one(true, "wrong", "Make", "Build Done", "udp wrong", NULL, NULL);
 
     json_object *r = records(h, "Make:Build_Done", 2, 10000);
     size_t n = r ? json_object_array_length(r) : 0;
@@ -129,9 +131,23 @@ int main(void)
     g_free(got);
     json_object_put(r);
 
+    /* A callback URL: an http(s) one is the click target, others are not. */
+    send_one(false, "s3cret", "Make", "Link", "with a page", NULL, "https://ci.example/build/42");
+    send_one(false, "s3cret", "Make", "Link", "with a file", NULL, "file:///etc/passwd");
+    r = records(h, "Make:Link", 2, 10000);
+    EXPECT_MSG(r && json_object_array_length(r) == 2, "Make:Link: %s",
+               r ? json_object_to_json_string(r) : "(error)");
+    if (r && json_object_array_length(r) == 2) {
+        EXPECT_STR(hh_str(json_object_array_get_idx(r, 0), "kwargs.click"),
+                   "https://ci.example/build/42");
+        EXPECT_MSG(hh_str(json_object_array_get_idx(r, 1), "kwargs.click") == NULL,
+                   "a file: target became a click: %s", json_object_to_json_string(r));
+    }
+    json_object_put(r);
+
     /* Each client also registered first: only with the right password. */
-    r = records(h, "Make:registered", 2, 2000);
-    EXPECT_MSG(r && json_object_array_length(r) == 2, "Make:registered: %s",
+    r = records(h, "Make:registered", 4, 2000);
+    EXPECT_MSG(r && json_object_array_length(r) == 4, "Make:registered: %s",
                r ? json_object_to_json_string(r) : "(error)");
     json_object_put(r);
 
