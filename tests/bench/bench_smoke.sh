@@ -33,6 +33,7 @@ run bench_cli 10
 run bench_capture 20
 run bench_hostile 5 100
 run bench_ntfy 20 2
+run bench_gntp 16
 if command -v mosquitto >/dev/null 2>&1; then
     BENCH_ROUNDS=1
     export BENCH_ROUNDS
@@ -42,7 +43,7 @@ else
 fi
 for f in "$dir"/bench_*; do
     case " bench_core bench_net bench_timer bench_fileobserver bench_webhook bench_history \
-bench_trust bench_cli bench_capture bench_hostile bench_ntfy bench_mqtt " in
+bench_trust bench_cli bench_capture bench_hostile bench_ntfy bench_gntp bench_mqtt " in
     *" ${f##*/} "*) ;;
     *) [ -x "$f" ] && { echo "-- ${f##*/}: a benchmark bench_smoke.sh does not know"; failed="$failed ${f##*/}"; } ;;
     esac
