@@ -49,6 +49,8 @@ typedef struct cli_ctx {
     char hostport[300];               /* "HOST:PORT" for messages */
     char unix_path[108];              /* the hub's Unix socket; "" = TCP */
     bool check_uid;                   /* TCP found, not given: the hub must be ours */
+    long foreign_owner;               /* the uid owning foreign_dir */
+    char foreign_dir[200];            /* "": the runtime dir found is ours (or none) */
     volatile sig_atomic_t *interrupt; /* (nullable) polled while waiting */
     long rpc_code; /* the "code" of the last CLI_RPC_ERROR answer; 0 when it had none */
 } cli_ctx;
@@ -107,7 +109,9 @@ double cli__now(void); /* monotonic seconds */
 
 /* Pick the hub when no --hub / BERRYMQ_HUB was given: its Unix socket, else
  * the TCP address in its lock file, else the default port (whose owner is
- * then checked). */
+ * then checked). A runtime directory of another user (anyone may create
+ * /tmp/berrymq-UID first) is not used: every call then fails with
+ * CLI_RPC_OTHER_USER. */
 void cli__find_hub(cli_ctx *ctx);
 
 /* ---- rpc.c ---- */

@@ -239,8 +239,15 @@ void cli__find_hub(cli_ctx *ctx)
 {
     char dir[200], path[260];
     runtime_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/hub.sock", dir);
     struct stat st;
+    /* Its socket and lock file could name anyone's hub, on any host. */
+    if (stat(dir, &st) == 0 && st.st_uid != getuid()) {
+        ctx->foreign_owner = (long)st.st_uid;
+        snprintf(ctx->foreign_dir, sizeof ctx->foreign_dir, "%s", dir);
+        snprintf(ctx->hostport, sizeof ctx->hostport, "%s", dir);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/hub.sock", dir);
     if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && strlen(path) < sizeof ctx->unix_path) {
         strcpy(ctx->unix_path, path);
         snprintf(ctx->hostport, sizeof ctx->hostport, "%s", path);

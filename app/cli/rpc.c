@@ -89,13 +89,33 @@ static int wait_fd(cli_ctx *ctx, int fd, short events, double deadline)
     }
 }
 
-/* Connect to ctx's host:port. Returns the socket or -1 with *st set. */
+static char *other_user(const char *what, uid_t uid)
+{
+    struct passwd *pw = getpwuid(uid);
+    return strdupf("%s belongs to another user (%s, uid %u), not to you; start your own hub "
+                   "(berrymq-hub) or pass --hub and --secret",
+                   what, pw ? pw->pw_name : "?", (unsigned)uid);
+}
+
+/* Connect to ctx's socket. Returns the socket or -1 with *st set. The
+ * socket is always one we found, never one we were told: its server must
+ * be our user's (SO_PEERCRED), whatever the directory it is in. */
 static int connect_unix(cli_ctx *ctx, cli_rpc_status *st, char **errtext)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     snprintf(a.sun_path, sizeof a.sun_path, "%s", ctx->unix_path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        uid_t uid = (uid_t)-1;
+        if (peer_uid_of_fd(fd, &uid) != 0 || uid != getuid()) {
+            close(fd);
+            *st = CLI_RPC_OTHER_USER;
+            *errtext = strdupf("the hub at %s", ctx->unix_path);
+            char *msg = other_user(*errtext, uid);
+            free(*errtext);
+            *errtext = msg;
+            return -1;
+        }
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         *st = CLI_RPC_OK;
         return fd;
@@ -115,17 +135,21 @@ static int check_owner(cli_ctx *ctx, int fd, cli_rpc_status *st, char **errtext)
     uid_t uid;
     if (!ctx->check_uid || ctx->secret || peer_uid_of_fd(fd, &uid) != 0 || uid == getuid())
         return fd;
-    struct passwd *pw = getpwuid(uid);
     close(fd);
     *st = CLI_RPC_OTHER_USER;
-    *errtext = strdupf("the hub at %s belongs to another user (%s, uid %u), not to you; start "
-                       "your own hub (berrymq-hub) or pass --hub and --secret",
-                       ctx->hostport, pw ? pw->pw_name : "?", (unsigned)uid);
+    char *what = strdupf("the hub at %s", ctx->hostport);
+    *errtext = other_user(what, uid);
+    free(what);
     return -1;
 }
 
 static int connect_hub(cli_ctx *ctx, double deadline, cli_rpc_status *st, char **errtext)
 {
+    if (ctx->foreign_dir[0]) {
+        *st = CLI_RPC_OTHER_USER;
+        *errtext = other_user(ctx->foreign_dir, (uid_t)ctx->foreign_owner);
+        return -1;
+    }
     if (ctx->unix_path[0])
         return connect_unix(ctx, st, errtext);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};

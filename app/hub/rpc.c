@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "hub.h"
 
 #define RPC_EPARAMS BMQ_RPC_EPARAMS
@@ -42,18 +44,30 @@ static void run_on_main(void *data)
 
 static json_object *m_load(hub *h, json_object *params, json_object **error);
 
-/* A string anywhere in @v that names a local file (an absolute or home path
- * or a file: URL), or NULL: icons, watched paths, certificates... A client
- * holding only the secret must not make the hub read (and maybe forward)
- * the user's files. */
+/* Whether a config string may name a local file: an absolute path, what
+ * plugins expand into one (~, ~user, $VAR, ${VAR}), a file: URL in any
+ * case, "../", or a relative name of something that exists: plugins open
+ * those from the hub's working directory, the user's home under systemd
+ * (".netrc" would be read as a growl icon, or written as a journal). */
+static bool names_file(const char *s)
+{
+    if (s[0] == '/' || s[0] == '~' || s[0] == '$' || strstr(s, "../") ||
+        !g_ascii_strncasecmp(s, "file:", 5))
+        return true;
+    if (!*s || strstr(s, "://") || strlen(s) >= 4096)
+        return false; /* a URL of another scheme is no file */
+    GStatBuf st;
+    return g_lstat(s, &st) == 0;
+}
+
+/* A string anywhere in @v that names a local file, or NULL: icons, watched
+ * paths, certificates... A client holding only the secret must not make
+ * the hub read (and maybe forward) or write the user's files. */
 static const char *find_local_file(json_object *v)
 {
     if (json_object_is_type(v, json_type_string)) {
         const char *s = json_object_get_string(v);
-        return s[0] == '/' || g_str_has_prefix(s, "~/") || g_str_has_prefix(s, "file:") ||
-                       strstr(s, "../")
-                   ? s
-                   : NULL;
+        return names_file(s) ? s : NULL;
     }
     if (json_object_is_type(v, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(v); i++) {

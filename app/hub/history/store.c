@@ -2,7 +2,10 @@
  * unreadable file moved aside for a fresh one (the hub never refuses to
  * start because of its history). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -59,9 +62,29 @@ static const char *sync_pragma(history_sync s)
                                    : "PRAGMA synchronous=NORMAL";
 }
 
+/* The file exists with mode 0600 before SQLite opens it: SQLite gives the
+ * -wal and -shm files it creates the database file's mode, and a database
+ * file it created itself would have the umask's (0644), and so would they.
+ * Files left by an older hub are narrowed too. */
+static void make_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0)
+        close(fd);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < G_N_ELEMENTS(sfx); i++) {
+        char *f = g_strconcat(path, sfx[i], NULL);
+        GStatBuf st;
+        if (g_lstat(f, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0077))
+            g_chmod(f, 0600);
+        g_free(f);
+    }
+}
+
 /* One attempt on the current file: 0, or the SQLite code with *error. */
 static int try_open(history *h, char **error)
 {
+    make_private(h->path);
     int rc = sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK)
         goto fail;
@@ -198,6 +221,12 @@ int store__open(history *h)
 {
     char *dir = g_path_get_dirname(h->path);
     g_mkdir_with_parents(dir, 0700);
+    /* Other users must not read what was sent, even where the directory
+     * was made before (mkdir -p leaves 0755) and the home is open. */
+    GStatBuf st;
+    if (g_stat(dir, &st) == 0 && st.st_uid == getuid() && (st.st_mode & 0077) &&
+        g_chmod(dir, 0700) != 0)
+        hub_log(BMQ_LOG_WARNING, "history: cannot make %s private: %s", dir, g_strerror(errno));
     g_free(dir);
     char *error = NULL;
     int rc = try_open(h, &error);
@@ -217,7 +246,6 @@ int store__open(history *h)
         return -1;
     }
     g_free(error);
-    g_chmod(h->path, 0600); /* other users must not read what was sent */
     /* Seqs never go back, even when retention emptied the table. */
     uint64_t last = (uint64_t)query_int(h->db, "SELECT value FROM meta WHERE key='last_seq'", 0);
     uint64_t max = (uint64_t)query_int(h->db, "SELECT max(seq) FROM messages", 0);
