@@ -28,6 +28,16 @@ depends=$(dpkg-deb -f "$hub_deb" Depends)
 for d in libc6 libglib2.0-0 libjson-c5 libnotify4 libmicrohttpd12; do
   echo "$depends" | grep -q "$d" || fail "Depends lacks $d: $depends"
 done
+# What `apt show` prints: a synopsis of each package's own, then text
+# without stray list separators.
+for deb in "$hub_deb" "$dev_deb"; do
+  desc=$(dpkg-deb -f "$deb" Description)
+  echo "$desc" | grep -q '^ *;' && fail "$(basename "$deb"): a line of Description starts with ';': $desc"
+  [ "$(echo "$desc" | sed -n 2p | sed 's/^ *//')" = "$(echo "$desc" | head -n1)" ] \
+    && fail "$(basename "$deb"): the synopsis is repeated as the first line of the text: $desc"
+done
+dpkg-deb -f "$dev_deb" Description | head -n1 | grep -q "development" \
+  || fail "libberrymq-dev's synopsis does not say it holds development files: $(dpkg-deb -f "$dev_deb" Description)"
 dpkg-deb -c "$hub_deb" | awk '{print $6}' >"$work/files"
 for f in ./usr/bin/berrymq ./usr/bin/berrymq-hub ./usr/lib/systemd/user/berrymq-hub.service \
          ./etc/xdg/autostart/berrymq-hub.desktop ./usr/share/applications/berrymq-hub.desktop \
