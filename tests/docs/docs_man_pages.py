@@ -123,6 +123,51 @@ if not hub_keys:
 for k in sorted(hub_keys):
     if not bold(k, hub_part):
         fail("berrymq-hub.json(5): hub config key '%s' is not documented (write it as *%s*)" % (k, k))
+# Keys read from a table of the hub's parser ({"threads", offsetof(hub_config, ...)}).
+table_keys = set(re.findall(r'\{"(\w+)",\s*offsetof\(hub_config',
+                            open(os.path.join(src, "app", "hub", "config.c"), encoding="utf-8").read()))
+if not table_keys:
+    fail("found no table of config keys in app/hub/config.c (has the parser changed shape? teach this test)")
+for k in sorted(table_keys):
+    if not bold(k, hub_part):
+        fail("berrymq-hub.json(5): hub config key '%s' is not documented (write it as *%s*)" % (k, k))
+
+
+def terms(body):
+    """{term line: its text} of a scdoc term list (a term at column 0, its text indented)."""
+    out, cur = {}, None
+    for line in body.split("\n"):
+        if line and not line[0].isspace():
+            cur = line
+            out[cur] = ""
+        elif cur is not None:
+            out[cur] += line + "\n"
+    return out
+
+
+# A top-level key whose value is an object read by a parser of its own
+# (strcmp(k, "history") == 0) { ... history_opts_parse(v, ...): every key that
+# parser compares is described in that key's own entry.
+top_terms = terms(sections(hub_part, 1).get("TOP-LEVEL KEYS", ""))
+hub_sources = {f: open(f, encoding="utf-8").read()
+               for f in glob.glob(os.path.join(src, "app", "hub", "**", "*.c"), recursive=True)}
+config_c = hub_sources.get(os.path.join(src, "app", "hub", "config.c"), "")
+for m in re.finditer(r'strcmp\(k, "(\w+)"\) == 0\) \{(.*?)\n        \}', config_c, re.S):
+    top, branch = m.groups()
+    for fn in re.findall(r"\b(\w+_parse)\(v,", branch):
+        body = next((d.group(1) for t in hub_sources.values()
+                     for d in [re.search(r"^\w[\w \t*]*\b" + fn + r"\((.*?)\n\}", t, re.M | re.S)] if d), None)
+        if body is None:
+            fail("app/hub: cannot find the definition of %s (teach this test)" % fn)
+            continue
+        entry = next((txt for term, txt in top_terms.items() if bold(top, term)), None)
+        if entry is None:
+            fail("berrymq-hub.json(5): no entry *%s* under TOP-LEVEL KEYS" % top)
+            continue
+        for k in sorted(set(re.findall(r'strcmp\(k, "(\w+)"\)', body))):
+            if not bold(k, entry):
+                fail("berrymq-hub.json(5): key '%s' of *%s* (read by %s) is not in the entry of %s "
+                     "(write it as *%s*)" % (k, top, fn, top, k))
 KEY_CALL = re.compile(r'\b(?:json_object_object_get_ex|get_string|get_int|get_bool|get_strings|get_seconds|'
                       r'get_patterns|get_double|cfg_get|cfg_bool|cfg_int|cfg_string|member)\(\s*'
                       r'(?:cfg|config|conf|listen|t|tls)\s*,\s*"(\w+)"')

@@ -171,7 +171,7 @@ static void test_off(hh_env *env)
 static void test_bad_config(hh_env *env)
 {
     const char *cases[][2] = {
-        {"{\"history\": 3}", ": history: expected false or an object"},
+        {"{\"history\": 3}", ": history: expected true, false or an object {enabled, "},
         {"{\"history\": {\"max_age\": \"soon\"}}", ": history: max_age: expected"},
         {"{\"history\": {\"max_bytes\": \"lots\"}}", ": history: max_bytes: expected"},
         {"{\"history\": {\"sync\": \"always\"}}", ": history: sync: expected"},

@@ -97,7 +97,7 @@ int history_opts_parse(json_object *v, history_opts *o, char **error)
         return 0;
     }
     if (!json_object_is_type(v, json_type_object)) {
-        *error = g_strdup("expected false or an object {max_age, max_messages, max_bytes, sync}");
+        *error = g_strdup("expected true, false or an object {enabled, max_age, max_messages, max_bytes, sync}");
         return -1;
     }
     json_object_object_foreach(v, k, x)
