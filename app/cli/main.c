@@ -219,8 +219,9 @@ bool cli__help(const char *cmd, FILE *out)
           "  -h, --help        this help; 'berrymq COMMAND --help' for a command\n"
           "  -V, --version     print the version\n"
           "\n"
-          "Exit status: 0 ok, 1 usage error, 2 hub not running/unreachable,\n"
-          "3 rejected by the hub (its message is printed).\n",
+          "Exit status: 0 ok, 1 usage error, 2 hub not running/unreachable/stopping,\n"
+          "3 rejected by the hub (its message is printed) or nothing can show a\n"
+          "notification, 4 listen lost messages (the hub's queue overflowed).\n",
           out);
     return true;
 }

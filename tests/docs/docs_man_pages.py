@@ -26,6 +26,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import helpinfo  # noqa: E402
 from helpinfo import cli_global_options, cli_verbs, hub_options, verb_options, verb_subcommands  # noqa: E402
 
 src, build = sys.argv[1], sys.argv[2]
@@ -97,6 +98,15 @@ for verb, alias in verbs:
 for needed in ("EXIT STATUS", "EXAMPLES", "ENVIRONMENT"):
     if not re.search(r"^# " + needed, text, re.M):
         fail("berrymq(1): no %s section" % needed)
+# The exit statuses of the man page are the ones `berrymq --help` names.
+man_codes = set(re.findall(r"^\*(\d+)\*$", sections(text, 1).get("EXIT STATUS", ""), re.M))
+m = re.search(r"^Exit status:(.*?)(?:\n\n|\Z)", helpinfo.run([cli, "--help"]), re.M | re.S)
+help_codes = set(re.findall(r"(?<![\w/-])(\d+) [a-z]", m.group(1))) if m else set()
+if not help_codes:
+    fail("berrymq --help has no 'Exit status:' paragraph")
+elif man_codes != help_codes:
+    fail("exit statuses: berrymq(1) has %s, berrymq --help says %s"
+         % (sorted(man_codes), sorted(help_codes)))
 
 # ---- berrymq-hub(1) ----
 hub = os.path.join(build, "app", "hub", "berrymq-hub")
