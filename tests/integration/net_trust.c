@@ -2,7 +2,8 @@
  * page (foreign Host, Origin, Sec-Fetch-Site), with nothing computed, and
  * keeps serving what non-browser clients send: curl-like requests, the
  * original berryMQ client (HTTP/1.0, text/xml, no Origin), listed names and
- * origins. Local identifiers cannot be sent over RPC.
+ * origins. Local identifiers cannot be sent over RPC, neither by name
+ * (hub.twitter, send_message, a batch) nor through a wildcard ("*:quit").
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,15 @@ static void expect_ok(hh_hub *h, const char *host, const char *extra)
     rh_reply_clear(&r);
 }
 
+static int received_by(hh_hub *h, const char *id)
+{
+    json_object *in = hh_instance(h, id);
+    const char *v = in ? hh_str(in, "status.status.received") : NULL;
+    int n = v ? atoi(v) : -1;
+    json_object_put(in);
+    return n;
+}
+
 static int sink_received(hh_hub *h)
 {
     json_object *in = hh_instance(h, "sink");
@@ -130,7 +140,9 @@ int main(void)
     hh_write_config(env, "{\"server_names\": [\"hub.lan\"],"
                          " \"allow_origins\": [\"" GOOD_ORIGIN "/\"],"
                          " \"plugins\": [{\"plugin\": \"testplug\", \"id\": \"sink\","
-                         "   \"config\": {\"follow\": \"probe:*\"}}]}");
+                         "   \"config\": {\"follow\": \"probe:*\"}},"
+                         "  {\"plugin\": \"testplug\", \"id\": \"local\","
+                         "   \"config\": {\"follow\": \"_probe:*\"}}]}");
     hh_hub *h = hh_start(env, NULL, true);
 
     /* DNS rebinding: a foreign name resolved to 127.0.0.1. */
@@ -203,6 +215,40 @@ int main(void)
     err = NULL;
     EXPECT(hh_call(h, "hub.twitter", "[\"_notify:pause\", [], {}]", &err) == NULL);
     g_free(err);
+    /* Nor through a wildcard name, which reaches every name but the local
+     * ones: the sink (probe:*) gets each, the follower of _probe:* none,
+     * and "*:quit" does not stop the hub. */
+    const char *wild[] = {"*:quit", "*:*", "*:ping"};
+    for (size_t i = 0; i < G_N_ELEMENTS(wild); i++) {
+        char *p = g_strdup_printf("[\"%s\", [], {}]", wild[i]);
+        json_object *ok = hh_call(h, "hub.twitter", p, NULL);
+        EXPECT(ok != NULL);
+        json_object_put(ok);
+        g_free(p);
+    }
+    /* ... and not by name or wildcard from a wire client either, one
+     * request or a batch (the bulk path). */
+    tok = original_call(h, "connect_oneway", "[60]");
+    const char *ids[] = {"_probe:x", "*:pause", "_hub:quit"};
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+        params = g_strdup_printf("[\"%s\", \"%s\", [], {}]", tok ? json_object_get_string(tok) : "",
+                                 ids[i]);
+        json_object_put(original_call(h, "send_message", params));
+        g_free(params);
+    }
+    char *batch = g_strdup_printf("[{\"id\":1,\"method\":\"send_message\",\"params\":[\"%s\","
+                                  "\"_probe:batch\",[],{}]}]",
+                                  tok ? json_object_get_string(tok) : "");
+    req = rh_post_text(NULL, NULL, batch);
+    EXPECT(rh_exchange_tcp(port_of(h), req, &r) && r.status == 200);
+    EXPECT_CONTAINS(r.body, "local identifier");
+    rh_reply_clear(&r);
+    g_free(req);
+    g_free(batch);
+    json_object_put(tok);
+    EXPECT(wait_received(h, 14)); /* 10 + the three wildcards + *:pause */
+    EXPECT_EQ(received_by(h, "local"), 0);
+    EXPECT(hh_wait_exit(h, 300) == -1); /* still running */
     json_object *st = hh_call(h, "hub.status", "[]", NULL);
     EXPECT(st != NULL);
     const char *n = st ? hh_str(st, "server.counters.refused_browser") : NULL;

@@ -64,6 +64,37 @@ static void test_original(void)
     free(entry), free(test), free(all), free(exact);
 }
 
+/* A local name (_hub:quit) is reached only by messages that name it: a
+ * wildcard name in a message ("*:quit", "*:*") comes from anyone, also
+ * over RPC, and must not steer what only the process itself may. */
+static void test_local_names(void)
+{
+    bmq_bus *bus = bmq_bus_new();
+    rec *quit = rec_new(), *notify = rec_new(), *all = rec_new(), *quit_any = rec_new();
+    bmq_follower *f1 = bmq_follow(bus, "_hub:quit", record, NULL, quit);
+    bmq_follower *f2 = bmq_follow(bus, "_notify:*", record, NULL, notify);
+    bmq_follower *f3 = bmq_follow(bus, "*:*", record, NULL, all);
+    bmq_follower *f4 = bmq_follow(bus, "*:quit", record, NULL, quit_any);
+    CHECK(f1 && f2 && f3 && f4);
+    CHECK_EQ(bmq_twitter(bus, "*:quit", NULL, NULL), 0);
+    CHECK_EQ(bmq_twitter(bus, "*:*", NULL, NULL), 0);
+    CHECK_EQ(bmq_twitter(bus, "*:pause", NULL, NULL), 0);
+    CHECK_EQ(bmq_twitter(bus, "*", NULL, NULL), 0);
+    EXPECT_EQ(atomic_load(&quit->n), 0);
+    EXPECT_EQ(atomic_load(&notify->n), 0);
+    EXPECT_EQ(atomic_load(&all->n), 4);
+    EXPECT_EQ(atomic_load(&quit_any->n), 3);
+    CHECK_EQ(bmq_twitter(bus, "_hub:quit", NULL, NULL), 0); /* named: delivered */
+    CHECK_EQ(bmq_twitter(bus, "_hub:*", NULL, NULL), 0);
+    CHECK_EQ(bmq_twitter(bus, "_notify:pause", NULL, NULL), 0);
+    EXPECT_EQ(atomic_load(&quit->n), 2);
+    EXPECT_EQ(atomic_load(&notify->n), 1); /* _hub:* names another local name */
+    EXPECT_STR(notify->log, "_notify:pause");
+    EXPECT_EQ(atomic_load(&all->n), 7); /* a wildcard follower sees local messages */
+    bmq_bus_free(bus);
+    free(quit), free(notify), free(all), free(quit_any);
+}
+
 static bool guard_even(const bmq_message *m, void *ud)
 {
     json_object *v = json_object_array_get_idx(bmq_message_args(m), 0);
@@ -458,6 +489,7 @@ static void test_many(void)
 int main(void)
 {
     RUN(test_original);
+    RUN(test_local_names);
     RUN(test_guard);
     RUN(test_namespaces);
     RUN(test_unfollow_inside);

@@ -433,10 +433,12 @@ static inline bool part_match(bool f_any, const char *fs, bool m_any, const char
     return f_any || m_any || strcmp(fs, ms) == 0;
 }
 
+/* A wildcard name in a message does not reach a local name (_hub:quit):
+ * "*:quit" may come from any client, a local name only from the process. */
 static inline bool sub_match(const bmq_follower *f, const bmq_message *m)
 {
     return part_match(f->action_any, f->action, m->action_any, m->action) &&
-           part_match(f->name_any, f->name, m->name_any, m->name);
+           part_match(f->name_any, f->name, m->name_any && f->name[0] != '_', m->name);
 }
 
 static void wake_unfollowers(bmq_bus *bus)

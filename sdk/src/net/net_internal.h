@@ -302,6 +302,7 @@ struct bmq_server {
     char *unix_path;             /* (nullable) */
     uint64_t refused_user;       /* atomic */
     gint64 user_logged;          /* monotonic us of the last refusal line */
+    gint64 local_logged;         /* ... of the last local name refused in send_message */
     int uid_unknown_logged;      /* atomic flag */
 };
 

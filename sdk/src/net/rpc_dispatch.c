@@ -302,6 +302,26 @@ static json_object *m_send_message(bmq_server *s, json_object *params, const rpc
         *error = bmq_rpc_error(RPC_EPARAMS, "send_message: args must be an array, kwargs an object");
         return NULL;
     }
+    /* A local name steers the process itself (_hub:quit, _notify:pause):
+     * nodes never send one, and obeying it would let any client stop or
+     * silence the hub. Logged at most once a minute. */
+    const char *idtext = json_object_get_string(id);
+    if (idtext[0] == '_') {
+        gint64 now = g_get_monotonic_time();
+        gint64 last = __atomic_load_n(&s->local_logged, __ATOMIC_RELAXED);
+        if ((!last || now - last >= 60 * G_USEC_PER_SEC) &&
+            __atomic_compare_exchange_n(&s->local_logged, &last, now, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+            net__server_log(s, BMQ_LOG_WARNING,
+                            "ignoring %.100s received from another node (%s): local names are "
+                            "not accepted over the network; logged at most once a minute",
+                            idtext, ctx && ctx->peer && *ctx->peer ? ctx->peer : "a client");
+        *error = bmq_rpc_error(BMQ_EDENIED,
+                               "'%.100s' is a local identifier: it is not accepted from another "
+                               "process",
+                               idtext);
+        return NULL;
+    }
     const char *uid = NULL;
     json_object *u = NULL;
     if (meta && json_object_object_get_ex(meta, "uid", &u)) {

@@ -106,7 +106,8 @@ static bool scan_one(cursor *c, fast_req *r)
         return false;
     char id[BMQ_ID_MAX + 1];
     copy_z(id, r->id, r->id_len);
-    return bmq_id_validate(id) == 0 && lit(c, "]}");
+    /* A local name is refused (and logged) by the general path. */
+    return id[0] != '_' && bmq_id_validate(id) == 0 && lit(c, "]}");
 }
 
 /* Parse every args and kwargs text with one json-c call ("[A1,K1,A2,...]"):
