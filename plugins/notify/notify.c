@@ -62,10 +62,16 @@ static void daemon_missing(nplugin *p)
     p->daemon = DAEMON_DOWN;
     if (!p->daemon_warned) {
         p->daemon_warned = true;
-        p->host->log(p->host, BMQ_LOG_WARNING,
-                     "no notification daemon (%s) on the session bus; notifications wait "
-                     "until one appears",
-                     NOTIFY_BUS_NAME);
+        if (p->backlog_max)
+            p->host->log(p->host, BMQ_LOG_WARNING,
+                         "no notification daemon (%s) on the session bus; notifications wait "
+                         "until one appears (at most %u, \"backlog\")",
+                         NOTIFY_BUS_NAME, p->backlog_max);
+        else
+            p->host->log(p->host, BMQ_LOG_WARNING,
+                         "no notification daemon (%s) on the session bus; notifications are "
+                         "dropped until one appears (\"backlog\": 0)",
+                         NOTIFY_BUS_NAME);
     }
 }
 

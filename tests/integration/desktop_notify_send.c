@@ -279,6 +279,20 @@ int main(void)
     int st = 0;
     waitpid(hub, &st, 0);
     EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    /* The log says what becomes of notifications while the daemon is gone:
+     * with "backlog": 0 none wait for it. */
+    char *logtext = NULL;
+    EXPECT(g_file_get_contents(log, &logtext, NULL, NULL));
+    const char *gone = logtext ? strstr(logtext, "no notification daemon") : NULL;
+    EXPECT(gone != NULL);
+    if (gone) {
+        char *line = g_strndup(gone, strcspn(gone, "\n"));
+        EXPECT(strstr(line, "dropped") && !strstr(line, "wait"));
+        if (!strstr(line, "dropped") || strstr(line, "wait"))
+            fprintf(stderr, "the log says: %s\n", line);
+        g_free(line);
+    }
+    g_free(logtext);
     if (check_failures) {
         char *text = NULL;
         if (g_file_get_contents(log, &text, NULL, NULL))
