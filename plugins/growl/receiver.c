@@ -58,8 +58,8 @@ struct rconn {
     GByteArray *buf;
     guint src;
     guint timer;
-    bool answered; /* reply sent (or held); draining until the peer closes */
-    bool peer_done; /* the peer closed its side while the reply was held */
+    bool answered;     /* reply sent (or held); draining until the peer closes */
+    bool peer_done;    /* the peer closed its side while the reply was held */
     stored_wait *wait; /* the reply waits for the history */
     GBytes *held;      /* that reply */
 };
@@ -157,6 +157,10 @@ static json_object *str_array(GPtrArray *a)
 static void emit(growl_receiver *r, growl_event *ev, const char *protocol, const char *peer)
 {
     char *app = growl__id_part(ev->application, 120);
+    /* A leading '_' would make a local message, which steers the hub from
+     * inside ("_notify:pause" pauses notifications): no Growl client may. */
+    if (app[0] == '_')
+        app[0] = '-';
     char *act =
         ev->kind == GROWL_EV_NOTIFY ? growl__id_part(ev->name, 120) : g_strdup("registered");
     char *id = g_strconcat(app, ":", act, NULL);

@@ -184,6 +184,36 @@ static void test_gntp_register_notify(void)
     fx_free(&fx);
 }
 
+/* A client cannot send a local message: "_notify:pause" would pause the
+ * notify plugin, "_hub:quit" is the tray's quit. The application part of
+ * the identifier never starts with '_' (nor does "@App" become "_App"). */
+static void test_gntp_no_local_names(void)
+{
+    fixture fx;
+    fx_init(&fx, "*:*");
+    int port;
+    bmq_instance *inst = listener(&fx, "{\"gntp\": 0}", &port, NULL);
+    const char *apps[] = {"_notify", "@App"};
+    const char *want[] = {"-notify:pause", "-App:pause"};
+    for (size_t i = 0; i < G_N_ELEMENTS(apps); i++) {
+        char *req = g_strdup_printf("GNTP/1.0 NOTIFY NONE\r\nApplication-Name: %s\r\n"
+                                    "Notification-Name: pause\r\nNotification-Title: t\r\n\r\n",
+                                    apps[i]);
+        char *r = gntp_call_str(port, req, 0);
+        assert_reply(r, "GNTP/1.0 -OK NONE\r\n", NULL);
+        g_free(r);
+        g_free(req);
+        wait_seen(&fx, (guint)i + 1);
+        bmq_message *m = fx_seen(&fx, (guint)i);
+        EXPECT_STR(bmq_message_id(m), want[i]);
+        EXPECT(!bmq_message_is_local(m));
+        EXPECT_STR(kw_str(m, "application"), apps[i]);
+        bmq_message_unref(m);
+    }
+    bmq_instance_destroy(inst);
+    fx_free(&fx);
+}
+
 static void test_gntp_password_small_writes(void)
 {
     fixture fx;
@@ -469,10 +499,11 @@ static void test_no_echo(void)
 int main(int argc, char **argv)
 {
     RUN(test_gntp_register_notify);
+    RUN(test_gntp_no_local_names);
     RUN(test_gntp_password_small_writes);
     RUN(test_gntp_binary_icon);
     RUN(test_gntp_malformed);
     RUN(test_udp_receive);
     RUN(test_no_echo);
-    return 0;
+    return check_result();
 }
