@@ -11,7 +11,9 @@
 #include "hub_harness.h"
 #include "ntfy_http.h"
 
-#define SECRET "s3cret"
+/* "Bearer s3creta~" in base64 ends in '+' (QmVhcmVyIHMzY3JldGF+), which a
+ * query string turns into a space unless it is sent URL-safe. */
+#define SECRET "s3creta~"
 #define ORIGIN "http://app.example:8080"
 
 static char *base;
@@ -151,7 +153,9 @@ static void test_secret_forms(void)
     g_free(b1), g_free(b2);
 
     /* ?auth= of either header value, on publish and subscribe */
-    char *a1 = b64url("Bearer " SECRET), *a2 = b64url("Basic cGhpbDpzM2NyZXQ=");
+    char *phil = basic("phil:" SECRET);
+    char *a1 = b64url("Bearer " SECRET), *a2 = b64url(phil + strlen("Authorization: "));
+    g_free(phil);
     char *p1 = g_strdup_printf("/au/publish?message=by+auth+param&auth=%s", a1);
     r = request(NULL, p1, NULL, NULL);
     EXPECT(r.status == 200);
@@ -165,6 +169,17 @@ static void test_secret_forms(void)
     EXPECT_CONTAINS(r.body, "\"message\":\"by auth param\"");
     EXPECT(!strstr(r.body, "anonymous") && !strstr(r.body, "wrong"));
     resp_clear(&r);
+    /* docs/ntfy.md's shell form: plain base64 without '=', its '+' sent as
+     * is (a query decodes it as a space) */
+    char *plain = g_base64_encode((const guchar *)"Bearer " SECRET, strlen("Bearer " SECRET));
+    plain[strcspn(plain, "=")] = '\0';
+    EXPECT(strchr(plain, '+') != NULL);
+    char *p4 = g_strdup_printf("/au/json?poll=1&since=all&auth=%s", plain);
+    r = request(NULL, p4, NULL, NULL);
+    EXPECT(r.status == 200);
+    EXPECT_CONTAINS(r.body, "\"message\":\"by auth param\"");
+    resp_clear(&r);
+    g_free(plain), g_free(p4);
     char *bad = b64url("Bearer nope");
     char *p3 = g_strdup_printf("/au/json?poll=1&auth=%s", bad);
     r = request(NULL, p3, NULL, NULL);

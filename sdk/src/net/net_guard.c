@@ -336,13 +336,19 @@ bool net__secret_presented(const bmq_server *s, struct MHD_Connection *conn)
             s->secret))
         return true;
     /* ntfy's ?auth=: the Authorization value, base64 (URL-safe, often
-     * unpadded), for clients that cannot set headers (EventSource). */
+     * unpadded), for clients that cannot set headers (EventSource). Plain
+     * base64 is taken too: its '+' arrives as a space when sent unescaped
+     * (base64 has no spaces). */
     const char *q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "auth");
     if (!q || !*q || strlen(q) > 4096)
         return false;
     GString *b64 = g_string_new(q);
-    for (gsize i = 0; i < b64->len; i++)
-        b64->str[i] = b64->str[i] == '-' ? '+' : b64->str[i] == '_' ? '/' : b64->str[i];
+    for (gsize i = 0; i < b64->len; i++) {
+        if (b64->str[i] == '-' || b64->str[i] == ' ')
+            b64->str[i] = '+';
+        else if (b64->str[i] == '_')
+            b64->str[i] = '/';
+    }
     while (b64->len % 4)
         g_string_append_c(b64, '=');
     gsize n = 0;
