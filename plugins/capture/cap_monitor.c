@@ -35,6 +35,7 @@ typedef struct cap_pending {
 typedef struct cap_known {
     char *app_part;
     char *app;
+    char *daemon; /* unique name of the connection that gave the id */
 } cap_known;
 
 static void pending_key(char *buf, size_t size, const char *sender, guint32 serial)
@@ -47,6 +48,7 @@ static void known_free(gpointer data)
     cap_known *k = data;
     g_free(k->app_part);
     g_free(k->app);
+    g_free(k->daemon);
     g_free(k);
 }
 
@@ -73,8 +75,10 @@ void capture__state_clear(cap_plugin *p)
     g_hash_table_destroy(p->known);
 }
 
-/* ->lock held. The pending entry leaves the table and becomes an event. */
-static void pending_settle_locked(cap_plugin *p, cap_pending *pe, guint32 id, const char *error)
+/* ->lock held. The pending entry leaves the table and becomes an event.
+ * @daemon: the sender of the reply that gave @id. */
+static void pending_settle_locked(cap_plugin *p, cap_pending *pe, guint32 id, const char *daemon,
+                                  const char *error)
 {
     g_hash_table_steal(p->pending, pe->key);
     g_queue_remove(&p->pending_order, pe);
@@ -82,6 +86,7 @@ static void pending_settle_locked(cap_plugin *p, cap_pending *pe, guint32 id, co
         cap_known *k = g_new0(cap_known, 1);
         k->app_part = g_strdup(pe->note->app_part);
         k->app = g_strdup(pe->note->app);
+        k->daemon = g_strdup(daemon);
         if (!g_hash_table_contains(p->known, GUINT_TO_POINTER(id)))
             g_queue_push_tail(&p->known_order, GUINT_TO_POINTER(id));
         g_hash_table_replace(p->known, GUINT_TO_POINTER(id), k);
@@ -134,9 +139,9 @@ static void on_notify(cap_plugin *p, GDBusMessage *m)
         note = NULL;
         cap_pending *old = g_hash_table_lookup(p->pending, pe->key);
         if (old) /* a sender cannot reuse a serial; a buggy one is not waited for */
-            pending_settle_locked(p, old, 0, NULL);
+            pending_settle_locked(p, old, 0, NULL, NULL);
         if (g_queue_get_length(&p->pending_order) >= PENDING_MAX)
-            pending_settle_locked(p, g_queue_peek_head(&p->pending_order), 0, NULL);
+            pending_settle_locked(p, g_queue_peek_head(&p->pending_order), 0, NULL, NULL);
         g_hash_table_insert(p->pending, pe->key, pe);
         g_queue_push_tail(&p->pending_order, pe);
         capture__want_timer_locked(p);
@@ -167,7 +172,7 @@ static void on_reply(cap_plugin *p, GDBusMessage *m)
             g_variant_get(body, "(u)", &id);
         else
             error = "org.freedesktop.DBus.Error.InvalidSignature";
-        pending_settle_locked(p, pe, id, error);
+        pending_settle_locked(p, pe, id, id ? g_dbus_message_get_sender(m) : NULL, error);
     }
     g_mutex_unlock(&p->lock);
 }
@@ -189,9 +194,11 @@ static void on_signal(cap_plugin *p, GDBusMessage *m)
     g_mutex_lock(&p->lock);
     /* Only ids of captured notifications: the hub's own, ignored ones and
      * those of other senders' ids stay out. A notification closed by
-     * several signals (one per listener) is reported once. */
+     * several signals (one per listener) is reported once. The signal must
+     * come from the connection that gave the id: not from another program
+     * on the bus, nor from a restarted daemon that numbers from 1 again. */
     cap_known *k = g_hash_table_lookup(p->known, GUINT_TO_POINTER(id));
-    if (k) {
+    if (k && g_strcmp0(k->daemon, g_dbus_message_get_sender(m)) == 0) {
         cap_event *ev = g_new0(cap_event, 1);
         ev->kind = closed ? EV_CLOSED : EV_ACTION;
         ev->app_part = g_strdup(k->app_part);
@@ -247,7 +254,7 @@ guint capture__pending_expire(cap_plugin *p, gint64 age_us)
     g_mutex_lock(&p->lock);
     cap_pending *pe;
     while ((pe = g_queue_peek_head(&p->pending_order)) && (!age_us || now - pe->since >= age_us))
-        pending_settle_locked(p, pe, 0, NULL);
+        pending_settle_locked(p, pe, 0, NULL, NULL);
     guint left = g_queue_get_length(&p->pending_order);
     g_mutex_unlock(&p->lock);
     return left;

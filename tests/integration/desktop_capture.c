@@ -157,16 +157,23 @@ static int64_t counter(const char *key)
  * give up before calling when no daemon runs). 0 when the daemon answered. */
 static GDBusConnection *peer;
 
-static int peer_notify(const char *app, const char *title)
+static int peer_notify_id(const char *app, const char *title, guint32 *id)
 {
     GVariant *r = g_dbus_connection_call_sync(
         peer, "org.freedesktop.Notifications", "/org/freedesktop/Notifications",
         "org.freedesktop.Notifications", "Notify",
         g_variant_new("(susssasa{sv}i)", app, 0, "", title, "", NULL, NULL, -1), NULL,
         G_DBUS_CALL_FLAGS_NO_AUTO_START, 5000, NULL, NULL);
+    if (r && id && g_variant_is_of_type(r, G_VARIANT_TYPE("(u)")))
+        g_variant_get(r, "(u)", id);
     if (r)
         g_variant_unref(r);
     return r ? 0 : -1;
+}
+
+static int peer_notify(const char *app, const char *title)
+{
+    return peer_notify_id(app, title, NULL);
 }
 
 /* A notification after which everything before it has been seen by the
@@ -347,6 +354,64 @@ static void test_no_daemon_and_flood(void)
     EXPECT(m && kw(m, "id") && !kw(m, "error"));
 }
 
+/* NotificationClosed and ActionInvoked count only from the daemon that gave
+ * the id: another program's signal, or the next daemon after a restart
+ * reusing the id for a notification that was not captured, is not the
+ * captured notification closing. */
+static void test_signals_from_the_daemon(void)
+{
+    const char *close_all[] = {"close-all", NULL};
+    g_free(desk_dunstctl(env, close_all));
+    char *out = NULL;
+    const char *argv[] = {"notify-send", "-p", "-a", "Mail", "Still open", NULL};
+    EXPECT(run(argv, &out) == 0);
+    json_object *m = wait_title("Mail:captured", "Still open");
+    guint32 id = out ? (guint32)atoi(out) : 0;
+    EXPECT(m && id > 0 && kw(m, "id") && (guint32)atoi(kw(m, "id")) == id);
+    g_free(out);
+    char *ids = g_strdup_printf("%u", id);
+
+    /* Another program on the bus says it was closed and acted on. */
+    EXPECT(g_dbus_connection_emit_signal(peer, NULL, "/org/freedesktop/Notifications",
+                                         "org.freedesktop.Notifications", "NotificationClosed",
+                                         g_variant_new("(uu)", id, 2u), NULL));
+    EXPECT(g_dbus_connection_emit_signal(peer, NULL, "/org/freedesktop/Notifications",
+                                         "org.freedesktop.Notifications", "ActionInvoked",
+                                         g_variant_new("(us)", id, "forged"), NULL));
+    barrier("after forged signals");
+    EXPECT(got_find("Mail:closed", "id", ids) == NULL);
+    EXPECT(got_find("Mail:action", "id", ids) == NULL);
+
+    /* The daemon restarts and numbers from 1 again; an ignored app's
+     * notification gets the captured one's id and is closed. */
+    char *err = NULL;
+    json_object *cfg = json_tokener_parse("{\"ignore_apps\": [\"Quiet\"]}");
+    EXPECT(bmq_instance_reconfigure(inst, cfg, &err) == 0);
+    json_object_put(cfg);
+    /* The reconfigured instance has not seen the first one: again. */
+    EXPECT(run(argv, &out) == 0);
+    id = out ? (guint32)atoi(out) : 0;
+    g_free(out);
+    g_free(ids);
+    ids = g_strdup_printf("%u", id);
+    EXPECT(id > 0 && wait_for("Mail:captured", "id", ids, 15000) != NULL);
+    desk_dunst_kill(env);
+    EXPECT(desk_dunst_start(env));
+    guint32 got_id = 0;
+    for (int i = 0; i < 2 * (int)id + 10 && got_id != id; i++) {
+        char *title = g_strdup_printf("quiet %d", i);
+        got_id = 0;
+        EXPECT(peer_notify_id("Quiet", title, &got_id) == 0);
+        g_free(title);
+    }
+    EXPECT(got_id == id);
+    g_free(desk_dunstctl(env, close_all));
+    barrier("after the restart");
+    EXPECT(got_find("Mail:closed", "id", ids) == NULL);
+    EXPECT(bmq_instance_reconfigure(inst, NULL, &err) == 0);
+    g_free(ids);
+}
+
 int main(void)
 {
     char *why = NULL;
@@ -390,6 +455,7 @@ int main(void)
         test_action();
         test_own_not_captured();
         test_filters();
+        test_signals_from_the_daemon();
         test_no_daemon_and_flood();
     }
     bmq_plugin_host_free(host);
