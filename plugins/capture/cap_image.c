@@ -22,7 +22,13 @@ static char *image_path(cap_plugin *p, guint64 seq)
 void capture__images_init(cap_plugin *p)
 {
     p->image_dir = g_build_filename(p->host->data_dir, "images", NULL);
+    /* A notification's pixels are as private as its text: only this user
+     * reads them, also when the directory was left open earlier. */
     g_mkdir_with_parents(p->image_dir, 0700);
+    GStatBuf st;
+    if (g_stat(p->image_dir, &st) == 0 && (st.st_mode & 0077) && g_chmod(p->image_dir, 0700) != 0)
+        p->host->log(p->host, BMQ_LOG_WARNING, "cannot make %s private: %s", p->image_dir,
+                     g_strerror(errno));
     /* Go on after the newest file of an earlier run; drop what the ring no
      * longer covers. */
     GDir *d = g_dir_open(p->image_dir, 0, NULL);
@@ -77,21 +83,22 @@ char *capture__image_write(cap_plugin *p, GVariant *image, char **error)
 
     guint64 seq = ++p->image_seq;
     char *path = image_path(p, seq);
-    char *tmp = g_strconcat(path, ".part", NULL);
     GError *err = NULL;
-    /* Written aside and renamed: a reader never sees half a file. */
-    bool ok = gdk_pixbuf_save(pb, tmp, "png", &err, NULL) && g_rename(tmp, path) == 0;
+    char *png = NULL;
+    gsize png_len = 0;
+    /* Written aside and renamed (a reader never sees half a file), mode
+     * 0600 whatever the umask. */
+    bool ok = gdk_pixbuf_save_to_buffer(pb, &png, &png_len, "png", &err, NULL) &&
+              g_file_set_contents_full(path, png, (gssize)png_len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                       0600, &err);
     g_object_unref(pb);
+    g_free(png);
     if (!ok) {
-        *error =
-            g_strdup_printf("cannot write %s: %s", path, err ? err->message : g_strerror(errno));
+        *error = g_strdup_printf("cannot write %s: %s", path, err ? err->message : "failed");
         g_clear_error(&err);
-        g_unlink(tmp);
-        g_free(tmp);
         g_free(path);
         return NULL;
     }
-    g_free(tmp);
     if (seq > p->cfg.images_keep) {
         char *old = image_path(p, seq - p->cfg.images_keep);
         g_unlink(old);

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -287,6 +288,12 @@ static void test_images(void)
     tbus *b = &buses[2];
     CHECK(tbus_start(b, "images", false));
     char *cfg = with_bus(", \"include_images\": true, \"images_keep\": 3", b), *err = NULL;
+    /* A notification's pixels are private like its text: other users on
+     * the machine must not read them, whatever the umask, and an images
+     * directory left open by an earlier run or by hand is closed again. */
+    mode_t old_umask = umask(022);
+    char *pre = g_build_filename(dir, "instances", "pics", "images", NULL);
+    CHECK(g_mkdir_with_parents(pre, 0755) == 0 && g_chmod(pre, 0755) == 0);
     bmq_instance *i = create("pics", cfg, &err);
     CHECK(i);
     GDBusConnection *c = peer_new(b);
@@ -300,6 +307,14 @@ static void test_images(void)
     CHECK(len > 8 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
     g_free(png);
     char *images = g_path_get_dirname(path);
+    GStatBuf st;
+    CHECK(g_stat(path, &st) == 0);
+    CHECK_EQ(st.st_mode & 0777, 0600);
+    CHECK(g_stat(images, &st) == 0);
+    CHECK_EQ(st.st_mode & 0777, 0700);
+    CHECK_STR(images, pre);
+    g_free(pre);
+    umask(old_umask);
 
     /* The ring keeps the newest images_keep files. */
     for (int k = 0; k < 5; k++) {
