@@ -427,10 +427,25 @@ cli_rpc_status cli__rpc(cli_ctx *ctx, const char *method, json_object *params, d
         *errtext = strdupf("hub at %s is stopping", ctx->hostport);
     } else if (code != 200) {
         st = CLI_RPC_HTTP;
+        /* A refusal's JSON-RPC error says why (another user's hub, a Host
+         * not in server_names, ...); else a guess from the status. */
+        json_object *reply = NULL, *err = NULL;
+        if (rbody && bmq_json_parse(rbody, rlen, 0, &reply, NULL) != 0)
+            reply = NULL;
+        char *said = json_object_is_type(reply, json_type_object) &&
+                             json_object_object_get_ex(reply, "error", &err) && err
+                         ? error_text(err)
+                         : NULL;
+        json_object_put(reply);
         const char *why = code == 401 || code == 403 ? " (wrong or missing --secret)"
                           : code == 413              ? " (request too large)"
                                                      : "";
-        *errtext = strdupf("hub at %s answered HTTP %d%s", ctx->hostport, code, why);
+        if (said)
+            *errtext = strdupf("hub at %s refused the request (HTTP %d): %s", ctx->hostport, code,
+                               said);
+        else
+            *errtext = strdupf("hub at %s answered HTTP %d%s", ctx->hostport, code, why);
+        free(said);
     } else {
         /* Big integers in messages stay exact up to the printout. */
         json_object *reply = NULL;

@@ -231,6 +231,15 @@ int main(void)
     o = curl_other(sock, status, NULL);
     EXPECT_CONTAINS(o, "HTTP403");
     g_free(o);
+    /* The CLI told to use this hub says why it was refused, in the hub's
+     * words, not a guess about the secret. */
+    char *cli0 = cli_path();
+    const char *given[] = {cli0, "--hub", h->listen, "twitter", "probe:given", NULL};
+    char *given_err = NULL;
+    EXPECT(run_other(given, NULL, NULL, &given_err) == 3);
+    EXPECT_CONTAINS(given_err, "serves no other user");
+    g_free(given_err);
+    g_free(cli0);
     o = curl_other(sock, status, "s3cret"); /* the socket is for the same uid only */
     EXPECT_CONTAINS(o, "HTTP403");
     g_free(o);
@@ -274,7 +283,7 @@ int main(void)
     json_object_put(in);
     json_object *s = hh_call(h, "hub.status", "[]", NULL);
     const char *n = s ? hh_str(s, "server.counters.refused_user") : NULL;
-    EXPECT(n && atoi(n) == 3);
+    EXPECT(n && atoi(n) == 4);
     EXPECT(s && hh_str(s, "server.unix") && strcmp(hh_str(s, "server.unix"), sock) == 0);
     json_object_put(s);
 
