@@ -67,7 +67,8 @@ _berrymq()
     case $prev in
     --hub | --secret | -k | --kwarg | --json-args | --json-kwargs | -t | --timeout | \
         --expire-time | -n | --count | -c | --category | --hint | -r | --replace-id | \
-        -A | --action | --id | --config | -a | --app-name | --title | --tags | --click)
+        -A | --action | --id | --config | -a | --app-name | --title | --tags | --click | \
+        -s | --since | --until | --limit)
         return
         ;;
     -p | --priority)
@@ -80,7 +81,8 @@ _berrymq()
         [[ $verb == notify ]] && return # notify-send's -h is --hint
         ;;
     -u | --urgency)
-        COMPREPLY=($(compgen -W 'low normal critical' -- "$cur"))
+        # history's -u is --until
+        [[ $verb == notify ]] && COMPREPLY=($(compgen -W 'low normal critical' -- "$cur"))
         return
         ;;
     -i | --icon)

@@ -2,7 +2,8 @@
 """The bash, zsh and fish completions offer every verb, every option of
 each verb, the plugin subcommands and the hub's options (all read from the
 programs' --help, as the man page test does), and the instance ids of a
-running hub for `berrymq plugin enable`.
+running hub for `berrymq plugin enable`; after an option that takes an
+argument they offer only values its help line names (or files).
 
 bash runs the completion function with COMP_WORDS set; fish answers
 `complete -C`; zsh runs the completion function with compadd and _files
@@ -19,9 +20,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import helpinfo  # noqa: E402
 from helpinfo import cli_global_options, cli_verbs, hub_options, verb_options, verb_subcommands  # noqa: E402
 
-src, build = sys.argv[1], sys.argv[2]
+src, build = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 cli = os.path.join(build, "app", "cli", "berrymq")
 hub = os.path.join(build, "app", "hub", "berrymq-hub")
 comp = os.path.join(src, "completions")
@@ -70,6 +72,40 @@ def check(shell, fn, words, want):
             shell, " ".join(words), ", ".join(missing), " ".join(sorted(got)), ("\n" + err) if err.strip() else ""))
 
 
+def arg_options(verb):
+    """{option: its help line} for the options of `berrymq VERB --help` that take an argument."""
+    out = {}
+    for line in helpinfo.run([cli, verb, "--help"]).split("\n"):
+        m = re.match(r"^\s+(?:(-\w), )?(--[\w-]+) ([A-Z\[][^\s]*)(.*)$", line)
+        if m:
+            for o in m.group(1, 2):
+                if o:
+                    out[o] = m.group(4)
+    return out
+
+
+def check_values(shell, fn):
+    """After an option that takes an argument, only values its help line names
+    (or files) are offered: the completion follows each verb's own options,
+    not another verb's that share a letter."""
+    here = os.getcwd()
+    empty = tempfile.mkdtemp()
+    os.chdir(empty)  # no file names to offer
+    try:
+        for verb, _ in verbs:
+            for opt, text in sorted(arg_options(verb).items()):
+                for a, b in re.findall(r"\b(\d+)-(\d+)\b", text):  # "1-5"
+                    text += " " + " ".join(str(n) for n in range(int(a), int(b) + 1))
+                got, err = fn(["berrymq", verb, opt, ""])
+                wrong = sorted(w for w in got if w != "_files" and not re.search(r"\b%s\b" % re.escape(w), text))
+                if wrong:
+                    failures.append("%s: 'berrymq %s %s <TAB>' offers %s, not values of %s (%s)" % (
+                        shell, verb, opt, " ".join(wrong), opt, text.strip()))
+    finally:
+        os.chdir(here)
+        os.rmdir(empty)
+
+
 shells = [("bash", bash)]
 for name, fn in (("fish", fish), ("zsh", zsh)):
     if shutil.which(name):
@@ -87,6 +123,7 @@ for shell, fn in shells:
         subs = verb_subcommands(cli, verb)
         if subs:
             check(shell, fn, ["berrymq", verb, ""], subs)
+    check_values(shell, fn)
     check(shell, fn, ["berrymq", "notify", "-u", ""], ["low", "normal", "critical"])
     check(shell, fn, ["berrymq", "publish", "-p", ""], ["min", "low", "default", "high", "max", "urgent"])
     check(shell, fn, ["berrymq-hub", "--"], [o for o in hub_options(hub) if o.startswith("--")])
