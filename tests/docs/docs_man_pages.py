@@ -8,6 +8,8 @@ says what it is:
   - berrymq(1): every verb of `berrymq --help` as a section heading, every
     option of `berrymq --help` and of `berrymq VERB --help` (bold, in that
     verb's section), every `plugin` subcommand;
+  - docs/cli.md (the guide to every verb): a section per verb naming each
+    of its options;
   - berrymq-hub(1): every option of `berrymq-hub --help-all`;
   - berrymq-hub.json(5): every key the hub's config parser compares
     (strcmp(k, "...") in app/hub), and per plugin (plugins/NAME/) every key
@@ -107,6 +109,19 @@ if not help_codes:
 elif man_codes != help_codes:
     fail("exit statuses: berrymq(1) has %s, berrymq --help says %s"
          % (sorted(man_codes), sorted(help_codes)))
+
+# ---- docs/cli.md: the guide README.md names for every verb and option ----
+guide = open(os.path.join(src, "docs", "cli.md"), encoding="utf-8").read()
+guide_sections = sections(guide, 2)
+for verb, alias in verbs:
+    sec = next((body for head, body in guide_sections.items()
+                if re.match(r"^`%s`" % re.escape(verb), head)), None)
+    if sec is None:
+        fail("docs/cli.md: no section '## `%s`' for the command %s" % (verb, verb))
+        continue
+    for opt in sorted(verb_options(cli, verb)):
+        if not re.search(r"(?<![\w-])" + re.escape(opt) + r"(?![\w-])", sec):
+            fail("docs/cli.md: option %s of '%s' is not in its section" % (opt, verb))
 
 # ---- berrymq-hub(1) ----
 hub = os.path.join(build, "app", "hub", "berrymq-hub")
