@@ -193,6 +193,18 @@ for m in re.finditer(r'strcmp\(k, "(\w+)"\) == 0\) \{(.*?)\n        \}', config_
             if not bold(k, entry):
                 fail("berrymq-hub.json(5): key '%s' of *%s* (read by %s) is not in the entry of %s "
                      "(write it as *%s*)" % (k, top, fn, top, k))
+# docs/hub.md's table of hub.json keys has a row for every top-level key
+# (those parse_root compares, and the table's).
+m = re.search(r"^static bool parse_root\(.*?\n\}", config_c, re.M | re.S)
+if not m:
+    fail("app/hub/config.c: no parse_root (teach this test)")
+else:
+    top_keys = set(re.findall(r'strcmp\(k, "(\w+)"\)', m.group(0))) | table_keys
+    hub_md = open(os.path.join(src, "docs", "hub.md"), encoding="utf-8").read()
+    rows = " ".join(l.split("|")[1] for l in hub_md.split("\n") if l.startswith("| `"))
+    for k in sorted(top_keys):
+        if "`%s`" % k not in rows:
+            fail("docs/hub.md: the hub.json key '%s' has no row in the table of keys" % k)
 KEY_CALL = re.compile(r'\b(?:json_object_object_get_ex|get_string|get_int|get_bool|get_strings|get_seconds|'
                       r'get_patterns|get_double|cfg_get|cfg_bool|cfg_int|cfg_string|member)\(\s*'
                       r'(?:cfg|config|conf|listen|t|tls)\s*,\s*"(\w+)"')
