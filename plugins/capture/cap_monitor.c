@@ -17,10 +17,16 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 30000
 
+/* Replies only from the daemon (the bus resolves the name to its current
+ * owner) and errors from the bus itself (no daemon, no such name): every
+ * other reply on the session bus would reach this connection too, at a
+ * cost to the hub for each, and carry other programs' answers (secrets
+ * from a keyring) into the hub. */
 static const char *const rules[] = {
     "type='method_call',interface='" NOTIFY_IFACE "',member='Notify'",
-    "type='method_return'",
-    "type='error'",
+    "type='method_return',sender='" NOTIFY_IFACE "'",
+    "type='error',sender='" NOTIFY_IFACE "'",
+    "type='error',sender='org.freedesktop.DBus'",
     "type='signal',interface='" NOTIFY_IFACE "',member='NotificationClosed'",
     "type='signal',interface='" NOTIFY_IFACE "',member='ActionInvoked'",
     NULL,
@@ -222,6 +228,9 @@ static GDBusMessage *filter(GDBusConnection *c, GDBusMessage *m, gboolean incomi
     cap_plugin *p = data;
     if (!incoming)
         return m;
+    g_mutex_lock(&p->lock);
+    p->n.monitored++;
+    g_mutex_unlock(&p->lock);
     GDBusMessageType t = g_dbus_message_get_message_type(m);
     bool answer = t == G_DBUS_MESSAGE_TYPE_METHOD_RETURN || t == G_DBUS_MESSAGE_TYPE_ERROR;
     const char *dest = g_dbus_message_get_destination(m);

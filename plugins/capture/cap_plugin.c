@@ -262,6 +262,7 @@ static json_object *cap_status(void *instance)
         {"image_errors", n.image_errors},
         {"errors", n.errors},
         {"reconnects", n.reconnects},
+        {"monitored", n.monitored},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(rows); i++)
         json_object_object_add(s, rows[i].key, json_object_new_int64((int64_t)rows[i].v));

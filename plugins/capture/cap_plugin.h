@@ -33,6 +33,7 @@ typedef struct cap_counters {
     guint64 own, ignored, not_only, below_urgency;
     guint64 malformed, truncated, dropped, unanswered;
     guint64 images, image_errors, errors, reconnects;
+    guint64 monitored; /* bus messages the monitor connection received */
 } cap_counters;
 
 typedef struct cap_plugin {
