@@ -4,12 +4,12 @@
 #   prefix              systemd user unit             autostart entry
 #   /usr                /usr/lib/systemd/user         /etc/xdg/autostart
 #   /usr/local          /usr/local/lib/systemd/user   /etc/xdg/autostart
-#   $HOME/.local        ~/.local/share/systemd/user   ~/.config/autostart
-#   other under $HOME   PREFIX/share/systemd/user     ~/.config/autostart
+#   under $HOME         ~/.local/share/systemd/user   ~/.config/autostart
 #   anything else       PREFIX/lib/systemd/user       PREFIX/etc/xdg/autostart
 #
-# Every directory in the first four rows is searched by systemd --user and
-# by XDG autostart; for the last row a message says what to link.
+# Every directory in the first three rows is searched by systemd --user and
+# by XDG autostart ($XDG_DATA_HOME and $XDG_CONFIG_HOME stand for ~/.local/share
+# and ~/.config when set); for the last row a message says what to link.
 # Inputs: BMQ_DATA_SRC (this folder), BMQ_BINDIR (relative bindir),
 # BMQ_GEN_DIR (a build directory to write the generated files to).
 set(_prefix "${CMAKE_INSTALL_PREFIX}")
@@ -23,7 +23,11 @@ if(_home AND NOT _home STREQUAL "/")
   endif()
 endif()
 if(_user_prefix)
-  set(_unit_dir "${_prefix}/share/systemd/user")
+  if("$ENV{XDG_DATA_HOME}" MATCHES "^/")
+    set(_unit_dir "$ENV{XDG_DATA_HOME}/systemd/user")
+  else()
+    set(_unit_dir "${_home}/.local/share/systemd/user")
+  endif()
   if("$ENV{XDG_CONFIG_HOME}" MATCHES "^/")
     set(_autostart_dir "$ENV{XDG_CONFIG_HOME}/autostart")
   else()

@@ -1,7 +1,8 @@
-# Installs of the built tree to a temporary prefix, ~/.local (of a temporary
-# HOME) and /usr/local under a DESTDIR; each runs the installed hub.
+# Installs of the built tree to a temporary prefix, ~/.local and another
+# prefix under a temporary HOME, and /usr/local under a DESTDIR; each runs
+# the installed hub.
 find_program(BMQ_SH sh)
-foreach(_m prefix local usr_local)
+foreach(_m prefix local home usr_local)
   add_test(NAME install_${_m}
     COMMAND ${BMQ_SH} ${CMAKE_CURRENT_LIST_DIR}/install_test.sh ${_m} ${CMAKE_BINARY_DIR}
       ${CMAKE_COMMAND} ${CMAKE_SOURCE_DIR})

@@ -11,6 +11,9 @@
 # usage: install_test.sh MODE BUILD_DIR CMAKE SOURCE_DIR
 #   prefix     cmake --install --prefix /tmp/X (configured for another prefix)
 #   local      cmake --install --prefix $HOME/.local (HOME is a temporary one)
+#   home       cmake --install --prefix $HOME/apps/berrymq (another prefix of
+#              the user's: the unit and autostart still go where systemd
+#              --user and the desktop look)
 #   usr_local  DESTDIR=/tmp/root cmake --install --prefix /usr/local
 set -u
 mode=$1 build=$2 cmake=$3 src=$4
@@ -34,19 +37,20 @@ destdir=
 case $mode in
 prefix) prefix="$work/opt/berrymq" ;;
 local) prefix="$home/.local" ;;
+home) prefix="$home/apps/berrymq" ;;
 usr_local) prefix=/usr/local destdir="$work/root" ;;
 *) echo "unknown mode $mode"; exit 2 ;;
 esac
 root="$destdir$prefix"
 
-env HOME="$home" XDG_CONFIG_HOME= DESTDIR="$destdir" \
+env HOME="$home" XDG_CONFIG_HOME= XDG_DATA_HOME= DESTDIR="$destdir" \
   "$cmake" --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 \
   || { cat "$work/install.log"; fail "cmake --install --prefix $prefix"; }
 
 # Where the per-user and system files went, and what they start.
 case $mode in
 prefix) unit="$root/lib/systemd/user" autostart="$root/etc/xdg/autostart" ;;
-local) unit="$home/.local/share/systemd/user" autostart="$home/.config/autostart" ;;
+local | home) unit="$home/.local/share/systemd/user" autostart="$home/.config/autostart" ;;
 usr_local) unit="$root/lib/systemd/user" autostart="$destdir/etc/xdg/autostart" ;;
 esac
 [ -f "$unit/berrymq-hub.service" ] || fail "unit not in $unit: $(cat "$work/install.log")"
