@@ -61,6 +61,9 @@ json_object *ntfy_status(ntfy *n);
 /* ---- internal (ntfy_*.c) ---------------------------------------------- */
 
 #define NTFY_TOPIC_MAX 64
+/* What a topic may be. A leading '_' would make a local identifier
+ * (_TOPIC:notify), which never leaves the hub. */
+#define NTFY_TOPIC_RULE "1 to 64 of the characters A-Z a-z 0-9 _ -, not starting with _"
 
 /* The origin (sender label) of messages published through the API, as the
  * history records it; those sent with "Cache: no" carry the second one and

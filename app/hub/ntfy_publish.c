@@ -323,7 +323,7 @@ int ntfy__pub_from_json(ntfy *n, const char *body, size_t len, ntfy_pub *p, char
     int rc = 0;
     const char *topic = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
     if (!ntfy__topic_valid(topic, strlen(topic))) {
-        *why = g_strdup("invalid topic: 1 to 64 of the characters A-Z a-z 0-9 _ -");
+        *why = g_strdup("invalid topic: " NTFY_TOPIC_RULE);
         rc = NTFY_E_TOPIC;
         goto out;
     }

@@ -95,7 +95,7 @@ int ntfy_cfg_parse(json_object *v, ntfy_cfg *c, char **error)
 
 bool ntfy__topic_valid(const char *s, size_t len)
 {
-    if (len == 0 || len > NTFY_TOPIC_MAX)
+    if (len == 0 || len > NTFY_TOPIC_MAX || s[0] == '_')
         return false;
     for (size_t i = 0; i < len; i++)
         if (!g_ascii_isalnum(s[i]) && s[i] != '-' && s[i] != '_')
@@ -269,7 +269,7 @@ int ntfy_route(const bmq_http_request *req, void *user_data)
     if (!verb) {
         if (!ntfy__topic_valid(topic, tlen)) {
             ret = ntfy__error(conn, NTFY_E_TOPIC,
-                              "invalid topic: 1 to 64 of the characters A-Z a-z 0-9 _ -");
+                              "invalid topic: " NTFY_TOPIC_RULE);
         } else if (!post) {
             ret = ntfy__error(conn, get ? NTFY_E_NOT_FOUND : NTFY_E_METHOD,
                               get ? "page not found: subscribe with /%s/json, /%s/sse or /%s/raw"
@@ -285,7 +285,7 @@ int ntfy_route(const bmq_http_request *req, void *user_data)
     } else if (is(verb, "publish") || is(verb, "send") || is(verb, "trigger")) {
         if (!ntfy__topic_valid(topic, tlen)) {
             ret = ntfy__error(conn, NTFY_E_TOPIC,
-                              "invalid topic: 1 to 64 of the characters A-Z a-z 0-9 _ -");
+                              "invalid topic: " NTFY_TOPIC_RULE);
         } else if (!get && !post) {
             ret = ntfy__error(conn, NTFY_E_METHOD, "method not allowed");
         } else {
@@ -298,8 +298,7 @@ int ntfy_route(const bmq_http_request *req, void *user_data)
     } else if (is(verb, "json") || is(verb, "sse") || is(verb, "raw")) {
         if (!topics_valid(topic, tlen))
             ret = ntfy__error(conn, NTFY_E_TOPIC,
-                              "invalid topic: 1 to 64 of the characters A-Z a-z 0-9 _ -, "
-                              "several separated by commas");
+                              "invalid topic: " NTFY_TOPIC_RULE ", several separated by commas");
         else if (!get)
             ret = ntfy__error(conn, NTFY_E_METHOD, "method not allowed: subscribe with GET");
         else

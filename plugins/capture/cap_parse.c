@@ -64,6 +64,10 @@ char *capture__id_part(const char *s, size_t max)
         g_free(v);
         v = g_strdup("unknown");
     }
+    /* A leading '_' would make a local message (_notify:captured), which
+     * only the hub itself sends: '@App' or '_App' become '-App'. */
+    if (v[0] == '_')
+        v[0] = '-';
     return v;
 }
 

@@ -247,6 +247,41 @@ int main(void)
     g_free(batch);
     json_object_put(tok);
     EXPECT(wait_received(h, 14)); /* 10 + the three wildcards + *:pause */
+
+    /* A client's queue never receives local messages: "*:*" gets probe:after
+     * but not the _hub:instances that disabling an instance sends first,
+     * and a local pattern is refused. */
+    json_object *qtok = hh_call(h, "connect_via_queue", "[\"*:*\", 60]", NULL);
+    EXPECT(json_object_is_type(qtok, json_type_string));
+    err = NULL;
+    EXPECT(hh_call(h, "connect_via_queue", "[\"_hub:*\", 60]", &err) == NULL);
+    EXPECT_CONTAINS(err, "local identifiers");
+    g_free(err);
+    json_object_put(hh_call(h, "hub.disable", "[\"sink\"]", NULL));
+    EXPECT(hh_wait_state(h, "sink", "disabled", 10000));
+    json_object_put(hh_call(h, "hub.twitter", "[\"probe:after\", [], {}]", NULL));
+    bool after = false;
+    int local_seen = 0;
+    for (int i = 0; i < 50 && !after && qtok; i++) {
+        params = g_strdup_printf("[\"%s\", true, 5]", json_object_get_string(qtok));
+        json_object *m = hh_call(h, "get", params, NULL);
+        g_free(params);
+        const char *id = json_object_is_type(m, json_type_array)
+                             ? json_object_get_string(json_object_array_get_idx(m, 0))
+                             : NULL;
+        if (!id) {
+            json_object_put(m);
+            break;
+        }
+        local_seen += id[0] == '_';
+        if (id[0] == '_')
+            fprintf(stderr, "queue got local message %s\n", id);
+        after = strcmp(id, "probe:after") == 0;
+        json_object_put(m);
+    }
+    EXPECT(after);
+    EXPECT_EQ(local_seen, 0);
+    json_object_put(qtok);
     EXPECT_EQ(received_by(h, "local"), 0);
     EXPECT(hh_wait_exit(h, 300) == -1); /* still running */
     json_object *st = hh_call(h, "hub.status", "[]", NULL);

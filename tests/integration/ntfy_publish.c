@@ -238,6 +238,9 @@ static void expect_error(nt_resp r, long status, int code, const char *text)
 static void test_bad_input(hh_hub *h, size_t max_body)
 {
     expect_error(req(NULL, "/bad.topic", NULL, "x"), 400, 40009, "invalid topic");
+    /* _notify:notify would be a local message: never from outside. */
+    expect_error(req(NULL, "/_notify", NULL, "x"), 400, 40009, "not starting with _");
+    expect_error(req(NULL, "/_hub/json?poll=1", NULL, NULL), 400, 40009, "not starting with _");
     char *long_topic = g_strnfill(65, 'a');
     char *path = g_strconcat("/", long_topic, NULL);
     expect_error(req(NULL, path, NULL, "x"), 400, 40009, "invalid topic");

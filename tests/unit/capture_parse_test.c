@@ -201,6 +201,13 @@ static void test_id_part(void)
     s = capture__id_part("", CAPTURE_ID_PART_MAX);
     CHECK_STR(s, "unknown");
     g_free(s);
+    /* Never a local name. */
+    s = capture__id_part("_notify", CAPTURE_ID_PART_MAX);
+    CHECK_STR(s, "-notify");
+    g_free(s);
+    s = capture__id_part("@home", CAPTURE_ID_PART_MAX);
+    CHECK_STR(s, "-home");
+    g_free(s);
     s = capture__id_part("bad\xff\xfe utf8", CAPTURE_ID_PART_MAX);
     CHECK(g_utf8_validate(s, -1, NULL));
     CHECK(!strchr(s, ' '));

@@ -357,6 +357,13 @@ BMQ_API uint64_t bmq_queue_dropped(bmq_queue *q);
  * a shared pattern).
  * Returns: 0; -BMQ_EINVAL for a NULL handle. */
 BMQ_API int bmq_queue_set_max_bytes(bmq_queue *q, size_t max_bytes);
+/* Whether local messages (names starting with '_') enter the queue: true,
+ * the default, for a queue read in this process; false for one that hands
+ * its messages to another process (the JSON-RPC server's connect_via_queue
+ * queues), since local names never leave the process. Applies to the
+ * backing queue.
+ * Returns: 0; -BMQ_EINVAL for a NULL handle. */
+BMQ_API int bmq_queue_set_local(bmq_queue *q, bool local);
 /* Returns: the byte bound; 0 for none. */
 BMQ_API size_t bmq_queue_max_bytes(bmq_queue *q);
 /* Returns: the bytes queued now (0 while there is no byte bound). */

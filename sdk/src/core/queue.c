@@ -44,6 +44,7 @@ struct bq {
     unsigned capcls;
     bmq_follower *sub;
     bool shared;
+    atomic_bool no_local; /* bmq_queue_set_local(false): read by another process */
     bmq_bus *bus;
 };
 
@@ -217,6 +218,8 @@ static void evicted_release(evicted *e)
 
 bool bq__put(bq *q, bmq_message *m)
 {
+    if (atomic_load_explicit(&q->no_local, memory_order_relaxed) && bmq_message_is_local(m))
+        return false; /* local names are never handed to another process */
     evicted ev = {0};
     uint64_t drops = 0, byte_drops = 0;
     bool ok = true;
@@ -456,6 +459,14 @@ int bmq_queue_set_max_bytes(bmq_queue *h, size_t max_bytes)
     q->bytes = sum;
     atomic_store_explicit(&q->max_bytes, max_bytes, memory_order_relaxed);
     pthread_mutex_unlock(&q->lock);
+    return 0;
+}
+
+int bmq_queue_set_local(bmq_queue *h, bool local)
+{
+    if (!h)
+        return -BMQ_EINVAL;
+    atomic_store(&h->q->no_local, !local);
     return 0;
 }
 

@@ -262,6 +262,11 @@ static json_object *m_connect_via_queue(bmq_server *s, json_object *params, cons
         *error = bmq_rpc_error(RPC_EPARAMS, "connect_via_queue: identifier must be a valid pattern");
         return NULL;
     }
+    if (json_object_get_string(pat)[0] == '_') {
+        *error = bmq_rpc_error(RPC_EPARAMS, "connect_via_queue: local identifiers (_NAME) never "
+                                            "leave the hub; a plugin can follow them");
+        return NULL;
+    }
     if (!get_ttl(json_object_array_get_idx(params, 1), &ttl, error))
         return NULL;
     size_t cap = s->max_queue_messages ? s->max_queue_messages : NET_QUEUE_CAP;
@@ -272,6 +277,7 @@ static json_object *m_connect_via_queue(bmq_server *s, json_object *params, cons
         return NULL;
     }
     bmq_queue_set_max_bytes(q, s->max_queue_bytes ? s->max_queue_bytes : NET_QUEUE_BYTES);
+    bmq_queue_set_local(q, false); /* the client is another process */
     bmq_link *l = net__link_new(s->nb, NET_STYLE_QUEUE, true);
     l->ttl = ttl;
     l->queue = q;
