@@ -91,19 +91,54 @@ void hub_control_stop(hub *h)
     }
 }
 
-static bool same_listen(hub *h, hub_config *a, hub_config *b)
+static bool same_strv(char **a, char **b)
 {
+    size_t i = 0;
+    for (; a && b && a[i] && b[i]; i++)
+        if (strcmp(a[i], b[i]))
+            return false;
+    return !(a && a[i]) && !(b && b[i]);
+}
+
+/* The keys of the server's settings that differ between @a and @b, in the
+ * order of hub.json(5), comma-separated; NULL when none does. The server
+ * keeps what it started with until the next start. */
+static char *changed_server_keys(hub *h, hub_config *a, hub_config *b)
+{
+    GString *out = g_string_new(NULL);
+#define CHANGED(cond, name)                                                                        \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            g_string_append(g_string_append(out, out->len ? ", " : ""), name);                     \
+    } while (0)
     /* With --listen the address never comes from the file. */
-    bool addr = h->listen_arg ||
-                (strcmp(a->listen_host, b->listen_host) == 0 && a->listen_port == b->listen_port);
-    return addr && g_strcmp0(a->secret, b->secret) == 0 && a->max_body == b->max_body &&
-           a->threads == b->threads && a->max_connections == b->max_connections &&
-           a->max_connections_per_peer == b->max_connections_per_peer &&
-           a->idle_timeout == b->idle_timeout && a->header_timeout == b->header_timeout &&
-           a->body_timeout == b->body_timeout && a->max_queues == b->max_queues &&
-           a->max_queues_per_peer == b->max_queues_per_peer && a->max_ttl == b->max_ttl &&
-           a->max_queue_messages == b->max_queue_messages &&
-           a->max_queue_bytes == b->max_queue_bytes;
+    CHANGED(!h->listen_arg &&
+                (strcmp(a->listen_host, b->listen_host) || a->listen_port != b->listen_port),
+            "listen");
+    CHANGED(!same_strv(a->allow, b->allow), "allow");
+    CHANGED(g_strcmp0(a->secret, b->secret), "secret");
+    CHANGED(!same_strv(a->server_names, b->server_names), "server_names");
+    CHANGED(!same_strv(a->allow_origins, b->allow_origins), "allow_origins");
+    CHANGED(a->max_body != b->max_body, "max_body");
+    CHANGED(a->threads != b->threads, "threads");
+    CHANGED(a->max_connections != b->max_connections, "max_connections");
+    CHANGED(a->max_connections_per_peer != b->max_connections_per_peer, "max_connections_per_peer");
+    CHANGED(a->idle_timeout != b->idle_timeout, "idle_timeout");
+    CHANGED(a->header_timeout != b->header_timeout, "header_timeout");
+    CHANGED(a->body_timeout != b->body_timeout, "body_timeout");
+    CHANGED(a->max_queues != b->max_queues, "max_queues");
+    CHANGED(a->max_queues_per_peer != b->max_queues_per_peer, "max_queues_per_peer");
+    CHANGED(a->max_ttl != b->max_ttl, "max_ttl");
+    CHANGED(a->max_queue_messages != b->max_queue_messages, "max_queue_messages");
+    CHANGED(a->max_queue_bytes != b->max_queue_bytes, "max_queue_bytes");
+    CHANGED(a->ntfy.enabled != b->ntfy.enabled || a->ntfy.message_limit != b->ntfy.message_limit ||
+                a->ntfy.keepalive_s != b->ntfy.keepalive_s ||
+                a->ntfy.max_subscribers != b->ntfy.max_subscribers ||
+                a->ntfy.cache_messages != b->ntfy.cache_messages ||
+                a->ntfy.subscriber_buffer != b->ntfy.subscriber_buffer,
+            "ntfy");
+#undef CHANGED
+    return g_string_free(out, out->len == 0);
 }
 
 json_object *hub_reload(hub *h, char **error)
@@ -114,9 +149,10 @@ json_object *hub_reload(hub *h, char **error)
         return NULL;
     }
     hub_log(BMQ_LOG_INFO, "reloading %s", cfg->source ? cfg->source : "built-in defaults");
-    if (!same_listen(h, h->config, cfg))
-        hub_log(BMQ_LOG_NOTICE,
-                "listen, secret, max_body and connection limit changes apply after a restart");
+    char *changed = changed_server_keys(h, h->config, cfg);
+    if (changed)
+        hub_log(BMQ_LOG_NOTICE, "changes of %s apply at the next start", changed);
+    g_free(changed);
     /* Keep the running server settings: the new config changes instances,
      * links and the log level. */
     g_free(cfg->listen_host);

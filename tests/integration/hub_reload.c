@@ -1,6 +1,7 @@
 /* hub_reload.c - SIGHUP and hub.reload: instances added, removed and
  * reconfigured while the others keep running untouched; an invalid new
- * config is refused and the running one kept.
+ * config is refused and the running one kept; changes to the server's
+ * settings are named as applying at the next start.
  */
 #include <signal.h>
 #include <string.h>
@@ -117,6 +118,17 @@ int main(void)
     s = hh_state(h, "keep");
     EXPECT(strcmp(s, "running") == 0);
     g_free(s);
+
+    /* Server settings apply at the next start: a reload says which ones
+     * changed and does not pass over them in silence. */
+    hh_write_config_j(env, "{\"allow_origins\": [\"http://localhost:8080\"],\n"
+                           " \"server_names\": [\"hub.lan\"], \"allow\": [\"10.0.0.0/8\"],\n"
+                           " \"ntfy\": {\"keepalive\": 10}, \"max_body\": 2048,\n"
+                           " \"plugins\": [{\"plugin\": \"testplug\", \"id\": \"keep\",\n"
+                           "   \"config\": {\"journal\": \"@@JOURNAL@@\"}}]}\n");
+    json_object_put(hh_call(h, "hub.reload", "[]", &err));
+    EXPECT(hh_wait_log(h, "apply at the next start", 5000));
+    EXPECT(hh_wait_log(h, "allow, server_names, allow_origins, max_body, ntfy", 5000));
 
     /* keep was never restarted through all of this. */
     j = hh_journal(env);
