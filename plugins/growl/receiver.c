@@ -18,7 +18,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <berrymq/net.h>
 #include <gio/gio.h>
 
 #define DEFAULT_MAX_REQUEST (1024 * 1024)
@@ -95,6 +97,27 @@ static char *peer_string(GSocketAddress *a)
     char *s = g_strdup_printf("%s:%u", ip, g_inet_socket_address_get_port(ia));
     g_free(ip);
     return s;
+}
+
+/* Without a password, a loopback sender must be the hub's own user: on a
+ * shared machine any other account could otherwise show notifications in
+ * this user's name (the JSON-RPC port refuses them the same way). NULL
+ * when @s may go on, else why not (static). */
+static const char *other_user(growl_receiver *r, GSocket *s, GSocketAddress *a, char *buf,
+                              size_t len)
+{
+    if (*r->password || !G_IS_INET_SOCKET_ADDRESS(a) ||
+        !g_inet_address_get_is_loopback(
+            g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(a))))
+        return NULL;
+    unsigned uid;
+    if (bmq_peer_uid(g_socket_get_fd(s), &uid) != 0)
+        return "the sending user cannot be told (set listen.password to accept it)";
+    if (uid == (unsigned)geteuid())
+        return NULL;
+    g_snprintf(buf, len, "another local user (uid %u); set listen.password to accept other users",
+               uid);
+    return buf;
 }
 
 static bool peer_allowed(growl_receiver *r, GSocketAddress *a)
@@ -414,10 +437,14 @@ static gboolean gntp_accept(GSocket *lsock, GIOCondition cond, gpointer data)
             break;
         GSocketAddress *a = g_socket_get_remote_address(s, NULL);
         char *peer = a ? peer_string(a) : g_strdup("?");
+        char ubuf[128];
         bool ok = a && peer_allowed(r, a);
+        const char *who = ok ? other_user(r, s, a, ubuf, sizeof ubuf) : NULL;
+        ok = ok && !who;
         if (a)
             g_object_unref(a);
-        const char *why = !ok                                    ? "address not allowed"
+        const char *why = who                                    ? who
+                          : !ok                                  ? "address not allowed"
                           : g_list_length(r->conns) >= MAX_CONNS ? "too many connections"
                                                                  : NULL;
         if (why) {

@@ -143,6 +143,13 @@ typedef struct bmq_rpc_peer_info {
 /* Returns: (transfer none, nullable) the calling peer, owned by the
  * server, valid until the handler returns; NULL outside a handler. */
 BMQ_API const bmq_rpc_peer_info *bmq_rpc_peer(void);
+/* Which local user is at the other end of the connected socket @fd: a
+ * Unix socket's peer (SO_PEERCRED) or a loopback TCP peer (the kernel's
+ * socket table), for a plugin's own listener that serves only its user.
+ * Returns: 0 with *@uid set; -BMQ_ENOENT when it cannot be told (a peer on
+ * another host, a socket that is not connected); -BMQ_EINVAL for a NULL
+ * @uid. */
+BMQ_API int bmq_peer_uid(int fd, unsigned *uid);
 
 enum {
     /* Only for the server's own user (same uid over the socket or a

@@ -17,6 +17,7 @@
  * for a refused request.
  */
 #include "net_internal.h"
+#include "peer_uid.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -416,4 +417,15 @@ void net__peer_set(const bmq_rpc_peer_info *who)
 const bmq_rpc_peer_info *bmq_rpc_peer(void)
 {
     return current_peer;
+}
+
+int bmq_peer_uid(int fd, unsigned *uid)
+{
+    if (!uid)
+        return -BMQ_EINVAL;
+    uid_t u;
+    if (fd < 0 || peer_uid_of_fd(fd, &u) != 0)
+        return -BMQ_ENOENT;
+    *uid = (unsigned)u;
+    return 0;
 }
