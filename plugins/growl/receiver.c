@@ -159,7 +159,9 @@ static char *save_icon(growl_receiver *r, GBytes *data)
     GError *e = NULL;
     if (!g_file_test(path, G_FILE_TEST_EXISTS) &&
         (g_mkdir_with_parents(dir, 0700) != 0 ||
-         !g_file_set_contents(path, (const char *)p, (gssize)n, &e))) {
+         /* 0600: a notification's icon is as private as its text */
+         !g_file_set_contents_full(path, (const char *)p, (gssize)n,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e))) {
         r->host->log(r->host, BMQ_LOG_WARNING, "cannot save icon %s: %s", path,
                      e ? e->message : g_strerror(errno));
         g_clear_error(&e);

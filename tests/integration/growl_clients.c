@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "gntp_client.h"
 #include "hub_harness.h"
 
@@ -59,23 +61,6 @@ static void send_one(bool udp, const char *password, const char *app, const char
     g_free(server);
 }
 
-/* The stored records matching @pattern, waiting up to @ms for @want. */
-static json_object *records(hh_hub *h, const char *pattern, size_t want, int ms)
-{
-    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
-    char *params = g_strdup_printf("[\"%s\", 0, 100]", pattern);
-    for (;;) {
-        json_object *r = hh_call(h, "hub.history", params, NULL);
-        size_t n = r ? json_object_array_length(r) : 0;
-        if (n >= want || g_get_monotonic_time() > end) {
-            g_free(params);
-            return r;
-        }
-        json_object_put(r);
-        g_usleep(50000);
-    }
-}
-
 int main(void)
 {
     const char *pdir = g_getenv("BMQ_PLUGIN_BUILD_DIR");
@@ -115,7 +100,7 @@ int main(void)
     send_one(true, "s3cret", "Make", "Build Done", "udp right", NULL, NULL);
     send_one(true, "wrong", "Make", "Build Done", "udp wrong", NULL, NULL);
 
-    json_object *r = records(h, "Make:Build_Done", 2, 10000);
+    json_object *r = hh_history(h, "Make:Build_Done", 2, 10000);
     size_t n = r ? json_object_array_length(r) : 0;
     EXPECT_MSG(n == 2, "Make:Build_Done: %zu records, want 2 (the right password's): %s", n,
                r ? json_object_to_json_string(r) : "(error)");
@@ -138,12 +123,15 @@ int main(void)
                    memcmp(got, png, sizeof png) == 0,
                "saved icon %s differs from the PNG sent", saved ? saved : "(none)");
     g_free(got);
+    GStatBuf st;
+    EXPECT_MSG(saved && g_stat(saved, &st) == 0 && (st.st_mode & 0777) == 0600,
+               "saved icon mode %o, want 600", saved ? (unsigned)(st.st_mode & 0777) : 0u);
     json_object_put(r);
 
     /* A callback URL: an http(s) one is the click target, others are not. */
     send_one(false, "s3cret", "Make", "Link", "with a page", NULL, "https://ci.example/build/42");
     send_one(false, "s3cret", "Make", "Link", "with a file", NULL, "file:///etc/passwd");
-    r = records(h, "Make:Link", 2, 10000);
+    r = hh_history(h, "Make:Link", 2, 10000);
     EXPECT_MSG(r && json_object_array_length(r) == 2, "Make:Link: %s",
                r ? json_object_to_json_string(r) : "(error)");
     if (r && json_object_array_length(r) == 2) {
@@ -155,7 +143,7 @@ int main(void)
     json_object_put(r);
 
     /* Each client also registered first: only with the right password. */
-    r = records(h, "Make:registered", 4, 2000);
+    r = hh_history(h, "Make:registered", 4, 2000);
     EXPECT_MSG(r && json_object_array_length(r) == 4, "Make:registered: %s",
                r ? json_object_to_json_string(r) : "(error)");
     json_object_put(r);
@@ -194,12 +182,12 @@ int main(void)
         send_one(false, NULL, "Other", "Spoof", "from another user", NULL, NULL);
         as_other = false;
         send_one(false, NULL, "Mine", "Build", "from my user", NULL, NULL);
-        r = records(h, "Mine:Build", 1, 10000);
+        r = hh_history(h, "Mine:Build", 1, 10000);
         EXPECT_MSG(r && json_object_array_length(r) == 1, "Mine:Build: %s",
                    r ? json_object_to_json_string(r) : "(error)");
         json_object_put(r);
         EXPECT(hh_wait_log(h, "another local user (uid 65534)", 5000));
-        r = records(h, "Other:*", 0, 0);
+        r = hh_history(h, "Other:*", 0, 0);
         EXPECT_MSG(r && json_object_array_length(r) == 0, "Other:*: %s",
                    r ? json_object_to_json_string(r) : "(error)");
         json_object_put(r);
