@@ -110,10 +110,8 @@ int main(void)
     /* Started again without the plugin: what is stored is what was kept. */
     hh_write_config(e, "{\"plugins\": []}");
     h = hh_start(e, NULL, true);
-    char *err = NULL;
-    json_object *r = hh_call(h, "hub.history", "[\"flood:n\", 0, 10000]", &err);
-    EXPECT_MSG(r != NULL, "hub.history: %s", err ? err : "");
-    g_free(err);
+    json_object *r = hh_history(h, "flood:n", 0, 0);
+    EXPECT(r != NULL);
     GHashTable *stored = g_hash_table_new(g_str_hash, g_str_equal);
     for (size_t i = 0; r && i < json_object_array_length(r); i++) {
         const char *t = hh_str(json_object_array_get_idx(r, i), "kwargs.title");

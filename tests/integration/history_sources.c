@@ -15,24 +15,11 @@
 #include "gntp_client.h"
 #include "hub_harness.h"
 
-/* The records hub.history [pattern, 0, 10000] returns. */
-static json_object *records(hh_hub *h, const char *pattern)
-{
-    char *p = g_strdup_printf("[\"%s\", 0, 10000]", pattern);
-    char *err = NULL;
-    json_object *r = hh_call(h, "hub.history", p, &err);
-    if (!r)
-        fprintf(stderr, "hub.history %s: %s\n", p, err);
-    g_free(p);
-    g_free(err);
-    return r;
-}
-
 /* Exactly one record matches @pattern, its origin starts with @origin and
  * its args[0] (when @arg0) is @arg0. */
 static void expect_one(hh_hub *h, const char *pattern, const char *origin, const char *arg0)
 {
-    json_object *r = records(h, pattern);
+    json_object *r = hh_history(h, pattern, 0, 0);
     size_t n = r ? json_object_array_length(r) : 0;
     EXPECT_MSG(n == 1, "%s: %zu records, want 1: %s", pattern, n,
                r ? json_object_to_json_string(r) : "(error)");
@@ -52,37 +39,26 @@ static void expect_one(hh_hub *h, const char *pattern, const char *origin, const
     json_object_put(r);
 }
 
-static int count(hh_hub *h, const char *pattern)
+static bool wait_count(hh_hub *h, const char *pattern, size_t want, int ms)
 {
-    json_object *r = records(h, pattern);
-    int n = r ? (int)json_object_array_length(r) : -1;
+    json_object *r = hh_history(h, pattern, want, ms);
+    bool ok = r && json_object_array_length(r) >= want;
     json_object_put(r);
-    return n;
-}
-
-static bool wait_count(hh_hub *h, const char *pattern, int want, int ms)
-{
-    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
-    while (count(h, pattern) < want) {
-        if (g_get_monotonic_time() > end)
-            return false;
-        g_usleep(50000);
-    }
-    return true;
+    return ok;
 }
 
 static void check_all(hh_hub *a)
 {
     expect_one(a, "far:ping", "rpc 127.0.0.1", "over the link");
     expect_one(a, "BuildBot:Build_Done", "plugin growld", NULL);
-    json_object *g = records(a, "BuildBot:Build_Done");
+    json_object *g = hh_history(a, "BuildBot:Build_Done", 0, 0);
     if (g && json_object_array_length(g) == 1) {
         json_object *rec = json_object_array_get_idx(g, 0);
         EXPECT_STR(hh_str(rec, "kwargs.title"), "all green");
         EXPECT_STR(hh_str(rec, "kwargs.protocol"), "gntp");
     }
     json_object_put(g);
-    json_object *t = records(a, "tick:tick");
+    json_object *t = hh_history(a, "tick:tick", 0, 0);
     EXPECT_MSG(t && json_object_array_length(t) == 3, "tick:tick: %s",
                t ? json_object_to_json_string(t) : "(error)");
     for (size_t i = 0; t && i < json_object_array_length(t); i++)

@@ -326,6 +326,27 @@ const char *hh_str(json_object *o, const char *path)
     return cur ? json_object_get_string(cur) : NULL;
 }
 
+json_object *hh_history(hh_hub *h, const char *pattern, size_t want, int ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    char *params = g_strdup_printf("[\"%s\", 0, 10000]", pattern);
+    for (;;) {
+        char *err = NULL;
+        json_object *r = hh_call(h, "hub.history", params, &err);
+        size_t n = r ? json_object_array_length(r) : 0;
+        if (n >= want || g_get_monotonic_time() > end) {
+            if (!r)
+                fprintf(stderr, "hub.history %s: %s\n", params, err ? err : "no answer");
+            g_free(err);
+            g_free(params);
+            return r;
+        }
+        g_free(err);
+        json_object_put(r);
+        g_usleep(50000);
+    }
+}
+
 json_object *hh_instance(hh_hub *h, const char *id)
 {
     json_object *r = hh_call(h, "hub.plugins", "[]", NULL), *arr, *found = NULL;

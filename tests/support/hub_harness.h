@@ -57,6 +57,10 @@ char *hh_log(hh_hub *h); /* (transfer full) */
 
 /* RPC: result (transfer full) or NULL with *err (transfer full). */
 json_object *hh_call(hh_hub *h, const char *method, const char *params_json, char **err);
+/* The stored records matching @pattern (hub.history [pattern, 0, 10000]),
+ * asked again every 50 ms for up to @ms until there are at least @want.
+ * (transfer full) the array, or NULL when the hub could not answer. */
+json_object *hh_history(hh_hub *h, const char *pattern, size_t want, int ms);
 /* The instance object with @id from hub.plugins, or NULL (transfer full). */
 json_object *hh_instance(hh_hub *h, const char *id);
 /* instance.state or "" */
